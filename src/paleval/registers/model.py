@@ -1,0 +1,626 @@
+"""The register model: every register paleval reads, as delivered on the research servers.
+
+Names follow Statistics Denmark's (DST) variable lists and the Danish Health Data Authority's
+(SDS) documentation; the sources are in each register's ``doc_url`` and summarised in
+``docs/register_research_notes.md``. Where no public documentation of the research extract
+exists (DPD, GP listing, terminal reimbursement), the names are paleval's own and the register's
+``notes`` say so: map the real extract's names onto them when loading (issue: loaders).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from paleval.registers.schema import Register, Variable
+
+__all__ = ["REGISTERS", "register_keys"]
+
+S, D, INT, F = pl.String, pl.Date, pl.Int64, pl.Float64
+
+DST_VARS = "https://www.dst.dk/extranet/ForskningVariabellister/"
+RG = "https://github.com/steno-aarhus/registers-guide (schema/registers)"
+
+_PNR = Variable("PNR", S, "Pseudonymised person number (10 characters)", nullable=False)
+
+REGION_BEF = {
+    "81": "Region Nordjylland",
+    "82": "Region Midtjylland",
+    "83": "Region Syddanmark",
+    "84": "Region Hovedstaden",
+    "85": "Region Sjælland",
+}
+REGION_SDS = {"10" + k: v for k, v in REGION_BEF.items()}
+
+BEF = Register(
+    key="bef",
+    title="Population (BEF, Befolkningen)",
+    source="Statistics Denmark (CPR-based), December status",
+    file_stem="bef{year}12",
+    yearly=True,
+    primary_key=("PNR",),
+    doc_url=DST_VARS + "BEF%20-%20Befolkningen.html",
+    notes=(
+        "One file per year with everybody resident on 31 December (REFERENCETID). BEF is "
+        "quarterly since 2008; paleval uses the December status. A person who dies in year y is "
+        "last present in the file for y-1. Synthetic data: a closed cohort resident on 1 January "
+        "of the start year (no births, immigration or emigration); FAMILIE_ID is per person."
+    ),
+    variables=(
+        _PNR,
+        Variable("KOEN", INT, "Sex", codes={"1": "male", "2": "female"}, nullable=False),
+        Variable("FOED_DAG", D, "Date of birth", nullable=False),
+        Variable(
+            "KOM",
+            S,
+            "Municipality of residence (3-digit code, 2007 structure)",
+            classification="DST KOMMUNER (paleval code list 'municipalities')",
+        ),
+        Variable("REG", S, "Region of residence (DST codes 81-85)", codes=REGION_BEF),
+        Variable(
+            "CIVST",
+            S,
+            "Civil status",
+            codes={
+                "U": "unmarried",
+                "G": "married/separated",
+                "F": "divorced",
+                "E": "widowed",
+                "P": "registered partnership",
+                "O": "dissolved partnership",
+                "L": "surviving partner",
+                "D": "dead",
+                "9": "unknown",
+            },
+        ),
+        Variable("FAMILIE_ID", S, "Family identifier (joins FAIK of the same year)"),
+        Variable(
+            "FAMILIE_TYPE",
+            INT,
+            "Family type",
+            codes={
+                "1": "married couple",
+                "2": "registered partnership",
+                "3": "cohabiting couple",
+                "4": "cohabiting couple (other)",
+                "5": "single (until 2015)",
+                "7": "married couple, different sex",
+                "8": "married couple, same sex",
+                "9": "single",
+                "10": "child not living at home",
+            },
+        ),
+        Variable("ANTPERSF", INT, "Number of persons in the family"),
+        Variable(
+            "IE_TYPE",
+            INT,
+            "Origin",
+            codes={"1": "Danish origin", "2": "immigrant", "3": "descendant", "9": "unknown"},
+        ),
+        Variable("OPR_LAND", INT, "Country of origin (DST country code; 5100 Denmark)"),
+        Variable("REFERENCETID", D, "Reference date of the status"),
+    ),
+)
+
+DOD = Register(
+    key="dod",
+    title="Deaths (DOD)",
+    source="Statistics Denmark (CPR)",
+    file_stem="dod",
+    yearly=False,
+    primary_key=("PNR",),
+    doc_url=DST_VARS + "DOD%20-%20D%C3%B8de%20i%20Danmark.html",
+    variables=(_PNR, Variable("DODDATO", D, "Date of death", nullable=False)),
+)
+
+DODSAASG = Register(
+    key="dodsaasg",
+    title="Cause of death register (DODSAASG, Dødsårsagsregisteret 2002-)",
+    source="Danish Health Data Authority (SDS) via Statistics Denmark",
+    file_stem="dodsaasg",
+    yearly=False,
+    primary_key=("PNR",),
+    doc_url=DST_VARS + "DODSAASG; SDS Kodeark DAR (esundhed.dk)",
+    notes=(
+        "ICD-10 codes are stored WITHOUT the 'D' prefix of SKS (e.g. C349). C_DODSSTED is the "
+        "coarse place of death on the certificate (hospital and hospice share code 0 from 2007; "
+        "nursing homes are the residents' home address, code 1). C_PRAECIS_DODSSTED holds the "
+        "detailed place; its real code values are not publicly documented, so paleval maps it "
+        "through the editable code list 'place_of_death' (synthetic codes, see there)."
+    ),
+    variables=(
+        _PNR,
+        Variable("D_DODSDATO", D, "Date of death", nullable=False),
+        Variable(
+            "C_DODTILGRUNDL_ACME",
+            S,
+            "Underlying cause of death (ACME)",
+            classification="ICD-10 (no D prefix)",
+        ),
+        Variable("C_DOD_1A", S, "Certificate part I, line a", classification="ICD-10"),
+        Variable("C_DOD_1B", S, "Certificate part I, line b", classification="ICD-10"),
+        Variable("C_DOD_1C", S, "Certificate part I, line c", classification="ICD-10"),
+        Variable("C_DOD_21", S, "Contributing cause (part II), 1st", classification="ICD-10"),
+        Variable("C_DOD_22", S, "Contributing cause (part II), 2nd", classification="ICD-10"),
+        Variable(
+            "C_DODSMAADE",
+            S,
+            "Manner of death",
+            codes={
+                "0": "accident",
+                "1": "violence",
+                "2": "suicide",
+                "4": "unknown",
+                "5": "natural death",
+            },
+        ),
+        Variable(
+            "C_DODSSTED",
+            S,
+            "Place of death (coarse)",
+            codes={
+                "-1": "not chosen (found dead)",
+                "0": "hospital or hospice",
+                "1": "home address",
+                "2": "other known address",
+                "3": "place without address",
+            },
+        ),
+        Variable(
+            "C_PRAECIS_DODSSTED",
+            S,
+            "Place of death (detailed; synthetic code values)",
+            classification="paleval code list 'place_of_death'",
+        ),
+    ),
+)
+
+_LPR2_NOTE = (
+    "LPR2 in Statistics Denmark's native format (LPR_ADM/LPR_DIAG joined by RECNUM), one file "
+    "per year of admission. Until 2013 emergency-room contacts have C_PATTYPE 3, afterwards "
+    "C_PATTYPE 2 with C_INDM 1. Diagnosis codes are SKS: ICD-10 with the 'D' prefix."
+)
+
+LPR_ADM = Register(
+    key="lpr_adm",
+    title="National Patient Register, LPR2 admissions (LPR_ADM)",
+    source="SDS via Statistics Denmark",
+    file_stem="lpr_adm{year}",
+    yearly=True,
+    primary_key=("RECNUM",),
+    doc_url=DST_VARS
+    + "LPR_ADM%20-%20Landspatientregistret%20-%20administrative%20oplysninger.html",
+    notes=_LPR2_NOTE,
+    variables=(
+        _PNR,
+        Variable("RECNUM", S, "Record number (key to LPR_DIAG)", nullable=False),
+        Variable("C_SGH", S, "Hospital code (4 characters)"),
+        Variable("C_AFD", S, "Department code (3 characters)"),
+        Variable("C_SPEC", S, "Specialty of the department (2 characters)"),
+        Variable(
+            "C_PATTYPE",
+            S,
+            "Patient type",
+            codes={"0": "inpatient", "1": "day patient", "2": "outpatient", "3": "emergency room"},
+        ),
+        Variable(
+            "C_INDM", S, "Mode of admission", codes={"1": "acute", "2": "non-acute", "9": "unknown"}
+        ),
+        Variable("D_INDDTO", D, "Date of admission / first contact", nullable=False),
+        Variable("D_UDDTO", D, "Date of discharge / last contact"),
+        Variable("V_SENGDAGE", INT, "Bed days"),
+        Variable("C_ADIAG", S, "Action diagnosis", classification="SKS (ICD-10 with D)"),
+    ),
+)
+
+LPR_DIAG = Register(
+    key="lpr_diag",
+    title="National Patient Register, LPR2 diagnoses (LPR_DIAG)",
+    source="SDS via Statistics Denmark",
+    file_stem="lpr_diag{year}",
+    yearly=True,
+    doc_url=DST_VARS + "LPR_DIAG",
+    notes=_LPR2_NOTE,
+    variables=(
+        Variable("RECNUM", S, "Record number (key to LPR_ADM)", nullable=False),
+        Variable(
+            "C_DIAG", S, "Diagnosis code", classification="SKS (ICD-10 with D)", nullable=False
+        ),
+        Variable(
+            "C_DIAGTYPE",
+            S,
+            "Diagnosis type",
+            codes={
+                "A": "action diagnosis",
+                "B": "secondary diagnosis",
+                "G": "underlying disease",
+                "H": "referral diagnosis",
+                "C": "complication",
+                "+": "supplementary code",
+            },
+        ),
+        Variable("C_TILDIAG", S, "Supplementary code"),
+    ),
+)
+
+_LPR3_NOTE = (
+    "LPR3 (from February 2019) in the LPR_F research format of SDS: contacts and diagnoses "
+    "joined by DW_EK_KONTAKT; column case is mixed as delivered. There is no patient type: an "
+    "inpatient stay is a contact spanning midnight. Hospital-based specialised palliative care "
+    "is identified by hovedspeciale_ans 'palliativ medicin'. One file per year of contact start "
+    "(a paleval convention; the real delivery is one table)."
+)
+
+LPR_F_KONTAKTER = Register(
+    key="lpr_f_kontakter",
+    title="National Patient Register, LPR3 contacts (LPR_F kontakter)",
+    source="SDS (LPR3_F) via Statistics Denmark",
+    file_stem="lpr_f_kontakter{year}",
+    yearly=True,
+    primary_key=("DW_EK_KONTAKT",),
+    doc_url="https://sundhedsdatastyrelsen.dk/media/16364/Vejledning%20til%20LPR3_F.pdf",
+    notes=_LPR3_NOTE,
+    variables=(
+        _PNR,
+        Variable("DW_EK_KONTAKT", S, "Contact key", nullable=False),
+        Variable("DW_EK_FORLOEB", S, "Course-of-care key"),
+        Variable("SORENHED_ANS", S, "Responsible unit (SOR code)"),
+        Variable("hovedspeciale_ans", S, "Main specialty of the responsible unit (text)"),
+        Variable("dato_start", D, "Start date", nullable=False),
+        Variable("tidspunkt_start", S, "Start time (HH:MM:SS)"),
+        Variable("dato_slut", D, "End date"),
+        Variable("tidspunkt_slut", S, "End time (HH:MM:SS)"),
+        Variable(
+            "kontakttype",
+            S,
+            "Contact type (SKS)",
+            codes={
+                "ALCA00": "physical attendance",
+                "ALCA10": "home visit by staff",
+                "ALCA20": "virtual",
+            },
+        ),
+        Variable("prioritet", S, "Priority (SKS)", codes={"ATA1": "acute", "ATA3": "planned"}),
+        Variable("aktionsdiagnose", S, "Action diagnosis", classification="SKS (ICD-10 with D)"),
+    ),
+)
+
+LPR_F_DIAGNOSER = Register(
+    key="lpr_f_diagnoser",
+    title="National Patient Register, LPR3 diagnoses (LPR_F diagnoser)",
+    source="SDS (LPR3_F) via Statistics Denmark",
+    file_stem="lpr_f_diagnoser{year}",
+    yearly=True,
+    doc_url="https://sundhedsdatastyrelsen.dk/media/16364/Vejledning%20til%20LPR3_F.pdf",
+    notes=_LPR3_NOTE,
+    variables=(
+        Variable("DW_EK_KONTAKT", S, "Contact key", nullable=False),
+        Variable(
+            "diagnosekode",
+            S,
+            "Diagnosis code",
+            classification="SKS (ICD-10 with D)",
+            nullable=False,
+        ),
+        Variable(
+            "diagnosetype",
+            S,
+            "Diagnosis type",
+            codes={"A": "action diagnosis", "B": "secondary diagnosis"},
+        ),
+        Variable("senere_afkraeftet", S, "Later refuted", codes={"Ja": "yes", "Nej": "no"}),
+    ),
+)
+
+SOR = Register(
+    key="sor",
+    title="Hospital departments (SOR/SHAK classification extract)",
+    source="SDS classifications (SOR, SHAK); synthetic departments",
+    file_stem="sor",
+    yearly=False,
+    primary_key=("SORENHED",),
+    doc_url="https://sundhedsdatastyrelsen.dk (SOR - Sundhedsvæsenets Organisationsregister)",
+    notes=(
+        "Links LPR2 department codes (C_SGH+C_AFD) and LPR3 SOR units to a region, a specialty "
+        "and whether the unit is a specialised palliative care (SPC) team/unit. The synthetic "
+        "departments and their codes are invented; real users export the SOR/SHAK tables."
+    ),
+    variables=(
+        Variable("SORENHED", S, "SOR unit code", nullable=False),
+        Variable("C_SGH", S, "Hospital code (SHAK, 4 characters)"),
+        Variable("C_AFD", S, "Department code (SHAK, 3 characters)"),
+        Variable("NAVN", S, "Department name"),
+        Variable("REGIONSKODE", S, "Region (SDS codes 1081-1085)", codes=REGION_SDS),
+        Variable("hovedspeciale", S, "Main specialty (text)"),
+        Variable("C_SPEC", S, "Specialty code used in LPR2"),
+    ),
+)
+
+DPD = Register(
+    key="dpd",
+    title="Danish Palliative Care Database (DPD), referrals",
+    source="RKKP (Regionernes Kliniske Kvalitetsudviklingsprogram)",
+    file_stem="dpd",
+    yearly=False,
+    primary_key=("PNR", "HENV_DATO", "ENHED_ID"),
+    doc_url="Groenvold et al. Clin Epidemiol 2016;8:637-643; RKKP value sets "
+    "(KIP-infrastructure/implementation-guide)",
+    notes=(
+        "No public data dictionary of the DPD research extract exists: the column names are "
+        "paleval's own (value sets follow RKKP's where public). One row per referral. Referred "
+        "patients who never had contact have no first-contact date and a reason."
+    ),
+    variables=(
+        _PNR,
+        Variable("ENHED_ID", S, "SPC unit identifier (SOR code for hospital units)"),
+        Variable(
+            "ENHED_TYPE",
+            S,
+            "SPC unit type",
+            codes={
+                "hospice": "hospice",
+                "palliativt_team": "hospital palliative team",
+                "palliativ_afdeling": "hospital palliative unit/department",
+            },
+        ),
+        Variable("HENV_DATO", D, "Date the referral was received", nullable=False),
+        Variable(
+            "HENV_FRA",
+            S,
+            "Referring party",
+            codes={
+                "hospital_department": "hospital department",
+                "own_doctor": "general practitioner",
+                "specialist_doctor": "practising specialist",
+                "palliative_department": "other palliative unit",
+                "patient_relatives": "patient or relatives",
+            },
+        ),
+        Variable(
+            "MODTAGET",
+            INT,
+            "Admitted to SPC (first contact took place)",
+            codes={"0": "no", "1": "yes"},
+            nullable=False,
+        ),
+        Variable("FOERSTE_KONTAKT_DATO", D, "Date of first contact / admission"),
+        Variable(
+            "IKKE_MODTAGET_AARSAG",
+            S,
+            "Reason for no contact",
+            codes={
+                "doed_foer_kontakt": "died before contact",
+                "oensker_ikke": "declined",
+                "opfylder_ikke_kriterier": "not eligible",
+                "andet": "other",
+            },
+        ),
+        Variable(
+            "EORTC_UDFYLDT",
+            INT,
+            "EORTC QLQ-C15-PAL completed at baseline",
+            codes={"0": "no", "1": "yes"},
+        ),
+        Variable(
+            "MDK", INT, "Discussed at a multidisciplinary conference", codes={"0": "no", "1": "yes"}
+        ),
+    ),
+)
+
+SSSY = Register(
+    key="sssy",
+    title="Health insurance register (SSSY, Sygesikringsregisteret), GP services",
+    source="SDS via Statistics Denmark",
+    file_stem="sssy{year}",
+    yearly=True,
+    doc_url=DST_VARS + "SSSY%20-%20Sygesikring%20%286-cifret%29.html",
+    notes=(
+        "One row per person, provider, week and service with the number of services (YDLANT). "
+        "Only the payment WEEK is known (HONUGE, yyww, ISO week), not the day. SPECIALE is six "
+        "digits: SPEC2 (provider type, 80 = general practice) followed by the four-digit service "
+        "code. Out-of-hours services are flagged by YDLTID (paleval codes; the real code list is "
+        "not public). In the Capital Region the out-of-hours service has been hospital-based "
+        "(1813) since 2014 and is not in SSSY. File per ISO year of HONUGE."
+    ),
+    variables=(
+        _PNR,
+        Variable("HONUGE", S, "Payment week, yyww (ISO year and week)", nullable=False),
+        Variable("YDERNR", S, "Provider number (practice or out-of-hours service)"),
+        Variable("SPEC2", S, "Provider type (80 general practice)"),
+        Variable(
+            "SPECIALE",
+            S,
+            "SPEC2 + service code (6 digits)",
+            classification="paleval code list 'gp_services'",
+            nullable=False,
+        ),
+        Variable(
+            "YDLTID",
+            S,
+            "Time of service (paleval codes)",
+            codes={"1": "daytime", "2": "out-of-hours"},
+        ),
+        Variable("YDLANT", INT, "Number of services", nullable=False),
+        Variable("BRUHON", F, "Gross fee (DKK)"),
+    ),
+)
+
+YDER = Register(
+    key="yder",
+    title="General practices (provider master data)",
+    source="SDS Yderregisteret (synthetic extract)",
+    file_stem="yder",
+    yearly=False,
+    primary_key=("YDERNR",),
+    doc_url="SDS Yderregisteret",
+    notes="Column names are paleval's own; list size is the number listed on 1 January of the "
+    "start year.",
+    variables=(
+        Variable("YDERNR", S, "Provider number", nullable=False),
+        Variable("REGIONSKODE", S, "Region (SDS codes 1081-1085)", codes=REGION_SDS),
+        Variable("LISTESTOERRELSE", INT, "Number of listed patients"),
+    ),
+)
+
+TILKNYTNING = Register(
+    key="tilknytning",
+    title="Listing of persons with a general practice",
+    source="CPR / regional patient listing (synthetic extract)",
+    file_stem="tilknytning",
+    yearly=False,
+    primary_key=("PNR", "DATO_FRA"),
+    doc_url="no public research-register documentation; common proxy: the most frequent "
+    "YDERNR with SPEC2 80 in SSSY",
+    notes="Column names are paleval's own. One row per listing spell; DATO_TIL empty while "
+    "current.",
+    variables=(
+        _PNR,
+        Variable("YDERNR", S, "Provider number of the practice", nullable=False),
+        Variable("DATO_FRA", D, "Listed from", nullable=False),
+        Variable("DATO_TIL", D, "Listed until (exclusive); empty while current"),
+    ),
+)
+
+CAR = Register(
+    key="car",
+    title="Cancer register (T_TUMOR)",
+    source="SDS via Statistics Denmark",
+    file_stem="t_tumor",
+    yearly=False,
+    doc_url="https://www.esundhed.dk/Dokumentation/DocumentationExtended?id=23",
+    notes="ICD-10 without the 'D' prefix (e.g. C509). The SDS person key K_CPRNR is named "
+    "PNR on Statistics Denmark's server.",
+    variables=(
+        _PNR,
+        Variable("K_TUMORNR", S, "Tumour number"),
+        Variable("D_DIAGNOSEDATO", D, "Date of diagnosis", nullable=False),
+        Variable(
+            "C_ICD10", S, "Cancer site", classification="ICD-10 (no D prefix)", nullable=False
+        ),
+        Variable("C_MORFO3", S, "Morphology (ICD-O-3)"),
+    ),
+)
+
+LMDB = Register(
+    key="lmdb",
+    title="Prescription register (LMDB, Lægemiddeldatabasen)",
+    source="SDS via Statistics Denmark",
+    file_stem="lmdb{year}",
+    yearly=True,
+    doc_url=DST_VARS + "LMDB%20-%20L%C3%A6gemiddeldatabasen.html",
+    variables=(
+        _PNR,
+        Variable("EKSD", D, "Dispensing date", nullable=False),
+        Variable("ATC", S, "ATC code", classification="WHO ATC", nullable=False),
+        Variable("VNR", S, "Product number (varenummer)"),
+        Variable("APK", F, "Number of packages"),
+        Variable("PACKSIZE", F, "Package size"),
+        Variable("VOLUME", F, "Defined daily doses in the package"),
+    ),
+)
+
+TERMINAL = Register(
+    key="terminal",
+    title="Terminal declaration / drug reimbursement due to terminal illness",
+    source="Danish Medicines Agency, Central Reimbursement Register (synthetic extract)",
+    file_stem="terminaltilskud",
+    yearly=False,
+    primary_key=("PNR",),
+    doc_url="Sundhedsloven § 148; Daugaard et al. J Epidemiol Community Health 2019;73:435",
+    notes="Granted on the physician's terminal declaration and registered in the Central "
+    "Reimbursement Register; which research extract studies used is unverified, so the column "
+    "names are paleval's own.",
+    variables=(_PNR, Variable("BEVILLING_DATO", D, "Date of the grant", nullable=False)),
+)
+
+UDDA = Register(
+    key="udda",
+    title="Education register (UDDA), highest completed education",
+    source="Statistics Denmark",
+    file_stem="udda{year}",
+    yearly=True,
+    primary_key=("PNR",),
+    doc_url=DST_VARS + "UDDA%20-%20Uddannelser%20%28BUE%29.html",
+    notes="HFAUDD is a DISCED-15 education code; its level (AUDD_NIVEAU, 10-80 = ISCED 1-8) "
+    "comes from DST's format catalogue. The synthetic HFAUDD codes and their mapping are in "
+    "the code list 'education_hfaudd'; on a research server, export AUDD_NIVEAU_L1L2 to the "
+    "same layout. Missing for many immigrants and the oldest; a person absent from UDDA has "
+    "unknown education. One file per year (status on 30 September).",
+    variables=(
+        _PNR,
+        Variable(
+            "HFAUDD",
+            S,
+            "Highest completed education (DISCED-15 AUDD code)",
+            classification="paleval code list 'education_hfaudd'",
+            nullable=False,
+        ),
+        Variable("HF_VFRA", D, "Valid from"),
+    ),
+)
+
+IND = Register(
+    key="ind",
+    title="Personal income (IND)",
+    source="Statistics Denmark",
+    file_stem="ind{year}",
+    yearly=True,
+    primary_key=("PNR",),
+    doc_url="https://www.dst.dk/da/Statistik/dokumentation/Times/personindkomst/perindkialt-13",
+    notes="Calendar-year income of persons resident at the end of the year (DKK, current prices).",
+    variables=(
+        _PNR,
+        Variable("PERINDKIALT_13", F, "Total personal income (2013 definition)"),
+        Variable("DISPON_13", F, "Disposable income (2013 definition); can be negative"),
+    ),
+)
+
+FAIK = Register(
+    key="faik",
+    title="Family income (FAIK)",
+    source="Statistics Denmark",
+    file_stem="faik{year}",
+    yearly=True,
+    primary_key=("FAMILIE_ID",),
+    doc_url=DST_VARS + "FAIK%20-%20Familieindkomster.html",
+    notes="Join to persons through FAMILIE_ID in BEF of the same year. Equivalised disposable "
+    "income uses the modified OECD scale.",
+    variables=(
+        Variable("FAMILIE_ID", S, "Family identifier", nullable=False),
+        Variable("FAMAEKVIVADISP_13", F, "Equivalised disposable family income (2013 def.)"),
+    ),
+)
+
+REGISTERS: dict[str, Register] = {
+    r.key: r
+    for r in (
+        BEF,
+        DOD,
+        DODSAASG,
+        LPR_ADM,
+        LPR_DIAG,
+        LPR_F_KONTAKTER,
+        LPR_F_DIAGNOSER,
+        SOR,
+        DPD,
+        SSSY,
+        YDER,
+        TILKNYTNING,
+        CAR,
+        LMDB,
+        TERMINAL,
+        UDDA,
+        IND,
+        FAIK,
+    )
+}
+
+
+def register_keys() -> list[str]:
+    """Keys of all registers in the model, in data-flow order.
+
+    Examples
+    --------
+    >>> register_keys()[:3]
+    ['bef', 'dod', 'dodsaasg']
+    """
+    return list(REGISTERS)

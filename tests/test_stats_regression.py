@@ -1,0 +1,292 @@
+"""paleval.stats.regression against R glm/sandwich/nnet (tests/reference/regression.R)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from paleval.stats.regression import (
+    ConvergenceError,
+    RegressionResult,
+    log_binomial,
+    logistic,
+    marginal_risks,
+    modified_poisson,
+    multinomial,
+)
+
+REF = Path(__file__).parent / "reference" / "regression"
+COEFS = pl.read_csv(REF / "coefs.csv")
+MARG = pl.read_csv(REF / "marginal.csv")
+RTOL = 1e-4  # iterative fits
+
+
+def load(ds: int) -> pl.DataFrame:
+    return pl.read_csv(REF / f"data{ds}.csv", null_values="NA")
+
+
+DATA = {1: load(1), 2: load(2)}
+EXPO = ["spc"]
+COV = ["education", "age", "sex"]
+REFLEV = {"education": "Upper secondary"}
+
+VARIANTS = {
+    "model": {},
+    "HC0": {"robust": True},
+    "CL": {"cluster": "id"},
+    "weights_model": {"weights": "w"},
+    "weights_prior_HC0": {"weights": "w", "weight_type": "prior", "robust": True},
+    "weights_CL": {"weights": "w", "cluster": "id"},
+    "weights_frequency_HC0": {"weights": "w", "robust": True},
+}
+FUNS = {
+    "logistic": logistic,
+    "modified_poisson": modified_poisson,
+    "log_binomial": log_binomial,
+    "multinomial": multinomial,
+}
+
+
+def r_name(term: str) -> str:
+    return re.sub(r"\[(.*?)\]", r"\1", term)
+
+
+def fit(model: str, ds: int, variant: str) -> RegressionResult:
+    kw = dict(VARIANTS[variant])
+    if model == "modified_poisson":
+        kw.pop("robust", None)
+    if model == "multinomial":
+        cov = COV if ds == 1 else ["age", "sex"]  # data set 2: empty home x Tertiary cell
+        return multinomial(
+            DATA[ds],
+            "place",
+            EXPO,
+            cov,
+            outcome_reference="hospital",
+            reference=REFLEV if ds == 1 else None,
+            **kw,
+        )
+    return FUNS[model](DATA[ds], "home_death", EXPO, COV, reference=REFLEV, **kw)
+
+
+CASES = COEFS.select("dataset", "model", "variant").unique(maintain_order=True).rows()
+
+
+@pytest.mark.parametrize(("ds", "model", "variant"), CASES)
+def test_matches_r(ds, model, variant):
+    ref = COEFS.filter(
+        (pl.col("dataset") == ds) & (pl.col("model") == model) & (pl.col("variant") == variant)
+    )
+    res = fit(model, ds, variant)
+    got = pl.DataFrame(
+        {
+            "term": [r_name(t) for t in res.terms],
+            "est": res.params,
+            "se": np.sqrt(np.diag(res.vcov)),
+        }
+    )
+    j = ref.join(got, on="term", how="left")
+    assert j["est"].null_count() == 0 and j.height == len(res.terms)
+    np.testing.assert_allclose(j["est"], j["estimate"], rtol=RTOL, atol=1e-8)
+    np.testing.assert_allclose(j["se"], j["std_error"], rtol=RTOL)
+    # table is consistent with params/vcov
+    np.testing.assert_allclose(res.table["estimate"], res.params)
+    np.testing.assert_allclose(res.table["ratio"], np.exp(res.params))
+
+
+def test_result_metadata():
+    d = DATA[1]
+    res = logistic(d, "home_death", EXPO, COV, cluster="id", reference=REFLEV)
+    n_missing = d.filter(pl.col("age").is_null() | pl.col("education").is_null()).height
+    assert res.n_dropped == n_missing > 0
+    assert res.nobs == res.n == d.height - n_missing
+    assert res.n_events == d.drop_nulls(["age", "education"])["home_death"].sum()
+    assert res.n_clusters == 30 and res.vcov_type == "CL-HC0" and res.measure == "OR"
+    assert res.table.columns[:10] == [
+        "term",
+        "estimate",
+        "std_error",
+        "statistic",
+        "p_value",
+        "conf_low",
+        "conf_high",
+        "ratio",
+        "ratio_low",
+        "ratio_high",
+    ]
+    row = res.table.filter(pl.col("term") == "spc[yes]")
+    sub = d.drop_nulls(["age", "education"]).filter(pl.col("spc") == "yes")
+    assert row["n"].item() == sub.height and row["events"].item() == sub["home_death"].sum()
+    assert "dropped" in res.summary() and "<RegressionResult" in repr(res)
+    assert "<table" in res._repr_html_()
+    np.testing.assert_allclose(
+        res.table["ratio_low"],
+        np.exp(res.table["estimate"] - 1.959963984540054 * res.table["std_error"]),
+    )
+    w = logistic(d, "home_death", EXPO, COV, weights="w")
+    assert w.n == d.drop_nulls(["age", "education"])["w"].sum()
+    assert modified_poisson(d, "home_death", EXPO).measure == "PR"
+
+
+def test_plot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = modified_poisson(DATA[1], "home_death", EXPO, COV)
+    ax = res.plot()
+    assert len(ax.get_yticklabels()) == len(res.terms) - 1
+    m = multinomial(DATA[1], "place", EXPO, ["age"], outcome_reference="hospital")
+    assert m.plot() is not None
+
+
+@pytest.mark.parametrize("ds", [1, 2])
+@pytest.mark.parametrize("model", ["logistic", "modified_poisson", "modified_poisson_CL"])
+def test_marginal_risks_match_r(ds, model):
+    kw = {"cluster": "id"} if model.endswith("_CL") else {}
+    f = logistic if model == "logistic" else modified_poisson
+    res = f(DATA[ds], "home_death", EXPO, COV, reference=REFLEV, **kw)
+    ref = MARG.filter((pl.col("dataset") == ds) & (pl.col("model") == model))
+    for expo in ref["exposure"].unique().to_list():
+        r = ref.filter(pl.col("exposure") == expo)
+        out = marginal_risks(res, expo)
+        j = r.join(out, on=["level", "contrast"], how="left", suffix="_py")
+        assert j["estimate_py"].null_count() == 0 and out.height == r.height
+        np.testing.assert_allclose(j["estimate_py"], j["estimate"], rtol=1e-6)
+        # R uses a numeric (central-difference) gradient
+        np.testing.assert_allclose(j["std_error_py"], j["std_error"], rtol=1e-5)
+
+
+def test_marginal_risks_numeric_and_validation():
+    d = DATA[1].with_columns((pl.col("spc") == "yes").cast(pl.Int64).alias("spc01"))
+    a = marginal_risks(logistic(d, "home_death", ["spc01"], COV), "spc01")
+    b = marginal_risks(logistic(d, "home_death", ["spc"], COV), "spc")
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-8)
+    res = logistic(d, "home_death", ["age"])
+    with pytest.raises(ValueError, match="give `levels`"):
+        marginal_risks(res, "age")
+    assert marginal_risks(res, "age", levels=[70, 80, 90]).height == 7
+    with pytest.raises(ValueError, match="not a predictor"):
+        marginal_risks(res, "spc")
+    m = multinomial(d, "place", ["spc"])
+    with pytest.raises(ValueError, match="needs a logistic"):
+        marginal_risks(m, "spc")
+
+
+def test_validation_errors():
+    d = DATA[1]
+    bad = d.with_columns(
+        pl.when(pl.int_range(pl.len()) < 3)
+        .then(2)
+        .otherwise(pl.col("home_death"))
+        .alias("home_death")
+    )
+    with pytest.raises(ValueError, match=r"'home_death': 3 row\(s\) are not 0 or 1"):
+        logistic(bad, "home_death", EXPO)
+    with pytest.raises(ValueError, match=r"\['nope'\] not found"):
+        logistic(d, "home_death", ["nope"])
+    with pytest.raises(ValueError, match="reference level 'PhD' not found in column 'education'"):
+        logistic(d, "home_death", ["education"], reference={"education": "PhD"})
+    negw = d.with_columns(pl.when(pl.col("id") == "c01").then(-1).otherwise(pl.col("w")).alias("w"))
+    k = d.filter(pl.col("id") == "c01").height
+    with pytest.raises(ValueError, match=f"'w': {k} row"):
+        logistic(negw, "home_death", EXPO, weights="w")
+    with pytest.raises(ValueError, match="rank deficient"):
+        logistic(d.with_columns(pl.col("age").alias("age2")), "home_death", ["age", "age2"])
+    with pytest.raises(ValueError, match="must be 0/1"):
+        logistic(d, "place", EXPO)
+    with pytest.raises(ValueError, match="outcome_reference"):
+        multinomial(d, "place", EXPO, outcome_reference="hospice2")
+
+
+def test_zero_and_all_events():
+    d = DATA[2].with_columns(pl.lit(0).alias("y0"), pl.lit(1).alias("y1"))
+    with pytest.raises(ValueError, match="all 68 analysed rows are 0"):
+        logistic(d, "y0", EXPO)
+    with pytest.raises(ValueError, match="are 1"):
+        modified_poisson(d, "y1", EXPO)
+    # a level with no events: quasi-complete separation
+    sep = d.with_columns(
+        pl.when(pl.col("education") == "Tertiary")
+        .then(0)
+        .otherwise(pl.col("home_death"))
+        .alias("home_death")
+    )
+    with pytest.raises(ConvergenceError, match="separation"):
+        logistic(sep, "home_death", ["education"])
+    with pytest.raises(ConvergenceError, match="separation"):
+        multinomial(DATA[2], "place", ["education"])
+
+
+def test_log_binomial_failure_and_fallback():
+    x = np.linspace(0, 1, 60)
+    y = (x > 0.5).astype(int)
+    y[[3, 10, 20]] = 1
+    d = pl.DataFrame({"y": y, "x": x})
+    with pytest.raises(ConvergenceError, match="log-binomial"):
+        log_binomial(d, "y", ["x"])
+    res = log_binomial(d, "y", ["x"], fallback=True)
+    assert res.measure == "PR" and "fallback" in res.model
+
+
+def test_missing_rows_dropped_and_reported():
+    d = DATA[2]
+    res = multinomial(d, "place", EXPO, ["age", "sex"], outcome_reference="hospital")
+    assert res.n_dropped == d.filter(pl.col("age").is_null()).height > 0
+    assert sum(res.n_events.values()) == res.n == d.height - res.n_dropped
+    f = d.with_columns(pl.col("age").cast(pl.Float64))
+    f = f.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(float("nan"))
+        .otherwise(pl.col("age"))
+        .alias("age")
+    )
+    r2 = logistic(f, "home_death", ["age"])
+    assert r2.n_dropped == f.filter(pl.col("age").is_nan() | pl.col("age").is_null()).height
+
+
+def test_enum_categorical_boolean_coding():
+    d = DATA[1]
+    base = logistic(d, "home_death", EXPO, COV, reference=REFLEV)
+    enum = d.with_columns(
+        pl.col("education").cast(pl.Enum(["Upper secondary", "Lower secondary", "Tertiary"])),
+        pl.col("spc").cast(pl.Categorical),
+        (pl.col("home_death") == 1).alias("home_death"),
+    )
+    res = logistic(enum, "home_death", EXPO, COV)  # Enum order gives the reference level
+    assert res.terms == base.terms
+    np.testing.assert_allclose(res.params, base.params, rtol=1e-10)
+    np.testing.assert_allclose(res.vcov, base.vcov, rtol=1e-10)
+    sorted_ref = logistic(d, "home_death", EXPO, COV)
+    assert "education[Upper secondary]" in sorted_ref.terms  # default: first sorted level
+    m = multinomial(
+        d.with_columns(
+            pl.col("place").cast(pl.Enum(["hospital", "home", "nursing home", "hospice"]))
+        ),
+        "place",
+        EXPO,
+        ["age"],
+    )
+    assert m.table["y_level"].unique(maintain_order=True).to_list() == [
+        "home",
+        "nursing home",
+        "hospice",
+    ]
+    assert (
+        m.n_events["hospital"] == d.drop_nulls("age").filter(pl.col("place") == "hospital").height
+    )
+
+
+def test_conf_level_and_unused_enum_level():
+    d = DATA[2].with_columns(
+        pl.col("spc").cast(pl.Enum(["never", "no", "yes"]))
+    )  # "never" is unused
+    r90 = logistic(d, "home_death", EXPO, conf_level=0.90)
+    assert r90.terms == ["(Intercept)", "spc[yes]"]
+    z = 1.6448536269514722
+    np.testing.assert_allclose(
+        r90.table["conf_high"], r90.table["estimate"] + z * r90.table["std_error"]
+    )
+    with pytest.raises(ValueError, match="conf_level"):
+        logistic(d, "home_death", EXPO, conf_level=95)
