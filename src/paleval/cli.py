@@ -115,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["--version"])  # doctest: +SKIP
-    paleval 0.1.0
+    >>> main(["dictionary", "--out", "-"])  # doctest: +ELLIPSIS
+    # Register data dictionary
+    ...
+    0
     """
     parser = build_parser()
     args = parser.parse_args(argv)
