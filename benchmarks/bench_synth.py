@@ -86,17 +86,23 @@ def main() -> None:
         shutil.rmtree(copy_dir, ignore_errors=True)
         rows_out.append((preset, gen, base, size))
         print(f"{preset}: {gen['wall']:.1f} s, {gen['rows']:,} rows", file=sys.stderr)
-    print(f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-          f"python {platform.python_version()}, polars {pl.__version__}; "
-          f"date {time.strftime('%Y-%m-%d')}\n")
-    print("| preset | persons | rows | files (GiB) | wall (s) | CPU (s) | peak RSS (GiB) | "
-          "rows/s | baseline: read+rewrite all files (s) | generation / baseline |")
+    print(
+        f"\nmachine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"python {platform.python_version()}, polars {pl.__version__}; "
+        f"date {time.strftime('%Y-%m-%d')}\n"
+    )
+    print(
+        "| preset | persons | rows | files (GiB) | wall (s) | CPU (s) | peak RSS (GiB) | "
+        "rows/s | baseline: read+rewrite all files (s) | generation / baseline |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for preset, gen, base, size in rows_out:
-        print(f"| {preset} | {gen['persons']:,} | {gen['rows']:,} | {size / 2**30:.2f} | "
-              f"{gen['wall']:.1f} | {gen['cpu']:.1f} | {gen['rss_kib'] / 2**20:.2f} | "
-              f"{gen['rows'] / gen['wall']:,.0f} | {base['wall']:.1f} | "
-              f"{gen['wall'] / base['wall']:.1f}x |")
+        print(
+            f"| {preset} | {gen['persons']:,} | {gen['rows']:,} | {size / 2**30:.2f} | "
+            f"{gen['wall']:.1f} | {gen['cpu']:.1f} | {gen['rss_kib'] / 2**20:.2f} | "
+            f"{gen['rows'] / gen['wall']:,.0f} | {base['wall']:.1f} | "
+            f"{gen['wall'] / base['wall']:.1f}x |"
+        )
     if args.out is None:
         shutil.rmtree(scratch, ignore_errors=True)
 
