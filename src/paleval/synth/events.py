@@ -673,13 +673,33 @@ class EventContext:
         self.count(key, len(dup))
         return np.sort(np.concatenate([rows, dup]), kind="stable")
 
-    @staticmethod
-    def _secondary(rows: np.ndarray, n_all: int, b_of: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Secondary diagnoses attached to the first copy of each written row."""
-        first_of = np.full(n_all, -1, np.int64)
+    def _diagnoses(
+        self,
+        rows: np.ndarray,
+        rec: dict[str, np.ndarray],
+        b_of: np.ndarray,
+        b_code: np.ndarray,
+        key: pl.Series,
+        years: np.ndarray,
+        rng: np.random.Generator,
+        names: tuple[str, str, str],
+    ) -> pl.DataFrame:
+        """Diagnosis rows: the action diagnosis of every written record (duplicates included)
+        and the secondary diagnoses, attached to the first copy of each record."""
+        first_of = np.full(len(rec["who"]), -1, np.int64)
         first_of[rows[::-1]] = np.arange(len(rows))[::-1]
         sel = first_of[b_of] >= 0
-        return sel, first_of[b_of[sel]]
+        b_rows = first_of[b_of[sel]]
+        key_col, code_col, type_col = names
+        codes = np.concatenate([rec["code"][rows], b_code[sel]])
+        return pl.DataFrame(
+            {
+                key_col: pl.concat([key, key.gather(b_rows)]),
+                code_col: self.codes(codes, rng, code_col),
+                type_col: np.concatenate([np.full(len(rows), "A"), np.full(len(b_rows), "B")]),
+                "year": np.concatenate([years, years[b_rows]]),
+            }
+        ).sort(key_col, type_col, maintain_order=True)
 
     def _keys(self, chunk: int, n: int, width: int) -> pl.Series:
         return pl.select(
@@ -724,19 +744,9 @@ class EventContext:
                 "year": years,
             }
         )
-        sel, b_rows = self._secondary(rows, len(rec["who"]), b_of)
-        n_a, n_b = len(rows), int(sel.sum())
-        diag = pl.DataFrame(
-            {
-                "RECNUM": pl.concat([recnum, recnum.gather(b_rows)]),
-                "C_DIAG": self.codes(
-                    np.concatenate([rec["code"][rows], b_code[sel]]), rng, "C_DIAG"
-                ),
-                "C_DIAGTYPE": np.concatenate([np.full(n_a, "A"), np.full(n_b, "B")]),
-                "C_TILDIAG": pl.Series([None] * (n_a + n_b), dtype=pl.String),
-                "year": np.concatenate([years, years[b_rows]]),
-            }
-        ).sort("RECNUM", "C_DIAGTYPE", maintain_order=True)
+        diag = self._diagnoses(
+            rows, rec, b_of, b_code, recnum, years, rng, ("RECNUM", "C_DIAG", "C_DIAGTYPE")
+        ).with_columns(C_TILDIAG=pl.lit(None, pl.String))
         return {"lpr_adm": adm, "lpr_diag": diag}
 
     def _lpr3(
@@ -787,19 +797,19 @@ class EventContext:
                 "year": years,
             }
         )
-        sel, b_rows = self._secondary(rows, len(rec["who"]), b_of)
-        n_b = int(sel.sum())
-        diagnoser = pl.DataFrame(
-            {
-                "DW_EK_KONTAKT": pl.concat([key, key.gather(b_rows)]),
-                "diagnosekode": self.codes(
-                    np.concatenate([rec["code"][rows], b_code[sel]]), rng, "diagnosekode"
-                ),
-                "diagnosetype": np.concatenate([np.full(n, "A"), np.full(n_b, "B")]),
-                "senere_afkraeftet": np.where(rng.random(n + n_b) < 0.01, "Ja", "Nej"),
-                "year": np.concatenate([years, years[b_rows]]),
-            }
-        ).sort("DW_EK_KONTAKT", "diagnosetype", maintain_order=True)
+        diagnoser = self._diagnoses(
+            rows,
+            rec,
+            b_of,
+            b_code,
+            key,
+            years,
+            rng,
+            ("DW_EK_KONTAKT", "diagnosekode", "diagnosetype"),
+        )
+        diagnoser = diagnoser.with_columns(
+            senere_afkraeftet=pl.Series(np.where(rng.random(diagnoser.height) < 0.01, "Ja", "Nej"))
+        )
         return {"lpr_f_kontakter": kontakter, "lpr_f_diagnoser": diagnoser}
 
 
