@@ -2,7 +2,7 @@
 
 Subcommands: ``synth`` (generate synthetic registers), ``calibration`` (compare a synthetic data
 set with the published Danish figures it is calibrated to), ``dictionary`` (write the register
-data dictionary).
+data dictionary), ``check-output`` (disclosure check of an output directory).
 """
 
 from __future__ import annotations
@@ -77,6 +77,19 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check_output(args: argparse.Namespace) -> int:
+    from paleval.disclosure import check_output
+
+    findings = check_output(Path(args.directory), threshold=args.threshold)
+    for f in findings:
+        print(f"DISCLOSURE: {f}")
+    if findings:
+        print(f"{len(findings)} table column(s) with counts below {args.threshold}: not exportable")
+        return 1
+    print(f"no exported count below {args.threshold} in {args.directory}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     p = argparse.ArgumentParser(
@@ -107,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("dictionary", help="write the register data dictionary (Markdown)")
     d.add_argument("--out", default="docs/registers.md", help="file, or - for stdout")
     d.set_defaults(func=_cmd_dictionary)
+    k = sub.add_parser("check-output", help="fail if an exported count is below the threshold")
+    k.add_argument("directory", help="an output directory (tables as CSV, parquet or XLSX)")
+    k.add_argument("--threshold", type=int, default=5, help="smallest publishable count")
+    k.set_defaults(func=_cmd_check_output)
     return p
 
 
