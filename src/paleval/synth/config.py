@@ -170,7 +170,7 @@ CAUSE_CODES = {  # ICD-10 3/4-character codes (no "D" prefix) and weights within
         "W19": 0.1,
         "X59": 0.05,
         "E11": 0.1,
-        "I26": 0.08,
+        "I71": 0.08,
         "K92": 0.07,
         "N39": 0.06,
         "R99": 0.08,

@@ -201,7 +201,6 @@ def generate(
             ind, faik = ctx.income(idx, y, rng)
             sink.write("ind", ind, y)
             sink.write("faik", faik, y)
-        for y in years:
             sink.write("udda", ctx.udda(idx, y, pop["edu_missing"]), y)
         sink.write_by_year("sssy", ctx.sssy(idx, rng), years)
         sink.write_by_year("lmdb", ctx.lmdb(idx, rng), years)
@@ -450,6 +449,7 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "died": a["died"],
             "death_date": as_date(a["death"], nullable=True),
             "age_death": a["age_death"],
+            "age_years": a["age_years"],
             "adult_decedent": a["adult_decedent"],
             "age_group": np.array(AGE_GROUPS)[a["age_group"]],
             "cause_group": _labels(groups, a["cause_group"]),

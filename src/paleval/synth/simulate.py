@@ -58,6 +58,27 @@ def lookup(mapping: dict[Any, Any], keys: np.ndarray, dtype: Any = None) -> np.n
     return vals[inv.reshape(keys.shape)]
 
 
+def completed_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Age in completed years on ``day`` (both in days since 1970), as a person counts it.
+
+    Examples
+    --------
+    >>> completed_years(np.array([day_number("1950-06-01")]), np.array([day_number("2020-05-31")]))
+    array([69])
+    """
+    b = np.asarray(birth).astype("datetime64[D]")
+    d = np.asarray(day).astype("datetime64[D]")
+    by, dy = b.astype("datetime64[Y]"), d.astype("datetime64[Y]")
+    # Compare month/day via the date in the event year (handles leap years like polars).
+    years = dy.astype(np.int64) - by.astype(np.int64)
+    bm = b.astype("datetime64[M]").astype(np.int64) % 12
+    dm = d.astype("datetime64[M]").astype(np.int64) % 12
+    bd = (b - b.astype("datetime64[M]")).astype(np.int64)
+    dd = (d - d.astype("datetime64[M]")).astype(np.int64)
+    before = (dm < bm) | ((dm == bm) & (dd < bd))
+    return years - before.astype(np.int64)
+
+
 def year_of(days: np.ndarray) -> np.ndarray:
     """Calendar year of day numbers (vectorised)."""
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
@@ -262,9 +283,11 @@ class _Simulation:
         a["died"] = death <= self.end
         a["death"] = np.where(a["died"], death, -1)
         a["age_death"] = np.where(a["died"], (death - a["birth"]) / DAYS_PER_YEAR, np.nan)
+        # Age groups and adulthood use completed years, as a cohort built from dates does.
+        a["age_years"] = np.where(a["died"], completed_years(a["birth"], death), -1)
         a["death_year"] = np.where(a["died"], year_of(np.maximum(death, 0)), -1)
-        a["adult_decedent"] = a["died"] & (a["age_death"] >= 18)
-        ag = np.digitize(np.nan_to_num(a["age_death"]), [50, 60, 70, 80])
+        a["adult_decedent"] = a["died"] & (a["age_years"] >= 18)
+        ag = np.digitize(a["age_years"], [50, 60, 70, 80])
         a["age_group"] = ag  # index into AGE_GROUPS (children fall in 0)
         self.truth["calibrated"]["gompertz_alpha"] = alpha
         # Practice at death (for end-of-life practice effects).

@@ -1,0 +1,101 @@
+"""The decedent cohort reproduces the generator's ground truth from the register files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from paleval.cohort import decedent_cohort
+from paleval.registers import REGISTERS
+
+
+def scan(data: Path, key: str) -> pl.LazyFrame:
+    """Register files as one LazyFrame; yearly registers get ``year`` from the file name."""
+    reg = REGISTERS[key]
+    lf = pl.scan_parquet(data / key / "*.parquet", include_file_paths="_file")
+    if reg.yearly:
+        lf = lf.with_columns(
+            year=pl.col("_file").str.extract(r"(\d{4})\d{0,2}\.parquet$").cast(pl.Int64)
+        )
+    return lf.drop("_file")
+
+
+@pytest.fixture(scope="module")
+def cohort_and_truth(tiny_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, object]:
+    regs = {k: scan(tiny_dir, k) for k in ("dod", "dodsaasg", "bef", "udda", "faik")}
+    cohort = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
+    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+    return cohort.collect(), truth, cohort
+
+
+def test_cohort_is_exactly_the_adult_decedents(cohort_and_truth) -> None:
+    rows, truth, cohort = cohort_and_truth
+    expected = truth.filter(pl.col("adult_decedent"))
+    assert sorted(rows["PNR"].to_list()) == sorted(expected["PNR"].to_list())
+    flow = cohort.flow.table
+    assert flow["n"][0] == truth["died"].sum()
+    assert flow["n"][-1] == rows.height
+    assert (flow["n"][:-1] - flow["n"][1:] == flow["excluded"][1:]).all()
+
+
+def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
+    rows, truth, _ = cohort_and_truth
+    t = truth.filter(pl.col("adult_decedent")).select(
+        "PNR",
+        "cause_group",
+        "cancer_site",
+        "place_of_death",
+        "living_alone",
+        "age_group",
+        "education",
+        "education_missing",
+        "death_date",
+        "age_years",
+        female=pl.col("female"),
+    )
+    m = rows.join(t, on="PNR", suffix="_true")
+    for col in ("cause_group", "place_of_death", "living_alone", "age_group", "death_date"):
+        bad = m.filter(pl.col(col) != pl.col(f"{col}_true"))
+        assert bad.height == 0, (col, bad.select("PNR", col, f"{col}_true").head())
+    assert (m["age"] == m["age_years"]).all()
+    assert ((m["sex"] == "female") == m["female"]).all()
+    cancer = m.filter(pl.col("cause_group") == "cancer")
+    assert (cancer["cancer_site"] == cancer["cancer_site_true"]).all()
+    known = m.filter(~pl.col("education_missing"))
+    assert (known["education"] == known["education_true"]).all()
+    assert (m.filter(pl.col("education_missing"))["education"] == "unknown").all()
+
+
+def test_income_quartiles_are_within_death_year(cohort_and_truth) -> None:
+    rows, truth, _ = cohort_and_truth
+    q = rows.filter(pl.col("income").is_not_null())
+    shares = (
+        q.group_by("death_year", "income_quartile")
+        .len()
+        .group_by("death_year")
+        .agg(pl.col("len").min().alias("lo"), pl.col("len").max().alias("hi"))
+    )
+    assert (shares["hi"] - shares["lo"] <= 1).all()
+    m = q.join(truth.select("PNR", "income_quartile"), on="PNR", suffix="_true")
+    agree = (m["income_quartile"].cast(pl.Int64) == m["income_quartile_true"]).mean()
+    assert agree > 0.95  # truth quartiles use incomes before the injected missingness
+
+
+def test_missing_register_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match=r"needs the registers \['udda', 'faik'\]"):
+        decedent_cohort({"dod": pl.LazyFrame(), "dodsaasg": pl.LazyFrame(), "bef": pl.LazyFrame()})
+
+
+def test_flow_plot_and_repr(cohort_and_truth) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _, _, cohort = cohort_and_truth
+    ax = cohort.flow.plot()
+    texts = [t.get_text() for t in ax.texts]
+    assert any("aged under 18" in t for t in texts)
+    assert "Cohort flow" in repr(cohort)
+    assert re.search(r"Deaths 2010-01-01 to 2024-12-31", repr(cohort))
