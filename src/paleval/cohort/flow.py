@@ -68,12 +68,12 @@ class Flow:
         return self.steps[-1].n if self.steps else 0
 
     def __repr__(self) -> str:
-        lines = ["Cohort flow:"]
-        for s in self.steps:
-            if s.excluded:
-                lines.append(f"  - {s.reason}: {s.excluded:,} excluded -> {s.n:,}")
-            else:
-                lines.append(f"  {s.label}: {s.n:,}")
+        if not self.steps:
+            return "Cohort flow: (empty)"
+        first = self.steps[0]
+        lines = ["Cohort flow:", f"  {first.label}: {first.n:,}"]
+        for s in self.steps[1:]:
+            lines.append(f"  - {s.reason}: {s.excluded:,} excluded -> {s.n:,}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -88,11 +88,11 @@ class Flow:
 
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 1.3 * max(len(self.steps), 1)))
-        kept = [s for s in self.steps if not s.excluded]
+        first = self.steps[0]
         y = 0.0
         ax.set_axis_off()
         box = {"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.3"}
-        ax.text(0.3, y, f"{kept[0].label}\nn = {kept[0].n:,}", ha="center", va="center", bbox=box)
+        ax.text(0.3, y, f"{first.label}\nn = {first.n:,}", ha="center", va="center", bbox=box)
         for s in self.steps[1:]:
             y -= 1.0
             ax.annotate(
