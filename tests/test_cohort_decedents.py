@@ -9,23 +9,12 @@ import polars as pl
 import pytest
 
 from paleval.cohort import decedent_cohort
-from paleval.registers import REGISTERS
-
-
-def scan(data: Path, key: str) -> pl.LazyFrame:
-    """Register files as one LazyFrame; yearly registers get ``year`` from the file name."""
-    reg = REGISTERS[key]
-    lf = pl.scan_parquet(data / key / "*.parquet", include_file_paths="_file")
-    if reg.yearly:
-        lf = lf.with_columns(
-            year=pl.col("_file").str.extract(r"(\d{4})\d{0,2}\.parquet$").cast(pl.Int64)
-        )
-    return lf.drop("_file")
+from paleval.registers import scan_registers
 
 
 @pytest.fixture(scope="module")
 def cohort_and_truth(tiny_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, object]:
-    regs = {k: scan(tiny_dir, k) for k in ("dod", "dodsaasg", "bef", "udda", "faik")}
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
     cohort = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
     truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
     return cohort.collect(), truth, cohort

@@ -62,4 +62,16 @@ def data_dictionary() -> str:
                 f"| `{v.name}` | {_dtype_name(v.dtype)} | {req} | {_cell(v.description)} | "
                 f"{_cell(codes)} |"
             )
+    from paleval.registers.validation import rules_markdown
+
+    lines += [
+        "",
+        "## Validation rules",
+        "",
+        "`paleval.registers.validate` applies these rules; each finding names the register, "
+        "file, column, count and examples. *error*: the study cannot proceed; *exclude*: the "
+        "rows are dropped downstream and counted; *warn*: reported only.",
+        "",
+        rules_markdown().rstrip("\n"),
+    ]
     return "\n".join(lines) + "\n"

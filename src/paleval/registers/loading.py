@@ -1,0 +1,920 @@
+"""Loading register extracts into the declared schema, lazily.
+
+:func:`scan_register` finds a register's files in a data directory and returns one
+:class:`polars.LazyFrame` in the schema declared in :mod:`paleval.registers.model`.
+
+File discovery
+    Files are looked for in ``data_dir/<key>/`` (folder name case-insensitive) and directly in
+    ``data_dir``; a file belongs to the register when its name, without suffix and compared
+    case-insensitively, is the register's ``file_stem`` (``{year}`` = four digits for yearly
+    registers). Accepted formats: ``.parquet``, ``.csv`` / ``.txt``, SAS ``.sas7bdat`` and SAS
+    transport ``.xpt``. When one file exists in several formats, the first of parquet,
+    sas7bdat, xpt, csv, txt is used.
+
+Formats
+    - parquet: ``pl.scan_parquet``.
+    - CSV: every column is read as text and cast per the schema (so ``KOM`` ``"101"`` or a
+      ``PNR`` with leading zeros stay as delivered). The separator is the most frequent of
+      ``;``, ``,``, tab and ``|`` in the header line. The encoding is UTF-8 when the whole file
+      decodes as UTF-8, else latin-1 (the file is then transcoded once to a UTF-8 copy in the
+      cache directory, see below).
+    - SAS (``.sas7bdat``, ``.xpt``): needs ``pyreadstat`` (``pip install paleval[sas]``). The
+      file is read in chunks and written as parquet parts to the cache directory, then scanned.
+
+Cache directory
+    ``cache_dir`` argument, else the environment variable ``PALEVAL_CACHE_DIR``, else
+    ``<system temp dir>/paleval-cache``. Each converted file gets a sub-folder named by a hash of
+    its absolute path, size and modification time, so a changed source is converted again. The
+    data directory itself is never written to (it is often read-only on research servers).
+
+Casting (text or numbers as delivered -> declared dtype)
+    - String: stripped; empty -> null. Codes with a code list are mapped to the declared
+      spelling when they match case-insensitively (``"ja"`` -> ``"Ja"``). Numbers become text
+      without a decimal part; fixed-width identifiers delivered as numbers are zero-padded to
+      their width (``PNR`` 10, ``KOM`` 3, ``C_SGH`` 4, ``C_AFD`` 3, ...; see ``FIXED_WIDTH``).
+    - Int64 / Float64: stripped text; ``""`` and SAS ``"."`` are null; ``"2.0"`` is 2; a decimal
+      comma (``"12,5"``) is accepted for floats.
+    - Date: ISO ``YYYY-MM-DD``, SAS ``DDMMMYYYY`` (``01JAN2015``), ``DD-MM-YYYY``, ``DD.MM.YYYY``,
+      ``DD/MM/YYYY`` and ``YYYYMMDD``, each optionally followed by a time; numbers are SAS date
+      values (days since 1960-01-01); datetimes are truncated to the date.
+    - Values that cannot be cast become null (the loader stays lazy); :func:`validate
+      <paleval.registers.validation.validate>` counts them (rule ``unparseable_value``) and
+      ``scan_register(..., strict=True)`` raises :class:`RegisterLoadError` instead.
+
+Columns
+    Declared columns are matched case-insensitively (surrounding spaces ignored) and renamed to
+    the declared spelling, in declared order. A missing required (non-nullable) column raises
+    :class:`RegisterLoadError`; a missing nullable column is added as all-null. Extra columns are
+    kept at the end, as delivered (``columns="declared"`` drops them).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from paleval.registers.model import REGISTERS
+from paleval.registers.normalise import normalise_icd10
+from paleval.registers.schema import Register, Variable
+
+__all__ = [
+    "FIXED_WIDTH",
+    "ColumnMatch",
+    "RegisterFile",
+    "RegisterLoadError",
+    "deduplicate_contacts",
+    "find_register_files",
+    "flag_duplicate_contacts",
+    "lpr_contacts",
+    "lpr_diagnoses",
+    "match_columns",
+    "parse_expr",
+    "present_expr",
+    "scan_register",
+    "scan_registers",
+    "unparseable_counts",
+]
+
+FORMATS: tuple[str, ...] = ("parquet", "sas7bdat", "xpt", "csv", "txt")
+"""Accepted file suffixes, in order of preference."""
+
+FIXED_WIDTH: dict[str, int] = {
+    "PNR": 10,
+    "KOM": 3,
+    "C_SGH": 4,
+    "C_AFD": 3,
+    "C_SPEC": 2,
+    "HONUGE": 4,
+    "SPECIALE": 6,
+    "VNR": 6,
+    "K_TUMORNR": 4,
+}
+"""Identifiers and codes of a fixed width: numbers are zero-padded to it on loading, and
+validation warns about text of another width (rule ``code_width``)."""
+
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%d%b%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%Y%m%d",
+)
+"""Text date formats accepted for Date columns, tried in this order."""
+
+_MISSING_TEXT = ("", ".")
+_SAS_EPOCH_DAYS = -3653  # 1960-01-01 as days since 1970-01-01
+_CHUNK_ROWS = 200_000
+
+
+class RegisterLoadError(Exception):
+    """A register extract cannot be loaded as declared.
+
+    Examples
+    --------
+    >>> err = RegisterLoadError("bef", "bef/bef201912.csv", "FOED_DAG", "required column missing")
+    >>> print(err)
+    register 'bef', file bef/bef201912.csv, column 'FOED_DAG': required column missing
+    """
+
+    def __init__(self, register: str, file: str | None, column: str | None, message: str) -> None:
+        self.register = register
+        self.file = file
+        self.column = column
+        self.message = message
+        where = [f"register {register!r}"]
+        if file:
+            where.append(f"file {file}")
+        if column:
+            where.append(f"column {column!r}")
+        super().__init__(", ".join(where) + ": " + message)
+
+
+@dataclass(frozen=True)
+class RegisterFile:
+    """One delivery file of a register.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> f = RegisterFile("bef", Path("/data/bef/bef201912.csv"), 2019, "csv")
+    >>> f.name, f.year, f.format
+    ('bef201912.csv', 2019, 'csv')
+    """
+
+    register: str
+    path: Path
+    year: int | None
+    format: str
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+        return self.path.name
+
+
+# --------------------------------------------------------------------------- discovery
+def _register(key: str) -> Register:
+    if key not in REGISTERS:
+        raise RegisterLoadError(key, None, None, f"unknown register; known: {sorted(REGISTERS)}")
+    return REGISTERS[key]
+
+
+def _stem_pattern(reg: Register) -> re.Pattern[str]:
+    parts = reg.file_stem.split("{year}")
+    body = r"(\d{4})".join(re.escape(p) for p in parts)
+    suffix = "|".join(FORMATS)
+    return re.compile(rf"^{body}\.({suffix})$", re.IGNORECASE)
+
+
+def find_register_files(
+    data_dir: str | Path, key: str, *, years: Iterable[int] | None = None
+) -> list[RegisterFile]:
+    """The files of register ``key`` in ``data_dir``, sorted by year.
+
+    Raises :class:`RegisterLoadError` when there are none (or none for the requested years;
+    ``years`` is ignored for registers delivered as one file).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "BEF").mkdir()
+    >>> for n in ["bef201912.parquet", "BEF202012.csv", "bef202012.parquet", "notes.txt"]:
+    ...     _ = (d / "BEF" / n).write_text("")
+    >>> [(f.name, f.year) for f in find_register_files(d, "bef")]
+    [('bef201912.parquet', 2019), ('bef202012.parquet', 2020)]
+    >>> [f.name for f in find_register_files(d, "bef", years=[2020])]
+    ['bef202012.parquet']
+    """
+    reg = _register(key)
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise RegisterLoadError(key, str(data_dir), None, "data directory does not exist")
+    dirs = [p for p in data_dir.iterdir() if p.is_dir() and p.name.lower() == key.lower()]
+    dirs.append(data_dir)
+    pattern = _stem_pattern(reg)
+    found: dict[int | None, RegisterFile] = {}
+    for d in dirs:
+        for p in sorted(d.iterdir()):
+            m = pattern.match(p.name)
+            if not m or not p.is_file():
+                continue
+            year = int(m.group(1)) if reg.yearly else None
+            fmt = m.groups()[-1].lower()
+            prev = found.get(year)
+            if prev is None or FORMATS.index(fmt) < FORMATS.index(prev.format):
+                found[year] = RegisterFile(key, p, year, fmt)
+    wanted = None if years is None or not reg.yearly else {int(y) for y in years}
+    files = [f for y, f in found.items() if wanted is None or y in wanted]
+    if not files:
+        what = f"no file named like {reg.file_name(2019) if reg.yearly else reg.file_name()}"
+        if wanted is not None:
+            what += f" for years {sorted(wanted)}"
+        raise RegisterLoadError(
+            key,
+            None,
+            None,
+            f"{what} (formats {', '.join(FORMATS)}) in {data_dir / key} or {data_dir}",
+        )
+    return sorted(files, key=lambda f: (f.year or 0, f.name))
+
+
+# --------------------------------------------------------------------------- raw scans
+def _cache_root(cache_dir: str | Path | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("PALEVAL_CACHE_DIR")
+    return Path(env) if env else Path(tempfile.gettempdir()) / "paleval-cache"
+
+
+def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
+    st = path.stat()
+    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode())
+    return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
+
+
+def _is_utf8(path: Path) -> bool:
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                dec.decode(chunk)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _detect_separator(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in (";", ",", "\t", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def _scan_csv(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
+    path = f.path
+    if _is_utf8(path):
+        encoding = "utf-8-sig"
+        source = path
+    else:
+        encoding = "latin-1"
+        folder = _cache_folder(path, cache_dir, "utf8")
+        source = folder / "data.csv"
+        if not source.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / "data.csv.part"
+            with path.open(encoding="latin-1", newline="") as src:
+                with tmp.open("w", encoding="utf-8", newline="") as dst:
+                    while block := src.read(1 << 20):
+                        dst.write(block)
+            tmp.replace(source)
+    with path.open(encoding=encoding, newline="") as fh:
+        header = fh.readline()
+    if not header.strip():
+        raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
+    sep = _detect_separator(header)
+    return pl.scan_csv(
+        source,
+        separator=sep,
+        infer_schema=False,
+        encoding="utf8",
+        with_column_names=lambda cols: [c.strip().lstrip("\ufeff") for c in cols],
+        raise_if_empty=False,
+    )
+
+
+def _sas_reader(fmt: str) -> Callable[..., Any]:
+    try:
+        import pyreadstat
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("reading SAS files needs pyreadstat: pip install paleval[sas]") from exc
+    return pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_xport
+
+
+_SAS_DATE_FORMATS = ("DATE", "DDMMYY", "YYMMDD", "MMDDYY", "E8601DA", "B8601DA", "EURDF", "NLDATE")
+
+
+def _sas_dtype(meta: Any, col: str) -> pl.DataType:
+    """Polars dtype of a SAS column from pyreadstat's metadata (type and display format)."""
+    if meta.readstat_variable_types.get(col) == "string":
+        return pl.String()
+    fmt = (meta.original_variable_types.get(col) or "").upper()
+    if "DATETIME" in fmt or fmt.startswith(("E8601DT", "B8601DT")):
+        return pl.Datetime("us")
+    if fmt.startswith(_SAS_DATE_FORMATS):
+        return pl.Date()
+    return pl.Float64()
+
+
+def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
+    try:
+        reader = _sas_reader(f.format)
+    except ImportError as exc:
+        raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
+    import pyreadstat
+
+    folder = _cache_folder(f.path, cache_dir, "sas")
+    done = folder / "_COMPLETE"
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("part-*.parquet"):
+            old.unlink()
+        target: dict[str, pl.DataType] | None = None  # fixed by the first chunk's metadata
+        n_parts = 0
+        for i, (chunk, meta) in enumerate(
+            pyreadstat.read_file_in_chunks(reader, str(f.path), chunksize=_CHUNK_ROWS)
+        ):
+            df = pl.from_pandas(chunk)
+            if target is None:
+                target = {c: _sas_dtype(meta, c) for c in df.columns}
+            df = df.select(
+                pl.lit(None, target[c]).alias(c)
+                if target[c] in (pl.Date, pl.Datetime) and df.schema[c].is_numeric()
+                else pl.col(c).cast(target[c], strict=False)
+                for c in df.columns
+            )
+            df.write_parquet(folder / f"part-{i:05d}.parquet")
+            n_parts += 1
+        if n_parts == 0:
+            raise RegisterLoadError(f.register, f.name, None, "the SAS file has no data")
+        done.write_text("ok")
+    return pl.scan_parquet(folder / "part-*.parquet")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _scan_raw(f: RegisterFile, cache_dir: str | Path | None = None) -> pl.LazyFrame:
+    """The file as delivered (CSV: all text), with the schema resolved eagerly."""
+    if f.path.stat().st_size == 0:
+        raise RegisterLoadError(f.register, f.name, None, "the file is empty (0 bytes)")
+    try:
+        if f.format == "parquet":
+            lf = pl.scan_parquet(f.path)
+        elif f.format in ("csv", "txt"):
+            lf = _scan_csv(f, cache_dir)
+        else:
+            lf = _scan_sas(f, cache_dir)
+        lf.collect_schema()
+    except RegisterLoadError:
+        raise
+    except Exception as exc:  # polars/pyarrow/pyreadstat errors -> one clear message
+        raise RegisterLoadError(
+            f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
+        ) from None
+    return lf
+
+
+# --------------------------------------------------------------------------- casting
+def _is_numeric(dt: pl.DataType) -> bool:
+    return dt.is_numeric()
+
+
+def _text(e: pl.Expr) -> pl.Expr:
+    s = e.str.strip_chars()
+    return pl.when(~s.is_in(list(_MISSING_TEXT))).then(s)
+
+
+def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
+    """Expression casting raw column ``raw`` (dtype ``src``) to ``var``'s declared dtype.
+
+    Values that cannot be cast give null (see the module docstring for the rules).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from paleval.registers import REGISTERS
+    >>> df = pl.DataFrame({"d": ["2015-01-31", "31JAN2015", "31-01-2015", "x", " "]})
+    >>> var = REGISTERS["bef"].variable("FOED_DAG")
+    >>> df.select(parse_expr("d", pl.String(), var)).to_series().to_list()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [datetime.date(2015, 1, 31), datetime.date(2015, 1, 31), datetime.date(2015, 1, 31),
+     None, None]
+    """
+    e = pl.col(raw)
+    target = var.dtype
+    is_text = src == pl.String
+    if target == pl.String:
+        if is_text:
+            out = _text(e)
+        elif src.is_float():
+            out = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).cast(pl.String)
+        elif src == pl.Date:
+            out = e.dt.to_string("%Y-%m-%d")
+        else:
+            out = e.cast(pl.String, strict=False)
+        if not is_text and var.name in FIXED_WIDTH and _is_numeric(src):
+            out = out.str.zfill(FIXED_WIDTH[var.name])
+        if var.codes is not None:
+            upper = {k.upper(): k for k in var.codes}
+            if len(upper) == len(var.codes):
+                up = out.str.to_uppercase()
+                out = (
+                    pl.when(up.is_in(list(upper)))
+                    .then(up.replace_strict(upper, default=None, return_dtype=pl.String))
+                    .otherwise(out)
+                )
+        return out.alias(var.name)
+    if target == pl.Int64 or target == pl.Float64:
+        if is_text:
+            s = _text(e)
+            if target == pl.Float64:
+                s = s.str.replace(r"^(-?\d+),(\d+)$", "$1.$2")
+                return s.cast(pl.Float64, strict=False).alias(var.name)
+            f = s.cast(pl.Float64, strict=False)
+            as_int = pl.when(f == f.round()).then(f.cast(pl.Int64, strict=False))
+            return pl.coalesce(s.cast(pl.Int64, strict=False), as_int).alias(var.name)
+        if src.is_float() and target == pl.Int64:
+            return pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).alias(var.name)
+        return e.cast(target, strict=False).alias(var.name)
+    if target == pl.Date:
+        if src == pl.Date:
+            return e.alias(var.name)
+        if isinstance(src, pl.Datetime):
+            return e.dt.date().alias(var.name)
+        if _is_numeric(src):
+            days = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)) + _SAS_EPOCH_DAYS
+            return days.cast(pl.Int32, strict=False).cast(pl.Date).alias(var.name)
+        s = _text(e.cast(pl.String, strict=False)).str.replace(
+            r"(?:[ T:]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)$", ""
+        )
+        return pl.coalesce([s.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]).alias(
+            var.name
+        )
+    return e.cast(target, strict=False).alias(var.name)
+
+
+def present_expr(raw: str, src: pl.DataType) -> pl.Expr:
+    """Whether the raw value is present (not null, not empty text, not SAS ``"."``).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"x": ["1", " ", ".", None]})
+    >>> df.select(present_expr("x", pl.String())).to_series().to_list()
+    [True, False, False, False]
+    """
+    e = pl.col(raw)
+    if src == pl.String:
+        return e.is_not_null() & ~e.str.strip_chars().is_in(list(_MISSING_TEXT))
+    if src.is_float():
+        return e.is_not_null() & e.is_not_nan()
+    return e.is_not_null()
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file's columns map onto the declared schema (see :func:`match_columns`).
+
+    Examples
+    --------
+    >>> ColumnMatch({"PNR": "pnr"}, ["DODDATO"], [], {}).missing
+    ['DODDATO']
+    """
+
+    mapping: dict[str, str]  # declared name -> raw name
+    missing: list[str]
+    extra: list[str]
+    ambiguous: dict[str, list[str]]
+
+
+def match_columns(raw_names: Sequence[str], reg: Register) -> ColumnMatch:
+    """Match raw column names to declared ones case-insensitively.
+
+    Examples
+    --------
+    >>> from paleval.registers import REGISTERS
+    >>> m = match_columns(["pnr", "doddato", "note"], REGISTERS["dod"])
+    >>> m.mapping, m.missing, m.extra
+    ({'PNR': 'pnr', 'DODDATO': 'doddato'}, [], ['note'])
+    """
+    by_lower: dict[str, list[str]] = {}
+    for n in raw_names:
+        by_lower.setdefault(n.strip().lower(), []).append(n)
+    mapping: dict[str, str] = {}
+    missing: list[str] = []
+    ambiguous: dict[str, list[str]] = {}
+    for v in reg.variables:
+        hits = by_lower.get(v.name.lower(), [])
+        if len(hits) == 1:
+            mapping[v.name] = hits[0]
+        elif len(hits) > 1:
+            exact = [h for h in hits if h == v.name]
+            if exact:
+                mapping[v.name] = exact[0]
+            ambiguous[v.name] = hits
+        else:
+            missing.append(v.name)
+    used = set(mapping.values()) | {h for hs in ambiguous.values() for h in hs}
+    extra = [n for n in raw_names if n not in used]
+    return ColumnMatch(mapping, missing, extra, ambiguous)
+
+
+def _conform(
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    columns: Literal["all", "declared"],
+) -> pl.LazyFrame:
+    reg = REGISTERS[f.register]
+    schema = raw.collect_schema()
+    m = match_columns(schema.names(), reg)
+    for name, hits in m.ambiguous.items():
+        if name not in m.mapping:
+            raise RegisterLoadError(
+                f.register, f.name, name, f"several columns match case-insensitively: {hits}"
+            )
+    required_missing = [n for n in m.missing if not reg.variable(n).nullable]
+    if required_missing:
+        raise RegisterLoadError(
+            f.register,
+            f.name,
+            ", ".join(required_missing),
+            f"required column(s) missing; the file has {schema.names()}",
+        )
+    exprs = []
+    for v in reg.variables:
+        if v.name in m.mapping:
+            exprs.append(parse_expr(m.mapping[v.name], schema[m.mapping[v.name]], v))
+        else:
+            exprs.append(pl.lit(None, dtype=v.dtype).alias(v.name))
+    if columns == "all":
+        exprs.extend(pl.col(c) for c in m.extra if c not in reg.columns)
+    return raw.select(exprs)
+
+
+def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
+    """Per declared column: how many present values cannot be cast, with up to 5 examples
+    (``"row N: 'value'"``, rows 1-based in the file). Reads every column once, so a file that
+    cannot be read (ragged CSV lines) raises the polars error here.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from pathlib import Path
+    >>> raw = pl.LazyFrame({"PNR": ["0101010000", "0202020000"], "DODDATO": ["2015-01-01", "?"]})
+    >>> unparseable_counts(raw, RegisterFile("dod", Path("dod.csv"), None, "csv"))
+    {'DODDATO': (1, ["row 2: '?'"])}
+    """
+    reg = REGISTERS[f.register]
+    schema = raw.collect_schema()
+    m = match_columns(schema.names(), reg)
+    checks = {}
+    for v in reg.variables:
+        rawname = m.mapping.get(v.name)
+        if rawname is None:
+            continue
+        src = schema[rawname]
+        if v.dtype == pl.String and src == pl.String:
+            continue
+        checks[v.name] = present_expr(rawname, src) & parse_expr(rawname, src, v).is_null()
+    # reading every column makes the CSV reader meet ragged lines (projection would skip them)
+    touch = pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")
+    counts = raw.select(touch, *(x.sum().alias(k) for k, x in checks.items()))
+    row = counts.collect().row(0, named=True)
+    out: dict[str, tuple[int, list[str]]] = {}
+    for k, n in row.items():
+        if k == "__touch":
+            continue
+        if n:
+            rawname = m.mapping[k]
+            ex = (
+                raw.with_row_index("__row", offset=1)
+                .filter(checks[k])
+                .select("__row", pl.col(rawname).cast(pl.String))
+                .head(5)
+                .collect()
+            )
+            out[k] = (int(n), [f"row {r}: {val!r}" for r, val in ex.iter_rows()])
+    return out
+
+
+def _scan_file(
+    f: RegisterFile,
+    *,
+    columns: Literal["all", "declared"],
+    strict: bool,
+    cache_dir: str | Path | None,
+) -> pl.LazyFrame:
+    raw = _scan_raw(f, cache_dir)
+    out = _conform(raw, f, columns)
+    if strict:
+        try:
+            bad = unparseable_counts(raw, f)
+        except Exception as exc:  # errors met only when reading the data (ragged CSV lines)
+            raise RegisterLoadError(
+                f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
+            ) from None
+        if bad:
+            col, (n, ex) = next(iter(bad.items()))
+            dtype = REGISTERS[f.register].variable(col).dtype
+            others = f" (also: {', '.join(list(bad)[1:])})" if len(bad) > 1 else ""
+            raise RegisterLoadError(
+                f.register,
+                f.name,
+                col,
+                f"{n} value(s) cannot be read as {dtype}, e.g. {'; '.join(ex)}{others}",
+            )
+    return out
+
+
+def scan_register(
+    data_dir: str | Path,
+    key: str,
+    *,
+    years: Iterable[int] | None = None,
+    lowercase_ok: bool = True,
+    columns: Literal["all", "declared"] = "all",
+    strict: bool = False,
+    cache_dir: str | Path | None = None,
+) -> pl.LazyFrame:
+    """Scan register ``key`` in ``data_dir`` into its declared schema (lazy).
+
+    Parameters
+    ----------
+    data_dir
+        Folder with one sub-folder per register (or the files directly in it).
+    key
+        Register key (``paleval.registers.REGISTERS``).
+    years
+        For yearly registers: read only these years' files.
+    lowercase_ok
+        Match column names case-insensitively (the default). With ``False`` a column must be
+        spelled exactly as declared.
+    columns
+        ``"all"`` keeps extra columns at the end, ``"declared"`` drops them. Yearly
+        registers always get a last column ``year`` (Int64): the delivery year taken from the
+        file name, since the real files do not carry it.
+    strict
+        Check eagerly that every present value can be cast (one pass over the data) and raise
+        :class:`RegisterLoadError` naming the file, column, count and examples otherwise.
+    cache_dir
+        Where converted SAS / latin-1 files are cached (see the module docstring).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "dod").mkdir()
+    >>> _ = (d / "dod" / "dod.csv").write_text("pnr;DODDATO\\n0101010000;01JAN2015\\n")
+    >>> scan_register(d, "dod").collect().to_dicts()
+    [{'PNR': '0101010000', 'DODDATO': datetime.date(2015, 1, 1)}]
+    """
+    reg = _register(key)
+    files = find_register_files(data_dir, key, years=years)
+    frames = []
+    for f in files:
+        if not lowercase_ok:
+            names = _scan_raw(f, cache_dir).collect_schema().names()
+            wrong = [v.name for v in reg.variables if v.name not in names]
+            wrong = [n for n in wrong if n.lower() in {x.strip().lower() for x in names}]
+            if wrong:
+                raise RegisterLoadError(
+                    key, f.name, ", ".join(wrong), "column spelled in another case"
+                )
+        lf = _scan_file(f, columns=columns, strict=strict, cache_dir=cache_dir)
+        if reg.yearly:  # the delivery year lives in the file name: keep it as a column
+            lf = lf.with_columns(year=pl.lit(f.year, dtype=pl.Int64))
+        frames.append(lf)
+    if len(frames) == 1:
+        return frames[0]
+    return pl.concat(frames, how="diagonal_relaxed")
+
+
+def scan_registers(
+    data_dir: str | Path,
+    keys: Iterable[str],
+    *,
+    columns: Literal["all", "declared"] = "all",
+    strict: bool = False,
+    cache_dir: str | Path | None = None,
+) -> dict[str, pl.LazyFrame]:
+    """:func:`scan_register` for several registers, as a dict key -> LazyFrame.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "dod.csv").write_text("PNR,DODDATO\\n0101010000,2015-01-01\\n")
+    >>> {k: lf.collect().height for k, lf in scan_registers(d, ["dod"]).items()}
+    {'dod': 1}
+    """
+    return {
+        k: scan_register(data_dir, k, columns=columns, strict=strict, cache_dir=cache_dir)
+        for k in keys
+    }
+
+
+# --------------------------------------------------------------------------- LPR
+CONTACT_COLUMNS = (
+    "PNR",
+    "contact_id",
+    "source",
+    "start",
+    "end",
+    "inpatient",
+    "acute",
+    "department",
+    "specialty_text",
+    "action_diagnosis",
+)
+DUPLICATE_KEY = ("PNR", "start", "end", "department", "action_diagnosis")
+"""Contacts equal on these columns are exact duplicates (rule ``lpr_duplicate_contact``)."""
+
+
+def _has(data_dir: str | Path, key: str) -> bool:
+    try:
+        find_register_files(data_dir, key)
+    except RegisterLoadError:
+        return False
+    return True
+
+
+def lpr_contacts(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> pl.LazyFrame:
+    """LPR2 (``lpr_adm``) and LPR3 (``lpr_f_kontakter``) contacts in one model.
+
+    Columns: ``PNR, contact_id, source ("LPR2"/"LPR3"), start, end, inpatient, acute,
+    department, specialty_text, action_diagnosis``.
+
+    - ``contact_id``: RECNUM (LPR2) or DW_EK_KONTAKT (LPR3); unique together with ``source``;
+    - ``inpatient``: LPR2 ``C_PATTYPE == "0"``; LPR3 a contact spanning at least one midnight
+      (``dato_slut > dato_start``);
+    - ``acute``: LPR2 ``C_INDM == "1"`` or ``C_PATTYPE == "3"``; LPR3 ``prioritet == "ATA1"``;
+    - ``department``: LPR2 ``C_SGH || C_AFD``; LPR3 ``SORENHED_ANS``;
+    - ``specialty_text``: LPR3 ``hovedspeciale_ans``; LPR2 the ``sor`` register's
+      ``hovedspeciale`` for ``C_SGH``/``C_AFD`` when ``sor`` is present, else null;
+    - ``action_diagnosis``: normalised SKS code with the ``D`` prefix.
+
+    Either part may be absent (only LPR2 or only LPR3 delivered); both absent raises
+    :class:`RegisterLoadError`. Exact duplicates are kept: see :func:`deduplicate_contacts`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "lpr_adm2015.csv").write_text(
+    ...     "PNR,RECNUM,C_SGH,C_AFD,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,C_ADIAG\\n"
+    ...     "0101010000,1,9101,011,0,1,2015-01-01,2015-01-03,dc34.9\\n")
+    >>> row = lpr_contacts(d).collect().row(0, named=True)
+    >>> row["source"], row["department"], row["inpatient"], row["acute"], row["action_diagnosis"]
+    ('LPR2', '9101011', True, True, 'DC349')
+    """
+    parts = []
+    if _has(data_dir, "lpr_adm"):
+        adm = scan_register(data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir)
+        spec = pl.lit(None, pl.String)
+        if _has(data_dir, "sor"):
+            sor = (
+                scan_register(data_dir, "sor", columns="declared", cache_dir=cache_dir)
+                .filter(pl.col("C_SGH").is_not_null() & pl.col("C_AFD").is_not_null())
+                .select("C_SGH", "C_AFD", pl.col("hovedspeciale").alias("_spec"))
+                .unique(["C_SGH", "C_AFD"], keep="first", maintain_order=True)
+            )
+            adm = adm.join(sor, on=["C_SGH", "C_AFD"], how="left", maintain_order="left")
+            spec = pl.col("_spec")
+        parts.append(
+            adm.select(
+                "PNR",
+                pl.col("RECNUM").alias("contact_id"),
+                pl.lit("LPR2").alias("source"),
+                pl.col("D_INDDTO").alias("start"),
+                pl.col("D_UDDTO").alias("end"),
+                (pl.col("C_PATTYPE") == "0").fill_null(False).alias("inpatient"),
+                ((pl.col("C_INDM") == "1") | (pl.col("C_PATTYPE") == "3"))
+                .fill_null(False)
+                .alias("acute"),
+                pl.concat_str("C_SGH", "C_AFD").alias("department"),
+                spec.alias("specialty_text"),
+                normalise_icd10("C_ADIAG", strip_d_prefix=False).alias("action_diagnosis"),
+            )
+        )
+    if _has(data_dir, "lpr_f_kontakter"):
+        k = scan_register(data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir)
+        parts.append(
+            k.select(
+                "PNR",
+                pl.col("DW_EK_KONTAKT").alias("contact_id"),
+                pl.lit("LPR3").alias("source"),
+                pl.col("dato_start").alias("start"),
+                pl.col("dato_slut").alias("end"),
+                (pl.col("dato_slut") > pl.col("dato_start")).fill_null(False).alias("inpatient"),
+                (pl.col("prioritet") == "ATA1").fill_null(False).alias("acute"),
+                pl.col("SORENHED_ANS").alias("department"),
+                pl.col("hovedspeciale_ans").alias("specialty_text"),
+                normalise_icd10("aktionsdiagnose", strip_d_prefix=False).alias("action_diagnosis"),
+            )
+        )
+    if not parts:
+        raise RegisterLoadError(
+            "lpr_adm/lpr_f_kontakter", None, None, "neither LPR2 nor LPR3 contacts found"
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> pl.LazyFrame:
+    """All LPR2 and LPR3 diagnoses: ``PNR, contact_id, source, start, diagnosis,
+    diagnosis_type``.
+
+    ``diagnosis`` is the normalised SKS code (with ``D``); LPR3 diagnoses later refuted
+    (``senere_afkraeftet == "Ja"``) are excluded, which validation counts (rule
+    ``lpr3_refuted_diagnosis``). Diagnoses whose contact is missing are dropped (inner join).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "lpr_f_kontakter2020.csv").write_text(
+    ...     "PNR,DW_EK_KONTAKT,dato_start\\n0101010000,K1,2020-03-01\\n")
+    >>> _ = (d / "lpr_f_diagnoser2020.csv").write_text(
+    ...     "DW_EK_KONTAKT,diagnosekode,diagnosetype,senere_afkraeftet\\n"
+    ...     "K1,DC509,A,Nej\\nK1,DI21,B,Ja\\n")
+    >>> lpr_diagnoses(d).select("diagnosis", "diagnosis_type").collect().rows()
+    [('DC509', 'A')]
+    """
+    parts = []
+    if _has(data_dir, "lpr_adm") and _has(data_dir, "lpr_diag"):
+        adm = scan_register(data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir)
+        diag = scan_register(data_dir, "lpr_diag", columns="declared", cache_dir=cache_dir)
+        parts.append(
+            diag.join(adm.select("RECNUM", "PNR", "D_INDDTO"), on="RECNUM", how="inner").select(
+                "PNR",
+                pl.col("RECNUM").alias("contact_id"),
+                pl.lit("LPR2").alias("source"),
+                pl.col("D_INDDTO").alias("start"),
+                normalise_icd10("C_DIAG", strip_d_prefix=False).alias("diagnosis"),
+                pl.col("C_DIAGTYPE").alias("diagnosis_type"),
+            )
+        )
+    if _has(data_dir, "lpr_f_kontakter") and _has(data_dir, "lpr_f_diagnoser"):
+        k = scan_register(data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir)
+        dg = scan_register(data_dir, "lpr_f_diagnoser", columns="declared", cache_dir=cache_dir)
+        parts.append(
+            dg.filter(pl.col("senere_afkraeftet").fill_null("") != "Ja")
+            .join(k.select("DW_EK_KONTAKT", "PNR", "dato_start"), on="DW_EK_KONTAKT")
+            .select(
+                "PNR",
+                pl.col("DW_EK_KONTAKT").alias("contact_id"),
+                pl.lit("LPR3").alias("source"),
+                pl.col("dato_start").alias("start"),
+                normalise_icd10("diagnosekode", strip_d_prefix=False).alias("diagnosis"),
+                pl.col("diagnosetype").alias("diagnosis_type"),
+            )
+        )
+    if not parts:
+        raise RegisterLoadError(
+            "lpr_diag/lpr_f_diagnoser", None, None, "neither LPR2 nor LPR3 diagnoses found"
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def flag_duplicate_contacts(contacts: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Add ``duplicate``: True for every contact equal to an earlier one on
+    ``PNR, start, end, department, action_diagnosis`` (the first copy is False).
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2015, 1, 1)
+    >>> c = pl.DataFrame({"PNR": ["a", "a", "a"], "contact_id": ["1", "2", "3"],
+    ...                   "start": [d] * 3, "end": [d] * 3, "department": ["x", "x", "y"],
+    ...                   "action_diagnosis": ["DC34"] * 3})
+    >>> flag_duplicate_contacts(c).collect()["duplicate"].to_list()
+    [False, True, False]
+    """
+    lf = contacts.lazy()
+    return lf.with_columns((~pl.struct(list(DUPLICATE_KEY)).is_first_distinct()).alias("duplicate"))
+
+
+def deduplicate_contacts(
+    contacts: pl.LazyFrame | pl.DataFrame,
+) -> tuple[pl.LazyFrame, int]:
+    """Drop exact duplicate contacts (see :func:`flag_duplicate_contacts`), keeping the first.
+
+    Returns the deduplicated contacts (lazy) and the number of rows excluded (computed now).
+    The exclusion is the rule ``lpr_duplicate_contact`` of :mod:`paleval.registers.validation`.
+
+    Examples
+    --------
+    >>> import polars as pl, datetime as dt
+    >>> d = dt.date(2015, 1, 1)
+    >>> c = pl.DataFrame({"PNR": ["a", "a"], "contact_id": ["1", "2"], "start": [d, d],
+    ...                   "end": [d, d], "department": ["x", "x"],
+    ...                   "action_diagnosis": ["DC34", "DC34"]})
+    >>> kept, n = deduplicate_contacts(c)
+    >>> kept.collect()["contact_id"].to_list(), n
+    (['1'], 1)
+    """
+    flagged = flag_duplicate_contacts(contacts)
+    n = int(flagged.select(pl.col("duplicate").sum()).collect().item())
+    return flagged.filter(~pl.col("duplicate")).drop("duplicate"), n

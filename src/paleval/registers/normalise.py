@@ -1,0 +1,111 @@
+"""Code normalisation helpers as :class:`polars.Expr` functions (no Python loops over rows).
+
+- :func:`normalise_icd10`: ICD-10 / SKS diagnosis codes to one spelling, with or without the
+  ``D`` prefix that SKS (the patient register LPR) puts in front of ICD-10 codes and that the
+  cause-of-death and cancer registers do not use;
+- :func:`honuge_to_week_start` / :func:`honuge_to_week_end`: the health insurance register's
+  payment week ``HONUGE`` (``yyww``, ISO year and ISO week) to the Monday / Sunday of that week.
+"""
+
+from __future__ import annotations
+
+import datetime
+from functools import lru_cache
+
+import polars as pl
+
+__all__ = [
+    "honuge_to_week_end",
+    "honuge_to_week_start",
+    "normalise_icd10",
+]
+
+
+def normalise_icd10(expr: pl.Expr | str, *, strip_d_prefix: bool) -> pl.Expr:
+    """Normalise ICD-10 / SKS diagnosis codes.
+
+    Upper-cases, removes spaces, dots and dashes, and maps empty strings to null. Then:
+
+    - ``strip_d_prefix=True``: remove the SKS ``D`` prefix, giving plain ICD-10 as in the
+      cause-of-death (DODSAASG) and cancer (T_TUMOR) registers: ``DC349`` -> ``C349``;
+    - ``strip_d_prefix=False``: make sure the SKS ``D`` prefix is there, as in LPR:
+      ``C349`` -> ``DC349``.
+
+    A code carries the SKS prefix when it starts with ``D`` followed by a letter (ICD-10 codes
+    are one letter followed by digits), so chapter-D codes such as ``D50`` (anaemia) are handled:
+    without prefix ``D50``, with prefix ``DD50``.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"code": ["dc34.9", "C34 9", "DD50", "D50", " i21.0 ", "", None]})
+    >>> df.select(
+    ...     icd=normalise_icd10("code", strip_d_prefix=True),
+    ...     sks=normalise_icd10("code", strip_d_prefix=False),
+    ... ).to_dicts()[:4]  # doctest: +NORMALIZE_WHITESPACE
+    [{'icd': 'C349', 'sks': 'DC349'}, {'icd': 'C349', 'sks': 'DC349'},
+     {'icd': 'D50', 'sks': 'DD50'}, {'icd': 'D50', 'sks': 'DD50'}]
+    >>> df.select(normalise_icd10("code", strip_d_prefix=True)).to_series().to_list()[4:]
+    ['I210', None, None]
+    """
+    e = pl.col(expr) if isinstance(expr, str) else expr
+    clean = e.cast(pl.String).str.to_uppercase().str.replace_all(r"[\s.\-]", "")
+    clean = pl.when(clean.str.len_chars() > 0).then(clean)
+    has_prefix = clean.str.contains(r"^D[A-Z]")
+    if strip_d_prefix:
+        return pl.when(has_prefix).then(clean.str.slice(1)).otherwise(clean)
+    return pl.when(has_prefix).then(clean).otherwise(pl.lit("D") + clean)
+
+
+@lru_cache(maxsize=8)
+def _week_table(century_pivot: int) -> tuple[list[str], list[datetime.date]]:
+    """All valid ``yyww`` strings and their Mondays (a lookup table of about 5,200 weeks)."""
+    keys, mondays = [], []
+    for yy in range(100):
+        year = 1900 + yy if yy >= century_pivot else 2000 + yy
+        n_weeks = datetime.date(year, 12, 28).isocalendar()[1]  # 28 December is in the last week
+        for ww in range(1, n_weeks + 1):
+            keys.append(f"{yy:02d}{ww:02d}")
+            mondays.append(datetime.date.fromisocalendar(year, ww, 1))
+    return keys, mondays
+
+
+def honuge_to_week_start(expr: pl.Expr | str, *, century_pivot: int = 90) -> pl.Expr:
+    """Monday of the ISO week ``yyww`` (the SSSY payment week ``HONUGE``), as a Date.
+
+    ``yy`` at or above ``century_pivot`` (default 90) is 19yy, below it 20yy (SSSY starts in
+    1990). Malformed values (not four digits, e.g. ``"1953x"``), week 00, weeks above 53 and
+    week 53 in years with 52 ISO weeks give null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"HONUGE": ["1901", "2053", "1553", "1953x", "1954", "9952", None]})
+    >>> df.select(honuge_to_week_start("HONUGE")).to_series().to_list()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [datetime.date(2018, 12, 31), datetime.date(2020, 12, 28), datetime.date(2015, 12, 28),
+     None, None, datetime.date(1999, 12, 27), None]
+    """
+    e = pl.col(expr) if isinstance(expr, str) else expr
+    keys, mondays = _week_table(century_pivot)
+    return (
+        e.cast(pl.String)
+        .str.strip_chars()
+        .replace_strict(keys, mondays, default=None, return_dtype=pl.Date)
+    )
+
+
+def honuge_to_week_end(expr: pl.Expr | str, *, century_pivot: int = 90) -> pl.Expr:
+    """Sunday of the ISO week ``yyww`` (week start + 6 days), null when invalid.
+
+    A service paid in week ``yyww`` took place on some day between
+    :func:`honuge_to_week_start` and this date (both inclusive): use the start to test
+    "on or after" and the end to test "on or before" conservatively.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.DataFrame({"w": ["1901", "2054"]}).select(honuge_to_week_end("w")).to_series().to_list()
+    [datetime.date(2019, 1, 6), None]
+    """
+    return honuge_to_week_start(expr, century_pivot=century_pivot) + pl.duration(days=6)

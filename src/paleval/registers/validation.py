@@ -1,0 +1,739 @@
+"""Validation of register extracts against the declared register model.
+
+:func:`validate` checks a data directory register by register and file by file and returns a
+:class:`ValidationReport` whose findings name the rule, its severity, the register, the file,
+the column, the count and a few examples (row numbers, 1-based data rows of the file, and
+values; person numbers are shown only with ``debug=True``).
+
+Every check is a :class:`Rule` in :data:`RULES`, the single source of the documentation
+(:func:`rules_markdown`) and of the report. A rule's severity is its action:
+
+- ``error``: the study cannot proceed until the extract is fixed
+  (:meth:`ValidationReport.raise_if_errors` raises);
+- ``exclude``: the affected rows are dropped by the downstream helpers, and counted here;
+- ``warn``: reported; nothing is dropped.
+
+Code lists (``Variable.codes``) are compared after stripping spaces and, for text codes,
+case-insensitively (the loader maps ``"ja"`` to the declared ``"Ja"``). A value outside the code
+list is an ``error`` for a required (non-nullable) variable and a ``warn`` otherwise.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from paleval.registers.loading import (
+    FIXED_WIDTH,
+    RegisterFile,
+    RegisterLoadError,
+    _conform,
+    _first_line,
+    _scan_raw,
+    find_register_files,
+    flag_duplicate_contacts,
+    lpr_contacts,
+    match_columns,
+    parse_expr,
+    present_expr,
+)
+from paleval.registers.model import REGISTERS
+from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start
+
+__all__ = [
+    "RULES",
+    "RegisterValidationError",
+    "Rule",
+    "ValidationReport",
+    "rules_markdown",
+    "rules_table",
+    "validate",
+]
+
+Severity = Literal["error", "exclude", "warn"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule: what is checked, where, and what happens to offending rows.
+
+    Examples
+    --------
+    >>> RULE_BY_ID["event_after_death"].severity
+    'exclude'
+    """
+
+    id: str
+    severity: Severity
+    registers: str
+    description: str
+
+
+_DATED = "lpr_adm, lpr_f_kontakter, lmdb, dpd, car, sssy"
+
+RULES: tuple[Rule, ...] = (
+    Rule("register_missing", "error", "all", "No folder or file of the register was found."),
+    Rule(
+        "file_unreadable",
+        "error",
+        "all",
+        "The file cannot be read (empty 0-byte file, no header, corrupt parquet/SAS file).",
+    ),
+    Rule("column_missing", "error", "all", "A required (non-nullable) column is absent."),
+    Rule(
+        "column_missing_optional",
+        "warn",
+        "all",
+        "A nullable column is absent; the loader adds it as all-null.",
+    ),
+    Rule(
+        "column_ambiguous",
+        "error",
+        "all",
+        "Several columns match one declared name case-insensitively and none exactly.",
+    ),
+    Rule(
+        "column_extra",
+        "warn",
+        "all",
+        "A column not in the schema (kept at the end by the loader); a near spelling of a "
+        "declared column is suggested.",
+    ),
+    Rule("no_rows", "warn", "all", "The file has a header but no data rows."),
+    Rule(
+        "unparseable_value",
+        "error",
+        "all",
+        "Values that cannot be cast to the declared number type (the loader makes them null).",
+    ),
+    Rule(
+        "unparseable_date",
+        "error",
+        "all",
+        "Dates in none of the accepted formats (ISO, 01JAN2015, 31-01-2015, 31.01.2015, "
+        "31/01/2015, 20150131, SAS day numbers).",
+    ),
+    Rule(
+        "null_required",
+        "exclude",
+        "all",
+        "Missing value in a required (non-nullable) column; the row is dropped.",
+    ),
+    Rule(
+        "code_outside_list_required",
+        "error",
+        "all",
+        "Value outside the declared code list of a required variable.",
+    ),
+    Rule(
+        "code_outside_list",
+        "warn",
+        "all",
+        "Value outside the declared code list of a nullable variable.",
+    ),
+    Rule(
+        "code_as_number",
+        "warn",
+        "all",
+        "A text code or identifier delivered as a number; converted to text, fixed-width "
+        "codes zero-padded.",
+    ),
+    Rule(
+        "code_width",
+        "warn",
+        "all",
+        "A fixed-width code or identifier (PNR 10, KOM 3, C_SGH 4, C_AFD 3, ...) of another "
+        "width, e.g. a lost leading zero.",
+    ),
+    Rule(
+        "diagnosis_not_normalised",
+        "warn",
+        "lpr_adm, lpr_diag, lpr_f_kontakter, lpr_f_diagnoser, dodsaasg, car",
+        "Diagnosis codes in lower case or with spaces or dots; normalised by the LPR helpers "
+        "(normalise_icd10).",
+    ),
+    Rule(
+        "honuge_invalid",
+        "exclude",
+        "sssy",
+        "HONUGE is not yyww with a valid ISO week (e.g. '1953x', week 54, week 53 in a year "
+        "with 52 weeks).",
+    ),
+    Rule(
+        "negative_value",
+        "exclude",
+        "lpr_adm, bef, yder, lmdb",
+        "Negative bed days, family size, list size or package size.",
+    ),
+    Rule(
+        "duplicate_key",
+        "error",
+        "registers with a primary key",
+        "Rows sharing the primary key within one file (counted as the rows beyond the first).",
+    ),
+    Rule(
+        "end_before_start",
+        "exclude",
+        "lpr_adm, lpr_f_kontakter, tilknytning",
+        "End date before start date.",
+    ),
+    Rule(
+        "dpd_contact_before_referral",
+        "exclude",
+        "dpd",
+        "DPD first contact (FOERSTE_KONTAKT_DATO) before the referral (HENV_DATO).",
+    ),
+    Rule(
+        "lpr3_refuted_diagnosis",
+        "exclude",
+        "lpr_f_diagnoser",
+        "LPR3 diagnosis later refuted (senere_afkraeftet 'Ja'); dropped by lpr_diagnoses.",
+    ),
+    Rule(
+        "lpr_duplicate_contact",
+        "exclude",
+        "lpr_adm, lpr_f_kontakter",
+        "Exact duplicate contacts (same PNR, start, end, department, normalised action "
+        "diagnosis); all but the first dropped by deduplicate_contacts.",
+    ),
+    Rule(
+        "event_after_death",
+        "exclude",
+        _DATED,
+        "Event dated after death (dod DODDATO); SSSY uses the week start.",
+    ),
+    Rule(
+        "event_before_birth",
+        "exclude",
+        _DATED,
+        "Event dated before birth (bef FOED_DAG); SSSY uses the week end.",
+    ),
+    Rule(
+        "cross_check_skipped",
+        "warn",
+        _DATED,
+        "Death/birth checks skipped because dod or bef could not be loaded.",
+    ),
+)
+"""All validation rules, in the order they are reported."""
+
+RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+EVENT_DATES: dict[str, str] = {
+    "lpr_adm": "D_INDDTO",
+    "lpr_f_kontakter": "dato_start",
+    "lmdb": "EKSD",
+    "dpd": "HENV_DATO",
+    "car": "D_DIAGNOSEDATO",
+    "sssy": "HONUGE",
+}
+"""The event date of each dated register, checked against death and birth."""
+
+NON_NEGATIVE: frozenset[str] = frozenset({"V_SENGDAGE", "ANTPERSF", "LISTESTOERRELSE", "PACKSIZE"})
+
+DATE_PAIRS: dict[str, tuple[str, str, str]] = {
+    "lpr_adm": ("D_INDDTO", "D_UDDTO", "end_before_start"),
+    "lpr_f_kontakter": ("dato_start", "dato_slut", "end_before_start"),
+    "tilknytning": ("DATO_FRA", "DATO_TIL", "end_before_start"),
+    "dpd": ("HENV_DATO", "FOERSTE_KONTAKT_DATO", "dpd_contact_before_referral"),
+}
+
+_FINDING_SCHEMA = {
+    "rule": pl.String,
+    "severity": pl.String,
+    "register": pl.String,
+    "file": pl.String,
+    "column": pl.String,
+    "n": pl.Int64,
+    "examples": pl.List(pl.String),
+}
+_N_EXAMPLES = 5
+
+
+def rules_table() -> pl.DataFrame:
+    """The rules as a DataFrame (``id, severity, registers, description``).
+
+    Examples
+    --------
+    >>> t = rules_table()
+    >>> t.columns, t.height == len(RULES)
+    (['id', 'severity', 'registers', 'description'], True)
+    """
+    return pl.DataFrame(
+        [r.__dict__ for r in RULES],
+        schema={
+            "id": pl.String,
+            "severity": pl.String,
+            "registers": pl.String,
+            "description": pl.String,
+        },
+    )
+
+
+def rules_markdown() -> str:
+    """The rules as a Markdown table, for the documentation.
+
+    Examples
+    --------
+    >>> print(rules_markdown().splitlines()[0])
+    | rule | action | registers | description |
+    """
+    lines = ["| rule | action | registers | description |", "|---|---|---|---|"]
+    lines += [f"| `{r.id}` | {r.severity} | {r.registers} | {r.description} |" for r in RULES]
+    return "\n".join(lines)
+
+
+class RegisterValidationError(Exception):
+    """Raised by :meth:`ValidationReport.raise_if_errors`; ``.report`` holds the report.
+
+    Examples
+    --------
+    >>> rep = ValidationReport(pl.DataFrame([{"rule": "column_missing", "severity": "error",
+    ...     "register": "dod", "file": "dod.csv", "column": "PNR", "n": 1, "examples": []}],
+    ...     schema=_FINDING_SCHEMA), Path("data"), ("dod",))
+    >>> print(RegisterValidationError(rep))
+    1 validation error(s) in data:
+      [error] column_missing: dod/dod.csv column PNR: n=1
+    """
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        errs = report.errors
+        lines = [f"{errs.height} validation error(s) in {report.data_dir}:"]
+        lines += [_line(r) for r in errs.iter_rows(named=True)]
+        super().__init__("\n".join(lines))
+
+
+def _line(r: dict) -> str:
+    where = "/".join(x for x in (r["register"], r["file"]) if x)
+    col = f" column {r['column']}" if r["column"] else ""
+    ex = f": e.g. {'; '.join(r['examples'])}" if r["examples"] else ""
+    return f"  [{r['severity']}] {r['rule']}: {where}{col}: n={r['n']:,}{ex}"
+
+
+@dataclass
+class ValidationReport:
+    """The findings of :func:`validate`.
+
+    Attributes
+    ----------
+    findings
+        One row per finding: ``rule, severity, register, file, column, n, examples``.
+    data_dir
+        The validated directory.
+    registers
+        The registers checked.
+
+    Examples
+    --------
+    >>> rep = ValidationReport(pl.DataFrame(schema=_FINDING_SCHEMA), Path("x"), ("dod",))
+    >>> rep.ok, rep.n("event_after_death")
+    (True, 0)
+    >>> rep
+    ValidationReport(x; registers: dod): OK, no findings
+    """
+
+    findings: pl.DataFrame
+    data_dir: Path
+    registers: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """Whether there is no ``error`` finding."""
+        return self.errors.height == 0
+
+    @property
+    def errors(self) -> pl.DataFrame:
+        """The ``error`` findings."""
+        return self.findings.filter(pl.col("severity") == "error")
+
+    def n(self, rule: str, register: str | None = None, column: str | None = None) -> int:
+        """Total count of a rule's findings (optionally for one register / column).
+
+        Examples
+        --------
+        >>> rep = ValidationReport(pl.DataFrame([{"rule": "no_rows", "severity": "warn",
+        ...     "register": "dod", "file": "dod.csv", "column": None, "n": 1, "examples": []}],
+        ...     schema=_FINDING_SCHEMA), Path("data"), ("dod",))
+        >>> rep.n("no_rows"), rep.n("no_rows", "bef"), rep.ok
+        (1, 0, True)
+        """
+        f = self.findings.filter(pl.col("rule") == rule)
+        if register is not None:
+            f = f.filter(pl.col("register") == register)
+        if column is not None:
+            f = f.filter(pl.col("column") == column)
+        return int(f["n"].sum())
+
+    def raise_if_errors(self) -> None:
+        """Raise :class:`RegisterValidationError` listing every error finding.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> validate(d, ["dod"]).raise_if_errors()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        paleval.registers.validation.RegisterValidationError: 1 validation error(s) in ...
+          [error] register_missing: dod: n=1: e.g. no file named like dod.parquet ...
+        """
+        if not self.ok:
+            raise RegisterValidationError(self)
+
+    def _summary(self) -> str:
+        counts = {
+            s: int((self.findings["severity"] == s).sum()) for s in ("error", "exclude", "warn")
+        }
+        regs = ", ".join(self.registers)
+        head = f"ValidationReport({self.data_dir}; registers: {regs})"
+        if self.findings.height == 0:
+            return f"{head}: OK, no findings"
+        status = "OK" if self.ok else "NOT OK"
+        return (
+            f"{head}: {status}: {counts['error']} error, {counts['exclude']} exclude, "
+            f"{counts['warn']} warn finding(s)"
+        )
+
+    def __repr__(self) -> str:
+        lines = [self._summary()]
+        lines += [_line(r) for r in self.findings.iter_rows(named=True)]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colours = {"error": "#f8d7da", "exclude": "#fff3cd", "warn": "#e2e3e5"}
+        head = "".join(f"<th>{c}</th>" for c in self.findings.columns)
+        rows = []
+        for r in self.findings.iter_rows(named=True):
+            cells = []
+            for c in self.findings.columns:
+                v = r[c]
+                if isinstance(v, list):
+                    v = "; ".join(v)
+                cells.append(f"<td>{escape('' if v is None else str(v))}</td>")
+            rows.append(f'<tr style="background:{colours[r["severity"]]}">{"".join(cells)}</tr>')
+        return (
+            f"<p><b>{escape(self._summary())}</b></p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(
+        self,
+        rule: str,
+        register: str,
+        file: str | None,
+        column: str | None,
+        n: int,
+        examples: Iterable[str] = (),
+    ) -> None:
+        if n <= 0:
+            return
+        self.rows.append(
+            {
+                "rule": rule,
+                "severity": RULE_BY_ID[rule].severity,
+                "register": register,
+                "file": file,
+                "column": column,
+                "n": int(n),
+                "examples": [str(e) for e in examples][:_N_EXAMPLES],
+            }
+        )
+
+    def frame(self) -> pl.DataFrame:
+        order = {r.id: i for i, r in enumerate(RULES)}
+        df = pl.DataFrame(self.rows, schema=_FINDING_SCHEMA)
+        sev = {"error": 0, "exclude": 1, "warn": 2}
+        return (
+            df.with_columns(
+                _s=pl.col("severity").replace_strict(sev, return_dtype=pl.Int32),
+                _r=pl.col("rule").replace_strict(order, return_dtype=pl.Int32),
+            )
+            .sort("_s", "_r", "register", "file", "column", maintain_order=True, nulls_last=True)
+            .drop("_s", "_r")
+        )
+
+
+def _examples(
+    lf: pl.LazyFrame, cond: pl.Expr, value: str | None, debug: bool, row: str = "__row"
+) -> list[str]:
+    """Up to five ``row N: 'value'`` strings; values of PNR hidden unless ``debug``."""
+    show = value is not None and (debug or value != "PNR")
+    cols = [row] + ([pl.col(value).cast(pl.String).alias("__v")] if show else [])
+    ex = lf.filter(cond).select(cols).head(_N_EXAMPLES).collect()
+    if show:
+        return [f"row {r}: {v!r}" for r, v in ex.iter_rows()]
+    return [f"row {r}" for (r,) in ex.iter_rows()]
+
+
+def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool) -> bool:
+    """Column and value checks of one file; returns whether the file can be loaded."""
+    reg = REGISTERS[f.register]
+    schema = raw.collect_schema()
+    m = match_columns(schema.names(), reg)
+    loadable = True
+    for name in m.missing:
+        var = reg.variable(name)
+        near = difflib.get_close_matches(name.lower(), [c.lower() for c in m.extra], n=1)
+        hint = [f"did you mean {near[0]!r}?"] if near else []
+        rule = "column_missing_optional" if var.nullable else "column_missing"
+        loadable &= var.nullable
+        out.add(rule, f.register, f.name, name, 1, [*hint, f"file has {schema.names()}"])
+    for name, hits in m.ambiguous.items():
+        if name not in m.mapping:
+            loadable = False
+            out.add("column_ambiguous", f.register, f.name, name, len(hits), hits)
+    for name in m.extra:
+        near = difflib.get_close_matches(name.lower(), [c.lower() for c in reg.columns], n=1)
+        out.add(
+            "column_extra",
+            f.register,
+            f.name,
+            name,
+            1,
+            [f"did you mean {near[0]!r}?"] if near else [],
+        )
+
+    lf = raw.with_row_index("__row", offset=1)
+    checks: dict[tuple[str, str], tuple[pl.Expr, str | None]] = {}
+    parsed: dict[str, pl.Expr] = {}
+    for v in reg.variables:
+        rawname = m.mapping.get(v.name)
+        if rawname is None:
+            continue
+        src = schema[rawname]
+        p = parse_expr(rawname, src, v)
+        parsed[v.name] = p
+        present = present_expr(rawname, src)
+        if not (v.dtype == pl.String and src == pl.String):
+            rule = "unparseable_date" if v.dtype == pl.Date else "unparseable_value"
+            checks[(rule, v.name)] = (present & p.is_null(), rawname)
+        if v.dtype == pl.String and src.is_numeric():
+            checks[("code_as_number", v.name)] = (pl.col(rawname).is_not_null(), rawname)
+        if not v.nullable:
+            checks[("null_required", v.name)] = (~present, None)
+        if v.codes is not None:
+            as_text = p.cast(pl.String)
+            rule = "code_outside_list" if v.nullable else "code_outside_list_required"
+            checks[(rule, v.name)] = (p.is_not_null() & ~as_text.is_in(list(v.codes)), rawname)
+        if v.name in FIXED_WIDTH and v.name != "HONUGE" and v.dtype == pl.String:
+            bad = p.is_not_null() & (p.str.len_chars() != FIXED_WIDTH[v.name])
+            checks[("code_width", v.name)] = (bad, rawname)
+        if v.classification and ("ICD" in v.classification or "SKS" in v.classification):
+            checks[("diagnosis_not_normalised", v.name)] = (
+                p.is_not_null() & p.str.contains(r"[a-z\s.]"),
+                rawname,
+            )
+        if v.name == "HONUGE":
+            checks[("honuge_invalid", v.name)] = (
+                p.is_not_null() & honuge_to_week_start(p).is_null(),
+                rawname,
+            )
+        if v.name in NON_NEGATIVE:
+            checks[("negative_value", v.name)] = (p.is_not_null() & (p < 0), rawname)
+    pair = DATE_PAIRS.get(f.register)
+    if pair and pair[0] in parsed and pair[1] in parsed:
+        start, end, rule = pair
+        checks[(rule, end)] = ((parsed[end] < parsed[start]).fill_null(False), m.mapping[end])
+    if f.register == "lpr_f_diagnoser" and "senere_afkraeftet" in parsed:
+        checks[("lpr3_refuted_diagnosis", "senere_afkraeftet")] = (
+            (parsed["senere_afkraeftet"] == "Ja").fill_null(False),
+            None,
+        )
+
+    # __touch reads every column, so ragged CSV lines are met here (projection would skip them)
+    aggs = [pl.len().alias("__n"), pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")]
+    keys = list(checks)
+    aggs += [
+        cond.fill_null(False).sum().alias(f"c{i}") for i, (cond, _) in enumerate(checks.values())
+    ]
+    pk = list(reg.primary_key)
+    has_pk = bool(pk) and all(k in parsed for k in pk)
+    if has_pk:
+        aggs.append(pl.struct([parsed[k] for k in pk]).n_unique().alias("__nu"))
+    try:
+        counts = lf.select(aggs).collect().row(0, named=True)
+    except Exception as exc:  # a corrupt file that only fails when read
+        out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
+        return False
+    if counts["__n"] == 0:
+        out.add("no_rows", f.register, f.name, None, 1, ["header only"])
+        return loadable
+    for i, (rule, col) in enumerate(keys):
+        n = counts[f"c{i}"]
+        if n:
+            cond, value = checks[(rule, col)]
+            ex = _examples(lf, cond.fill_null(False), value, debug)
+            out.add(rule, f.register, f.name, col, n, ex)
+    if has_pk:
+        n_dup = counts["__n"] - counts["__nu"]
+        if n_dup:
+            key = pl.struct([parsed[k] for k in pk])
+            shown = [parsed[k].cast(pl.String) for k in pk if debug or k != "PNR"]
+            if shown:
+                dup_lf = lf.with_columns(
+                    pl.concat_str(shown, separator="|", ignore_nulls=True).alias("__key")
+                )
+                ex = _examples(dup_lf, ~key.is_first_distinct(), "__key", True)
+            else:
+                ex = _examples(lf, ~key.is_first_distinct(), None, debug)
+            out.add("duplicate_key", f.register, f.name, ",".join(pk), n_dup, ex)
+    return loadable
+
+
+def _person_dates(
+    key: str,
+    col: str,
+    loadable: dict[str, list[RegisterFile]],
+    data_dir: Path,
+    cache_dir: str | Path | None,
+) -> pl.DataFrame | None:
+    """PNR -> earliest ``col`` from register ``key``, or None when it cannot be loaded.
+
+    A register that was validated uses its loadable files; one outside ``keys`` is checked
+    quietly first (its findings are not reported)."""
+    files = loadable.get(key)
+    if files is None:
+        try:
+            found = find_register_files(data_dir, key)
+            files = [
+                f for f in found if _check_file(_scan_raw(f, cache_dir), f, _Collector(), False)
+            ]
+        except RegisterLoadError:
+            return None
+    if not files:
+        return None
+    try:
+        frames = [
+            _conform(_scan_raw(f, cache_dir), f, "declared").select("PNR", col) for f in files
+        ]
+        return (
+            pl.concat(frames)
+            .filter(pl.col("PNR").is_not_null() & pl.col(col).is_not_null())
+            .group_by("PNR")
+            .agg(pl.col(col).min())
+            .collect()
+        )
+    except (RegisterLoadError, pl.exceptions.PolarsError):
+        return None
+
+
+def _cross_checks(
+    data_dir: Path,
+    loadable: dict[str, list[RegisterFile]],
+    out: _Collector,
+    debug: bool,
+    cache_dir: str | Path | None,
+) -> None:
+    dated = [k for k in EVENT_DATES if k in loadable]
+    if not dated:
+        return
+    deaths = _person_dates("dod", "DODDATO", loadable, data_dir, cache_dir)
+    births = _person_dates("bef", "FOED_DAG", loadable, data_dir, cache_dir)
+    for ref, what in ((deaths, "dod"), (births, "bef")):
+        if ref is None:
+            for k in dated:
+                out.add("cross_check_skipped", k, None, EVENT_DATES[k], 1, [f"{what} not loadable"])
+    for k in dated:
+        col = EVENT_DATES[k]
+        for f in loadable[k]:
+            lf = _conform(_scan_raw(f, cache_dir), f, "declared").with_row_index("__row", offset=1)
+            if k == "sssy":
+                late, early = honuge_to_week_start(col), honuge_to_week_end(col)
+            else:
+                late = early = pl.col(col)
+            lf = lf.select("__row", "PNR", late.alias("__late"), early.alias("__early"))
+            if deaths is not None:
+                j = lf.join(deaths.lazy(), on="PNR", how="inner")
+                cond = pl.col("__late") > pl.col("DODDATO")
+                n = j.select(cond.fill_null(False).sum()).collect().item()
+                if n:
+                    out.add(
+                        "event_after_death", k, f.name, col, n, _examples(j, cond, "PNR", debug)
+                    )
+            if births is not None:
+                j = lf.join(births.lazy(), on="PNR", how="inner")
+                cond = pl.col("__early") < pl.col("FOED_DAG")
+                n = j.select(cond.fill_null(False).sum()).collect().item()
+                if n:
+                    out.add(
+                        "event_before_birth", k, f.name, col, n, _examples(j, cond, "PNR", debug)
+                    )
+
+
+def _duplicate_contacts(
+    data_dir: Path, keys: list[str], out: _Collector, cache_dir: str | Path | None
+) -> None:
+    try:
+        flagged = flag_duplicate_contacts(lpr_contacts(data_dir, cache_dir=cache_dir))
+        dups = flagged.filter(pl.col("duplicate")).collect()
+    except (RegisterLoadError, pl.exceptions.PolarsError):
+        return
+    for source, key in (("LPR2", "lpr_adm"), ("LPR3", "lpr_f_kontakter")):
+        if key not in keys:
+            continue
+        d = dups.filter(pl.col("source") == source)
+        ex = [f"contact_id {c}" for c in d["contact_id"].head(_N_EXAMPLES)]
+        out.add("lpr_duplicate_contact", key, "(all files)", "contact_id", d.height, ex)
+
+
+def validate(
+    data_dir: str | Path,
+    keys: Iterable[str] | None = None,
+    *,
+    debug: bool = False,
+    cache_dir: str | Path | None = None,
+) -> ValidationReport:
+    """Validate the registers ``keys`` (default: all in the model) in ``data_dir``.
+
+    Runs the per-file rules of :data:`RULES` on every file, then the cross-register rules
+    (events after death / before birth, duplicate LPR contacts). Never raises on bad input:
+    every problem is a finding.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "dod.csv").write_text("PNR;DODDATO\\n0101010000;2015-01-01\\n0202020000;x\\n")
+    >>> rep = validate(d, ["dod"])
+    >>> rep.ok, rep.n("unparseable_date")
+    (False, 1)
+    >>> rep.findings.select("rule", "file", "column", "n", "examples").row(0)
+    ('unparseable_date', 'dod.csv', 'DODDATO', 1, ["row 2: 'x'"])
+    """
+    data_dir = Path(data_dir)
+    keys = list(REGISTERS) if keys is None else list(keys)
+    out = _Collector()
+    loadable: dict[str, list[RegisterFile]] = {}
+    for key in keys:
+        try:
+            files = find_register_files(data_dir, key)
+        except RegisterLoadError as exc:
+            out.add("register_missing", key, None, None, 1, [exc.message])
+            continue
+        ok_files = []
+        for f in files:
+            try:
+                raw = _scan_raw(f, cache_dir)
+            except RegisterLoadError as exc:
+                out.add("file_unreadable", key, f.name, None, 1, [exc.message])
+                continue
+            if _check_file(raw, f, out, debug):
+                ok_files.append(f)
+        if ok_files:
+            loadable[key] = ok_files
+    _cross_checks(data_dir, loadable, out, debug, cache_dir)
+    if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
+        _duplicate_contacts(data_dir, keys, out, cache_dir)
+    return ValidationReport(out.frame(), data_dir, tuple(keys))

@@ -1,0 +1,248 @@
+"""Loading register extracts: formats, casting, discovery and LPR harmonisation."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from paleval.registers import REGISTERS
+from paleval.registers.loading import (
+    RegisterLoadError,
+    deduplicate_contacts,
+    find_register_files,
+    flag_duplicate_contacts,
+    lpr_contacts,
+    lpr_diagnoses,
+    scan_register,
+    scan_registers,
+)
+from paleval.registers.normalise import (
+    honuge_to_week_end,
+    honuge_to_week_start,
+    normalise_icd10,
+)
+
+pyreadstat = pytest.importorskip("pyreadstat")
+
+# (register, year or None): a fast subset of the tiny data written in every format
+SUBSET = [("bef", 2019), ("dod", None), ("dpd", None), ("lpr_adm", 2015)]
+FORMATS = ["parquet", "csv_utf8", "csv_latin1", "xpt"]
+DANISH = "Ærøskøbing, Sønderå"
+
+
+def _subset_frame(tiny_dir: Path, key: str, year: int | None) -> pl.DataFrame:
+    reg = REGISTERS[key]
+    df = pl.read_parquet(tiny_dir / key / reg.file_name(year))
+    if key == "dpd":  # a text column with Danish letters, kept as an extra column
+        df = df.with_columns(BY=pl.lit(DANISH))
+    return df.head(2000)
+
+
+def _write(df: pl.DataFrame, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        df.write_parquet(path.with_suffix(".parquet"))
+    elif fmt == "csv_utf8":
+        df.write_csv(path.with_suffix(".csv"))
+    elif fmt == "csv_latin1":  # semicolon, latin-1, SAS-style dates
+        text = df.write_csv(separator=";", date_format="%d%b%Y")
+        path.with_suffix(".csv").write_bytes(text.encode("latin-1"))
+    else:
+        pdf = df.to_pandas()
+        for c, dt in df.schema.items():
+            if dt == pl.Date:
+                pdf[c] = pdf[c].dt.date
+        pyreadstat.write_xport(pdf, str(path.with_suffix(".xpt")), table_name="DATA")
+
+
+@pytest.fixture(scope="session")
+def formats_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The subset written as parquet, CSV UTF-8 (,), CSV latin-1 (;) and SAS transport."""
+    root = tmp_path_factory.mktemp("formats")
+    for key, year in SUBSET:
+        df = _subset_frame(tiny_dir, key, year)
+        stem = REGISTERS[key].file_name(year).removesuffix(".parquet")
+        for fmt in FORMATS:
+            folder = root / fmt / key
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(df, folder / stem, fmt)
+    return root
+
+
+@pytest.mark.parametrize("fmt", FORMATS[1:])
+@pytest.mark.parametrize(("key", "year"), SUBSET)
+def test_formats_load_identically(
+    formats_dir: Path, tmp_path: Path, fmt: str, key: str, year: int | None
+) -> None:
+    years = None if year is None else [year]
+    expected = scan_register(formats_dir / "parquet", key, years=years).collect()
+    got = scan_register(formats_dir / fmt, key, years=years, cache_dir=tmp_path).collect()
+    assert got.columns[: len(REGISTERS[key].columns)] == REGISTERS[key].columns
+    assert_frame_equal(got, expected)
+
+
+def test_parquet_subset_equals_source(formats_dir: Path, tiny_dir: Path) -> None:
+    got = scan_register(formats_dir / "parquet", "bef", years=[2019]).collect()
+    assert got["year"].unique().to_list() == [2019]  # the delivery year, from the file name
+    assert_frame_equal(got.drop("year"), _subset_frame(tiny_dir, "bef", 2019))
+
+
+def test_latin1_keeps_danish_letters(formats_dir: Path, tmp_path: Path) -> None:
+    df = scan_register(formats_dir / "csv_latin1", "dpd", cache_dir=tmp_path).collect()
+    assert df["BY"].unique().to_list() == [DANISH]
+    assert df.columns[-1] == "BY"  # extra column kept at the end
+    declared = scan_register(formats_dir / "csv_latin1", "dpd", columns="declared")
+    assert declared.collect_schema().names() == REGISTERS["dpd"].columns
+
+
+def test_sas_cache_is_reused(formats_dir: Path, tmp_path: Path) -> None:
+    scan_register(formats_dir / "xpt", "dod", cache_dir=tmp_path).collect()
+    parts = sorted(tmp_path.rglob("part-*.parquet"))
+    assert parts and (parts[0].parent / "_COMPLETE").exists()
+    mtime = parts[0].stat().st_mtime_ns
+    scan_register(formats_dir / "xpt", "dod", cache_dir=tmp_path).collect()
+    assert parts[0].stat().st_mtime_ns == mtime
+
+
+def test_sas7bdat_goes_through_the_sas_reader(
+    formats_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pyreadstat cannot write sas7bdat: serve a transport file under the sas7bdat name and
+    # check the sas7bdat reader is the one called, chunk by chunk
+    calls: list[str] = []
+
+    def fake_read_sas7bdat(path: str, **kw: object) -> object:
+        calls.append(path)
+        return pyreadstat.read_xport(path, **kw)
+
+    monkeypatch.setattr(pyreadstat, "read_sas7bdat", fake_read_sas7bdat)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "DOD.sas7bdat").write_bytes((formats_dir / "xpt/dod/dod.xpt").read_bytes())
+    got = scan_register(tmp_path / "data", "dod", cache_dir=tmp_path / "cache").collect()
+    assert calls and calls[0].endswith("DOD.sas7bdat")
+    assert_frame_equal(got, scan_register(formats_dir / "parquet", "dod").collect())
+
+
+def test_sas_without_pyreadstat_says_how_to_install(
+    formats_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_import = builtins.__import__
+
+    def fake_import(name: str, *args: object, **kwargs: object) -> object:
+        if name == "pyreadstat":
+            raise ImportError("No module named 'pyreadstat'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(RegisterLoadError, match=r"pip install paleval\[sas\]") as exc:
+        scan_register(formats_dir / "xpt", "dod", cache_dir=tmp_path / "new")
+    assert exc.value.file == "dod.xpt"
+
+
+def test_all_tiny_registers_load_in_declared_schema(tiny_dir: Path) -> None:
+    truth = json.loads((tiny_dir / "truth.json").read_text())
+    for key, reg in REGISTERS.items():
+        lf = scan_register(tiny_dir, key)
+        expected = dict(reg.polars_schema) | ({"year": pl.Int64} if reg.yearly else {})
+        assert dict(lf.collect_schema()) == expected, key
+        assert lf.select(pl.len()).collect().item() == truth["counts"]["rows"][key], key
+
+
+def test_years_filter_and_discovery(tiny_dir: Path) -> None:
+    files = find_register_files(tiny_dir, "bef", years=[2015, 2016])
+    assert [f.year for f in files] == [2015, 2016]
+    df = scan_register(tiny_dir, "bef", years=[2015, 2016]).collect()
+    assert df["REFERENCETID"].dt.year().unique().sort().to_list() == [2015, 2016]
+    with pytest.raises(RegisterLoadError, match=r"for years \[2031\]"):
+        scan_register(tiny_dir, "bef", years=[2031])
+    assert scan_register(tiny_dir, "dod", years=[2015]).collect().height > 0  # not yearly
+    with pytest.raises(RegisterLoadError, match="unknown register"):
+        scan_register(tiny_dir, "nope")
+
+
+def test_scan_registers_dict(tiny_dir: Path) -> None:
+    out = scan_registers(tiny_dir, ["dod", "dpd"])
+    assert set(out) == {"dod", "dpd"}
+    assert all(isinstance(v, pl.LazyFrame) for v in out.values())
+
+
+def test_lowercase_ok_false_requires_exact_case(tmp_path: Path) -> None:
+    (tmp_path / "dod.csv").write_text("pnr,DODDATO\n0101010000,2015-01-01\n")
+    assert scan_register(tmp_path, "dod").collect().height == 1
+    with pytest.raises(RegisterLoadError, match="column 'PNR'"):
+        scan_register(tmp_path, "dod", lowercase_ok=False)
+
+
+def test_lpr_contacts_harmonised(tiny_dir: Path) -> None:
+    c = lpr_contacts(tiny_dir).collect()
+    assert c.columns == [
+        "PNR",
+        "contact_id",
+        "source",
+        "start",
+        "end",
+        "inpatient",
+        "acute",
+        "department",
+        "specialty_text",
+        "action_diagnosis",
+    ]
+    adm = scan_register(tiny_dir, "lpr_adm").collect()
+    kon = scan_register(tiny_dir, "lpr_f_kontakter").collect()
+    lpr2 = c.filter(pl.col("source") == "LPR2")
+    lpr3 = c.filter(pl.col("source") == "LPR3")
+    assert lpr2.height == adm.height and lpr3.height == kon.height
+    assert lpr2["inpatient"].sum() == (adm["C_PATTYPE"] == "0").sum()
+    assert lpr3["inpatient"].sum() == (kon["dato_slut"] > kon["dato_start"]).sum()
+    assert lpr3["acute"].sum() == (kon["prioritet"] == "ATA1").sum()
+    assert lpr2["specialty_text"].null_count() == 0  # via sor
+    assert c["action_diagnosis"].str.contains(r"^D[A-Z][0-9A-Z]*$").all()
+    assert lpr2["start"].max() < lpr3["start"].min()  # LPR2 -> LPR3 break
+
+
+def test_deduplicate_contacts_counts_planted_duplicates(tiny_dir: Path) -> None:
+    truth = json.loads((tiny_dir / "truth.json").read_text())["defects"]
+    c = lpr_contacts(tiny_dir)
+    flagged = flag_duplicate_contacts(c).group_by("source").agg(pl.col("duplicate").sum())
+    n = dict(flagged.collect().iter_rows())
+    assert n["LPR2"] >= truth["lpr2_duplicate_admissions"]
+    assert n["LPR3"] >= truth["lpr3_duplicate_contacts"]
+    kept, excluded = deduplicate_contacts(c)
+    assert excluded == n["LPR2"] + n["LPR3"]
+    total = c.select(pl.len()).collect().item()
+    assert kept.select(pl.len()).collect().item() == total - excluded
+
+
+def test_lpr_diagnoses_excludes_refuted(tiny_dir: Path) -> None:
+    d = lpr_diagnoses(tiny_dir).collect()
+    dg = scan_register(tiny_dir, "lpr_f_diagnoser").collect()
+    refuted = (dg["senere_afkraeftet"] == "Ja").sum()
+    assert refuted > 0
+    assert d.filter(pl.col("source") == "LPR3").height == dg.height - refuted
+    diag2 = scan_register(tiny_dir, "lpr_diag").select(pl.len()).collect().item()
+    assert d.filter(pl.col("source") == "LPR2").height == diag2
+    assert d["diagnosis"].str.contains("[a-z]").sum() == 0
+    assert set(d["diagnosis_type"].unique()) <= {"A", "B"}
+
+
+def test_normalise_icd10_prefix_roundtrip() -> None:
+    df = pl.DataFrame({"c": ["DC509", "c50.9", "D500", "dd500", " I 21 "]})
+    out = df.select(
+        icd=normalise_icd10("c", strip_d_prefix=True),
+        sks=normalise_icd10(pl.col("c"), strip_d_prefix=False),
+    )
+    assert out["icd"].to_list() == ["C509", "C509", "D500", "D500", "I21"]
+    assert out["sks"].to_list() == ["DC509", "DC509", "DD500", "DD500", "DI21"]
+
+
+def test_honuge_week_bounds() -> None:
+    df = pl.DataFrame({"w": ["2001", "2053", "2153", "0953", "9001", "1900", "19 1"]})
+    out = df.select(s=honuge_to_week_start("w"), e=honuge_to_week_end("w"))
+    assert out["s"].dt.weekday().drop_nulls().to_list() == [1, 1, 1, 1]
+    assert out["e"].dt.weekday().drop_nulls().to_list() == [7, 7, 7, 7]
+    assert out["s"].is_null().to_list() == [False, False, True, False, False, True, True]
+    assert str(out["s"][0]) == "2019-12-30"  # ISO 2020 week 1 starts in 2019
