@@ -88,3 +88,32 @@ def test_flow_plot_and_repr(cohort_and_truth) -> None:
     assert any("aged under 18" in t for t in texts)
     assert "Cohort flow" in repr(cohort)
     assert re.search(r"Deaths 2010-01-01 to 2024-12-31", repr(cohort))
+
+
+def test_end_of_life_exposures_match_the_ground_truth(tiny_dir: Path) -> None:
+    import datetime as dt
+
+    from paleval.cohort import add_gp_exposures, add_spc, add_terminal_declaration
+
+    regs = scan_registers(
+        tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "sssy", "terminal", "dpd"]
+    )
+    cohort = decedent_cohort(regs)
+    lf = add_gp_exposures(cohort.frame, regs["sssy"])
+    lf = add_terminal_declaration(lf, regs["terminal"])
+    lf = add_spc(lf, regs["dpd"])
+    rows = lf.collect(engine="streaming")
+    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+    m = rows.join(truth, on="PNR", suffix="_true").filter(
+        pl.col("death_date") >= dt.date(2010, 7, 1)  # windows inside the extract
+    )
+    assert m.height > 1000
+    assert (m["gp_home_visits_90d"] == m["gp_home_visits_90d_true"]).all()
+    observable = m.filter(
+        (pl.col("region_code") != "84") | (pl.col("death_date") < dt.date(2014, 1, 1))
+    )
+    assert ((observable["gp_ooh_contacts_30d"] > 0) == observable["gp_ooh_30d"]).all()
+    assert (m["terminal_declaration"] == m["terminal_declaration_true"]).all()
+    assert (m["spc_admitted"] == m["spc_admitted_true"]).all()
+    assert (m["spc_unit"] == m["spc_unit_true"]).all()
+    assert m.filter(pl.col("spc_admitted"))["spc_wait_days"].min() >= 0

@@ -1,6 +1,12 @@
 """Study populations built lazily from register LazyFrames, with STROBE flows."""
 
 from paleval.cohort.decedents import Cohort, decedent_cohort
+from paleval.cohort.exposures import (
+    add_gp_exposures,
+    add_spc,
+    add_terminal_declaration,
+    gp_service_windows,
+)
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
 
@@ -8,8 +14,12 @@ __all__ = [
     "Cohort",
     "Flow",
     "FlowStep",
+    "add_gp_exposures",
+    "add_spc",
+    "add_terminal_declaration",
     "age_group",
     "decedent_cohort",
+    "gp_service_windows",
     "icd10_clean",
     "icd10_grouper",
     "years_between",

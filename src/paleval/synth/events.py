@@ -351,19 +351,20 @@ class EventContext:
             np.where(age_mid >= 70, C.GP_HOME_VISIT_RATE["70-79"], C.GP_HOME_VISIT_RATE["<70"]),
         )
         w, d = self.scatter(rng, idx, hv_rate, first, last)
-        # Decedents: background home visits in the last 90 days are replaced by the simulated
-        # end-of-life home visits (so the count in that window is known exactly).
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 90))
+        # Decedents: background home visits in the last 90 days (and the 6 days before, so a
+        # week-based window overlapping the 90 days sees none) are replaced by the simulated
+        # end-of-life home visits: the count in that window is known exactly.
+        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 90 - 7))
         add(w[keep], d[keep], "0411", False)
         w, d = self.scatter(rng, idx, np.where(age_mid >= 75, 0.25, 0.0), first, last)
         add(w, d, "0121", False)
         for name, code in (("consultation", "0101"), ("phone", "0201")):
             w, d = self.scatter(rng, idx, np.full(len(idx), C.GP_OOH_RATE[name]), first, last)
-            keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30))
+            keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
             add(w[keep], d[keep], code, True)
         lo, hi = C.GP_OOH_RATE["home_visit"]
         w, d = self.scatter(rng, idx, np.where(age_mid >= 80, hi, lo), first, last)
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30))
+        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
         add(w[keep], d[keep], "0411", True)
         # End of life: home visits in the last 90 days, out-of-hours contacts in the last 30.
         dec = idx[a["adult_decedent"][idx]]

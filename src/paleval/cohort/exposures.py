@@ -1,0 +1,228 @@
+"""Exposure windows relative to an anchor date (death, diagnosis, referral).
+
+GP services carry only the payment WEEK (``HONUGE``). paleval's rule: a service counts in a
+window when its week overlaps the window (week Sunday >= window start and week Monday <= anchor
+date). Services in the anchor's own week after the anchor day cannot be told apart and are
+counted; the window can therefore reach up to 6 days further back than its nominal length.
+This is the documented, deterministic convention every analysis shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from paleval.codes import load_codes
+from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start
+
+__all__ = ["add_gp_exposures", "add_spc", "add_terminal_declaration", "gp_service_windows"]
+
+
+def _categories() -> pl.LazyFrame:
+    return load_codes("gp_services").select("SPECIALE", "category").lazy()
+
+
+def gp_service_windows(
+    anchors: pl.LazyFrame,
+    sssy: pl.LazyFrame,
+    windows: Mapping[str, tuple[Sequence[str], int, str | None]],
+    *,
+    anchor: str = "death_date",
+) -> pl.LazyFrame:
+    """Count GP services per person in windows before an anchor date.
+
+    Parameters
+    ----------
+    anchors
+        One row per person: ``PNR`` and the anchor date column.
+    sssy
+        The health insurance register (``SPECIALE``, ``HONUGE``, ``YDLTID``, ``YDLANT``).
+    windows
+        Output column -> ``(service categories, days, period)``; categories from the code list
+        ``gp_services`` (e.g. ``"home_visit"``), ``days`` the window length ending at the
+        anchor, ``period`` ``"daytime"``, ``"out_of_hours"`` or ``None`` for both (code list
+        ``gp_time_codes``).
+
+    Returns
+    -------
+    polars.LazyFrame
+        ``PNR`` and one count column per window (0 when none).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> anchors = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [dt.date(2019, 3, 31)] * 2})
+    >>> sssy = pl.LazyFrame({"PNR": ["a", "a", "a"], "HONUGE": ["1913", "1850", "1913"],
+    ...     "SPECIALE": ["800411", "800411", "800101"], "YDLTID": ["1", "1", "2"],
+    ...     "YDLANT": [2, 1, 1]})
+    >>> w = {"home_visits_90d": (["home_visit"], 90, "daytime"),
+    ...      "ooh_30d": (["consultation", "phone", "home_visit"], 30, "out_of_hours")}
+    >>> gp_service_windows(anchors, sssy, w).sort("PNR").collect().rows()
+    [('a', 2, 1), ('b', 0, 0)]
+    """
+    longest = max(days for _, days, _ in windows.values())
+    periods = load_codes("gp_time_codes").select("YDLTID", "period").lazy()
+    services = (
+        sssy.select("PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT")
+        .join(anchors.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        .with_columns(_monday=honuge_to_week_start("HONUGE"), _sunday=honuge_to_week_end("HONUGE"))
+        .filter(
+            (pl.col("_monday") <= pl.col("_anchor"))
+            & (pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=longest - 1))
+        )
+        .join(_categories(), on="SPECIALE", how="left")
+        .join(periods, on="YDLTID", how="left")
+    )
+    aggs = []
+    for name, (cats, days, period) in windows.items():
+        cond = pl.col("category").is_in(list(cats)) & (
+            pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=days - 1)
+        )
+        if period is not None:
+            cond = cond & (pl.col("period") == period)
+        aggs.append(pl.col("YDLANT").filter(cond).sum().alias(name))
+    counts = services.group_by("PNR").agg(aggs)
+    return (
+        anchors.select("PNR")
+        .join(counts, on="PNR", how="left")
+        .with_columns([pl.col(n).fill_null(0).cast(pl.Int64) for n in windows])
+    )
+
+
+DEFAULT_GP_WINDOWS: dict[str, tuple[Sequence[str], int, str | None]] = {
+    "gp_home_visits_90d": (["home_visit"], 90, "daytime"),
+    "gp_contacts_30d": (["consultation", "e_consultation", "phone", "home_visit"], 30, None),
+    "gp_ooh_contacts_30d": (["consultation", "phone", "home_visit"], 30, "out_of_hours"),
+}
+
+
+def add_gp_exposures(
+    cohort: pl.LazyFrame,
+    sssy: pl.LazyFrame,
+    *,
+    anchor: str = "death_date",
+    windows: Mapping[str, tuple[Sequence[str], int, str | None]] | None = None,
+) -> pl.LazyFrame:
+    """Add GP-involvement exposures to a cohort (default: home visits in the last 90 days,
+    any GP contact and out-of-hours contacts in the last 30 days) and the home-visit category
+    ``gp_home_visit_category`` (``"0"``, ``"1-2"``, ``"3+"``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> c = pl.LazyFrame({"PNR": ["a"], "death_date": [dt.date(2019, 3, 31)]})
+    >>> s = pl.LazyFrame({"PNR": ["a"], "HONUGE": ["1913"], "SPECIALE": ["800411"],
+    ...                   "YDLTID": ["1"], "YDLANT": [3]})
+    >>> add_gp_exposures(c, s).collect()["gp_home_visit_category"].to_list()
+    ['3+']
+    """
+    windows = dict(windows or DEFAULT_GP_WINDOWS)
+    counts = gp_service_windows(cohort.select("PNR", anchor), sssy, windows, anchor=anchor)
+    out = cohort.join(counts, on="PNR", how="left", maintain_order="left")
+    if "gp_home_visits_90d" in windows:
+        hv = pl.col("gp_home_visits_90d")
+        out = out.with_columns(
+            gp_home_visit_category=pl.when(hv == 0)
+            .then(pl.lit("0"))
+            .when(hv <= 2)
+            .then(pl.lit("1-2"))
+            .otherwise(pl.lit("3+"))
+        )
+    return out
+
+
+def add_terminal_declaration(
+    cohort: pl.LazyFrame, terminal: pl.LazyFrame, *, anchor: str = "death_date"
+) -> pl.LazyFrame:
+    """Add ``terminal_declaration`` (granted on or before the anchor) and
+    ``terminal_days_before`` (days from the first grant to the anchor).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [dt.date(2019, 3, 31)] * 2})
+    >>> t = pl.LazyFrame({"PNR": ["a"], "BEVILLING_DATO": [dt.date(2019, 3, 1)]})
+    >>> add_terminal_declaration(c, t).collect()["terminal_days_before"].to_list()
+    [30, None]
+    """
+    first = (
+        terminal.join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR")
+        .filter(pl.col("BEVILLING_DATO") <= pl.col("_anchor"))
+        .group_by("PNR")
+        .agg(_grant=pl.col("BEVILLING_DATO").min())
+    )
+    return (
+        cohort.join(first, on="PNR", how="left", maintain_order="left")
+        .with_columns(
+            terminal_declaration=pl.col("_grant").is_not_null(),
+            terminal_days_before=(pl.col(anchor) - pl.col("_grant")).dt.total_days(),
+        )
+        .drop("_grant")
+    )
+
+
+def add_spc(cohort: pl.LazyFrame, dpd: pl.LazyFrame, *, anchor: str = "death_date") -> pl.LazyFrame:
+    """Add specialised palliative care from the DPD, up to the anchor date.
+
+    Columns: ``spc_referred`` (a referral received on or before the anchor), ``spc_referral_date``
+    (first such referral), ``spc_admitted`` (a first contact on or before the anchor),
+    ``spc_contact_date`` (first contact), ``spc_unit`` (``"hospice"``, ``"hospital"`` — team or
+    unit — or ``"none"``, from the first contact), ``spc_wait_days`` (first contact minus the
+    referral of that contact), ``spc_contact_to_anchor_days``.
+
+    Referrals dated after the anchor (for example after death) are not counted; the validation
+    report lists them.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [d(2019, 3, 31)] * 2})
+    >>> dpd = pl.LazyFrame({"PNR": ["a"], "HENV_DATO": [d(2019, 3, 1)], "MODTAGET": [1],
+    ...     "FOERSTE_KONTAKT_DATO": [d(2019, 3, 8)], "ENHED_TYPE": ["hospice"]})
+    >>> add_spc(c, dpd).collect().select("spc_unit", "spc_wait_days").rows()
+    [('hospice', 7), ('none', None)]
+    """
+    anchors = cohort.select("PNR", pl.col(anchor).alias("_anchor"))
+    ref = (
+        dpd.join(anchors, on="PNR")
+        .filter(pl.col("HENV_DATO") <= pl.col("_anchor"))
+        .group_by("PNR")
+        .agg(spc_referral_date=pl.col("HENV_DATO").min())
+    )
+    contact = (
+        dpd.join(anchors, on="PNR")
+        .filter(
+            (pl.col("MODTAGET") == 1)
+            & pl.col("FOERSTE_KONTAKT_DATO").is_not_null()
+            & (pl.col("FOERSTE_KONTAKT_DATO") <= pl.col("_anchor"))
+        )
+        .sort("PNR", "FOERSTE_KONTAKT_DATO", "HENV_DATO")
+        .group_by("PNR")
+        .agg(
+            spc_contact_date=pl.col("FOERSTE_KONTAKT_DATO").first(),
+            _contact_referral=pl.col("HENV_DATO").first(),
+            spc_unit=pl.col("ENHED_TYPE").first(),
+        )
+    )
+    return (
+        cohort.join(ref, on="PNR", how="left", maintain_order="left")
+        .join(contact, on="PNR", how="left", maintain_order="left")
+        .with_columns(
+            spc_referred=pl.col("spc_referral_date").is_not_null(),
+            spc_admitted=pl.col("spc_contact_date").is_not_null(),
+            spc_unit=pl.when(pl.col("spc_unit") == "hospice")
+            .then(pl.lit("hospice"))
+            .when(pl.col("spc_unit").is_not_null())
+            .then(pl.lit("hospital"))
+            .otherwise(pl.lit("none")),
+            spc_wait_days=(
+                pl.col("spc_contact_date") - pl.col("_contact_referral")
+            ).dt.total_days(),
+            spc_contact_to_anchor_days=(
+                pl.col(anchor) - pl.col("spc_contact_date")
+            ).dt.total_days(),
+        )
+        .drop("_contact_referral")
+    )
