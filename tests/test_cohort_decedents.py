@@ -117,3 +117,23 @@ def test_end_of_life_exposures_match_the_ground_truth(tiny_dir: Path) -> None:
     assert (m["spc_admitted"] == m["spc_admitted_true"]).all()
     assert (m["spc_unit"] == m["spc_unit_true"]).all()
     assert m.filter(pl.col("spc_admitted"))["spc_wait_days"].min() >= 0
+
+
+def test_practice_propensity_recovers_the_planted_practice_effect(tiny_dir: Path) -> None:
+    from scipy.stats import spearmanr
+
+    from paleval.cohort import practice_home_visit_propensity
+
+    regs = scan_registers(tiny_dir, ["bef", "tilknytning", "sssy"])
+    out = practice_home_visit_propensity(regs, years=range(2012, 2020))
+    truth = (
+        pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+        .select(YDERNR="practice", u="practice_propensity")
+        .unique("YDERNR")
+    )
+    m = out.join(truth, on="YDERNR")
+    assert m.height == out.height == truth.height
+    assert abs(m["observed"].sum() - m["expected"].sum()) < 1e-6 * m["observed"].sum()
+    rho = spearmanr(m["estimate"], m["u"]).statistic
+    assert rho > 0.8, rho
+    assert sorted(out["propensity_quartile"].unique().to_list()) == [1, 2, 3, 4]

@@ -9,6 +9,7 @@ from paleval.cohort.exposures import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
+from paleval.cohort.practice import practice_home_visit_propensity
 
 __all__ = [
     "Cohort",
@@ -22,5 +23,6 @@ __all__ = [
     "gp_service_windows",
     "icd10_clean",
     "icd10_grouper",
+    "practice_home_visit_propensity",
     "years_between",
 ]

@@ -350,6 +350,8 @@ class EventContext:
             C.GP_HOME_VISIT_RATE["80+"],
             np.where(age_mid >= 70, C.GP_HOME_VISIT_RATE["70-79"], C.GP_HOME_VISIT_RATE["<70"]),
         )
+        # Practice style: the listed practice's home-visit propensity scales home visits.
+        hv_rate = hv_rate * np.exp(self.pop.practices["propensity"][a["practice_idx"][idx]])
         w, d = self.scatter(rng, idx, hv_rate, first, last)
         # Decedents: background home visits in the last 90 days (and the 6 days before, so a
         # week-based window overlapping the 90 days sees none) are replaced by the simulated
