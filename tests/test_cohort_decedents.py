@@ -137,3 +137,25 @@ def test_practice_propensity_recovers_the_planted_practice_effect(tiny_dir: Path
     rho = spearmanr(m["estimate"], m["u"]).statistic
     assert rho > 0.8, rho
     assert sorted(out["propensity_quartile"].unique().to_list()) == [1, 2, 3, 4]
+
+
+def test_charlson_index_sees_the_cancer_diagnoses(tiny_dir: Path) -> None:
+    import datetime as dt
+
+    from paleval.cohort import add_charlson
+    from paleval.registers import lpr_diagnoses
+
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    lf = add_charlson(decedent_cohort(regs).frame, lpr_diagnoses(tiny_dir))
+    rows = lf.collect(engine="streaming")
+    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+    m = rows.join(truth.select("PNR", "cancer_dx_date"), on="PNR")
+    seen = m.filter(
+        (pl.col("cancer_dx_date") >= dt.date(2005, 1, 1))
+        & (pl.col("cancer_dx_date") < pl.col("death_date"))
+        & (pl.col("cancer_dx_date") >= pl.col("death_date").dt.offset_by("-10y"))
+    )
+    assert seen.height > 100
+    assert (seen["charlson_index"] >= 2).all()
+    assert set(rows["charlson_group"].unique()) == {"0", "1-2", "3+"}
+    assert rows["charlson_index"].min() >= 0

@@ -1,5 +1,6 @@
 """Study populations built lazily from register LazyFrames, with STROBE flows."""
 
+from paleval.cohort.comorbidity import add_charlson
 from paleval.cohort.decedents import Cohort, decedent_cohort
 from paleval.cohort.exposures import (
     add_gp_exposures,
@@ -15,6 +16,7 @@ __all__ = [
     "Cohort",
     "Flow",
     "FlowStep",
+    "add_charlson",
     "add_gp_exposures",
     "add_spc",
     "add_terminal_declaration",

@@ -1,0 +1,99 @@
+"""Charlson comorbidity index from hospital diagnoses (Danish ICD-10 adaptation).
+
+Conditions and weights: code list ``charlson`` (Thygesen et al. BMC Med Res Methodol
+2011;11:83). A condition counts when any action or secondary diagnosis of a hospital contact
+starting in the look-back window before the anchor date (default 10 years, anchor day excluded)
+matches one of its ICD-10 prefixes. Hierarchies (a person is counted once): diabetes with end
+organ damage supersedes diabetes, moderate/severe liver disease supersedes mild, metastatic
+solid tumour supersedes any tumour. Index groups: 0, 1-2, 3+ (``charlson_group``).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from paleval.codes import load_codes
+from paleval.cohort.expressions import icd10_clean
+
+__all__ = ["SUPERSEDES", "add_charlson"]
+
+SUPERSEDES = {
+    "diabetes_end_organ_damage": "diabetes",
+    "moderate_severe_liver_disease": "mild_liver_disease",
+    "metastatic_solid_tumour": "any_tumour",
+}
+
+
+def _conditions(diagnoses: pl.LazyFrame) -> pl.LazyFrame:
+    """(PNR, condition, weight) for every diagnosis row that matches a Charlson prefix."""
+    table = load_codes("charlson").select(
+        "icd10_prefix", "condition", weight=pl.col("weight").cast(pl.Int64)
+    )
+    out = []
+    for width in (3, 4):
+        part = table.filter(pl.col("icd10_prefix").str.len_chars() == width).lazy()
+        out.append(
+            diagnoses.with_columns(_p=pl.col("_code").str.slice(0, width))
+            .join(part, left_on="_p", right_on="icd10_prefix", how="inner")
+            .select("PNR", "condition", "weight")
+        )
+    return pl.concat(out).unique(["PNR", "condition"])
+
+
+def add_charlson(
+    cohort: pl.LazyFrame,
+    diagnoses: pl.LazyFrame,
+    *,
+    anchor: str = "death_date",
+    lookback_years: int = 10,
+) -> pl.LazyFrame:
+    """Add ``charlson_index`` and ``charlson_group`` to a cohort.
+
+    Parameters
+    ----------
+    cohort
+        One row per person with ``PNR`` and the anchor date.
+    diagnoses
+        Hospital diagnoses with ``PNR``, ``start`` (contact start) and ``diagnosis`` (SKS
+        code, with or without the D prefix), e.g. from
+        :func:`paleval.registers.lpr_diagnoses`.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [dt.date(2020, 1, 1)] * 2})
+    >>> d = pl.LazyFrame({"PNR": ["a", "a", "a"],
+    ...     "start": [dt.date(2015, 1, 1), dt.date(2016, 1, 1), dt.date(2019, 1, 1)],
+    ...     "diagnosis": ["DI500", "DC341", "DC787"]})
+    >>> add_charlson(c, d).collect().select("PNR", "charlson_index", "charlson_group").rows()
+    [('a', 7, '3+'), ('b', 0, '0')]
+    """
+    window = (
+        diagnoses.select("PNR", "start", _code=icd10_clean("diagnosis", strip_d=True))
+        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        .filter(
+            (pl.col("start") < pl.col("_anchor"))
+            & (pl.col("start") >= pl.col("_anchor").dt.offset_by(f"-{lookback_years}y"))
+        )
+    )
+    found = _conditions(window)
+    superseded = found.filter(pl.col("condition").is_in(list(SUPERSEDES))).select(
+        "PNR", condition=pl.col("condition").replace_strict(SUPERSEDES)
+    )
+    score = (
+        found.join(superseded, on=["PNR", "condition"], how="anti")
+        .group_by("PNR")
+        .agg(charlson_index=pl.col("weight").sum())
+    )
+    idx = pl.col("charlson_index")
+    return (
+        cohort.join(score, on="PNR", how="left", maintain_order="left")
+        .with_columns(idx.fill_null(0))
+        .with_columns(
+            charlson_group=pl.when(idx == 0)
+            .then(pl.lit("0"))
+            .when(idx <= 2)
+            .then(pl.lit("1-2"))
+            .otherwise(pl.lit("3+"))
+        )
+    )
