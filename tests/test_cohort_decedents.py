@@ -160,3 +160,26 @@ def test_charlson_index_sees_the_cancer_diagnoses(tiny_dir: Path) -> None:
     assert (seen["charlson_index"] >= 2).all()
     assert set(rows["charlson_group"].unique()) == {"0", "1-2", "3+"}
     assert rows["charlson_index"].min() >= 0
+
+
+def test_incident_cancer_cohort_matches_the_ground_truth(tiny_dir: Path) -> None:
+    from paleval.cohort import incident_cancer_cohort
+    from paleval.stats import aalen_johansen
+
+    regs = scan_registers(tiny_dir, ["car", "bef", "dod", "dpd", "udda"])
+    cohort = incident_cancer_cohort(regs)
+    rows = cohort.collect()
+    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+    m = rows.join(truth, on="PNR", suffix="_true")
+    assert (m["diagnosis_date"] == m["cancer_dx_date"]).all()
+    assert set(rows["event"].unique()) == {0, 1, 2}
+    assert (rows["time"] >= 0).all()
+    # Died without referral <-> event 2; censored persons are alive at the end.
+    dead = m.filter(pl.col("event") == 2)
+    assert dead["died"].all() and not dead["spc_referred"].any()
+    assert not m.filter(pl.col("event") == 0)["died"].any()
+    # Competing risks on the cohort: the cumulative incidences stay below 1 and sum to <= 1.
+    aj = aalen_johansen(rows["time"].to_numpy(), rows["event"].to_numpy())
+    assert 0 < aj.table["estimate"].max() < 1
+    flow = cohort.flow.table
+    assert flow["n"][-1] == rows.height

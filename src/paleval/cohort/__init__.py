@@ -1,7 +1,7 @@
 """Study populations built lazily from register LazyFrames, with STROBE flows."""
 
 from paleval.cohort.comorbidity import add_charlson
-from paleval.cohort.decedents import Cohort, decedent_cohort
+from paleval.cohort.decedents import Cohort, add_education, bef_status, decedent_cohort
 from paleval.cohort.exposures import (
     add_gp_exposures,
     add_spc,
@@ -10,21 +10,26 @@ from paleval.cohort.exposures import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
+from paleval.cohort.incident import EVENT_CODES, incident_cancer_cohort
 from paleval.cohort.practice import practice_home_visit_propensity
 
 __all__ = [
+    "EVENT_CODES",
     "Cohort",
     "Flow",
     "FlowStep",
     "add_charlson",
+    "add_education",
     "add_gp_exposures",
     "add_spc",
     "add_terminal_declaration",
     "age_group",
+    "bef_status",
     "decedent_cohort",
     "gp_service_windows",
     "icd10_clean",
     "icd10_grouper",
+    "incident_cancer_cohort",
     "practice_home_visit_propensity",
     "years_between",
 ]

@@ -155,23 +155,8 @@ def decedent_cohort(
         )
         .unique("PNR", keep="first")
     )
-    bef = registers["bef"].select(
-        "PNR",
-        _bef_year=pl.col("year"),
-        birth_date=pl.col("FOED_DAG"),
-        sex=pl.when(pl.col("KOEN").cast(pl.String) == "2")
-        .then(pl.lit("female"))
-        .otherwise(pl.lit("male")),
-        region_code=pl.col("REG").cast(pl.String),
-        municipality=pl.col("KOM"),
-        civil_status=pl.col("CIVST"),
-        living_alone=pl.col("ANTPERSF") == 1,
-        origin=pl.col("IE_TYPE").replace_strict(ORIGIN, default="unknown", return_dtype=pl.String),
-        _family=pl.col("FAMILIE_ID"),
-    )
-    regions = (
-        load_codes("regions").select(region_code=pl.col("REG"), region=pl.col("region_da")).lazy()
-    )
+    bef = bef_status(registers["bef"])
+    regions = regions_table()
     base = (
         deaths.join(dar, on="PNR", how="left")
         .with_columns(_bef_year=pl.col("death_year") - 1)
@@ -206,7 +191,7 @@ def decedent_cohort(
         .with_columns(place_of_death=pl.col("place_of_death").fill_null("unknown"))
         .join(regions, on="region_code", how="left")
     )
-    cohort = _add_education(cohort, registers["udda"], education_map)
+    cohort = add_education(cohort, registers["udda"], education_map)
     cohort = _add_income(cohort, registers["faik"])
     columns = [
         "PNR", "death_date", "death_year", "birth_date", "age", "age_group", "sex", "region",
@@ -219,19 +204,66 @@ def decedent_cohort(
     return Cohort(frame=frame, base=base, steps=steps, params=params)
 
 
-def _add_education(cohort: pl.LazyFrame, udda: pl.LazyFrame, mapping: str) -> pl.LazyFrame:
+def bef_status(bef: pl.LazyFrame) -> pl.LazyFrame:
+    """Person characteristics from BEF, one row per person and delivery year (``_bef_year``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> b = pl.LazyFrame({"PNR": ["a"], "year": [2014], "FOED_DAG": [dt.date(1940, 1, 1)],
+    ...     "KOEN": [2], "KOM": ["101"], "REG": ["84"], "CIVST": ["E"], "FAMILIE_ID": ["a"],
+    ...     "ANTPERSF": [1], "IE_TYPE": [2]})
+    >>> bef_status(b).collect().select("sex", "living_alone", "origin").row(0)
+    ('female', True, 'immigrant')
+    """
+    return bef.select(
+        "PNR",
+        _bef_year=pl.col("year"),
+        birth_date=pl.col("FOED_DAG"),
+        sex=pl.when(pl.col("KOEN").cast(pl.String) == "2")
+        .then(pl.lit("female"))
+        .otherwise(pl.lit("male")),
+        region_code=pl.col("REG").cast(pl.String),
+        municipality=pl.col("KOM"),
+        civil_status=pl.col("CIVST"),
+        living_alone=pl.col("ANTPERSF") == 1,
+        origin=pl.col("IE_TYPE").replace_strict(ORIGIN, default="unknown", return_dtype=pl.String),
+        _family=pl.col("FAMILIE_ID"),
+    )
+
+
+def regions_table() -> pl.LazyFrame:
+    """BEF region code (81-85) -> Danish region name."""
+    return (
+        load_codes("regions").select(region_code=pl.col("REG"), region=pl.col("region_da")).lazy()
+    )
+
+
+def add_education(
+    cohort: pl.LazyFrame, udda: pl.LazyFrame, mapping: str, year_col: str = "death_year"
+) -> pl.LazyFrame:
+    """Education level: the last UDDA status up to the year in ``year_col`` (HFAUDD mapped to
+    four levels by the code list ``mapping``); ``"unknown"`` when absent.
+
+    Examples
+    --------
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_year": [2015, 2015]})
+    >>> u = pl.LazyFrame({"PNR": ["a", "a"], "year": [2010, 2016], "HFAUDD": ["2011", "7011"]})
+    >>> add_education(c, u, "education_hfaudd").collect()["education"].to_list()
+    ['lower_secondary', 'unknown']
+    """
     levels = load_codes(mapping).select("HFAUDD", education=pl.col("level")).lazy()
     last = (
         udda.select("PNR", "year", "HFAUDD")
-        .join(cohort.select("PNR", "death_year"), on="PNR", how="inner")
-        .filter(pl.col("year") <= pl.col("death_year"))
+        .join(cohort.select("PNR", pl.col(year_col).alias("_upto")), on="PNR", how="inner")
+        .filter(pl.col("year") <= pl.col("_upto"))
         .sort("PNR", "year")
         .group_by("PNR")
         .agg(pl.col("HFAUDD").last())
         .join(levels, on="HFAUDD", how="left")
         .select("PNR", "education")
     )
-    return cohort.join(last, on="PNR", how="left").with_columns(
+    return cohort.join(last, on="PNR", how="left", maintain_order="left").with_columns(
         education=pl.col("education").fill_null("unknown")
     )
 

@@ -1,0 +1,159 @@
+"""Incident cohort from a cancer diagnosis, followed to SPC referral, death or end of follow-up.
+
+For time-to-event analyses of referral to specialised palliative care (SPC) with death as the
+competing event: ``time`` is days from diagnosis to the first event, ``event`` is 1 for an SPC
+referral (DPD referral received), 2 for death without a prior referral, 0 for censoring at the
+end of follow-up. Cumulative incidence of referral must be estimated with a competing-risks
+estimator (:func:`paleval.stats.aalen_johansen`), not 1 - Kaplan-Meier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from paleval.cohort.decedents import (
+    Cohort,
+    _date,
+    _require,
+    add_education,
+    bef_status,
+    regions_table,
+)
+from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
+
+__all__ = ["EVENT_CODES", "incident_cancer_cohort"]
+
+EVENT_CODES = {0: "censored", 1: "spc_referral", 2: "death"}
+
+
+def incident_cancer_cohort(
+    registers: Mapping[str, pl.LazyFrame],
+    *,
+    start: str | dt.date = "2010-01-01",
+    end: str | dt.date = "2024-12-31",
+    followup_end: str | dt.date | None = None,
+    min_age: int = 18,
+    education_map: str = "education_hfaudd",
+) -> Cohort:
+    """Adults with a first cancer diagnosis (cancer register) between ``start`` and ``end``.
+
+    Steps (the flow): first cancer diagnosis per person in the period (CAR) -> resident on 31
+    December before the year of diagnosis (BEF) -> aged ``min_age`` or more -> not dead or
+    referred before the diagnosis date. Follow-up ends at ``followup_end`` (default ``end``).
+
+    Columns: ``PNR, diagnosis_date, diagnosis_year, cancer_code, cancer_site, age, age_group,
+    sex, region, region_code, living_alone, origin, education, referral_date, death_date,
+    exit_date, time, event, event_label``.
+
+    Examples
+    --------
+    >>> d = dt.date
+    >>> regs = {
+    ...     "car": pl.LazyFrame({"PNR": ["a", "b"], "D_DIAGNOSEDATO": [d(2015, 1, 1)] * 2,
+    ...                          "C_ICD10": ["C341", "C509"]}),
+    ...     "bef": pl.LazyFrame({"PNR": ["a", "b"], "year": [2014, 2014],
+    ...         "FOED_DAG": [d(1950, 1, 1)] * 2, "KOEN": [1, 2], "KOM": ["101"] * 2,
+    ...         "REG": ["84"] * 2, "CIVST": ["G"] * 2, "FAMILIE_ID": ["a", "b"],
+    ...         "ANTPERSF": [2, 2], "IE_TYPE": [1, 1]}),
+    ...     "dod": pl.LazyFrame({"PNR": ["a"], "DODDATO": [d(2015, 6, 1)]}),
+    ...     "dpd": pl.LazyFrame({"PNR": ["a"], "HENV_DATO": [d(2015, 5, 1)]}),
+    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["3011"]}),
+    ... }
+    >>> c = incident_cancer_cohort(regs, end="2015-12-31")
+    >>> c.collect().select("PNR", "time", "event_label").rows()
+    [('a', 120, 'spc_referral'), ('b', 364, 'censored')]
+    """
+    _require(registers, ["car", "bef", "dod", "dpd", "udda"])
+    start_d, end_d = _date(start), _date(end)
+    fu_end = _date(followup_end) if followup_end is not None else end_d
+    if not start_d <= end_d <= fu_end:
+        raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
+    first = (
+        registers["car"]
+        .select(
+            "PNR",
+            diagnosis_date=pl.col("D_DIAGNOSEDATO"),
+            cancer_code=icd10_clean("C_ICD10", strip_d=True),
+        )
+        .sort("PNR", "diagnosis_date", "cancer_code")
+        .group_by("PNR")
+        .first()
+        .filter(pl.col("diagnosis_date").is_between(start_d, end_d))
+        .with_columns(diagnosis_year=pl.col("diagnosis_date").dt.year())
+    )
+    deaths = registers["dod"].group_by("PNR").agg(death_date=pl.col("DODDATO").min())
+    referrals = registers["dpd"].select("PNR", "HENV_DATO")
+    base = (
+        first.with_columns(_bef_year=pl.col("diagnosis_year") - 1)
+        .join(bef_status(registers["bef"]), on=["PNR", "_bef_year"], how="left")
+        .join(deaths, on="PNR", how="left")
+        .with_columns(age=years_between("birth_date", "diagnosis_date"))
+    )
+    first_ref = (
+        referrals.join(first.select("PNR", "diagnosis_date"), on="PNR")
+        .group_by("PNR")
+        .agg(
+            referral_date=pl.col("HENV_DATO")
+            .filter(pl.col("HENV_DATO") >= pl.col("diagnosis_date"))
+            .min(),
+            _ref_before=(pl.col("HENV_DATO") < pl.col("diagnosis_date")).any(),
+        )
+    )
+    base = base.join(first_ref, on="PNR", how="left")
+    steps: list[tuple[str, pl.Expr]] = [
+        (f"First cancer diagnosis {start_d} to {end_d} (cancer register)", pl.lit(True)),
+        ("not resident the year before diagnosis", pl.col("birth_date").is_not_null()),
+        (f"aged under {min_age} at diagnosis", pl.col("age") >= min_age),
+        (
+            "died or referred to SPC before the diagnosis date",
+            (pl.col("death_date").is_null() | (pl.col("death_date") >= pl.col("diagnosis_date")))
+            & ~pl.col("_ref_before").fill_null(False),
+        ),
+    ]
+    keep = pl.all_horizontal([cond for _, cond in steps[1:]])
+    cohort = base.filter(keep)
+    cohort = icd10_grouper(cohort, "cancer_code", "cancer_sites", "cancer_site", key="site")
+    # Events after the end of follow-up do not count.
+    ref = pl.when(pl.col("referral_date") <= fu_end).then(pl.col("referral_date"))
+    dth = pl.when(pl.col("death_date") <= fu_end).then(pl.col("death_date"))
+    cohort = (
+        cohort.with_columns(referral_date=ref, death_date=dth)
+        .with_columns(
+            exit_date=pl.min_horizontal("referral_date", "death_date", pl.lit(fu_end)),
+            event=pl.when(
+                pl.col("referral_date").is_not_null()
+                & (
+                    pl.col("death_date").is_null()
+                    | (pl.col("referral_date") <= pl.col("death_date"))
+                )
+            )
+            .then(1)
+            .when(pl.col("death_date").is_not_null())
+            .then(2)
+            .otherwise(0)
+            .cast(pl.Int8),
+        )
+        .with_columns(
+            time=(pl.col("exit_date") - pl.col("diagnosis_date")).dt.total_days(),
+            event_label=pl.col("event").replace_strict(EVENT_CODES, return_dtype=pl.String),
+            age_group=age_group("age"),
+        )
+    )
+    cohort = cohort.join(regions_table(), on="region_code", how="left")
+    cohort = add_education(cohort, registers["udda"], education_map, year_col="diagnosis_year")
+    columns = [
+        "PNR", "diagnosis_date", "diagnosis_year", "cancer_code", "cancer_site", "age",
+        "age_group", "sex", "region", "region_code", "living_alone", "origin", "education",
+        "referral_date", "death_date", "exit_date", "time", "event", "event_label",
+    ]  # fmt: skip
+    params = {
+        "name": "incident cancer",
+        "start": str(start_d),
+        "end": str(end_d),
+        "followup_end": str(fu_end),
+        "min_age": min_age,
+    }
+    return Cohort(frame=cohort.select(columns).sort("PNR"), base=base, steps=steps, params=params)
