@@ -183,3 +183,21 @@ def test_incident_cancer_cohort_matches_the_ground_truth(tiny_dir: Path) -> None
     assert 0 < aj.table["estimate"].max() < 1
     flow = cohort.flow.table
     assert flow["n"][-1] == rows.height
+
+
+def test_hospital_use_and_opioids_at_the_end_of_life(tiny_dir: Path) -> None:
+    from paleval.cohort import add_drug_use, add_hospital_use
+    from paleval.registers import deduplicate_contacts, lpr_contacts
+
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "lmdb"])
+    contacts, _ = deduplicate_contacts(lpr_contacts(tiny_dir))
+    lf = add_hospital_use(decedent_cohort(regs).frame, contacts)
+    lf = add_drug_use(lf, regs["lmdb"])
+    rows = lf.collect(engine="streaming")
+    hosp = rows.filter(pl.col("place_of_death") == "hospital")
+    assert (hosp["admissions_30d"] >= 1).all() and (hosp["bed_days_30d"] >= 1).all()
+    assert (rows["bed_days_30d"] <= 30).all()
+    share = rows.group_by(pl.col("cause_group") == "cancer").agg(pl.col("opioid_90d").mean())
+    cancer = share.filter(pl.col("cause_group"))["opioid_90d"].item()
+    other = share.filter(~pl.col("cause_group"))["opioid_90d"].item()
+    assert cancer > 0.6 > other

@@ -3,7 +3,9 @@
 from paleval.cohort.comorbidity import add_charlson
 from paleval.cohort.decedents import Cohort, add_education, bef_status, decedent_cohort
 from paleval.cohort.exposures import (
+    add_drug_use,
     add_gp_exposures,
+    add_hospital_use,
     add_spc,
     add_terminal_declaration,
     gp_service_windows,
@@ -19,8 +21,10 @@ __all__ = [
     "Flow",
     "FlowStep",
     "add_charlson",
+    "add_drug_use",
     "add_education",
     "add_gp_exposures",
+    "add_hospital_use",
     "add_spc",
     "add_terminal_declaration",
     "age_group",

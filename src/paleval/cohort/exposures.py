@@ -16,7 +16,14 @@ import polars as pl
 from paleval.codes import load_codes
 from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start
 
-__all__ = ["add_gp_exposures", "add_spc", "add_terminal_declaration", "gp_service_windows"]
+__all__ = [
+    "add_drug_use",
+    "add_gp_exposures",
+    "add_hospital_use",
+    "add_spc",
+    "add_terminal_declaration",
+    "gp_service_windows",
+]
 
 
 def _categories() -> pl.LazyFrame:
@@ -225,4 +232,98 @@ def add_spc(cohort: pl.LazyFrame, dpd: pl.LazyFrame, *, anchor: str = "death_dat
             ).dt.total_days(),
         )
         .drop("_contact_referral")
+    )
+
+
+def add_hospital_use(
+    cohort: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    *,
+    anchor: str = "death_date",
+    days: int = 30,
+) -> pl.LazyFrame:
+    """Add inpatient admissions and bed days in the ``days`` before the anchor.
+
+    ``contacts`` is the harmonised LPR2+LPR3 contact table
+    (:func:`paleval.registers.lpr_contacts`, after
+    :func:`paleval.registers.deduplicate_contacts`). Bed days count the distinct nights spent
+    in hospital inside the window ``[anchor - days, anchor]`` (overlapping or nested stays, as
+    after transfers, count once); admissions count inpatient stays that overlap the window.
+    Columns: ``admissions_{days}d``, ``bed_days_{days}d``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [d(2020, 1, 31)] * 2})
+    >>> k = pl.LazyFrame({"PNR": ["a", "a"], "inpatient": [True, True],
+    ...     "start": [d(2019, 12, 25), d(2020, 1, 20)], "end": [d(2020, 1, 5), d(2020, 1, 31)]})
+    >>> add_hospital_use(c, k).collect().select("admissions_30d", "bed_days_30d").rows()
+    [(2, 15), (0, 0)]
+    """
+    w_start = pl.col("_anchor") - pl.duration(days=days)
+    stays = (
+        contacts.filter(pl.col("inpatient"))
+        .select("PNR", "start", "end")
+        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        .filter((pl.col("end") >= w_start) & (pl.col("start") <= pl.col("_anchor")))
+        .with_columns(
+            _first=pl.max_horizontal("start", w_start),
+            _last=pl.min_horizontal("end", "_anchor") - pl.duration(days=1),
+        )
+    )
+    admissions = stays.group_by("PNR").agg(pl.len().alias(f"admissions_{days}d"))
+    # Bed days: distinct nights (overlapping or nested stays count once).
+    nights = (
+        stays.filter(pl.col("_last") >= pl.col("_first"))
+        .select("PNR", _night=pl.date_ranges("_first", "_last"))
+        .explode("_night")
+        .unique(["PNR", "_night"])
+        .group_by("PNR")
+        .agg(pl.len().alias(f"bed_days_{days}d"))
+    )
+    stays = admissions.join(nights, on="PNR", how="left")
+    cols = [f"admissions_{days}d", f"bed_days_{days}d"]
+    return cohort.join(stays, on="PNR", how="left", maintain_order="left").with_columns(
+        [pl.col(c).fill_null(0).cast(pl.Int64) for c in cols]
+    )
+
+
+def add_drug_use(
+    cohort: pl.LazyFrame,
+    lmdb: pl.LazyFrame,
+    *,
+    group: str = "opioid",
+    anchor: str = "death_date",
+    days: int = 90,
+) -> pl.LazyFrame:
+    """Add whether a drug of an ATC group (code list ``atc_groups``) was dispensed in the
+    ``days`` before the anchor: column ``{group}_{days}d``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [dt.date(2020, 3, 1)] * 2})
+    >>> m = pl.LazyFrame({"PNR": ["a"], "EKSD": [dt.date(2020, 2, 1)], "ATC": ["N02AA05"]})
+    >>> add_drug_use(c, m).collect()["opioid_90d"].to_list()
+    [True, False]
+    """
+    prefixes = load_codes("atc_groups").filter(pl.col("group") == group)["atc_prefix"].to_list()
+    if not prefixes:
+        raise ValueError(f"no ATC group {group!r} in the code list 'atc_groups'")
+    name = f"{group}_{days}d"
+    hits = (
+        lmdb.select("PNR", "EKSD", "ATC")
+        .filter(pl.any_horizontal([pl.col("ATC").str.starts_with(p) for p in prefixes]))
+        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        .filter(
+            (pl.col("EKSD") <= pl.col("_anchor"))
+            & (pl.col("EKSD") > pl.col("_anchor") - pl.duration(days=days))
+        )
+        .select("PNR")
+        .unique()
+        .with_columns(pl.lit(True).alias(name))
+    )
+    return cohort.join(hits, on="PNR", how="left", maintain_order="left").with_columns(
+        pl.col(name).fill_null(False)
     )
