@@ -201,3 +201,44 @@ def test_hospital_use_and_opioids_at_the_end_of_life(tiny_dir: Path) -> None:
     cancer = share.filter(pl.col("cause_group"))["opioid_90d"].item()
     other = share.filter(~pl.col("cause_group"))["opioid_90d"].item()
     assert cancer > 0.6 > other
+
+
+def test_incident_noncancer_cohort_finds_the_planted_diagnoses(tiny_dir: Path) -> None:
+    import datetime as dt
+
+    from paleval.cohort import incident_noncancer_cohort
+    from paleval.registers import lpr_diagnoses
+
+    regs = scan_registers(tiny_dir, ["bef", "dod", "dpd", "udda"])
+    cohort = incident_noncancer_cohort(regs, lpr_diagnoses(tiny_dir))
+    rows = cohort.collect()
+    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
+    planted = truth.filter(
+        pl.col("adult_decedent")
+        & pl.col("noncancer_dx_date").is_between(dt.date(2010, 1, 1), dt.date(2024, 12, 31))
+        & (pl.col("age_years") >= 25)
+    )
+    m = planted.join(rows, on="PNR", how="left")
+    found = m.filter(pl.col("diagnosis_date").is_not_null())
+    assert found.height > 50
+    assert (found["diagnosis_date"] <= found["noncancer_dx_date"]).all()
+    # The others are prevalent: a diagnosis of a need group before the period (LPR look-back).
+    from paleval.cohort import icd10_clean, icd10_grouper
+
+    before = icd10_grouper(
+        lpr_diagnoses(tiny_dir)
+        .filter(pl.col("start") < dt.date(2010, 1, 1))
+        .with_columns(code=icd10_clean("diagnosis", strip_d=True)),
+        "code",
+        "diagnosis_groups",
+        "group",
+    ).filter(pl.col("group").is_not_null() & (pl.col("group") != "cancer"))
+    prevalent = before.select("PNR").unique().collect()["PNR"]
+    missing = m.filter(pl.col("diagnosis_date").is_null())
+    # ... or referred to SPC before the diagnosis (an exclusion step of the flow).
+    explained = missing["PNR"].is_in(prevalent.implode()) | (
+        missing["spc_referral_date"] < missing["noncancer_dx_date"]
+    ).fill_null(False)
+    assert explained.all()
+    assert set(rows["event"].unique()) <= {0, 1, 2}
+    assert cohort.flow.final == rows.height

@@ -12,7 +12,7 @@ from paleval.cohort.exposures import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
-from paleval.cohort.incident import EVENT_CODES, incident_cancer_cohort
+from paleval.cohort.incident import EVENT_CODES, incident_cancer_cohort, incident_noncancer_cohort
 from paleval.cohort.practice import practice_home_visit_propensity
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "icd10_clean",
     "icd10_grouper",
     "incident_cancer_cohort",
+    "incident_noncancer_cohort",
     "practice_home_visit_propensity",
     "years_between",
 ]

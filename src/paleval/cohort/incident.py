@@ -24,7 +24,7 @@ from paleval.cohort.decedents import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 
-__all__ = ["EVENT_CODES", "incident_cancer_cohort"]
+__all__ = ["EVENT_CODES", "incident_cancer_cohort", "incident_noncancer_cohort"]
 
 EVENT_CODES = {0: "censored", 1: "spc_referral", 2: "death"}
 
@@ -84,6 +84,44 @@ def incident_cancer_cohort(
         .filter(pl.col("diagnosis_date").is_between(start_d, end_d))
         .with_columns(diagnosis_year=pl.col("diagnosis_date").dt.year())
     )
+    first = icd10_grouper(first, "cancer_code", "cancer_sites", "cancer_site", key="site")
+    frame, base, steps = _follow_up(
+        first,
+        registers,
+        f"First cancer diagnosis {start_d} to {end_d} (cancer register)",
+        fu_end=fu_end,
+        min_age=min_age,
+        education_map=education_map,
+    )
+    columns = [
+        "PNR", "diagnosis_date", "diagnosis_year", "cancer_code", "cancer_site", *_COMMON,
+    ]  # fmt: skip
+    params = {
+        "name": "incident cancer",
+        "start": str(start_d),
+        "end": str(end_d),
+        "followup_end": str(fu_end),
+        "min_age": min_age,
+    }
+    return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
+
+
+_COMMON = [
+    "age", "age_group", "sex", "region", "region_code", "living_alone", "origin", "education",
+    "referral_date", "death_date", "exit_date", "time", "event", "event_label",
+]  # fmt: skip
+
+
+def _follow_up(
+    first: pl.LazyFrame,
+    registers: Mapping[str, pl.LazyFrame],
+    label: str,
+    *,
+    fu_end: dt.date,
+    min_age: int,
+    education_map: str,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, list[tuple[str, pl.Expr]]]:
+    """Covariates at diagnosis, exclusions and follow-up to referral / death / end."""
     deaths = registers["dod"].group_by("PNR").agg(death_date=pl.col("DODDATO").min())
     referrals = registers["dpd"].select("PNR", "HENV_DATO")
     base = (
@@ -104,7 +142,7 @@ def incident_cancer_cohort(
     )
     base = base.join(first_ref, on="PNR", how="left")
     steps: list[tuple[str, pl.Expr]] = [
-        (f"First cancer diagnosis {start_d} to {end_d} (cancer register)", pl.lit(True)),
+        (label, pl.lit(True)),
         ("not resident the year before diagnosis", pl.col("birth_date").is_not_null()),
         (f"aged under {min_age} at diagnosis", pl.col("age") >= min_age),
         (
@@ -115,7 +153,6 @@ def incident_cancer_cohort(
     ]
     keep = pl.all_horizontal([cond for _, cond in steps[1:]])
     cohort = base.filter(keep)
-    cohort = icd10_grouper(cohort, "cancer_code", "cancer_sites", "cancer_site", key="site")
     # Events after the end of follow-up do not count.
     ref = pl.when(pl.col("referral_date") <= fu_end).then(pl.col("referral_date"))
     dth = pl.when(pl.col("death_date") <= fu_end).then(pl.col("death_date"))
@@ -144,16 +181,98 @@ def incident_cancer_cohort(
     )
     cohort = cohort.join(regions_table(), on="region_code", how="left")
     cohort = add_education(cohort, registers["udda"], education_map, year_col="diagnosis_year")
+    return cohort, base, steps
+
+
+def incident_noncancer_cohort(
+    registers: Mapping[str, pl.LazyFrame],
+    diagnoses: pl.LazyFrame,
+    *,
+    groups: list[str] | None = None,
+    start: str | dt.date = "2010-01-01",
+    end: str | dt.date = "2024-12-31",
+    followup_end: str | dt.date | None = None,
+    min_age: int = 18,
+    education_map: str = "education_hfaudd",
+) -> Cohort:
+    """Adults with a first hospital diagnosis of a non-cancer palliative-need group.
+
+    The diagnosis date is the start of the first LPR2/LPR3 contact (action or secondary
+    diagnosis) with a code of the group (Murtagh/Etkind groups, code list ``diagnosis_groups``);
+    ``groups`` limits the groups (default: all but cancer). A person enters once, at the first
+    diagnosis of any of the groups, with that ``diagnosis_group``. Follow-up as in
+    :func:`incident_cancer_cohort`.
+
+    Examples
+    --------
+    >>> d = dt.date
+    >>> regs = {
+    ...     "bef": pl.LazyFrame({"PNR": ["a"], "year": [2014], "FOED_DAG": [d(1940, 1, 1)],
+    ...         "KOEN": [1], "KOM": ["101"], "REG": ["84"], "CIVST": ["G"],
+    ...         "FAMILIE_ID": ["a"], "ANTPERSF": [2], "IE_TYPE": [1]}),
+    ...     "dod": pl.LazyFrame({"PNR": ["a"], "DODDATO": [d(2016, 1, 1)]}),
+    ...     "dpd": pl.LazyFrame(schema={"PNR": pl.String, "HENV_DATO": pl.Date}),
+    ...     "udda": pl.LazyFrame(schema={"PNR": pl.String, "year": pl.Int64,
+    ...                                  "HFAUDD": pl.String}),
+    ... }
+    >>> dx = pl.LazyFrame({"PNR": ["a", "a"], "start": [d(2015, 3, 1), d(2015, 1, 1)],
+    ...                    "diagnosis": ["DJ441", "DI500"]})
+    >>> c = incident_noncancer_cohort(regs, dx, end="2016-12-31")
+    >>> c.collect().select("diagnosis_group", "time", "event_label").row(0)
+    ('heart', 365, 'death')
+    """
+    _require(registers, ["bef", "dod", "dpd", "udda"])
+    start_d, end_d = _date(start), _date(end)
+    fu_end = _date(followup_end) if followup_end is not None else end_d
+    if not start_d <= end_d <= fu_end:
+        raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
+    coded = icd10_grouper(
+        diagnoses.select(
+            "PNR",
+            diagnosis_date=pl.col("start"),
+            diagnosis_code=icd10_clean("diagnosis", strip_d=True),
+        ),
+        "diagnosis_code",
+        "diagnosis_groups",
+        "diagnosis_group",
+    )
+    wanted = groups or [g for g in _need_groups() if g != "cancer"]
+    first = (
+        coded.filter(pl.col("diagnosis_group").is_in(wanted))
+        .sort("PNR", "diagnosis_date", "diagnosis_code")
+        .group_by("PNR")
+        .first()
+        .filter(pl.col("diagnosis_date").is_between(start_d, end_d))
+        .with_columns(diagnosis_year=pl.col("diagnosis_date").dt.year())
+    )
+    frame, base, steps = _follow_up(
+        first,
+        registers,
+        f"First hospital diagnosis of {', '.join(wanted)} {start_d} to {end_d}",
+        fu_end=fu_end,
+        min_age=min_age,
+        education_map=education_map,
+    )
     columns = [
-        "PNR", "diagnosis_date", "diagnosis_year", "cancer_code", "cancer_site", "age",
-        "age_group", "sex", "region", "region_code", "living_alone", "origin", "education",
-        "referral_date", "death_date", "exit_date", "time", "event", "event_label",
-    ]  # fmt: skip
+        "PNR",
+        "diagnosis_date",
+        "diagnosis_year",
+        "diagnosis_code",
+        "diagnosis_group",
+        *_COMMON,
+    ]
     params = {
-        "name": "incident cancer",
+        "name": "incident non-cancer",
         "start": str(start_d),
         "end": str(end_d),
         "followup_end": str(fu_end),
         "min_age": min_age,
+        "groups": wanted,
     }
-    return Cohort(frame=cohort.select(columns).sort("PNR"), base=base, steps=steps, params=params)
+    return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
+
+
+def _need_groups() -> list[str]:
+    from paleval.codes import load_codes
+
+    return load_codes("diagnosis_groups")["group"].unique(maintain_order=True).to_list()
