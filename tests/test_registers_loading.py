@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -26,8 +27,6 @@ from paleval.registers.normalise import (
     honuge_to_week_start,
     normalise_icd10,
 )
-
-pyreadstat = pytest.importorskip("pyreadstat")
 
 # (register, year or None): a fast subset of the tiny data written in every format
 SUBSET = [("bef", 2019), ("dod", None), ("dpd", None), ("lpr_adm", 2015)]
@@ -138,7 +137,7 @@ def test_sas_without_pyreadstat_says_how_to_install(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(RegisterLoadError, match=r"pip install paleval\[sas\]") as exc:
+    with pytest.raises(RegisterLoadError, match=r"pip install pyreadstat") as exc:
         scan_register(formats_dir / "xpt", "dod", cache_dir=tmp_path / "new")
     assert exc.value.file == "dod.xpt"
 

@@ -18,7 +18,7 @@ Formats
       ``;``, ``,``, tab and ``|`` in the header line. The encoding is UTF-8 when the whole file
       decodes as UTF-8, else latin-1 (the file is then transcoded once to a UTF-8 copy in the
       cache directory, see below).
-    - SAS (``.sas7bdat``, ``.xpt``): needs ``pyreadstat`` (``pip install paleval[sas]``). The
+    - SAS (``.sas7bdat``, ``.xpt``): needs ``pyreadstat`` (a dependency of paleval). The
       file is read in chunks and written as parquet parts to the cache directory, then scanned.
 
 Cache directory
@@ -297,7 +297,7 @@ def _sas_reader(fmt: str) -> Callable[..., Any]:
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("reading SAS files needs pyreadstat: pip install paleval[sas]") from exc
+        raise ImportError("reading SAS files needs pyreadstat: pip install pyreadstat") from exc
     return pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_xport
 
 
