@@ -242,3 +242,39 @@ def test_incident_noncancer_cohort_finds_the_planted_diagnoses(tiny_dir: Path) -
     assert explained.all()
     assert set(rows["event"].unique()) <= {0, 1, 2}
     assert cohort.flow.final == rows.height
+
+
+def test_chained_exposures_do_not_duplicate_the_plan(tiny_dir: Path) -> None:
+    """Each add_* uses its input twice; without caching the plan doubles at every step."""
+    from paleval.cohort import (
+        add_charlson,
+        add_drug_use,
+        add_gp_exposures,
+        add_hospital_use,
+        add_spc,
+        add_terminal_declaration,
+    )
+    from paleval.registers import deduplicate_contacts, lpr_contacts, lpr_diagnoses
+
+    keys = ["dod", "dodsaasg", "bef", "udda", "faik", "sssy", "terminal", "dpd", "lmdb"]
+    regs = scan_registers(tiny_dir, keys)
+    contacts, _ = deduplicate_contacts(lpr_contacts(tiny_dir))
+    steps = [
+        lambda lf: add_gp_exposures(lf, regs["sssy"]),
+        lambda lf: add_terminal_declaration(lf, regs["terminal"]),
+        lambda lf: add_spc(lf, regs["dpd"]),
+        lambda lf: add_hospital_use(lf, contacts),
+        lambda lf: add_drug_use(lf, regs["lmdb"]),
+        lambda lf: add_charlson(lf, lpr_diagnoses(tiny_dir)),
+    ]
+    lf = decedent_cohort(regs).frame
+    sizes = []
+    for step in steps:
+        lf = step(lf)
+        sizes.append(lf.explain(optimized=False).count("Parquet SCAN"))
+    assert sizes[-1] < 4 * sizes[0] + 60, sizes  # linear, not 2**steps
+    rows = lf.collect(engine="streaming")
+    assert rows.height == decedent_cohort(regs).flow.final
+    assert {"gp_home_visits_90d", "bed_days_30d", "opioid_90d", "charlson_index"} <= set(
+        rows.columns
+    )

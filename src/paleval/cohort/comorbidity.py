@@ -68,6 +68,7 @@ def add_charlson(
     >>> add_charlson(c, d).collect().select("PNR", "charlson_index", "charlson_group").rows()
     [('a', 7, '3+'), ('b', 0, '0')]
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     window = (
         diagnoses.select("PNR", "start", _code=icd10_clean("diagnosis", strip_d=True))
         .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")

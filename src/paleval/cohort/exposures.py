@@ -124,6 +124,7 @@ def add_gp_exposures(
     >>> add_gp_exposures(c, s).collect()["gp_home_visit_category"].to_list()
     ['3+']
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     windows = dict(windows or DEFAULT_GP_WINDOWS)
     counts = gp_service_windows(cohort.select("PNR", anchor), sssy, windows, anchor=anchor)
     out = cohort.join(counts, on="PNR", how="left", maintain_order="left")
@@ -153,6 +154,7 @@ def add_terminal_declaration(
     >>> add_terminal_declaration(c, t).collect()["terminal_days_before"].to_list()
     [30, None]
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     first = (
         terminal.join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR")
         .filter(pl.col("BEVILLING_DATO") <= pl.col("_anchor"))
@@ -191,6 +193,7 @@ def add_spc(cohort: pl.LazyFrame, dpd: pl.LazyFrame, *, anchor: str = "death_dat
     >>> add_spc(c, dpd).collect().select("spc_unit", "spc_wait_days").rows()
     [('hospice', 7), ('none', None)]
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     anchors = cohort.select("PNR", pl.col(anchor).alias("_anchor"))
     ref = (
         dpd.join(anchors, on="PNR")
@@ -261,6 +264,7 @@ def add_hospital_use(
     >>> add_hospital_use(c, k).collect().select("admissions_30d", "bed_days_30d").rows()
     [(2, 15), (0, 0)]
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     w_start = pl.col("_anchor") - pl.duration(days=days)
     stays = (
         contacts.filter(pl.col("inpatient"))
@@ -308,6 +312,7 @@ def add_drug_use(
     >>> add_drug_use(c, m).collect()["opioid_90d"].to_list()
     [True, False]
     """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
     prefixes = load_codes("atc_groups").filter(pl.col("group") == group)["atc_prefix"].to_list()
     if not prefixes:
         raise ValueError(f"no ATC group {group!r} in the code list 'atc_groups'")
