@@ -13,13 +13,12 @@ build uses (every register scanned and counted) — the I/O floor. Prints a Mark
 
 from __future__ import annotations
 
-import json
 import platform
-import subprocess
 import sys
 import time
 
 import polars as pl
+from _common import run_child
 
 BUILD = """
 import json, resource, sys, time
@@ -68,22 +67,14 @@ print(json.dumps({"wall": wall, "rss_kib": rss, "rows": rows}))
 """
 
 
-def run(code: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child failed: {args}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     dirs = sys.argv[1:]
     if not dirs:
         raise SystemExit(__doc__)
     results = []
     for d in dirs:
-        build = run(BUILD, d)
-        scan = run(SCAN, d)
+        build = run_child(BUILD, d)
+        scan = run_child(SCAN, d)
         results.append((d, build, scan))
         print(f"{d}: {build['wall']:.1f} s", file=sys.stderr)
     print(

@@ -14,16 +14,15 @@ simulation rather than unavoidable I/O. Prints a Markdown table for ``benchmarks
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import polars as pl
+from _common import run_child
 
 CHILD = """
 import json, resource, sys, time
@@ -58,14 +57,6 @@ print(json.dumps({"wall": wall, "rss_kib": rss, "rows": rows}))
 """
 
 
-def run(code: str, *args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"benchmark child failed: {args}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -79,9 +70,9 @@ def main() -> None:
     rows_out = []
     for preset in args.presets:
         data = scratch / preset
-        gen = run(CHILD, preset, str(data))
+        gen = run_child(CHILD, preset, str(data))
         copy_dir = scratch / f"{preset}-copy"
-        base = run(COPY, str(data), str(copy_dir))
+        base = run_child(COPY, str(data), str(copy_dir))
         size = du(data)
         shutil.rmtree(copy_dir, ignore_errors=True)
         rows_out.append((preset, gen, base, size))
