@@ -166,7 +166,7 @@ def test_incident_cancer_cohort_matches_the_ground_truth(tiny_dir: Path) -> None
     from paleval.cohort import incident_cancer_cohort
     from paleval.stats import aalen_johansen
 
-    regs = scan_registers(tiny_dir, ["car", "bef", "dod", "dpd", "udda"])
+    regs = scan_registers(tiny_dir, ["car", "bef", "dod", "dpd", "udda", "faik"])
     cohort = incident_cancer_cohort(regs)
     rows = cohort.collect()
     truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
@@ -181,6 +181,9 @@ def test_incident_cancer_cohort_matches_the_ground_truth(tiny_dir: Path) -> None
     # Competing risks on the cohort: the cumulative incidences stay below 1 and sum to <= 1.
     aj = aalen_johansen(rows["time"].to_numpy(), rows["event"].to_numpy())
     assert 0 < aj.table["estimate"].max() < 1
+    known = rows.filter(pl.col("income").is_not_null())
+    assert known.height > 0.9 * rows.height
+    assert sorted(known["income_quartile"].unique().to_list()) == [1, 2, 3, 4]
     flow = cohort.flow.table
     assert flow["n"][-1] == rows.height
 

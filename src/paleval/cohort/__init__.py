@@ -1,7 +1,13 @@
 """Study populations built lazily from register LazyFrames, with STROBE flows."""
 
 from paleval.cohort.comorbidity import add_charlson
-from paleval.cohort.decedents import Cohort, add_education, bef_status, decedent_cohort
+from paleval.cohort.decedents import (
+    Cohort,
+    add_education,
+    add_income,
+    bef_status,
+    decedent_cohort,
+)
 from paleval.cohort.exposures import (
     add_drug_use,
     add_gp_exposures,
@@ -25,6 +31,7 @@ __all__ = [
     "add_education",
     "add_gp_exposures",
     "add_hospital_use",
+    "add_income",
     "add_spc",
     "add_terminal_declaration",
     "age_group",

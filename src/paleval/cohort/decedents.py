@@ -192,7 +192,7 @@ def decedent_cohort(
         .join(regions, on="region_code", how="left")
     )
     cohort = add_education(cohort, registers["udda"], education_map)
-    cohort = _add_income(cohort, registers["faik"])
+    cohort = add_income(cohort, registers["faik"])
     columns = [
         "PNR", "death_date", "death_year", "birth_date", "age", "age_group", "sex", "region",
         "region_code", "municipality", "living_alone", "civil_status", "origin",
@@ -268,13 +268,28 @@ def add_education(
     )
 
 
-def _add_income(cohort: pl.LazyFrame, faik: pl.LazyFrame) -> pl.LazyFrame:
+def add_income(
+    cohort: pl.LazyFrame, faik: pl.LazyFrame, year_col: str = "death_year"
+) -> pl.LazyFrame:
+    """Equivalised disposable family income of the year before the anchor year (FAIK, through
+    BEF's ``FAMILIE_ID`` in ``_family`` and ``_bef_year``), with quartiles and quintiles within
+    each value of ``year_col`` among persons with a known income (ties share the lower group).
+
+    Examples
+    --------
+    >>> c = pl.LazyFrame({"_family": ["a", "b", "c", "d"], "_bef_year": [2014] * 4,
+    ...                   "death_year": [2015] * 4})
+    >>> f = pl.LazyFrame({"FAMILIE_ID": ["a", "b", "c", "d"], "year": [2014] * 4,
+    ...                   "FAMAEKVIVADISP_13": [1.0, 2.0, 3.0, 4.0]})
+    >>> add_income(c, f).collect()["income_quartile"].to_list()
+    [1, 2, 3, 4]
+    """
     inc = faik.select(
         _family=pl.col("FAMILIE_ID"), _bef_year=pl.col("year"), income=pl.col("FAMAEKVIVADISP_13")
     ).unique(["_family", "_bef_year"], keep="first")
-    out = cohort.join(inc, on=["_family", "_bef_year"], how="left")
-    rank = pl.col("income").rank("min").over("death_year")
-    n = pl.col("income").count().over("death_year")
+    out = cohort.join(inc, on=["_family", "_bef_year"], how="left", maintain_order="left")
+    rank = pl.col("income").rank("min").over(year_col)
+    n = pl.col("income").count().over(year_col)
     return out.with_columns(
         income_quartile=pl.when(pl.col("income").is_not_null()).then(
             ((rank - 1) * 4 // n + 1).cast(pl.Int8)

@@ -19,6 +19,7 @@ from paleval.cohort.decedents import (
     _date,
     _require,
     add_education,
+    add_income,
     bef_status,
     regions_table,
 )
@@ -45,8 +46,10 @@ def incident_cancer_cohort(
     referred before the diagnosis date. Follow-up ends at ``followup_end`` (default ``end``).
 
     Columns: ``PNR, diagnosis_date, diagnosis_year, cancer_code, cancer_site, age, age_group,
-    sex, region, region_code, living_alone, origin, education, referral_date, death_date,
-    exit_date, time, event, event_label``.
+    sex, region, region_code, living_alone, origin, education, income, income_quartile,
+    income_quintile`` (income of the year before diagnosis, from FAIK when ``registers`` has
+    ``"faik"``; quartiles within diagnosis year) and ``referral_date, death_date, exit_date,
+    time, event, event_label``.
 
     Examples
     --------
@@ -108,7 +111,8 @@ def incident_cancer_cohort(
 
 _COMMON = [
     "age", "age_group", "sex", "region", "region_code", "living_alone", "origin", "education",
-    "referral_date", "death_date", "exit_date", "time", "event", "event_label",
+    "income", "income_quartile", "income_quintile", "referral_date", "death_date", "exit_date",
+    "time", "event", "event_label",
 ]  # fmt: skip
 
 
@@ -181,6 +185,14 @@ def _follow_up(
     )
     cohort = cohort.join(regions_table(), on="region_code", how="left")
     cohort = add_education(cohort, registers["udda"], education_map, year_col="diagnosis_year")
+    if "faik" in registers:
+        cohort = add_income(cohort, registers["faik"], year_col="diagnosis_year")
+    else:
+        cohort = cohort.with_columns(
+            income=pl.lit(None, pl.Float64),
+            income_quartile=pl.lit(None, pl.Int8),
+            income_quintile=pl.lit(None, pl.Int8),
+        )
     return cohort, base, steps
 
 
