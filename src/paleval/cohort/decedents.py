@@ -155,7 +155,10 @@ def decedent_cohort(
         )
         .unique("PNR", keep="first")
     )
-    bef = bef_status(registers["bef"])
+    # Keep only the BEF rows the cohort needs before the join: the semi-join builds its hash
+    # table on the (small) deaths, so the national BEF (~90 million rows) is streamed through.
+    needed = deaths.select("PNR", year=pl.col("death_year") - 1)
+    bef = bef_status(registers["bef"].join(needed, on=["PNR", "year"], how="semi"))
     regions = regions_table()
     base = (
         deaths.join(dar, on="PNR", how="left")
@@ -284,9 +287,16 @@ def add_income(
     >>> add_income(c, f).collect()["income_quartile"].to_list()
     [1, 2, 3, 4]
     """
-    inc = faik.select(
-        _family=pl.col("FAMILIE_ID"), _bef_year=pl.col("year"), income=pl.col("FAMAEKVIVADISP_13")
-    ).unique(["_family", "_bef_year"], keep="first")
+    inc = (
+        faik.select(
+            _family=pl.col("FAMILIE_ID"),
+            _bef_year=pl.col("year"),
+            income=pl.col("FAMAEKVIVADISP_13"),
+        )
+        # only the families and years the cohort needs (hash table on the small side)
+        .join(cohort.select("_family", "_bef_year"), on=["_family", "_bef_year"], how="semi")
+        .unique(["_family", "_bef_year"], keep="first")
+    )
     out = cohort.join(inc, on=["_family", "_bef_year"], how="left", maintain_order="left")
     rank = pl.col("income").rank("min").over(year_col)
     n = pl.col("income").count().over(year_col)

@@ -130,7 +130,17 @@ def _follow_up(
     referrals = registers["dpd"].select("PNR", "HENV_DATO")
     base = (
         first.with_columns(_bef_year=pl.col("diagnosis_year") - 1)
-        .join(bef_status(registers["bef"]), on=["PNR", "_bef_year"], how="left")
+        .join(
+            bef_status(
+                registers["bef"].join(
+                    first.select("PNR", year=pl.col("diagnosis_year") - 1),
+                    on=["PNR", "year"],
+                    how="semi",
+                )
+            ),
+            on=["PNR", "_bef_year"],
+            how="left",
+        )
         .join(deaths, on="PNR", how="left")
         .with_columns(age=years_between("birth_date", "diagnosis_date"))
     )
