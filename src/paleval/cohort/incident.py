@@ -70,10 +70,7 @@ def incident_cancer_cohort(
     [('a', 120, 'spc_referral'), ('b', 364, 'censored')]
     """
     _require(registers, ["car", "bef", "dod", "dpd", "udda"])
-    start_d, end_d = _date(start), _date(end)
-    fu_end = _date(followup_end) if followup_end is not None else end_d
-    if not start_d <= end_d <= fu_end:
-        raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
+    start_d, end_d, fu_end = _period(start, end, followup_end)
     first = (
         registers["car"]
         .select(
@@ -107,6 +104,17 @@ def incident_cancer_cohort(
         "min_age": min_age,
     }
     return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
+
+
+def _period(
+    start: str | dt.date, end: str | dt.date, followup_end: str | dt.date | None
+) -> tuple[dt.date, dt.date, dt.date]:
+    """Entry period and end of follow-up (default: the end of entry), checked in order."""
+    start_d, end_d = _date(start), _date(end)
+    fu_end = _date(followup_end) if followup_end is not None else end_d
+    if not start_d <= end_d <= fu_end:
+        raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
+    return start_d, end_d, fu_end
 
 
 _COMMON = [
@@ -244,10 +252,7 @@ def incident_noncancer_cohort(
     ('heart', 365, 'death')
     """
     _require(registers, ["bef", "dod", "dpd", "udda"])
-    start_d, end_d = _date(start), _date(end)
-    fu_end = _date(followup_end) if followup_end is not None else end_d
-    if not start_d <= end_d <= fu_end:
-        raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
+    start_d, end_d, fu_end = _period(start, end, followup_end)
     coded = icd10_grouper(
         diagnoses.select(
             "PNR",
