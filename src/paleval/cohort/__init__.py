@@ -20,8 +20,10 @@ from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, ye
 from paleval.cohort.flow import Flow, FlowStep
 from paleval.cohort.incident import EVENT_CODES, incident_cancer_cohort, incident_noncancer_cohort
 from paleval.cohort.practice import practice_home_visit_propensity
+from paleval.cohort.study import END_OF_LIFE_REGISTERS, end_of_life_cohort, practice_at
 
 __all__ = [
+    "END_OF_LIFE_REGISTERS",
     "EVENT_CODES",
     "Cohort",
     "Flow",
@@ -37,11 +39,13 @@ __all__ = [
     "age_group",
     "bef_status",
     "decedent_cohort",
+    "end_of_life_cohort",
     "gp_service_windows",
     "icd10_clean",
     "icd10_grouper",
     "incident_cancer_cohort",
     "incident_noncancer_cohort",
+    "practice_at",
     "practice_home_visit_propensity",
     "years_between",
 ]

@@ -1,0 +1,31 @@
+"""Figures in one house style: chart primitives over tidy tables, labels in English or Danish."""
+
+from paleval.plots.charts import bars, curves, forest, funnel, points, stacked_bars, trend
+from paleval.plots.style import (
+    LABELS,
+    PALETTE,
+    STYLE,
+    colour_for,
+    figure,
+    label,
+    save_figure,
+    style,
+)
+
+__all__ = [
+    "LABELS",
+    "PALETTE",
+    "STYLE",
+    "bars",
+    "colour_for",
+    "curves",
+    "figure",
+    "forest",
+    "funnel",
+    "label",
+    "points",
+    "save_figure",
+    "stacked_bars",
+    "style",
+    "trend",
+]

@@ -1,0 +1,487 @@
+"""Chart primitives shared by every analysis: each draws a tidy polars table on an Axes.
+
+Every function takes the table and column names, draws in the house style
+(:mod:`paleval.plots.style`), labels categories with :func:`~paleval.plots.style.label` in the
+chosen language and returns the matplotlib Axes. Rows whose values were suppressed by
+disclosure control (nulls) are left out of the drawing, never drawn as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from paleval.plots.style import PALETTE, figure, label, style
+
+__all__ = ["bars", "curves", "forest", "funnel", "points", "stacked_bars", "trend"]
+
+
+def _groups(table: pl.DataFrame, group: str | None) -> list[Any]:
+    if group is None:
+        return [None]
+    return table[group].unique(maintain_order=True).to_list()
+
+
+def _sub(table: pl.DataFrame, group: str | None, g: Any) -> pl.DataFrame:
+    return table if group is None else table.filter(pl.col(group) == g)
+
+
+def _axes(ax: Any, width: float, height: float) -> Any:
+    if ax is None:
+        _, ax = figure(width, height)
+    return ax
+
+
+def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    if axis == "x":
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def forest(
+    table: pl.DataFrame,
+    *,
+    term: str = "term",
+    estimate: str = "ratio",
+    low: str = "ratio_low",
+    high: str = "ratio_high",
+    group: str | None = None,
+    xlabel: str = "Ratio (95% CI)",
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Forest plot: a ratio with its CI per row (log axis, reference line at 1).
+
+    With ``group`` the rows of each group (e.g. model: crude / adjusted) are drawn side by side
+    in different colours.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"term": ["a", "b"], "ratio": [1.5, 0.8], "ratio_low": [1.1, 0.6],
+    ...                   "ratio_high": [2.0, 1.1]})
+    >>> ax = forest(t)
+    >>> [x.get_text() for x in ax.get_yticklabels()]
+    ['A', 'B']
+    """
+    table = table.filter(pl.col(estimate).is_not_null())
+    terms = table[term].unique(maintain_order=True).to_list()
+    groups = _groups(table, group)
+    ax = _axes(ax, 6.0, 0.35 * max(len(terms), 1) * max(len(groups), 1) ** 0.5 + 1.2)
+    with style():
+        ypos = {t: len(terms) - 1 - i for i, t in enumerate(terms)}
+        width = 0.6 / max(len(groups), 1)
+        for k, g in enumerate(groups):
+            sub = _sub(table, group, g)
+            off = (len(groups) - 1) / 2 * width - k * width
+            y = np.array([ypos[t] for t in sub[term]]) + off
+            r, lo, hi = (sub[c].to_numpy().astype(float) for c in (estimate, low, high))
+            ax.errorbar(
+                r,
+                y,
+                xerr=[r - lo, hi - r],
+                fmt="o",
+                markersize=4,
+                capsize=2,
+                color=PALETTE[k % len(PALETTE)] if group else "black",
+                label=None if g is None else label(g, lang),
+            )
+        ax.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
+        _log_ratio_axis(ax, "x")
+        ax.set_yticks([ypos[t] for t in terms])
+        ax.set_yticklabels([label(t, lang) for t in terms])
+        ax.grid(axis="x", color="#eeeeee")
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(xlabel)
+        if title:
+            ax.set_title(title)
+        if group:
+            ax.legend()
+    return ax
+
+
+def curves(
+    table: pl.DataFrame,
+    *,
+    time: str = "time",
+    estimate: str = "estimate",
+    low: str | None = "conf_low",
+    high: str | None = "conf_high",
+    group: str | None = "group",
+    xlabel: str = "Time",
+    ylabel: str = "Cumulative incidence",
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Step curves (cumulative incidence, survival) per group with pointwise CI bands.
+
+    Each group's curve starts at ``(0, 0)``; use a table with a ``time == 0`` row for curves
+    that start elsewhere.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"group": ["a", "a", "b"], "time": [1.0, 2.0, 1.5],
+    ...                   "estimate": [0.1, 0.3, 0.2], "conf_low": [0.0, 0.1, 0.1],
+    ...                   "conf_high": [0.2, 0.5, 0.3]})
+    >>> ax = curves(t)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['A', 'B']
+    """
+    table = table.filter(pl.col(estimate).is_not_null())
+    ax = _axes(ax, 6.0, 4.0)
+    groups = _groups(table, group)
+    with style():
+        for k, g in enumerate(groups):
+            sub = _sub(table, group, g).sort(time)
+            t = sub[time].to_numpy().astype(float)
+            y = sub[estimate].to_numpy().astype(float)
+            if t.size == 0 or t[0] > 0:
+                t, y = np.r_[0.0, t], np.r_[0.0, y]
+                pad = True
+            else:
+                pad = False
+            colour = PALETTE[k % len(PALETTE)]
+            ax.step(t, y, where="post", color=colour, label=None if g is None else label(g, lang))
+            if low and high:
+                lo = sub[low].to_numpy().astype(float)
+                hi = sub[high].to_numpy().astype(float)
+                if pad:
+                    lo, hi = np.r_[0.0, lo], np.r_[0.0, hi]
+                ax.fill_between(t, lo, hi, step="post", alpha=0.15, color=colour, linewidth=0)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(left=0)
+        if title:
+            ax.set_title(title)
+        if group and len(groups) > 1:
+            ax.legend(title=label(group, lang))
+    return ax
+
+
+def stacked_bars(
+    table: pl.DataFrame,
+    *,
+    group: str,
+    category: str,
+    share: str = "share",
+    order: Sequence[Any] | None = None,
+    xlabel: str = "Per cent",
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Horizontal 100 % stacked bars: the distribution of ``category`` within each ``group``.
+
+    ``share`` holds proportions (0-1); suppressed (null) cells are drawn as gaps.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"g": ["x", "x", "y", "y"], "c": ["home", "hospital"] * 2,
+    ...                   "share": [0.3, 0.7, 0.5, 0.5]})
+    >>> ax = stacked_bars(t, group="g", category="c")
+    >>> len(ax.patches)
+    4
+    """
+    groups = table[group].unique(maintain_order=True).to_list()
+    cats = list(order) if order is not None else table[category].unique(maintain_order=True)
+    cats = list(cats)
+    ax = _axes(ax, 7.0, 0.45 * max(len(groups), 1) + 1.4)
+    with style():
+        y = np.arange(len(groups))[::-1]
+        left = np.zeros(len(groups))
+        for k, c in enumerate(cats):
+            vals = np.array(
+                [
+                    (
+                        table.filter((pl.col(group) == g) & (pl.col(category) == c))[share]
+                        .fill_null(0.0)
+                        .sum()
+                    )
+                    for g in groups
+                ],
+                dtype=float,
+            )
+            ax.barh(y, 100 * vals, left=left, color=PALETTE[k % len(PALETTE)], label=label(c, lang))
+            left += 100 * vals
+        ax.set_yticks(y)
+        ax.set_yticklabels([label(g, lang) for g in groups])
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", color="#eeeeee")
+        ax.legend(ncols=min(len(cats), 5), loc="upper center", bbox_to_anchor=(0.5, -0.18))
+        if title:
+            ax.set_title(title)
+    return ax
+
+
+def points(
+    table: pl.DataFrame,
+    *,
+    x: str,
+    estimate: str = "estimate",
+    low: str = "conf_low",
+    high: str = "conf_high",
+    group: str | None = None,
+    ylabel: str = "Proportion",
+    percent: bool = True,
+    log: bool = False,
+    reference: float | None = None,
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Point estimates with CIs over a categorical ``x`` (gradient plots, group comparisons).
+
+    With ``group`` the groups are dodged side by side. ``percent`` shows proportions as per
+    cent; ``log`` uses a log scale (ratios) and ``reference`` draws a horizontal line.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"edu": ["low", "high"], "estimate": [0.2, 0.3],
+    ...                   "conf_low": [0.15, 0.25], "conf_high": [0.25, 0.35]})
+    >>> ax = points(t, x="edu")
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['Low', 'High']
+    """
+    table = table.filter(pl.col(estimate).is_not_null())
+    xs = table[x].unique(maintain_order=True).to_list()
+    groups = _groups(table, group)
+    ax = _axes(ax, max(4.0, 0.9 * len(xs) + 2), 4.0)
+    scale = 100.0 if percent and not log else 1.0
+    with style():
+        width = 0.7 / max(len(groups), 1)
+        for k, g in enumerate(groups):
+            sub = _sub(table, group, g)
+            off = -(len(groups) - 1) / 2 * width + k * width
+            pos = np.array([xs.index(v) for v in sub[x]]) + off
+            e, lo, hi = (scale * sub[c].to_numpy().astype(float) for c in (estimate, low, high))
+            ax.errorbar(
+                pos,
+                e,
+                yerr=[e - lo, hi - e],
+                fmt="o",
+                markersize=5,
+                capsize=3,
+                color=PALETTE[k % len(PALETTE)],
+                label=None if g is None else label(g, lang),
+            )
+        if reference is not None:
+            ax.axhline(reference * scale, color="grey", linestyle="--", linewidth=0.8)
+        if log:
+            _log_ratio_axis(ax, "y")
+        ax.set_xticks(range(len(xs)))
+        ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
+        ax.set_ylabel(ylabel + (" (%)" if scale == 100.0 else ""))
+        if title:
+            ax.set_title(title)
+        if group and len(groups) > 1:
+            ax.legend(title=label(group, lang))
+    return ax
+
+
+def bars(
+    table: pl.DataFrame,
+    *,
+    x: str,
+    estimate: str = "estimate",
+    low: str | None = "conf_low",
+    high: str | None = "conf_high",
+    group: str | None = None,
+    ylabel: str = "Proportion",
+    percent: bool = True,
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Vertical bars per ``x`` (dodged by ``group``) with CI whiskers.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"g": ["a", "b"], "estimate": [0.2, 0.4]})
+    >>> ax = bars(t, x="g", low=None, high=None)
+    >>> len(ax.patches)
+    2
+    """
+    table = table.filter(pl.col(estimate).is_not_null())
+    xs = table[x].unique(maintain_order=True).to_list()
+    groups = _groups(table, group)
+    ax = _axes(ax, max(4.0, 0.8 * len(xs) + 2), 4.0)
+    scale = 100.0 if percent else 1.0
+    with style():
+        width = 0.8 / max(len(groups), 1)
+        for k, g in enumerate(groups):
+            sub = _sub(table, group, g)
+            off = -(len(groups) - 1) / 2 * width + k * width
+            pos = np.array([xs.index(v) for v in sub[x]]) + off
+            e = scale * sub[estimate].to_numpy().astype(float)
+            err = None
+            if low and high:
+                lo, hi = (scale * sub[c].to_numpy().astype(float) for c in (low, high))
+                err = [e - lo, hi - e]
+            ax.bar(
+                pos,
+                e,
+                width=width * 0.95,
+                yerr=err,
+                capsize=2,
+                color=PALETTE[k % len(PALETTE)],
+                label=None if g is None else label(g, lang),
+            )
+        ax.set_xticks(range(len(xs)))
+        ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
+        ax.set_ylabel(ylabel + (" (%)" if percent else ""))
+        if title:
+            ax.set_title(title)
+        if group and len(groups) > 1:
+            ax.legend(title=label(group, lang))
+    return ax
+
+
+def trend(
+    table: pl.DataFrame,
+    *,
+    x: str = "year",
+    estimate: str = "estimate",
+    low: str | None = "conf_low",
+    high: str | None = "conf_high",
+    group: str | None = None,
+    standard: float | None = None,
+    ylabel: str = "Proportion",
+    percent: bool = True,
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Lines over calendar time per group with CI bands and an optional standard line.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"year": [2010, 2011], "estimate": [0.5, 0.6],
+    ...                   "conf_low": [0.4, 0.5], "conf_high": [0.6, 0.7]})
+    >>> ax = trend(t, standard=0.9)
+    >>> len(ax.lines)
+    2
+    """
+    table = table.filter(pl.col(estimate).is_not_null())
+    groups = _groups(table, group)
+    ax = _axes(ax, 6.4, 4.0)
+    scale = 100.0 if percent else 1.0
+    with style():
+        for k, g in enumerate(groups):
+            sub = _sub(table, group, g).sort(x)
+            xv = sub[x].to_numpy()
+            colour = PALETTE[k % len(PALETTE)]
+            ax.plot(
+                xv,
+                scale * sub[estimate].to_numpy().astype(float),
+                marker="o",
+                markersize=3,
+                color=colour,
+                label=None if g is None else label(g, lang),
+            )
+            if low and high:
+                ax.fill_between(
+                    xv,
+                    scale * sub[low].to_numpy().astype(float),
+                    scale * sub[high].to_numpy().astype(float),
+                    color=colour,
+                    alpha=0.15,
+                    linewidth=0,
+                )
+        if standard is not None:
+            ax.axhline(
+                scale * standard,
+                color="black",
+                linestyle=":",
+                linewidth=1,
+                label=label("standard", lang),
+            )
+        ax.set_xlabel(label(x, lang))
+        ax.set_ylabel(ylabel + (" (%)" if percent else ""))
+        if title:
+            ax.set_title(title)
+        if (group and len(groups) > 1) or standard is not None:
+            ax.legend(title=label(group, lang) if group else None)
+    return ax
+
+
+def funnel(
+    units: pl.DataFrame,
+    limits: pl.DataFrame,
+    *,
+    unit: str = "unit",
+    n: str = "n",
+    estimate: str = "estimate",
+    target: float,
+    xlabel: str = "Patients (n)",
+    ylabel: str = "Proportion",
+    percent: bool = True,
+    title: str | None = None,
+    lang: str = "en",
+    ax: Any = None,
+) -> Any:
+    """Funnel plot: units' proportions against their denominators with control limits.
+
+    ``limits`` is :func:`paleval.stats.funnel_limits` on a grid of ``n`` (columns ``n``,
+    ``level``, ``lower_limit``, ``upper_limit``). Units outside the outermost limits are labelled.
+
+    Examples
+    --------
+    >>> from paleval.stats import funnel_limits
+    >>> u = pl.DataFrame({"unit": ["A", "B"], "n": [50, 200], "estimate": [0.9, 0.6]})
+    >>> lim = funnel_limits(range(10, 300, 10), 0.7)
+    >>> ax = funnel(u, lim, target=0.7)
+    >>> ax.get_xlabel()
+    'Patients (n)'
+    """
+    units = units.filter(pl.col(estimate).is_not_null() & pl.col(n).is_not_null())
+    ax = _axes(ax, 6.4, 4.4)
+    scale = 100.0 if percent else 1.0
+    with style():
+        levels = sorted(limits["level"].unique().to_list())
+        styles = ["--", ":", "-."]
+        for k, lev in enumerate(levels):
+            sub = limits.filter(pl.col("level") == lev).sort("n")
+            ls = styles[k % len(styles)]
+            ax.plot(sub["n"], scale * sub["lower_limit"], color="grey", linestyle=ls, linewidth=0.9)
+            ax.plot(
+                sub["n"],
+                scale * sub["upper_limit"],
+                color="grey",
+                linestyle=ls,
+                linewidth=0.9,
+                label=f"{100 * lev:g}% limits",
+            )
+        ax.axhline(scale * target, color="black", linewidth=0.9, label="Target")
+        ax.scatter(units[n], scale * units[estimate], color=PALETTE[0], zorder=3, s=18)
+        outer = limits.filter(pl.col("level") == max(levels)).sort("n")
+        lo = np.interp(units[n].to_numpy(), outer["n"].to_numpy(), outer["lower_limit"].to_numpy())
+        hi = np.interp(units[n].to_numpy(), outer["n"].to_numpy(), outer["upper_limit"].to_numpy())
+        est = units[estimate].to_numpy()
+        for name, xv, yv, out in zip(
+            units[unit], units[n], est, (est < lo) | (est > hi), strict=True
+        ):
+            if out:
+                ax.annotate(
+                    label(name, lang), (xv, scale * yv), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points",
+                )  # fmt: skip
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel + (" (%)" if percent else ""))
+        if title:
+            ax.set_title(title)
+        ax.legend()
+    return ax
