@@ -90,6 +90,28 @@ def _cmd_check_output(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from paleval.report import ReportError, run_report
+
+    try:
+        run_report(
+            args.out,
+            data_dir=args.data,
+            preset=args.preset,
+            start=args.start,
+            end=args.end,
+            lang=args.lang,
+            threshold=args.threshold,
+            formats=[f.strip() for f in args.formats.split(",") if f.strip()],
+            notebooks=args.notebook or None,
+            cache_dir=args.cache_dir,
+        )
+    except ReportError as exc:
+        print(f"paleval report: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
     p = argparse.ArgumentParser(
@@ -124,6 +146,24 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("directory", help="an output directory (tables as CSV, parquet or XLSX)")
     k.add_argument("--threshold", type=int, default=5, help="smallest publishable count")
     k.set_defaults(func=_cmd_check_output)
+
+    r = sub.add_parser("report", help="run every notebook headless and write the report")
+    r.add_argument(
+        "--preset",
+        choices=["tiny", "small", "national"],
+        default="small",
+        help="synthetic data used when --data is not given (generated if absent)",
+    )
+    r.add_argument("--data", default=None, help="folder of register files (a real extract)")
+    r.add_argument("--out", default="reports/latest", help="report folder (replaced atomically)")
+    r.add_argument("--start", default="2010-01-01", help="study period start (YYYY-MM-DD)")
+    r.add_argument("--end", default="2024-12-31", help="study period end (YYYY-MM-DD)")
+    r.add_argument("--lang", choices=["en", "da"], default="en", help="figure language")
+    r.add_argument("--threshold", type=int, default=5, help="disclosure threshold")
+    r.add_argument("--formats", default="png,svg", help="figure formats (png, svg, pdf)")
+    r.add_argument("--notebook", action="append", help="run only this notebook (repeatable)")
+    r.add_argument("--cache-dir", default=None, help="cache of the built study frames")
+    r.set_defaults(func=_cmd_report)
     return p
 
 

@@ -92,7 +92,7 @@ class Flow:
         y = 0.0
         ax.set_axis_off()
         box = {"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.3"}
-        ax.text(0.3, y, f"{first.label}\nn = {first.n:,}", ha="center", va="center", bbox=box)
+        ax.text(0.3, y, f"{first.label}\nn = {_fmt(first.n)}", ha="center", va="center", bbox=box)
         for s in self.steps[1:]:
             y -= 1.0
             ax.annotate(
@@ -101,13 +101,18 @@ class Flow:
             ax.text(
                 0.75,
                 y + 0.5,
-                f"{s.reason}\nn = {s.excluded:,}",
+                f"{s.reason}\nn = {_fmt(s.excluded)}",
                 ha="center",
                 va="center",
                 bbox={**box, "ec": "0.6"},
                 fontsize=9,
             )
-            ax.text(0.3, y, f"n = {s.n:,}", ha="center", va="center", bbox=box)
+            ax.text(0.3, y, f"n = {_fmt(s.n)}", ha="center", va="center", bbox=box)
         ax.set_xlim(0, 1.05)
         ax.set_ylim(y - 0.6, 0.6)
         return ax
+
+
+def _fmt(n: int | None) -> str:
+    """A count for the diagram; ``None`` (suppressed by disclosure control) shows as "<5"."""
+    return "<5" if n is None else f"{n:,}"

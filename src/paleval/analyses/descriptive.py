@@ -1,0 +1,297 @@
+"""Table 1: characteristics of a cohort by group, in the style of tableone and gtsummary."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import polars as pl
+
+from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.plots import label
+
+__all__ = [
+    "DEFAULT_CHARACTERISTICS",
+    "CharacteristicsResult",
+    "FlowResult",
+    "characteristics",
+    "flow_result",
+]
+
+DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
+    "age", "age_group", "sex", "living_alone", "origin", "education", "income_quartile",
+    "region", "charlson_group", "place_of_death", "spc_referred", "spc_admitted", "spc_unit",
+    "gp_home_visit_category", "gp_ooh_30d", "terminal_declaration", "bed_days_30d",
+)  # fmt: skip
+"""Variables of the default Table 1 of the end-of-life cohort (those present are used)."""
+
+TOTAL = "total"
+
+
+def _is_continuous(s: pl.Series) -> bool:
+    return s.dtype.is_numeric() and s.dtype != pl.Boolean and s.n_unique() > 12
+
+
+@dataclass(repr=False)
+class CharacteristicsResult(AnalysisResult):
+    """Characteristics by group (Table 1).
+
+    ``tables["characteristics"]`` is long and tidy: ``variable, level, group, n`` (persons in
+    the cell), ``n_group`` (persons in the group), ``share`` (n / n_group for categories), and
+    for continuous variables ``level`` is ``"median (IQR)"`` or ``"mean (SD)"`` with
+    ``value, value_low, value_high`` (``n`` the persons with a value). :meth:`formatted` gives
+    the wide, printable table ("n (%)" per group).
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ()
+
+    def formatted(self, lang: str = "en", digits: int = 1) -> pl.DataFrame:
+        """Wide printable table: one row per variable level, one column per group.
+
+        Suppressed cells (disclosure control) show ``"<5"``-style markers, never a number.
+        """
+        tab = self.table
+        thr = self.disclosure_threshold or 5
+        cat = (pl.col("n").cast(pl.Int64).cast(pl.String) + " (") + (
+            (100 * pl.col("share")).round(digits).cast(pl.String) + "%)"
+        )
+        cont = pl.col("value").round(digits).cast(pl.String) + pl.when(
+            pl.col("level") == "median (IQR)"
+        ).then(
+            pl.lit(" (")
+            + pl.col("value_low").round(digits).cast(pl.String)
+            + "–"
+            + pl.col("value_high").round(digits).cast(pl.String)
+            + ")"
+        ).otherwise(pl.lit(" (") + pl.col("value_high").round(digits).cast(pl.String) + ")")
+        cell = (
+            pl.when(pl.col("n").is_null())
+            .then(pl.lit(f"<{thr}"))
+            .when(pl.col("value").is_not_null())
+            .then(cont)
+            .otherwise(cat)
+        )
+        long = tab.with_columns(
+            cell=cell,
+            Variable=pl.col("variable").map_elements(
+                lambda v: label(v, lang), return_dtype=pl.String
+            ),
+            Level=pl.col("level").map_elements(lambda v: label(v, lang), return_dtype=pl.String),
+        )
+        groups = tab["group"].unique(maintain_order=True).to_list()
+        wide = long.pivot(on="group", index=["Variable", "Level"], values="cell")
+        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").first())
+        names = {
+            g: f"{label(g, lang)} (n={'<' + str(thr) if n is None else f'{n:,}'})"
+            for g, n in heads.iter_rows()
+        }
+        return wide.select("Variable", "Level", *groups).rename(names)
+
+    def __repr__(self) -> str:
+        with pl.Config(
+            tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, fmt_str_lengths=40
+        ):
+            return "\n".join([*self._header(), str(self.formatted())])
+
+    def _repr_html_(self) -> str:
+        head = "<br>".join(html.escape(x) for x in self._header())
+        return f"<p>{head}</p>" + self.formatted()._repr_html_()
+
+
+def characteristics(
+    cohort: pl.DataFrame | pl.LazyFrame | Any,
+    *,
+    by: str | None = "cause_group",
+    variables: Sequence[str] | None = None,
+    total: bool = True,
+) -> CharacteristicsResult:
+    """Table 1: the distribution of ``variables`` in each group of ``by`` (and in total).
+
+    Categorical variables (strings, Booleans, integers with at most 12 values) give counts and
+    shares per level, missing values as the level ``"missing"``; continuous ones the median
+    (IQR) and mean (SD). With ``variables=None`` the :data:`DEFAULT_CHARACTERISTICS` present in
+    the cohort are used.
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"g": ["a", "a", "b", "b", "b"], "sex": ["1", "2", "2", "2", None],
+    ...                   "age": [70.0, 80.0, 60.0, 65.0, 90.0]})
+    >>> res = characteristics(d, by="g", variables=["sex"])
+    >>> res.table.filter(pl.col("group") == "b").select("level", "n").rows()
+    [('1', 0), ('2', 2), ('missing', 1)]
+    """
+    frame = _as_frame(cohort)
+    if variables is None:
+        variables = [v for v in DEFAULT_CHARACTERISTICS if v in frame.columns]
+    variables = list(variables)
+    require_columns(frame, [*variables, *([by] if by else [])], "characteristics (Table 1)")
+    if by is None:
+        frame = frame.with_columns(pl.lit(TOTAL).alias("_group"))
+    else:
+        frame = frame.with_columns(pl.col(by).cast(pl.String).fill_null("missing").alias("_group"))
+        if total:
+            frame = pl.concat([frame, frame.with_columns(pl.lit(TOTAL).alias("_group"))])
+    sizes = frame.group_by("_group").agg(n_group=pl.len())
+    parts = []
+    for v in variables:
+        s = frame[v]
+        if _is_continuous(s):
+            stats = frame.group_by("_group").agg(
+                n=pl.col(v).count(),
+                q1=pl.col(v).quantile(0.25, "linear"),
+                med=pl.col(v).median(),
+                q3=pl.col(v).quantile(0.75, "linear"),
+                mean=pl.col(v).mean(),
+                sd=pl.col(v).std(),
+            )
+            parts.append(
+                pl.concat(
+                    [
+                        stats.select(
+                            "_group",
+                            "n",
+                            level=pl.lit("median (IQR)"),
+                            value="med",
+                            value_low="q1",
+                            value_high="q3",
+                        ),
+                        stats.select(
+                            "_group",
+                            "n",
+                            level=pl.lit("mean (SD)"),
+                            value="mean",
+                            value_low=pl.lit(None, pl.Float64),
+                            value_high="sd",
+                        ),
+                    ]
+                ).with_columns(variable=pl.lit(v), share=pl.lit(None, pl.Float64))
+            )
+        else:
+            counts = frame.group_by(
+                "_group", pl.col(v).cast(pl.String).fill_null("missing").alias("level")
+            ).agg(n=pl.len())
+            # every level in every group (absent combinations are true zeros, shown as such)
+            grid = sizes.select("_group").join(counts.select("level").unique(), how="cross")
+            counts = (
+                grid.join(counts, on=["_group", "level"], how="left")
+                .with_columns(pl.col("n").fill_null(0))
+                .join(sizes, on="_group")
+                .with_columns(
+                    share=pl.col("n") / pl.col("n_group"),
+                    variable=pl.lit(v),
+                    value=pl.lit(None, pl.Float64),
+                    value_low=pl.lit(None, pl.Float64),
+                    value_high=pl.lit(None, pl.Float64),
+                )
+                .drop("n_group")
+            )
+            parts.append(counts)
+    cols = ["variable", "level", "_group", "n", "share", "value", "value_low", "value_high"]
+    long = pl.concat([p.select(cols) for p in parts], how="vertical_relaxed")
+    order = {v: i for i, v in enumerate(variables)}
+    group_order = frame.select(pl.col("_group").unique().sort()).to_series().to_list()
+    if TOTAL in group_order:
+        group_order = [g for g in group_order if g != TOTAL] + [TOTAL]
+    gpos = {g: i for i, g in enumerate(group_order)}
+    long = (
+        long.join(sizes, on="_group")
+        .with_columns(
+            _v=pl.col("variable").replace_strict(order, return_dtype=pl.Int64),
+            _g=pl.col("_group").replace_strict(gpos, return_dtype=pl.Int64),
+            _missing=pl.col("level") == "missing",
+        )
+        .sort("_v", "_missing", "level", "_g")
+        .select(
+            "variable",
+            "level",
+            group="_group",
+            n=pl.col("n").cast(pl.Int64),
+            n_group=pl.col("n_group").cast(pl.Int64),
+            share="share",
+            value="value",
+            value_low="value_low",
+            value_high="value_high",
+        )
+    )
+    n_total = frame.filter(pl.col("_group") != TOTAL).height if (by and total) else frame.height
+    return CharacteristicsResult(
+        title=f"Characteristics by {by}" if by else "Characteristics",
+        tables={"characteristics": long},
+        n=n_total,
+        params={"by": by, "variables": variables},
+        margins={"characteristics": [["variable", "group"], ["variable", "level"]]},
+    )
+
+
+@dataclass(repr=False)
+class FlowResult(AnalysisResult):
+    """A cohort's STROBE flow as a result: ``tables["flow"]`` (``step, label, n,
+    n_excluded``) and the figure ``flow`` (the diagram).
+
+    Disclosure control (:meth:`disclosed`) blanks an exclusion of 1 to ``threshold - 1``
+    persons together with a neighbouring step's exclusion and the count between them, so the
+    small number cannot be recovered by subtraction.
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ("flow",)
+
+    def disclosed(self, threshold: int = 5) -> FlowResult:
+        tab = self.table.drop("suppressed", strict=False)
+        n = tab["n"].to_list()
+        ex = tab["n_excluded"].to_list()
+        hide_n = [False] * len(n)
+        hide_ex = [False] * len(n)
+        for k in range(1, len(n)):
+            if ex[k] is not None and 0 < ex[k] < threshold:
+                j = k + 1 if k + 1 < len(n) else k - 1  # the neighbouring exclusion step
+                hide_ex[k] = True
+                if j >= 1:
+                    hide_ex[j] = True
+                hide_n[min(k, j)] = True
+        out = tab.with_columns(
+            n=pl.Series([None if h else v for v, h in zip(n, hide_n, strict=True)], dtype=pl.Int64),
+            n_excluded=pl.Series(
+                [None if h else v for v, h in zip(ex, hide_ex, strict=True)], dtype=pl.Int64
+            ),
+            suppressed=pl.Series([a or b for a, b in zip(hide_n, hide_ex, strict=True)]),
+        )
+        return FlowResult(
+            self.title, {"flow": out}, self.n, self.params, {}, self.notes,
+            disclosure_threshold=threshold,
+        )  # fmt: skip
+
+    def _plot_flow(self, ax: Any = None, lang: str = "en") -> Any:
+        from paleval.cohort.flow import Flow, FlowStep
+        from paleval.plots import figure
+
+        rows = list(self.table.iter_rows(named=True))
+        steps = [
+            FlowStep(
+                r["label"],
+                r["n"],
+                r["n_excluded"] or 0 if i == 0 else r["n_excluded"],
+                r["label"].removeprefix("Excluded: "),
+            )
+            for i, r in enumerate(rows)
+        ]
+        if ax is None:
+            _, ax = figure(7.0, 1.3 * max(len(steps), 1))
+        return Flow(steps=steps).plot(ax=ax)
+
+
+def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
+    """Wrap a :class:`paleval.cohort.Flow` (or its table) as an exportable result.
+
+    Examples
+    --------
+    >>> from paleval.cohort import Flow
+    >>> f = Flow(); f.start("Deaths", 100); f.exclude("no cause of death", 97)
+    >>> f.exclude("aged under 18", 90)
+    >>> flow_result(f).disclosed().table["n_excluded"].to_list()
+    [0, None, None]
+    """
+    tab = flow if isinstance(flow, pl.DataFrame) else flow.table
+    tab = tab.select("step", "label", "n", n_excluded=pl.col("excluded"))
+    return FlowResult(title, {"flow": tab}, int(tab["n"][-1]))

@@ -1,0 +1,93 @@
+"""Writing results out of a notebook: disclosure control first, deterministic files always."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from paleval.analyses.result import AnalysisResult
+from paleval.disclosure import DEFAULT_THRESHOLD
+from paleval.plots import save_figure
+
+__all__ = ["export", "write_table"]
+
+_FIXED_TIME = dt.datetime(2000, 1, 1)
+
+
+def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> list[Path]:
+    """Write ``table`` as CSV (and XLSX) with no timestamps, so reruns give identical bytes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> [p.name for p in write_table(pl.DataFrame({"n": [5]}), d / "t")]
+    ['t.csv', 't.xlsx']
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    csv = path.with_suffix(".csv")
+    table.write_csv(csv)
+    out = [csv]
+    if xlsx:
+        target = path.with_suffix(".xlsx")
+        wb = xlsxwriter.Workbook(str(target))
+        wb.set_properties({"created": _FIXED_TIME})
+        # list columns (rare) are written as text
+        flat = table.with_columns(
+            [pl.col(c).cast(pl.String) for c, t in table.schema.items() if t.is_nested()]
+        )
+        flat.write_excel(wb, worksheet=path.name[:31], autofit=True)
+        wb.close()
+        out.append(target)
+    return out
+
+
+def export(
+    result: AnalysisResult,
+    name: str,
+    output_dir: str | Path,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    lang: str = "en",
+    formats: Sequence[str] = ("png", "svg"),
+    xlsx: bool = True,
+    figures: Sequence[str] | None = None,
+) -> AnalysisResult:
+    """Publish a result: disclosure control, then tables to ``output_dir/tables`` and figures to
+    ``output_dir/figures``, named ``{name}_{table}`` and ``{name}_{figure}``.
+
+    Returns the disclosed result (show that one in a notebook whose HTML leaves the server).
+    Tables go out as CSV and XLSX; a result with a ``formatted()`` method (Table 1) also writes
+    its printable wide table. Figures are drawn from the disclosed tables only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from paleval.analyses import AnalysisResult
+    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43)
+    >>> pub = export(r, "demo", tempfile.mkdtemp(), xlsx=False)
+    >>> pub.table["n"].to_list()
+    [None, 40]
+    """
+    import matplotlib.pyplot as plt
+
+    out = Path(output_dir)
+    pub = result.disclosed(threshold)
+    for tname, tab in pub.tables.items():
+        write_table(tab, out / "tables" / f"{name}_{tname}", xlsx=xlsx)
+    formatted = getattr(pub, "formatted", None)
+    if callable(formatted):
+        write_table(formatted(lang=lang), out / "tables" / f"{name}_formatted", xlsx=xlsx)
+    for kind in pub.figures if figures is None else figures:
+        ax = pub.plot(kind, lang=lang)
+        fig: Any = ax.figure
+        save_figure(fig, out / "figures" / f"{name}_{kind}", formats)
+        plt.close(fig)
+    return pub

@@ -1,0 +1,207 @@
+"""The study data every report notebook starts from, built once per data set and cached.
+
+:func:`load_study` scans a folder of register files (parquet, CSV or SAS: whatever the loaders
+find), validates them, builds the end-of-life cohort with all exposures and the incident
+cohorts, and caches the collected frames as parquet keyed by a fingerprint of the input files
+and the parameters. The first notebook of a report pays for the build; the others read the
+cache. On a research server the cache lives beside the report's working files, never in the
+exported output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+__all__ = ["StudyData", "data_fingerprint", "load_study"]
+
+_CACHE_VERSION = "1"
+
+
+def data_fingerprint(data_dir: str | Path) -> str:
+    """A SHA-256 fingerprint of a data folder: the synthetic ``manifest.json`` when present
+    (it holds every file's SHA-256), otherwise the relative path, size and modification time of
+    every file (fast on national extracts).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "dod2015.csv").write_text("PNR\\n")
+    >>> len(data_fingerprint(d))
+    64
+    """
+    data_dir = Path(data_dir)
+    h = hashlib.sha256()
+    manifest = data_dir / "manifest.json"
+    if manifest.is_file():
+        h.update(manifest.read_bytes())
+        return h.hexdigest()
+    for p in sorted(data_dir.rglob("*")):
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(data_dir).parts):
+            st = p.stat()
+            h.update(
+                f"{p.relative_to(data_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+            )
+    return h.hexdigest()
+
+
+@dataclass
+class StudyData:
+    """Collected study frames for the report notebooks.
+
+    Attributes
+    ----------
+    decedents
+        The end-of-life cohort (:func:`paleval.cohort.end_of_life_cohort`), one row per adult
+        decedent.
+    incident_cancer, incident_noncancer
+        Incident cohorts from diagnosis (:mod:`paleval.cohort.incident`).
+    dpd
+        The DPD referrals (referral level) as loaded.
+    flow
+        The decedent cohort's flow table (``step, label, n, excluded``).
+    validation
+        The validation findings table (rule, register, column, count, action).
+    params
+        Data folder, period, fingerprint and build time.
+    """
+
+    decedents: pl.DataFrame
+    incident_cancer: pl.DataFrame
+    incident_noncancer: pl.DataFrame
+    dpd: pl.DataFrame
+    flow: pl.DataFrame
+    validation: pl.DataFrame
+    params: dict[str, Any] = field(default_factory=dict)
+
+    _FRAMES = ("decedents", "incident_cancer", "incident_noncancer", "dpd", "flow", "validation")
+
+    def flow_object(self) -> Any:
+        """The flow as a :class:`paleval.cohort.Flow` (for ``.plot()``)."""
+        from paleval.cohort import Flow
+
+        f = Flow()
+        rows = self.flow.iter_rows(named=True)
+        first = next(rows)
+        f.start(first["label"], first["n"])
+        for r in rows:
+            f.exclude(r["label"].removeprefix("Excluded: "), r["n"])
+        return f
+
+    def __repr__(self) -> str:
+        return (
+            f"<StudyData {self.params.get('data_dir')} {self.params.get('start')}.."
+            f"{self.params.get('end')}: {self.decedents.height:,} decedents, "
+            f"{self.incident_cancer.height:,} incident cancer, "
+            f"{self.incident_noncancer.height:,} incident non-cancer, "
+            f"{self.dpd.height:,} DPD referrals>"
+        )
+
+
+def _build(data_dir: Path, start: str, end: str) -> StudyData:
+    from paleval.cohort import (
+        END_OF_LIFE_REGISTERS,
+        end_of_life_cohort,
+        incident_cancer_cohort,
+        incident_noncancer_cohort,
+    )
+    from paleval.registers import (
+        deduplicate_contacts,
+        lpr_contacts,
+        lpr_diagnoses,
+        scan_registers,
+        validate,
+    )
+
+    keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
+    regs = scan_registers(data_dir, keys)
+    report = validate(data_dir, keys)
+    report.raise_if_errors()
+    contacts, _ = deduplicate_contacts(lpr_contacts(data_dir))
+    diagnoses = lpr_diagnoses(data_dir)
+    eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end)
+    cancer = incident_cancer_cohort(regs, start=start, end=end)
+    noncancer = incident_noncancer_cohort(regs, diagnoses, start=start, end=end)
+    return StudyData(
+        decedents=eol.collect(),
+        incident_cancer=cancer.collect(),
+        incident_noncancer=noncancer.collect(),
+        dpd=regs["dpd"].collect(engine="streaming"),
+        flow=eol.flow.table,
+        validation=report.findings.drop("examples"),
+    )
+
+
+def load_study(
+    data_dir: str | Path,
+    *,
+    start: str = "2010-01-01",
+    end: str = "2024-12-31",
+    cache_dir: str | Path | None = None,
+) -> StudyData:
+    """Build (or read from the cache) the study frames of a register data folder.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of register files (synthetic or a real extract; parquet, CSV or SAS).
+    start, end
+        The study period (deaths and diagnoses).
+    cache_dir
+        Where to keep the collected frames (default: environment variable
+        ``PALEVAL_CACHE_DIR``, else ``data_dir/.paleval_cache`` when writable, else no cache).
+
+    Examples
+    --------
+    >>> study = load_study("data_synthetic/small")  # doctest: +SKIP
+    >>> study.decedents.height  # doctest: +SKIP
+    24197
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data folder {str(data_dir)!r} does not exist")
+    fp = data_fingerprint(data_dir)
+    key = hashlib.sha256(f"{_CACHE_VERSION}|{fp}|{start}|{end}".encode()).hexdigest()[:16]
+    cache = _cache_dir(data_dir, cache_dir)
+    params = {"data_dir": str(data_dir), "start": start, "end": end, "fingerprint": fp}
+    if cache is not None:
+        folder = cache / f"study-{key}"
+        if (folder / "params.json").is_file():
+            frames = {k: pl.read_parquet(folder / f"{k}.parquet") for k in StudyData._FRAMES}
+            return StudyData(**frames, params=json.loads((folder / "params.json").read_text()))
+    t0 = time.perf_counter()
+    study = _build(data_dir, start, end)
+    study.params = {**params, "build_seconds": round(time.perf_counter() - t0, 1)}
+    if cache is not None:
+        tmp = cache / f".study-{key}-{os.getpid()}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        for k in StudyData._FRAMES:
+            getattr(study, k).write_parquet(tmp / f"{k}.parquet")
+        (tmp / "params.json").write_text(json.dumps(study.params, indent=1))
+        try:
+            tmp.rename(cache / f"study-{key}")
+        except OSError:  # another process cached it first
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return study
+
+
+def _cache_dir(data_dir: Path, cache_dir: str | Path | None) -> Path | None:
+    if cache_dir is not None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        return Path(cache_dir)
+    env = os.environ.get("PALEVAL_CACHE_DIR")
+    if env:
+        Path(env).mkdir(parents=True, exist_ok=True)
+        return Path(env)
+    if os.access(data_dir, os.W_OK):
+        return data_dir / ".paleval_cache"
+    return None

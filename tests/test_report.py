@@ -1,0 +1,117 @@
+"""`paleval report`: headless notebooks, atomic output, disclosure control, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from paleval.cli import main
+from paleval.disclosure import check_output
+from paleval.report import ReportError, find_notebooks, run_report
+
+NOTEBOOKS = [p.stem for p in find_notebooks()]
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    return run_report(root / "out", data_dir=tiny_dir, cache_dir=root / "cache", log=lambda m: None)
+
+
+def test_every_notebook_is_a_paired_percent_file_without_outputs() -> None:
+    for path in find_notebooks():
+        text = path.read_text(encoding="utf-8")
+        assert "format_name: percent" in text, path
+        assert '# %% tags=["parameters"]' in text, f"{path.name} has no parameters cell"
+        for name in ("data_dir", "start", "end", "lang", "output_dir", "threshold"):
+            assert f"\n{name} = " in text, f"{path.name}: parameter {name} missing"
+    assert not list(Path(find_notebooks()[0].parent).glob("*.ipynb")), "no .ipynb committed"
+
+
+def test_report_layout_and_index(tiny_report: Path) -> None:
+    files = {p.relative_to(tiny_report).as_posix() for p in tiny_report.rglob("*") if p.is_file()}
+    assert {"index.html", "manifest.json"} <= files
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb}.html" in files and f"notebooks/{nb}.ipynb" in files
+    index = (tiny_report / "index.html").read_text()
+    for f in files:
+        if f.startswith(("figures/", "tables/")) and f.endswith((".png", ".csv")):
+            assert f'"{f}"' in index, f"{f} not linked from the index"
+    assert any(f.startswith("figures/overview_flow") for f in files)
+    assert any(f.startswith("tables/overview_table1") for f in files)
+    # no partial or temporary folders are left beside the report
+    assert [p.name for p in tiny_report.parent.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_manifest(tiny_report: Path, tiny_dir: Path) -> None:
+    m = json.loads((tiny_report / "manifest.json").read_text())
+    assert m["versions"]["paleval"] and m["versions"]["polars"]
+    assert m["parameters"]["threshold"] == 5 and m["parameters"]["notebooks"] == NOTEBOOKS
+    assert (
+        m["data"]["fingerprint"]
+        == __import__("hashlib").sha256((tiny_dir / "manifest.json").read_bytes()).hexdigest()
+    )
+    listed = set(m["checksums"])
+    on_disk = {
+        p.relative_to(tiny_report).as_posix()
+        for sub in ("figures", "tables")
+        for p in (tiny_report / sub).rglob("*")
+        if p.is_file()
+    }
+    assert listed == on_disk and listed
+    assert set(m["timings"]["notebooks"]) == set(NOTEBOOKS)
+
+
+def test_report_passes_the_disclosure_checker(tiny_report: Path) -> None:
+    assert check_output(tiny_report) == []
+    assert main(["check-output", str(tiny_report)]) == 0
+
+
+def test_checker_fails_on_a_planted_small_cell(tiny_report: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_report, copy)
+    tab = next((copy / "tables").glob("*.csv"))
+    pl.DataFrame({"group": ["a", "b"], "n": [3, 50]}).write_csv(tab)
+    findings = check_output(copy)
+    assert findings and Path(findings[0].file).name == tab.name
+    assert main(["check-output", str(copy)]) == 1
+
+
+def test_two_runs_give_identical_checksums(
+    tiny_report: Path, tiny_dir: Path, tmp_path: Path
+) -> None:
+    again = run_report(
+        tmp_path / "again", data_dir=tiny_dir, cache_dir=tmp_path / "cache2", log=lambda m: None
+    )
+    a = json.loads((tiny_report / "manifest.json").read_text())["checksums"]
+    b = json.loads((again / "manifest.json").read_text())["checksums"]
+    assert a == b
+
+
+def test_a_failing_notebook_fails_the_run_and_leaves_no_report(
+    tiny_dir: Path, tmp_path: Path
+) -> None:
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    src = find_notebooks()[0]
+    shutil.copy(src, nbs / src.name)
+    (nbs / "99_broken.py").write_text(
+        src.read_text().split("# %%\n", 1)[0] + '# %%\nraise RuntimeError("planted failure")\n'
+    )
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match="99_broken: RuntimeError: planted failure") as err:
+        run_report(
+            out, data_dir=tiny_dir, notebook_dir=nbs, cache_dir=tmp_path / "c", log=lambda m: None
+        )
+    assert [f.name for f in err.value.failures] == ["99_broken"]
+    assert not out.exists()
+    assert (tmp_path / "out.failed" / "notebooks" / "99_broken.html").is_file()
+
+
+def test_unknown_notebook_name_is_a_clear_error(tiny_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown notebooks"):
+        run_report(tmp_path / "o", data_dir=tiny_dir, notebooks=["nope"], log=lambda m: None)
