@@ -281,3 +281,17 @@ def test_chained_exposures_do_not_duplicate_the_plan(tiny_dir: Path) -> None:
     assert {"gp_home_visits_90d", "bed_days_30d", "opioid_90d", "charlson_index"} <= set(
         rows.columns
     )
+
+
+def test_end_of_life_cohort_flags(eol_tiny: pl.DataFrame) -> None:
+    e = eol_tiny
+    assert e["female"].to_list() == (e["sex"] == "female").to_list() and e["female"].any()
+    known = e.filter(pl.col("place_of_death") != "unknown")
+    assert known["home_death"].to_list() == (known["place_of_death"] == "home").to_list()
+    assert (
+        e.filter(pl.col("place_of_death") == "unknown")["home_death"].null_count()
+        == (e["place_of_death"] == "unknown").sum()
+    )
+    assert e["gp_contact_30d"].to_list() == (e["gp_contacts_30d"] > 0).to_list()
+    assert e["propensity_quartile"].drop_nulls().is_in([1, 2, 3, 4]).all()
+    assert e["practice"].null_count() < e.height * 0.01

@@ -22,7 +22,9 @@ def test_limits_match_r(method, target):
     j = out.join(ref, on=["n", "level"], suffix="_r")
     assert j.height == ref.height
     for c in ["lower_limit", "upper_limit"]:
-        np.testing.assert_allclose(j[c], j[c + "_r"], rtol=1e-6, atol=1e-12)
+        # the R script evaluates the bare formula; paleval clips proportions to [0, 1]
+        want = np.clip(j[c + "_r"].to_numpy(), 0.0, 1.0)
+        np.testing.assert_allclose(j[c], want, rtol=1e-6, atol=1e-12)
 
 
 def test_limit_probabilities():
@@ -37,8 +39,9 @@ def test_flags_match_r():
     out = funnel_flags(ref.select("unit", "events", "n"))
     for lab in ["95", "99_8"]:
         assert out[f"flag_{lab}"].to_list() == ref[f"flag_{lab}"].to_list()
-        np.testing.assert_allclose(out[f"upper_{lab}"], ref[f"upper_{lab}"], rtol=1e-6)
-        np.testing.assert_allclose(out[f"lower_{lab}"], ref[f"lower_{lab}"], rtol=1e-6, atol=1e-12)
+        up, lo = (np.clip(ref[f"{s}_{lab}"].to_numpy(), 0.0, 1.0) for s in ("upper", "lower"))
+        np.testing.assert_allclose(out[f"upper_{lab}"], up, rtol=1e-6)
+        np.testing.assert_allclose(out[f"lower_{lab}"], lo, rtol=1e-6, atol=1e-12)
     assert {"above", "below"} <= set(out["flag_95"].to_list())
 
 
@@ -56,3 +59,10 @@ def test_validation():
         funnel_limits([10, 0], 0.5)
     with pytest.raises(ValueError, match="method"):
         funnel_limits([10], 0.5, method="poisson")
+
+
+def test_exact_limits_stay_within_zero_and_one() -> None:
+    lim = funnel_limits([1, 2, 100], 0.7)
+    assert lim["lower_limit"].min() >= 0.0 and lim["upper_limit"].max() <= 1.0
+    low = funnel_limits([100], 0.02)
+    assert low["lower_limit"].min() == 0.0

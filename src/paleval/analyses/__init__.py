@@ -1,5 +1,59 @@
-"""The analyses: one call on a cohort frame, returning a result object with tables and figures."""
+"""The analyses: one call on a cohort frame, returning a result object with tables and figures.
 
+=============================  ==========================================================
+:func:`characteristics`        Table 1 by group (:class:`CharacteristicsResult`)
+:func:`time_to_referral`       SPC referral/contact from diagnosis, death competing
+:func:`referral_before_death`  referral and first contact before death; late referral
+:func:`place_of_death_gp`      place of death relative to the GP's involvement
+:func:`quality_indicators`     the DPD quality indicators 1-5 with standards and funnels
+:func:`waiting_time`           waiting time from referral to first SPC contact
+:func:`cancer_vs_noncancer`    non-cancer versus cancer by Murtagh/Etkind group
+:func:`social_inequality`      inequality by education, income, cohabitation, origin, region
+=============================  ==========================================================
+"""
+
+from paleval.analyses.cancer_noncancer import DiagnosisGroupResult, cancer_vs_noncancer
+from paleval.analyses.descriptive import (
+    CharacteristicsResult,
+    FlowResult,
+    characteristics,
+    flow_result,
+)
+from paleval.analyses.indicators import (
+    QualityIndicatorResult,
+    WaitingTimeResult,
+    quality_indicators,
+    waiting_time,
+)
+from paleval.analyses.inequality import InequalityResult, social_inequality
+from paleval.analyses.place_of_death import PlaceOfDeathResult, place_of_death_gp
+from paleval.analyses.referral import (
+    ReferralBeforeDeathResult,
+    TimeToReferralResult,
+    referral_before_death,
+    time_to_referral,
+)
 from paleval.analyses.result import AnalysisResult, require_columns
 
-__all__ = ["AnalysisResult", "require_columns"]
+__all__ = [
+    "AnalysisResult",
+    "CharacteristicsResult",
+    "DiagnosisGroupResult",
+    "FlowResult",
+    "InequalityResult",
+    "PlaceOfDeathResult",
+    "QualityIndicatorResult",
+    "ReferralBeforeDeathResult",
+    "TimeToReferralResult",
+    "WaitingTimeResult",
+    "cancer_vs_noncancer",
+    "characteristics",
+    "flow_result",
+    "place_of_death_gp",
+    "quality_indicators",
+    "referral_before_death",
+    "require_columns",
+    "social_inequality",
+    "time_to_referral",
+    "waiting_time",
+]

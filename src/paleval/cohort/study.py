@@ -123,7 +123,7 @@ def end_of_life_cohort(
             ).dt.total_days(),
             home_death=pl.when(known).then(pl.col("place_of_death") == "home"),
             out_of_hospital_death=pl.when(known).then(pl.col("place_of_death") != "hospital"),
-            female=pl.col("sex") == "2",
+            female=pl.col("sex") == "female",
         )
         .sort("PNR")
     )

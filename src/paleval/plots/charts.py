@@ -463,9 +463,9 @@ def funnel(
                 color="grey",
                 linestyle=ls,
                 linewidth=0.9,
-                label=f"{100 * lev:g}% limits",
+                label=f"{100 * lev:g}% {label('control_limits', lang)}",
             )
-        ax.axhline(scale * target, color="black", linewidth=0.9, label="Target")
+        ax.axhline(scale * target, color="black", linewidth=0.9, label=label("target", lang))
         ax.scatter(units[n], scale * units[estimate], color=PALETTE[0], zorder=3, s=18)
         outer = limits.filter(pl.col("level") == max(levels)).sort("n")
         lo = np.interp(units[n].to_numpy(), outer["n"].to_numpy(), outer["lower_limit"].to_numpy())

@@ -125,6 +125,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "proportion": ("Proportion", "Andel"),
     "percent": ("Per cent", "Procent"),
     "standard": ("Standard", "Standard"),
+    "target": ("Target", "Mål"),
+    "control_limits": ("control limits", "kontrolgrænser"),
     # GP involvement
     "gp_home_visit_category": ("GP home visits, last 90 days", "Sygebesøg, sidste 90 dage"),
     "gp_contact_30d": ("GP contact, last 30 days", "Lægekontakt, sidste 30 dage"),
@@ -139,6 +141,70 @@ LABELS: dict[str, tuple[str, str]] = {
     "hazard_ratio": ("Hazard ratio", "Hazardratio"),
     "home_death": ("Home death", "Død i eget hjem"),
     "late_referral": ("Late referral", "Sen henvisning"),
+    # analyses.indicators (DPD quality indicators, waiting time)
+    "unit_type": ("SPC unit type", "SPI-enhedstype"),
+    "unit": ("SPC unit", "SPI-enhed"),
+    "palliativt_team": ("Hospital palliative team", "Palliativt team"),
+    "palliativ_afdeling": ("Hospital palliative unit", "Palliativ enhed/afdeling"),
+    "diagnosis": ("Diagnosis group", "Diagnosegruppe"),
+    "indicator": ("Indicator", "Indikator"),
+    # end analyses.indicators
+    # analyses.referral (time to referral, SPC timing before death)
+    "all": ("All", "Alle"),
+    "fine_gray": ("Fine-Gray (subdistribution HR)", "Fine-Gray (subfordelings-HR)"),
+    "cause_specific": ("Cause-specific Cox", "Årsagsspecifik Cox"),
+    "diagnosis_group": ("Diagnosis group", "Diagnosegruppe"),
+    "cancer_site": ("Cancer site", "Kræftlokalisation"),
+    "cohort": ("Cohort", "Kohorte"),
+    "period": ("Calendar period", "Kalenderperiode"),
+    "referral_to_death": ("Referral to death", "Henvisning til død"),
+    "contact_to_death": ("First contact to death", "Første kontakt til død"),
+    # end analyses.referral
+    # analyses.place_of_death (place of death and the GP's involvement)
+    "yes": ("Yes", "Ja"),
+    "no": ("No", "Nej"),
+    "crude": ("Crude", "Ujusteret"),
+    "adjusted": ("Adjusted", "Justeret"),
+    "out_of_hospital_death": ("Death out of hospital", "Død uden for hospital"),
+    "pod_all_decedents": ("All decedents", "Alle afdøde"),
+    "pod_distribution_title": (
+        "Place of death by GP involvement",
+        "Dødssted efter praktiserende læges involvering",
+    ),
+    "pod_ratio_ci": ("Ratio ({c:g}% CI)", "Ratio ({c:g} % KI)"),
+    "pod_standardised": ("standardised", "standardiseret"),
+    "pod_standardised_proportion": ("Standardised proportion", "Standardiseret andel"),
+    # end analyses.place_of_death
+    # analyses.inequality and analyses.cancer_noncancer (social inequality; diagnosis groups)
+    "spc_hospice": ("Admitted to hospice", "Modtaget på hospice"),
+    "spc_hospital": (
+        "Admitted to hospital palliative team/unit",
+        "Modtaget af palliativt team/enhed på hospital",
+    ),
+    "gp_home_visit": ("GP home visit, last 90 days", "Sygebesøg, sidste 90 dage"),
+    "non_immigrant": ("Danish origin or descendant", "Dansk oprindelse eller efterkommer"),
+    "region_code": ("Region", "Region"),
+    "ineq_crude": ("Crude", "Rå"),
+    "ineq_standardised": ("Age/sex standardised", "Alders-/kønsstandardiseret"),
+    "ineq_by_social_position": ("by social position", "efter social position"),
+    "ineq_reference": ("reference", "reference"),
+    "ineq_ratio_ci": ("Ratio (95% CI)", "Ratio (95 % CI)"),
+    "ineq_adjusted_ratios": ("adjusted ratios", "justerede ratioer"),
+    "dg_referred": ("Referred to SPC", "Henvist til SPI"),
+    "dg_contact": ("Contact with SPC", "Kontakt med SPI"),
+    "dg_group": ("Diagnosis group", "Diagnosegruppe"),
+    "dg_overview_title": (
+        "Specialised palliative care by diagnosis group",
+        "Specialiseret palliativ indsats efter diagnosegruppe",
+    ),
+    "dg_trends_title": (
+        "Contact with specialised palliative care by year of death",
+        "Kontakt med specialiseret palliativ indsats efter dødsår",
+    ),
+    "dg_place_title": ("Place of death by diagnosis group", "Dødssted efter diagnosegruppe"),
+    "dg_per_cent_of_deaths": ("Per cent of deaths", "Procent af dødsfald"),
+    "dg_other_causes": ("Other causes", "Andre dødsårsager"),
+    # end analyses.inequality and analyses.cancer_noncancer
 }
 
 

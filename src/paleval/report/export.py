@@ -39,9 +39,14 @@ def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> 
         target = path.with_suffix(".xlsx")
         wb = xlsxwriter.Workbook(str(target))
         wb.set_properties({"created": _FIXED_TIME})
-        # list columns (rare) are written as text
+        # list columns (rare) are written as text; NaN/inf (not numbers Excel knows) as blanks
         flat = table.with_columns(
             [pl.col(c).cast(pl.String) for c, t in table.schema.items() if t.is_nested()]
+            + [
+                pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
+                for c, t in table.schema.items()
+                if t.is_float()
+            ]
         )
         flat.write_excel(wb, worksheet=path.name[:31], autofit=True)
         wb.close()

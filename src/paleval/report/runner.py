@@ -242,6 +242,9 @@ def run_report(
     }
     os.environ["PYTHONHASHSEED"] = "0"
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # the models are many small fits: one BLAS thread is much faster than several competing
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     runs: list[_Run] = []
     failures: list[NotebookFailure] = []
     for i, nb_path in enumerate(paths, start=1):

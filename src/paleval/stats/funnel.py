@@ -39,7 +39,9 @@ def _limit(n: np.ndarray, target: float, p: float, method: Method) -> np.ndarray
         pmf = stats.binom.pmf(rp, n, target)
         with np.errstate(divide="ignore", invalid="ignore"):
             alpha = np.where(pmf > 0, (cdf - p) / pmf, 0.0)
-        return (rp - alpha) / n
+        # at r_p = 0 the interpolation can fall below 0 (and at r_p = n above 1): a proportion
+        # limit is clipped to [0, 1]
+        return np.clip((rp - alpha) / n, 0.0, 1.0)
     if method == "normal":
         z = stats.norm.ppf(p)
         return np.clip(target + z * np.sqrt(target * (1 - target) / n), 0.0, 1.0)

@@ -1,0 +1,978 @@
+"""Analysis 4, social inequality: palliative care by education, income, cohabitation, origin
+and region.
+
+:func:`social_inequality` takes the end-of-life cohort and returns an :class:`InequalityResult`
+with, for each outcome (SPC admittance: any, hospice, hospital team/unit; late referral; home
+death; GP home visits):
+
+- ``proportions``: crude and directly age/sex-standardised proportions per factor level;
+- ``ratios``: adjusted odds ratios (logistic) and prevalence ratios (modified Poisson, robust
+  SE) of each factor level against its reference level;
+- ``indices``: slope and relative indices of inequality (SII, RII; ridit scores) for the
+  ordered factors (education, income);
+- ``joint``: the joint education x income gradient as in Adsersen et al. (J Palliat Med 2023):
+  the OR of every education x income-quartile cell against the lowest-lowest cell.
+
+Published reference (DOMAIN.md): cancer deaths 2010-12, academic vs lower secondary OR 1.69
+(1.51-1.89) of SPC admittance; income Q4 vs Q1 OR 1.46 (1.37-1.56); hospice 1.67 vs hospital
+team 1.23; most affluent academics vs least 1.96 (Adsersen et al., J Palliat Med 2023).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar
+
+import polars as pl
+
+from paleval.analyses._common import (
+    MISSING_LEVELS,
+    drop_separated,
+    factor_levels,
+    fit_or_note,
+    level_label,
+    ordered_levels,
+    select_population,
+    share_table,
+    with_female,
+)
+from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.plots import figure, forest, label, points
+from paleval.stats import (
+    direct_standardise,
+    logistic,
+    modified_poisson,
+    relative_index_of_inequality,
+    slope_index_of_inequality,
+)
+
+__all__ = [
+    "DEFAULT_FACTORS",
+    "DEFAULT_OUTCOMES",
+    "OUTCOME_DEFINITIONS",
+    "InequalityResult",
+    "social_inequality",
+]
+
+DEFAULT_OUTCOMES: tuple[str, ...] = (
+    "spc_admitted", "spc_hospice", "spc_hospital", "late_referral", "home_death",
+    "gp_home_visit",
+)  # fmt: skip
+"""Outcomes analysed by default (see :data:`OUTCOME_DEFINITIONS`)."""
+
+DEFAULT_FACTORS: tuple[str, ...] = (
+    "education", "income_quartile", "living_alone", "origin", "region",
+)  # fmt: skip
+"""Social factors analysed by default."""
+
+ORDERED_FACTORS: tuple[str, ...] = ("education", "income_quartile", "income_quintile")
+"""Factors with an order (low to high position) for which SII and RII are computed."""
+
+DEFAULT_REFERENCE: dict[str, str] = {
+    "education": "lower_secondary",
+    "income_quartile": "1",
+    "income_quintile": "1",
+    "living_alone": "cohabiting",
+    "immigrant": "non_immigrant",
+    "origin": "danish",
+    "age_group": "80+",
+}
+"""Reference levels used unless ``reference`` says otherwise (otherwise: the first level)."""
+
+OUTCOME_DEFINITIONS: dict[str, str] = {
+    "spc_admitted": "admitted to specialised palliative care (first contact on or before death)",
+    "spc_hospice": "admitted to SPC with a hospice as the unit (vs. all others)",
+    "spc_hospital": "admitted to SPC with a hospital palliative team/unit (vs. all others)",
+    "late_referral": (
+        "referred to SPC fewer than {days} days before death, among decedents referred on or "
+        "before the day of death"
+    ),
+    "home_death": "died in own home, among decedents with a known place of death",
+    "gp_home_visit": "at least one GP home visit in the last 90 days of life",
+}
+"""What each built-in outcome means; any other name is taken as a 0/1 or Boolean column."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    value: pl.Expr
+    eligible: pl.Expr
+    columns: tuple[str, ...]
+    description: str
+
+
+def _outcome(name: str, late_days: int) -> _Outcome:
+    adm = pl.col("spc_admitted").fill_null(False)
+    if name == "spc_admitted":
+        return _Outcome(adm, pl.lit(True), ("spc_admitted",), OUTCOME_DEFINITIONS[name])
+    if name in ("spc_hospice", "spc_hospital"):
+        unit = name.removeprefix("spc_")
+        return _Outcome(
+            adm & (pl.col("spc_unit") == unit).fill_null(False),
+            pl.lit(True),
+            ("spc_admitted", "spc_unit"),
+            OUTCOME_DEFINITIONS[name],
+        )
+    if name == "late_referral":
+        days = pl.col("spc_referral_to_death_days")
+        return _Outcome(
+            days < late_days,
+            pl.col("spc_referred").fill_null(False) & days.is_not_null() & (days >= 0),
+            ("spc_referred", "spc_referral_to_death_days"),
+            OUTCOME_DEFINITIONS[name].format(days=late_days),
+        )
+    if name == "home_death":
+        return _Outcome(
+            pl.col("home_death"),
+            pl.col("home_death").is_not_null(),
+            ("home_death",),
+            OUTCOME_DEFINITIONS[name],
+        )
+    if name == "gp_home_visit":
+        return _Outcome(
+            pl.col("gp_home_visits_90d") > 0,
+            pl.col("gp_home_visits_90d").is_not_null(),
+            ("gp_home_visits_90d",),
+            OUTCOME_DEFINITIONS[name],
+        )
+    return _Outcome(
+        pl.col(name).cast(pl.Boolean),
+        pl.col(name).is_not_null(),
+        (name,),
+        f"{name} (0/1 column of the cohort)",
+    )
+
+
+@dataclass(repr=False)
+class InequalityResult(AnalysisResult):
+    """Social inequality in palliative care (analysis 4).
+
+    Tables
+    ------
+    ``proportions``
+        ``outcome, factor, level, n, events, crude, crude_low, crude_high, estimate,
+        conf_low, conf_high``: crude proportions (Wilson CI) and proportions directly
+        standardised to the age x sex distribution of the analysed population (gamma CI,
+        Fay & Feuer); ``estimate`` is null for a level that lacks an age x sex stratum.
+    ``ratios``
+        ``outcome, measure (OR/PR), adjustment, factor, level, reference, is_reference, n,
+        events, estimate, conf_low, conf_high, log_estimate, std_error, p_value``: adjusted
+        ratios of each level against the factor's reference level (reference rows carry
+        ``estimate = 1`` and no CI).
+    ``indices``
+        ``outcome, factor, measure (SII/RII), estimate, conf_low, conf_high, std_error,
+        p_value, n, events, order``: SII (absolute difference, top vs bottom of ``order``)
+        and RII (prevalence ratio, top vs bottom), adjusted for the covariates.
+    ``joint``
+        ``outcome, <factor 1>, <factor 2>, is_reference, n, events, share, estimate,
+        conf_low, conf_high, p_value``: OR of each cell vs the lowest-lowest cell.
+
+    Figures: ``gradient`` (standardised and crude proportions by level of every factor),
+    ``forest`` (adjusted ORs/PRs), ``joint`` (the education x income grid of ORs). Each
+    draws the first outcome; :meth:`gradient_plot`, :meth:`forest_plot` and
+    :meth:`joint_plot` take ``outcome=``.
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ("gradient", "forest", "joint")
+
+    # -- helpers -----------------------------------------------------------------------
+    def _outcome_of(self, outcome: str | None, table: str) -> str:
+        tab = self.tables[table]
+        present = tab["outcome"].unique(maintain_order=True).to_list()
+        if outcome is None:
+            wanted = [o for o in self.params.get("outcomes", []) if o in present]
+            if not (wanted or present):
+                raise ValueError(f"table {table!r} is empty; nothing to draw")
+            return (wanted or present)[0]
+        if outcome not in present:
+            raise ValueError(f"outcome {outcome!r} not in table {table!r}; choose from {present}")
+        return outcome
+
+    # -- figures -----------------------------------------------------------------------
+    def gradient_plot(self, outcome: str | None = None, ax: Any = None, lang: str = "en") -> Any:
+        """Standardised (and crude) proportions with CIs by level of each factor."""
+        outcome = self._outcome_of(outcome, "proportions")
+        tab = self.tables["proportions"].filter(pl.col("outcome") == outcome)
+        factors = tab["factor"].unique(maintain_order=True).to_list()
+        kinds = {
+            "standardised": label("ineq_standardised", lang),
+            "crude": label("ineq_crude", lang),
+        }
+        long = pl.concat(
+            [
+                tab.select(
+                    "factor",
+                    "level",
+                    kind=pl.lit(kinds["standardised"]),
+                    estimate="estimate",
+                    conf_low="conf_low",
+                    conf_high="conf_high",
+                ),
+                tab.select(
+                    "factor",
+                    "level",
+                    kind=pl.lit(kinds["crude"]),
+                    estimate="crude",
+                    conf_low="crude_low",
+                    conf_high="crude_high",
+                ),
+            ]
+        ).with_columns(x=pl.col("factor") + "=" + pl.col("level"))
+        # keep x positions in table order even where one kind is blank
+        xs = tab.select(x=pl.col("factor") + "=" + pl.col("level"))["x"].to_list()
+        shown = long.filter(pl.col("estimate").is_not_null())["x"].unique().to_list()
+        xs = [x for x in xs if x in set(shown)]
+        long = long.with_columns(_o=pl.col("x").replace_strict(xs, range(len(xs)), default=None))
+        long = long.filter(pl.col("_o").is_not_null()).sort("_o", "kind", descending=[False, True])
+        if ax is None:
+            _, ax = figure(max(6.0, 0.55 * len(xs) + 2.0), 4.4)
+        points(
+            long,
+            x="x",
+            group="kind",
+            ylabel=label("proportion", lang),
+            title=f"{label(outcome, lang)}: {label('ineq_by_social_position', lang)}",
+            lang=lang,
+            ax=ax,
+        )
+        ax.set_xticks(range(len(xs)))
+        ax.set_xticklabels(
+            [level_label(*x.split("=", 1), lang) for x in xs], rotation=35, ha="right"
+        )
+        ax.get_legend().set_title(None)
+        # factor blocks: separators and names along the top
+        start = 0
+        for f in factors:
+            k = sum(1 for x in xs if x.split("=", 1)[0] == f)
+            if k == 0:
+                continue
+            if start:
+                ax.axvline(start - 0.5, color="#bbbbbb", linewidth=0.8)
+            ax.text(
+                start + (k - 1) / 2,
+                1.0,
+                label(f, lang),
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+            start += k
+        ax.title.set_y(1.05)
+        return ax
+
+    def forest_plot(
+        self,
+        outcome: str | None = None,
+        measure: str | None = None,
+        ax: Any = None,
+        lang: str = "en",
+    ) -> Any:
+        """Adjusted ORs and/or PRs with CIs per factor level (reference levels at 1)."""
+        outcome = self._outcome_of(outcome, "ratios")
+        tab = self.tables["ratios"].filter(pl.col("outcome") == outcome)
+        if measure is not None:
+            tab = tab.filter(pl.col("measure") == measure)
+        names = {"OR": label("odds_ratio", lang), "PR": label("prevalence_ratio", lang)}
+        rows = []
+        for r in tab.iter_rows(named=True):
+            ref = r["is_reference"]
+            term = f"{label(r['factor'], lang)}: {level_label(r['factor'], r['level'], lang)}"
+            rows.append(
+                {
+                    "term": term + (f" ({label('ineq_reference', lang)})" if ref else ""),
+                    "model": names.get(r["measure"], r["measure"]),
+                    "ratio": r["estimate"],
+                    "ratio_low": r["estimate"] if ref else r["conf_low"],
+                    "ratio_high": r["estimate"] if ref else r["conf_high"],
+                }
+            )
+        plot_tab = pl.DataFrame(
+            rows,
+            schema={
+                "term": pl.String,
+                "model": pl.String,
+                "ratio": pl.Float64,
+                "ratio_low": pl.Float64,
+                "ratio_high": pl.Float64,
+            },
+        )
+        several = plot_tab["model"].n_unique() > 1
+        return forest(
+            plot_tab,
+            group="model" if several else None,
+            xlabel=label("ineq_ratio_ci", lang),
+            title=f"{label(outcome, lang)}: {label('ineq_adjusted_ratios', lang)}",
+            lang=lang,
+            ax=ax,
+        )
+
+    def joint_plot(self, outcome: str | None = None, ax: Any = None, lang: str = "en") -> Any:
+        """ORs of every cell of the joint gradient (x: second factor, colour: first)."""
+        outcome = self._outcome_of(outcome, "joint")
+        f1, f2 = self.params["joint"]
+        tab = self.tables["joint"].filter(pl.col("outcome") == outcome)
+        tab = tab.with_columns(
+            x=pl.col(f2).map_elements(lambda v: level_label(f2, v, lang), return_dtype=pl.String),
+            conf_low=pl.when(pl.col("is_reference"))
+            .then(pl.col("estimate"))
+            .otherwise(pl.col("conf_low")),
+            conf_high=pl.when(pl.col("is_reference"))
+            .then(pl.col("estimate"))
+            .otherwise(pl.col("conf_high")),
+        )
+        ref1, ref2 = self.params["joint_reference"]
+        ax = points(
+            tab,
+            x="x",
+            group=f1,
+            ylabel=label("odds_ratio", lang),
+            percent=False,
+            log=True,
+            reference=1.0,
+            title=f"{label(outcome, lang)}: {label(f1, lang)} x {label(f2, lang)}",
+            lang=lang,
+            ax=ax,
+        )
+        lo, hi = ax.get_ylim()
+        ticks = [t for t in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 6, 8, 12, 16) if lo <= t <= hi]
+        ax.set_yticks(ticks)
+        ax.set_yticklabels([f"{t:g}" for t in ticks])
+        ax.set_xlabel(
+            f"{label(f2, lang)} ({label('ineq_reference', lang)}: "
+            f"{label(ref1, lang)}, {level_label(f2, ref2, lang)})"
+        )
+        return ax
+
+    def _plot_gradient(self, ax: Any = None, lang: str = "en") -> Any:
+        return self.gradient_plot(ax=ax, lang=lang)
+
+    def _plot_forest(self, ax: Any = None, lang: str = "en") -> Any:
+        return self.forest_plot(ax=ax, lang=lang)
+
+    def _plot_joint(self, ax: Any = None, lang: str = "en") -> Any:
+        return self.joint_plot(ax=ax, lang=lang)
+
+
+# ---------------------------------------------------------------------------------------
+# the analysis
+# ---------------------------------------------------------------------------------------
+
+
+def _references(
+    data: pl.DataFrame, cols: Sequence[str], given: Mapping[str, str]
+) -> dict[str, str]:
+    """Reference level of each String column: given, else the default if present, else the
+    first level in display order."""
+    out = {}
+    for c in cols:
+        if data.schema[c] != pl.String:
+            continue
+        present = data[c].unique().drop_nulls().to_list()
+        if c in given:
+            if given[c] not in present:
+                raise ValueError(
+                    f"reference level {given[c]!r} of {c!r} not found among the analysed "
+                    f"persons (levels: {ordered_levels(c, present)})"
+                )
+            out[c] = given[c]
+        elif DEFAULT_REFERENCE.get(c) in present:
+            out[c] = DEFAULT_REFERENCE[c]
+        elif present:
+            out[c] = ordered_levels(c, present)[0]
+    return out
+
+
+def _proportions(
+    frame: pl.DataFrame,
+    outcome: str,
+    factors: Sequence[str],
+    strata: Sequence[str],
+    conf_level: float,
+    notes: list[str],
+) -> pl.DataFrame:
+    standard = frame.group_by(list(strata)).agg(population=pl.len())
+    parts = []
+    for f in factors:
+        crude = share_table(frame, [f], pl.col("_event").cast(pl.Boolean), conf_level).rename(
+            {"estimate": "crude", "conf_low": "crude_low", "conf_high": "crude_high", f: "level"}
+        )
+        counts = frame.group_by(f, *strata).agg(_x=pl.col("_event").sum(), _n=pl.len())
+        n_strata = standard.height
+        complete = counts.group_by(f).agg(k=pl.len()).filter(pl.col("k") == n_strata)[f]
+        incomplete = sorted(set(crude["level"]) - set(complete))
+        if incomplete:
+            notes.append(
+                f"{outcome}, {f}: no standardised proportion for level(s) {incomplete} "
+                "(an age x sex stratum is empty)"
+            )
+        std = None
+        if complete.len():
+            std = direct_standardise(
+                counts.filter(pl.col(f).is_in(complete.implode())),
+                "_x",
+                "_n",
+                list(strata),
+                standard,
+                by=f,
+                conf_level=conf_level,
+            ).select(pl.col(f).alias("level"), "estimate", "conf_low", "conf_high")
+        if std is None:
+            std = pl.DataFrame(
+                schema={
+                    "level": pl.String,
+                    "estimate": pl.Float64,
+                    "conf_low": pl.Float64,
+                    "conf_high": pl.Float64,
+                }
+            )
+        tab = crude.join(std, on="level", how="left")
+        order = ordered_levels(f, tab["level"].to_list())
+        tab = tab.with_columns(
+            _o=pl.col("level").replace_strict(order, range(len(order)), return_dtype=pl.Int64)
+        ).sort("_o")
+        parts.append(tab.drop("_o").with_columns(factor=pl.lit(f)))
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.select(
+        outcome=pl.lit(outcome),
+        factor="factor",
+        level="level",
+        n="n",
+        events="events",
+        crude="crude",
+        crude_low="crude_low",
+        crude_high="crude_high",
+        estimate="estimate",
+        conf_low="conf_low",
+        conf_high="conf_high",
+    )
+
+
+def _ratio_rows(
+    res: Any,
+    data: pl.DataFrame,
+    outcome: str,
+    measure: str,
+    adjustment: str,
+    factors: Sequence[str],
+    refs: Mapping[str, str],
+) -> pl.DataFrame:
+    parts = []
+    for f in factors:
+        counts = data.group_by(f).agg(
+            n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
+        )
+        order = ordered_levels(f, counts[f].to_list())
+        terms = res.table.filter(pl.col("term").str.starts_with(f"{f}[")).select(
+            level=pl.col("term").str.slice(len(f) + 1).str.strip_suffix("]"),
+            estimate="ratio",
+            conf_low="ratio_low",
+            conf_high="ratio_high",
+            log_estimate="estimate",
+            std_error="std_error",
+            p_value="p_value",
+        )
+        tab = (
+            counts.rename({f: "level"})
+            .join(terms, on="level", how="left")
+            .with_columns(
+                is_reference=pl.col("level") == refs[f],
+                _o=pl.col("level").replace_strict(order, range(len(order)), return_dtype=pl.Int64),
+            )
+            .with_columns(
+                estimate=pl.when(pl.col("is_reference"))
+                .then(pl.lit(1.0))
+                .otherwise(pl.col("estimate")),
+                log_estimate=pl.when(pl.col("is_reference"))
+                .then(pl.lit(0.0))
+                .otherwise(pl.col("log_estimate")),
+            )
+            .sort("_o")
+        )
+        parts.append(
+            tab.select(
+                outcome=pl.lit(outcome),
+                measure=pl.lit(measure),
+                adjustment=pl.lit(adjustment),
+                factor=pl.lit(f),
+                level="level",
+                reference=pl.lit(refs[f]),
+                is_reference="is_reference",
+                n="n",
+                events="events",
+                estimate="estimate",
+                conf_low="conf_low",
+                conf_high="conf_high",
+                log_estimate="log_estimate",
+                std_error="std_error",
+                p_value="p_value",
+            )
+        )
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+_FITTERS = {"OR": logistic, "PR": modified_poisson}
+
+
+def social_inequality(
+    cohort: pl.DataFrame | pl.LazyFrame | Any,
+    *,
+    outcomes: Sequence[str] = DEFAULT_OUTCOMES,
+    factors: Sequence[str] = DEFAULT_FACTORS,
+    covariates: Sequence[str] = ("age_group", "female", "death_year"),
+    population: str | pl.Expr = "cancer",
+    reference: Mapping[str, Any] | None = None,
+    adjust: str = "mutual",
+    measures: Sequence[str] = ("OR", "PR"),
+    missing: str = "exclude",
+    joint: tuple[str, str] | None = ("education", "income_quartile"),
+    joint_outcomes: Sequence[str] | None = None,
+    standardise_by: Sequence[str] = ("age_group", "sex"),
+    continuous: Sequence[str] = ("age", "charlson_index"),
+    late_referral_days: int = 30,
+    conf_level: float = 0.95,
+) -> InequalityResult:
+    """Social inequality in SPC, late referral, home death and GP home visits (analysis 4).
+
+    Parameters
+    ----------
+    cohort
+        The end-of-life cohort (:func:`paleval.cohort.end_of_life_cohort`): DataFrame,
+        LazyFrame or Cohort, one row per adult decedent.
+    outcomes
+        Built-in outcomes (:data:`OUTCOME_DEFINITIONS`): ``spc_admitted``, ``spc_hospice``,
+        ``spc_hospital``, ``late_referral``, ``home_death``, ``gp_home_visit``; any other
+        name is a 0/1 or Boolean cohort column (nulls not analysed).
+    factors
+        Social factors. Booleans become named levels (``living_alone``: cohabiting /
+        living_alone), numbers become text levels (income quartile ``"1"``..``"4"``), nulls
+        the level ``"missing"``. ``immigrant`` is derived from ``origin`` when absent
+        (immigrant vs. Danish origin or descendant). ``region`` is the region name,
+        ``region_code`` BEF's REG code ("81".."85" = DST regions 1081-1085).
+    covariates
+        Adjustment variables of the ratio models, the inequality indices and the joint
+        gradient. Strings and Booleans enter as they are, integer columns as categories (e.g.
+        ``death_year``) unless named in ``continuous``; floats as linear terms. ``female`` is
+        derived from ``sex``.
+    population
+        ``"cancer"`` (default, adult cancer decedents), ``"noncancer"``, ``"all"`` or a
+        Boolean polars expression.
+    reference
+        Reference levels by column (factors and categorical covariates), e.g.
+        ``{"age_group": "80+", "region_code": "84"}``; defaults: lowest education, income
+        Q1, cohabiting, Danish origin, age 80+, otherwise the first level.
+    adjust
+        ``"mutual"`` (default): one model per outcome with all factors and the covariates;
+        ``"separate"``: one model per factor with the covariates only.
+    measures
+        ``"OR"`` (logistic regression) and/or ``"PR"`` (modified Poisson, HC0 robust SE).
+    missing
+        ``"exclude"`` (default): persons with an unknown/missing factor level or covariate
+        are left out of models, indices and the joint gradient (complete cases; counted in
+        ``notes``); ``"category"``: unknown factor levels stay in the models as levels.
+        Proportions always show the unknown levels.
+    joint
+        Two factors for the joint gradient (``None``: no joint table); the reference cell is
+        their reference levels.
+    joint_outcomes
+        Outcomes of the joint gradient (default: the first outcome).
+    standardise_by
+        Strata of the direct standardisation; the standard is the analysed population's
+        distribution over them.
+    continuous
+        Integer covariates that enter as linear terms.
+    late_referral_days
+        Threshold of ``late_referral``.
+    conf_level
+        Confidence level of all intervals.
+
+    Returns
+    -------
+    InequalityResult
+        Tables ``proportions``, ``ratios``, ``indices``, ``joint``; fitted models in
+        ``models`` (``"outcome|measure"`` or ``"outcome|measure|factor"``, ``"joint|outcome"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> m = 400
+    >>> edu = rng.choice(["lower_secondary", "long_higher"], m)
+    >>> d = pl.DataFrame({
+    ...     "education": edu, "income_quartile": rng.integers(1, 5, m),
+    ...     "age_group": rng.choice(["60-69", "80+"], m), "sex": rng.choice(["male", "female"], m),
+    ...     "death_year": rng.choice([2019, 2020], m), "cancer": True,
+    ...     "spc_admitted": rng.random(m) < np.where(edu == "long_higher", 0.6, 0.4)})
+    >>> res = social_inequality(d, outcomes=["spc_admitted"],
+    ...                         factors=["education", "income_quartile"])
+    >>> res.tables["ratios"].filter(pl.col("measure") == "OR").select("level", "n").rows()[:2]
+    [('lower_secondary', 195), ('long_higher', 205)]
+    >>> res.tables["joint"].height
+    8
+    """
+    frame = with_female(_as_frame(cohort))
+    outcomes, factors, covariates = list(outcomes), list(factors), list(covariates)
+    if not outcomes or not factors:
+        raise ValueError("give at least one outcome and one factor")
+    if adjust not in ("mutual", "separate"):
+        raise ValueError(f"adjust must be 'mutual' or 'separate', got {adjust!r}")
+    if missing not in ("exclude", "category"):
+        raise ValueError(f"missing must be 'exclude' or 'category', got {missing!r}")
+    bad = [m for m in measures if m not in _FITTERS]
+    if bad or not measures:
+        raise ValueError(f"measures must be among {list(_FITTERS)}, got {list(measures)}")
+    overlap = sorted(set(factors) & set(covariates))
+    if overlap:
+        raise ValueError(f"column(s) {overlap} given both as factor and as covariate")
+    for name, seq in (("outcomes", outcomes), ("factors", factors), ("covariates", covariates)):
+        dups = sorted({x for x in seq if seq.count(x) > 1})
+        if dups:
+            raise ValueError(f"{name} lists {dups} more than once")
+    joint_pair = list(joint) if joint is not None else []
+    if joint is not None and (len(joint_pair) != 2 or joint_pair[0] == joint_pair[1]):
+        raise ValueError(f"joint must be two different factors, got {joint!r}")
+    joint_outs = list(joint_outcomes) if joint_outcomes is not None else outcomes[:1]
+    unknown_j = [o for o in joint_outs if o not in outcomes]
+    if unknown_j:
+        raise ValueError(f"joint_outcomes {unknown_j} are not among the outcomes {outcomes}")
+
+    if "immigrant" in {*factors, *covariates, *joint_pair} and "immigrant" not in frame.columns:
+        require_columns(frame, ["origin"], "social inequality (immigrant)")
+        frame = frame.with_columns(
+            immigrant=pl.when(pl.col("origin").is_not_null()).then(pl.col("origin") == "immigrant")
+        )
+    defs = {o: _outcome(o, late_referral_days) for o in outcomes}
+    needed = [
+        *{c for d in defs.values() for c in d.columns},
+        *factors,
+        *covariates,
+        *standardise_by,
+        *joint_pair,
+    ]
+    require_columns(frame, list(dict.fromkeys(needed)), "social inequality")
+    for o in defs:
+        if o in OUTCOME_DEFINITIONS:
+            continue
+        dt = frame.schema[o]
+        if not (dt == pl.Boolean or dt.is_integer()):
+            raise ValueError(f"outcome column {o!r} must be Boolean or 0/1, got {dt}")
+        nbad = frame.filter(~pl.col(o).cast(pl.Int64).is_in([0, 1])).height
+        if nbad:
+            raise ValueError(f"outcome column {o!r}: {nbad} row(s) are not 0 or 1")
+    given = {str(k): str(v) for k, v in (reference or {}).items()}
+    stray = sorted(set(given) - {*factors, *covariates, *joint_pair})
+    if stray:
+        raise ValueError(f"reference given for {stray}, which are neither factors nor covariates")
+
+    notes: list[str] = []
+    frame, pop_text = select_population(frame, population, notes)
+    if frame.height == 0:
+        raise ValueError("no persons in the population")
+
+    # factors as String levels; integer covariates as categories
+    all_factors = list(dict.fromkeys([*factors, *joint_pair]))
+    frame = frame.with_columns([factor_levels(frame, f) for f in all_factors])
+    cov_exprs = []
+    for c in covariates:
+        dt = frame.schema[c]
+        if dt.is_integer() and c not in continuous:
+            cov_exprs.append(pl.col(c).cast(pl.String))
+        elif not (dt in (pl.String, pl.Boolean) or dt.is_numeric()):
+            cov_exprs.append(pl.col(c).cast(pl.String))
+    if cov_exprs:
+        frame = frame.with_columns(cov_exprs)
+    cov_known = pl.all_horizontal([pl.col(c).is_not_null() for c in covariates] or [pl.lit(True)])
+
+    def known(cols: Sequence[str]) -> pl.Expr:
+        return pl.all_horizontal(
+            [~pl.col(f).is_in(list(MISSING_LEVELS)) for f in cols] or [pl.lit(True)]
+        )
+
+    props, ratios, indices, joint_tabs = [], [], [], []
+    models: dict[str, Any] = {}
+    for o, d in defs.items():
+        elig = frame.filter(d.eligible.fill_null(False)).with_columns(_event=d.value.cast(pl.Int8))
+        if elig.height < frame.height:
+            notes.append(f"{o}: {d.description}; {elig.height:,} of {frame.height:,} analysed")
+        if elig.height == 0:
+            notes.append(f"{o}: nobody eligible; outcome skipped")
+            continue
+        strata_ok = pl.all_horizontal([pl.col(s).is_not_null() for s in standardise_by])
+        std_frame = elig.filter(strata_ok)
+        if std_frame.height < elig.height:
+            notes.append(
+                f"{o}: {elig.height - std_frame.height:,} persons with unknown "
+                f"{'/'.join(standardise_by)} left out of the proportions"
+            )
+        props.append(_proportions(std_frame, o, factors, standardise_by, conf_level, notes))
+
+        # ratio models (complete cases)
+        model_frame = elig.filter(cov_known)
+        if missing == "exclude":
+            model_frame = model_frame.filter(known(factors))
+        if model_frame.height < elig.height:
+            notes.append(
+                f"{o}: {elig.height - model_frame.height:,} persons with an unknown factor level "
+                "or covariate left out of the ratio models"
+            )
+        if model_frame.height and model_frame["_event"].n_unique() > 1:
+            sets = [factors] if adjust == "mutual" else [[f] for f in factors]
+            for fs in sets:
+                mf = drop_separated(model_frame, [*fs, *covariates], notes, f"{o}, ratio models")
+                refs = _references(mf, [*fs, *covariates], given)
+                for m in measures:
+                    key = f"{o}|{m}" + ("" if adjust == "mutual" else f"|{fs[0]}")
+                    res = fit_or_note(
+                        partial(
+                            _FITTERS[m],
+                            mf,
+                            "_event",
+                            list(fs),
+                            covariates,
+                            reference=refs,
+                            conf_level=conf_level,
+                        ),
+                        notes,
+                        key,
+                    )
+                    if res is None:
+                        continue
+                    res.outcome = o
+                    models[key] = res
+                    ratios.append(_ratio_rows(res, mf, o, m, adjust, fs, refs))
+        else:
+            notes.append(f"{o}: outcome constant among the analysed persons; no ratio models")
+
+        # inequality indices for ordered factors
+        for f in factors:
+            if f not in ORDERED_FACTORS:
+                continue
+            fr = drop_separated(
+                elig.filter(cov_known & known([f])), covariates, notes, f"{o}, indices of {f}"
+            )
+            order = ordered_levels(f, fr[f].unique().to_list())
+            if len(order) < 2 or fr["_event"].n_unique() < 2:
+                continue
+            for kind, fn in (
+                ("SII", slope_index_of_inequality),
+                ("RII", relative_index_of_inequality),
+            ):
+                row = fit_or_note(
+                    partial(
+                        fn,
+                        fr,
+                        f,
+                        outcome="_event",
+                        covariates=covariates,
+                        order=order,
+                        conf_level=conf_level,
+                    ),
+                    notes,
+                    f"{o}|{kind}|{f}",
+                )
+                if row is None:
+                    continue
+                indices.append(
+                    row.select(
+                        outcome=pl.lit(o),
+                        factor=pl.lit(f),
+                        measure="measure",
+                        estimate="estimate",
+                        conf_low="conf_low",
+                        conf_high="conf_high",
+                        std_error="std_error",
+                        p_value="p_value",
+                        n=pl.col("n").round(0).cast(pl.Int64),
+                        events=pl.col("events").round(0).cast(pl.Int64),
+                        order=pl.lit(" < ".join(order)),
+                    )
+                )
+
+        # joint gradient
+        if joint is not None and o in joint_outs:
+            f1, f2 = joint_pair
+            jf = elig.filter(cov_known & known(joint_pair)).with_columns(
+                _cell=pl.col(f1) + "|" + pl.col(f2)
+            )
+            if jf.height == 0:
+                continue
+            cells = jf.group_by(f1, f2).agg(
+                n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
+            )
+            jf = drop_separated(jf, ["_cell", *covariates], notes, f"{o}, joint gradient")
+            refs = _references(jf, [f1, f2, *covariates], given)
+            ref_cell = f"{refs[f1]}|{refs[f2]}"
+            res = fit_or_note(
+                partial(
+                    logistic,
+                    jf,
+                    "_event",
+                    ["_cell"],
+                    covariates,
+                    reference={
+                        **{k: v for k, v in refs.items() if k in covariates},
+                        "_cell": ref_cell,
+                    },
+                    conf_level=conf_level,
+                ),
+                notes,
+                f"joint|{o}",
+            )
+            o1 = ordered_levels(f1, cells[f1].to_list())
+            o2 = ordered_levels(f2, cells[f2].to_list())
+            cells = cells.with_columns(
+                _cell=pl.col(f1) + "|" + pl.col(f2),
+                _o1=pl.col(f1).replace_strict(o1, range(len(o1)), return_dtype=pl.Int64),
+                _o2=pl.col(f2).replace_strict(o2, range(len(o2)), return_dtype=pl.Int64),
+            ).sort("_o1", "_o2")
+            if res is not None:
+                res.outcome = o
+                models[f"joint|{o}"] = res
+                terms = res.table.filter(pl.col("term").str.starts_with("_cell[")).select(
+                    _cell=pl.col("term").str.slice(6).str.strip_suffix("]"),
+                    estimate="ratio",
+                    conf_low="ratio_low",
+                    conf_high="ratio_high",
+                    p_value="p_value",
+                )
+            else:
+                terms = pl.DataFrame(
+                    schema={
+                        "_cell": pl.String,
+                        "estimate": pl.Float64,
+                        "conf_low": pl.Float64,
+                        "conf_high": pl.Float64,
+                        "p_value": pl.Float64,
+                    }
+                )
+            is_ref = pl.col("_cell") == ref_cell
+            joint_tabs.append(
+                cells.join(terms, on="_cell", how="left").select(
+                    outcome=pl.lit(o),
+                    **{f1: pl.col(f1), f2: pl.col(f2)},
+                    is_reference=is_ref,
+                    n="n",
+                    events="events",
+                    share=pl.col("events") / pl.col("n"),
+                    estimate=pl.when(is_ref)
+                    .then(pl.lit(1.0) if res is not None else None)
+                    .otherwise(pl.col("estimate")),
+                    conf_low="conf_low",
+                    conf_high="conf_high",
+                    p_value="p_value",
+                )
+            )
+
+    tables = {
+        "proportions": _concat(props, _PROP_SCHEMA),
+        "ratios": _concat(ratios, _RATIO_SCHEMA),
+        "indices": _concat(indices, _INDEX_SCHEMA),
+        "joint": _concat(
+            joint_tabs,
+            {
+                "outcome": pl.String,
+                **{f: pl.String for f in (joint_pair or ["factor_1", "factor_2"])},
+                **_JOINT_SCHEMA,
+            },
+        ),
+    }
+    j1, j2 = joint_pair or ["factor_1", "factor_2"]
+    margins = {
+        "proportions": [["outcome", "factor"]],
+        "ratios": [["outcome", "measure", "adjustment", "factor"]],
+        "indices": [],
+        "joint": [["outcome", j1], ["outcome", j2]],
+    }
+    jref = None
+    if joint_pair:
+        jt = tables["joint"].filter(pl.col("is_reference"))
+        jref = (
+            [jt[j1][0], jt[j2][0]]
+            if jt.height
+            else [DEFAULT_REFERENCE.get(j1, ""), DEFAULT_REFERENCE.get(j2, "")]
+        )
+    return InequalityResult(
+        title=f"Social inequality in palliative care: {pop_text}",
+        tables=tables,
+        n=frame.height,
+        params={
+            "outcomes": outcomes,
+            "factors": factors,
+            "covariates": covariates,
+            "population": population if isinstance(population, str) else str(population),
+            "adjust": adjust,
+            "measures": list(measures),
+            "missing": missing,
+            "joint": joint_pair or None,
+            "joint_reference": jref,
+            "standardise_by": list(standardise_by),
+            "late_referral_days": late_referral_days,
+        },
+        models=models,
+        notes=notes,
+        margins=margins,
+    )
+
+
+_PROP_SCHEMA = {
+    "outcome": pl.String,
+    "factor": pl.String,
+    "level": pl.String,
+    "n": pl.Int64,
+    "events": pl.Int64,
+    "crude": pl.Float64,
+    "crude_low": pl.Float64,
+    "crude_high": pl.Float64,
+    "estimate": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+}
+_RATIO_SCHEMA = {
+    "outcome": pl.String,
+    "measure": pl.String,
+    "adjustment": pl.String,
+    "factor": pl.String,
+    "level": pl.String,
+    "reference": pl.String,
+    "is_reference": pl.Boolean,
+    "n": pl.Int64,
+    "events": pl.Int64,
+    "estimate": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+    "log_estimate": pl.Float64,
+    "std_error": pl.Float64,
+    "p_value": pl.Float64,
+}
+_INDEX_SCHEMA = {
+    "outcome": pl.String,
+    "factor": pl.String,
+    "measure": pl.String,
+    "estimate": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+    "std_error": pl.Float64,
+    "p_value": pl.Float64,
+    "n": pl.Int64,
+    "events": pl.Int64,
+    "order": pl.String,
+}
+_JOINT_SCHEMA = {
+    "is_reference": pl.Boolean,
+    "n": pl.Int64,
+    "events": pl.Int64,
+    "share": pl.Float64,
+    "estimate": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+    "p_value": pl.Float64,
+}
+
+
+def _concat(parts: list[pl.DataFrame], schema: Mapping[str, Any]) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema=dict(schema))
+    out = pl.concat(parts, how="vertical_relaxed")
+    return out.select([pl.col(c).cast(t) for c, t in schema.items()])

@@ -1,0 +1,1043 @@
+"""Analysis 2: place of death relative to the general practitioner's involvement.
+
+Where do people die (own home, nursing home, hospital, hospice, elsewhere), and how does that
+relate to what the GP did at the end of life: home visits in the last 90 days, any GP contact and
+out-of-hours contact in the last 30 days, the terminal declaration, and the listed practice's
+home-visit propensity? Published reference results (DOMAIN.md): GP home visits and home death,
+prevalence ratio 4.3 (Neergaard et al., Br J Gen Pract 2009); a GP home visit in the last three
+months, OR of hospital death 0.08 (Aabom et al., Br J Gen Pract 2005); highest vs lowest quartile
+of practice home-visit propensity, OR 1.20 of dying out of hospital (Palliative Medicine 2018).
+
+:func:`place_of_death_gp` gives, in one :class:`PlaceOfDeathResult`,
+
+- ``distribution``: place of death by exposure level (and overall) with Wilson CIs;
+- ``ratios``: crude and adjusted prevalence ratios (modified Poisson) and odds ratios (logistic)
+  of home death and of dying out of hospital, cluster-robust by practice;
+- ``multinomial``: relative risk ratios of each place against hospital (multinomial logit);
+- ``standardised``: model-based standardised proportions of home death per exposure level
+  (g-computation, :func:`paleval.stats.marginal_risks`).
+
+Decedents with an unknown place of death are excluded (and counted in ``notes``); with
+``unknown_place="not_home"`` they stay in the home-death analyses as not dying at home, the
+estimand "among all decedents" (a sensitivity analysis; in paleval's synthetic data unknown places
+are recoded "other" places, so this reproduces the generator's planted model exactly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import polars as pl
+
+from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.plots import forest as forest_chart
+from paleval.plots import label, points, stacked_bars
+from paleval.stats import logistic, marginal_risks, modified_poisson, multinomial, proportion_ci
+from paleval.stats.regression import ConvergenceError, RegressionResult
+
+__all__ = [
+    "BINARY_OUTCOMES",
+    "DEFAULT_COVARIATES",
+    "DEFAULT_EXPOSURES",
+    "DEFAULT_REFERENCE",
+    "PLACES",
+    "PlaceOfDeathResult",
+    "place_of_death_gp",
+]
+
+PLACES: tuple[str, ...] = ("home", "nursing_home", "hospital", "hospice", "other")
+"""Known places of death, in display order (``"unknown"`` is excluded from the analyses)."""
+
+DEFAULT_EXPOSURES: tuple[str, ...] = (
+    "gp_home_visit_category",
+    "gp_contact_30d",
+    "gp_ooh_30d",
+    "terminal_declaration",
+    "propensity_quartile",
+)
+"""GP involvement: home visits (0 / 1-2 / 3+, last 90 days), any GP contact and out-of-hours
+contact (last 30 days), terminal declaration, practice home-visit propensity quartile (1-4)."""
+
+DEFAULT_COVARIATES: tuple[str, ...] = (
+    "age_group",
+    "female",
+    "cancer",
+    "living_alone",
+    "death_year",
+)
+"""Adjustment set of the adjusted models (``death_year`` enters linearly)."""
+
+DEFAULT_REFERENCE: dict[str, str] = {
+    "gp_home_visit_category": "0",
+    "propensity_quartile": "1",
+    "age_group": "70-79",
+    "spc_unit": "none",
+    "education": "lower_secondary",
+    "income_quartile": "1",
+    "cause_group": "cancer",
+}
+"""Reference levels used when the column is a categorical predictor and the level is present
+(Boolean exposures: ``"no"``). Override or extend with ``reference=``."""
+
+BINARY_OUTCOMES: dict[str, str] = {
+    "home_death": "died in the own home",
+    "out_of_hospital_death": "died anywhere but in hospital",
+}
+"""Binary outcomes derived from ``place_of_death`` (other outcomes are read from the cohort)."""
+
+_UNKNOWN = "unknown"
+_MAX_LEVELS = 20
+_MEASURES: dict[str, str] = {"PR": "prevalence_ratio", "OR": "odds_ratio"}
+
+
+# ---------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class PlaceOfDeathResult(AnalysisResult):
+    """Place of death by the GP's involvement: distribution, ratios, multinomial, standardised.
+
+    Tables (all tidy, with the counts behind every estimate; with ``by`` a leading column named
+    after the stratifying variable):
+
+    ``distribution``
+        ``exposure, level, place, n`` (persons dying at ``place``), ``n_level`` (persons at the
+        exposure level with a known place of death), ``share, conf_low, conf_high`` (Wilson).
+        ``exposure == "all"`` holds the overall distribution.
+    ``ratios``
+        ``outcome, measure`` (``PR`` modified Poisson / ``OR`` logistic), ``model`` (``crude``:
+        the exposure alone; ``adjusted``: with the covariates, and the other exposures when
+        ``mutual``), ``exposure, level, reference, term, ratio, conf_low, conf_high, estimate``
+        (log ratio), ``std_error, p_value, n, events`` (persons and events at the level),
+        ``n_ref, n_events_ref`` (at the reference level), ``n_analysed``.
+    ``multinomial``
+        ``model, exposure, level, reference, place`` (compared with ``place_reference``),
+        ``place_reference, term, ratio`` (relative risk ratio), ``conf_low, conf_high,
+        estimate, std_error, p_value, n`` (persons at the level), ``events`` (of them dying at
+        ``place``), ``n_at_reference_place`` (dying at the reference place), ``n_analysed``.
+    ``standardised``
+        ``outcome, exposure, level, contrast`` (``risk``, ``difference``, ``ratio`` vs the
+        reference level), ``estimate, conf_low, conf_high, std_error, p_value, crude`` (observed
+        proportion), ``n, n_events`` (observed at the level), ``n_standardised`` (persons whose
+        covariate distribution is the standard).
+
+    Figures: ``distribution`` (stacked bars of place of death per exposure level), ``forest``
+    (adjusted PRs and ORs of the main outcome), ``standardised`` (standardised proportions
+    with CIs per exposure level).
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ("distribution", "forest", "standardised")
+
+    # -- helpers for figures (only from self.tables) ------------------------------------
+    def _by(self) -> str | None:
+        return self.params.get("by")
+
+    def _stratum(self, value: Any, lang: str) -> str:
+        text = {"True": "yes", "False": "no", "true": "yes", "false": "no"}.get(str(value), value)
+        return f"{label(self._by(), lang)}: {label(text, lang)}"
+
+    def _row_label(self, exposure: str, level: str, lang: str) -> str:
+        if exposure == "all":
+            return label("pod_all_decedents", lang)
+        return f"{label(exposure, lang)}: {label(level, lang)}"
+
+    def _with_display(self, tab: pl.DataFrame, lang: str) -> pl.DataFrame:
+        by = self._by()
+        rows = [
+            self._row_label(e, lv, lang)
+            for e, lv in zip(tab["exposure"], tab["level"], strict=True)
+        ]
+        if by is not None:
+            rows = [
+                f"{self._stratum(s, lang)} · {r}"
+                for s, r in zip(tab[by].cast(pl.String), rows, strict=True)
+            ]
+        return tab.with_columns(display=pl.Series(rows, dtype=pl.String))
+
+    def _plot_distribution(self, ax: Any = None, lang: str = "en") -> Any:
+        tab = self._with_display(self.tables["distribution"], lang)
+        places = [p for p in PLACES if p in set(tab["place"].to_list())]
+        return stacked_bars(
+            tab.select("display", "place", "share"),
+            group="display",
+            category="place",
+            share="share",
+            order=places,
+            xlabel=label("percent", lang),
+            title=label("pod_distribution_title", lang),
+            lang=lang,
+            ax=ax,
+        )
+
+    def _plot_forest(self, ax: Any = None, lang: str = "en") -> Any:
+        outcome = self.params["outcome"]
+        tab = self.tables["ratios"].filter(pl.col("outcome") == outcome)
+        models = tab["model"].unique().to_list()
+        model = "adjusted" if "adjusted" in models else "crude"
+        tab = self._with_display(tab.filter(pl.col("model") == model), lang)
+        groups = [label(_MEASURES[m], lang) for m in tab["measure"]]
+        by = self._by()
+        if by is not None:
+            groups = [
+                f"{self._stratum(s, lang)} · {g}"
+                for s, g in zip(tab[by].cast(pl.String), groups, strict=True)
+            ]
+            terms = [
+                self._row_label(e, lv, lang)
+                for e, lv in zip(tab["exposure"], tab["level"], strict=True)
+            ]
+            tab = tab.with_columns(display=pl.Series(terms, dtype=pl.String))
+        tab = tab.with_columns(group=pl.Series(groups, dtype=pl.String))
+        ax = forest_chart(
+            tab,
+            term="display",
+            estimate="ratio",
+            low="conf_low",
+            high="conf_high",
+            group="group",
+            xlabel=label("pod_ratio_ci", lang).format(c=100 * self.params.get("conf_level", 0.95)),
+            title=f"{label(outcome, lang)} ({label(model, lang).lower()})",
+            lang=lang,
+            ax=ax,
+        )
+        _log_ticks(ax)
+        return ax
+
+    def _plot_standardised(self, ax: Any = None, lang: str = "en") -> Any:
+        outcome = self.params["outcome"]
+        tab = self.tables["standardised"].filter(
+            (pl.col("contrast") == "risk") & (pl.col("outcome") == outcome)
+        )
+        rows = [
+            self._row_label(e, lv, lang)
+            for e, lv in zip(tab["exposure"], tab["level"], strict=True)
+        ]
+        tab = tab.with_columns(display=pl.Series(rows, dtype=pl.String))
+        by = self._by()
+        if by is not None:
+            tab = tab.with_columns(
+                pl.Series(
+                    "stratum",
+                    [self._stratum(s, lang) for s in tab[by].cast(pl.String)],
+                    dtype=pl.String,
+                )
+            )
+        ax = points(
+            tab,
+            x="display",
+            estimate="estimate",
+            low="conf_low",
+            high="conf_high",
+            group=None if by is None else "stratum",
+            ylabel=label("pod_standardised_proportion", lang),
+            title=f"{label(outcome, lang)}, {label('pod_standardised', lang)}",
+            lang=lang,
+            ax=ax,
+        )
+        for t in ax.get_xticklabels():  # long labels: rotate about their right end
+            t.set_rotation(35)
+            t.set_horizontalalignment("right")
+            t.set_rotation_mode("anchor")
+        return ax
+
+
+_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4, 5, 10, 20, 50, 100)
+
+
+def _log_ticks(ax: Any) -> None:
+    """Readable ticks on a log ratio axis that spans less than a decade."""
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in _TICKS if lo <= t <= hi]
+    if len(ticks) >= 2:
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_xlim(lo, hi)
+
+
+# ---------------------------------------------------------------------------------------
+# preparation
+# ---------------------------------------------------------------------------------------
+
+
+def _levels_of(s: pl.Series) -> list[str]:
+    """Levels of a (string-coded) categorical series: Enum order, else natural sort."""
+    present = s.drop_nulls().cast(pl.String).unique().to_list()
+    if isinstance(s.dtype, pl.Enum):
+        return [c for c in s.dtype.categories.to_list() if c in set(present)]
+    return sorted(present)
+
+
+def _code_exposure(frame: pl.DataFrame, col: str) -> tuple[pl.Expr, list[str]]:
+    """An exposure as a String column (Boolean -> "no"/"yes", integer codes -> "1", ...)."""
+    dt = frame.schema[col]
+    if dt == pl.Boolean:
+        present = set(frame[col].drop_nulls().to_list())
+        expr = pl.when(pl.col(col)).then(pl.lit("yes")).when(~pl.col(col)).then(pl.lit("no"))
+        return expr, [v for v, b in (("no", False), ("yes", True)) if b in present]
+    if dt.is_float():
+        raise ValueError(
+            f"exposure {col!r} is continuous ({dt}); exposures must be categorical, Boolean or "
+            "integer codes (categorise it first)"
+        )
+    if dt.is_integer():
+        n_lv = frame[col].drop_nulls().n_unique()
+        if n_lv > _MAX_LEVELS:
+            raise ValueError(
+                f"exposure {col!r} has {n_lv} distinct integer values; exposures are "
+                f"categorical (at most {_MAX_LEVELS} levels): categorise it first"
+            )
+        levels = [str(v) for v in sorted(frame[col].drop_nulls().unique().to_list())]
+        return pl.col(col).cast(pl.String), levels
+    if isinstance(dt, pl.Enum):
+        return pl.col(col), _levels_of(frame[col])
+    if dt in (pl.String, pl.Categorical):
+        return pl.col(col).cast(pl.String), _levels_of(frame[col])
+    raise ValueError(f"exposure {col!r} has unsupported type {dt}")
+
+
+def _outcome_expr(name: str, unknown_place: str) -> pl.Expr:
+    place = pl.col("place_of_death")
+    known = place != _UNKNOWN
+    if name == "home_death":
+        if unknown_place == "not_home":
+            return (place == "home").alias(name)
+        return pl.when(known).then(place == "home").alias(name)
+    return pl.when(known).then(place != "hospital").alias(name)
+
+
+def _check_binary(frame: pl.DataFrame, col: str) -> pl.Expr:
+    dt = frame.schema[col]
+    if dt == pl.Boolean:
+        return pl.col(col)
+    if dt.is_numeric():
+        bad = frame.filter(pl.col(col).is_not_null() & ~pl.col(col).is_in([0, 1])).height
+        if bad:
+            raise ValueError(f"outcome column {col!r}: {bad} row(s) are not 0/1 (or Boolean)")
+        return pl.col(col) == 1
+    raise ValueError(f"outcome column {col!r} must be Boolean or 0/1, got {dt}")
+
+
+# ---------------------------------------------------------------------------------------
+# model fitting helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _fit(
+    measure: str,
+    data: pl.DataFrame,
+    outcome: str,
+    exposures: Sequence[str],
+    covariates: Sequence[str],
+    cluster: str | None,
+    reference: Mapping[str, str],
+    conf_level: float,
+    context: str,
+) -> RegressionResult:
+    used = set(exposures) | set(covariates)
+    ref = {k: v for k, v in reference.items() if k in used}
+    try:
+        if measure == "PR":
+            return modified_poisson(
+                data, outcome, exposures, covariates, cluster=cluster, reference=ref,
+                conf_level=conf_level,
+            )  # fmt: skip
+        if measure == "OR":
+            return logistic(
+                data, outcome, exposures, covariates, cluster=cluster, reference=ref,
+                robust=True, conf_level=conf_level,
+            )  # fmt: skip
+        return multinomial(
+            data, outcome, exposures, covariates, outcome_reference=measure, cluster=cluster,
+            reference=ref, robust=True, conf_level=conf_level,
+        )  # fmt: skip
+    except (ValueError, ConvergenceError) as exc:
+        raise type(exc)(f"place_of_death_gp, {context}: {exc}") from exc
+
+
+def _exposure_rows(
+    fit: RegressionResult,
+    exposure: str,
+    ref_level: str,
+    sample: pl.DataFrame,
+    event: pl.Expr | None,
+) -> pl.DataFrame:
+    """The rows of a fitted model's table that belong to ``exposure``, tidied."""
+    prefix = f"{exposure}["
+    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+        exposure=pl.lit(exposure),
+        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
+        reference=pl.lit(ref_level),
+    )
+    at_ref = sample.filter(pl.col(exposure).cast(pl.String) == ref_level)
+    extra: dict[str, Any] = {"n_ref": at_ref.height}
+    if event is not None:
+        extra["n_events_ref"] = int(at_ref.select(event.sum()).item())
+    return tab.with_columns(
+        *[pl.lit(v, dtype=pl.Int64).alias(k) for k, v in extra.items()],
+        n_analysed=pl.lit(fit.nobs, dtype=pl.Int64),
+        n=pl.col("n").round().cast(pl.Int64),
+        events=pl.col("events").round().cast(pl.Int64),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# the analysis
+# ---------------------------------------------------------------------------------------
+
+
+def place_of_death_gp(
+    cohort: pl.DataFrame | pl.LazyFrame | Any,
+    *,
+    exposures: Sequence[str] = DEFAULT_EXPOSURES,
+    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    outcome: str = "home_death",
+    outcomes: Sequence[str] = ("home_death", "out_of_hospital_death"),
+    cluster: str | None = "practice",
+    by: str | None = None,
+    reference: Mapping[str, Any] | None = None,
+    mutual: bool = False,
+    unknown_place: Literal["exclude", "not_home"] = "exclude",
+    place_reference: str = "hospital",
+    standardise_with: Literal["logistic", "poisson"] = "logistic",
+    conf_level: float = 0.95,
+) -> PlaceOfDeathResult:
+    """Place of death relative to the GP's involvement at the end of life.
+
+    Parameters
+    ----------
+    cohort
+        End-of-life cohort (DataFrame, LazyFrame or Cohort; one row per decedent) with
+        ``place_of_death`` (home, nursing_home, hospital, hospice, other, unknown), the
+        exposures, the covariates and the cluster column, e.g.
+        :func:`paleval.cohort.end_of_life_cohort`.
+    exposures
+        Exposure columns (categorical, Boolean or integer codes such as
+        ``propensity_quartile``); each gets a distribution, crude and adjusted ratios, a
+        multinomial model and standardised proportions. Boolean exposures are coded
+        ``"no"``/``"yes"`` (reference ``"no"``), integer codes as strings.
+    covariates
+        Adjustment covariates of the adjusted models. Numeric columns enter linearly (e.g.
+        ``death_year``: a linear calendar trend), Boolean as 0/1, categorical ones as dummies.
+        A covariate constant in the analysis sample (or stratum) is dropped, with a note.
+    outcome
+        Main binary outcome (figures and ``standardised``); added to ``outcomes`` if missing.
+    outcomes
+        Binary outcomes of the ``ratios`` table: ``"home_death"`` and
+        ``"out_of_hospital_death"`` are derived from ``place_of_death``; any other name is read
+        from the cohort (Boolean or 0/1).
+    cluster
+        Cluster column for cluster-robust SEs (default ``"practice"``: persons listed with the
+        same practice are correlated); ``None`` gives HC0 robust SEs.
+    by
+        Optional stratifying column (e.g. ``"cancer"``): every table is computed per stratum,
+        with a leading column of that name.
+    reference
+        Reference levels, e.g. ``{"age_group": "80+"}``; merged over :data:`DEFAULT_REFERENCE`.
+    mutual
+        ``False`` (default): each exposure has its own adjusted model (exposure + covariates).
+        ``True``: one adjusted model with all exposures and covariates (mutual adjustment);
+        ``multinomial`` and ``standardised`` use it as well.
+    unknown_place
+        ``"exclude"`` (default): decedents with an unknown place of death are left out of every
+        analysis. ``"not_home"``: they stay in the home-death analyses (distribution and
+        models) as not dying at home; ``out_of_hospital_death`` and the multinomial model still
+        exclude them. Either way the number is in ``notes``.
+    place_reference
+        Reference place of the multinomial model (default ``"hospital"``).
+    standardise_with
+        Model behind the standardised proportions: ``"logistic"`` (default) or the
+        ``"poisson"`` (modified Poisson) model.
+    conf_level
+        Confidence level.
+
+    Returns
+    -------
+    PlaceOfDeathResult
+        Tables ``distribution``, ``ratios``, ``multinomial``, ``standardised``; fitted models
+        in ``models`` keyed ``"<outcome>/<PR|OR>/<crude|adjusted>[/<exposure>]"`` and
+        ``"place_of_death/RRR/<model>[/<exposure>]"`` (prefixed ``"<by>=<value>/"`` with
+        ``by``); exclusions counted in ``notes``.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, an unknown place of death value, an exposure that is continuous or
+        also a covariate, a bad outcome column or an inestimable model (naming the model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(7)
+    >>> n = 600
+    >>> hv = rng.choice(["0", "1-2", "3+"], n)
+    >>> p_home = np.select([hv == "0", hv == "1-2"], [0.15, 0.3], 0.5)
+    >>> home = rng.random(n) < p_home
+    >>> place = np.where(home, "home", rng.choice(
+    ...     ["hospital", "nursing_home", "hospice", "other"], n, p=[0.5, 0.3, 0.1, 0.1]))
+    >>> cohort = pl.DataFrame({"place_of_death": place, "gp_home_visit_category": hv,
+    ...                        "female": rng.random(n) < 0.5,
+    ...                        "practice": rng.integers(0, 25, n).astype(str)})
+    >>> res = place_of_death_gp(cohort, exposures=["gp_home_visit_category"],
+    ...                         covariates=["female"])
+    >>> list(res.tables)
+    ['distribution', 'ratios', 'multinomial', 'standardised']
+    >>> pr = res.tables["ratios"].filter(
+    ...     (pl.col("outcome") == "home_death") & (pl.col("measure") == "PR")
+    ...     & (pl.col("model") == "adjusted"))
+    >>> pr.select("level", "n").rows()
+    [('1-2', 198), ('3+', 211)]
+    >>> bool((pr["ratio"] > 1).all())
+    True
+    """
+    frame = _as_frame(cohort)
+    exposures = [exposures] if isinstance(exposures, str) else list(exposures)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
+    if outcome not in outcomes:
+        outcomes = [outcome, *outcomes]
+    if not exposures:
+        raise ValueError("place_of_death_gp needs at least one exposure")
+    if unknown_place not in ("exclude", "not_home"):
+        raise ValueError(f"unknown_place must be 'exclude' or 'not_home', got {unknown_place!r}")
+    if standardise_with not in ("logistic", "poisson"):
+        raise ValueError(
+            f"standardise_with must be 'logistic' or 'poisson', got {standardise_with!r}"
+        )
+    both = sorted(set(exposures) & set(covariates))
+    if both:
+        raise ValueError(f"column(s) {both} given both as exposure and as covariate")
+    for name, cols in (("exposures", exposures), ("covariates", covariates)):
+        dups = sorted({c for c in cols if cols.count(c) > 1})
+        if dups:
+            raise ValueError(f"{name} {dups} given more than once")
+    if by is not None and by in exposures:
+        raise ValueError(f"by={by!r} is also an exposure")
+    if place_reference not in PLACES:
+        raise ValueError(f"place_reference must be one of {list(PLACES)}, got {place_reference!r}")
+    derived = [o for o in outcomes if o in BINARY_OUTCOMES]
+    read = [o for o in outcomes if o not in BINARY_OUTCOMES]
+    needed = ["place_of_death", *exposures, *covariates, *read]
+    needed += [c for c in (cluster, by) if c is not None]
+    require_columns(frame, list(dict.fromkeys(needed)), "place of death by GP involvement")
+    for c in outcomes:
+        if c in exposures or c in covariates:
+            raise ValueError(f"{c!r} is an outcome and cannot be an exposure or covariate")
+
+    notes: list[str] = []
+    # --- place of death ---------------------------------------------------------------
+    pod = frame["place_of_death"].cast(pl.String)
+    valid = pl.Series([*PLACES, _UNKNOWN])
+    bad_vals = pod.filter(pod.is_not_null() & ~pod.is_in(valid.implode()))
+    if bad_vals.len():
+        raise ValueError(
+            f"place_of_death has {bad_vals.len()} value(s) outside {[*PLACES, _UNKNOWN]}: "
+            f"{sorted(bad_vals.unique().to_list())[:5]}"
+        )
+    work = frame.with_columns(place_of_death=pod.fill_null(_UNKNOWN))
+    n_unknown = int((work["place_of_death"] == _UNKNOWN).sum())
+    if unknown_place == "exclude":
+        notes.append(f"{n_unknown:,} persons with unknown place of death excluded")
+    else:
+        notes.append(
+            f"{n_unknown:,} persons with unknown place of death counted as not dying at home "
+            "in the home-death analyses; excluded from the others"
+        )
+
+    # --- by ----------------------------------------------------------------------------
+    if by is not None:
+        n_by = int(work[by].is_null().sum())
+        if n_by:
+            notes.append(f"{n_by:,} persons with missing {by} excluded")
+            work = work.filter(pl.col(by).is_not_null())
+        if by in covariates:
+            covariates = [c for c in covariates if c != by]
+            notes.append(f"covariate {by!r} dropped (it is the stratifying variable)")
+
+    # --- exposures as strings ----------------------------------------------------------
+    levels: dict[str, list[str]] = {}
+    exprs = []
+    for e in exposures:
+        expr, lv = _code_exposure(work, e)
+        exprs.append(expr.alias(e))
+        levels[e] = lv
+    work = work.with_columns(exprs)
+    ref: dict[str, str] = {}
+    for c in [*exposures, *covariates]:
+        if c in (reference or {}):
+            given = (reference or {})[c]
+            if c in levels:
+                ref[c] = ("yes" if given else "no") if isinstance(given, bool) else str(given)
+            else:
+                ref[c] = given
+        elif c in levels:
+            default = "no" if frame.schema[c] == pl.Boolean else DEFAULT_REFERENCE.get(c)
+            ref[c] = default if default in levels[c] else levels[c][0]
+        elif c in DEFAULT_REFERENCE and not (
+            work.schema[c].is_numeric() or work.schema[c] == pl.Boolean
+        ):
+            if DEFAULT_REFERENCE[c] in set(work[c].cast(pl.String).drop_nulls().to_list()):
+                ref[c] = DEFAULT_REFERENCE[c]
+    unknown_ref = sorted(set(reference or {}) - set(exposures) - set(covariates))
+    if unknown_ref:
+        raise ValueError(f"reference given for {unknown_ref}, not among exposures or covariates")
+    for e in exposures:
+        if ref[e] not in levels[e]:
+            raise ValueError(
+                f"reference level {ref[e]!r} not found in exposure {e!r} (levels: {levels[e]})"
+            )
+    for e in exposures:
+        n_miss = int(work[e].is_null().sum())
+        if n_miss:
+            notes.append(f"{e} missing for {n_miss:,} persons (left out where it is used)")
+
+    # --- outcomes ------------------------------------------------------------------------
+    out_exprs = [_outcome_expr(o, unknown_place) for o in derived]
+    out_exprs += [_check_binary(work, o).alias(o) for o in read]
+    work = work.with_columns(out_exprs)
+
+    # numeric covariates start at 0 (e.g. years since the first death year): the linear
+    # coefficients are unchanged and the intercept stays small (numerically stable fits)
+    shifted = {}
+    for c in covariates:
+        dt = work.schema[c]
+        if dt.is_numeric() and dt != pl.Boolean:
+            low = work[c].min()
+            if low is not None and low == low:  # not NaN
+                shifted[c] = low
+    if shifted:
+        work = work.with_columns([(pl.col(c) - v).alias(c) for c, v in shifted.items()])
+
+    strata: list[Any] = [None] if by is None else sorted(work[by].unique().to_list())
+    dist_parts, ratio_parts, multi_parts, std_parts = [], [], [], []
+    models: dict[str, RegressionResult] = {}
+    model_cols = [*exposures, *covariates, *([cluster] if cluster else [])]
+    n_dropped_models = 0
+    for s in strata:
+        sub = work if by is None else work.filter(pl.col(by) == s)
+        prefix = "" if by is None else f"{by}={s}/"
+
+        def tag(df: pl.DataFrame, s: Any = s) -> pl.DataFrame:
+            return df if by is None else df.select(pl.lit(str(s)).alias(by), pl.all())
+
+        # distribution ---------------------------------------------------------------
+        dist_parts.append(tag(_distribution(sub, exposures, levels, unknown_place, conf_level)))
+
+        # complete cases for the models -------------------------------------------------
+        complete = sub.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in model_cols]))
+        n_dropped_models += sub.height - complete.height
+        covs = []
+        for c in covariates:
+            if complete[c].n_unique() < 2:
+                notes.append(
+                    f"covariate {c!r} is constant in the analysis sample"
+                    + ("" if by is None else f" ({by} = {s})")
+                    + " and was dropped from the models"
+                )
+            else:
+                covs.append(c)
+        exps = []
+        for e in exposures:
+            if complete[e].n_unique() < 2:
+                notes.append(
+                    f"exposure {e!r} has a single level in the analysis sample"
+                    + ("" if by is None else f" ({by} = {s})")
+                    + "; no models for it"
+                )
+            else:
+                exps.append(e)
+        if not exps:
+            continue
+
+        # binary outcomes: PR and OR, crude and adjusted ---------------------------------
+        for o in outcomes:
+            samp = complete.filter(pl.col(o).is_not_null())
+            for measure in ("PR", "OR"):
+                specs: list[tuple[str, list[str], list[str], str]] = []
+                for e in exps:
+                    specs.append(("crude", [e], [], f"/{e}"))
+                if mutual:
+                    specs.append(("adjusted", exps, covs, ""))
+                elif covs:
+                    specs.extend(("adjusted", [e], covs, f"/{e}") for e in exps)
+                for model, ex, cv, suffix in specs:
+                    key = f"{prefix}{o}/{measure}/{model}{suffix}"
+                    fit = _fit(measure, samp, o, ex, cv, cluster, ref, conf_level, key)
+                    models[key] = fit
+                    for e in ex:
+                        rows = _exposure_rows(fit, e, ref[e], samp, pl.col(o))
+                        ratio_parts.append(
+                            tag(rows.with_columns(
+                                outcome=pl.lit(o), measure=pl.lit(measure), model=pl.lit(model)
+                            ))
+                        )  # fmt: skip
+
+        # multinomial ----------------------------------------------------------------
+        msamp = complete.filter(pl.col("place_of_death") != _UNKNOWN)
+        places_here = set(msamp["place_of_death"].unique().to_list())
+        if place_reference in places_here and len(places_here) >= 3:
+            mmodel = "adjusted" if (covs or mutual) else "crude"
+            mspecs = [(exps, "")] if mutual else [([e], f"/{e}") for e in exps]
+            for ex, suffix in mspecs:
+                key = f"{prefix}place_of_death/RRR/{mmodel}{suffix}"
+                where = "" if by is None else f" ({by} = {s})"
+                msub, ex_ok, cv_ok, why = _estimable(msamp, ex, covs, ref, where)
+                notes.extend(why)
+                if not ex_ok:
+                    continue
+                fit = _fit(
+                    place_reference, msub, "place_of_death", ex_ok, cv_ok, cluster, ref,
+                    conf_level, key,
+                )  # fmt: skip
+                models[key] = fit
+                for e in ex_ok:
+                    multi_parts.append(
+                        tag(_multinomial_rows(fit, e, ref[e], msub, place_reference, mmodel))
+                    )
+        else:
+            notes.append(
+                "multinomial model skipped"
+                + ("" if by is None else f" ({by} = {s})")
+                + f": needs {place_reference!r} and at least three places of death"
+            )
+
+        # standardised proportions of the main outcome --------------------------------
+        measure = "OR" if standardise_with == "logistic" else "PR"
+        samp = complete.filter(pl.col(outcome).is_not_null())
+        for e in exps:
+            if mutual:
+                key = f"{prefix}{outcome}/{measure}/adjusted"
+            elif covs:
+                key = f"{prefix}{outcome}/{measure}/adjusted/{e}"
+            else:
+                key = f"{prefix}{outcome}/{measure}/crude/{e}"
+            fit = models[key]
+            mr = marginal_risks(fit, e, reference=ref[e], conf_level=conf_level)
+            std_parts.append(tag(_standardised_rows(mr, outcome, samp, e)))
+
+    if n_dropped_models:
+        notes.append(
+            f"{n_dropped_models:,} persons with a missing exposure, covariate or "
+            f"{'cluster ' if cluster else ''}value excluded from the models (complete cases)"
+        )
+    if cluster is not None:
+        g = work[cluster].drop_nulls().n_unique()
+        notes.append(f"cluster-robust standard errors by {cluster} ({g:,} clusters)")
+    else:
+        notes.append("robust (HC0) standard errors")
+
+    lead = [] if by is None else [by]
+    distribution = pl.concat(dist_parts, how="vertical")
+    ratios = _finish_ratios(ratio_parts, lead)
+    multi = _finish_multinomial(multi_parts, lead)
+    standardised = pl.concat(std_parts, how="vertical") if std_parts else _empty_std(lead)
+    n_analysed = work.filter(
+        pl.col("place_of_death") != _UNKNOWN
+        if unknown_place == "exclude"
+        else pl.lit(True)
+    ).height  # fmt: skip
+    params = {
+        "exposures": list(exposures),
+        "covariates": list(covariates),
+        "outcome": outcome,
+        "outcomes": list(outcomes),
+        "cluster": cluster,
+        "by": by,
+        "mutual": mutual,
+        "unknown_place": unknown_place,
+        "reference": ref,
+        "place_reference": place_reference,
+        "standardise_with": standardise_with,
+        "covariate_origin": shifted,
+        "conf_level": conf_level,
+    }
+    margins = {
+        "distribution": [[*lead, "exposure", "level"], [*lead, "exposure", "place"]],
+        "ratios": [[*lead, "outcome", "measure", "model", "exposure"]],
+        "multinomial": [[*lead, "model", "exposure", "place"]],
+        "standardised": [[*lead, "outcome", "exposure", "contrast"]],
+    }
+    notes = list(dict.fromkeys(notes))
+    return PlaceOfDeathResult(
+        title="Place of death relative to the GP's involvement",
+        tables={
+            "distribution": distribution,
+            "ratios": ratios,
+            "multinomial": multi,
+            "standardised": standardised,
+        },
+        n=n_analysed,
+        params=params,
+        models=models,
+        notes=notes,
+        margins=margins,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# table builders
+# ---------------------------------------------------------------------------------------
+
+
+def _distribution(
+    sub: pl.DataFrame,
+    exposures: Sequence[str],
+    levels: Mapping[str, list[str]],
+    unknown_place: str,
+    conf_level: float,
+) -> pl.DataFrame:
+    """Place of death (known places) by exposure level and overall, with Wilson CIs."""
+    known = sub.filter(pl.col("place_of_death") != _UNKNOWN)
+    parts = []
+    groups: list[tuple[str, pl.DataFrame, list[str]]] = [
+        ("all", known.with_columns(pl.lit("all").alias("_level")), ["all"])
+    ]
+    for e in exposures:
+        groups.append(
+            (e, known.filter(pl.col(e).is_not_null()).with_columns(_level=pl.col(e)), levels[e])
+        )
+    for exposure, df, lv in groups:
+        counts = df.group_by("_level", "place_of_death").agg(n=pl.len())
+        present = set(df["_level"].unique().to_list())
+        grid = pl.DataFrame(
+            {
+                "level": [x for x in lv if x in present for _ in PLACES],
+                "place": [p for x in lv if x in present for p in PLACES],
+            },
+            schema={"level": pl.String, "place": pl.String},
+        )
+        tab = (
+            grid.join(
+                counts.rename({"_level": "level", "place_of_death": "place"}),
+                on=["level", "place"],
+                how="left",
+                maintain_order="left",
+            )
+            .with_columns(pl.col("n").fill_null(0).cast(pl.Int64))
+            .with_columns(n_level=pl.col("n").sum().over("level"))
+        )
+        if unknown_place == "not_home":
+            # unknown places are in the home-death denominators: report them as a row
+            unk = (
+                sub.filter(pl.col("place_of_death") == _UNKNOWN)
+                .with_columns(_level=pl.lit("all") if exposure == "all" else pl.col(exposure))
+                .filter(pl.col("_level").is_not_null())
+                .group_by("_level")
+                .agg(n=pl.len())
+                .rename({"_level": "level"})
+            )
+            unk_rows = (
+                tab.select("level")
+                .unique(maintain_order=True)
+                .join(unk, on="level", how="left", maintain_order="left")
+                .with_columns(place=pl.lit(_UNKNOWN), n=pl.col("n").fill_null(0).cast(pl.Int64))
+                .select("level", "place", "n")
+            )
+            tab = (
+                pl.concat([tab.select("level", "place", "n"), unk_rows])
+                .with_columns(n_level=pl.col("n").sum().over("level"))
+                .sort(
+                    pl.col("level").replace_strict(lv, list(range(len(lv))), default=len(lv)),
+                    maintain_order=True,
+                )
+            )
+        ci = proportion_ci(tab["n"], tab["n_level"], conf_level=conf_level)
+        parts.append(
+            tab.with_columns(
+                exposure=pl.lit(exposure),
+                share=ci["estimate"],
+                conf_low=ci["conf_low"],
+                conf_high=ci["conf_high"],
+            ).select("exposure", "level", "place", "n", "n_level", "share", "conf_low", "conf_high")
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def _empty_cells(sample: pl.DataFrame, col: str) -> list[tuple[str, list[str], int]]:
+    """Levels of a categorical/Boolean column at which some place of death never occurs."""
+    dt = sample.schema[col]
+    if dt.is_numeric() and dt != pl.Boolean:
+        return []
+    places = sample["place_of_death"].unique().to_list()
+    cells = sample.group_by(pl.col(col).cast(pl.String).alias("lv")).agg(
+        [(pl.col("place_of_death") == p).sum().alias(p) for p in places]
+    )
+    out = []
+    for row in cells.sort("lv").iter_rows(named=True):
+        missing = [p for p in places if row[p] == 0]
+        if missing:
+            out.append((row["lv"], missing, sum(row[p] for p in places)))
+    return out
+
+
+def _estimable(
+    sample: pl.DataFrame,
+    exposures: Sequence[str],
+    covariates: Sequence[str],
+    ref: Mapping[str, str],
+    where: str,
+) -> tuple[pl.DataFrame, list[str], list[str], list[str]]:
+    """Make a multinomial model of place of death estimable.
+
+    A level of a predictor at which some place of death never occurs (nobody under 50 dies in
+    a nursing home; only hospice patients die in a hospice) sends a coefficient to minus
+    infinity. An exposure with such a level gets no multinomial model (its relative risk ratio
+    against that place is not estimable); for a covariate the persons at a non-reference level
+    are excluded, and a covariate whose reference level is affected is dropped. All counted in
+    the notes.
+    """
+    notes: list[str] = []
+    head = f"multinomial models{where}"
+    covs = list(covariates)
+    for _ in range(5):
+        changed = False
+        for c in list(covs):
+            empty = _empty_cells(sample, c)
+            if not empty:
+                continue
+            changed = True
+            if any(lv == str(ref.get(c)) for lv, _, _ in empty) or len(empty) >= (
+                sample[c].n_unique() - 1
+            ):
+                notes.append(
+                    f"{head}: covariate {c!r} dropped (a place of death never occurs at its "
+                    "reference level or at all but one level)"
+                )
+                covs.remove(c)
+                continue
+            for lv, missing, n_lv in empty:
+                notes.append(
+                    f"{head}: {n_lv:,} persons with {c} = {lv} excluded (no deaths in "
+                    f"{', '.join(missing)} at that level: not estimable)"
+                )
+            bad = pl.Series([lv for lv, _, _ in empty]).implode()
+            sample = sample.filter(~pl.col(c).cast(pl.String).is_in(bad))
+        if not changed:
+            break
+    kept = []
+    for e in exposures:
+        empty = _empty_cells(sample, e)
+        if empty:
+            why = "; ".join(f"no deaths in {', '.join(m)} at {e} = {lv}" for lv, m, _ in empty)
+            notes.append(f"{head}: no model for exposure {e!r} ({why}: not estimable)")
+        else:
+            kept.append(e)
+    return sample, kept, covs, notes
+
+
+def _multinomial_rows(
+    fit: RegressionResult,
+    exposure: str,
+    ref_level: str,
+    sample: pl.DataFrame,
+    place_reference: str,
+    model: str,
+) -> pl.DataFrame:
+    prefix = f"{exposure}["
+    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+        exposure=pl.lit(exposure),
+        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
+        reference=pl.lit(ref_level),
+        place=pl.col("y_level"),
+        place_reference=pl.lit(place_reference),
+        model=pl.lit(model),
+    )
+    at_ref_place = (
+        sample.filter(pl.col("place_of_death") == place_reference)
+        .group_by(pl.col(exposure).cast(pl.String).alias("level"))
+        .agg(n_at_reference_place=pl.len().cast(pl.Int64))
+    )
+    at_ref_level = (
+        sample.filter(pl.col(exposure).cast(pl.String) == ref_level)
+        .group_by(pl.col("place_of_death").alias("place"))
+        .agg(n_events_ref=pl.len().cast(pl.Int64))
+    )
+    n_ref = sample.filter(pl.col(exposure).cast(pl.String) == ref_level).height
+    return (
+        tab.join(at_ref_place, on="level", how="left", maintain_order="left")
+        .join(at_ref_level, on="place", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("n_at_reference_place", "n_events_ref").fill_null(0),
+            n_ref=pl.lit(n_ref, dtype=pl.Int64),
+            n_analysed=pl.lit(fit.nobs, dtype=pl.Int64),
+            n=pl.col("n").round().cast(pl.Int64),
+            events=pl.col("events").round().cast(pl.Int64),
+        )
+    )
+
+
+def _standardised_rows(
+    mr: pl.DataFrame, outcome: str, sample: pl.DataFrame, exposure: str
+) -> pl.DataFrame:
+    obs = (
+        sample.group_by(pl.col(exposure).cast(pl.String).alias("level"))
+        .agg(crude=pl.col(outcome).cast(pl.Float64).mean())
+    )  # fmt: skip
+    return (
+        mr.join(obs, on="level", how="left", maintain_order="left")
+        .with_columns(
+            outcome=pl.lit(outcome),
+            crude=pl.when(pl.col("contrast") == "risk").then(pl.col("crude")),
+            n=pl.col("n_level").round().cast(pl.Int64),
+            n_events=pl.col("events_level").round().cast(pl.Int64),
+            n_standardised=pl.col("n").round().cast(pl.Int64),
+        )
+        .select(
+            "outcome", "exposure", "level", "contrast", "estimate", "conf_low", "conf_high",
+            "std_error", "p_value", "crude", "n", "n_events", "n_standardised",
+        )
+    )  # fmt: skip
+
+
+_RATIO_COLS = [
+    "outcome", "measure", "model", "exposure", "level", "reference", "term", "ratio",
+    "conf_low", "conf_high", "estimate", "std_error", "p_value", "n", "events", "n_ref",
+    "n_events_ref", "n_analysed",
+]  # fmt: skip
+_MULTI_COLS = [
+    "model", "exposure", "level", "reference", "place", "place_reference", "term", "ratio",
+    "conf_low", "conf_high", "estimate", "std_error", "p_value", "n", "events",
+    "n_at_reference_place", "n_ref", "n_events_ref", "n_analysed",
+]  # fmt: skip
+
+
+def _finish_ratios(parts: list[pl.DataFrame], lead: list[str]) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema={c: pl.String for c in [*lead, *_RATIO_COLS[:7]]}).with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in _RATIO_COLS[7:13]]
+            + [pl.lit(None, dtype=pl.Int64).alias(c) for c in _RATIO_COLS[13:]]
+        )
+    tab = pl.concat(parts, how="diagonal_relaxed")
+    tab = tab.drop("conf_low", "conf_high").rename(
+        {"ratio_low": "conf_low", "ratio_high": "conf_high"}
+    )
+    return tab.select(*lead, *_RATIO_COLS)
+
+
+def _finish_multinomial(parts: list[pl.DataFrame], lead: list[str]) -> pl.DataFrame:
+    if not parts:
+        return pl.DataFrame(schema={c: pl.String for c in [*lead, *_MULTI_COLS[:7]]}).with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in _MULTI_COLS[7:13]]
+            + [pl.lit(None, dtype=pl.Int64).alias(c) for c in _MULTI_COLS[13:]]
+        )
+    tab = pl.concat(parts, how="diagonal_relaxed")
+    tab = tab.drop("conf_low", "conf_high").rename(
+        {"ratio_low": "conf_low", "ratio_high": "conf_high"}
+    )
+    return tab.select(*lead, *_MULTI_COLS)
+
+
+def _empty_std(lead: list[str]) -> pl.DataFrame:
+    cols = ["outcome", "exposure", "level", "contrast"]
+    floats = ["estimate", "conf_low", "conf_high", "std_error", "p_value", "crude"]
+    ints = ["n", "n_events", "n_standardised"]
+    return pl.DataFrame(
+        schema={
+            **{c: pl.String for c in [*lead, *cols]},
+            **{c: pl.Float64 for c in floats},
+            **{c: pl.Int64 for c in ints},
+        }
+    )
