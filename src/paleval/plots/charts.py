@@ -35,17 +35,25 @@ def _axes(ax: Any, width: float, height: float) -> Any:
     return ax
 
 
-def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
-    from matplotlib.ticker import NullFormatter, ScalarFormatter
+_RATIO_TICKS = (
+    [0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0],
+    [0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.3, 1.4],
+)
 
-    if axis == "x":
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-    else:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
+
+def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
+    """Log scale for ratios with readable ticks (at least three, also for narrow ranges)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    scale = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    ticks = [t for t in _RATIO_TICKS[0] if lo <= t <= hi]
+    if len(ticks) < 3:
+        ticks = sorted({*ticks, *(t for t in _RATIO_TICKS[1] if lo <= t <= hi)})
+    scale.set_major_locator(FixedLocator(ticks))
+    scale.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    scale.set_minor_formatter(NullFormatter())
 
 
 def forest(

@@ -21,6 +21,8 @@ _FIXED_TIME = dt.datetime(2000, 1, 1)
 def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> list[Path]:
     """Write ``table`` as CSV (and XLSX) with no timestamps, so reruns give identical bytes.
 
+    Floating-point values are written with 12 significant digits.
+
     Examples
     --------
     >>> import tempfile
@@ -32,6 +34,11 @@ def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> 
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # 12 significant digits: the last bits of a float depend on the order in which parallel
+    # aggregations summed, which would make reruns differ in noise only
+    table = table.with_columns(
+        [pl.col(c).round_sig_figs(12) for c, t in table.schema.items() if t.is_float()]
+    )
     csv = path.with_suffix(".csv")
     table.write_csv(csv)
     out = [csv]
