@@ -105,6 +105,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             formats=[f.strip() for f in args.formats.split(",") if f.strip()],
             notebooks=args.notebook or None,
             cache_dir=args.cache_dir,
+            jobs=args.jobs,
         )
     except ReportError as exc:
         print(f"paleval report: {exc}", file=sys.stderr)
@@ -163,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--formats", default="png,svg", help="figure formats (png, svg, pdf)")
     r.add_argument("--notebook", action="append", help="run only this notebook (repeatable)")
     r.add_argument("--cache-dir", default=None, help="cache of the built study frames")
+    r.add_argument(
+        "--jobs", type=int, default=2, help="notebooks run in parallel (after the first)"
+    )
     r.set_defaults(func=_cmd_report)
     return p
 

@@ -23,7 +23,7 @@ import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,39 @@ class _Run:
     seconds: float
     ok: bool
     error: str = ""
-    outputs: list[str] = field(default_factory=list)
+    log_tail: str = ""
+
+
+def _run_one(nb_path: Path, tmp: Path, params: dict[str, Any]) -> _Run:
+    """Execute one notebook (in this process or a worker); the kernel's own stderr chatter
+    goes to a temporary log whose end is shown only when the notebook fails."""
+    import tempfile
+
+    executed = tmp / "notebooks" / f"{nb_path.stem}.ipynb"
+    t0 = time.perf_counter()
+    with tempfile.TemporaryFile() as logf:
+        saved = os.dup(2)
+        os.dup2(logf.fileno(), 2)
+        try:
+            _execute(nb_path, executed, params, tmp)
+            ok, err = True, ""
+        except Exception as exc:  # papermill raises PapermillExecutionError with the cell
+            ok, err = False, _last_error_line(exc)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        logf.seek(0)
+        lines = [
+            x
+            for x in logf.read().decode("utf-8", "replace").splitlines()
+            if "Kernel is running over TCP" not in x and "KeyboardInterrupt caught" not in x
+        ]
+    secs = time.perf_counter() - t0
+    if executed.exists():
+        _strip_volatile(executed)
+        _to_html(executed, tmp / "notebooks" / f"{nb_path.stem}.html")
+    tail = "" if ok else "\n".join(lines[-15:])
+    return _Run(nb_path.stem, round(secs, 1), ok, err, tail)
 
 
 def find_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -168,6 +200,7 @@ def run_report(
     notebooks: Sequence[str] | None = None,
     notebook_dir: str | Path | None = None,
     cache_dir: str | Path | None = None,
+    jobs: int = 2,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Run the report notebooks headless on a data folder and write the report to ``out``.
@@ -190,6 +223,8 @@ def run_report(
         Folder of the notebooks (default: those shipped with paleval).
     cache_dir
         Where the study frames are cached between notebooks (default ``<out>/../.paleval_cache``).
+    jobs
+        Notebooks run at the same time after the first (which builds the cached study data).
 
     Returns
     -------
@@ -247,25 +282,35 @@ def run_report(
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     runs: list[_Run] = []
     failures: list[NotebookFailure] = []
-    for i, nb_path in enumerate(paths, start=1):
-        log(f"[{i}/{len(paths)}] {nb_path.stem} ...")
-        executed = tmp / "notebooks" / f"{nb_path.stem}.ipynb"
-        t0 = time.perf_counter()
-        try:
-            _execute(nb_path, executed, params, tmp)
-            ok, err = True, ""
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell
-            ok, err = False, _last_error_line(exc)
-        secs = time.perf_counter() - t0
-        runs.append(_Run(nb_path.stem, round(secs, 1), ok, err))
-        if executed.exists():
-            _strip_volatile(executed)
-            _to_html(executed, tmp / "notebooks" / f"{nb_path.stem}.html")
-        if ok:
-            log(f"      ok in {secs:.1f} s")
-        else:
-            log(f"      FAILED after {secs:.1f} s: {err}")
-            failures.append(NotebookFailure(nb_path.stem, err, executed))
+
+    # The first notebook builds the cached study data alone; the rest run `jobs` at a time.
+    def record(run: _Run) -> None:
+        runs.append(run)
+        head = f"[{len(runs)}/{len(paths)}] {run.name}"
+        if run.ok:
+            log(f"{head}: ok in {run.seconds:.1f} s")
+            return
+        log(f"{head}: FAILED after {run.seconds:.1f} s: {run.error}")
+        if run.log_tail:
+            log("      kernel log (end):\n" + run.log_tail)
+        executed = tmp / "notebooks" / f"{run.name}.ipynb"
+        failures.append(NotebookFailure(run.name, run.error, executed))
+
+    first, rest = paths[:1], paths[1:]
+    for nb in first + (rest if jobs <= 1 else []):
+        log(f"{nb.stem} ...")
+        record(_run_one(nb, tmp, params))
+    if jobs > 1 and rest:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        log(f"{', '.join(p.stem for p in rest)} ({jobs} at a time) ...")
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_one, nb, tmp, params) for nb in rest]
+            for f in as_completed(futures):
+                record(f.result())
+    runs.sort(key=lambda r: r.name)
+    failures.sort(key=lambda f: f.name)
 
     from paleval.disclosure import check_output
 
