@@ -290,3 +290,22 @@ def test_conf_level_and_unused_enum_level():
     )
     with pytest.raises(ValueError, match="conf_level"):
         logistic(d, "home_death", EXPO, conf_level=95)
+
+
+def test_multinomial_uncentred_covariate_is_not_separation():
+    rng = np.random.default_rng(3)
+    n = 3000
+    year = rng.integers(2010, 2025, n)
+    eta1 = -0.5 + 0.05 * (year - 2010)
+    eta2 = 0.3 - 0.04 * (year - 2010)
+    p = np.exp(np.c_[np.zeros(n), eta1, eta2])
+    p /= p.sum(axis=1, keepdims=True)
+    place = np.array(["hospital", "home", "nursing"])[
+        (rng.random(n)[:, None] > p.cumsum(axis=1)).sum(axis=1)
+    ]
+    d = pl.DataFrame({"place": place, "year": year, "year0": year - 2010})
+    raw = multinomial(d, "place", [], ["year"], outcome_reference="hospital")
+    centred = multinomial(d, "place", [], ["year0"], outcome_reference="hospital")
+    a = raw.table.filter(pl.col("term") == "year")["estimate"].to_numpy()
+    b = centred.table.filter(pl.col("term") == "year0")["estimate"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -1100,9 +1100,14 @@ def multinomial(
             break
     if not conv:
         raise ConvergenceError(f"multinomial: no convergence in {maxit} iterations")
-    if np.max(np.abs(beta)) > 30:
+    # Separation drives some coefficient towards infinity; judge each on the scale of its
+    # predictor (|beta| x SD > 30), so an uncentred covariate (e.g. calendar year) with its
+    # large compensating intercept is not mistaken for it. The intercept is not judged.
+    sd = X.std(axis=0)
+    scaled = np.abs(beta.reshape(J, p)) * np.where(sd > 0, sd, 0.0)[None, :]
+    if np.max(scaled) > 30:
         raise ConvergenceError(
-            "multinomial: coefficients diverging (|beta| > 30), probably separation"
+            "multinomial: coefficients diverging (|beta| x SD > 30), probably separation"
         )
     info = hessian(P)
     bread = np.linalg.inv(info)
