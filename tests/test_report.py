@@ -115,3 +115,19 @@ def test_a_failing_notebook_fails_the_run_and_leaves_no_report(
 def test_unknown_notebook_name_is_a_clear_error(tiny_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown notebooks"):
         run_report(tmp_path / "o", data_dir=tiny_dir, notebooks=["nope"], log=lambda m: None)
+
+
+def test_danish_report(tiny_dir: Path, tmp_path: Path) -> None:
+    out = run_report(
+        tmp_path / "da",
+        data_dir=tiny_dir,
+        lang="da",
+        notebooks=["00_overview", "05_indicators"],
+        cache_dir=tmp_path / "c",
+        log=lambda m: None,
+    )
+    table1 = pl.read_csv(out / "tables" / "overview_table1_formatted.csv")
+    assert "Kræft" in " ".join(table1.columns)
+    svg = (out / "figures" / "indicators_by_year_trends.svg").read_text()
+    assert json.loads((out / "manifest.json").read_text())["parameters"]["lang"] == "da"
+    assert svg.count("<path") > 10
