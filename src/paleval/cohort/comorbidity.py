@@ -29,15 +29,25 @@ def _conditions(diagnoses: pl.LazyFrame) -> pl.LazyFrame:
     table = load_codes("charlson").select(
         "icd10_prefix", "condition", weight=pl.col("weight").cast(pl.Int64)
     )
-    out = []
-    for width in (3, 4):
-        part = table.filter(pl.col("icd10_prefix").str.len_chars() == width).lazy()
-        out.append(
-            diagnoses.with_columns(_p=pl.col("_code").str.slice(0, width))
-            .join(part, left_on="_p", right_on="icd10_prefix", how="inner")
-            .select("PNR", "condition", "weight")
+    # One pass over the diagnoses: each code's 3- and 4-character prefixes, joined to the
+    # table (a code shorter than 4 characters gives its 3-character prefix twice, which the
+    # unique below removes).
+    return (
+        diagnoses.select(
+            "PNR",
+            _p=pl.concat_list(pl.col("_code").str.slice(0, 3), pl.col("_code").str.slice(0, 4)),
         )
-    return pl.concat(out).unique(["PNR", "condition"])
+        .explode("_p")
+        .join(
+            table.lazy(),
+            left_on="_p",
+            right_on="icd10_prefix",
+            how="inner",
+            build_side="force_right",
+        )
+        .select("PNR", "condition", "weight")
+        .unique(["PNR", "condition"])
+    )
 
 
 def add_charlson(
@@ -70,12 +80,19 @@ def add_charlson(
     """
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     window = (
-        diagnoses.select("PNR", "start", _code=icd10_clean("diagnosis", strip_d=True))
-        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        diagnoses.select("PNR", "start", "diagnosis")
+        # hash table on the cohort; the diagnoses are streamed through it
+        .join(
+            cohort.select("PNR", pl.col(anchor).alias("_anchor")),
+            on="PNR",
+            how="inner",
+            build_side="force_right",
+        )
         .filter(
             (pl.col("start") < pl.col("_anchor"))
             & (pl.col("start") >= pl.col("_anchor").dt.offset_by(f"-{lookback_years}y"))
         )
+        .select("PNR", _code=icd10_clean("diagnosis", strip_d=True))  # rows in the window only
     )
     found = _conditions(window)
     superseded = found.filter(pl.col("condition").is_in(list(SUPERSEDES))).select(
@@ -88,7 +105,7 @@ def add_charlson(
     )
     idx = pl.col("charlson_index")
     return (
-        cohort.join(score, on="PNR", how="left", maintain_order="left")
+        cohort.join(score, on="PNR", how="left", maintain_order="left", build_side="force_right")
         .with_columns(idx.fill_null(0))
         .with_columns(
             charlson_group=pl.when(idx == 0)

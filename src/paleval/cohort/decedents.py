@@ -158,7 +158,9 @@ def decedent_cohort(
     # Keep only the BEF rows the cohort needs before the join: the semi-join builds its hash
     # table on the (small) deaths, so the national BEF (~90 million rows) is streamed through.
     needed = deaths.select("PNR", year=pl.col("death_year") - 1)
-    bef = bef_status(registers["bef"].join(needed, on=["PNR", "year"], how="semi"))
+    bef = bef_status(
+        registers["bef"].join(needed, on=["PNR", "year"], how="semi", build_side="force_right")
+    )
     regions = regions_table()
     base = (
         deaths.join(dar, on="PNR", how="left")
@@ -258,7 +260,12 @@ def add_education(
     levels = load_codes(mapping).select("HFAUDD", education=pl.col("level")).lazy()
     last = (
         udda.select("PNR", "year", "HFAUDD")
-        .join(cohort.select("PNR", pl.col(year_col).alias("_upto")), on="PNR", how="inner")
+        .join(
+            cohort.select("PNR", pl.col(year_col).alias("_upto")),
+            on="PNR",
+            how="inner",
+            build_side="force_right",
+        )
         .filter(pl.col("year") <= pl.col("_upto"))
         .sort("PNR", "year")
         .group_by("PNR")
@@ -294,7 +301,12 @@ def add_income(
             income=pl.col("FAMAEKVIVADISP_13"),
         )
         # only the families and years the cohort needs (hash table on the small side)
-        .join(cohort.select("_family", "_bef_year"), on=["_family", "_bef_year"], how="semi")
+        .join(
+            cohort.select("_family", "_bef_year"),
+            on=["_family", "_bef_year"],
+            how="semi",
+            build_side="force_right",
+        )
         .unique(["_family", "_bef_year"], keep="first")
     )
     out = cohort.join(inc, on=["_family", "_bef_year"], how="left", maintain_order="left")

@@ -5,6 +5,20 @@ window when its week overlaps the window (week Sunday >= window start and week M
 date). Services in the anchor's own week after the anchor day cannot be told apart and are
 counted; the window can therefore reach up to 6 days further back than its nominal length.
 This is the documented, deterministic convention every analysis shares.
+
+Performance (national scale): every function reads its event register once, streaming. The
+events are joined to the cohort's ``(PNR, anchor)`` pairs with the cohort as the build side of
+the hash join (the register is never hashed), filtered to the window and aggregated to one row
+per person before the result is joined back to the cohort. Lookups from code lists are joins
+to the (small) code table or elementwise expressions, never ``replace_strict``, which the
+streaming engine does not stream. For the fastest build, collect the cohort once and pass
+``frame.lazy()`` (each function uses its cohort input twice), and restrict the big registers to
+the cohort's persons with a filter, which the loaders push down to just after ``PNR`` is read,
+so the other columns are only parsed for the cohort's rows::
+
+    base = cohort.collect()
+    persons = pl.col("PNR").is_in(base["PNR"].implode())
+    out = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons))
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from paleval.codes import load_codes
-from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start
+from paleval.registers.normalise import honuge_to_week_start
 
 __all__ = [
     "add_drug_use",
@@ -28,6 +42,33 @@ __all__ = [
 
 def _categories() -> pl.LazyFrame:
     return load_codes("gp_services").select("SPECIALE", "category").lazy()
+
+
+def _anchors(cohort: pl.LazyFrame, anchor: str) -> pl.LazyFrame:
+    """``PNR`` and the anchor date as ``_anchor``."""
+    return cohort.select("PNR", pl.col(anchor).alias("_anchor"))
+
+
+def _with_anchor(events: pl.LazyFrame, anchors: pl.LazyFrame) -> pl.LazyFrame:
+    """Events of the cohort's persons with their ``_anchor`` (inner join; the hash table is
+    built on the cohort side, the event register is streamed through it)."""
+    return events.join(anchors, on="PNR", how="inner", build_side="force_right")
+
+
+def _lookup(frame: pl.LazyFrame, table: pl.LazyFrame, on: str) -> pl.LazyFrame:
+    """Left join to a small code table (hash table on the table)."""
+    return frame.join(table, on=on, how="left", build_side="force_right")
+
+
+def _week_mondays() -> pl.LazyFrame:
+    """Every valid ``HONUGE`` (``yyww``) with its Monday: :func:`honuge_to_week_start` over all
+    four-character keys, as a join table (a lookup the streaming engine streams)."""
+    keys = pl.DataFrame({"_week": [f"{i:04d}" for i in range(10_000)]})
+    return (
+        keys.with_columns(_monday=honuge_to_week_start("_week"))
+        .filter(pl.col("_monday").is_not_null())
+        .lazy()
+    )
 
 
 def gp_service_windows(
@@ -70,29 +111,36 @@ def gp_service_windows(
     """
     longest = max(days for _, days, _ in windows.values())
     periods = load_codes("gp_time_codes").select("YDLTID", "period").lazy()
+    services = _with_anchor(
+        sssy.select("PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT"),
+        anchors.select("PNR", pl.col(anchor).alias("_anchor")),
+    )
     services = (
-        sssy.select("PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT")
-        .join(anchors.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
-        .with_columns(_monday=honuge_to_week_start("HONUGE"), _sunday=honuge_to_week_end("HONUGE"))
+        # the key honuge_to_week_start looks up: text, stripped
+        services.with_columns(_week=pl.col("HONUGE").cast(pl.String).str.strip_chars())
+        .join(_week_mondays(), on="_week", how="inner", build_side="force_right")
+        .with_columns(_sunday=pl.col("_monday") + pl.duration(days=6))
         .filter(
             (pl.col("_monday") <= pl.col("_anchor"))
             & (pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=longest - 1))
         )
-        .join(_categories(), on="SPECIALE", how="left")
-        .join(periods, on="YDLTID", how="left")
+        .pipe(_lookup, _categories(), "SPECIALE")
+        .pipe(_lookup, periods, "YDLTID")
     )
-    aggs = []
+    # One value column per window (the services it counts, else 0), then plain sums per
+    # person: a group-by the streaming engine runs without holding the services.
+    values = []
     for name, (cats, days, period) in windows.items():
         cond = pl.col("category").is_in(list(cats)) & (
             pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=days - 1)
         )
         if period is not None:
             cond = cond & (pl.col("period") == period)
-        aggs.append(pl.col("YDLANT").filter(cond).sum().alias(name))
-    counts = services.group_by("PNR").agg(aggs)
+        values.append(pl.when(cond).then(pl.col("YDLANT")).otherwise(0).alias(name))
+    counts = services.select("PNR", *values).group_by("PNR").agg(pl.col(list(windows)).sum())
     return (
         anchors.select("PNR")
-        .join(counts, on="PNR", how="left")
+        .join(counts, on="PNR", how="left", build_side="force_right")
         .with_columns([pl.col(n).fill_null(0).cast(pl.Int64) for n in windows])
     )
 
@@ -127,7 +175,7 @@ def add_gp_exposures(
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     windows = dict(windows or DEFAULT_GP_WINDOWS)
     counts = gp_service_windows(cohort.select("PNR", anchor), sssy, windows, anchor=anchor)
-    out = cohort.join(counts, on="PNR", how="left", maintain_order="left")
+    out = cohort.join(counts, on="PNR", how="left", maintain_order="left", build_side="force_right")
     if "gp_home_visits_90d" in windows:
         hv = pl.col("gp_home_visits_90d")
         out = out.with_columns(
@@ -156,13 +204,13 @@ def add_terminal_declaration(
     """
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     first = (
-        terminal.join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR")
+        _with_anchor(terminal.select("PNR", "BEVILLING_DATO"), _anchors(cohort, anchor))
         .filter(pl.col("BEVILLING_DATO") <= pl.col("_anchor"))
         .group_by("PNR")
         .agg(_grant=pl.col("BEVILLING_DATO").min())
     )
     return (
-        cohort.join(first, on="PNR", how="left", maintain_order="left")
+        cohort.join(first, on="PNR", how="left", maintain_order="left", build_side="force_right")
         .with_columns(
             terminal_declaration=pl.col("_grant").is_not_null(),
             terminal_days_before=(pl.col(anchor) - pl.col("_grant")).dt.total_days(),
@@ -194,16 +242,17 @@ def add_spc(cohort: pl.LazyFrame, dpd: pl.LazyFrame, *, anchor: str = "death_dat
     [('hospice', 7), ('none', None)]
     """
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
-    anchors = cohort.select("PNR", pl.col(anchor).alias("_anchor"))
+    anchors = _anchors(cohort, anchor)
+    dpd = _with_anchor(
+        dpd.select("PNR", "HENV_DATO", "MODTAGET", "FOERSTE_KONTAKT_DATO", "ENHED_TYPE"), anchors
+    )
     ref = (
-        dpd.join(anchors, on="PNR")
-        .filter(pl.col("HENV_DATO") <= pl.col("_anchor"))
+        dpd.filter(pl.col("HENV_DATO") <= pl.col("_anchor"))
         .group_by("PNR")
         .agg(spc_referral_date=pl.col("HENV_DATO").min())
     )
     contact = (
-        dpd.join(anchors, on="PNR")
-        .filter(
+        dpd.filter(
             (pl.col("MODTAGET") == 1)
             & pl.col("FOERSTE_KONTAKT_DATO").is_not_null()
             & (pl.col("FOERSTE_KONTAKT_DATO") <= pl.col("_anchor"))
@@ -217,8 +266,8 @@ def add_spc(cohort: pl.LazyFrame, dpd: pl.LazyFrame, *, anchor: str = "death_dat
         )
     )
     return (
-        cohort.join(ref, on="PNR", how="left", maintain_order="left")
-        .join(contact, on="PNR", how="left", maintain_order="left")
+        cohort.join(ref, on="PNR", how="left", maintain_order="left", build_side="force_right")
+        .join(contact, on="PNR", how="left", maintain_order="left", build_side="force_right")
         .with_columns(
             spc_referred=pl.col("spc_referral_date").is_not_null(),
             spc_admitted=pl.col("spc_contact_date").is_not_null(),
@@ -267,9 +316,10 @@ def add_hospital_use(
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     w_start = pl.col("_anchor") - pl.duration(days=days)
     stays = (
-        contacts.filter(pl.col("inpatient"))
-        .select("PNR", "start", "end")
-        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        _with_anchor(
+            contacts.filter(pl.col("inpatient")).select("PNR", "start", "end"),
+            _anchors(cohort, anchor),
+        )
         .filter((pl.col("end") >= w_start) & (pl.col("start") <= pl.col("_anchor")))
         .with_columns(
             _first=pl.max_horizontal("start", w_start),
@@ -286,11 +336,10 @@ def add_hospital_use(
         .group_by("PNR")
         .agg(pl.len().alias(f"bed_days_{days}d"))
     )
-    stays = admissions.join(nights, on="PNR", how="left")
+    stays = admissions.join(nights, on="PNR", how="left", build_side="force_right")
     cols = [f"admissions_{days}d", f"bed_days_{days}d"]
-    return cohort.join(stays, on="PNR", how="left", maintain_order="left").with_columns(
-        [pl.col(c).fill_null(0).cast(pl.Int64) for c in cols]
-    )
+    out = cohort.join(stays, on="PNR", how="left", maintain_order="left", build_side="force_right")
+    return out.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in cols])
 
 
 def add_drug_use(
@@ -317,10 +366,11 @@ def add_drug_use(
     if not prefixes:
         raise ValueError(f"no ATC group {group!r} in the code list 'atc_groups'")
     name = f"{group}_{days}d"
+    dispensed = lmdb.select("PNR", "EKSD", "ATC").filter(
+        pl.any_horizontal([pl.col("ATC").str.starts_with(p) for p in prefixes])
+    )
     hits = (
-        lmdb.select("PNR", "EKSD", "ATC")
-        .filter(pl.any_horizontal([pl.col("ATC").str.starts_with(p) for p in prefixes]))
-        .join(cohort.select("PNR", pl.col(anchor).alias("_anchor")), on="PNR", how="inner")
+        _with_anchor(dispensed.select("PNR", "EKSD"), _anchors(cohort, anchor))
         .filter(
             (pl.col("EKSD") <= pl.col("_anchor"))
             & (pl.col("EKSD") > pl.col("_anchor") - pl.duration(days=days))
@@ -329,6 +379,5 @@ def add_drug_use(
         .unique()
         .with_columns(pl.lit(True).alias(name))
     )
-    return cohort.join(hits, on="PNR", how="left", maintain_order="left").with_columns(
-        pl.col(name).fill_null(False)
-    )
+    out = cohort.join(hits, on="PNR", how="left", maintain_order="left", build_side="force_right")
+    return out.with_columns(pl.col(name).fill_null(False))

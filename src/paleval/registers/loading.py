@@ -387,6 +387,29 @@ def _text(e: pl.Expr) -> pl.Expr:
     return pl.when(~s.is_in(list(_MISSING_TEXT))).then(s)
 
 
+def _declared_spelling(out: pl.Expr, upper: dict[str, str]) -> pl.Expr:
+    """``out`` with codes that match a declared code case-insensitively in the declared spelling
+    (``upper``: upper-case code -> declared code); other values unchanged.
+
+    Built from elementwise comparisons only (no ``replace``/``replace_strict``, which the
+    streaming engine does not stream: a coded column would materialise the whole file).
+    """
+    if all(k.lower() == k == u for u, k in upper.items()):
+        # Codes without letters ("1", "84"): a value matches one case-insensitively only when
+        # it is that code (no letter upper-cases to a digit), so the spelling is already right.
+        return out
+    up = out.str.to_uppercase()
+    if all(u == k for u, k in upper.items()):  # declared in upper case: the match is the value
+        return pl.when(up.is_in(list(upper))).then(up).otherwise(out)
+    if len(upper) > 64:  # pragma: no cover - no register declares such a code list
+        mapped = up.replace_strict(upper, default=None, return_dtype=pl.String)
+        return pl.when(up.is_in(list(upper))).then(mapped).otherwise(out)
+    chain: Any = pl
+    for u, k in upper.items():
+        chain = chain.when(up == u).then(pl.lit(k, pl.String))
+    return chain.otherwise(out)
+
+
 def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
     """Expression casting raw column ``raw`` (dtype ``src``) to ``var``'s declared dtype.
 
@@ -403,12 +426,19 @@ def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
     [datetime.date(2015, 1, 31), datetime.date(2015, 1, 31), datetime.date(2015, 1, 31),
      None, None]
     """
+    return _parse(raw, src, var, clean=False)
+
+
+def _parse(raw: str, src: pl.DataType, var: Variable, *, clean: bool) -> pl.Expr:
+    """:func:`parse_expr`; with ``clean=True`` a text column is taken as already passed
+    through :func:`_text` (stripped, missing text null), as :func:`_conform` does."""
+    text = (lambda x: x) if clean else _text
     e = pl.col(raw)
     target = var.dtype
     is_text = src == pl.String
     if target == pl.String:
         if is_text:
-            out = _text(e)
+            out = text(e)
         elif src.is_float():
             out = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).cast(pl.String)
         elif src == pl.Date:
@@ -420,16 +450,11 @@ def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
         if var.codes is not None:
             upper = {k.upper(): k for k in var.codes}
             if len(upper) == len(var.codes):
-                up = out.str.to_uppercase()
-                out = (
-                    pl.when(up.is_in(list(upper)))
-                    .then(up.replace_strict(upper, default=None, return_dtype=pl.String))
-                    .otherwise(out)
-                )
+                out = _declared_spelling(out, upper)
         return out.alias(var.name)
     if target == pl.Int64 or target == pl.Float64:
         if is_text:
-            s = _text(e)
+            s = text(e)
             if target == pl.Float64:
                 s = s.str.replace(r"^(-?\d+),(\d+)$", "$1.$2")
                 return s.cast(pl.Float64, strict=False).alias(var.name)
@@ -447,7 +472,7 @@ def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
         if _is_numeric(src):
             days = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)) + _SAS_EPOCH_DAYS
             return days.cast(pl.Int32, strict=False).cast(pl.Date).alias(var.name)
-        s = _text(e.cast(pl.String, strict=False)).str.replace(
+        s = text(e.cast(pl.String, strict=False)).str.replace(
             r"(?:[ T:]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)$", ""
         )
         return pl.coalesce([s.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]).alias(
@@ -543,10 +568,22 @@ def _conform(
             ", ".join(required_missing),
             f"required column(s) missing; the file has {schema.names()}",
         )
+    # Text columns are stripped and their missing values nulled once, in two steps before the
+    # casts (computing it inside each cast expression repeats the string work several times).
+    # PNR goes first: a filter on PNR (``lf.filter(pl.col("PNR").is_in(persons))``) is pushed
+    # down to just after it, so the other columns are cleaned for the kept rows only.
+    text_cols = sorted({r for r in m.mapping.values() if schema[r] == pl.String})
+    pnr = [c for c in text_cols if c == m.mapping.get("PNR")]
+    for group in (pnr, [c for c in text_cols if c not in pnr]):
+        if group:
+            raw = raw.with_columns(pl.col(group).str.strip_chars()).with_columns(
+                pl.when(~pl.col(c).is_in(list(_MISSING_TEXT))).then(pl.col(c)).alias(c)
+                for c in group
+            )
     exprs = []
     for v in reg.variables:
         if v.name in m.mapping:
-            exprs.append(parse_expr(m.mapping[v.name], schema[m.mapping[v.name]], v))
+            exprs.append(_parse(m.mapping[v.name], schema[m.mapping[v.name]], v, clean=True))
         else:
             exprs.append(pl.lit(None, dtype=v.dtype).alias(v.name))
     if columns == "all":
@@ -847,7 +884,14 @@ def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) 
         adm = scan_register(data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir)
         diag = scan_register(data_dir, "lpr_diag", columns="declared", cache_dir=cache_dir)
         parts.append(
-            diag.join(adm.select("RECNUM", "PNR", "D_INDDTO"), on="RECNUM", how="inner").select(
+            # hash table on the contacts (usually restricted by a PNR filter, which reaches
+            # this side of the join); the diagnoses are streamed through it
+            diag.join(
+                adm.select("RECNUM", "PNR", "D_INDDTO"),
+                on="RECNUM",
+                how="inner",
+                build_side="force_right",
+            ).select(
                 "PNR",
                 pl.col("RECNUM").alias("contact_id"),
                 pl.lit("LPR2").alias("source"),
@@ -861,7 +905,11 @@ def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) 
         dg = scan_register(data_dir, "lpr_f_diagnoser", columns="declared", cache_dir=cache_dir)
         parts.append(
             dg.filter(pl.col("senere_afkraeftet").fill_null("") != "Ja")
-            .join(k.select("DW_EK_KONTAKT", "PNR", "dato_start"), on="DW_EK_KONTAKT")
+            .join(
+                k.select("DW_EK_KONTAKT", "PNR", "dato_start"),
+                on="DW_EK_KONTAKT",
+                build_side="force_right",
+            )
             .select(
                 "PNR",
                 pl.col("DW_EK_KONTAKT").alias("contact_id"),
@@ -915,6 +963,9 @@ def deduplicate_contacts(
     >>> kept.collect()["contact_id"].to_list(), n
     (['1'], 1)
     """
-    flagged = flag_duplicate_contacts(contacts)
-    n = int(flagged.select(pl.col("duplicate").sum()).collect().item())
-    return flagged.filter(~pl.col("duplicate")).drop("duplicate"), n
+    # The same rows as dropping flag_duplicate_contacts' duplicates, as a streaming unique and
+    # a distinct count (no per-row flag over the whole table in memory).
+    lf = contacts.lazy()
+    key = list(DUPLICATE_KEY)
+    n = lf.select(pl.len() - pl.struct(key).n_unique()).collect(engine="streaming").item()
+    return lf.unique(subset=key, keep="first", maintain_order=True), int(n)
