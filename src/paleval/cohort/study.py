@@ -87,8 +87,9 @@ def end_of_life_cohort(
     - outcome flags ``home_death``, ``out_of_hospital_death`` (known place of death only;
       null when unknown) and ``female``.
 
-    The flow is the decedent cohort's. Everything stays lazy; the practice propensity table
-    (one row per practice) is computed now.
+    The flow is the decedent cohort's. The decedents themselves (one row per person) and the
+    practice propensity table (one row per practice) are computed now; the exposures stay lazy,
+    with the event registers restricted to the decedents inside their scans.
 
     Examples
     --------
@@ -100,13 +101,18 @@ def end_of_life_cohort(
     _require(registers, list(END_OF_LIFE_REGISTERS))
     start_d, end_d = _date(start), _date(end)
     base = decedent_cohort(registers, start=start_d, end=end_d, min_age=min_age)
-    lf = add_gp_exposures(base.frame, registers["sssy"])
+    # The decedents (one row each) are collected once, and the big event registers are
+    # restricted to them by a PNR filter that the loaders push into the scan, so only the
+    # decedents' rows are parsed and joined (national scale: see benchmarks/RESULTS.md).
+    decedents = base.collect()
+    persons = pl.col("PNR").is_in(decedents["PNR"].implode())
+    lf = add_gp_exposures(decedents.lazy(), registers["sssy"].filter(persons))
     lf = add_terminal_declaration(lf, registers["terminal"])
     lf = add_spc(lf, registers["dpd"])
-    lf = add_hospital_use(lf, contacts)
-    lf = add_drug_use(lf, registers["lmdb"])
+    lf = add_hospital_use(lf, contacts.filter(persons))
+    lf = add_drug_use(lf, registers["lmdb"].filter(persons))
     if diagnoses is not None:
-        lf = add_charlson(lf, diagnoses)
+        lf = add_charlson(lf, diagnoses.filter(persons))
     lf = practice_at(lf, registers["tilknytning"])
     years = list(practice_years or range(start_d.year, end_d.year + 1))
     prop = practice_home_visit_propensity(registers, years=years).select(
