@@ -548,3 +548,23 @@ def test_report_repr_and_html(tmp_path: Path) -> None:
     assert "1960-13-45" in html
     with pytest.raises(RegisterValidationError, match=r"(?s)1 validation error.*FOED_DAG.*n=1"):
         rep.raise_if_errors()
+
+
+def test_exclude_rules_drop_exactly_what_validation_counts(tmp_path: Path) -> None:
+    d = tmp_path / "data"
+    (d / "dpd").mkdir(parents=True)
+    (d / "dpd" / "dpd.csv").write_text(
+        "PNR;HENV_DATO;MODTAGET;FOERSTE_KONTAKT_DATO;ENHED_TYPE\n"
+        "0101011000;2020-01-05;1;2020-01-09;hospice\n"
+        "0101011001;2020-01-05;1;2020-01-01;hospice\n"  # contact before referral
+        ";2020-01-05;0;;\n"  # PNR missing (required)
+        "0101011002;2020-01-05;0;;\n"
+    )
+    from paleval.registers import scan_register, validate
+
+    rep = validate(d, ["dpd"])
+    assert rep.n("dpd_contact_before_referral") == 1 and rep.n("null_required") == 1
+    raw = scan_register(d, "dpd").collect()
+    kept = scan_register(d, "dpd", exclude=True).collect()
+    assert raw.height == 4 and kept.height == 2
+    assert kept["PNR"].to_list() == ["0101011000", "0101011002"]

@@ -675,6 +675,7 @@ def scan_register(
     columns: Literal["all", "declared"] = "all",
     strict: bool = False,
     cache_dir: str | Path | None = None,
+    exclude: bool = False,
 ) -> pl.LazyFrame:
     """Scan register ``key`` in ``data_dir`` into its declared schema (lazy).
 
@@ -698,6 +699,9 @@ def scan_register(
         :class:`RegisterLoadError` naming the file, column, count and examples otherwise.
     cache_dir
         Where converted SAS / latin-1 files are cached (see the module docstring).
+    exclude
+        Drop the rows that the validation rules of severity *exclude* drop
+        (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
 
     Examples
     --------
@@ -721,6 +725,12 @@ def scan_register(
                     key, f.name, ", ".join(wrong), "column spelled in another case"
                 )
         lf = _scan_file(f, columns=columns, strict=strict, cache_dir=cache_dir)
+        if exclude:
+            from paleval.registers.validation import exclusion_filter  # (imports this module)
+
+            keep = exclusion_filter(key, lf.collect_schema().names())
+            if keep is not None:
+                lf = lf.filter(keep)
         if reg.yearly:  # the delivery year lives in the file name: keep it as a column
             lf = lf.with_columns(year=pl.lit(f.year, dtype=pl.Int64))
         frames.append(lf)
@@ -736,6 +746,7 @@ def scan_registers(
     columns: Literal["all", "declared"] = "all",
     strict: bool = False,
     cache_dir: str | Path | None = None,
+    exclude: bool = False,
 ) -> dict[str, pl.LazyFrame]:
     """:func:`scan_register` for several registers, as a dict key -> LazyFrame.
 
@@ -748,7 +759,9 @@ def scan_registers(
     {'dod': 1}
     """
     return {
-        k: scan_register(data_dir, k, columns=columns, strict=strict, cache_dir=cache_dir)
+        k: scan_register(
+            data_dir, k, columns=columns, strict=strict, cache_dir=cache_dir, exclude=exclude
+        )
         for k in keys
     }
 
@@ -778,7 +791,9 @@ def _has(data_dir: str | Path, key: str) -> bool:
     return True
 
 
-def lpr_contacts(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> pl.LazyFrame:
+def lpr_contacts(
+    data_dir: str | Path, *, cache_dir: str | Path | None = None, exclude: bool = False
+) -> pl.LazyFrame:
     """LPR2 (``lpr_adm``) and LPR3 (``lpr_f_kontakter``) contacts in one model.
 
     Columns: ``PNR, contact_id, source ("LPR2"/"LPR3"), start, end, inpatient, acute,
@@ -809,11 +824,15 @@ def lpr_contacts(data_dir: str | Path, *, cache_dir: str | Path | None = None) -
     """
     parts = []
     if _has(data_dir, "lpr_adm"):
-        adm = scan_register(data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir)
+        adm = scan_register(
+            data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
         spec = pl.lit(None, pl.String)
         if _has(data_dir, "sor"):
             sor = (
-                scan_register(data_dir, "sor", columns="declared", cache_dir=cache_dir)
+                scan_register(
+                    data_dir, "sor", columns="declared", cache_dir=cache_dir, exclude=exclude
+                )
                 .filter(pl.col("C_SGH").is_not_null() & pl.col("C_AFD").is_not_null())
                 .select("C_SGH", "C_AFD", pl.col("hovedspeciale").alias("_spec"))
                 .unique(["C_SGH", "C_AFD"], keep="first", maintain_order=True)
@@ -837,7 +856,9 @@ def lpr_contacts(data_dir: str | Path, *, cache_dir: str | Path | None = None) -
             )
         )
     if _has(data_dir, "lpr_f_kontakter"):
-        k = scan_register(data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir)
+        k = scan_register(
+            data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
         parts.append(
             k.select(
                 "PNR",
@@ -859,7 +880,9 @@ def lpr_contacts(data_dir: str | Path, *, cache_dir: str | Path | None = None) -
     return pl.concat(parts, how="vertical")
 
 
-def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) -> pl.LazyFrame:
+def lpr_diagnoses(
+    data_dir: str | Path, *, cache_dir: str | Path | None = None, exclude: bool = False
+) -> pl.LazyFrame:
     """All LPR2 and LPR3 diagnoses: ``PNR, contact_id, source, start, diagnosis,
     diagnosis_type``.
 
@@ -881,8 +904,12 @@ def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) 
     """
     parts = []
     if _has(data_dir, "lpr_adm") and _has(data_dir, "lpr_diag"):
-        adm = scan_register(data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir)
-        diag = scan_register(data_dir, "lpr_diag", columns="declared", cache_dir=cache_dir)
+        adm = scan_register(
+            data_dir, "lpr_adm", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
+        diag = scan_register(
+            data_dir, "lpr_diag", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
         parts.append(
             # hash table on the contacts (usually restricted by a PNR filter, which reaches
             # this side of the join); the diagnoses are streamed through it
@@ -901,8 +928,12 @@ def lpr_diagnoses(data_dir: str | Path, *, cache_dir: str | Path | None = None) 
             )
         )
     if _has(data_dir, "lpr_f_kontakter") and _has(data_dir, "lpr_f_diagnoser"):
-        k = scan_register(data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir)
-        dg = scan_register(data_dir, "lpr_f_diagnoser", columns="declared", cache_dir=cache_dir)
+        k = scan_register(
+            data_dir, "lpr_f_kontakter", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
+        dg = scan_register(
+            data_dir, "lpr_f_diagnoser", columns="declared", cache_dir=cache_dir, exclude=exclude
+        )
         parts.append(
             dg.filter(pl.col("senere_afkraeftet").fill_null("") != "Ja")
             .join(

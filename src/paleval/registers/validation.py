@@ -51,6 +51,7 @@ __all__ = [
     "RegisterValidationError",
     "Rule",
     "ValidationReport",
+    "exclusion_filter",
     "rules_markdown",
     "rules_table",
     "validate",
@@ -737,3 +738,47 @@ def validate(
     if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
         _duplicate_contacts(data_dir, keys, out, cache_dir)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def exclusion_filter(key: str, columns: Iterable[str] | None = None) -> pl.Expr | None:
+    """The row filter (``True``: keep) of the per-row *exclude* rules of register ``key``.
+
+    Applied by the loaders with ``exclude=True`` (:func:`~paleval.registers.scan_register`,
+    :func:`~paleval.registers.lpr_contacts`, :func:`~paleval.registers.lpr_diagnoses`) and
+    counted by :func:`validate`, so what is dropped is what the report lists:
+
+    - ``null_required``: a required (non-nullable) variable is missing;
+    - ``negative_value``: a negative bed-day, family-size, list-size or package-size count;
+    - ``end_before_start`` / ``dpd_contact_before_referral``: the second date of the pair is
+      before the first.
+
+    Rules applied elsewhere: ``honuge_invalid`` (an invalid payment week matches no week in the
+    GP windows' week join), ``lpr_duplicate_contact`` (:func:`deduplicate_contacts`),
+    ``lpr3_refuted_diagnosis`` (:func:`lpr_diagnoses`), ``event_after_death`` and
+    ``event_before_birth`` (every exposure window ends at its anchor date, e.g. death).
+    ``columns`` restricts the filter to the variables present (default: all declared).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date
+    >>> dpd = pl.DataFrame({"PNR": ["a", "b", None], "HENV_DATO": [d(2020, 1, 5)] * 3,
+    ...     "FOERSTE_KONTAKT_DATO": [d(2020, 1, 9), d(2020, 1, 1), None]})
+    >>> dpd.filter(exclusion_filter("dpd", dpd.columns))["PNR"].to_list()
+    ['a']
+    """
+    reg = REGISTERS[key]
+    present = set(columns) if columns is not None else {v.name for v in reg.variables}
+    conds: list[pl.Expr] = []
+    for v in reg.variables:
+        if v.name not in present:
+            continue
+        if not v.nullable:
+            conds.append(pl.col(v.name).is_not_null())
+        if v.name in NON_NEGATIVE:
+            conds.append(pl.col(v.name).is_null() | (pl.col(v.name) >= 0))
+    pair = DATE_PAIRS.get(key)
+    if pair and pair[0] in present and pair[1] in present:
+        start, end, _ = pair
+        conds.append(~(pl.col(end) < pl.col(start)).fill_null(False))
+    return pl.all_horizontal(conds) if conds else None

@@ -121,11 +121,13 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
     )
 
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
-    regs = scan_registers(data_dir, keys)
+    # rows that the validation rules of severity "exclude" drop are dropped here, and counted
+    # in the validation report (study.validation)
+    regs = scan_registers(data_dir, keys, exclude=True)
     report = validate(data_dir, keys)
     report.raise_if_errors()
-    contacts, _ = deduplicate_contacts(lpr_contacts(data_dir))
-    diagnoses = lpr_diagnoses(data_dir)
+    contacts, _ = deduplicate_contacts(lpr_contacts(data_dir, exclude=True))
+    diagnoses = lpr_diagnoses(data_dir, exclude=True)
     eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end)
     cancer = incident_cancer_cohort(regs, start=start, end=end)
     noncancer = incident_noncancer_cohort(regs, diagnoses, start=start, end=end)
