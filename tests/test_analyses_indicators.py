@@ -142,10 +142,8 @@ def test_levels_match_calibration_targets(
     dpd_small, eol_small, target, indicator, diagnosis, years
 ):
     tgt = load_targets().filter(pl.col("target") == target).row(0, named=True)
-    # the generator calibrates indicator 1 on all referrals (no eligibility rule)
-    res = quality_indicators(
-        dpd_small, eol_small, by=("diagnosis",), years=years, ineligible_reasons=()
-    )
+    # indicator 1 as the DPD defines it: among referred patients who met the criteria
+    res = quality_indicators(dpd_small, eol_small, by=("diagnosis",), years=years)
     row = _row(res.table, indicator=indicator, diagnosis=diagnosis)
     assert _meets(row["estimate"], row["denominator"], tgt["value"], tgt["tolerance"]), (
         target,

@@ -175,8 +175,17 @@ def test_incident_cancer_cohort_matches_the_ground_truth(tiny_dir: Path) -> None
     assert set(rows["event"].unique()) == {0, 1, 2}
     assert (rows["time"] >= 0).all()
     # Died without referral <-> event 2; censored persons are alive at the end.
+    # (the generator's planted defect "DPD referral dated after death" is, rightly, no referral)
+    late = (
+        regs["dpd"]
+        .join(regs["dod"], on="PNR")
+        .filter(pl.col("HENV_DATO") > pl.col("DODDATO"))
+        .select("PNR")
+        .collect()
+    )
     dead = m.filter(pl.col("event") == 2)
-    assert dead["died"].all() and not dead["spc_referred"].any()
+    assert dead["died"].all()
+    assert not dead.join(late, on="PNR", how="anti")["spc_referred"].any()
     assert not m.filter(pl.col("event") == 0)["died"].any()
     # Competing risks on the cohort: the cumulative incidences stay below 1 and sum to <= 1.
     aj = aalen_johansen(rows["time"].to_numpy(), rows["event"].to_numpy())

@@ -84,7 +84,8 @@ def _measure_levels(data: Path, persons: pl.DataFrame) -> dict[str, tuple[float,
         out[f"noncancer_share_spc_{y}"] = _share(
             sel(pl.col("spc_admitted"), str(y)), ~pl.col("cancer")
         )
-    ref = pl.col("spc_referred")
+    # DPD indicator 1: among referred patients who met the criteria
+    ref = pl.col("spc_referred") & ~pl.col("spc_not_eligible")
     out["contact_given_referral_cancer"] = _share(
         sel(ca & ref, "2010-2024"), pl.col("spc_admitted")
     )

@@ -459,6 +459,9 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "income_quartile": a["income_quartile"],
             "spc_referred": a["spc_referred"],
             "spc_admitted": a["spc_admitted"],
+            # referred but not admitted because the criteria were not met (DPD indicator 1
+            # leaves these out of its denominator)
+            "spc_not_eligible": a["spc_no_contact_reason"] == 2,
             "spc_unit": unit,
             "spc_referral_date": as_date(a["spc_referral"], nullable=True),
             "spc_contact_date": as_date(a["spc_contact"], nullable=True),

@@ -492,9 +492,13 @@ class _Simulation:
         a["spc_contact"] = contact
         a["spc_referral"] = referral
         a["spc_wait_le10"] = admitted & (wait <= 10)
-        # Referred but never admitted: drawn so that P(contact | referred) meets DPD indicator 1.
+        # Referred but never admitted: drawn so that P(contact | referred and eligible) meets
+        # DPD indicator 1, whose denominator leaves out referrals that did not meet the
+        # criteria (Groenvold et al., Clin Epidemiol 2016): a share NO_CONTACT_REASONS
+        # ["not_eligible"] of the non-admitted are ineligible, so draw 1/(1 - that) more.
         reason = np.full(n, -1, np.int64)
         referred = admitted.copy()
+        eligible_share = 1.0 - C.NO_CONTACT_REASONS["not_eligible"]
         for cls, mask in (
             ("cancer", a["adult_decedent"] & a["is_cancer"]),
             ("noncancer", a["adult_decedent"] & a["is_need"]),
@@ -502,7 +506,8 @@ class _Simulation:
             p1 = C.P_CONTACT_GIVEN_REFERRED[cls]
             n_adm = int((mask & admitted).sum())
             pool = mask & ~admitted
-            q = min(1.0, n_adm * (1 - p1) / p1 / max(int(pool.sum()), 1))
+            need = n_adm * (1 - p1) / p1 / eligible_share
+            q = min(1.0, need / max(int(pool.sum()), 1))
             extra = pool & (r.random(n) < q)
             referred |= extra
             reason[extra] = _choice(
