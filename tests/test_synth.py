@@ -110,6 +110,17 @@ def test_synthetic_pnr_numbers_people_born_the_same_day() -> None:
     assert [p[6:] for p in out[:3]] == ["0000", "0001", "0002"]
 
 
+def test_synthetic_pnr_is_unique_for_people_born_a_century_apart() -> None:
+    # 31 December 1909 and 2009 share DDMMYY (the national preset has both; it once gave
+    # duplicate PNRs in BEF)
+    d1909 = (np.datetime64("1909-12-31") - np.datetime64("1970-01-01")).astype(int)
+    d2009 = (np.datetime64("2009-12-31") - np.datetime64("1970-01-01")).astype(int)
+    out = synthetic_pnr(np.array([d2009, d1909, d2009]))
+    assert len(set(out)) == 3
+    assert sorted(p[6:] for p in out) == ["0000", "0001", "0002"]
+    assert out[1].endswith("0000")  # the elder first
+
+
 # ---------------------------------------------------------------- internal consistency
 @pytest.fixture(scope="module")
 def deaths(tiny_dir: Path) -> pl.DataFrame:

@@ -57,21 +57,26 @@ def synthetic_pnr(birth_days: np.ndarray) -> np.ndarray:
     >>> import numpy as np
     >>> synthetic_pnr(np.array([0, 0, 365]))
     array(['0121700000', '0121700001', '0121710000'], dtype='<U10')
+    >>> synthetic_pnr(np.array([0, -36524]))  # 1 January 1970 and 1870: same DDMMYY
+    array(['0121700001', '0121700000'], dtype='<U10')
     """
     days = np.asarray(birth_days, dtype=np.int64)
-    order = np.argsort(days, kind="stable")
-    sd = days[order]
-    new = np.r_[True, sd[1:] != sd[:-1]]
-    grp_start = np.maximum.accumulate(np.where(new, np.arange(len(sd)), 0))
-    seq_sorted = np.arange(len(sd)) - grp_start
-    seq = np.empty_like(seq_sorted)
-    seq[order] = seq_sorted
-    if len(seq) and seq.max() > 9999:
-        raise ValueError("more than 10,000 synthetic persons share a birth date")
     dt = days.astype("datetime64[D]")
     y = dt.astype("datetime64[Y]").astype(np.int64) + 1970
     m = dt.astype("datetime64[M]").astype(np.int64) % 12 + 1
     d = (dt - dt.astype("datetime64[M]")).astype(np.int64) + 1
+    # SSSS numbers persons who share DDMMYY, so persons born on the same day 100 years apart
+    # (same two-digit year) get different numbers, the elder first, as in the CPR.
+    key = (y % 100) * 10_000 + m * 100 + d
+    order = np.lexsort((days, key))
+    sk = key[order]
+    new = np.r_[True, sk[1:] != sk[:-1]]
+    grp_start = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
+    seq_sorted = np.arange(len(sk)) - grp_start
+    seq = np.empty_like(seq_sorted)
+    seq[order] = seq_sorted
+    if len(seq) and seq.max() > 9999:
+        raise ValueError("more than 10,000 synthetic persons share a birth date (DDMMYY)")
     parts = [
         np.char.zfill(x.astype(str), w) for x, w in ((d, 2), (m + 20, 2), (y % 100, 2), (seq, 4))
     ]
