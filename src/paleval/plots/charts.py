@@ -41,6 +41,14 @@ _RATIO_TICKS = (
 )
 
 
+def _finish(ax: Any, title: str | None, group: str | None, groups: list[Any], lang: str) -> None:
+    """Title, and a legend titled by the grouping when there is more than one group."""
+    if title:
+        ax.set_title(title)
+    if group and len(groups) > 1:
+        ax.legend(title=label(group, lang))
+
+
 def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
     """Log scale for ratios with readable ticks (at least three, also for narrow ranges)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
@@ -171,10 +179,7 @@ def curves(
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.set_xlim(left=0)
-        if title:
-            ax.set_title(title)
-        if group and len(groups) > 1:
-            ax.legend(title=label(group, lang))
+        _finish(ax, title, group, groups, lang)
     return ax
 
 
@@ -293,10 +298,7 @@ def points(
         ax.set_xticks(range(len(xs)))
         ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
         ax.set_ylabel(ylabel + (" (%)" if scale == 100.0 else ""))
-        if title:
-            ax.set_title(title)
-        if group and len(groups) > 1:
-            ax.legend(title=label(group, lang))
+        _finish(ax, title, group, groups, lang)
     return ax
 
 
@@ -351,10 +353,7 @@ def bars(
         ax.set_xticks(range(len(xs)))
         ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
         ax.set_ylabel(ylabel + (" (%)" if percent else ""))
-        if title:
-            ax.set_title(title)
-        if group and len(groups) > 1:
-            ax.legend(title=label(group, lang))
+        _finish(ax, title, group, groups, lang)
     return ax
 
 
