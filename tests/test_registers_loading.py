@@ -11,6 +11,7 @@ import pyreadstat
 import pytest
 from polars.testing import assert_frame_equal
 
+from _formats import write_as
 from paleval.registers import REGISTERS
 from paleval.registers.loading import (
     RegisterLoadError,
@@ -42,22 +43,6 @@ def _subset_frame(tiny_dir: Path, key: str, year: int | None) -> pl.DataFrame:
     return df.head(2000)
 
 
-def _write(df: pl.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "parquet":
-        df.write_parquet(path.with_suffix(".parquet"))
-    elif fmt == "csv_utf8":
-        df.write_csv(path.with_suffix(".csv"))
-    elif fmt == "csv_latin1":  # semicolon, latin-1, SAS-style dates
-        text = df.write_csv(separator=";", date_format="%d%b%Y")
-        path.with_suffix(".csv").write_bytes(text.encode("latin-1"))
-    else:
-        pdf = df.to_pandas()
-        for c, dt in df.schema.items():
-            if dt == pl.Date:
-                pdf[c] = pdf[c].dt.date
-        pyreadstat.write_xport(pdf, str(path.with_suffix(".xpt")), table_name="DATA")
-
-
 @pytest.fixture(scope="session")
 def formats_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The subset written as parquet, CSV UTF-8 (,), CSV latin-1 (;) and SAS transport."""
@@ -68,7 +53,7 @@ def formats_dir(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         for fmt in FORMATS:
             folder = root / fmt / key
             folder.mkdir(parents=True, exist_ok=True)
-            _write(df, folder / stem, fmt)
+            write_as(df, folder / stem, fmt)
     return root
 
 

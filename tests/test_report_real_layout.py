@@ -12,9 +12,9 @@ import stat
 from pathlib import Path
 
 import polars as pl
-import pyreadstat
 import pytest
 
+from _formats import write_as
 from paleval.registers.model import REGISTERS
 from paleval.report import run_report
 
@@ -29,16 +29,7 @@ def _copy_as(tiny_dir: Path, target: Path, fmt: str) -> Path:
         (target / key).mkdir(parents=True, exist_ok=True)
         for f in sorted(folder.glob("*.parquet")):
             df = pl.read_parquet(f)
-            out = target / key / f.stem
-            if fmt == "csv_latin1":
-                text = df.write_csv(separator=";", date_format="%d%b%Y")
-                out.with_suffix(".csv").write_bytes(text.encode("latin-1"))
-            else:
-                pdf = df.to_pandas()
-                for c, dt in df.schema.items():
-                    if dt == pl.Date:
-                        pdf[c] = pdf[c].dt.date
-                pyreadstat.write_xport(pdf, str(out.with_suffix(".xpt")), table_name="DATA")
+            write_as(df, target / key / f.stem, fmt)
     # read-only, as on a research server
     for p in sorted(target.rglob("*"), reverse=True):
         p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
