@@ -1004,30 +1004,27 @@ _MULTI_COLS = [
 ]  # fmt: skip
 
 
-def _finish_ratios(parts: list[pl.DataFrame], lead: list[str]) -> pl.DataFrame:
+def _finish(parts: list[pl.DataFrame], lead: list[str], cols: list[str]) -> pl.DataFrame:
+    """Stack the per-exposure model rows into one table with columns ``lead + cols`` (the
+    first 7 text, the next 6 floats, the rest integer counts); CIs on the ratio scale."""
     if not parts:
-        return pl.DataFrame(schema={c: pl.String for c in [*lead, *_RATIO_COLS[:7]]}).with_columns(
-            [pl.lit(None, dtype=pl.Float64).alias(c) for c in _RATIO_COLS[7:13]]
-            + [pl.lit(None, dtype=pl.Int64).alias(c) for c in _RATIO_COLS[13:]]
+        return pl.DataFrame(schema={c: pl.String for c in [*lead, *cols[:7]]}).with_columns(
+            [pl.lit(None, dtype=pl.Float64).alias(c) for c in cols[7:13]]
+            + [pl.lit(None, dtype=pl.Int64).alias(c) for c in cols[13:]]
         )
     tab = pl.concat(parts, how="diagonal_relaxed")
     tab = tab.drop("conf_low", "conf_high").rename(
         {"ratio_low": "conf_low", "ratio_high": "conf_high"}
     )
-    return tab.select(*lead, *_RATIO_COLS)
+    return tab.select(*lead, *cols)
+
+
+def _finish_ratios(parts: list[pl.DataFrame], lead: list[str]) -> pl.DataFrame:
+    return _finish(parts, lead, _RATIO_COLS)
 
 
 def _finish_multinomial(parts: list[pl.DataFrame], lead: list[str]) -> pl.DataFrame:
-    if not parts:
-        return pl.DataFrame(schema={c: pl.String for c in [*lead, *_MULTI_COLS[:7]]}).with_columns(
-            [pl.lit(None, dtype=pl.Float64).alias(c) for c in _MULTI_COLS[7:13]]
-            + [pl.lit(None, dtype=pl.Int64).alias(c) for c in _MULTI_COLS[13:]]
-        )
-    tab = pl.concat(parts, how="diagonal_relaxed")
-    tab = tab.drop("conf_low", "conf_high").rename(
-        {"ratio_low": "conf_low", "ratio_high": "conf_high"}
-    )
-    return tab.select(*lead, *_MULTI_COLS)
+    return _finish(parts, lead, _MULTI_COLS)
 
 
 def _empty_std(lead: list[str]) -> pl.DataFrame:

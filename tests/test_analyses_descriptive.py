@@ -1,0 +1,60 @@
+"""Table 1 (characteristics) and the exportable flow: counts, disclosure, figures, errors."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import polars as pl
+import pytest
+
+from paleval.analyses import characteristics, flow_result
+from paleval.cohort import Flow
+
+
+def test_table1_counts_add_up_to_the_groups(eol_tiny: pl.DataFrame) -> None:
+    res = characteristics(eol_tiny, by="cause_group", variables=["sex", "education", "age"])
+    tab = res.table
+    sizes = eol_tiny.group_by("cause_group").len()
+    for g, n in sizes.iter_rows():
+        sex = tab.filter((pl.col("variable") == "sex") & (pl.col("group") == g))
+        assert sex["n"].sum() == n and (sex["n_group"] == n).all()
+    total = tab.filter((pl.col("variable") == "education") & (pl.col("group") == "total"))
+    assert total["n"].sum() == eol_tiny.height == res.n
+    med = tab.filter((pl.col("variable") == "age") & (pl.col("level") == "median (IQR)"))
+    got = med.filter(pl.col("group") == "total")["value"].item()
+    assert got == pytest.approx(eol_tiny["age"].median())
+
+
+def test_table1_disclosure_and_formatted(eol_tiny: pl.DataFrame) -> None:
+    pub = characteristics(eol_tiny, by="cause_group", variables=["origin"]).disclosed()
+    n = pub.table["n"].drop_nulls()
+    assert not ((n > 0) & (n < 5)).any()
+    # a lone small cell in a column would be recoverable from the group total
+    per_col = pub.table.group_by("group").agg(pl.col("suppressed").sum())
+    assert not (per_col["suppressed"] == 1).any()
+    wide = pub.formatted(lang="da")
+    assert wide.columns[:2] == ["Variable", "Level"]
+    assert any(c.startswith("Kræft") for c in wide.columns)
+    cells = wide.select(pl.exclude("Variable", "Level")).unpivot()["value"]
+    assert (cells == "<5").any() == pub.table["suppressed"].any()
+
+
+def test_table1_missing_column_is_a_clear_error(eol_tiny: pl.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"\['nope'\] \(missing\)"):
+        characteristics(eol_tiny, variables=["nope"])
+
+
+def test_flow_disclosure_hides_small_exclusions_and_draws() -> None:
+    f = Flow()
+    f.start("Deaths", 1000)
+    f.exclude("no cause of death", 997)
+    f.exclude("not resident", 990)
+    f.exclude("under 18", 980)
+    pub = flow_result(f).disclosed()
+    assert pub.table["n_excluded"].to_list() == [0, None, None, 10]
+    assert pub.table["n"].to_list() == [1000, None, 990, 980]
+    ax = pub.plot("flow")
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "<5" in texts and "n = 980" in texts and "n = 3" not in texts
