@@ -230,3 +230,63 @@ def test_honuge_week_bounds() -> None:
     assert out["e"].dt.weekday().drop_nulls().to_list() == [7, 7, 7, 7]
     assert out["s"].is_null().to_list() == [False, False, True, False, False, True, True]
     assert str(out["s"][0]) == "2019-12-30"  # ISO 2020 week 1 starts in 2019
+
+
+def test_honuge_week_start_agrees_with_the_calendar() -> None:
+    import datetime as dt
+
+    def expected(text: str, pivot: int) -> dt.date | None:
+        yy, ww = int(text[:2]), int(text[2:])
+        year = 1900 + yy if yy >= pivot else 2000 + yy
+        try:
+            return dt.date.fromisocalendar(year, ww, 1)
+        except ValueError:  # week 0, > 53, or 53 in a 52-week year
+            return None
+
+    every = [f"{i:04d}" for i in range(10_000)]
+    for pivot in (90, 50):
+        got = pl.DataFrame({"w": every}).select(honuge_to_week_start("w", century_pivot=pivot))
+        assert got["w"].to_list() == [expected(t, pivot) for t in every]
+    odd = pl.Series("w", [" 1901 ", "1901x", "19.1", "-101", "", None, "190"])
+    got = odd.to_frame().select(honuge_to_week_start("w"))["w"].to_list()
+    assert got == [dt.date(2018, 12, 31)] + [None] * 6
+
+
+def test_lpr_diagnoses_codes_reads_only_those_codes(tiny_dir: Path) -> None:
+    every = lpr_diagnoses(tiny_dir).collect()
+    codes = ["I50", "dj44", "G122", "D.C34"]  # any spelling, with or without the D
+    picked = lpr_diagnoses(tiny_dir, codes=codes).collect()
+    plain = every["diagnosis"].str.slice(1)
+    want = every.filter(
+        plain.str.slice(0, 3).is_in(["I50", "J44", "C34"]) | plain.str.starts_with("G122")
+    )
+    assert picked.height > 0
+    key = ["source", "contact_id", "diagnosis", "diagnosis_type"]
+    assert_frame_equal(picked.sort(key), want.sort(key))
+    assert lpr_diagnoses(tiny_dir, codes=[]).collect().height == 0
+    with pytest.raises(ValueError, match="empty ICD-10 prefix"):
+        lpr_diagnoses(tiny_dir, codes=["I50", " "])
+
+
+def test_clean_parquet_columns_pass_through_and_dirty_ones_are_cleaned(tmp_path: Path) -> None:
+    import datetime as dt
+
+    path = tmp_path / "dod.parquet"
+    clean = pl.DataFrame(
+        {"PNR": ["0101010000", "0202020000"], "DODDATO": [dt.date(2020, 1, 1)] * 2}
+    )
+    clean.write_parquet(path)
+    lf = scan_register(tmp_path, "dod").filter(pl.col("PNR") == "0202020000")
+    # nothing to clean: the PNR filter is applied by the parquet reader itself
+    scan = lf.explain().split("Parquet SCAN")[1]
+    assert "SELECTION" in scan and "PNR" in scan
+    assert lf.collect()["PNR"].to_list() == ["0202020000"]
+    # the same file rewritten with padded and missing text (new size and modification time)
+    pl.DataFrame(
+        {"PNR": [" 0101010000", "0202020000 ", "."], "DODDATO": [dt.date(2020, 1, 1)] * 3}
+    ).write_parquet(path)
+    got = scan_register(tmp_path, "dod").collect()
+    assert got["PNR"].to_list() == ["0101010000", "0202020000", None]
+    assert (
+        scan_register(tmp_path, "dod").filter(pl.col("PNR") == "0202020000").collect().height == 1
+    )

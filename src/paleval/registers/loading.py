@@ -572,7 +572,10 @@ def _conform(
     # casts (computing it inside each cast expression repeats the string work several times).
     # PNR goes first: a filter on PNR (``lf.filter(pl.col("PNR").is_in(persons))``) is pushed
     # down to just after it, so the other columns are cleaned for the kept rows only.
-    text_cols = sorted({r for r in m.mapping.values() if schema[r] == pl.String})
+    # Columns of a parquet file that are already clean are passed through untouched (see
+    # _already_clean): a filter on them then reaches the parquet reader itself.
+    clean = _already_clean(raw, f, m.mapping, schema)
+    text_cols = sorted({r for r in m.mapping.values() if schema[r] == pl.String and r not in clean})
     pnr = [c for c in text_cols if c == m.mapping.get("PNR")]
     for group in (pnr, [c for c in text_cols if c not in pnr]):
         if group:
@@ -582,13 +585,66 @@ def _conform(
             )
     exprs = []
     for v in reg.variables:
-        if v.name in m.mapping:
-            exprs.append(_parse(m.mapping[v.name], schema[m.mapping[v.name]], v, clean=True))
-        else:
+        rawname = m.mapping.get(v.name)
+        if rawname is None:
             exprs.append(pl.lit(None, dtype=v.dtype).alias(v.name))
+        elif rawname in clean and v.dtype == pl.String:
+            exprs.append(pl.col(rawname).alias(v.name))  # nothing to clean or re-spell
+        else:
+            exprs.append(_parse(rawname, schema[rawname], v, clean=True))
     if columns == "all":
         exprs.extend(pl.col(c) for c in m.extra if c not in reg.columns)
     return raw.select(exprs)
+
+
+_CLEAN_MEMO: dict[tuple[str, int, int, str, str], bool] = {}
+
+
+def _already_clean(
+    raw: pl.LazyFrame, f: RegisterFile, mapping: dict[str, str], schema: pl.Schema
+) -> set[str]:
+    """The raw text columns of a parquet file that cleaning would leave unchanged.
+
+    For a text variable declared as text that means the whole parsing (strip, missing text
+    to null, declared code spelling) gives back every stored value; for one cast to a number
+    or date, that stripping and nulling change nothing. Checked with one filter query per
+    column, which the parquet reader answers from the column's dictionary pages (seconds for
+    hundreds of millions of rows), and remembered per file (path, size and modification
+    time). CSV and SAS files are always cleaned.
+    """
+    if f.format != "parquet":
+        return set()
+    reg = REGISTERS[f.register]
+    st = f.path.stat()
+    todo: dict[str, tuple[tuple[str, int, int, str, str], pl.Expr]] = {}
+    found: set[str] = set()
+    for v in reg.variables:
+        rawname = mapping.get(v.name)
+        if rawname is None or schema[rawname] != pl.String:
+            continue
+        key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, rawname, v.name)
+        if key in _CLEAN_MEMO:
+            if _CLEAN_MEMO[key]:
+                found.add(rawname)
+            continue
+        if v.dtype == pl.String:
+            cleaned = _parse(rawname, pl.String(), v, clean=False)
+        else:
+            cleaned = _text(pl.col(rawname))
+        todo[rawname] = (key, ~cleaned.eq_missing(pl.col(rawname)))
+    if todo:
+        try:
+            counts = pl.collect_all(
+                [raw.filter(cond).select(pl.len()) for _, cond in todo.values()],
+                engine="streaming",
+            )
+        except pl.exceptions.PolarsError:
+            return found  # unreadable: the normal path reports it
+        for (rawname, (key, _)), n in zip(todo.items(), counts, strict=True):
+            _CLEAN_MEMO[key] = n.item() == 0
+            if _CLEAN_MEMO[key]:
+                found.add(rawname)
+    return found
 
 
 def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
@@ -809,7 +865,10 @@ def lpr_contacts(
     - ``action_diagnosis``: normalised SKS code with the ``D`` prefix.
 
     Either part may be absent (only LPR2 or only LPR3 delivered); both absent raises
-    :class:`RegisterLoadError`. Exact duplicates are kept: see :func:`deduplicate_contacts`.
+    :class:`RegisterLoadError`. Exact duplicates are kept (also with ``exclude=True``): see
+    :func:`deduplicate_contacts`. :func:`paleval.cohort.add_hospital_use` drops them itself
+    after restricting to its window, which is much cheaper at national scale than
+    de-duplicating every contact first.
 
     Examples
     --------
@@ -880,8 +939,17 @@ def lpr_contacts(
     return pl.concat(parts, how="vertical")
 
 
+def _unique_contacts(contacts: pl.LazyFrame) -> pl.LazyFrame:
+    """The first of each set of exact duplicate contacts (lazy; a streaming unique)."""
+    return contacts.unique(subset=list(DUPLICATE_KEY), keep="first", maintain_order=True)
+
+
 def lpr_diagnoses(
-    data_dir: str | Path, *, cache_dir: str | Path | None = None, exclude: bool = False
+    data_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    exclude: bool = False,
+    codes: Iterable[str] | None = None,
 ) -> pl.LazyFrame:
     """All LPR2 and LPR3 diagnoses: ``PNR, contact_id, source, start, diagnosis,
     diagnosis_type``.
@@ -889,6 +957,12 @@ def lpr_diagnoses(
     ``diagnosis`` is the normalised SKS code (with ``D``); LPR3 diagnoses later refuted
     (``senere_afkraeftet == "Ja"``) are excluded, which validation counts (rule
     ``lpr3_refuted_diagnosis``). Diagnoses whose contact is missing are dropped (inner join).
+
+    ``codes`` (ICD-10 prefixes without the ``D``, e.g. ``["I50", "J44"]``) keeps only the
+    diagnoses that start with one of them, filtered in the diagnosis files before they are
+    joined to their contacts. At national scale this is what makes a cohort defined by a code
+    list cheap: the join then holds only the matching diagnoses, not every contact. (A filter on
+    ``diagnosis`` applied afterwards gives the same rows but runs after the join.)
 
     Examples
     --------
@@ -901,7 +975,13 @@ def lpr_diagnoses(
     ...     "K1,DC509,A,Nej\\nK1,DI21,B,Ja\\n")
     >>> lpr_diagnoses(d).select("diagnosis", "diagnosis_type").collect().rows()
     [('DC509', 'A')]
+    >>> lpr_diagnoses(d, codes=["I21"]).collect().height  # DI21 was refuted
+    0
     """
+    wanted = _code_filter(codes)
+    # with a code list the (filtered) diagnoses are the small side of the join; otherwise the
+    # contacts are (usually restricted by a PNR filter, which reaches that side of the join)
+    build = "force_left" if wanted is not None else "force_right"
     parts = []
     if _has(data_dir, "lpr_adm") and _has(data_dir, "lpr_diag"):
         adm = scan_register(
@@ -910,20 +990,22 @@ def lpr_diagnoses(
         diag = scan_register(
             data_dir, "lpr_diag", columns="declared", cache_dir=cache_dir, exclude=exclude
         )
+        if wanted is not None:  # before the normalised code replaces the column: the filter
+            # then reaches the parquet reader (decided on the dictionary of codes)
+            diag = diag.filter(wanted(normalise_icd10("C_DIAG", strip_d_prefix=False)))
+        diag = diag.with_columns(normalise_icd10("C_DIAG", strip_d_prefix=False))
         parts.append(
-            # hash table on the contacts (usually restricted by a PNR filter, which reaches
-            # this side of the join); the diagnoses are streamed through it
             diag.join(
                 adm.select("RECNUM", "PNR", "D_INDDTO"),
                 on="RECNUM",
                 how="inner",
-                build_side="force_right",
+                build_side=build,
             ).select(
                 "PNR",
                 pl.col("RECNUM").alias("contact_id"),
                 pl.lit("LPR2").alias("source"),
                 pl.col("D_INDDTO").alias("start"),
-                normalise_icd10("C_DIAG", strip_d_prefix=False).alias("diagnosis"),
+                pl.col("C_DIAG").alias("diagnosis"),
                 pl.col("C_DIAGTYPE").alias("diagnosis_type"),
             )
         )
@@ -934,19 +1016,21 @@ def lpr_diagnoses(
         dg = scan_register(
             data_dir, "lpr_f_diagnoser", columns="declared", cache_dir=cache_dir, exclude=exclude
         )
+        dg = dg.filter(pl.col("senere_afkraeftet").fill_null("") != "Ja")
+        if wanted is not None:
+            dg = dg.filter(wanted(normalise_icd10("diagnosekode", strip_d_prefix=False)))
+        dg = dg.with_columns(normalise_icd10("diagnosekode", strip_d_prefix=False))
         parts.append(
-            dg.filter(pl.col("senere_afkraeftet").fill_null("") != "Ja")
-            .join(
+            dg.join(
                 k.select("DW_EK_KONTAKT", "PNR", "dato_start"),
                 on="DW_EK_KONTAKT",
-                build_side="force_right",
-            )
-            .select(
+                build_side=build,
+            ).select(
                 "PNR",
                 pl.col("DW_EK_KONTAKT").alias("contact_id"),
                 pl.lit("LPR3").alias("source"),
                 pl.col("dato_start").alias("start"),
-                normalise_icd10("diagnosekode", strip_d_prefix=False).alias("diagnosis"),
+                pl.col("diagnosekode").alias("diagnosis"),
                 pl.col("diagnosetype").alias("diagnosis_type"),
             )
         )
@@ -955,6 +1039,29 @@ def lpr_diagnoses(
             "lpr_diag/lpr_f_diagnoser", None, None, "neither LPR2 nor LPR3 diagnoses found"
         )
     return pl.concat(parts, how="vertical")
+
+
+def _code_filter(codes: Iterable[str] | None) -> Callable[[pl.Expr], pl.Expr] | None:
+    """For ``codes`` (ICD-10 prefixes, with or without ``D``, any case): a function of an
+    expression of normalised SKS codes giving True where the code starts with a prefix."""
+    if codes is None:
+        return None
+    by_len: dict[int, set[str]] = {}
+    for c in codes:
+        p = re.sub(r"[\s.\-]", "", str(c)).upper()
+        p = p[1:] if re.match(r"^D[A-Z]", p) else p
+        if not p:
+            raise ValueError(f"empty ICD-10 prefix in codes: {c!r}")
+        by_len.setdefault(len(p), set()).add(p)
+    if not by_len:
+        return lambda code: pl.lit(False)
+
+    def keep(code: pl.Expr) -> pl.Expr:
+        return pl.any_horizontal(
+            code.str.slice(1, n).is_in(sorted(ps)) for n, ps in sorted(by_len.items())
+        ).fill_null(False)
+
+    return keep
 
 
 def flag_duplicate_contacts(contacts: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
@@ -999,4 +1106,4 @@ def deduplicate_contacts(
     lf = contacts.lazy()
     key = list(DUPLICATE_KEY)
     n = lf.select(pl.len() - pl.struct(key).n_unique()).collect(engine="streaming").item()
-    return lf.unique(subset=key, keep="first", maintain_order=True), int(n)
+    return _unique_contacts(lf), int(n)
