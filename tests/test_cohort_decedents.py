@@ -304,3 +304,21 @@ def test_end_of_life_cohort_flags(eol_tiny: pl.DataFrame) -> None:
     assert e["gp_contact_30d"].to_list() == (e["gp_contacts_30d"] > 0).to_list()
     assert e["propensity_quartile"].drop_nulls().is_in([1, 2, 3, 4]).all()
     assert e["practice"].null_count() < e.height * 0.01
+
+
+def test_hospital_use_drops_duplicate_contacts_itself(tiny_dir: Path) -> None:
+    from polars.testing import assert_frame_equal
+
+    from paleval.cohort import add_hospital_use
+    from paleval.registers import deduplicate_contacts, lpr_contacts
+
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    cohort = decedent_cohort(regs).frame
+    contacts = lpr_contacts(tiny_dir)
+    kept, n = deduplicate_contacts(contacts)
+    assert n > 0  # planted duplicates
+    once = add_hospital_use(cohort, kept).collect()
+    assert_frame_equal(add_hospital_use(cohort, contacts).collect(), once)
+    # ... and they do matter: counting each copy gives more admissions
+    copies = add_hospital_use(cohort, contacts.with_columns(department=pl.col("contact_id")))
+    assert copies.collect()["admissions_30d"].sum() > once["admissions_30d"].sum()

@@ -1,6 +1,6 @@
 """Study populations built lazily from register LazyFrames, with STROBE flows."""
 
-from paleval.cohort.comorbidity import add_charlson
+from paleval.cohort.comorbidity import add_charlson, charlson_codes
 from paleval.cohort.decedents import (
     Cohort,
     add_education,
@@ -18,7 +18,12 @@ from paleval.cohort.exposures import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
-from paleval.cohort.incident import EVENT_CODES, incident_cancer_cohort, incident_noncancer_cohort
+from paleval.cohort.incident import (
+    EVENT_CODES,
+    diagnosis_group_codes,
+    incident_cancer_cohort,
+    incident_noncancer_cohort,
+)
 from paleval.cohort.practice import practice_home_visit_propensity
 from paleval.cohort.study import END_OF_LIFE_REGISTERS, end_of_life_cohort, practice_at
 
@@ -38,7 +43,9 @@ __all__ = [
     "add_terminal_declaration",
     "age_group",
     "bef_status",
+    "charlson_codes",
     "decedent_cohort",
+    "diagnosis_group_codes",
     "end_of_life_cohort",
     "gp_service_windows",
     "icd10_clean",

@@ -15,13 +15,26 @@ import polars as pl
 from paleval.codes import load_codes
 from paleval.cohort.expressions import icd10_clean
 
-__all__ = ["SUPERSEDES", "add_charlson"]
+__all__ = ["SUPERSEDES", "add_charlson", "charlson_codes"]
 
 SUPERSEDES = {
     "diabetes_end_organ_damage": "diabetes",
     "moderate_severe_liver_disease": "mild_liver_disease",
     "metastatic_solid_tumour": "any_tumour",
 }
+
+
+def charlson_codes() -> list[str]:
+    """The ICD-10 prefixes of the Charlson conditions, for
+    ``lpr_diagnoses(..., codes=charlson_codes())``: the index is the same, and at national scale
+    only the matching diagnoses are joined to their contacts.
+
+    Examples
+    --------
+    >>> "I50" in charlson_codes()
+    True
+    """
+    return load_codes("charlson")["icd10_prefix"].unique().sort().to_list()
 
 
 def _conditions(diagnoses: pl.LazyFrame) -> pl.LazyFrame:
@@ -66,7 +79,8 @@ def add_charlson(
     diagnoses
         Hospital diagnoses with ``PNR``, ``start`` (contact start) and ``diagnosis`` (SKS
         code, with or without the D prefix), e.g. from
-        :func:`paleval.registers.lpr_diagnoses`.
+        :func:`paleval.registers.lpr_diagnoses` (with ``codes=charlson_codes()`` it reads only
+        the diagnoses that can count).
 
     Examples
     --------

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from paleval.codes import load_codes
+from paleval.registers.loading import DUPLICATE_KEY
 from paleval.registers.normalise import honuge_to_week_start
 
 __all__ = [
@@ -49,10 +50,18 @@ def _anchors(cohort: pl.LazyFrame, anchor: str) -> pl.LazyFrame:
     return cohort.select("PNR", pl.col(anchor).alias("_anchor"))
 
 
-def _with_anchor(events: pl.LazyFrame, anchors: pl.LazyFrame) -> pl.LazyFrame:
+def _with_anchor(
+    events: pl.LazyFrame, anchors: pl.LazyFrame, *, maintain_order: bool = False
+) -> pl.LazyFrame:
     """Events of the cohort's persons with their ``_anchor`` (inner join; the hash table is
     built on the cohort side, the event register is streamed through it)."""
-    return events.join(anchors, on="PNR", how="inner", build_side="force_right")
+    return events.join(
+        anchors,
+        on="PNR",
+        how="inner",
+        build_side="force_right",
+        maintain_order="left" if maintain_order else "none",
+    )
 
 
 def _lookup(frame: pl.LazyFrame, table: pl.LazyFrame, on: str) -> pl.LazyFrame:
@@ -297,10 +306,13 @@ def add_hospital_use(
     """Add inpatient admissions and bed days in the ``days`` before the anchor.
 
     ``contacts`` is the harmonised LPR2+LPR3 contact table
-    (:func:`paleval.registers.lpr_contacts`, after
-    :func:`paleval.registers.deduplicate_contacts`). Bed days count the distinct nights spent
-    in hospital inside the window ``[anchor - days, anchor]`` (overlapping or nested stays, as
-    after transfers, count once); admissions count inpatient stays that overlap the window.
+    (:func:`paleval.registers.lpr_contacts`). Exact duplicate contacts (equal on
+    ``PNR, start, end, department, action_diagnosis``, rule ``lpr_duplicate_contact``) count
+    once: the first is kept, as :func:`paleval.registers.deduplicate_contacts` would, but only
+    among the contacts that overlap the window, so passing the contacts with or without
+    de-duplication gives the same result. Bed days count the distinct nights spent in hospital
+    inside the window ``[anchor - days, anchor]`` (overlapping or nested stays, as after
+    transfers, count once); admissions count inpatient stays that overlap the window.
     Columns: ``admissions_{days}d``, ``bed_days_{days}d``.
 
     Examples
@@ -315,12 +327,17 @@ def add_hospital_use(
     """
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     w_start = pl.col("_anchor") - pl.duration(days=days)
+    # The window depends on key columns only, so restricting before the de-duplication keeps
+    # or drops whole sets of duplicates; in the input order, the first of each set is the one
+    # deduplicate_contacts keeps.
+    key = [c for c in DUPLICATE_KEY if c in contacts.collect_schema().names()]
     stays = (
         _with_anchor(
-            contacts.filter(pl.col("inpatient")).select("PNR", "start", "end"),
-            _anchors(cohort, anchor),
+            contacts.select(*key, "inpatient"), _anchors(cohort, anchor), maintain_order=True
         )
         .filter((pl.col("end") >= w_start) & (pl.col("start") <= pl.col("_anchor")))
+        .unique(subset=key, keep="first", maintain_order=True)
+        .filter(pl.col("inpatient"))
         .with_columns(
             _first=pl.max_horizontal("start", w_start),
             _last=pl.min_horizontal("end", "_anchor") - pl.duration(days=1),

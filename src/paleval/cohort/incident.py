@@ -25,7 +25,12 @@ from paleval.cohort.decedents import (
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 
-__all__ = ["EVENT_CODES", "incident_cancer_cohort", "incident_noncancer_cohort"]
+__all__ = [
+    "EVENT_CODES",
+    "diagnosis_group_codes",
+    "incident_cancer_cohort",
+    "incident_noncancer_cohort",
+]
 
 EVENT_CODES = {0: "censored", 1: "spc_referral", 2: "death"}
 
@@ -50,6 +55,9 @@ def incident_cancer_cohort(
     income_quintile`` (income of the year before diagnosis, from FAIK when ``registers`` has
     ``"faik"``; quartiles within diagnosis year) and ``referral_date, death_date, exit_date,
     time, event, event_label``.
+
+    The first diagnoses (one row per person) are computed when this is called; the rest stays
+    lazy, with the person registers restricted to the cohort inside their scans.
 
     Examples
     --------
@@ -133,14 +141,26 @@ def _follow_up(
     min_age: int,
     education_map: str,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, list[tuple[str, pl.Expr]]]:
-    """Covariates at diagnosis, exclusions and follow-up to referral / death / end."""
-    deaths = registers["dod"].group_by("PNR").agg(death_date=pl.col("DODDATO").min())
-    referrals = registers["dpd"].select("PNR", "HENV_DATO")
+    """Covariates at diagnosis, exclusions and follow-up to referral / death / end.
+
+    The first diagnoses (one row per person) are collected here, once, and the person registers
+    are restricted to those persons by a PNR filter that the loaders push into their scans, so
+    at national scale only the cohort's rows are parsed and joined.
+    """
+    first_df = first.collect(engine="streaming")
+    first = first_df.lazy()
+    persons = pl.col("PNR").is_in(first_df["PNR"].implode())
+    deaths = (
+        registers["dod"].filter(persons).group_by("PNR").agg(death_date=pl.col("DODDATO").min())
+    )
+    referrals = registers["dpd"].filter(persons).select("PNR", "HENV_DATO")
     base = (
         first.with_columns(_bef_year=pl.col("diagnosis_year") - 1)
         .join(
             bef_status(
-                registers["bef"].join(
+                registers["bef"]
+                .filter(persons)
+                .join(
                     first.select("PNR", year=pl.col("diagnosis_year") - 1),
                     on=["PNR", "year"],
                     how="semi",
@@ -202,7 +222,9 @@ def _follow_up(
         )
     )
     cohort = cohort.join(regions_table(), on="region_code", how="left")
-    cohort = add_education(cohort, registers["udda"], education_map, year_col="diagnosis_year")
+    cohort = add_education(
+        cohort, registers["udda"].filter(persons), education_map, year_col="diagnosis_year"
+    )
     if "faik" in registers:
         cohort = add_income(cohort, registers["faik"], year_col="diagnosis_year")
     else:
@@ -233,6 +255,10 @@ def incident_noncancer_cohort(
     diagnosis of any of the groups, with that ``diagnosis_group``. Follow-up as in
     :func:`incident_cancer_cohort`.
 
+    On national data, read only the groups' codes:
+    ``lpr_diagnoses(d, codes=diagnosis_group_codes(groups))`` gives the same cohort without
+    joining every hospital diagnosis to its contact.
+
     Examples
     --------
     >>> d = dt.date
@@ -253,6 +279,7 @@ def incident_noncancer_cohort(
     """
     _require(registers, ["bef", "dod", "dpd", "udda"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
+    wanted = groups or [g for g in _need_groups() if g != "cancer"]
     coded = icd10_grouper(
         diagnoses.select(
             "PNR",
@@ -262,16 +289,31 @@ def incident_noncancer_cohort(
         "diagnosis_code",
         "diagnosis_groups",
         "diagnosis_group",
+        maintain_order=False,
     )
-    wanted = groups or [g for g in _need_groups() if g != "cancer"]
+    # The first diagnosis is the smallest (date, code): as one sortable text key, a streaming
+    # min per person instead of sorting every diagnosis.
     first = (
         coded.filter(pl.col("diagnosis_group").is_in(wanted))
-        .sort("PNR", "diagnosis_date", "diagnosis_code")
+        # the key computed before the group-by: a plain min the streaming engine streams
+        .select(
+            "PNR",
+            _key=pl.concat_str(
+                pl.col("diagnosis_date").dt.strftime("%Y%m%d"), pl.col("diagnosis_code")
+            ),
+        )
         .group_by("PNR")
-        .first()
+        .agg(pl.col("_key").min())
+        .filter(pl.col("_key").is_not_null())
+        .select(
+            "PNR",
+            diagnosis_date=pl.col("_key").str.slice(0, 8).str.to_date("%Y%m%d"),
+            diagnosis_code=pl.col("_key").str.slice(8),
+        )
         .filter(pl.col("diagnosis_date").is_between(start_d, end_d))
         .with_columns(diagnosis_year=pl.col("diagnosis_date").dt.year())
     )
+    first = icd10_grouper(first, "diagnosis_code", "diagnosis_groups", "diagnosis_group")
     frame, base, steps = _follow_up(
         first,
         registers,
@@ -297,6 +339,30 @@ def incident_noncancer_cohort(
         "groups": wanted,
     }
     return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
+
+
+def diagnosis_group_codes(groups: list[str] | None = None) -> list[str]:
+    """The ICD-10 prefixes of the diagnosis groups ``groups`` (code list ``diagnosis_groups``;
+    default: every group but cancer), for ``lpr_diagnoses(..., codes=...)``.
+
+    A code whose 4-character prefix belongs to another group is still read; the grouping in
+    :func:`incident_noncancer_cohort` then sorts it out, so the cohort is the same.
+
+    Examples
+    --------
+    >>> "J44" in diagnosis_group_codes(["respiratory"])
+    True
+    >>> any(c.startswith("C") for c in diagnosis_group_codes())
+    False
+    """
+    from paleval.codes import load_codes
+
+    wanted = groups or [g for g in _need_groups() if g != "cancer"]
+    table = load_codes("diagnosis_groups")
+    unknown = sorted(set(wanted) - set(table["group"]))
+    if unknown:
+        raise ValueError(f"unknown diagnosis group(s) {unknown}; known: {_need_groups()}")
+    return table.filter(pl.col("group").is_in(wanted))["icd10_prefix"].unique().sort().to_list()
 
 
 def _need_groups() -> list[str]:

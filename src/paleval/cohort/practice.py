@@ -77,7 +77,9 @@ def practice_home_visit_propensity(
     persons = persons.with_columns(age_band=pl.min_horizontal("age_band", pl.lit(max_band)))
     listed = (
         persons.join(
-            registers["tilknytning"].select("PNR", "YDERNR", "DATO_FRA", "DATO_TIL"), on="PNR"
+            registers["tilknytning"].select("PNR", "YDERNR", "DATO_FRA", "DATO_TIL"),
+            on="PNR",
+            build_side="force_right",  # the listings: smaller than the person-years
         )
         .filter(
             (pl.col("DATO_FRA") <= dec31)
@@ -99,9 +101,10 @@ def practice_home_visit_propensity(
         .agg(visits=pl.col("YDLANT").sum())
     )
     strata = (
-        listed.join(visits, on=["PNR", "year"], how="left")
+        listed.join(visits, on=["PNR", "year"], how="left", build_side="force_right")
+        .with_columns(pl.col("visits").fill_null(0))  # before the group-by: a plain sum
         .group_by("YDERNR", "sex", "age_band")
-        .agg(events=pl.col("visits").fill_null(0).sum(), n=pl.len())
+        .agg(events=pl.col("visits").sum(), n=pl.len())
         .collect(engine="streaming")
         .sort("YDERNR", "sex", "age_band")
     )
