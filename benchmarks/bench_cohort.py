@@ -13,8 +13,14 @@ on the same files:
   declaration, SPC, admissions and bed days, opioids and Charlson on ``frame.lazy()``, collected
   once with the streaming engine (the STROBE flow included). The health insurance, prescription
   and LPR registers are restricted to the cohort's persons with a ``PNR`` filter (the loaders
-  push it down to just after ``PNR`` is read; duplicate contacts are within a person, so
-  ``deduplicate_contacts`` gives the same result);
+  pass clean parquet columns through, so the filter reaches the parquet reader), the LPR
+  diagnoses to the Charlson codes (``lpr_diagnoses(codes=charlson_codes())``); duplicate
+  contacts are dropped inside the admission window by ``add_hospital_use``. The time includes
+  building the scans (their check of which parquet columns need cleaning);
+- **paleval end_of_life_cohort**: the one-call API the report uses: the same plus the practice
+  at death and the practice home-visit propensity (all listed persons aged 40+ over the
+  period: a second pass over the whole health insurance register). Without the ``exclude=True``
+  rules, so its checks compare with the others;
 - **DuckDB**: the same cohort as one hand-written SQL query over the parquet files;
 - **pandas**: straightforward pandas code (yearly files read one at a time and restricted to the
   cohort). Skipped, with a note, when the health insurance register has more than
@@ -64,9 +70,9 @@ PALEVAL = (
     """
 import json, resource, sys, time
 import polars as pl
-from paleval.registers import scan_registers, lpr_contacts, lpr_diagnoses, deduplicate_contacts
+from paleval.registers import scan_registers, lpr_contacts, lpr_diagnoses
 from paleval.cohort import (decedent_cohort, add_gp_exposures, add_terminal_declaration,
-    add_spc, add_hospital_use, add_drug_use, add_charlson)
+    add_spc, add_hospital_use, add_drug_use, add_charlson, charlson_codes)
 """
     + CHECKS
     + """
@@ -78,14 +84,36 @@ cohort = decedent_cohort(regs)
 base = cohort.collect()  # the cohort plan evaluated once
 # the registers restricted to the cohort's persons (the filter reaches the files)
 persons = pl.col("PNR").is_in(base["PNR"].implode())
-contacts, n_dup = deduplicate_contacts(lpr_contacts(d).filter(persons))
 lf = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons))
 lf = add_terminal_declaration(lf, regs["terminal"])
 lf = add_spc(lf, regs["dpd"])
-lf = add_hospital_use(lf, contacts)
+lf = add_hospital_use(lf, lpr_contacts(d).filter(persons))
 lf = add_drug_use(lf, regs["lmdb"].filter(persons))
-lf = add_charlson(lf, lpr_diagnoses(d).filter(persons))
+lf = add_charlson(lf, lpr_diagnoses(d, codes=charlson_codes()).filter(persons))
 rows = lf.collect(engine="streaming")
+flow = cohort.flow.table
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"wall": wall, "cpu": cpu, "rss_kib": rss, "rows": rows.height,
+                  "columns": rows.width, "deaths": int(flow["n"][0]),
+                  "checks": checks(rows)}))
+"""
+)
+
+EOL = (
+    """
+import json, resource, sys, time
+import polars as pl
+from paleval.registers import scan_registers, lpr_contacts, lpr_diagnoses
+from paleval.cohort import END_OF_LIFE_REGISTERS, charlson_codes, end_of_life_cohort
+"""
+    + CHECKS
+    + """
+d = sys.argv[1]
+t0, c0 = time.perf_counter(), time.process_time()
+regs = scan_registers(d, END_OF_LIFE_REGISTERS)
+cohort = end_of_life_cohort(regs, lpr_contacts(d), lpr_diagnoses(d, codes=charlson_codes()))
+rows = cohort.collect()
 flow = cohort.flow.table
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -391,6 +419,8 @@ def main() -> None:
         res: dict[str, dict | str] = {}
         res["paleval"] = run_child(PALEVAL, d)
         print(f"{d}: paleval {res['paleval']}", file=sys.stderr)
+        res["paleval end_of_life_cohort"] = run_child(EOL, d)
+        print(f"{d}: end_of_life_cohort {res['paleval end_of_life_cohort']}", file=sys.stderr)
         res["DuckDB"] = run_child(DUCKDB, d)
         print(f"{d}: duckdb {res['DuckDB']}", file=sys.stderr)
         n_sssy = _sssy_rows(d)

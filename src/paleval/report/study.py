@@ -108,12 +108,13 @@ class StudyData:
 def _build(data_dir: Path, start: str, end: str) -> StudyData:
     from paleval.cohort import (
         END_OF_LIFE_REGISTERS,
+        charlson_codes,
+        diagnosis_group_codes,
         end_of_life_cohort,
         incident_cancer_cohort,
         incident_noncancer_cohort,
     )
     from paleval.registers import (
-        deduplicate_contacts,
         lpr_contacts,
         lpr_diagnoses,
         scan_registers,
@@ -126,11 +127,18 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
     regs = scan_registers(data_dir, keys, exclude=True)
     report = validate(data_dir, keys)
     report.raise_if_errors()
-    contacts, _ = deduplicate_contacts(lpr_contacts(data_dir, exclude=True))
-    diagnoses = lpr_diagnoses(data_dir, exclude=True)
+    # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
+    contacts = lpr_contacts(data_dir, exclude=True)
+    # only the diagnoses each cohort can use are joined to their contacts
+    diagnoses = lpr_diagnoses(data_dir, exclude=True, codes=charlson_codes())
     eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end)
     cancer = incident_cancer_cohort(regs, start=start, end=end)
-    noncancer = incident_noncancer_cohort(regs, diagnoses, start=start, end=end)
+    noncancer = incident_noncancer_cohort(
+        regs,
+        lpr_diagnoses(data_dir, exclude=True, codes=diagnosis_group_codes()),
+        start=start,
+        end=end,
+    )
     return StudyData(
         decedents=eol.collect(),
         incident_cancer=cancer.collect(),
