@@ -203,7 +203,8 @@ RULES: tuple[Rule, ...] = (
         "exclude",
         "lpr_adm, lpr_f_kontakter",
         "Exact duplicate contacts (same PNR, start, end, department, normalised action "
-        "diagnosis); all but the first dropped by deduplicate_contacts.",
+        "diagnosis); all but the first dropped by deduplicate_contacts, and by "
+        "add_hospital_use inside its window.",
     ),
     Rule(
         "event_after_death",
