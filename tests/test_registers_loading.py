@@ -290,3 +290,22 @@ def test_clean_parquet_columns_pass_through_and_dirty_ones_are_cleaned(tmp_path:
     assert (
         scan_register(tmp_path, "dod").filter(pl.col("PNR") == "0202020000").collect().height == 1
     )
+
+
+SAS7BDAT = Path(__file__).parent / "data" / "sas7bdat"
+
+
+@pytest.mark.parametrize(("key", "year"), [("dod", None), ("dpd", None), ("bef", 2019)])
+def test_real_sas7bdat_files_load_like_their_csv(
+    key: str, year: int | None, tmp_path: Path
+) -> None:
+    # sas/ holds sas7bdat files written by R haven (ReadStat) from csv/: write_sas7bdat.R
+    years = None if year is None else [year]
+    got = scan_register(SAS7BDAT / "sas", key, years=years, cache_dir=tmp_path).collect()
+    expected = scan_register(SAS7BDAT / "csv", key, years=years).collect()
+    assert got.height == 40
+    assert_frame_equal(got, expected)
+    if key == "dpd":  # Danish letters survive, missing text and numbers are null
+        assert got["BY"].unique().to_list() == ["Ærøskøbing, Sønderå"]
+        assert got["FOERSTE_KONTAKT_DATO"].null_count() > 0
+        assert got["MDK"].null_count() > 0
