@@ -11,10 +11,16 @@
   ``Rscript`` subprocess when R is available (skipped otherwise); paleval is refitted
   on the same subsample and the coefficients/SEs compared.
 
+* with ``--study DATA_DIR``: ``fine_gray`` on the incident cohorts of a register folder
+  (``paleval.report.load_study``; built, or read from ``--cache-dir``): the cancer cohort
+  adjusted for age group, sex and education, and cancer + non-cancer with the cohort as a
+  further term, as the 01_referral notebook fits them.
+
 Usage::
 
     python benchmarks/bench_competing.py [--rows 1000000] [--fg-rows 200000]
         [--crr-rows 20000] [--seed 1] [--no-lifelines-variance]
+        [--study DATA_DIR [--cache-dir DIR]]
 
 Prints a markdown table. Peak memory is measured with ``tracemalloc`` in a separate
 (untimed) run of each call, so timings are not distorted by tracing.
@@ -119,6 +125,35 @@ def run_crr(t: np.ndarray, e: np.ndarray, X: np.ndarray) -> dict[str, Any] | Non
     }
 
 
+def study_fine_gray(data_dir: str, cache_dir: str | None, notes: list[str]) -> list[dict]:
+    """fine_gray on the incident cohorts of a register folder, as 01_referral fits them."""
+    import polars as pl
+
+    from paleval.report import load_study
+
+    t0 = time.perf_counter()
+    study = load_study(data_dir, cache_dir=cache_dir)
+    notes.append(f"study {data_dir}: loaded or built in {time.perf_counter() - t0:.0f} s")
+    cols = ["time", "event", "age_group", "sex", "education"]
+    cancer = study.incident_cancer.select(cols).with_columns(cohort=pl.lit("cancer"))
+    both = pl.concat(
+        [cancer, study.incident_noncancer.select(cols).with_columns(cohort=pl.lit("non-cancer"))]
+    )
+    out = []
+    for task, df, terms in [
+        ("Fine-Gray, incident cancer cohort", cancer, ["age_group", "sex", "education"]),
+        ("Fine-Gray, cancer + non-cancer", both, ["cohort", "age_group", "sex", "education"]),
+    ]:
+        fit = lambda df=df, terms=terms: fine_gray("time", "event", terms, data=df)  # noqa: E731
+        t_fit, res = timed(fit)
+        out.append(
+            dict(task=task, impl="paleval fine_gray", rows=df.height, time=t_fit,
+                 mem=peak_mb(fit), ratio=float("nan"))
+        )  # fmt: skip
+        notes.append(f"{task}: {len(res.params)} terms, converged={res.converged}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows for aalen_johansen")
@@ -131,6 +166,8 @@ def main() -> None:
         action="store_true",
         help="skip the (slow) lifelines run with calculate_variance=True",
     )
+    ap.add_argument("--study", help="register folder: also time fine_gray on its cohorts")
+    ap.add_argument("--cache-dir", help="load_study cache for --study")
     args = ap.parse_args()
 
     rows: list[dict[str, Any]] = []
@@ -223,6 +260,9 @@ def main() -> None:
             f"SE {ds:.1e} (crr default gtol=1e-6, so ~1e-6 differences reflect crr's "
             "convergence); crr time is R's system.time elapsed, excluding R start-up"
         )
+
+    if args.study:
+        rows.extend(study_fine_gray(args.study, args.cache_dir, notes))
 
     # ------------------------------------------------------------------- output
     print(
