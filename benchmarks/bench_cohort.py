@@ -66,6 +66,16 @@ def checks(df):
     }
 """
 
+# The end of both paleval children: stop the clock, print the JSON line run_child parses.
+REPORT = """
+flow = cohort.flow.table
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"wall": wall, "cpu": cpu, "rss_kib": rss, "rows": rows.height,
+                  "columns": rows.width, "deaths": int(flow["n"][0]),
+                  "checks": checks(rows)}))
+"""
+
 PALEVAL = (
     """
 import json, resource, sys, time
@@ -91,13 +101,8 @@ lf = add_hospital_use(lf, lpr_contacts(d).filter(persons))
 lf = add_drug_use(lf, regs["lmdb"].filter(persons))
 lf = add_charlson(lf, lpr_diagnoses(d, codes=charlson_codes()).filter(persons))
 rows = lf.collect(engine="streaming")
-flow = cohort.flow.table
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"wall": wall, "cpu": cpu, "rss_kib": rss, "rows": rows.height,
-                  "columns": rows.width, "deaths": int(flow["n"][0]),
-                  "checks": checks(rows)}))
 """
+    + REPORT
 )
 
 EOL = (
@@ -114,13 +119,8 @@ t0, c0 = time.perf_counter(), time.process_time()
 regs = scan_registers(d, END_OF_LIFE_REGISTERS)
 cohort = end_of_life_cohort(regs, lpr_contacts(d), lpr_diagnoses(d, codes=charlson_codes()))
 rows = cohort.collect()
-flow = cohort.flow.table
-wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"wall": wall, "cpu": cpu, "rss_kib": rss, "rows": rows.height,
-                  "columns": rows.width, "deaths": int(flow["n"][0]),
-                  "checks": checks(rows)}))
 """
+    + REPORT
 )
 
 DUCKDB = (
