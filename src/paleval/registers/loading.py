@@ -759,6 +759,11 @@ def scan_register(
         Drop the rows that the validation rules of severity *exclude* drop
         (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
 
+    Text is cleaned (stripped, ``""`` and ``"."`` to null, codes in their declared spelling).
+    For a parquet file, the scan first checks each text column once (a filter count answered
+    from the column's dictionary pages, remembered per file) and passes the columns that need
+    no cleaning through untouched, so filters on them reach the parquet reader.
+
     Examples
     --------
     >>> import tempfile, pathlib
