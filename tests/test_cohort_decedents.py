@@ -322,3 +322,34 @@ def test_hospital_use_drops_duplicate_contacts_itself(tiny_dir: Path) -> None:
     # ... and they do matter: counting each copy gives more admissions
     copies = add_hospital_use(cohort, contacts.with_columns(department=pl.col("contact_id")))
     assert copies.collect()["admissions_30d"].sum() > once["admissions_30d"].sum()
+
+
+def test_code_restricted_diagnoses_give_the_same_cohorts(tiny_dir: Path) -> None:
+    from polars.testing import assert_frame_equal
+
+    from paleval.cohort import (
+        add_charlson,
+        charlson_codes,
+        diagnosis_group_codes,
+        incident_noncancer_cohort,
+    )
+    from paleval.registers import lpr_diagnoses
+
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "dpd"])
+    every = lpr_diagnoses(tiny_dir)
+    cohort = decedent_cohort(regs).frame
+    restricted = lpr_diagnoses(tiny_dir, codes=charlson_codes())
+    assert restricted.select(pl.len()).collect().item() < every.select(pl.len()).collect().item()
+    want = add_charlson(cohort, every).collect()
+    assert want["charlson_index"].sum() > 0
+    assert_frame_equal(add_charlson(cohort, restricted).collect(), want)
+    for groups in (None, ["heart", "dementia"]):
+        got = incident_noncancer_cohort(
+            regs, lpr_diagnoses(tiny_dir, codes=diagnosis_group_codes(groups)), groups=groups
+        ).collect()
+        assert got.height > 0
+        assert_frame_equal(got, incident_noncancer_cohort(regs, every, groups=groups).collect())
+    with pytest.raises(ValueError, match="unknown diagnosis group"):
+        diagnosis_group_codes(["hearts"])
+    with pytest.raises(ValueError, match="unknown diagnosis group"):
+        incident_noncancer_cohort(regs, every, groups=["hearts"])

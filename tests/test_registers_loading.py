@@ -309,3 +309,8 @@ def test_real_sas7bdat_files_load_like_their_csv(
         assert got["BY"].unique().to_list() == ["Ærøskøbing, Sønderå"]
         assert got["FOERSTE_KONTAKT_DATO"].null_count() > 0
         assert got["MDK"].null_count() > 0
+
+
+def test_lpr_diagnoses_codes_bad_input(tiny_dir: Path) -> None:
+    with pytest.raises(TypeError, match="list of ICD-10 prefixes"):
+        lpr_diagnoses(tiny_dir, codes="I50")  # a string would be read letter by letter

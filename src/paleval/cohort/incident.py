@@ -279,7 +279,7 @@ def incident_noncancer_cohort(
     """
     _require(registers, ["bef", "dod", "dpd", "udda"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
-    wanted = groups or [g for g in _need_groups() if g != "cancer"]
+    wanted = _wanted_groups(groups)
     coded = icd10_grouper(
         diagnoses.select(
             "PNR",
@@ -357,12 +357,19 @@ def diagnosis_group_codes(groups: list[str] | None = None) -> list[str]:
     """
     from paleval.codes import load_codes
 
-    wanted = groups or [g for g in _need_groups() if g != "cancer"]
-    table = load_codes("diagnosis_groups")
-    unknown = sorted(set(wanted) - set(table["group"]))
-    if unknown:
-        raise ValueError(f"unknown diagnosis group(s) {unknown}; known: {_need_groups()}")
-    return table.filter(pl.col("group").is_in(wanted))["icd10_prefix"].unique().sort().to_list()
+    table = load_codes("diagnosis_groups").filter(pl.col("group").is_in(_wanted_groups(groups)))
+    return table["icd10_prefix"].unique().sort().to_list()
+
+
+def _wanted_groups(groups: list[str] | None) -> list[str]:
+    """``groups`` checked against the code list, or every group but cancer."""
+    known = _need_groups()
+    if groups is None:
+        return [g for g in known if g != "cancer"]
+    unknown = sorted(set(groups) - set(known))
+    if unknown or not groups:
+        raise ValueError(f"unknown diagnosis group(s) {unknown or groups}; known: {known}")
+    return list(groups)
 
 
 def _need_groups() -> list[str]:

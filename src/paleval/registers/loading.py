@@ -1047,23 +1047,26 @@ def lpr_diagnoses(
 
 
 def _code_filter(codes: Iterable[str] | None) -> Callable[[pl.Expr], pl.Expr] | None:
-    """For ``codes`` (ICD-10 prefixes, with or without ``D``, any case): a function of an
-    expression of normalised SKS codes giving True where the code starts with a prefix."""
+    """For ``codes`` (ICD-10 prefixes, with or without ``D``, any case or punctuation): a
+    function of an expression of normalised SKS codes giving True where the code starts with
+    one of the prefixes."""
     if codes is None:
         return None
-    by_len: dict[int, set[str]] = {}
-    for c in codes:
-        p = re.sub(r"[\s.\-]", "", str(c)).upper()
-        p = p[1:] if re.match(r"^D[A-Z]", p) else p
-        if not p:
-            raise ValueError(f"empty ICD-10 prefix in codes: {c!r}")
-        by_len.setdefault(len(p), set()).add(p)
-    if not by_len:
-        return lambda code: pl.lit(False)
+    if isinstance(codes, str):
+        raise TypeError(f"codes must be a list of ICD-10 prefixes, not the string {codes!r}")
+    given = pl.Series("code", list(codes), dtype=pl.String)
+    plain = given.to_frame().select(normalise_icd10("code", strip_d_prefix=True)).to_series()
+    if plain.null_count():
+        raise ValueError(f"empty ICD-10 prefix in codes: {given.filter(plain.is_null())[0]!r}")
+    by_len: dict[int, list[str]] = {}
+    for p in sorted(set(plain)):
+        by_len.setdefault(len(p), []).append(p)
 
     def keep(code: pl.Expr) -> pl.Expr:
+        if not by_len:
+            return pl.lit(False)
         return pl.any_horizontal(
-            code.str.slice(1, n).is_in(sorted(ps)) for n, ps in sorted(by_len.items())
+            code.str.slice(1, n).is_in(ps) for n, ps in sorted(by_len.items())
         ).fill_null(False)
 
     return keep

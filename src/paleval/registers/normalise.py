@@ -95,8 +95,8 @@ def honuge_to_week_start(expr: pl.Expr | str, *, century_pivot: int = 90) -> pl.
     out = pl.lit(_week_lookup(century_pivot)).gather(index)
     try:  # keep the input's name, as an elementwise function would
         return out.alias(e.meta.output_name())
-    except pl.exceptions.ComputeError:
-        return out.alias("HONUGE")
+    except pl.exceptions.ComputeError:  # an input without one: name the result yourself
+        return out
 
 
 @lru_cache(maxsize=8)

@@ -716,13 +716,13 @@ def _dated_rows(f: RegisterFile, col: str, cache_dir: str | Path | None) -> pl.L
 
 def _join_persons(deaths: pl.DataFrame | None, births: pl.DataFrame | None) -> pl.DataFrame | None:
     """PNR -> DODDATO, FOED_DAG (either may be missing: its column is then null)."""
-    frames = [
-        x if x is not None else pl.DataFrame(schema={"PNR": pl.String, c: pl.Date})
-        for x, c in ((deaths, "DODDATO"), (births, "FOED_DAG"))
-    ]
     if deaths is None and births is None:
         return None
-    return frames[0].join(frames[1], on="PNR", how="full", coalesce=True)
+    if deaths is None:
+        deaths = pl.DataFrame(schema={"PNR": pl.String, "DODDATO": pl.Date})
+    if births is None:
+        births = pl.DataFrame(schema={"PNR": pl.String, "FOED_DAG": pl.Date})
+    return deaths.join(births, on="PNR", how="full", coalesce=True)
 
 
 def _duplicate_contacts(
