@@ -28,11 +28,14 @@ on the same files:
 - **I/O floor**: every input column the build uses, read and decoded with polars (no work).
 
 The baselines compute the cohort (deaths in the period with a cause-of-death record, resident
-the year before, aged 18+), age, sex and region from BEF the year before death, GP home visits
-in 90 days (daytime, week-overlap rule) and GP contacts in 30 days, SPC referral and contact,
-bed days in 30 days (distinct nights) and opioids in 90 days; the script checks that the
-per-column sums agree with paleval and prints the result. Prints a Markdown table for
-``benchmarks/RESULTS.md``.
+the year before, aged 18+), age, sex, region and living alone from BEF the year before death,
+education (the last UDDA status up to the year of death, four levels), equivalised family income
+the year before death and its quintile within the death year (FAIK through BEF's family), GP
+home visits in 90 days (daytime, week-overlap rule) and GP contacts in 30 days, SPC referral and
+contact, bed days in 30 days (distinct nights), opioids in 90 days and the Charlson index (LPR2
+and LPR3 diagnoses of contacts in the 10 years before death, with the hierarchies); the script
+checks that 19 per-column sums and counts agree with paleval and prints the result. Prints a
+Markdown table for ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,14 @@ def checks(df):
         "spc_admitted": int(df["spc_admitted"].sum()),
         "bed_days_30d": int(df["bed_days_30d"].sum()),
         "opioid_90d": int(df["opioid_90d"].sum()),
+        "living_alone": int(df["living_alone"].sum()),
+        "edu_unknown": int((df["education"] == "unknown").sum()),
+        "edu_lower_secondary": int((df["education"] == "lower_secondary").sum()),
+        "edu_long_higher": int((df["education"] == "long_higher").sum()),
+        "income_known": int(df["income"].is_not_null().sum()),
+        "sum_income_quintile": int(df["income_quintile"].sum()),
+        "sum_charlson": int(df["charlson_index"].sum()),
+        "charlson_3plus": int((df["charlson_index"] >= 3).sum()),
     }
 """
 
@@ -142,6 +153,16 @@ CONTACT = codes(["consultation", "e_consultation", "phone", "home_visit"])
 DAY = load_codes("gp_time_codes").filter(pl.col("period") == "daytime")["YDLTID"].item()
 OPIOID = load_codes("atc_groups").filter(pl.col("group") == "opioid")["atc_prefix"].to_list()
 OPIOID_SQL = " OR ".join(f"m.ATC LIKE '{p}%'" for p in OPIOID)
+EDU = ", ".join(f"('{a}', '{b}')" for a, b in
+                load_codes("education_hfaudd").select("HFAUDD", "level").iter_rows())
+# Charlson: prefix, condition, weight, and the condition that supersedes it (hierarchies)
+SUPER = {"diabetes": "diabetes_end_organ_damage",
+         "mild_liver_disease": "moderate_severe_liver_disease",
+         "any_tumour": "metastatic_solid_tumour"}
+CHARLSON = ", ".join(
+    f"('{p}', '{c}', {w}, '{SUPER.get(c, '')}')"
+    for p, c, w in load_codes("charlson").select("icd10_prefix", "condition", "weight").iter_rows())
+PREFIXES = ", ".join(f"'{p}'" for p in load_codes("charlson")["icd10_prefix"].unique().sort())
 SQL = f'''
 WITH deaths AS (
     SELECT PNR, min(DODDATO) AS death_date
@@ -149,11 +170,12 @@ WITH deaths AS (
     WHERE DODDATO BETWEEN DATE '2010-01-01' AND DATE '2024-12-31'
     GROUP BY PNR
 ), bef AS (
-    SELECT PNR, FOED_DAG, KOEN, trim(REG) AS REG,
+    SELECT PNR, FOED_DAG, KOEN, trim(REG) AS REG, FAMILIE_ID, ANTPERSF,
            CAST(regexp_extract(filename, 'bef(\\\\d{{4}})12[.]parquet$', 1) AS INTEGER) AS year
     FROM read_parquet('{d}/bef/*.parquet', filename = true)
 ), cohort AS (
-    SELECT d.PNR, d.death_date, b.REG AS region_code,
+    SELECT d.PNR, d.death_date, b.REG AS region_code, b.FAMILIE_ID, b.year AS bef_year,
+           b.ANTPERSF = 1 AS living_alone,
            CASE WHEN CAST(b.KOEN AS VARCHAR) = '2' THEN 'female' ELSE 'male' END AS sex,
            year(d.death_date) - year(b.FOED_DAG)
              - CASE WHEN month(d.death_date) < month(b.FOED_DAG)
@@ -210,8 +232,59 @@ WITH deaths AS (
     SELECT DISTINCT m.PNR
     FROM read_parquet('{d}/lmdb/*.parquet') m JOIN cohort18 c ON m.PNR = c.PNR
     WHERE ({OPIOID_SQL}) AND m.EKSD <= c.death_date AND m.EKSD > c.death_date - 90
+), edu AS (  -- the last UDDA status up to the year of death, mapped to four levels
+    SELECT u.PNR, arg_max(trim(u.HFAUDD), u.year) AS hfaudd
+    FROM (SELECT PNR, HFAUDD,
+                 CAST(regexp_extract(filename, 'udda(\\d{{4}})[.]parquet$', 1) AS INTEGER) AS year
+          FROM read_parquet('{d}/udda/*.parquet', filename = true)) u
+    JOIN cohort18 c ON u.PNR = c.PNR
+    WHERE u.year <= year(c.death_date)
+    GROUP BY u.PNR
+), levels(hfaudd, level) AS (VALUES {EDU}
+), income AS (  -- equivalised family income the year before death, through BEF's family
+    SELECT c.PNR, any_value(f.FAMAEKVIVADISP_13) AS income
+    FROM (SELECT FAMILIE_ID, FAMAEKVIVADISP_13,
+                 CAST(regexp_extract(filename, 'faik(\\d{{4}})[.]parquet$', 1) AS INTEGER) AS year
+          FROM read_parquet('{d}/faik/*.parquet', filename = true)) f
+    JOIN cohort18 c ON f.FAMILIE_ID = c.FAMILIE_ID AND f.year = c.bef_year
+    GROUP BY c.PNR
+), charlson(prefix, condition, weight, superseded_by) AS (VALUES {CHARLSON}
+), diagnoses AS (  -- LPR2 and LPR3 diagnoses of a Charlson condition (ICD-10: SKS without D)
+    SELECT a.PNR, a.D_INDDTO AS start, g.code
+    FROM (SELECT RECNUM, substr(upper(C_DIAG), 2) AS code
+          FROM read_parquet('{d}/lpr_diag/*.parquet')) g
+    JOIN read_parquet('{d}/lpr_adm/*.parquet') a ON g.RECNUM = a.RECNUM
+    WHERE substr(g.code, 1, 3) IN ({PREFIXES}) OR substr(g.code, 1, 4) IN ({PREFIXES})
+    UNION ALL
+    SELECT k.PNR, k.dato_start, g.code
+    FROM (SELECT DW_EK_KONTAKT, substr(upper(diagnosekode), 2) AS code
+          FROM read_parquet('{d}/lpr_f_diagnoser/*.parquet')
+          WHERE coalesce(senere_afkraeftet, '') <> 'Ja') g
+    JOIN read_parquet('{d}/lpr_f_kontakter/*.parquet') k ON g.DW_EK_KONTAKT = k.DW_EK_KONTAKT
+    WHERE substr(g.code, 1, 3) IN ({PREFIXES}) OR substr(g.code, 1, 4) IN ({PREFIXES})
+), conditions AS (  -- Charlson conditions from contacts in the 10 years before death
+    SELECT DISTINCT x.PNR, ch.condition, ch.weight, ch.superseded_by
+    FROM diagnoses x JOIN cohort18 c ON x.PNR = c.PNR,
+         unnest([substr(x.code, 1, 3), substr(x.code, 1, 4)]) AS p(prefix)
+    JOIN charlson ch ON ch.prefix = p.prefix
+    WHERE x.start < c.death_date AND x.start >= c.death_date - INTERVAL 10 YEAR
+), score AS (
+    SELECT a.PNR, sum(a.weight) AS charlson_index
+    FROM conditions a
+    WHERE NOT EXISTS (SELECT 1 FROM conditions b
+                      WHERE b.PNR = a.PNR AND b.condition = a.superseded_by)
+    GROUP BY a.PNR
+), cohort_income AS (
+    SELECT c.PNR, i.income,
+           CASE WHEN i.income IS NOT NULL THEN
+             (rank() OVER (PARTITION BY year(c.death_date) ORDER BY i.income) - 1) * 5
+             // count(i.income) OVER (PARTITION BY year(c.death_date)) + 1 END AS income_quintile
+    FROM cohort18 c LEFT JOIN income i ON i.PNR = c.PNR
 )
-SELECT c.PNR, c.death_date, c.age, c.sex, c.region_code,
+SELECT c.PNR, c.death_date, c.age, c.sex, c.region_code, c.living_alone,
+       coalesce(levels.level, 'unknown') AS education,
+       ci.income, ci.income_quintile,
+       coalesce(score.charlson_index, 0) AS charlson_index,
        coalesce(gp.gp_home_visits_90d, 0) AS gp_home_visits_90d,
        coalesce(gp.gp_contacts_30d, 0) AS gp_contacts_30d,
        coalesce(spc.spc_referred, false) AS spc_referred,
@@ -223,6 +296,10 @@ LEFT JOIN gp ON gp.PNR = c.PNR
 LEFT JOIN spc ON spc.PNR = c.PNR
 LEFT JOIN nights ON nights.PNR = c.PNR
 LEFT JOIN opioid ON opioid.PNR = c.PNR
+LEFT JOIN edu ON edu.PNR = c.PNR
+LEFT JOIN levels ON levels.hfaudd = edu.hfaudd
+LEFT JOIN cohort_income ci ON ci.PNR = c.PNR
+LEFT JOIN score ON score.PNR = c.PNR
 '''
 t0, c0 = time.perf_counter(), time.process_time()
 con = duckdb.connect()
@@ -287,7 +364,7 @@ deaths["bef_year"] = deaths["death_date"].dt.year - 1
 befs = []
 for f in files("bef"):
     year = int(f.rsplit("bef", 1)[1][:4])
-    b = pd.read_parquet(f, columns=["PNR", "FOED_DAG", "KOEN", "REG"])
+    b = pd.read_parquet(f, columns=["PNR", "FOED_DAG", "KOEN", "REG", "FAMILIE_ID", "ANTPERSF"])
     b = b.merge(deaths[deaths["bef_year"] == year], on="PNR")
     befs.append(b)
 cohort = pd.concat(befs, ignore_index=True)
@@ -300,7 +377,59 @@ cohort["age"] = dd.dt.year - birth.dt.year - (~had).astype(int)
 cohort = cohort[cohort["age"] >= 18].copy()
 cohort["sex"] = np.where(cohort["KOEN"].astype(str) == "2", "female", "male")
 cohort["region_code"] = cohort["REG"].astype(str).str.strip()
-cohort = cohort[["PNR", "death_date", "age", "sex", "region_code"]].reset_index(drop=True)
+cohort["living_alone"] = cohort["ANTPERSF"] == 1
+cohort = cohort[["PNR", "death_date", "age", "sex", "region_code", "living_alone", "FAMILIE_ID",
+                 "bef_year"]].reset_index(drop=True)
+
+# education: the last UDDA status up to the year of death, mapped to four levels
+us = []
+for f in files("udda"):
+    year = int(f.rsplit("udda", 1)[1][:4])
+    u = pd.read_parquet(f, columns=["PNR", "HFAUDD"]).merge(cohort[["PNR", "death_date"]], on="PNR")
+    u = u[u["death_date"].dt.year >= year]
+    us.append(u.assign(year=year)[["PNR", "year", "HFAUDD"]])
+u = pd.concat(us).sort_values(["PNR", "year"], kind="stable").drop_duplicates("PNR", keep="last")
+u["HFAUDD"] = u["HFAUDD"].str.strip()
+levels = load_codes("education_hfaudd").to_pandas()[["HFAUDD", "level"]]
+edu = u.merge(levels, on="HFAUDD", how="left").set_index("PNR")["level"].rename("education")
+
+# income: equivalised family income the year before death (FAIK, through BEF's family)
+fs = []
+for f in files("faik"):
+    year = int(f.rsplit("faik", 1)[1][:4])
+    x = pd.read_parquet(f, columns=["FAMILIE_ID", "FAMAEKVIVADISP_13"])
+    fs.append(x.merge(cohort.loc[cohort["bef_year"] == year, ["PNR", "FAMILIE_ID"]],
+                      on="FAMILIE_ID"))
+inc = pd.concat(fs).drop_duplicates("PNR").set_index("PNR")["FAMAEKVIVADISP_13"].rename("income")
+
+# Charlson: diagnoses of contacts in the 10 years before death (LPR2 and LPR3)
+adm = with_cohort("lpr_adm", ["PNR", "RECNUM", "D_INDDTO"])
+d2 = read("lpr_diag", ["RECNUM", "C_DIAG"]).merge(adm, on="RECNUM")
+d2 = d2.rename(columns={"D_INDDTO": "start", "C_DIAG": "code"})
+kon = with_cohort("lpr_f_kontakter", ["PNR", "DW_EK_KONTAKT", "dato_start"])
+d3 = read("lpr_f_diagnoser", ["DW_EK_KONTAKT", "diagnosekode", "senere_afkraeftet"])
+d3 = d3[d3["senere_afkraeftet"].fillna("") != "Ja"].merge(kon, on="DW_EK_KONTAKT")
+d3 = d3.rename(columns={"dato_start": "start", "diagnosekode": "code"})
+dx = pd.concat([d2[["PNR", "start", "code", "death_date"]],
+                d3[["PNR", "start", "code", "death_date"]]], ignore_index=True)
+dx["start"] = pd.to_datetime(dx["start"])
+dx = dx[(dx["start"] < dx["death_date"])
+        & (dx["start"] >= dx["death_date"] - pd.DateOffset(years=10))]
+code = dx["code"].str.upper().str.replace(r"[ .]", "", regex=True)
+code = code.where(~code.str.match(r"^D[A-Z][0-9]"), code.str[1:])
+ch = load_codes("charlson").to_pandas()
+ch["weight"] = ch["weight"].astype(int)
+found = pd.concat([pd.DataFrame({"PNR": dx["PNR"], "icd10_prefix": code.str[:n]}) for n in (3, 4)])
+found = found.merge(ch[["icd10_prefix", "condition", "weight"]], on="icd10_prefix")
+found = found.drop_duplicates(["PNR", "condition"])
+SUPER = {"diabetes_end_organ_damage": "diabetes",
+         "moderate_severe_liver_disease": "mild_liver_disease",
+         "metastatic_solid_tumour": "any_tumour"}
+gone = found[found["condition"].isin(list(SUPER))].assign(
+    condition=lambda x: x["condition"].map(SUPER))[["PNR", "condition"]]
+found = found.merge(gone, on=["PNR", "condition"], how="left", indicator=True)
+charlson = found[found["_merge"] == "left_only"].groupby("PNR")["weight"].sum()
+charlson = charlson.rename("charlson_index")
 
 # GP services: week Monday from HONUGE (yyww, ISO year and week), week-overlap rule
 s = with_cohort("sssy", ["PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT"])
@@ -355,9 +484,14 @@ m["EKSD"] = pd.to_datetime(m["EKSD"])
 m = m[(m["EKSD"] <= m["death_date"]) & (m["EKSD"] > m["death_date"] - pd.Timedelta(days=90))]
 opioid = pd.Series(True, index=m["PNR"].unique(), name="opioid_90d")
 
-out = cohort.set_index("PNR").join([gpc, spc, bed, opioid])
+out = cohort.set_index("PNR").join([gpc, spc, bed, opioid, edu, inc, charlson])
 out = out.fillna({"gp_home_visits_90d": 0, "gp_contacts_30d": 0, "spc_referred": False,
-                  "spc_admitted": False, "bed_days_30d": 0, "opioid_90d": False})
+                  "spc_admitted": False, "bed_days_30d": 0, "opioid_90d": False,
+                  "education": "unknown", "charlson_index": 0})
+year = out["death_date"].dt.year
+rank = out.groupby(year)["income"].rank(method="min")
+known = out.groupby(year)["income"].transform("count")
+out["income_quintile"] = ((rank - 1) * 5 // known + 1).astype("Int64")
 wall, cpu = time.perf_counter() - t0, time.process_time() - c0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 df = pl.from_pandas(out.reset_index()).with_columns(pl.col("death_date").cast(pl.Date))
