@@ -149,3 +149,40 @@ def test_charlson_short_codes_and_hospital_use_on_a_lazy_cohort() -> None:
     )
     lazy = add_hospital_use(c.lazy(), k.lazy()).collect(engine="streaming")
     assert lazy.select("admissions_30d", "bed_days_30d").rows() == [(2, 15), (0, 0)]
+
+
+def test_bed_days_equal_distinct_nights_of_random_overlapping_stays() -> None:
+    # nested, overlapping, touching, zero-night and out-of-window stays: the interval
+    # arithmetic of add_hospital_use against distinct nights counted one by one
+    rng = np.random.default_rng(7)
+    n = 3000
+    death = dt.date(2020, 3, 1)
+    start = [death - dt.timedelta(days=int(x)) for x in rng.integers(-3, 60, n)]
+    end = [
+        s + dt.timedelta(days=int(x)) for s, x in zip(start, rng.integers(0, 20, n), strict=True)
+    ]
+    k = pl.DataFrame(
+        {
+            "PNR": [f"p{x}" for x in rng.integers(0, 300, n)],
+            "inpatient": rng.random(n) < 0.8,
+            "start": start,
+            "end": end,
+        }
+    )
+    cohort = pl.DataFrame({"PNR": [f"p{i}" for i in range(320)], "death_date": [death] * 320})
+    got = add_hospital_use(cohort.lazy(), k.lazy()).collect(engine="streaming")
+    w0 = death - dt.timedelta(days=30)
+    nights: dict[str, set[dt.date]] = {}
+    stays: dict[str, int] = {}
+    first_of_duplicates = k.unique(["PNR", "start", "end"], keep="first", maintain_order=True)
+    for p, inp, s, e in first_of_duplicates.iter_rows():
+        if not inp or e < w0 or s > death:
+            continue
+        stays[p] = stays.get(p, 0) + 1
+        first, last = max(s, w0), min(e, death) - dt.timedelta(days=1)
+        nights.setdefault(p, set()).update(
+            first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+        )
+    want = [(stays.get(p, 0), len(nights.get(p, ()))) for p in got["PNR"]]
+    assert got.select("admissions_30d", "bed_days_30d").rows() == want
+    assert sum(b for _, b in want) > 1000  # the test has overlaps to resolve

@@ -292,6 +292,43 @@ def test_clean_parquet_columns_pass_through_and_dirty_ones_are_cleaned(tmp_path:
     )
 
 
+def test_clean_column_memo_is_kept_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime as dt
+    import json
+
+    from paleval.registers import loading
+
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    data.mkdir()
+    path = data / "dod.parquet"
+    pnr = ["0101010000", "0202020000"]
+    pl.DataFrame({"PNR": pnr, "DODDATO": [dt.date(2020, 1, 1)] * 2}).write_parquet(path)
+    scan_register(data, "dod", cache_dir=cache)
+    rows = json.loads((cache / "clean-columns.json").read_text())
+    assert [r[3:] for r in rows] == [["PNR", "PNR", True]]
+    assert rows[0][0] == str(path.resolve())
+    # a new process (empty in-memory memo) takes the result from disk: no check query
+    monkeypatch.setattr(loading, "_CLEAN_MEMO", {})
+    monkeypatch.setattr(loading, "_MEMO_READ", set())
+    monkeypatch.setattr(pl, "collect_all", None)  # would fail if a check ran
+    lf = scan_register(data, "dod", cache_dir=cache).filter(pl.col("PNR") == pnr[1])
+    assert "SELECTION" in lf.explain().split("Parquet SCAN")[1]
+    monkeypatch.undo()
+    # the file rewritten dirty: checked again, and the old entry replaced
+    pl.DataFrame({"PNR": [" 0101010000", "."], "DODDATO": [None, None]}).write_parquet(path)
+    assert scan_register(data, "dod", cache_dir=cache).collect()["PNR"].to_list() == [
+        "0101010000",
+        None,
+    ]
+    rows = json.loads((cache / "clean-columns.json").read_text())
+    assert [r[3:] for r in rows] == [["PNR", "PNR", False]]
+    # an unwritable cache location only loses the memo
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    got = scan_register(data, "dod", cache_dir=blocked / "sub").collect()
+    assert got["PNR"].to_list() == ["0101010000", None]
+
+
 SAS7BDAT = Path(__file__).parent / "data" / "sas7bdat"
 
 

@@ -50,22 +50,34 @@ class Cohort:
     def flow(self) -> Flow:
         """STROBE flow (computed once, with one aggregate query)."""
         if self._flow is None:
-            conds = [pl.len().alias("s0")]
-            keep = pl.lit(True)
-            for i, (_, cond) in enumerate(self.steps[1:], start=1):
-                keep = keep & cond
-                conds.append(keep.sum().alias(f"s{i}"))
-            counts = self.base.select(conds).collect(engine="streaming").row(0)
-            flow = Flow()
-            flow.start(self.steps[0][0], counts[0])
-            for (label, _), n in zip(self.steps[1:], counts[1:], strict=True):
-                flow.exclude(label, n)
-            self._flow = flow
+            self._set_flow(self._flow_counts().collect(engine="streaming"))
+        assert self._flow is not None
         return self._flow
 
+    def _flow_counts(self) -> pl.LazyFrame:
+        conds = [pl.len().alias("s0")]
+        keep = pl.lit(True)
+        for i, (_, cond) in enumerate(self.steps[1:], start=1):
+            keep = keep & cond
+            conds.append(keep.sum().alias(f"s{i}"))
+        return self.base.select(conds)
+
+    def _set_flow(self, counts: pl.DataFrame) -> None:
+        row = counts.row(0)
+        flow = Flow()
+        flow.start(self.steps[0][0], row[0])
+        for (label, _), n in zip(self.steps[1:], row[1:], strict=True):
+            flow.exclude(label, n)
+        self._flow = flow
+
     def collect(self) -> pl.DataFrame:
-        """The cohort's rows, collected with the streaming engine."""
-        return self.frame.collect(engine="streaming")
+        """The cohort's rows, collected with the streaming engine (with the flow counts, if
+        not known yet, in the same run: the two queries share their scans)."""
+        if self._flow is not None:
+            return self.frame.collect(engine="streaming")
+        rows, counts = pl.collect_all([self.frame, self._flow_counts()], engine="streaming")
+        self._set_flow(counts)
+        return rows
 
     def __repr__(self) -> str:
         p = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -267,9 +279,8 @@ def add_education(
             build_side="force_right",
         )
         .filter(pl.col("year") <= pl.col("_upto"))
-        .sort("PNR", "year")
         .group_by("PNR")
-        .agg(pl.col("HFAUDD").last())
+        .agg(pl.col("HFAUDD").sort_by("year").last())
         .join(levels, on="HFAUDD", how="left")
         .select("PNR", "education")
     )

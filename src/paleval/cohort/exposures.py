@@ -343,17 +343,17 @@ def add_hospital_use(
             _last=pl.min_horizontal("end", "_anchor") - pl.duration(days=1),
         )
     )
-    admissions = stays.group_by("PNR").agg(pl.len().alias(f"admissions_{days}d"))
-    # Bed days: distinct nights (overlapping or nested stays count once).
-    nights = (
-        stays.filter(pl.col("_last") >= pl.col("_first"))
-        .select("PNR", _night=pl.date_ranges("_first", "_last"))
-        .explode("_night")
-        .unique(["PNR", "_night"])
+    # Bed days: distinct nights (overlapping or nested stays count once). With a person's
+    # stays in order of their first night, the nights already counted from any night on
+    # are those up to the latest last night so far, so each stay adds the nights after it.
+    first, last = pl.col("_first"), pl.col("_last")
+    counted = last.cum_max().shift(1).over("PNR", order_by="_first")
+    new = (last - pl.max_horizontal(first, counted + pl.duration(days=1))).dt.total_days() + 1
+    stays = (
+        stays.with_columns(_new=new.clip(lower_bound=0))
         .group_by("PNR")
-        .agg(pl.len().alias(f"bed_days_{days}d"))
+        .agg(pl.len().alias(f"admissions_{days}d"), pl.col("_new").sum().alias(f"bed_days_{days}d"))
     )
-    stays = admissions.join(nights, on="PNR", how="left", build_side="force_right")
     cols = [f"admissions_{days}d", f"bed_days_{days}d"]
     out = cohort.join(stays, on="PNR", how="left", maintain_order="left", build_side="force_right")
     return out.with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in cols])

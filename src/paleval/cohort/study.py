@@ -134,4 +134,4 @@ def end_of_life_cohort(
         .sort("PNR")
     )
     params = {**base.params, "name": "end_of_life", "practice_years": [years[0], years[-1]]}
-    return Cohort(frame=lf, base=base.base, steps=base.steps, params=params)
+    return Cohort(frame=lf, base=base.base, steps=base.steps, params=params, _flow=base._flow)

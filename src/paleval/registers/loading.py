@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -551,6 +552,7 @@ def _conform(
     raw: pl.LazyFrame,
     f: RegisterFile,
     columns: Literal["all", "declared"],
+    cache_dir: str | Path | None = None,
 ) -> pl.LazyFrame:
     reg = REGISTERS[f.register]
     schema = raw.collect_schema()
@@ -574,7 +576,7 @@ def _conform(
     # down to just after it, so the other columns are cleaned for the kept rows only.
     # Columns of a parquet file that are already clean are passed through untouched (see
     # _already_clean): a filter on them then reaches the parquet reader itself.
-    clean = _already_clean(raw, f, m.mapping, schema)
+    clean = _already_clean(raw, f, m.mapping, schema, cache_dir)
     text_cols = sorted({r for r in m.mapping.values() if schema[r] == pl.String and r not in clean})
     pnr = [c for c in text_cols if c == m.mapping.get("PNR")]
     for group in (pnr, [c for c in text_cols if c not in pnr]):
@@ -598,13 +600,18 @@ def _conform(
 
 
 _CLEAN_MEMO: dict[tuple[str, int, int, str, str], bool] = {}
+_MEMO_READ: set[Path] = set()  # on-disk memo files already merged into _CLEAN_MEMO
 # Join-only identifiers (see _already_clean): LPR2 record number, LPR3 contact and course keys,
 # the BEF/FAIK family.
 _JOIN_IDS = frozenset({"RECNUM", "DW_EK_KONTAKT", "DW_EK_FORLOEB", "FAMILIE_ID"})
 
 
 def _already_clean(
-    raw: pl.LazyFrame, f: RegisterFile, mapping: dict[str, str], schema: pl.Schema
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    mapping: dict[str, str],
+    schema: pl.Schema,
+    cache_dir: str | Path | None = None,
 ) -> set[str]:
     """The raw text columns of a parquet file that cleaning would leave unchanged.
 
@@ -613,7 +620,11 @@ def _already_clean(
     or date, that stripping and nulling change nothing. Checked with one filter query per
     column, which the parquet reader answers from the column's dictionary pages (seconds for
     hundreds of millions of rows), and remembered per file (path, size and modification
-    time). CSV and SAS files are always cleaned.
+    time): in this process, and in ``clean-columns.json`` in the cache directory, so a later
+    process on the same files skips the check (about 11 s for the national end-of-life
+    registers' ``PNR`` columns). A changed file has a new size or modification time and is
+    checked again; an unwritable cache directory only loses the memo. CSV and SAS files are
+    always cleaned.
 
     Identifiers used only to join files (:data:`_JOIN_IDS`) are not checked: with millions of
     distinct values their dictionary pages do not cover the column, so the check would decode
@@ -624,6 +635,7 @@ def _already_clean(
         return set()
     reg = REGISTERS[f.register]
     st = f.path.stat()
+    _load_memo(cache_dir)
     todo: dict[str, tuple[tuple[str, int, int, str, str], pl.Expr]] = {}
     found: set[str] = set()
     for v in reg.variables:
@@ -652,7 +664,51 @@ def _already_clean(
             _CLEAN_MEMO[key] = n.item() == 0
             if _CLEAN_MEMO[key]:
                 found.add(rawname)
+        _save_memo(cache_dir, [key for key, _ in todo.values()])
     return found
+
+
+def _memo_file(cache_dir: str | Path | None) -> Path:
+    return _cache_root(cache_dir) / "clean-columns.json"
+
+
+def _load_memo(cache_dir: str | Path | None) -> None:
+    """Merge the on-disk memo of clean columns into ``_CLEAN_MEMO`` (once per file)."""
+    path = _memo_file(cache_dir)
+    if path in _MEMO_READ:
+        return
+    _MEMO_READ.add(path)
+    for key, clean in _read_memo(path).items():
+        _CLEAN_MEMO.setdefault(key, clean)
+
+
+def _read_memo(path: Path) -> dict[tuple[str, int, int, str, str], bool]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {(str(p), int(n), int(t), str(r), str(v)): bool(c) for p, n, t, r, v, c in rows}
+    except (OSError, ValueError, TypeError):
+        return {}  # no memo yet, or unreadable: the columns are checked again
+
+
+def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str, str]]) -> None:
+    """Add the results for ``keys`` to the on-disk memo, dropping entries of older versions of
+    the same files; written to a temporary file and renamed, so readers never see half a file."""
+    path = _memo_file(cache_dir)
+    new = {k: _CLEAN_MEMO[k] for k in keys}
+    versions = {k[0]: k[1:3] for k in new}
+    memo = {
+        k: c
+        for k, c in _read_memo(path).items()
+        if k[0] not in versions or k[1:3] == versions[k[0]]
+    }
+    memo.update(new)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([[*k, c] for k, c in memo.items()]), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # read-only cache directory: the memo lasts for this process only
 
 
 def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
@@ -709,7 +765,7 @@ def _scan_file(
     cache_dir: str | Path | None,
 ) -> pl.LazyFrame:
     raw = _scan_raw(f, cache_dir)
-    out = _conform(raw, f, columns)
+    out = _conform(raw, f, columns, cache_dir)
     if strict:
         try:
             bad = unparseable_counts(raw, f)

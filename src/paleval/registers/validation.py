@@ -639,7 +639,8 @@ def _person_dates(
         return None
     try:
         frames = [
-            _conform(_scan_raw(f, cache_dir), f, "declared").select("PNR", col) for f in files
+            _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+            for f in files
         ]
         return (
             pl.concat(frames)
@@ -711,7 +712,7 @@ def _cross_checks(
 
 
 def _dated_rows(f: RegisterFile, col: str, cache_dir: str | Path | None) -> pl.LazyFrame:
-    return _conform(_scan_raw(f, cache_dir), f, "declared").select("PNR", col)
+    return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
 
 
 def _join_persons(deaths: pl.DataFrame | None, births: pl.DataFrame | None) -> pl.DataFrame | None:
