@@ -680,8 +680,16 @@ def _cross_checks(
             late = early = pl.col(col)
         after = (late > pl.col("DODDATO")).fill_null(False)
         before = (early < pl.col("FOED_DAG")).fill_null(False)
-        # one streaming pass over all the register's files, counted per file
         files = loadable[k]
+        rows = pl.concat([_dated_rows(f, col, cache_dir) for f in files])
+        first = _earliest(rows, col, early)
+        if first is None:
+            continue  # no dated rows
+        # Only persons who died, or were born after the register's earliest event, can have
+        # an event after death or before birth: the join's hash table holds those (about a
+        # sixth of a national population), which makes the pass over SSSY 3.5x faster.
+        suspects = persons.filter(pl.col("DODDATO").is_not_null() | (pl.col("FOED_DAG") > first))
+        # one streaming pass over all the register's files, counted per file
         counts = (
             pl.concat(
                 [
@@ -689,7 +697,7 @@ def _cross_checks(
                     for i, f in enumerate(files)
                 ]
             )
-            .join(persons.lazy(), on="PNR", how="inner", build_side="force_right")
+            .join(suspects.lazy(), on="PNR", how="inner", build_side="force_right")
             # plain column sums per file: a group-by the streaming engine streams
             .select("__file", after=after, before=before)
             .group_by("__file")
@@ -701,7 +709,7 @@ def _cross_checks(
             j = (
                 _dated_rows(f, col, cache_dir)
                 .with_row_index("__row", offset=1)
-                .join(persons.lazy(), on="PNR", maintain_order="left", build_side="force_right")
+                .join(suspects.lazy(), on="PNR", maintain_order="left", build_side="force_right")
             )
             if n_after and deaths is not None:
                 ex = _examples(j, after, "PNR", debug)
@@ -709,6 +717,18 @@ def _cross_checks(
             if n_before and births is not None:
                 ex = _examples(j, before, "PNR", debug)
                 out.add("event_before_birth", k, f.name, col, n_before, ex)
+
+
+def _earliest(rows: pl.LazyFrame, col: str, early: pl.Expr) -> dt.date | None:
+    """The earliest ``early`` (the event's earliest possible date) over ``rows``: the minimum
+    of a date column, or of ``early`` over the distinct values of a coded one (payment weeks:
+    a few hundred values, not one lookup per row)."""
+    if rows.collect_schema()[col] == pl.Date:
+        found = rows.select(early.min()).collect(engine="streaming").item()
+    else:
+        values = rows.select(pl.col(col).unique()).collect(engine="streaming")
+        found = values.select(early.min()).item()
+    return found
 
 
 def _dated_rows(f: RegisterFile, col: str, cache_dir: str | Path | None) -> pl.LazyFrame:
