@@ -22,7 +22,7 @@ import polars as pl
 
 __all__ = ["StudyData", "data_fingerprint", "load_study"]
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: the LPR registers are validated too
 
 
 def data_fingerprint(data_dir: str | Path) -> str:
@@ -105,6 +105,11 @@ class StudyData:
         )
 
 
+LPR_REGISTERS = ("lpr_adm", "lpr_diag", "lpr_f_kontakter", "lpr_f_diagnoser", "sor")
+"""The LPR registers a study reads through ``lpr_contacts`` and ``lpr_diagnoses`` (validated
+when delivered)."""
+
+
 def _build(data_dir: Path, start: str, end: str) -> StudyData:
     from paleval.cohort import (
         END_OF_LIFE_REGISTERS,
@@ -115,6 +120,8 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
         incident_noncancer_cohort,
     )
     from paleval.registers import (
+        RegisterLoadError,
+        find_register_files,
         lpr_contacts,
         lpr_diagnoses,
         scan_registers,
@@ -123,9 +130,17 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
 
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
-    # in the validation report (study.validation)
+    # in the validation report (study.validation); that covers the LPR files the contacts and
+    # diagnoses come from (LPR2, LPR3 or both may be delivered)
     regs = scan_registers(data_dir, keys, exclude=True)
-    report = validate(data_dir, keys)
+    lpr = []
+    for key in LPR_REGISTERS:
+        try:
+            find_register_files(data_dir, key)
+        except RegisterLoadError:
+            continue
+        lpr.append(key)
+    report = validate(data_dir, keys + lpr)
     report.raise_if_errors()
     # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
     contacts = lpr_contacts(data_dir, exclude=True)
