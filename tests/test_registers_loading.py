@@ -24,6 +24,7 @@ from paleval.registers.loading import (
     scan_registers,
 )
 from paleval.registers.normalise import (
+    honuge_is_valid,
     honuge_to_week_end,
     honuge_to_week_start,
     normalise_icd10,
@@ -250,6 +251,16 @@ def test_honuge_week_start_agrees_with_the_calendar() -> None:
     odd = pl.Series("w", [" 1901 ", "1901x", "19.1", "-101", "", None, "190"])
     got = odd.to_frame().select(honuge_to_week_start("w"))["w"].to_list()
     assert got == [dt.date(2018, 12, 31)] + [None] * 6
+    # the validity test used by validation is exactly "the lookup gives a date"
+    for pivot in (90, 50):
+        for values in (pl.Series("w", every), odd):
+            frame = values.to_frame().select(
+                valid=honuge_is_valid("w", century_pivot=pivot),
+                dated=honuge_to_week_start("w", century_pivot=pivot).is_not_null(),
+                present=pl.col("w").is_not_null(),
+            )
+            assert frame["valid"].is_null().to_list() == (~frame["present"]).to_list()
+            assert frame["valid"].fill_null(False).to_list() == frame["dated"].to_list()
 
 
 def test_lpr_diagnoses_codes_reads_only_those_codes(tiny_dir: Path) -> None:

@@ -17,7 +17,12 @@ from paleval.registers.loading import (
     scan_registers,
 )
 from paleval.registers.model import REGISTERS, register_keys
-from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start, normalise_icd10
+from paleval.registers.normalise import (
+    honuge_is_valid,
+    honuge_to_week_end,
+    honuge_to_week_start,
+    normalise_icd10,
+)
 from paleval.registers.schema import Register, Variable
 from paleval.registers.validation import (
     RULES,
@@ -43,6 +48,7 @@ __all__ = [
     "deduplicate_contacts",
     "find_register_files",
     "flag_duplicate_contacts",
+    "honuge_is_valid",
     "honuge_to_week_end",
     "honuge_to_week_start",
     "lpr_contacts",

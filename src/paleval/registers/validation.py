@@ -46,7 +46,11 @@ from paleval.registers.loading import (
     present_expr,
 )
 from paleval.registers.model import REGISTERS
-from paleval.registers.normalise import honuge_to_week_end, honuge_to_week_start
+from paleval.registers.normalise import (
+    honuge_is_valid,
+    honuge_to_week_end,
+    honuge_to_week_start,
+)
 
 __all__ = [
     "RULES",
@@ -541,7 +545,7 @@ def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool
             )
         if v.name == "HONUGE":
             checks[("honuge_invalid", v.name)] = (
-                p.is_not_null() & honuge_to_week_start(p).is_null(),
+                p.is_not_null() & ~honuge_is_valid(p),
                 rawname,
             )
         if v.name in NON_NEGATIVE:
