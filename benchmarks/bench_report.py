@@ -7,7 +7,7 @@ Usage::
 DATA_DIR is a folder written by ``paleval synth`` (e.g. the ``small`` preset). Measured, each in
 a fresh process:
 
-1. ``paleval report`` end to end with an empty cache (validation, cohort build, every
+1. ``paleval report`` end to end with empty caches (validation, cohort build, every
    notebook, export, disclosure check): wall, CPU (the process and its kernels), peak RSS of
    the largest process, and the per-notebook times from the manifest;
 2. the same report again with the study cache warm (notebooks only);
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -91,6 +92,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_report_"))
+    # the loaders' cache (converted files, remembered column checks) starts empty too
+    os.environ["PALEVAL_CACHE_DIR"] = str(work / "loader-cache")
     try:
         cold = _report(args.data, work / "cold", work / "cache", args.jobs)
         warm = _report(args.data, work / "warm", work / "cache", args.jobs)
