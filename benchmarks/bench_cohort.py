@@ -107,7 +107,7 @@ t0, c0 = time.perf_counter(), time.process_time()
 regs = scan_registers(d, ["dod", "dodsaasg", "bef", "udda", "faik", "sssy", "terminal", "dpd",
                           "lmdb"])
 cohort = decedent_cohort(regs)
-base = cohort.collect()  # the cohort plan evaluated once
+base = cohort.collect(with_flow=True)  # the cohort plan evaluated once, with its flow
 # the registers restricted to the cohort's persons (the filter reaches the files)
 persons = pl.col("PNR").is_in(base["PNR"].implode())
 lf = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons))

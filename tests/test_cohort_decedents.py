@@ -78,6 +78,21 @@ def test_missing_register_is_a_clear_error() -> None:
         decedent_cohort({"dod": pl.LazyFrame(), "dodsaasg": pl.LazyFrame(), "bef": pl.LazyFrame()})
 
 
+def test_collect_with_flow_gives_the_same_rows_and_flow(tiny_dir: Path, cohort_and_truth) -> None:
+    from polars.testing import assert_frame_equal
+
+    rows, _, cohort = cohort_and_truth
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    again = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
+    assert again._flow is None
+    assert_frame_equal(again.collect(with_flow=True), rows)
+    assert again._flow is not None  # computed in the same run, no query when asked for
+    assert_frame_equal(again.flow.table, cohort.flow.table)
+    plain = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
+    plain.collect()
+    assert plain._flow is None  # only on request
+
+
 def test_flow_plot_and_repr(cohort_and_truth) -> None:
     import matplotlib
 

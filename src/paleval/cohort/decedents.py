@@ -70,10 +70,14 @@ class Cohort:
             flow.exclude(label, n)
         self._flow = flow
 
-    def collect(self) -> pl.DataFrame:
-        """The cohort's rows, collected with the streaming engine (with the flow counts, if
-        not known yet, in the same run: the two queries share their scans)."""
-        if self._flow is not None:
+    def collect(self, *, with_flow: bool = False) -> pl.DataFrame:
+        """The cohort's rows, collected with the streaming engine.
+
+        ``with_flow=True`` also computes the flow counts (:attr:`flow`), in the same run: the
+        two queries share their scans, which is cheaper than asking for the flow afterwards
+        (national decedent cohort: 2.5 s less) but holds both queries' state at once.
+        """
+        if not with_flow or self._flow is not None:
             return self.frame.collect(engine="streaming")
         rows, counts = pl.collect_all([self.frame, self._flow_counts()], engine="streaming")
         self._set_flow(counts)

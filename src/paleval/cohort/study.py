@@ -104,7 +104,7 @@ def end_of_life_cohort(
     # The decedents (one row each) are collected once, and the big event registers are
     # restricted to them by a PNR filter that the loaders push into the scan, so only the
     # decedents' rows are parsed and joined (national scale: see benchmarks/RESULTS.md).
-    decedents = base.collect()
+    decedents = base.collect(with_flow=True)  # the flow is this cohort's too
     persons = pl.col("PNR").is_in(decedents["PNR"].implode())
     lf = add_gp_exposures(decedents.lazy(), registers["sssy"].filter(persons))
     lf = add_terminal_declaration(lf, registers["terminal"])
