@@ -24,8 +24,10 @@ Formats
 Cache directory
     ``cache_dir`` argument, else the environment variable ``PALEVAL_CACHE_DIR``, else
     ``<system temp dir>/paleval-cache``. Each converted file gets a sub-folder named by a hash of
-    its absolute path, size and modification time, so a changed source is converted again. The
-    data directory itself is never written to (it is often read-only on research servers).
+    its absolute path, size and modification time, so a changed source is converted again.
+    ``clean-columns.json`` remembers, per parquet file (path, size, modification time), which
+    text columns need no cleaning (see :func:`scan_register`). The data directory itself is
+    never written to (it is often read-only on research servers).
 
 Casting (text or numbers as delivered -> declared dtype)
     - String: stripped; empty -> null. Codes with a code list are mapped to the declared
@@ -818,15 +820,18 @@ def scan_register(
         Check eagerly that every present value can be cast (one pass over the data) and raise
         :class:`RegisterLoadError` naming the file, column, count and examples otherwise.
     cache_dir
-        Where converted SAS / latin-1 files are cached (see the module docstring).
+        Where converted SAS / latin-1 files and the column checks are cached (see the module
+        docstring).
     exclude
         Drop the rows that the validation rules of severity *exclude* drop
         (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
 
     Text is cleaned (stripped, ``""`` and ``"."`` to null, codes in their declared spelling).
-    For a parquet file, the scan first checks each text column once (a filter count answered
-    from the column's dictionary pages, remembered per file) and passes the columns that need
-    no cleaning through untouched, so filters on them reach the parquet reader.
+    For a parquet file, the scan first checks each text column once (a filter count, mostly
+    answered from the column's dictionary pages; remembered per file, also on disk in the cache
+    directory) and passes the columns that need no cleaning through untouched, so filters on
+    them (``PNR``, codes) reach the parquet reader. Join-only identifiers (``RECNUM``,
+    ``DW_EK_KONTAKT``, ``DW_EK_FORLOEB``, ``FAMILIE_ID``) are always cleaned in-line.
 
     Examples
     --------
