@@ -309,3 +309,19 @@ def test_multinomial_uncentred_covariate_is_not_separation():
     a = raw.table.filter(pl.col("term") == "year")["estimate"].to_numpy()
     b = centred.table.filter(pl.col("term") == "year0")["estimate"].to_numpy()
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_irls_step_solver_normal_equations_and_svd_fallback() -> None:
+    from paleval.stats.regression import _weighted_lstsq
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    a = np.column_stack([np.ones(n), rng.random(n) < 0.3, rng.normal(size=n)])
+    b = rng.normal(size=n)
+    svd = np.linalg.lstsq(a, b, rcond=None)[0]
+    np.testing.assert_allclose(_weighted_lstsq(a, b), svd, rtol=1e-9)
+    # collinear columns: a'a is singular, the SVD route gives the minimum-norm solution
+    twin = np.column_stack([a, a[:, 1]])
+    np.testing.assert_allclose(
+        _weighted_lstsq(twin, b), np.linalg.lstsq(twin, b, rcond=None)[0], rtol=1e-9
+    )

