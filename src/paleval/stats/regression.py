@@ -65,7 +65,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import sparse, stats
 
 __all__ = [
     "ConvergenceError",
@@ -467,17 +467,17 @@ def _sandwich(
     ``scores`` has one row per observation: the unweighted score contribution ``u_i``;
     the weighted contribution is ``w_i u_i``.
     """
-    ws = scores * w[:, None]
     if cluster is not None:
         g = int(cluster.max()) + 1
-        # per-cluster sums of the score rows (bincount per column: np.add.at is ~20x slower)
-        sums = np.column_stack(
-            [np.bincount(cluster, weights=ws[:, j], minlength=g) for j in range(ws.shape[1])]
-        )
+        # per-cluster sums of the weighted score rows, as one sparse product (cluster x
+        # observation, entries w_i): no n x k temporary, and ~20x faster than np.add.at
+        n = scores.shape[0]
+        sums = np.asarray(sparse.csr_matrix((w, (cluster, np.arange(n))), shape=(g, n)) @ scores)
         meat = sums.T @ sums * (g / (g - 1))
     elif weight_type == "frequency":
         meat = scores.T @ (scores * w[:, None])
     else:
+        ws = scores * w[:, None]
         meat = ws.T @ ws
     return bread @ meat @ bread
 
