@@ -53,6 +53,7 @@ Columns
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import os
@@ -704,13 +705,14 @@ def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str
         if k[0] not in versions or k[1:3] == versions[k[0]]
     }
     memo.update(new)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps([[*k, c] for k, c in memo.items()]), encoding="utf-8")
         os.replace(tmp, path)
-    except OSError:
-        pass  # read-only cache directory: the memo lasts for this process only
+    except OSError:  # read-only cache directory: the memo lasts for this process only
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
