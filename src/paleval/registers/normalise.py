@@ -114,7 +114,7 @@ def honuge_is_valid(expr: pl.Expr | str, *, century_pivot: int = 90) -> pl.Expr:
 
     A membership test against the list of valid weeks: on parquet files the reader answers it
     from the column's dictionary, where the week lookup itself runs on every row (a national
-    SSSY year: 0.03 s against 2.6 s).
+    SSSY year: 0.01 s against 2.6 s).
 
     Examples
     --------

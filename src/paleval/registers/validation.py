@@ -685,8 +685,8 @@ def _cross_checks(
         after = (late > pl.col("DODDATO")).fill_null(False)
         before = (early < pl.col("FOED_DAG")).fill_null(False)
         files = loadable[k]
-        rows = pl.concat([_dated_rows(f, col, cache_dir) for f in files])
-        first = _earliest(rows, col, early)
+        parts = [_dated_rows(f, col, cache_dir) for f in files]
+        first = _earliest(pl.concat(parts), col, early)
         if first is None:
             continue  # no dated rows
         # Only persons who died, or were born after the register's earliest event, can have
@@ -695,12 +695,7 @@ def _cross_checks(
         suspects = persons.filter(pl.col("DODDATO").is_not_null() | (pl.col("FOED_DAG") > first))
         # one streaming pass over all the register's files, counted per file
         counts = (
-            pl.concat(
-                [
-                    _dated_rows(f, col, cache_dir).with_columns(__file=pl.lit(i, pl.Int32))
-                    for i, f in enumerate(files)
-                ]
-            )
+            pl.concat([p.with_columns(__file=pl.lit(i, pl.Int32)) for i, p in enumerate(parts)])
             .join(suspects.lazy(), on="PNR", how="inner", build_side="force_right")
             # plain column sums per file: a group-by the streaming engine streams
             .select("__file", after=after, before=before)

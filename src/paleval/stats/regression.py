@@ -396,14 +396,10 @@ def _irls(
         mueta = family.mu_eta(eta)
         good = (w > 0) & (mueta != 0)
         var = family.variance(mu)
-        if good.all():  # the usual case: no copies of the design
-            z = eta + (y - mu) / mueta
-            wz = np.sqrt(w * mueta**2 / var)
-            start_new = _weighted_lstsq(X * wz[:, None], z * wz)
-        else:
-            z = eta[good] + (y[good] - mu[good]) / mueta[good]
-            wz = np.sqrt(w[good] * mueta[good] ** 2 / var[good])
-            start_new = _weighted_lstsq(X[good] * wz[:, None], z * wz)
+        rows = slice(None) if good.all() else good  # usually all: views, not copies
+        z = eta[rows] + (y[rows] - mu[rows]) / mueta[rows]
+        wz = np.sqrt(w[rows] * mueta[rows] ** 2 / var[rows])
+        start_new = _weighted_lstsq(X[rows] * wz[:, None], z * wz)
         eta = X @ start_new
         mu = family.linkinv(eta)
         dev = family.deviance(y, mu, w)
