@@ -43,6 +43,15 @@ def test_report_layout_and_index(tiny_report: Path) -> None:
             assert f'"{f}"' in index, f"{f} not linked from the index"
     assert any(f.startswith("figures/overview_flow") for f in files)
     assert any(f.startswith("tables/overview_table1") for f in files)
+    # every exported analysis states its definitions and options, and the index lists them
+    defs = [f for f in files if f.startswith("definitions/")]
+    assert defs
+    for f in defs:
+        doc = json.loads((tiny_report / f).read_text())
+        assert doc["title"] and isinstance(doc["params"], dict)
+        assert f'"{f}"' in index, f"{f} not listed in the index"
+    tables = {f.split("/")[1].rsplit("_", 1)[0] for f in files if f.startswith("tables/")}
+    assert any(d.split("/")[1][: -len(".json")] in tables for d in defs)
     # no partial or temporary folders are left beside the report
     assert [p.name for p in tiny_report.parent.iterdir() if p.name.startswith(".out")] == []
 
@@ -58,7 +67,7 @@ def test_manifest(tiny_report: Path, tiny_dir: Path) -> None:
     listed = set(m["checksums"])
     on_disk = {
         p.relative_to(tiny_report).as_posix()
-        for sub in ("figures", "tables")
+        for sub in ("figures", "tables", "definitions")
         for p in (tiny_report / sub).rglob("*")
         if p.is_file()
     }

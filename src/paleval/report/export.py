@@ -13,7 +13,7 @@ from paleval.analyses.result import AnalysisResult
 from paleval.disclosure import DEFAULT_THRESHOLD
 from paleval.plots import save_figure
 
-__all__ = ["export", "write_table"]
+__all__ = ["export", "write_definitions", "write_table"]
 
 _FIXED_TIME = dt.datetime(2000, 1, 1)
 
@@ -61,6 +61,29 @@ def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> 
     return out
 
 
+def write_definitions(result: AnalysisResult, path: str | Path) -> Path:
+    """Write the analysis' title and the definitions and options it ran with (``params``) as
+    JSON with sorted keys, so reruns give identical bytes. Values JSON cannot hold are written
+    as text.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from paleval.analyses import AnalysisResult
+    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"n": [5]})}, 5, params={"offset": 14})
+    >>> p = write_definitions(r, Path(tempfile.mkdtemp()) / "demo.json")
+    >>> json.loads(p.read_text())["params"]
+    {'offset': 14}
+    """
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"title": result.title, "params": result.params}
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")
+    return path
+
+
 def export(
     result: AnalysisResult,
     name: str,
@@ -77,7 +100,9 @@ def export(
 
     Returns the disclosed result (show that one in a notebook whose HTML leaves the server).
     Tables go out as CSV and XLSX; a result with a ``formatted()`` method (Table 1) also writes
-    its printable wide table. Figures are drawn from the disclosed tables only.
+    its printable wide table. Figures are drawn from the disclosed tables only. The study
+    definitions and options the analysis ran with (its ``params``: no counts) are written to
+    ``output_dir/definitions/{name}.json``, which the report's index lists.
 
     Examples
     --------
@@ -92,6 +117,7 @@ def export(
 
     out = Path(output_dir)
     pub = result.disclosed(threshold)
+    write_definitions(result, out / "definitions" / f"{name}.json")
     for tname, tab in pub.tables.items():
         write_table(tab, out / "tables" / f"{name}_{tname}", xlsx=xlsx)
     formatted = getattr(pub, "formatted", None)

@@ -9,6 +9,7 @@ complete (a failed run is kept as ``<out>.failed`` for inspection). Output::
       manifest.json         versions, parameters, data fingerprint, checksums, timings
       figures/*.png|svg     every figure (disclosure-controlled)
       tables/*.csv|xlsx     every table (disclosure-controlled)
+      definitions/*.json    the definitions and options of every exported analysis
       notebooks/*.html      the executed notebooks
       notebooks/*.ipynb
 """
@@ -330,7 +331,10 @@ def run_report(
         )
 
     files = sorted(
-        p for sub in ("figures", "tables") for p in (tmp / sub).rglob("*") if p.is_file()
+        p
+        for sub in ("figures", "tables", "definitions")
+        for p in (tmp / sub).rglob("*")
+        if p.is_file()
     )
     manifest = {
         "paleval_report": 1,
@@ -361,6 +365,28 @@ def _title(nb_path: Path) -> str:
         if line.startswith("# # "):
             return line[4:].strip()
     return nb_path.stem
+
+
+def _definitions_html(files: Sequence[Path]) -> str:
+    """The definitions and options of each exported analysis (``definitions/*.json``), as a
+    list; the definitions themselves are described in paleval's ``docs/methods.md``."""
+    esc = html.escape
+    items = []
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        opts = "; ".join(
+            f"{k} = {json.dumps(v, sort_keys=True, default=str)}"
+            for k, v in sorted(doc.get("params", {}).items())
+            if v not in (None, [], {})
+        )
+        items.append(
+            f'<li><a href="definitions/{esc(f.name)}">{esc(f.stem)}</a>: '
+            f"{esc(doc.get('title', ''))}<br><small>{esc(opts)}</small></li>"
+        )
+    return (
+        "<details><summary>Study definitions and options (described in paleval's "
+        "docs/methods.md)</summary><ul>" + "".join(items) + "</ul></details>"
+    )
 
 
 def _index(root: Path, notebooks: Sequence[Path], manifest: dict[str, Any]) -> str:
@@ -417,6 +443,9 @@ def _index(root: Path, notebooks: Sequence[Path], manifest: dict[str, Any]) -> s
                     f"<br>{esc(f.stem)} {links}</div>"
                 )
             parts.append("</div>")
+        defs = sorted((root / "definitions").glob(f"{prefix}*.json"))
+        if defs:
+            parts.append(_definitions_html(defs))
         tabs = sorted((root / "tables").glob(f"{prefix}*.csv"))
         if tabs:
             parts.append("<p>Tables:</p><ul>")
