@@ -314,6 +314,14 @@ def test_code_restricted_diagnoses_give_the_same_cohort(tiny_dir: Path) -> None:
         regs, lpr_diagnoses(tiny_dir, codes=codes), contacts=contacts
     ).collect()
     assert_frame_equal(got, want)
+    groups = ["heart_failure", "dementia"]
+    some = incident_noncancer_cohort(regs, lpr_diagnoses(tiny_dir), groups=groups).collect()
+    assert some.height > 0 and set(some["diagnosis_group"]) <= set(groups)
+    assert "J44" not in advanced_disease_codes(groups)
+    got = incident_noncancer_cohort(
+        regs, lpr_diagnoses(tiny_dir, codes=advanced_disease_codes(groups)), groups=groups
+    ).collect()
+    assert_frame_equal(got, some)
 
 
 # ------------------------------------------------------------------ raw files of `small`
