@@ -425,37 +425,27 @@ def test_small_cohort_matches_the_raw_files(
     assert not rows["PNR"].is_in(only_ht_af.implode()).any()
 
 
-def test_small_follow_up_matches_the_raw_files(
-    incident_small: dict[str, pl.DataFrame], raw_small: dict[str, pl.DataFrame]
-) -> None:
-    rows = incident_small["noncancer"]
+def _expected_follow_up(
+    rows: pl.DataFrame, raw: dict[str, pl.DataFrame], emigrations: pl.DataFrame
+) -> pl.DataFrame:
+    """Exit, event and new cancer per cohort person, from the raw frames: follow-up ends at the
+    first of referral, death, a new cancer (censored), emigration (censored) or END."""
     base = rows.select("PNR", entry=pl.col("diagnosis_date"))
-    new_cancer = (
-        raw_small["cancer"]
-        .join(base, on="PNR")
-        .filter(pl.col("date") > pl.col("entry"))
-        .group_by("PNR")
-        .agg(cancer=pl.col("date").min())
-    )
-    ref = (
-        raw_small["referral"]
-        .join(base, on="PNR")
-        .filter(pl.col("ref") >= pl.col("entry"))
-        .group_by("PNR")
-        .agg(pl.col("ref").min())
-    )
-    emig = (
-        raw_small["emigration"]
-        .join(base, on="PNR")
-        .filter(pl.col("date") >= pl.col("entry"))
-        .group_by("PNR")
-        .agg(emig=pl.col("date").min())
-    )
-    e = (
-        base.join(new_cancer, on="PNR", how="left")
-        .join(ref, on="PNR", how="left")
-        .join(emig, on="PNR", how="left")
-        .join(raw_small["death"], on="PNR", how="left")
+
+    def first_after(frame: pl.DataFrame, col: str, name: str, *, strict: bool) -> pl.DataFrame:
+        after = pl.col(col) > pl.col("entry") if strict else pl.col(col) >= pl.col("entry")
+        return (
+            frame.join(base, on="PNR")
+            .filter(after)
+            .group_by("PNR")
+            .agg(pl.col(col).min().alias(name))
+        )
+
+    return (
+        base.join(first_after(raw["cancer"], "date", "cancer", strict=True), on="PNR", how="left")
+        .join(first_after(raw["referral"], "ref", "ref", strict=False), on="PNR", how="left")
+        .join(first_after(emigrations, "date", "emig", strict=False), on="PNR", how="left")
+        .join(raw["death"], on="PNR", how="left")
         .with_columns(cens=pl.min_horizontal(pl.lit(END), "cancer", "emig"))
         .with_columns(
             event=pl.when(
@@ -472,14 +462,33 @@ def test_small_follow_up_matches_the_raw_files(
             .then("ref")
             .when(pl.col("event") == 2)
             .then("death")
-            .otherwise("cens")
+            .otherwise("cens"),
+            reason=pl.when(pl.col("event") != 0)
+            .then(pl.lit(None, pl.String))
+            .when(pl.col("cens") == pl.col("cancer"))
+            .then(pl.lit("new_cancer"))
+            .when(pl.col("cens") == pl.col("emig"))
+            .then(pl.lit("emigration"))
+            .otherwise(pl.lit("end_of_followup")),
         )
     )
+
+
+def _check_follow_up(rows: pl.DataFrame, e: pl.DataFrame) -> pl.DataFrame:
     m = rows.join(e, on="PNR")
     assert m.height == rows.height
     assert m["event"].to_list() == m["event_right"].to_list()
     assert (m["exit_date"] == m["exit"]).all()
     assert ((m["exit_date"] - m["diagnosis_date"]).dt.total_days() == m["time"]).all()
+    assert m["censor_reason"].to_list() == m["reason"].to_list()
+    return m
+
+
+def test_small_follow_up_matches_the_raw_files(
+    incident_small: dict[str, pl.DataFrame], raw_small: dict[str, pl.DataFrame]
+) -> None:
+    rows = incident_small["noncancer"]
+    m = _check_follow_up(rows, _expected_follow_up(rows, raw_small, raw_small["emigration"]))
     cut = m.filter(pl.col("cancer").is_not_null() & (pl.col("event") == 0))
     assert cut.height > 20  # a new cancer ends follow-up for many
     assert (cut["censor_reason"] == "new_cancer").all()
@@ -487,6 +496,52 @@ def test_small_follow_up_matches_the_raw_files(
     later = m.filter(pl.col("cancer").is_not_null() & (pl.col("ref") > pl.col("cancer")))
     assert later.height > 0 and (later["event"] != 1).all()
     assert set(rows["event"].unique()) <= set(EVENT_CODES)
+
+
+def test_small_emigration_injected(small_dir: Path, raw_small: dict[str, pl.DataFrame]) -> None:
+    """Emigrations added to the raw ``small`` registers: every 7th person with a marker
+    emigrates 200 days after their first marker (censored there), every 13th emigrated in 2008
+    and never returned (excluded), every 11th emigrated in 2008 and returned in 2009 (kept)."""
+    from paleval.registers import lpr_contacts, lpr_diagnoses, scan_registers
+
+    people = (
+        raw_small["markers"]
+        .group_by("PNR")
+        .agg(first=pl.col("date").min())
+        .sort("PNR")
+        .with_row_index("i")
+    )
+    later = people.filter(pl.col("i") % 7 == 0).select(
+        "PNR", code=pl.lit("U"), date=pl.col("first") + pl.duration(days=200)
+    )
+    gone = people.filter((pl.col("i") % 13 == 0) & (pl.col("i") % 7 != 0))
+    back = people.filter((pl.col("i") % 11 == 0) & (pl.col("i") % 7 != 0) & (pl.col("i") % 13 != 0))
+    moves = pl.concat(
+        [
+            later,
+            gone.select("PNR", code=pl.lit("U"), date=pl.lit(d(2008, 3, 1))),
+            back.select("PNR", code=pl.lit("U"), date=pl.lit(d(2008, 3, 1))),
+            back.select("PNR", code=pl.lit("I"), date=pl.lit(d(2009, 3, 1))),
+        ]
+    )
+    vnds = moves.select("PNR", INDUD_KODE="code", HAEND_DATO="date").lazy()
+    regs = scan_registers(small_dir, ["car", "bef", "dod", "dpd", "udda"])
+    dx, contacts = lpr_diagnoses(small_dir), lpr_contacts(small_dir)
+    without = incident_noncancer_cohort(regs, dx, contacts=contacts).collect()
+    cohort = incident_noncancer_cohort({**regs, "vnds": vnds}, dx, contacts=contacts)
+    rows = cohort.collect()
+    gone_in = without["PNR"].is_in(gone["PNR"].implode())
+    assert gone_in.sum() > 20
+    assert set(rows["PNR"]) == set(without.filter(~gone_in)["PNR"])
+    assert cohort.flow.table["excluded"][-1] == gone_in.sum()
+    assert rows["PNR"].is_in(back["PNR"].implode()).sum() > 20
+    m = _check_follow_up(rows, _expected_follow_up(rows, raw_small, later))
+    censored = m.filter(pl.col("censor_reason") == "emigration")
+    assert censored.height > 50
+    assert "vnds" in cohort.params["emigration"]
+    # the same persons without the migration register: followed on past their emigration
+    past = without.join(censored.select("PNR", "exit_date"), on="PNR", suffix="_emig")
+    assert (past["exit_date"] > past["exit_date_emig"]).any()
 
 
 def test_small_emigration_from_the_raw_files(
