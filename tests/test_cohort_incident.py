@@ -206,23 +206,25 @@ def test_washout_makes_incident_mean_incident() -> None:
 
 def test_a_new_cancer_ends_follow_up() -> None:
     dx, contacts = _lpr(
-        [(p, d(2015, 1, 1), "DI500", "A", True, True) for p in ("car", "lpr", "tie", "none")]
+        [(p, d(2015, 1, 1), "DI500", "A", True, True) for p in ("car", "lpr", "tie", "none", "dco")]
         + [("lpr", d(2016, 1, 1), "DC250", "A", True, True)]
     )
     car = pl.LazyFrame(
         {
-            "PNR": ["car", "tie"],
-            "D_DIAGNOSEDATO": [d(2015, 7, 1), d(2016, 3, 1)],
-            "C_ICD10": ["C349", "C619"],
+            "PNR": ["car", "tie", "dco"],
+            "D_DIAGNOSEDATO": [d(2015, 7, 1), d(2016, 3, 1), d(2016, 5, 1)],
+            "C_ICD10": ["C349", "C619", "C80"],
         }
     )
+    # a cancer registered from the death certificate is dated the day of death
+    dod = pl.LazyFrame({"PNR": ["dco"], "DODDATO": [d(2016, 5, 1)]})
     dpd = pl.LazyFrame(
         {
             "PNR": ["car", "lpr", "tie", "none"],
             "HENV_DATO": [d(2015, 9, 1), d(2016, 2, 1), d(2016, 3, 1), d(2017, 1, 1)],
         }
     )
-    regs = _registers(["car", "lpr", "tie", "none"], car=car, dpd=dpd)
+    regs = _registers(["car", "lpr", "tie", "none", "dco"], car=car, dpd=dpd, dod=dod)
     rows = incident_noncancer_cohort(regs, dx, contacts=contacts).collect().sort("PNR")
     got = {
         r["PNR"]: (r["event"], r["time"], r["censor_reason"], r["exit_date"])
@@ -231,17 +233,20 @@ def test_a_new_cancer_ends_follow_up() -> None:
     assert got == {
         "car": (0, 181, "new_cancer", d(2015, 7, 1)),
         "lpr": (0, 365, "new_cancer", d(2016, 1, 1)),
-        "tie": (1, 425, None, d(2016, 3, 1)),  # a referral on the day of the cancer counts
+        "tie": (0, 425, "new_cancer", d(2016, 3, 1)),  # a referral that day is the cancer's
         "none": (1, 731, None, d(2017, 1, 1)),
+        "dco": (2, 486, None, d(2016, 5, 1)),  # a death that day is a death
     }
     assert rows.filter(pl.col("PNR") == "car")["referral_date"].item() is None
-    assert rows["new_cancer_date"].to_list() == [d(2015, 7, 1), d(2016, 1, 1), None, d(2016, 3, 1)]
+    assert rows["new_cancer_date"].to_list() == [
+        d(2015, 7, 1), d(2016, 5, 1), d(2016, 1, 1), None, d(2016, 3, 1),
+    ]  # fmt: skip
     # ... or competes
     comp = incident_noncancer_cohort(regs, dx, contacts=contacts, new_cancer="compete")
     rows = comp.collect().sort("PNR")
-    assert rows["event"].to_list() == [NEW_CANCER_EVENT, NEW_CANCER_EVENT, 1, 1]
-    assert rows["event_label"].to_list()[:2] == ["new_cancer", "new_cancer"]
-    assert rows["time"].to_list() == [181, 365, 731, 425]
+    assert rows["event"].to_list() == [NEW_CANCER_EVENT, 2, NEW_CANCER_EVENT, 1, NEW_CANCER_EVENT]
+    assert rows["event_label"].to_list()[:3] == ["new_cancer", "death", "new_cancer"]
+    assert rows["time"].to_list() == [181, 486, 365, 731, 425]
     with pytest.raises(ValueError, match="new_cancer must be"):
         incident_noncancer_cohort(regs, dx, contacts=contacts, new_cancer="ignore")
 
@@ -450,6 +455,7 @@ def _expected_follow_up(
         .with_columns(
             event=pl.when(
                 (pl.col("ref") <= pl.col("cens"))
+                & (pl.col("cancer").is_null() | (pl.col("ref") < pl.col("cancer")))
                 & (pl.col("death").is_null() | (pl.col("ref") <= pl.col("death")))
             )
             .then(1)

@@ -303,10 +303,11 @@ def _outcome(cohort: pl.LazyFrame, new_cancer: str | None) -> pl.LazyFrame:
 
     Follow-up would end (censored) at ``censor_date``, the earliest of the end of follow-up,
     the first emigration and (``new_cancer="censor"``) a new cancer. An SPC referral or a
-    death on or before ``censor_date`` is an event (an event on the day of censoring counts);
-    a referral on the day of death is a referral. With ``new_cancer="compete"`` a new cancer
-    before referral and death is event 3. Referral and death dates after ``censor_date`` are
-    set to null: they happened outside follow-up.
+    death on or before ``censor_date`` is an event (an event on the day of censoring counts),
+    except that a referral on the day a new cancer is diagnosed is taken as the cancer's (the
+    cancer wins; a death that day is a death). A referral on the day of death is a referral.
+    With ``new_cancer="compete"`` a new cancer before referral and death is event 3.
+    Referral and death dates outside follow-up are set to null.
     """
     ref, dth = pl.col("referral_date"), pl.col("death_date")
     censors = {"emigration": pl.col("emigration_date")}
@@ -317,9 +318,13 @@ def _outcome(cohort: pl.LazyFrame, new_cancer: str | None) -> pl.LazyFrame:
         compete = pl.col("new_cancer_date")
     cens = pl.min_horizontal(pl.col("_end"), *censors.values())
     labels = dict(EVENT_CODES)
-    ref_ok = ref.is_not_null() & (ref <= cens) & (dth.is_null() | (ref <= dth))
+    # a referral counts before a new cancer only (strictly: the same day is the cancer's)
+    ref_in = (ref <= cens) & (ref < pl.col("new_cancer_date")).fill_null(True)
+    if new_cancer is None:
+        ref_in = ref <= cens
+    ref_ok = ref.is_not_null() & ref_in & (dth.is_null() | (ref <= dth))
     dth_ok = dth.is_not_null() & (dth <= cens)
-    event = pl.when(ref_ok if compete is None else ref_ok & (compete.is_null() | (ref <= compete)))
+    event = pl.when(ref_ok)
     event = event.then(1).when(
         dth_ok if compete is None else dth_ok & (compete.is_null() | (dth <= compete))
     )
@@ -346,7 +351,7 @@ def _outcome(cohort: pl.LazyFrame, new_cancer: str | None) -> pl.LazyFrame:
         .with_columns(
             exit_date=exit_date,
             censor_reason=reason,
-            referral_date=pl.when(ref <= pl.col("censor_date")).then(ref),
+            referral_date=pl.when(ref_in).then(ref),
             death_date=pl.when(dth <= pl.col("censor_date")).then(dth),
         )
         .with_columns(
