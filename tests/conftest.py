@@ -62,12 +62,25 @@ def truth_small(small_dir: Path) -> dict:
 
 @pytest.fixture(scope="session")
 def incident_small(small_dir: Path) -> dict[str, pl.DataFrame]:
-    """Incident cancer and non-cancer cohorts of the ``small`` data, collected."""
+    """Incident cancer and non-cancer cohorts of the ``small`` data, collected (the non-cancer
+    cohort on markers of advanced disease; emigration censored when the data have ``vnds``)."""
     from paleval.cohort import incident_cancer_cohort, incident_noncancer_cohort
-    from paleval.registers import lpr_diagnoses, scan_registers
+    from paleval.registers import (
+        RegisterLoadError,
+        find_register_files,
+        lpr_contacts,
+        lpr_diagnoses,
+        scan_registers,
+    )
 
-    regs = scan_registers(small_dir, ["car", "bef", "dod", "dpd", "udda", "faik"])
-    return {
-        "cancer": incident_cancer_cohort(regs).collect(),
-        "noncancer": incident_noncancer_cohort(regs, lpr_diagnoses(small_dir)).collect(),
-    }
+    keys = ["car", "bef", "dod", "dpd", "udda", "faik"]
+    try:
+        find_register_files(small_dir, "vnds")
+        keys.append("vnds")
+    except RegisterLoadError:
+        pass
+    regs = scan_registers(small_dir, keys)
+    noncancer = incident_noncancer_cohort(
+        regs, lpr_diagnoses(small_dir), contacts=lpr_contacts(small_dir)
+    )
+    return {"cancer": incident_cancer_cohort(regs).collect(), "noncancer": noncancer.collect()}

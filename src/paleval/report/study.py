@@ -22,7 +22,8 @@ import polars as pl
 
 __all__ = ["StudyData", "data_fingerprint", "load_study"]
 
-_CACHE_VERSION = "2"  # 2: the LPR registers are validated too
+_CACHE_VERSION = "3"  # 2: the LPR registers are validated too; 3: incident non-cancer
+# cohort on markers of advanced disease, censoring at new cancer and emigration
 
 
 def data_fingerprint(data_dir: str | Path) -> str:
@@ -114,11 +115,11 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
     from paleval.cohort import (
         END_OF_LIFE_REGISTERS,
         charlson_codes,
-        diagnosis_group_codes,
         end_of_life_cohort,
         incident_cancer_cohort,
         incident_noncancer_cohort,
     )
+    from paleval.cohort.incident import advanced_disease_codes
     from paleval.registers import (
         RegisterLoadError,
         find_register_files,
@@ -129,6 +130,13 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
     )
 
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
+    # the incident cohorts censor at emigration when DST's migration register is delivered
+    try:
+        find_register_files(data_dir, "vnds")
+    except RegisterLoadError:
+        pass
+    else:
+        keys.append("vnds")
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
     # in the validation report (study.validation); that covers the LPR files the contacts and
     # diagnoses come from (LPR2, LPR3 or both may be delivered)
@@ -148,9 +156,12 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
     diagnoses = lpr_diagnoses(data_dir, exclude=True, codes=charlson_codes())
     eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end)
     cancer = incident_cancer_cohort(regs, start=start, end=end)
+    # markers of advanced disease, and the cancer codes for the exclusion and censoring; the
+    # COPD marker needs the contact type (acute inpatient)
     noncancer = incident_noncancer_cohort(
         regs,
-        lpr_diagnoses(data_dir, exclude=True, codes=diagnosis_group_codes()),
+        lpr_diagnoses(data_dir, exclude=True, codes=advanced_disease_codes()),
+        contacts=contacts,
         start=start,
         end=end,
     )
