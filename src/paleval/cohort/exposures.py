@@ -174,8 +174,8 @@ def gp_service_windows(
         The coverage table (default :func:`paleval.codes.coverage_table`).
     partly_uncovered
         Windows with ``period=None`` (daytime and out-of-hours services) in a gap:
-        ``"count"`` (default) counts the covered (daytime) services, an undercount noted in
-        the methods; ``"null"`` makes them unknown too.
+        ``"count"`` (default) counts what SSSY holds (in the gap it lacks the out-of-hours
+        services: an undercount, documented in the methods); ``"null"`` makes them unknown.
 
     The week rule: only the payment week (``HONUGE``) is known, so a service counts when its
     week overlaps the window (week Sunday >= window start, week Monday <= window end).
