@@ -4,7 +4,15 @@ GP services carry only the payment WEEK (``HONUGE``). paleval's rule: a service 
 window when its week overlaps the window (week Sunday >= window start and week Monday <= anchor
 date). Services in the anchor's own week after the anchor day cannot be told apart and are
 counted; the window can therefore reach up to 6 days further back than its nominal length.
-This is the documented, deterministic convention every analysis shares.
+This is the documented, deterministic convention every analysis shares. Windows can end
+before the anchor (``offset_days``, or the day before a per-person date such as the final
+admission: ``end_before``), the same in every cohort that uses these functions.
+
+Coverage: where a source does not cover a person's region and period (the declared coverage
+table, :func:`paleval.codes.coverage_table`; out-of-hours GP services are not in SSSY in the
+Capital Region from 2014, where the region's 1813 service replaced the GP cooperative), an
+exposure computed from that source is null (unknown), never 0, for every person whose window
+overlaps the gap wholly or partly (region at the anchor). See ``docs/methods/coverage.md``.
 
 Performance (national scale): every function reads its event register once, streaming. The
 events are joined to the cohort's ``(PNR, anchor)`` pairs with the cohort as the build side of
