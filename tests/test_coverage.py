@@ -219,3 +219,17 @@ def test_raw_files_ooh_counts_match_an_independent_count(tiny_dir: Path) -> None
     assert got["ooh_30d"].to_list() == want["n"].to_list()
     assert want.filter(in_gap).height > 50
     assert want.filter(~in_gap & (pl.col("n") > 0)).height > 50
+
+
+def test_a_region_that_is_not_a_code_cannot_hide_the_gap() -> None:
+    """Region names or SDS codes (1084) instead of BEF's 84: unknown in the gap period."""
+    anchors = pl.LazyFrame(
+        {"PNR": ["name", "sds", "ok"], "death_date": [d(2016, 6, 15)] * 3,
+         "region": ["Region Hovedstaden", "1082", " 82 "]}
+    )  # fmt: skip
+    out = gp_service_windows(anchors, _sssy([]), OOH, region="region").collect()
+    assert dict(zip(out["PNR"], out["ooh_30d"], strict=True)) == {
+        "name": None,
+        "sds": None,
+        "ok": 0,
+    }

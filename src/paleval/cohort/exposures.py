@@ -133,6 +133,15 @@ def _in_gap(row: dict, days: int) -> pl.Expr:
     return cond
 
 
+def _region_code(col: str) -> pl.Expr:
+    """``_region``: the BEF region code (81-85, code list ``regions``) as text; any other value
+    (a region name, an SDS code 1081-1085, a typo) counts as unknown, so it can only make
+    windows unknown, never hide a gap."""
+    codes = load_codes("regions")["REG"]
+    value = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(value.is_in(codes.implode())).then(value).alias("_region")
+
+
 def _gap_label(row: dict) -> str:
     until = f" to {row['end']}" if row["end"] is not None else ""
     return f"{row['register']} {row['period']}: {row['region']} from {row['start']}{until}"
@@ -176,7 +185,8 @@ def gp_service_windows(
         the declared coverage table is applied: a window of an out-of-hours count that
         overlaps (wholly or partly) a gap with ``action == "unknown"`` in the person's region
         is null (unknown), never 0, and the column ``gp_coverage_gap`` names the gap. A
-        person with a null region is unknown when any region has such a gap at that time.
+        person with a null region, or a value that is not a BEF region code (81-85), is
+        unknown when any region has such a gap at that time.
         ``None`` (default): raw SSSY counts, 0 where the register has no services.
     coverage
         The coverage table (default :func:`paleval.codes.coverage_table`).
@@ -228,7 +238,7 @@ def gp_service_windows(
         "PNR",
         pl.col(anchor).alias("_anchor"),
         *([pl.col(end_before).alias("_end_before")] if end_before else []),
-        *([pl.col(region).cast(pl.String).alias("_region")] if region else []),
+        *([_region_code(region)] if region else []),
     ).with_columns(_window_end(offset_days, end_before))
     services = _with_anchor(
         sssy.select("PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT"),
