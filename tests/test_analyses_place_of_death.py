@@ -557,6 +557,12 @@ def test_nursing_home_options_need_the_column():
         place_of_death_gp(
             d, exposures=["gp_home_visit_category"], covariates=["nursing_home_resident"]
         )
+    with pytest.raises(ValueError, match="must be Boolean"):
+        place_of_death_gp(
+            d.with_columns(nursing_home_resident=pl.lit(1)),
+            exposures=["gp_home_visit_category"],
+            community_dwelling=True,
+        )
     res = (pl.Series(range(d.height)) % 4 == 0).to_list()
     d = d.with_columns(nursing_home_resident=pl.Series(res))
     n_keep = d.filter(~pl.col("nursing_home_resident") & (pl.col("cause_group") != "other"))
@@ -591,3 +597,10 @@ def test_coverage_gap_rows_leave_only_the_uncovered_exposure():
     m = r.models
     assert m["home_death/PR/adjusted/gp_home_visit_category"].nobs == d.height
     assert m["home_death/PR/adjusted/gp_ooh_30d"].nobs == d.height - n_gap
+    # mutual adjustment: complete cases over both exposures, and the note says so
+    r = place_of_death_gp(
+        d, exposures=["gp_home_visit_category", "gp_ooh_30d"], covariates=["female"],
+        outcomes=["home_death"], population="all", mutual=True,
+    )  # fmt: skip
+    assert r.models["home_death/PR/adjusted"].nobs == d.height - n_gap
+    assert any("with mutual=True they leave every model" in x for x in r.notes)

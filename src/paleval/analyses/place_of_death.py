@@ -589,6 +589,11 @@ def place_of_death_gp(
             "which this cohort does not have (nursing-home residence is not in BEF; it "
             "comes from the municipalities' elderly-care / housing data)"
         )
+    if NURSING_HOME in frame.columns and frame.schema[NURSING_HOME] != pl.Boolean:
+        raise ValueError(
+            f"cohort column {NURSING_HOME!r} must be Boolean (True: living in a nursing home), "
+            f"got {frame.schema[NURSING_HOME]}"
+        )
     if population == "expected" and "cause_group" not in frame.columns:
         raise ValueError(
             "population='expected' needs the cohort column 'cause_group' (the underlying "
@@ -615,7 +620,10 @@ def place_of_death_gp(
         )
         frame = frame.filter(keep)
     else:
-        notes.append(f"population: {POPULATIONS['all']} (option population='all')")
+        notes.append(
+            f"population: {POPULATIONS['all']} (population='all'; the default is the expected "
+            "deaths)"
+        )
     if community_dwelling:
         res = frame[NURSING_HOME]
         keep = res.is_not_null() & ~res.fill_null(True)
@@ -658,7 +666,13 @@ def place_of_death_gp(
                 notes.append(
                     f"{e}: {n_gap:,} persons whose exposure window falls wholly or partly in a "
                     f"declared coverage gap ({'; '.join(names)}) excluded from the analyses of "
-                    f"{e} (unknown, not 0); kept for the other exposures"
+                    f"{e} (unknown, not 0); "
+                    + (
+                        "with mutual=True they leave every model (complete cases over all "
+                        "exposures)"
+                        if mutual
+                        else "kept for the other exposures"
+                    )
                 )
     # --- by ----------------------------------------------------------------------------
     if by is not None:
