@@ -240,7 +240,8 @@ RULES: tuple[Rule, ...] = (
         "cross_check_skipped",
         "warn",
         _DATED,
-        "Death/birth checks skipped because dod or bef could not be loaded.",
+        "Death/birth checks (or the out-of-hours rate check, rate_collapse) skipped because "
+        "a register could not be loaded.",
     ),
 )
 """All validation rules, in the order they are reported."""
@@ -836,31 +837,45 @@ def rate_collapses(rates: pl.DataFrame, ratio: float = COLLAPSE_RATIO) -> pl.Dat
     )
 
 
+def _combine_rates(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per-file :func:`ooh_rates` tables as one (a year found in several files adds up)."""
+    return (
+        pl.concat(parts)
+        .group_by("year", "REG")
+        .agg(pl.col("services").sum(), pl.col("residents").max())
+        .with_columns(rate=pl.col("services") / pl.col("residents"))
+        .sort("year", "REG")
+    )
+
+
 def _rate_collapse(
     loadable: dict[str, list[RegisterFile]], out: _Collector, cache_dir: str | Path | None
 ) -> None:
+    """``rate_collapse``: one SSSY file (one ISO year) at a time against the BEF file of the
+    year before, so the per-person aggregate held in memory is one year's."""
     if "sssy" not in loadable or "bef" not in loadable:
         return
+
+    def scan(f: RegisterFile, cols: list[str]) -> pl.LazyFrame:
+        return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
+
+    def bef_of(files: list[RegisterFile]) -> pl.LazyFrame:
+        return pl.concat(
+            [scan(f, ["PNR", "REG"]).with_columns(year=pl.lit(f.year, pl.Int32)) for f in files]
+        )
+
+    bef_files = [f for f in loadable["bef"] if f.year is not None]
+    by_year = {f.year: f for f in bef_files}
     try:
-        sssy = pl.concat(
-            [
-                _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select(
-                    "PNR", "HONUGE", "YDLTID", "YDLANT"
-                )
-                for f in loadable["sssy"]
-            ]
-        )
-        bef = pl.concat(
-            [
-                _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
-                .select("PNR", "REG")
-                .with_columns(year=pl.lit(f.year, dtype=pl.Int32))
-                for f in loadable["bef"]
-                if f.year is not None
-            ]
-        )
-        found = rate_collapses(ooh_rates(sssy, bef))
-    except (RegisterLoadError, pl.exceptions.PolarsError, ValueError):
+        parts = []
+        for f in loadable["sssy"]:
+            prev = by_year.get(f.year - 1) if f.year is not None else None
+            bef = bef_of([prev] if prev is not None else bef_files)
+            parts.append(ooh_rates(scan(f, ["PNR", "HONUGE", "YDLTID", "YDLANT"]), bef))
+        found = rate_collapses(_combine_rates(parts))
+    except (RegisterLoadError, pl.exceptions.PolarsError, ValueError) as exc:
+        msg = f"out-of-hours rates by region not checked: {str(exc).splitlines()[0]}"
+        out.add("cross_check_skipped", "sssy", None, "YDLTID", 1, [msg])
         return
     for row in found.filter(~pl.col("declared")).iter_rows(named=True):
         out.add(
