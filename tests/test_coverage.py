@@ -233,3 +233,21 @@ def test_a_region_that_is_not_a_code_cannot_hide_the_gap() -> None:
         "sds": None,
         "ok": 0,
     }
+
+
+def test_a_user_coverage_table_replaces_the_declared_one() -> None:
+    """A researcher declares a gap for Zealand (e.g. after checking validate()'s rates)."""
+    anchors = pl.LazyFrame(
+        {"PNR": ["z", "cap"], "death_date": [d(2023, 6, 15)] * 2, "region_code": ["85", "84"]}
+    )
+    mine = pl.DataFrame(
+        {"register": ["sssy"], "period": ["out_of_hours"], "REG": ["85"], "region": ["Zealand"],
+         "start": [d(2022, 10, 1)], "end": [None], "action": ["unknown"]},
+        schema_overrides={"end": pl.Date},
+    )  # fmt: skip
+    out = gp_service_windows(anchors, _sssy([]), OOH, region="region_code", coverage=mine).collect()
+    assert dict(zip(out["PNR"], out["ooh_30d"], strict=True)) == {"z": None, "cap": 0}
+    with pytest.raises(ValueError, match="lacks the columns"):
+        gp_service_windows(
+            anchors, _sssy([]), OOH, region="region_code", coverage=mine.drop("action")
+        )

@@ -110,6 +110,12 @@ def _gap_rows(
     windows: GpWindows, coverage: pl.DataFrame, partly_uncovered: str
 ) -> dict[str, list[dict]]:
     """Window name -> the declared SSSY gaps (``action == "unknown"``) that make it unknown."""
+    need = {"register", "period", "REG", "region", "start", "end", "action"}
+    missing = sorted(need - set(coverage.columns))
+    if missing:
+        raise ValueError(
+            f"the coverage table lacks the columns {missing} (see paleval.codes.coverage_table)"
+        )
     gaps = coverage.filter((pl.col("register") == "sssy") & (pl.col("action") == "unknown"))
     out: dict[str, list[dict]] = {}
     for name, (_, _, period) in windows.items():
@@ -126,7 +132,7 @@ def _in_gap(row: dict, days: int) -> pl.Expr:
     partly) in the person's region; a person with an unknown region is in the gap when any
     region has it at that time."""
     start_w = pl.col("_end") - pl.duration(days=days - 1)
-    cond = (pl.col("_region") == row["REG"]) | pl.col("_region").is_null()
+    cond = (pl.col("_region") == str(row["REG"])) | pl.col("_region").is_null()
     cond = cond & (pl.col("_end") >= pl.lit(row["start"]))
     if row["end"] is not None:
         cond = cond & (start_w <= pl.lit(row["end"]))
