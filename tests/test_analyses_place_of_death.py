@@ -594,6 +594,7 @@ def test_coverage_gap_rows_leave_only_the_uncovered_exposure():
     )  # fmt: skip
     n_gap = int(gap.sum())
     assert any(x.startswith(f"gp_ooh_30d: {n_gap:,} persons") for x in r.notes)
+    assert not any(x.startswith("gp_ooh_30d missing") for x in r.notes)  # not twice
     m = r.models
     assert m["home_death/PR/adjusted/gp_home_visit_category"].nobs == d.height
     assert m["home_death/PR/adjusted/gp_ooh_30d"].nobs == d.height - n_gap

@@ -716,8 +716,10 @@ def place_of_death_gp(
             raise ValueError(
                 f"reference level {ref[e]!r} not found in exposure {e!r} (levels: {levels[e]})"
             )
+    # missing for other reasons than a coverage gap (those are counted above)
+    other = pl.col(_COVERAGE).is_null() if _COVERAGE in work.columns else pl.lit(True)
     for e in exposures:
-        n_miss = int(work[e].is_null().sum())
+        n_miss = work.filter(pl.col(e).is_null() & other).height
         if n_miss:
             notes.append(f"{e} missing for {n_miss:,} persons (left out where it is used)")
 
