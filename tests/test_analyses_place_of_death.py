@@ -72,6 +72,7 @@ def res_truth(eol: pl.DataFrame) -> PlaceOfDeathResult:
         unknown_place="not_home",
         outcomes=["home_death"],
         cluster=None,
+        population="all",  # the planted model is over all decedents
     )
 
 
@@ -138,25 +139,42 @@ def test_unknown_place_counted_as_not_home_in_truth_fit(res_truth, eol):
     assert any("no model for exposure 'spc_unit'" in x for x in res_truth.notes)
 
 
-def test_distribution_counts_match_generator_truth(res, small_dir: Path, truth_small):
+def test_distribution_counts_match_generator_truth(res, eol, small_dir: Path, truth_small):
     persons = pl.read_parquet(small_dir / "truth" / "persons.parquet")
     adults = persons.filter(pl.col("adult_decedent"))
     children = persons.filter(pl.col("died") & ~pl.col("adult_decedent"))
     want = dict(adults.group_by("place_of_death").len().iter_rows())
     kids = dict(children.group_by("place_of_death").len().iter_rows())
-    overall = res.tables["distribution"].filter(pl.col("exposure") == "all")
+    res_all = place_of_death_gp(
+        eol, exposures=["terminal_declaration"], covariates=["female"],
+        outcomes=["home_death"], population="all",
+    )  # fmt: skip
+    overall = res_all.tables["distribution"].filter(pl.col("exposure") == "all")
     got = dict(overall.select("place", "n").iter_rows())
     assert got == {p: want.get(p, 0) for p in PLACES}
     # truth.json counts every decedent (children too); the cohort is adults only
     for p in PLACES:
         assert got[p] == truth_small["counts"]["place_of_death"][p] - kids.get(p, 0)
     n_unknown = want["unknown"]
-    assert f"{n_unknown:,} persons with unknown place of death excluded" in res.notes
-    assert res.n == adults.height - n_unknown
+    assert f"{n_unknown:,} persons with unknown place of death excluded" in res_all.notes
+    assert res_all.n == adults.height - n_unknown
+    # the default population: expected deaths (a palliative-need cause), from the truth
+    expected = adults.filter(pl.col("cause_group") != "other")
+    n_other = adults.height - expected.height
+    assert 0 < n_other < adults.height
+    want_exp = dict(expected.group_by("place_of_death").len().iter_rows())
+    got_exp = dict(
+        res.tables["distribution"].filter(pl.col("exposure") == "all")
+        .select("place", "n").iter_rows()
+    )  # fmt: skip
+    assert got_exp == {p: want_exp.get(p, 0) for p in PLACES}
+    assert res.n == expected.height - want_exp.get("unknown", 0)
+    assert any(f"{n_other:,} decedents with another or unknown cause excluded" in x
+               for x in res.notes)  # fmt: skip
 
 
 def test_cluster_robust_se_equals_direct_call(res, eol):
-    known = eol.filter(pl.col("place_of_death") != "unknown")
+    known = eol.filter((pl.col("place_of_death") != "unknown") & (pl.col("cause_group") != "other"))
     ref = {"gp_home_visit_category": "0", "age_group": "70-79"}
     args = (known, "home_death", ["gp_home_visit_category"], list(DEFAULT_COVARIATES))
     for measure, fit in (
@@ -222,9 +240,13 @@ def test_tables_are_tidy_with_counts(res):
     assert dist.height == n_levels * len(PLACES)
     shares = dist.group_by("exposure", "level").agg(pl.col("share").sum(), pl.col("n").sum())
     assert (shares["share"] - 1).abs().max() < 1e-12
-    # every exposure's levels add up to the overall distribution (no missing exposures)
-    per_place = dist.group_by("exposure", "place").agg(pl.col("n").sum())
+    # every exposure's levels add up to the overall distribution, except out-of-hours
+    # contact: unknown in the Capital Region from 2014 (coverage table)
+    per_place = dist.filter(pl.col("exposure") != "gp_ooh_30d").group_by("exposure", "place")
+    per_place = per_place.agg(pl.col("n").sum())
     assert per_place.group_by("place").agg(pl.col("n").n_unique())["n"].to_list() == [1] * 5
+    ooh_n = dist.filter(pl.col("exposure") == "gp_ooh_30d")["n"].sum()
+    assert ooh_n == dist.filter(pl.col("exposure") == "all")["n"].sum() - res_gap_persons(res)
     assert (dist["conf_low"] <= dist["share"]).all() and (dist["share"] <= dist["conf_high"]).all()
 
     ratios = res.tables["ratios"]
@@ -254,11 +276,54 @@ def test_tables_are_tidy_with_counts(res):
     risk = std.filter(pl.col("contrast") == "risk")
     assert risk.height == n_levels - 1
     assert risk["crude"].null_count() == 0
-    assert (risk["n_standardised"] == res.n).all()
+    assert (risk.filter(pl.col("exposure") != "gp_ooh_30d")["n_standardised"] == res.n).all()
+    assert (
+        risk.filter(pl.col("exposure") == "gp_ooh_30d")["n_standardised"]
+        == res.n - res_gap_persons(res)
+    ).all()
+
+
+def res_gap_persons(res: PlaceOfDeathResult) -> int:
+    """Persons in the coverage gap, read back from the note (checked against the raw
+    definition in test_coverage_gap_excluded_from_ooh_analyses_only)."""
+    (note,) = [x for x in res.notes if x.startswith("gp_ooh_30d: ")]
+    return int(note.split(" persons")[0].removeprefix("gp_ooh_30d: ").replace(",", ""))
+
+
+def test_coverage_gap_excluded_from_ooh_analyses_only(res, eol):
+    sample = eol.filter(
+        (pl.col("place_of_death") != "unknown") & (pl.col("cause_group") != "other")
+    )
+    # independently: Capital Region decedents whose 30-day window reaches 2014 or later
+    gap = sample.filter(
+        (pl.col("region_code") == "84") & (pl.col("death_date") >= pl.date(2014, 1, 1))
+    )
+    assert gap.height > 100
+    assert gap["gp_ooh_30d"].null_count() == gap.height  # unknown, never 0
+    assert res_gap_persons(res) == gap.height
+    note = next(x for x in res.notes if x.startswith("gp_ooh_30d: "))
+    assert "Capital Region from 2014-01-01" in note and "kept for the other exposures" in note
+    r = res.tables["ratios"].filter((pl.col("model") == "crude") & (pl.col("measure") == "PR"))
+    r = r.filter(pl.col("outcome") == "home_death")
+    n_ooh = r.filter(pl.col("exposure") == "gp_ooh_30d")["n_analysed"].unique().item()
+    n_hv = r.filter(pl.col("exposure") == "gp_home_visit_category")["n_analysed"].unique().item()
+    # the home-visit models keep the Capital Region decedents; the out-of-hours ones do not
+    assert n_hv - n_ooh == gap.filter(pl.col("practice").is_not_null()).height
 
 
 def test_user_choices_are_honoured(eol):
     sub = eol.sample(n=3000, seed=5)
+    r = place_of_death_gp(
+        sub,
+        exposures=["gp_ooh_30d"],
+        covariates=["age_group", "death_year"],
+        outcomes=["usual_residence_death"],
+        outcome="usual_residence_death",
+        population="all",
+        cluster=None,
+    )
+    assert any("own home or nursing home (no nursing_home_resident" in x for x in r.notes)
+    assert "population: all decedents" in " ".join(r.notes)
     r = place_of_death_gp(
         sub,
         exposures=["gp_ooh_30d"],
@@ -294,6 +359,7 @@ def test_bad_input_raises_clear_errors():
             "female": [True, False, True, False],
             "practice": ["a", "a", "b", "b"],
             "x": [0.5, 1.5, 2.5, 3.5],
+            "cause_group": ["cancer", "heart", "dementia", "liver"],
         }
     )
     with pytest.raises(ValueError, match=re.escape("['terminal_declaration'] (missing)")):
@@ -423,3 +489,119 @@ def test_repr(res):
     assert "figures: distribution, forest, standardised" in text
     html = res._repr_html_()
     assert "<details>" in html and "cluster-robust standard errors by practice" in html
+
+
+# --- (4) study definitions on hand-built frames (issue 13) -----------------------------------
+
+
+def _frame(n: int = 400, seed: int = 3) -> pl.DataFrame:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "place_of_death": rng.choice(["home", "nursing_home", "hospital", "hospice",
+                                          "other"], n).tolist(),
+            "gp_home_visit_category": rng.choice(["0", "1-2", "3+"], n).tolist(),
+            "female": (rng.random(n) < 0.5).tolist(),
+            "cause_group": rng.choice(["cancer", "heart", "other"], n).tolist(),
+            "practice": rng.integers(0, 20, n).astype(str).tolist(),
+        }
+    )  # fmt: skip
+
+
+def test_population_expected_by_default_all_as_option():
+    d = _frame()
+    n_need = d.filter(pl.col("cause_group") != "other").height
+    r = place_of_death_gp(d, exposures=["gp_home_visit_category"], covariates=["female"])
+    assert r.n == n_need and r.params["population"] == "expected"
+    assert any(f"{d.height - n_need:,} decedents with another" in x for x in r.notes)
+    r_all = place_of_death_gp(
+        d, exposures=["gp_home_visit_category"], covariates=["female"], population="all"
+    )
+    assert r_all.n == d.height
+    with pytest.raises(ValueError, match="needs the cohort column 'cause_group'"):
+        place_of_death_gp(d.drop("cause_group"), exposures=["gp_home_visit_category"])
+    with pytest.raises(ValueError, match="population must be one of"):
+        place_of_death_gp(d, exposures=["gp_home_visit_category"], population="some")
+
+
+def test_usual_residence_outcome_with_and_without_residence():
+    d = pl.DataFrame(
+        {
+            "place_of_death": ["home", "nursing_home", "nursing_home", "home", "hospital",
+                               "unknown"] * 20,
+            "nursing_home_resident": [False, False, True, True, True, False] * 20,
+            "exposure": (["a"] * 6 + ["b"] * 6) * 10,
+            "cause_group": ["cancer"] * 120,
+        }
+    )  # fmt: skip
+    kw = {"exposures": ["exposure"], "covariates": [], "cluster": None,
+          "outcome": "usual_residence_death", "outcomes": ["usual_residence_death"]}  # fmt: skip
+    # with the residence column: home for community dwellers, nursing home (or home) for
+    # residents: per 6 rows, usual = home/F yes, nh/F no, nh/T yes, home/T yes, hosp no
+    r = place_of_death_gp(d, **kw)
+    std = r.tables["standardised"].filter(pl.col("contrast") == "risk")
+    assert std["crude"].to_list() == pytest.approx([3 / 5, 3 / 5])
+    # without it: a nursing home counts for everybody -> 4 of 5
+    r2 = place_of_death_gp(d.drop("nursing_home_resident"), **kw)
+    std2 = r2.tables["standardised"].filter(pl.col("contrast") == "risk")
+    assert std2["crude"].to_list() == pytest.approx([4 / 5, 4 / 5])
+
+
+def test_nursing_home_options_need_the_column():
+    d = _frame()
+    with pytest.raises(ValueError, match="nursing_home_resident"):
+        place_of_death_gp(d, exposures=["gp_home_visit_category"], community_dwelling=True)
+    with pytest.raises(ValueError, match="nursing_home_resident"):
+        place_of_death_gp(
+            d, exposures=["gp_home_visit_category"], covariates=["nursing_home_resident"]
+        )
+    with pytest.raises(ValueError, match="must be Boolean"):
+        place_of_death_gp(
+            d.with_columns(nursing_home_resident=pl.lit(1)),
+            exposures=["gp_home_visit_category"],
+            community_dwelling=True,
+        )
+    res = (pl.Series(range(d.height)) % 4 == 0).to_list()
+    d = d.with_columns(nursing_home_resident=pl.Series(res))
+    n_keep = d.filter(~pl.col("nursing_home_resident") & (pl.col("cause_group") != "other"))
+    r = place_of_death_gp(
+        d, exposures=["gp_home_visit_category"], covariates=["female"], community_dwelling=True
+    )
+    assert r.n == n_keep.height
+    assert any("community-dwelling only" in x for x in r.notes)
+    r = place_of_death_gp(
+        d, exposures=["gp_home_visit_category"], covariates=["female", "nursing_home_resident"]
+    )
+    assert (
+        "nursing_home_resident" in r.models["home_death/PR/adjusted/gp_home_visit_category"].terms
+    )
+
+
+def test_coverage_gap_rows_leave_only_the_uncovered_exposure():
+    d = _frame(600, seed=8)
+    gap = pl.Series(range(d.height)) % 3 == 0
+    ooh = pl.Series(range(d.height)) % 2 == 0
+    d = d.with_columns(
+        gp_ooh_30d=pl.when(gap).then(None).otherwise(ooh),
+        gp_coverage_gap=pl.when(gap).then(pl.lit("sssy out_of_hours: Capital Region from "
+                                                 "2014-01-01")),
+    )  # fmt: skip
+    r = place_of_death_gp(
+        d, exposures=["gp_home_visit_category", "gp_ooh_30d"], covariates=["female"],
+        outcomes=["home_death"], population="all",
+    )  # fmt: skip
+    n_gap = int(gap.sum())
+    assert any(x.startswith(f"gp_ooh_30d: {n_gap:,} persons") for x in r.notes)
+    assert not any(x.startswith("gp_ooh_30d missing") for x in r.notes)  # not twice
+    m = r.models
+    assert m["home_death/PR/adjusted/gp_home_visit_category"].nobs == d.height
+    assert m["home_death/PR/adjusted/gp_ooh_30d"].nobs == d.height - n_gap
+    # mutual adjustment: complete cases over both exposures, and the note says so
+    r = place_of_death_gp(
+        d, exposures=["gp_home_visit_category", "gp_ooh_30d"], covariates=["female"],
+        outcomes=["home_death"], population="all", mutual=True,
+    )  # fmt: skip
+    assert r.models["home_death/PR/adjusted"].nobs == d.height - n_gap
+    assert any("with mutual=True they leave every model" in x for x in r.notes)

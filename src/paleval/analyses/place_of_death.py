@@ -17,6 +17,23 @@ of practice home-visit propensity, OR 1.20 of dying out of hospital (Palliative 
 - ``standardised``: model-based standardised proportions of home death per exposure level
   (g-computation, :func:`paleval.stats.marginal_risks`).
 
+Study definitions (issue 13; sources and options in ``docs/methods/coverage.md``):
+
+- population: by default the *expected deaths*, decedents whose underlying cause is in a
+  palliative-need group of Murtagh et al. (Palliat Med 2014) / Etkind et al. (BMC Med 2017)
+  (``cause_group`` other than ``"other"``); ``population="all"`` keeps every decedent;
+- exposures whose source does not cover a person's region and period (the coverage table,
+  :func:`paleval.codes.coverage_table`; out-of-hours GP contact in the Capital Region from
+  2014) are null: those person-windows are excluded from that exposure's analyses only, as a
+  counted exclusion named in ``notes``;
+- outcome ``usual_residence_death``: death at the usual place of residence (own home, or the
+  nursing home for its residents);
+- ``nursing_home_resident`` (when the cohort has it): a covariate, or
+  ``community_dwelling=True`` to restrict to persons not living in a nursing home.
+
+Lagged exposure windows (``offset_days``, "before the final admission") are built where the
+windows are computed (:func:`paleval.cohort.add_gp_exposures`).
+
 Decedents with an unknown place of death are excluded (and counted in ``notes``); with
 ``unknown_place="not_home"`` they stay in the home-death analyses as not dying at home, the
 estimand "among all decedents" (a sensitivity analysis; in paleval's synthetic data unknown places
@@ -84,10 +101,22 @@ DEFAULT_REFERENCE: dict[str, str] = {
 BINARY_OUTCOMES: dict[str, str] = {
     "home_death": "died in the own home",
     "out_of_hospital_death": "died anywhere but in hospital",
+    "usual_residence_death": "died at the usual place of residence (own home; the nursing "
+    "home for nursing-home residents)",
 }
 """Binary outcomes derived from ``place_of_death`` (other outcomes are read from the cohort)."""
 
 _UNKNOWN = "unknown"
+NURSING_HOME = "nursing_home_resident"
+"""Cohort column (Boolean) of nursing-home residence at death, when the cohort has it."""
+POPULATIONS: dict[str, str] = {
+    "expected": "expected deaths: underlying cause of death in a palliative-need group "
+    "(Murtagh et al. 2014; Etkind et al. 2017; code list diagnosis_groups)",
+    "all": "all decedents in the cohort",
+}
+"""Study populations of :func:`place_of_death_gp`."""
+_NO_NEED = "other"
+_COVERAGE = "gp_coverage_gap"
 _MAX_LEVELS = 20
 _MEASURES: dict[str, str] = {"PR": "prevalence_ratio", "OR": "odds_ratio"}
 
@@ -299,14 +328,30 @@ def _code_exposure(frame: pl.DataFrame, col: str) -> tuple[pl.Expr, list[str]]:
     raise ValueError(f"exposure {col!r} has unsupported type {dt}")
 
 
-def _outcome_expr(name: str, unknown_place: str) -> pl.Expr:
+def _outcome_expr(name: str, unknown_place: str, resident: bool = False) -> pl.Expr:
     place = pl.col("place_of_death")
     known = place != _UNKNOWN
+    if name == "usual_residence_death":
+        if resident:
+            res = pl.col(NURSING_HOME)
+            usual = (
+                pl.when(res).then(place.is_in(["home", "nursing_home"])).otherwise(place == "home")
+            )
+        else:
+            usual = place.is_in(["home", "nursing_home"])
+        return pl.when(known).then(usual).alias(name)
     if name == "home_death":
         if unknown_place == "not_home":
             return (place == "home").alias(name)
         return pl.when(known).then(place == "home").alias(name)
     return pl.when(known).then(place != "hospital").alias(name)
+
+
+def _known(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The rows where every column in ``columns`` is known (not null)."""
+    if not columns:
+        return frame
+    return frame.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in columns]))
 
 
 def _check_binary(frame: pl.DataFrame, col: str) -> pl.Expr:
@@ -404,6 +449,8 @@ def place_of_death_gp(
     place_reference: str = "hospital",
     standardise_with: Literal["logistic", "poisson"] = "logistic",
     conf_level: float = 0.95,
+    population: Literal["expected", "all"] = "expected",
+    community_dwelling: bool = False,
 ) -> PlaceOfDeathResult:
     """Place of death relative to the GP's involvement at the end of life.
 
@@ -453,6 +500,20 @@ def place_of_death_gp(
         ``"poisson"`` (modified Poisson) model.
     conf_level
         Confidence level.
+    population
+        ``"expected"`` (default): expected deaths, decedents whose underlying cause of death
+        (``cause_group``) is in a Murtagh/Etkind palliative-need group; the others (sudden
+        and unexpected deaths among them) are excluded and counted. ``"all"``: every decedent.
+    community_dwelling
+        ``True``: only persons not living in a nursing home (needs the Boolean cohort column
+        ``nursing_home_resident``; residents and unknowns excluded, counted). The same column
+        can be a covariate (``covariates=[..., "nursing_home_resident"]``).
+
+    Exposures that are null because their source does not cover the person's region and
+    period (column ``gp_coverage_gap``, from :func:`paleval.cohort.add_gp_exposures`) leave
+    those persons out of that exposure's analyses only (distribution, models, standardised
+    proportions); ``notes`` count them and name the gap. Without ``mutual``, each exposure's
+    models use the persons with that exposure known (and the covariates and cluster known).
 
     Returns
     -------
@@ -482,7 +543,7 @@ def place_of_death_gp(
     ...                        "female": rng.random(n) < 0.5,
     ...                        "practice": rng.integers(0, 25, n).astype(str)})
     >>> res = place_of_death_gp(cohort, exposures=["gp_home_visit_category"],
-    ...                         covariates=["female"])
+    ...                         covariates=["female"], population="all")
     >>> list(res.tables)
     ['distribution', 'ratios', 'multinomial', 'standardised']
     >>> pr = res.tables["ratios"].filter(
@@ -518,6 +579,27 @@ def place_of_death_gp(
         raise ValueError(f"by={by!r} is also an exposure")
     if place_reference not in PLACES:
         raise ValueError(f"place_reference must be one of {list(PLACES)}, got {place_reference!r}")
+    if population not in POPULATIONS:
+        raise ValueError(f"population must be one of {list(POPULATIONS)}, got {population!r}")
+    wants_nh = community_dwelling or NURSING_HOME in [*exposures, *covariates, by]
+    if wants_nh and NURSING_HOME not in frame.columns:
+        raise ValueError(
+            f"nursing-home residence (community_dwelling=True, or {NURSING_HOME!r} as an "
+            f"exposure, covariate or by) needs the Boolean cohort column {NURSING_HOME!r}, "
+            "which this cohort does not have (nursing-home residence is not in BEF; it "
+            "comes from the municipalities' elderly-care / housing data)"
+        )
+    if NURSING_HOME in frame.columns and frame.schema[NURSING_HOME] != pl.Boolean:
+        raise ValueError(
+            f"cohort column {NURSING_HOME!r} must be Boolean (True: living in a nursing home), "
+            f"got {frame.schema[NURSING_HOME]}"
+        )
+    if population == "expected" and "cause_group" not in frame.columns:
+        raise ValueError(
+            "population='expected' needs the cohort column 'cause_group' (the underlying "
+            "cause's Murtagh/Etkind group, 'other' without palliative need; "
+            "paleval.cohort.decedent_cohort adds it); pass population='all' for every decedent"
+        )
     derived = [o for o in outcomes if o in BINARY_OUTCOMES]
     read = [o for o in outcomes if o not in BINARY_OUTCOMES]
     needed = ["place_of_death", *exposures, *covariates, *read]
@@ -528,6 +610,28 @@ def place_of_death_gp(
             raise ValueError(f"{c!r} is an outcome and cannot be an exposure or covariate")
 
     notes: list[str] = []
+    # --- population ---------------------------------------------------------------------
+    if population == "expected":
+        need = frame["cause_group"].cast(pl.String)
+        keep = need.is_not_null() & (need != _NO_NEED)
+        notes.append(
+            f"population: {POPULATIONS['expected']}; {int((~keep).sum()):,} decedents with "
+            "another or unknown cause excluded (option population='all')"
+        )
+        frame = frame.filter(keep)
+    else:
+        notes.append(
+            f"population: {POPULATIONS['all']} (population='all'; the default is the expected "
+            "deaths)"
+        )
+    if community_dwelling:
+        res = frame[NURSING_HOME]
+        keep = res.is_not_null() & ~res.fill_null(True)
+        notes.append(
+            f"community-dwelling only: {int((~keep).sum()):,} nursing-home residents or "
+            f"persons with unknown {NURSING_HOME} excluded"
+        )
+        frame = frame.filter(keep)
     # --- place of death ---------------------------------------------------------------
     pod = frame["place_of_death"].cast(pl.String)
     valid = pl.Series([*PLACES, _UNKNOWN])
@@ -547,6 +651,29 @@ def place_of_death_gp(
             "in the home-death analyses; excluded from the others"
         )
 
+    # --- coverage gaps ------------------------------------------------------------------
+    if _COVERAGE in work.columns:
+        analysed = (
+            work.filter(pl.col("place_of_death") != _UNKNOWN)
+            if unknown_place == "exclude"
+            else work
+        )
+        gap = pl.col(_COVERAGE).is_not_null()
+        for e in exposures:
+            n_gap = analysed.filter(gap & pl.col(e).is_null()).height
+            if n_gap:
+                names = sorted(analysed.filter(gap & pl.col(e).is_null())[_COVERAGE].unique())
+                notes.append(
+                    f"{e}: {n_gap:,} persons whose exposure window falls wholly or partly in a "
+                    f"declared coverage gap ({'; '.join(names)}) excluded from the analyses of "
+                    f"{e} (unknown, not 0); "
+                    + (
+                        "with mutual=True they leave every model (complete cases over all "
+                        "exposures)"
+                        if mutual
+                        else "kept for the other exposures"
+                    )
+                )
     # --- by ----------------------------------------------------------------------------
     if by is not None:
         n_by = int(work[by].is_null().sum())
@@ -589,13 +716,26 @@ def place_of_death_gp(
             raise ValueError(
                 f"reference level {ref[e]!r} not found in exposure {e!r} (levels: {levels[e]})"
             )
+    # missing for other reasons than a coverage gap (those are counted above)
+    other = pl.col(_COVERAGE).is_null() if _COVERAGE in work.columns else pl.lit(True)
     for e in exposures:
-        n_miss = int(work[e].is_null().sum())
+        n_miss = work.filter(pl.col(e).is_null() & other).height
         if n_miss:
             notes.append(f"{e} missing for {n_miss:,} persons (left out where it is used)")
 
     # --- outcomes ------------------------------------------------------------------------
-    out_exprs = [_outcome_expr(o, unknown_place) for o in derived]
+    resident = NURSING_HOME in work.columns
+    out_exprs = [_outcome_expr(o, unknown_place, resident) for o in derived]
+    if "usual_residence_death" in derived:
+        notes.append(
+            "usual_residence_death: "
+            + (
+                f"own home, or the nursing home for residents ({NURSING_HOME})"
+                if resident
+                else "own home or nursing home (no nursing_home_resident column: a nursing "
+                "home counts as the usual residence for everybody)"
+            )
+        )
     out_exprs += [_check_binary(work, o).alias(o) for o in read]
     work = work.with_columns(out_exprs)
 
@@ -614,7 +754,8 @@ def place_of_death_gp(
     strata: list[Any] = [None] if by is None else sorted(work[by].unique().to_list())
     dist_parts, ratio_parts, multi_parts, std_parts = [], [], [], []
     models: dict[str, RegressionResult] = {}
-    model_cols = [*exposures, *covariates, *([cluster] if cluster else [])]
+    base_cols = [*covariates, *([cluster] if cluster else [])]
+    model_cols = [*exposures, *base_cols] if mutual else base_cols
     n_dropped_models = 0
     for s in strata:
         sub = work if by is None else work.filter(pl.col(by) == s)
@@ -627,7 +768,7 @@ def place_of_death_gp(
         dist_parts.append(tag(_distribution(sub, exposures, levels, unknown_place, conf_level)))
 
         # complete cases for the models -------------------------------------------------
-        complete = sub.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in model_cols]))
+        complete = _known(sub, model_cols)
         n_dropped_models += sub.height - complete.height
         covs = []
         for c in covariates:
@@ -641,7 +782,7 @@ def place_of_death_gp(
                 covs.append(c)
         exps = []
         for e in exposures:
-            if complete[e].n_unique() < 2:
+            if complete[e].drop_nulls().n_unique() < 2:
                 notes.append(
                     f"exposure {e!r} has a single level in the analysis sample"
                     + ("" if by is None else f" ({by} = {s})")
@@ -665,10 +806,11 @@ def place_of_death_gp(
                     specs.extend(("adjusted", [e], covs, f"/{e}") for e in exps)
                 for model, ex, cv, suffix in specs:
                     key = f"{prefix}{o}/{measure}/{model}{suffix}"
-                    fit = _fit(measure, samp, o, ex, cv, cluster, ref, conf_level, key)
+                    esamp = _known(samp, ex)
+                    fit = _fit(measure, esamp, o, ex, cv, cluster, ref, conf_level, key)
                     models[key] = fit
                     for e in ex:
-                        rows = _exposure_rows(fit, e, ref[e], samp, pl.col(o))
+                        rows = _exposure_rows(fit, e, ref[e], esamp, pl.col(o))
                         ratio_parts.append(
                             tag(rows.with_columns(
                                 outcome=pl.lit(o), measure=pl.lit(measure), model=pl.lit(model)
@@ -684,7 +826,7 @@ def place_of_death_gp(
             for ex, suffix in mspecs:
                 key = f"{prefix}place_of_death/RRR/{mmodel}{suffix}"
                 where = "" if by is None else f" ({by} = {s})"
-                msub, ex_ok, cv_ok, why = _estimable(msamp, ex, covs, ref, where)
+                msub, ex_ok, cv_ok, why = _estimable(_known(msamp, ex), ex, covs, ref, where)
                 notes.extend(why)
                 if not ex_ok:
                     continue
@@ -716,11 +858,12 @@ def place_of_death_gp(
                 key = f"{prefix}{outcome}/{measure}/crude/{e}"
             fit = models[key]
             mr = marginal_risks(fit, e, reference=ref[e], conf_level=conf_level)
-            std_parts.append(tag(_standardised_rows(mr, outcome, samp, e)))
+            std_parts.append(tag(_standardised_rows(mr, outcome, _known(samp, [e]), e)))
 
     if n_dropped_models:
         notes.append(
-            f"{n_dropped_models:,} persons with a missing exposure, covariate or "
+            f"{n_dropped_models:,} persons with a missing "
+            f"{'exposure, ' if mutual else ''}covariate or "
             f"{'cluster ' if cluster else ''}value excluded from the models (complete cases)"
         )
     if cluster is not None:
@@ -753,6 +896,8 @@ def place_of_death_gp(
         "standardise_with": standardise_with,
         "covariate_origin": shifted,
         "conf_level": conf_level,
+        "population": population,
+        "community_dwelling": community_dwelling,
     }
     margins = {
         "distribution": [[*lead, "exposure", "level"], [*lead, "exposure", "place"]],

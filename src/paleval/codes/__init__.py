@@ -12,7 +12,7 @@ from importlib import resources
 
 import polars as pl
 
-__all__ = ["available_code_lists", "load_codes"]
+__all__ = ["available_code_lists", "coverage_table", "load_codes"]
 
 
 def available_code_lists() -> list[str]:
@@ -52,3 +52,34 @@ def load_codes(name: str) -> pl.DataFrame:
     'respiratory'
     """
     return _read(name).clone()
+
+
+COVERAGE_ACTIONS: tuple[str, ...] = ("unknown", "note")
+"""What a declared coverage gap does: ``unknown`` (an exposure computed from the source is
+null in the gap) or ``note`` (declared and documented, exposures unchanged)."""
+
+
+def coverage_table() -> pl.DataFrame:
+    """The declared coverage table: where a register source is absent or incomplete.
+
+    One row per register x part (``period``, e.g. ``"out_of_hours"`` services of SSSY) x
+    region (``REG``, the BEF region code 81-85) x period of time (``start`` to ``end``, both
+    inclusive; ``end`` null while the gap lasts), with ``coverage`` (``"absent"`` or
+    ``"partial"``), ``action`` (:data:`COVERAGE_ACTIONS`), ``reason`` and ``source``. Read
+    from the code list ``coverage``; the exposure functions
+    (:func:`paleval.cohort.add_gp_exposures`) and :func:`paleval.registers.validate` use it.
+
+    Examples
+    --------
+    >>> t = coverage_table()
+    >>> t.filter(pl.col("action") == "unknown").select("register", "period", "REG", "start").row(0)
+    ('sssy', 'out_of_hours', '84', datetime.date(2014, 1, 1))
+    """
+    t = load_codes("coverage").with_columns(pl.col("start", "end").str.to_date("%Y-%m-%d"))
+    bad = t.filter(~pl.col("action").is_in(list(COVERAGE_ACTIONS)) | pl.col("start").is_null())
+    if bad.height:
+        raise ValueError(
+            f"code list 'coverage': rows {bad.select('register', 'REG').rows()} need a start "
+            f"date and an action in {list(COVERAGE_ACTIONS)}"
+        )
+    return t

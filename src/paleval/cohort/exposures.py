@@ -4,7 +4,15 @@ GP services carry only the payment WEEK (``HONUGE``). paleval's rule: a service 
 window when its week overlaps the window (week Sunday >= window start and week Monday <= anchor
 date). Services in the anchor's own week after the anchor day cannot be told apart and are
 counted; the window can therefore reach up to 6 days further back than its nominal length.
-This is the documented, deterministic convention every analysis shares.
+This is the documented, deterministic convention every analysis shares. Windows can end
+before the anchor (``offset_days``, or the day before a per-person date such as the final
+admission: ``end_before``), the same in every cohort that uses these functions.
+
+Coverage: where a source does not cover a person's region and period (the declared coverage
+table, :func:`paleval.codes.coverage_table`; out-of-hours GP services are not in SSSY in the
+Capital Region from 2014, where the region's 1813 service replaced the GP cooperative), an
+exposure computed from that source is null (unknown), never 0, for every person whose window
+overlaps the gap wholly or partly (region at the anchor). See ``docs/methods/coverage.md``.
 
 Performance (national scale): every function reads its event register once, streaming. The
 events are joined to the cohort's ``(PNR, anchor)`` pairs with the cohort as the build side of
@@ -24,19 +32,23 @@ so the other columns are only parsed for the cohort's rows::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import polars as pl
 
-from paleval.codes import load_codes
+from paleval.codes import coverage_table, load_codes
 from paleval.registers.loading import DUPLICATE_KEY
 from paleval.registers.normalise import honuge_to_week_start
 
 __all__ = [
+    "DEFAULT_GP_WINDOWS",
     "add_drug_use",
+    "add_final_admission",
     "add_gp_exposures",
     "add_hospital_use",
     "add_spc",
     "add_terminal_declaration",
+    "coverage_table",
     "gp_service_windows",
 ]
 
@@ -80,31 +92,125 @@ def _week_mondays() -> pl.LazyFrame:
     )
 
 
+GpWindows = Mapping[str, tuple[Sequence[str], int, str | None]]
+
+
+def _window_end(offset_days: int, end_before: str | None) -> pl.Expr:
+    """The last day of every window (``_end``): ``offset_days`` before the anchor, and at the
+    latest the day before the date in ``end_before`` (when given and not null)."""
+    if not isinstance(offset_days, int) or isinstance(offset_days, bool) or offset_days < 0:
+        raise ValueError(f"offset_days must be a non-negative integer, got {offset_days!r}")
+    end = pl.col("_anchor") - pl.duration(days=offset_days)
+    if end_before is not None:
+        end = pl.min_horizontal(end, pl.col("_end_before") - pl.duration(days=1))
+    return end.alias("_end")
+
+
+def _gap_rows(
+    windows: GpWindows, coverage: pl.DataFrame, partly_uncovered: str
+) -> dict[str, list[dict]]:
+    """Window name -> the declared SSSY gaps (``action == "unknown"``) that make it unknown."""
+    need = {"register", "period", "REG", "region", "start", "end", "action"}
+    missing = sorted(need - set(coverage.columns))
+    if missing:
+        raise ValueError(
+            f"the coverage table lacks the columns {missing} (see paleval.codes.coverage_table)"
+        )
+    gaps = coverage.filter((pl.col("register") == "sssy") & (pl.col("action") == "unknown"))
+    out: dict[str, list[dict]] = {}
+    for name, (_, _, period) in windows.items():
+        if period is None:
+            rows = gaps.to_dicts() if partly_uncovered == "null" else []
+        else:
+            rows = gaps.filter(pl.col("period") == period).to_dicts()
+        out[name] = rows
+    return out
+
+
+def _in_gap(row: dict, days: int) -> pl.Expr:
+    """The person's window ``[_end - days + 1, _end]`` overlaps the gap ``row`` (wholly or
+    partly) in the person's region; a person with an unknown region is in the gap when any
+    region has it at that time."""
+    start_w = pl.col("_end") - pl.duration(days=days - 1)
+    cond = (pl.col("_region") == str(row["REG"])) | pl.col("_region").is_null()
+    cond = cond & (pl.col("_end") >= pl.lit(row["start"]))
+    if row["end"] is not None:
+        cond = cond & (start_w <= pl.lit(row["end"]))
+    return cond
+
+
+def _region_code(col: str) -> pl.Expr:
+    """``_region``: the BEF region code (81-85, code list ``regions``) as text; any other value
+    (a region name, an SDS code 1081-1085, a typo) counts as unknown, so it can only make
+    windows unknown, never hide a gap."""
+    codes = load_codes("regions")["REG"]
+    value = pl.col(col).cast(pl.String).str.strip_chars()
+    return pl.when(value.is_in(codes.implode())).then(value).alias("_region")
+
+
+def _gap_label(row: dict) -> str:
+    until = f" to {row['end']}" if row["end"] is not None else ""
+    return f"{row['register']} {row['period']}: {row['region']} from {row['start']}{until}"
+
+
 def gp_service_windows(
     anchors: pl.LazyFrame,
     sssy: pl.LazyFrame,
-    windows: Mapping[str, tuple[Sequence[str], int, str | None]],
+    windows: GpWindows,
     *,
     anchor: str = "death_date",
+    offset_days: int = 0,
+    end_before: str | None = None,
+    region: str | None = None,
+    coverage: pl.DataFrame | None = None,
+    partly_uncovered: Literal["count", "null"] = "count",
 ) -> pl.LazyFrame:
     """Count GP services per person in windows before an anchor date.
 
     Parameters
     ----------
     anchors
-        One row per person: ``PNR`` and the anchor date column.
+        One row per person: ``PNR``, the anchor date column, and the columns named by
+        ``end_before`` and ``region`` when given.
     sssy
         The health insurance register (``SPECIALE``, ``HONUGE``, ``YDLTID``, ``YDLANT``).
     windows
         Output column -> ``(service categories, days, period)``; categories from the code list
-        ``gp_services`` (e.g. ``"home_visit"``), ``days`` the window length ending at the
-        anchor, ``period`` ``"daytime"``, ``"out_of_hours"`` or ``None`` for both (code list
-        ``gp_time_codes``).
+        ``gp_services`` (e.g. ``"home_visit"``), ``days`` the window length, ``period``
+        ``"daytime"``, ``"out_of_hours"`` or ``None`` for both (code list ``gp_time_codes``).
+    offset_days
+        Lag: every window ends ``offset_days`` before the anchor (default 0: at the anchor),
+        e.g. 14 or 30 to leave out the last weeks before death (reverse causation). The
+        window is ``[end - days + 1, end]``.
+    end_before
+        Optional Date column: where it is not null, the windows end at the latest the day
+        before it (e.g. ``final_admission_start`` from :func:`add_final_admission`: GP
+        involvement before the final admission).
+    region
+        Column with the person's region (BEF ``REG`` code, 81-85) at the anchor. When given,
+        the declared coverage table is applied: a window of an out-of-hours count that
+        overlaps (wholly or partly) a gap with ``action == "unknown"`` in the person's region
+        is null (unknown), never 0, and the column ``gp_coverage_gap`` names the gap. A
+        person with a null region, or a value that is not a BEF region code (81-85), is
+        unknown when any region has such a gap at that time.
+        ``None`` (default): raw SSSY counts, 0 where the register has no services.
+    coverage
+        The coverage table (default :func:`paleval.codes.coverage_table`).
+    partly_uncovered
+        Windows with ``period=None`` (daytime and out-of-hours services) in a gap:
+        ``"count"`` (default) counts what SSSY holds (in the gap it lacks the out-of-hours
+        services: an undercount, documented in the methods); ``"null"`` makes them unknown.
+
+    The week rule: only the payment week (``HONUGE``) is known, so a service counts when its
+    week overlaps the window (week Sunday >= window start, week Monday <= window end).
+    SSSY dates a service by the week it was paid, which can lag the service: a lag of a week
+    or more (``offset_days >= 7``) is what moves the window end clear of the last weeks.
 
     Returns
     -------
     polars.LazyFrame
-        ``PNR`` and one count column per window (0 when none).
+        ``PNR`` and one count column per window (0 when none; null in a coverage gap), plus
+        ``gp_coverage_gap`` (String) when ``region`` is given.
 
     Examples
     --------
@@ -117,12 +223,32 @@ def gp_service_windows(
     ...      "ooh_30d": (["consultation", "phone", "home_visit"], 30, "out_of_hours")}
     >>> gp_service_windows(anchors, sssy, w).sort("PNR").collect().rows()
     [('a', 2, 1), ('b', 0, 0)]
+    >>> gp_service_windows(anchors, sssy, w, offset_days=14).sort("PNR").collect().rows()
+    [('a', 0, 0), ('b', 0, 0)]
+    >>> reg = anchors.with_columns(region_code=pl.Series(["84", "81"]))
+    >>> out = gp_service_windows(reg, sssy, w, region="region_code").sort("PNR").collect()
+    >>> out.select("PNR", "ooh_30d").rows()
+    [('a', None), ('b', 0)]
     """
+    if not windows:
+        raise ValueError("gp_service_windows needs at least one window")
+    if partly_uncovered not in ("count", "null"):
+        raise ValueError(f"partly_uncovered must be 'count' or 'null', got {partly_uncovered!r}")
+    names = anchors.collect_schema().names()
+    for col, what in ((anchor, "anchor"), (end_before, "end_before"), (region, "region")):
+        if col is not None and col not in names:
+            raise ValueError(f"gp_service_windows: {what} column {col!r} not in {names}")
     longest = max(days for _, days, _ in windows.values())
     periods = load_codes("gp_time_codes").select("YDLTID", "period").lazy()
+    base = anchors.select(
+        "PNR",
+        pl.col(anchor).alias("_anchor"),
+        *([pl.col(end_before).alias("_end_before")] if end_before else []),
+        *([_region_code(region)] if region else []),
+    ).with_columns(_window_end(offset_days, end_before))
     services = _with_anchor(
         sssy.select("PNR", "HONUGE", "SPECIALE", "YDLTID", "YDLANT"),
-        anchors.select("PNR", pl.col(anchor).alias("_anchor")),
+        base.select("PNR", "_end"),
     )
     services = (
         # the key honuge_to_week_start looks up: text, stripped
@@ -130,8 +256,8 @@ def gp_service_windows(
         .join(_week_mondays(), on="_week", how="inner", build_side="force_right")
         .with_columns(_sunday=pl.col("_monday") + pl.duration(days=6))
         .filter(
-            (pl.col("_monday") <= pl.col("_anchor"))
-            & (pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=longest - 1))
+            (pl.col("_monday") <= pl.col("_end"))
+            & (pl.col("_sunday") >= pl.col("_end") - pl.duration(days=longest - 1))
         )
         .pipe(_lookup, _categories(), "SPECIALE")
         .pipe(_lookup, periods, "YDLTID")
@@ -141,16 +267,27 @@ def gp_service_windows(
     values = []
     for name, (cats, days, period) in windows.items():
         cond = pl.col("category").is_in(list(cats)) & (
-            pl.col("_sunday") >= pl.col("_anchor") - pl.duration(days=days - 1)
+            pl.col("_sunday") >= pl.col("_end") - pl.duration(days=days - 1)
         )
         if period is not None:
             cond = cond & (pl.col("period") == period)
         values.append(pl.when(cond).then(pl.col("YDLANT")).otherwise(0).alias(name))
     counts = services.select("PNR", *values).group_by("PNR").agg(pl.col(list(windows)).sum())
-    return (
-        anchors.select("PNR")
-        .join(counts, on="PNR", how="left", build_side="force_right")
-        .with_columns([pl.col(n).fill_null(0).cast(pl.Int64) for n in windows])
+    out = base.join(counts, on="PNR", how="left", build_side="force_right").with_columns(
+        [pl.col(n).fill_null(0).cast(pl.Int64) for n in windows]
+    )
+    if region is None:
+        return out.select("PNR", *windows)
+    table = coverage_table() if coverage is None else coverage
+    gaps = _gap_rows(windows, table, partly_uncovered)
+    nulled, label = [], pl.lit(None, dtype=pl.String)
+    for name, (_, days, _) in windows.items():
+        hit = pl.any_horizontal([_in_gap(r, days) for r in gaps[name]] or [pl.lit(False)])
+        nulled.append(pl.when(hit).then(None).otherwise(pl.col(name)).alias(name))
+        for r in reversed(gaps[name]):
+            label = pl.when(_in_gap(r, days)).then(pl.lit(_gap_label(r))).otherwise(label)
+    return out.with_columns(*nulled, gp_coverage_gap=label).select(
+        "PNR", *windows, "gp_coverage_gap"
     )
 
 
@@ -166,35 +303,138 @@ def add_gp_exposures(
     sssy: pl.LazyFrame,
     *,
     anchor: str = "death_date",
-    windows: Mapping[str, tuple[Sequence[str], int, str | None]] | None = None,
+    windows: GpWindows | None = None,
+    offset_days: int = 0,
+    end_before: str | None = None,
+    region: str | None = "region_code",
+    coverage: pl.DataFrame | None = None,
+    partly_uncovered: Literal["count", "null"] = "count",
 ) -> pl.LazyFrame:
     """Add GP-involvement exposures to a cohort (default: home visits in the last 90 days,
     any GP contact and out-of-hours contacts in the last 30 days) and the home-visit category
     ``gp_home_visit_category`` (``"0"``, ``"1-2"``, ``"3+"``).
 
+    The windows, the lag (``offset_days``, ``end_before``) and the coverage rule are those of
+    :func:`gp_service_windows`. By default the declared coverage table is applied with the
+    person's region at the anchor (``region_code``: the decedent cohort's BEF region on
+    31 December before death): out-of-hours counts in the Capital Region from 2014, where the
+    out-of-hours service (1813) is not in SSSY, are null (unknown), not 0, and
+    ``gp_coverage_gap`` says why. ``region=None`` gives raw SSSY counts (0 in the gap).
+
+    Raises
+    ------
+    ValueError
+        The ``region`` column is absent (pass ``region=None`` for raw counts), or a bad
+        ``offset_days`` / ``end_before``.
+
     Examples
     --------
     >>> import datetime as dt
-    >>> c = pl.LazyFrame({"PNR": ["a"], "death_date": [dt.date(2019, 3, 31)]})
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [dt.date(2019, 3, 31)] * 2,
+    ...                   "region_code": ["81", "84"]})
     >>> s = pl.LazyFrame({"PNR": ["a"], "HONUGE": ["1913"], "SPECIALE": ["800411"],
     ...                   "YDLTID": ["1"], "YDLANT": [3]})
-    >>> add_gp_exposures(c, s).collect()["gp_home_visit_category"].to_list()
-    ['3+']
+    >>> out = add_gp_exposures(c, s).collect()
+    >>> out["gp_home_visit_category"].to_list(), out["gp_ooh_contacts_30d"].to_list()
+    (['3+', '0'], [0, None])
     """
+    names = cohort.collect_schema().names()
+    if region is not None and region not in names:
+        raise ValueError(
+            f"add_gp_exposures: the region column {region!r} is not in the cohort ({names}); "
+            "it places each person in the coverage table (out-of-hours services in the Capital "
+            "Region from 2014 are not in SSSY). Add it, or pass region=None for raw counts."
+        )
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     windows = dict(windows or DEFAULT_GP_WINDOWS)
-    counts = gp_service_windows(cohort.select("PNR", anchor), sssy, windows, anchor=anchor)
+    keep = [c for c in ("PNR", anchor, end_before, region) if c is not None]
+    counts = gp_service_windows(
+        cohort.select(list(dict.fromkeys(keep))),
+        sssy,
+        windows,
+        anchor=anchor,
+        offset_days=offset_days,
+        end_before=end_before,
+        region=region,
+        coverage=coverage,
+        partly_uncovered=partly_uncovered,
+    )
     out = cohort.join(counts, on="PNR", how="left", maintain_order="left", build_side="force_right")
     if "gp_home_visits_90d" in windows:
         hv = pl.col("gp_home_visits_90d")
         out = out.with_columns(
-            gp_home_visit_category=pl.when(hv == 0)
+            gp_home_visit_category=pl.when(hv.is_null())
+            .then(pl.lit(None, dtype=pl.String))
+            .when(hv == 0)
             .then(pl.lit("0"))
             .when(hv <= 2)
             .then(pl.lit("1-2"))
             .otherwise(pl.lit("3+"))
         )
     return out
+
+
+def add_final_admission(
+    cohort: pl.LazyFrame,
+    contacts: pl.LazyFrame,
+    *,
+    anchor: str = "death_date",
+    max_gap_days: int = 0,
+    lookback_days: int = 365,
+) -> pl.LazyFrame:
+    """Add ``final_admission_start``: the first day of the final hospital admission.
+
+    The final admission is the person's last inpatient episode (stays chained when one
+    starts at most a day after the previous ends, as after a transfer between departments)
+    that starts on or before the anchor and ends no more than ``max_gap_days`` before it
+    (default 0: in hospital on the day of death, the patient-register hospital death of
+    Carollo et al., J Am Geriatr Soc 2018). Stays starting more than ``lookback_days`` before
+    the anchor are not read. Null when there is none. With
+    ``add_gp_exposures(..., end_before="final_admission_start")`` the GP windows end the day
+    before it.
+
+    ``contacts`` is the harmonised LPR contact table (:func:`paleval.registers.lpr_contacts`;
+    ``PNR, start, end, inpatient``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> d = dt.date
+    >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_date": [d(2020, 1, 31)] * 2})
+    >>> k = pl.LazyFrame({"PNR": ["a", "a", "b"], "inpatient": [True, True, True],
+    ...     "start": [d(2020, 1, 20), d(2020, 1, 25), d(2019, 12, 1)],
+    ...     "end": [d(2020, 1, 25), d(2020, 1, 31), d(2019, 12, 10)]})
+    >>> add_final_admission(c, k).collect()["final_admission_start"].to_list()
+    [datetime.date(2020, 1, 20), None]
+    """
+    cohort = cohort.cache()  # used twice below: evaluate the input plan once
+    stays = (
+        _with_anchor(
+            contacts.filter(pl.col("inpatient")).select("PNR", "start", "end"),
+            _anchors(cohort, anchor),
+        )
+        .filter(
+            (pl.col("start") <= pl.col("_anchor"))
+            & (pl.col("start") >= pl.col("_anchor") - pl.duration(days=lookback_days))
+        )
+        .with_columns(pl.col("end").fill_null(pl.col("_anchor")))
+    )
+    # episodes: a stay starting more than a day after every earlier stay ended opens one
+    reach = pl.col("end").cum_max().shift(1).over("PNR", order_by="start")
+    opens = (reach.is_null() | (pl.col("start") > reach + pl.duration(days=1))).cast(pl.Int32)
+    last = (
+        stays.with_columns(_episode=opens.cum_sum().over("PNR", order_by="start"))
+        .filter(pl.col("_episode") == pl.col("_episode").max().over("PNR"))
+        .group_by("PNR")
+        .agg(
+            final_admission_start=pl.col("start").min(),
+            _last_end=pl.col("end").max(),
+            _anchor=pl.col("_anchor").first(),
+        )
+        .filter(pl.col("_last_end") >= pl.col("_anchor") - pl.duration(days=max_gap_days))
+        .select("PNR", "final_admission_start")
+    )
+    return cohort.join(last, on="PNR", how="left", maintain_order="left", build_side="force_right")
 
 
 def add_terminal_declaration(

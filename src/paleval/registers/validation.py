@@ -30,6 +30,7 @@ from typing import Literal
 
 import polars as pl
 
+from paleval.codes import coverage_table, load_codes
 from paleval.registers.loading import (
     FIXED_WIDTH,
     RegisterFile,
@@ -58,6 +59,8 @@ __all__ = [
     "Rule",
     "ValidationReport",
     "exclusion_filter",
+    "ooh_rates",
+    "rate_collapses",
     "rules_markdown",
     "rules_table",
     "validate",
@@ -223,10 +226,22 @@ RULES: tuple[Rule, ...] = (
         "Event dated before birth (bef FOED_DAG); SSSY uses the week end.",
     ),
     Rule(
+        "rate_collapse",
+        "warn",
+        "sssy",
+        "Out-of-hours GP services (YDLTID, code list gp_time_codes) per resident (BEF, region "
+        "on 31 December of the year before) of a region and ISO year below a fifth of the "
+        "median of the other regions that year, without a declared reason in the coverage "
+        "table (paleval.codes.coverage_table): a source that stopped covering a region. "
+        "Declared gaps (the Capital Region's 1813 from 2014) are not reported; needs sssy and "
+        "bef in the validated registers.",
+    ),
+    Rule(
         "cross_check_skipped",
         "warn",
         _DATED,
-        "Death/birth checks skipped because dod or bef could not be loaded.",
+        "Death/birth checks (or the out-of-hours rate check, rate_collapse) skipped because "
+        "a register could not be loaded.",
     ),
 )
 """All validation rules, in the order they are reported."""
@@ -718,6 +733,165 @@ def _cross_checks(
                 out.add("event_before_birth", k, f.name, col, n_before, ex)
 
 
+COLLAPSE_RATIO = 0.2
+"""``rate_collapse``: a region-year rate below this fraction of the other regions' median."""
+
+
+def ooh_rates(sssy: pl.LazyFrame, bef: pl.LazyFrame) -> pl.DataFrame:
+    """Out-of-hours GP services per resident by region and year.
+
+    ``sssy``: ``PNR, HONUGE, YDLTID, YDLANT``; ``bef``: ``PNR, REG, year`` (status on
+    31 December of ``year``). A service of ISO year ``Y`` (from ``HONUGE``) is placed in the
+    person's region of BEF year ``Y - 1``; residents are BEF's persons that year per region.
+    Returns ``year, REG, services, residents, rate``; a year without any BEF status the year
+    before, or without any out-of-hours service in any region, is left out.
+
+    Examples
+    --------
+    >>> sssy = pl.LazyFrame({"PNR": ["a", "a", "b"], "HONUGE": ["1501", "1502", "1501"],
+    ...     "YDLTID": ["2", "1", "2"], "YDLANT": [2, 1, 1]})
+    >>> bef = pl.LazyFrame({"PNR": ["a", "b", "c"], "REG": ["81", "84", "84"],
+    ...     "year": [2014] * 3})
+    >>> ooh_rates(sssy, bef).rows()
+    [(2015, '81', 2, 1, 2.0), (2015, '84', 1, 2, 0.5)]
+    """
+    ooh_codes = load_codes("gp_time_codes").filter(pl.col("period") == "out_of_hours")["YDLTID"]
+    week = pl.col("HONUGE").cast(pl.String).str.strip_chars()
+    services = (
+        sssy.filter(pl.col("YDLTID").cast(pl.String).is_in(ooh_codes.implode()))
+        .select(
+            "PNR",
+            _status=2000 + week.str.slice(0, 2).cast(pl.Int32, strict=False) - 1,
+            _n=pl.col("YDLANT"),
+        )
+        .filter(pl.col("_status").is_not_null())
+        .group_by("PNR", "_status")
+        .agg(pl.col("_n").sum())
+    )
+    status = bef.select("PNR", _status=pl.col("year").cast(pl.Int32), REG=pl.col("REG"))
+    residents = status.group_by("_status", "REG").agg(residents=pl.len())
+    # BEF (the big side) streams through a hash table of the persons with services
+    placed = (
+        status.join(services, on=["PNR", "_status"], how="inner", build_side="force_right")
+        .group_by("_status", "REG")
+        .agg(services=pl.col("_n").sum())
+    )
+    return (
+        residents.join(placed, on=["_status", "REG"], how="left")
+        .select(
+            year=pl.col("_status") + 1,
+            REG=pl.col("REG").cast(pl.String),
+            services=pl.col("services").fill_null(0).cast(pl.Int64),
+            residents=pl.col("residents").cast(pl.Int64),
+        )
+        .filter(pl.col("REG").is_not_null())
+        # years outside the SSSY delivery (no service in any region) are not rates
+        .filter(pl.col("services").sum().over("year") > 0)
+        .with_columns(rate=pl.col("services") / pl.col("residents"))
+        .sort("year", "REG")
+        .collect(engine="streaming")
+    )
+
+
+def rate_collapses(rates: pl.DataFrame, ratio: float = COLLAPSE_RATIO) -> pl.DataFrame:
+    """Region-years whose rate is below ``ratio`` x the median rate of the other regions that
+    year, with ``declared`` (a coverage-table row for SSSY out-of-hours covers the region and
+    some day of the year) and ``reason``.
+
+    Examples
+    --------
+    >>> r = pl.DataFrame({"year": [2016] * 3, "REG": ["81", "82", "84"],
+    ...     "services": [500, 450, 1], "residents": [1000, 1000, 1000]}).with_columns(
+    ...     rate=pl.col("services") / pl.col("residents"))
+    >>> rate_collapses(r).select("year", "REG", "declared").rows()
+    [(2016, '84', True)]
+    """
+    others = []
+    for (year,), grp in rates.group_by("year", maintain_order=True):
+        for reg in grp["REG"].to_list():
+            med = grp.filter(pl.col("REG") != reg)["rate"].median()
+            others.append((year, reg, med))
+    ref = pl.DataFrame(
+        others, schema={"year": rates.schema["year"], "REG": pl.String, "others": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    low = rates.join(ref, on=["year", "REG"]).filter(
+        (pl.col("others") > 0) & (pl.col("rate") < ratio * pl.col("others"))
+    )
+    gaps = coverage_table().filter(
+        (pl.col("register") == "sssy") & (pl.col("period") == "out_of_hours")
+    )
+    declared = low.join(
+        gaps.select("REG", "start", "end", "reason"), on="REG", how="left"
+    ).with_columns(
+        declared=pl.col("start").is_not_null()
+        & (pl.col("start").dt.year() <= pl.col("year"))
+        & (pl.col("end").is_null() | (pl.col("end").dt.year() >= pl.col("year")))
+    )
+    return (
+        declared.sort("declared", descending=True)
+        .unique(["year", "REG"], keep="first", maintain_order=True)
+        .with_columns(reason=pl.when(pl.col("declared")).then(pl.col("reason")))
+        .select("year", "REG", "services", "residents", "rate", "others", "declared", "reason")
+        .sort("REG", "year")
+    )
+
+
+def _combine_rates(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Per-file :func:`ooh_rates` tables as one (a year found in several files adds up)."""
+    return (
+        pl.concat(parts)
+        .group_by("year", "REG")
+        .agg(pl.col("services").sum(), pl.col("residents").max())
+        .with_columns(rate=pl.col("services") / pl.col("residents"))
+        .sort("year", "REG")
+    )
+
+
+def _rate_collapse(
+    loadable: dict[str, list[RegisterFile]], out: _Collector, cache_dir: str | Path | None
+) -> None:
+    """``rate_collapse``: one SSSY file (one ISO year) at a time against the BEF file of the
+    year before, so the per-person aggregate held in memory is one year's."""
+    if "sssy" not in loadable or "bef" not in loadable:
+        return
+
+    def scan(f: RegisterFile, cols: list[str]) -> pl.LazyFrame:
+        return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
+
+    def bef_of(files: list[RegisterFile]) -> pl.LazyFrame:
+        return pl.concat(
+            [scan(f, ["PNR", "REG"]).with_columns(year=pl.lit(f.year, pl.Int32)) for f in files]
+        )
+
+    bef_files = [f for f in loadable["bef"] if f.year is not None]
+    by_year = {f.year: f for f in bef_files}
+    try:
+        parts = []
+        for f in loadable["sssy"]:
+            prev = by_year.get(f.year - 1) if f.year is not None else None
+            bef = bef_of([prev] if prev is not None else bef_files)
+            parts.append(ooh_rates(scan(f, ["PNR", "HONUGE", "YDLTID", "YDLANT"]), bef))
+        found = rate_collapses(_combine_rates(parts))
+    except (RegisterLoadError, pl.exceptions.PolarsError, ValueError) as exc:
+        msg = f"out-of-hours rates by region not checked: {str(exc).splitlines()[0]}"
+        out.add("cross_check_skipped", "sssy", None, "YDLTID", 1, [msg])
+        return
+    for row in found.filter(~pl.col("declared")).iter_rows(named=True):
+        out.add(
+            "rate_collapse",
+            "sssy",
+            "(all files)",
+            "YDLTID",
+            row["residents"],
+            [
+                f"region {row['REG']} {row['year']}: {row['services']:,} out-of-hours services "
+                f"for {row['residents']:,} residents ({row['rate']:.4f} per resident) vs a "
+                f"median {row['others']:.4f} in the other regions; no declared reason"
+            ],
+        )
+
+
 def _earliest(rows: pl.LazyFrame, col: str, early: pl.Expr) -> dt.date | None:
     """The earliest ``early`` (the event's earliest possible date) over ``rows``: the minimum
     of a date column, or of ``early`` over the distinct values of a coded one (payment weeks:
@@ -861,6 +1035,7 @@ def validate(
         if ok_files:
             loadable[key] = ok_files
     _cross_checks(data_dir, loadable, out, debug, cache_dir)
+    _rate_collapse(loadable, out, cache_dir)
     if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
         _duplicate_contacts(data_dir, keys, out, cache_dir)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
