@@ -822,19 +822,28 @@ def social_inequality(
             )
         props.append(_proportions(std_frame, o, factors, standardise_by, conf_level, notes))
 
-        # ratio models (complete cases)
+        # ratio models (complete cases: of all factors when mutual, of the factor when separate)
         model_frame = elig.filter(cov_known)
-        if missing == "exclude":
-            model_frame = model_frame.filter(known(factors))
         if model_frame.height < elig.height:
             notes.append(
-                f"{o}: {elig.height - model_frame.height:,} persons with an unknown factor level "
-                "or covariate left out of the ratio models"
+                f"{o}: {elig.height - model_frame.height:,} persons with an unknown covariate "
+                "left out of the ratio models"
             )
         if model_frame.height and model_frame["_event"].n_unique() > 1:
             sets = [factors] if adjust == "mutual" else [[f] for f in factors]
             for fs in sets:
-                mf = drop_separated(model_frame, [*fs, *covariates], notes, f"{o}, ratio models")
+                mf = model_frame
+                if missing == "exclude":
+                    mf = mf.filter(known(fs))
+                    if mf.height < model_frame.height:
+                        notes.append(
+                            f"{o}: {model_frame.height - mf.height:,} persons with an unknown "
+                            f"level of {'/'.join(fs)} left out of its ratio model(s)"
+                        )
+                if mf.height == 0 or mf["_event"].n_unique() < 2:
+                    notes.append(f"{o}, {'/'.join(fs)}: outcome constant; no ratio model")
+                    continue
+                mf = drop_separated(mf, [*fs, *covariates], notes, f"{o}, ratio models")
                 refs = _references(mf, [*fs, *covariates], given)
                 for m in measures:
                     key = f"{o}|{m}" + ("" if adjust == "mutual" else f"|{fs[0]}")
