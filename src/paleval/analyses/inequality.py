@@ -6,8 +6,11 @@ with, for each outcome (SPC admittance: any, hospice, hospital team/unit; late r
 death; GP home visits):
 
 - ``proportions``: crude and directly age/sex-standardised proportions per factor level;
-- ``ratios``: adjusted odds ratios (logistic) and prevalence ratios (modified Poisson, robust
-  SE) of each factor level against its reference level;
+- ``ratios``: adjusted odds ratios (logistic) and prevalence ratios (modified Poisson) of each
+  factor level against its reference level; by default the total effect of each factor (one
+  model per factor, adjusted for age group, sex, year of death and, for cancer decedents,
+  cancer site), mutual adjustment (a controlled direct effect) as an option; standard errors
+  cluster-robust by general practice;
 - ``indices``: slope and relative indices of inequality (SII, RII; ridit scores) for the
   ordered factors (education, income);
 - ``joint``: the joint education x income gradient as in Adsersen et al. (J Palliat Med 2023):

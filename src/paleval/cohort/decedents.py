@@ -131,7 +131,9 @@ def decedent_cohort(
       list ``diagnosis_groups``); no group -> ``"other"``;
     - place of death: ``C_PRAECIS_DODSSTED`` through the code list ``place_of_death``; where it
       is missing, ``"unknown"`` (``place_coarse`` keeps ``C_DODSSTED``);
-    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death;
+    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death; BEF
+      has no nursing-home indicator and counts a care-home resident as a one-person family, so
+      ``living_alone`` includes nursing-home residents (see ``social_inequality``);
     - education: the last UDDA status up to the year of death, mapped to four levels by the
       code list ``education_map`` (HFAUDD -> level); ``"unknown"`` if absent;
     - income: equivalised disposable family income (FAIK ``FAMAEKVIVADISP_13``) of the
