@@ -273,3 +273,27 @@ def test_tiny_registers_totals_by_independent_count(tiny_dir: Path) -> None:
         if monday.year == 2015 and any(s <= monday < e for s, e in by_pnr.get(r["PNR"], [])):
             n += r["YDLANT"]
     assert out["observed"].sum() == n > 0
+
+
+def test_equal_practices_are_all_shrunk_to_the_mean_and_ml_runs() -> None:
+    regs = _registers()
+    # p2 and p4 only, each with 1 visit in 2015 and equal person-time: no between variance
+    keep = ["b1", "b2", "d1", "d2"]
+    one = pl.LazyFrame({"PNR": ["b1", "d1"], "HONUGE": ["1510", "1510"], "SPECIALE": [HV] * 2,
+                        "YDLTID": ["1"] * 2, "YDLANT": [1, 1]})  # fmt: skip
+    til = pl.LazyFrame({"PNR": keep, "YDERNR": ["p2", "p2", "p4", "p4"],
+                        "DATO_FRA": [D(2000, 1, 1)] * 4, "DATO_TIL": [None] * 4},
+                       schema_overrides={"DATO_TIL": pl.Date})  # fmt: skip
+    r = {**regs, "sssy": one, "tilknytning": til}
+    out = practice_propensity_before_death(r, death_years=[2016], lookback_years=1)
+    assert out["eb_estimate"].to_list() == pytest.approx([1.0, 1.0])
+    assert out["prior_shape"].is_infinite().all()
+    ml = practice_propensity_before_death(
+        regs, death_years=[2016], lookback_years=1, shrinkage="ml"
+    )
+    o, e = ml["observed"].to_numpy(), ml["expected"].to_numpy()
+    a, b = gamma_poisson_prior(o, e, "ml")
+    if np.isfinite(a):
+        assert ml["eb_estimate"].to_numpy() == pytest.approx((o + a) / (e + b))
+    else:
+        assert ml["eb_estimate"].to_numpy() == pytest.approx(np.full(4, o.sum() / e.sum()))
