@@ -58,3 +58,22 @@ def test_flow_disclosure_hides_small_exclusions_and_draws() -> None:
     ax = pub.plot("flow")
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "<5" in texts and "n = 980" in texts and "n = 3" not in texts
+
+
+def test_table1_age_bands_in_order_with_definition_notes(eol_tiny: pl.DataFrame) -> None:
+    res = characteristics(
+        eol_tiny, by=None, variables=["age_group", "education", "income_quartile"]
+    )
+    tab = res.table
+    ages = tab.filter(pl.col("variable") == "age_group")
+    assert ages["level"].to_list() == ["18-49", "50-59", "60-69", "70-79", "80-89", "90+"]
+    # counted from the ages themselves, not from the age_group column
+    a = eol_tiny["age"]
+    assert ages.filter(pl.col("level") == "80-89")["n"].item() == int(((a >= 80) & (a < 90)).sum())
+    assert ages.filter(pl.col("level") == "90+")["n"].item() == int((a >= 90).sum())
+    edu = tab.filter(pl.col("variable") == "education")["level"].to_list()
+    assert edu.index("lower_secondary") < edu.index("long_higher") < edu.index("unknown")
+    inc = tab.filter(pl.col("variable") == "income_quartile")["level"].to_list()
+    assert inc == ["1", "2", "3", "4", "missing"]
+    assert any("3 year(s) before the year of death" in x for x in res.notes)
+    assert any(x.startswith("age_group: 18-49, 50-59") for x in res.notes)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from paleval.analyses._common import ordered_levels
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
 from paleval.plots import label
 
@@ -21,9 +22,10 @@ __all__ = [
 ]
 
 DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
-    "age", "age_group", "sex", "living_alone", "origin", "education", "income_quartile",
-    "region", "charlson_group", "place_of_death", "spc_referred", "spc_admitted", "spc_unit",
-    "gp_home_visit_category", "gp_ooh_30d", "terminal_declaration", "bed_days_30d",
+    "age", "age_group", "sex", "living_alone", "nursing_home_resident", "origin", "education",
+    "income_quartile", "region", "charlson_group", "place_of_death", "spc_referred",
+    "spc_admitted", "spc_unit", "gp_home_visit_category", "gp_ooh_30d", "terminal_declaration",
+    "bed_days_30d",
 )  # fmt: skip
 """Variables of the default Table 1 of the end-of-life cohort (those present are used)."""
 
@@ -112,7 +114,10 @@ def characteristics(
     Categorical variables (strings, Booleans, integers with at most 12 values) give counts and
     shares per level, missing values as the level ``"missing"``; continuous ones the median
     (IQR) and mean (SD). With ``variables=None`` the :data:`DEFAULT_CHARACTERISTICS` present in
-    the cohort are used.
+    the cohort are used. Levels of ordered factors (age group, education, income quartile)
+    come in their natural order (``paleval.analyses._common.LEVEL_ORDER``), others sorted;
+    ``"missing"`` last. The notes state the age bands and, when the cohort has
+    ``income_year``, the year the income was measured in relative to death.
 
     Examples
     --------
@@ -134,6 +139,7 @@ def characteristics(
         if total:
             frame = pl.concat([frame, frame.with_columns(pl.lit(TOTAL).alias("_group"))])
     sizes = frame.group_by("_group").agg(n_group=pl.len())
+    notes = _definition_notes(frame, variables)
     parts = []
     for v in variables:
         s = frame[v]
@@ -202,7 +208,8 @@ def characteristics(
             _g=pl.col("_group").replace_strict(gpos, return_dtype=pl.Int64),
             _missing=pl.col("level") == "missing",
         )
-        .sort("_v", "_missing", "level", "_g")
+        .join(_level_order(long), on=["variable", "level"], how="left")
+        .sort("_v", "_missing", "_lo", "level", "_g")
         .select(
             "variable",
             "level",
@@ -221,8 +228,46 @@ def characteristics(
         tables={"characteristics": long},
         n=n_total,
         params={"by": by, "variables": variables},
+        notes=notes,
         margins={"characteristics": [["variable", "group"], ["variable", "level"]]},
     )
+
+
+def _level_order(long: pl.DataFrame) -> pl.DataFrame:
+    """Position of every level within its variable (known orders first, then sorted)."""
+    rows = []
+    for (v,), d in long.group_by("variable", maintain_order=True):
+        for i, lv in enumerate(ordered_levels(v, d["level"].unique().to_list())):
+            rows.append((v, lv, i))
+    return pl.DataFrame(
+        rows, schema={"variable": pl.String, "level": pl.String, "_lo": pl.Int64}, orient="row"
+    )
+
+
+def _definition_notes(frame: pl.DataFrame, variables: Sequence[str]) -> list[str]:
+    notes = []
+    if "age_group" in variables:
+        levels = ordered_levels("age_group", frame["age_group"].drop_nulls().unique().to_list())
+        notes.append(f"age_group: {', '.join(levels)} (age at death or at entry)")
+    if "income_quartile" in variables and {"income_year", "death_year"} <= set(frame.columns):
+        lags = (
+            frame.select(lag=pl.col("death_year") - pl.col("income_year"))["lag"]
+            .drop_nulls()
+            .unique()
+            .sort()
+            .to_list()
+        )
+        if lags:
+            notes.append(
+                "income_quartile: equivalised disposable family income of the calendar year "
+                f"{' / '.join(map(str, lags))} year(s) before the year of death, quartiles within "
+                "the income year"
+            )
+    if "living_alone" in variables and "nursing_home_resident" not in frame.columns:
+        notes.append(
+            "living_alone: one-person family in BEF, which includes nursing-home residents"
+        )
+    return notes
 
 
 @dataclass(repr=False)

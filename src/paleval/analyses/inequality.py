@@ -6,8 +6,11 @@ with, for each outcome (SPC admittance: any, hospice, hospital team/unit; late r
 death; GP home visits):
 
 - ``proportions``: crude and directly age/sex-standardised proportions per factor level;
-- ``ratios``: adjusted odds ratios (logistic) and prevalence ratios (modified Poisson, robust
-  SE) of each factor level against its reference level;
+- ``ratios``: adjusted odds ratios (logistic) and prevalence ratios (modified Poisson) of each
+  factor level against its reference level; by default the total effect of each factor (one
+  model per factor, adjusted for age group, sex, year of death and, for cancer decedents,
+  cancer site), mutual adjustment (a controlled direct effect) as an option; standard errors
+  cluster-robust by general practice;
 - ``indices``: slope and relative indices of inequality (SII, RII; ridit scores) for the
   ordered factors (education, income);
 - ``joint``: the joint education x income gradient as in Adsersen et al. (J Palliat Med 2023):
@@ -77,9 +80,26 @@ DEFAULT_REFERENCE: dict[str, str] = {
     "living_alone": "cohabiting",
     "immigrant": "non_immigrant",
     "origin": "danish",
-    "age_group": "80+",
+    "age_group": "80-89",
+    "living_arrangement": "cohabiting",
 }
 """Reference levels used unless ``reference`` says otherwise (otherwise: the first level)."""
+
+DEFAULT_COVARIATES: tuple[str, ...] = ("age_group", "female", "death_year")
+"""Confounders of every model by default; ``cancer_site`` is added for cancer decedents."""
+
+ESTIMANDS: dict[str, str] = {
+    "separate": (
+        "total effect of each social factor: one model per factor, adjusted for the "
+        "confounders {covs} only (not for the other social factors)"
+    ),
+    "mutual": (
+        "controlled direct effect of each social factor: one model with all factors {facs} "
+        "and the confounders {covs}, so each factor's ratio holds the other factors fixed "
+        "(a mediator, e.g. income on the path from education, is adjusted away)"
+    ),
+}
+"""What ``adjust`` estimates (named in the result's notes)."""
 
 OUTCOME_DEFINITIONS: dict[str, str] = {
     "spc_admitted": "admitted to specialised palliative care (first contact on or before death)",
@@ -516,15 +536,71 @@ def _ratio_rows(
 _FITTERS = {"OR": logistic, "PR": modified_poisson}
 
 
+def _living_arrangement(frame: pl.DataFrame, wanted: set[str], notes: list[str]) -> pl.DataFrame:
+    """``living_alone`` null for nursing-home residents and ``living_arrangement`` when the
+    cohort has ``nursing_home_resident``; otherwise a note that the two are mixed."""
+    if not ({"living_alone", "living_arrangement"} & wanted):
+        return frame
+    if "nursing_home_resident" not in frame.columns:
+        if "living_alone" in wanted:
+            notes.append(
+                "living_alone is BEF's one-person family (ANTPERSF = 1), which includes "
+                "nursing-home residents: without a nursing-home indicator it mixes people living "
+                "alone at home with care-home residents"
+            )
+        return frame
+    res = pl.col("nursing_home_resident").fill_null(False)
+    n_res = frame.filter(res & pl.col("living_alone").is_not_null()).height
+    notes.append(
+        f"living_alone: {n_res:,} nursing-home residents set to missing (not living alone at "
+        "home); living_arrangement = cohabiting / living_alone / nursing_home"
+    )
+    return frame.with_columns(
+        living_arrangement=pl.when(res)
+        .then(pl.lit("nursing_home"))
+        .when(pl.col("living_alone"))
+        .then(pl.lit("living_alone"))
+        .when(pl.col("living_alone").not_())
+        .then(pl.lit("cohabiting")),
+        living_alone=pl.when(~res).then(pl.col("living_alone")),
+    )
+
+
+def _clusters(
+    frame: pl.DataFrame, cluster: str | None, notes: list[str]
+) -> tuple[pl.DataFrame, str | None]:
+    """The cluster column ``_cluster`` (persons without one are their own cluster)."""
+    if cluster is None:
+        notes.append("standard errors not clustered (cluster=None)")
+        return frame, None
+    if cluster not in frame.columns:
+        notes.append(
+            f"no {cluster!r} column: standard errors not clustered (HC0 for PR, model-based for OR)"
+        )
+        return frame, None
+    n_none = frame[cluster].null_count()
+    out = frame.with_row_index("_ri").with_columns(
+        _cluster=pl.coalesce(
+            pl.col(cluster).cast(pl.String), pl.lit("_own_") + pl.col("_ri").cast(pl.String)
+        )
+    )
+    notes.append(
+        f"cluster-robust standard errors by {cluster} ({out['_cluster'].n_unique():,} clusters"
+        + (f"; {n_none:,} persons without a {cluster} are their own clusters)" if n_none else ")")
+    )
+    return out.drop("_ri"), "_cluster"
+
+
 def social_inequality(
     cohort: pl.DataFrame | pl.LazyFrame | Any,
     *,
     outcomes: Sequence[str] = DEFAULT_OUTCOMES,
     factors: Sequence[str] = DEFAULT_FACTORS,
-    covariates: Sequence[str] = ("age_group", "female", "death_year"),
+    covariates: Sequence[str] | None = None,
     population: str | pl.Expr = "cancer",
     reference: Mapping[str, Any] | None = None,
-    adjust: str = "mutual",
+    adjust: str = "separate",
+    cluster: str | None = "practice",
     measures: Sequence[str] = ("OR", "PR"),
     missing: str = "exclude",
     joint: tuple[str, str] | None = ("education", "income_quartile"),
@@ -546,26 +622,43 @@ def social_inequality(
         ``spc_hospital``, ``late_referral``, ``home_death``, ``gp_home_visit``; any other
         name is a 0/1 or Boolean cohort column (nulls not analysed).
     factors
-        Social factors. Booleans become named levels (``living_alone``: cohabiting /
-        living_alone), numbers become text levels (income quartile ``"1"``..``"4"``), nulls
-        the level ``"missing"``. ``immigrant`` is derived from ``origin`` when absent
-        (immigrant vs. Danish origin or descendant). ``region`` is the region name,
-        ``region_code`` BEF's REG code ("81".."85" = DST regions 1081-1085).
+        Social factors. ``living_alone`` is BEF's one-person family (``ANTPERSF == 1``),
+        which also counts nursing-home residents; when the cohort has a Boolean
+        ``nursing_home_resident`` column, residents get a null ``living_alone`` (level
+        ``missing``: left out of the models, counted) and the factor ``living_arrangement``
+        (cohabiting / living_alone / nursing_home) is available. Booleans become named levels
+        (``living_alone``: cohabiting / living_alone), numbers become text levels (income
+        quartile ``"1"``..``"4"``), nulls the level ``"missing"``. ``immigrant`` is derived
+        from ``origin`` when absent (immigrant vs. Danish origin or descendant). ``region``
+        is the region name, ``region_code`` BEF's REG code ("81".."85" = DST regions 1081-1085).
     covariates
-        Adjustment variables of the ratio models, the inequality indices and the joint
-        gradient. Strings and Booleans enter as they are, integer columns as categories (e.g.
-        ``death_year``) unless named in ``continuous``; floats as linear terms. ``female`` is
+        Adjustment variables (confounders) of the ratio models, the inequality indices and the
+        joint gradient. Default (``None``): :data:`DEFAULT_COVARIATES` (age group, sex, year
+        of death), plus ``cancer_site`` when the population is ``"cancer"`` (site drives SPC
+        admittance: Adsersen et al., BMC Palliat Care 2017; an unmapped site is the level
+        ``"unmapped"``, counted in the notes). Give a list to choose exactly. Strings and
+        Booleans enter as they are, integer columns as categories (e.g. ``death_year``)
+        unless named in ``continuous``; floats as linear terms. ``female`` is
         derived from ``sex``.
     population
         ``"cancer"`` (default, adult cancer decedents), ``"noncancer"``, ``"all"`` or a
         Boolean polars expression.
     reference
         Reference levels by column (factors and categorical covariates), e.g.
-        ``{"age_group": "80+", "region_code": "84"}``; defaults: lowest education, income
-        Q1, cohabiting, Danish origin, age 80+, otherwise the first level.
+        ``{"age_group": "70-79", "region_code": "84"}``; defaults: lowest education, income
+        Q1, cohabiting, Danish origin, age 80-89, otherwise the first level.
     adjust
-        ``"mutual"`` (default): one model per outcome with all factors and the covariates;
-        ``"separate"``: one model per factor with the covariates only.
+        ``"separate"`` (default): one model per factor with the confounders only, i.e. the
+        total effect of each factor; ``"mutual"``: one model per outcome with all factors and
+        the confounders, i.e. a controlled direct effect of each factor given the others
+        (education's effect net of income, which it partly acts through). The notes name the
+        estimand.
+    cluster
+        Column of cluster-robust standard errors of the ratio models, indices and joint
+        gradient (default ``"practice"``: patients of one general practice share its
+        practice style; sandwich ``CL-HC0`` with ``G/(G-1)``). Persons without a practice are
+        their own clusters. ``None``, or a cohort without the column (noted), gives HC0 (PR)
+        and model-based (OR) standard errors.
     measures
         ``"OR"`` (logistic regression) and/or ``"PR"`` (modified Poisson, HC0 robust SE).
     missing
@@ -613,6 +706,15 @@ def social_inequality(
     8
     """
     frame = with_female(_as_frame(cohort))
+    notes: list[str] = []
+    default_covariates = covariates is None
+    if covariates is None:
+        covariates = list(DEFAULT_COVARIATES)
+        if isinstance(population, str) and population == "cancer":
+            if "cancer_site" in frame.columns:
+                covariates.append("cancer_site")
+            else:
+                notes.append("the cohort has no cancer_site column: not adjusted for cancer site")
     outcomes, factors, covariates = list(outcomes), list(factors), list(covariates)
     if not outcomes or not factors:
         raise ValueError("give at least one outcome and one factor")
@@ -638,6 +740,7 @@ def social_inequality(
     if unknown_j:
         raise ValueError(f"joint_outcomes {unknown_j} are not among the outcomes {outcomes}")
 
+    frame = _living_arrangement(frame, {*factors, *covariates, *joint_pair}, notes)
     if "immigrant" in {*factors, *covariates, *joint_pair} and "immigrant" not in frame.columns:
         require_columns(frame, ["origin"], "social inequality (immigrant)")
         frame = frame.with_columns(
@@ -666,10 +769,24 @@ def social_inequality(
     if stray:
         raise ValueError(f"reference given for {stray}, which are neither factors nor covariates")
 
-    notes: list[str] = []
     frame, pop_text = select_population(frame, population, notes)
     if frame.height == 0:
         raise ValueError("no persons in the population")
+    if "cancer_site" in covariates and frame.schema["cancer_site"] == pl.String:
+        n_unmapped = frame["cancer_site"].null_count()
+        if n_unmapped:
+            frame = frame.with_columns(pl.col("cancer_site").fill_null("unmapped"))
+            notes.append(
+                f"cancer_site: {n_unmapped:,} persons without a mapped site kept as the level "
+                "'unmapped'"
+            )
+    estimand = ESTIMANDS[adjust].format(
+        covs=", ".join(covariates) or "nothing", facs=", ".join(factors)
+    )
+    notes.append(
+        f"adjust={adjust!r}: {estimand}" + ("; default confounders" if default_covariates else "")
+    )
+    frame, cl = _clusters(frame, cluster, notes)
 
     # factors as String levels; integer covariates as categories
     all_factors = list(dict.fromkeys([*factors, *joint_pair]))
@@ -708,19 +825,28 @@ def social_inequality(
             )
         props.append(_proportions(std_frame, o, factors, standardise_by, conf_level, notes))
 
-        # ratio models (complete cases)
+        # ratio models (complete cases: of all factors when mutual, of the factor when separate)
         model_frame = elig.filter(cov_known)
-        if missing == "exclude":
-            model_frame = model_frame.filter(known(factors))
         if model_frame.height < elig.height:
             notes.append(
-                f"{o}: {elig.height - model_frame.height:,} persons with an unknown factor level "
-                "or covariate left out of the ratio models"
+                f"{o}: {elig.height - model_frame.height:,} persons with an unknown covariate "
+                "left out of the ratio models"
             )
         if model_frame.height and model_frame["_event"].n_unique() > 1:
             sets = [factors] if adjust == "mutual" else [[f] for f in factors]
             for fs in sets:
-                mf = drop_separated(model_frame, [*fs, *covariates], notes, f"{o}, ratio models")
+                mf = model_frame
+                if missing == "exclude":
+                    mf = mf.filter(known(fs))
+                    if mf.height < model_frame.height:
+                        notes.append(
+                            f"{o}: {model_frame.height - mf.height:,} persons with an unknown "
+                            f"level of {'/'.join(fs)} left out of its ratio model(s)"
+                        )
+                if mf.height == 0 or mf["_event"].n_unique() < 2:
+                    notes.append(f"{o}, {'/'.join(fs)}: outcome constant; no ratio model")
+                    continue
+                mf = drop_separated(mf, [*fs, *covariates], notes, f"{o}, ratio models")
                 refs = _references(mf, [*fs, *covariates], given)
                 for m in measures:
                     key = f"{o}|{m}" + ("" if adjust == "mutual" else f"|{fs[0]}")
@@ -731,6 +857,7 @@ def social_inequality(
                             "_event",
                             list(fs),
                             covariates,
+                            cluster=cl,
                             reference=refs,
                             conf_level=conf_level,
                         ),
@@ -767,6 +894,7 @@ def social_inequality(
                         outcome="_event",
                         covariates=covariates,
                         order=order,
+                        cluster=cl,
                         conf_level=conf_level,
                     ),
                     notes,
@@ -811,6 +939,7 @@ def social_inequality(
                     "_event",
                     ["_cell"],
                     covariates,
+                    cluster=cl,
                     reference={
                         **{k: v for k, v in refs.items() if k in covariates},
                         "_cell": ref_cell,
@@ -903,6 +1032,8 @@ def social_inequality(
             "covariates": covariates,
             "population": population if isinstance(population, str) else str(population),
             "adjust": adjust,
+            "estimand": "total effect" if adjust == "separate" else "controlled direct effect",
+            "cluster": cl if cl is None else cluster,
             "measures": list(measures),
             "missing": missing,
             "joint": joint_pair or None,

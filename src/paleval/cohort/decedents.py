@@ -20,9 +20,17 @@ from paleval.codes import load_codes
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow
 
-__all__ = ["Cohort", "decedent_cohort"]
+__all__ = ["INCOME_LAG_YEARS", "Cohort", "add_income", "decedent_cohort"]
 
 ORIGIN = {1: "danish", 2: "immigrant", 3: "descendant"}
+
+INCOME_LAG_YEARS = 3
+"""Default of ``decedent_cohort(income_lag=...)``: income of the calendar year three years
+before the year of death, which ends at least two full years before death (see
+:func:`add_income` and ``docs/methods/inequality.md``)."""
+
+INCOME_STATUS = ("known", "no_record", "invalid")
+"""Values of ``income_status`` (:func:`add_income`)."""
 
 
 @dataclass
@@ -105,6 +113,8 @@ def decedent_cohort(
     end: str | dt.date = "2024-12-31",
     min_age: int = 18,
     education_map: str = "education_hfaudd",
+    income_lag: int = INCOME_LAG_YEARS,
+    income_negative: str = "keep",
 ) -> Cohort:
     """Adults who died between ``start`` and ``end``, with characteristics at death.
 
@@ -114,19 +124,26 @@ def decedent_cohort(
 
     Columns: ``PNR, death_date, death_year, birth_date, age, age_group, sex, region,
     municipality, living_alone, civil_status, origin, underlying_cause, cause_group, cancer,
-    cancer_site, place_of_death, place_coarse, education, income, income_quartile,
-    income_quintile``.
+    cancer_site, place_of_death, place_coarse, education, income, income_year, income_status,
+    income_quartile, income_quintile``.
 
     - cause group: the underlying cause (ICD-10) mapped to the Murtagh/Etkind groups (code
       list ``diagnosis_groups``); no group -> ``"other"``;
     - place of death: ``C_PRAECIS_DODSSTED`` through the code list ``place_of_death``; where it
       is missing, ``"unknown"`` (``place_coarse`` keeps ``C_DODSSTED``);
-    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death;
+    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death; BEF
+      has no nursing-home indicator and counts a care-home resident as a one-person family, so
+      ``living_alone`` includes nursing-home residents (see ``social_inequality``);
     - education: the last UDDA status up to the year of death, mapped to four levels by the
       code list ``education_map`` (HFAUDD -> level); ``"unknown"`` if absent;
-    - income: equivalised disposable family income (FAIK ``FAMAEKVIVADISP_13``) of the year
-      before death, joined through BEF's ``FAMILIE_ID``; quartiles and quintiles within the
-      death year among cohort members with a known income (missing -> null).
+    - income: equivalised disposable family income (FAIK ``FAMAEKVIVADISP_13``) of the
+      calendar year ``income_lag`` years before the year of death (default 3: a year that ends
+      at least two full years before death, before most final illnesses lower income), joined
+      through the person's ``FAMILIE_ID`` in BEF of that year (:func:`add_income`); quartiles
+      and quintiles within the income year among cohort members with a known income (missing
+      -> null; ``income_status`` says why: ``no_record`` or ``invalid`` for NaN/infinite, and
+      negative values with ``income_negative="null"``). ``income_lag=1`` gives the former
+      definition (the year before death).
 
     Examples
     --------
@@ -135,19 +152,22 @@ def decedent_cohort(
     ...     "dod": pl.LazyFrame({"PNR": ["a", "b"], "DODDATO": [dt.date(2015, 3, 1)] * 2}),
     ...     "dodsaasg": pl.LazyFrame({"PNR": ["a", "b"], "C_DODTILGRUNDL_ACME": ["C341", "I219"],
     ...                               "C_DODSSTED": ["1", "0"], "C_PRAECIS_DODSSTED": ["4", "1"]}),
-    ...     "bef": pl.LazyFrame({"PNR": ["a", "b"], "year": [2014, 2014],
-    ...         "FOED_DAG": [dt.date(1940, 1, 1), dt.date(2000, 1, 1)], "KOEN": [2, 1],
-    ...         "KOM": ["101", "751"], "REG": ["84", "82"], "CIVST": ["E", "U"],
-    ...         "FAMILIE_ID": ["a", "b"], "ANTPERSF": [1, 3], "IE_TYPE": [1, 1]}),
+    ...     "bef": pl.LazyFrame({"PNR": ["a", "b", "a"], "year": [2014, 2014, 2012],
+    ...         "FOED_DAG": [dt.date(1940, 1, 1), dt.date(2000, 1, 1), dt.date(1940, 1, 1)],
+    ...         "KOEN": [2, 1, 2], "KOM": ["101", "751", "101"], "REG": ["84", "82", "84"],
+    ...         "CIVST": ["E", "U", "G"], "FAMILIE_ID": ["a", "b", "f"], "ANTPERSF": [1, 3, 2],
+    ...         "IE_TYPE": [1, 1, 1]}),
     ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["7011"]}),
-    ...     "faik": pl.LazyFrame({"FAMILIE_ID": ["a"], "year": [2014],
-    ...                           "FAMAEKVIVADISP_13": [250000.0]}),
+    ...     "faik": pl.LazyFrame({"FAMILIE_ID": ["f", "a"], "year": [2012, 2014],
+    ...                           "FAMAEKVIVADISP_13": [250000.0, 90000.0]}),
     ... }
     >>> c = decedent_cohort(regs)
     >>> c.flow.final
     1
     >>> c.collect().select("cause_group", "place_of_death", "education").row(0)
     ('cancer', 'home', 'long_higher')
+    >>> c.collect().select("income_year", "income", "income_status").row(0)
+    (2012, 250000.0, 'known')
     """
     _require(registers, ["dod", "dodsaasg", "bef", "udda", "faik"])
     start_d, end_d = _date(start), _date(end)
@@ -213,15 +233,25 @@ def decedent_cohort(
         .join(regions, on="region_code", how="left")
     )
     cohort = add_education(cohort, registers["udda"], education_map)
-    cohort = add_income(cohort, registers["faik"])
+    cohort = add_income(
+        cohort, registers["faik"], lag=income_lag, bef=registers["bef"], negative=income_negative
+    )
     columns = [
         "PNR", "death_date", "death_year", "birth_date", "age", "age_group", "sex", "region",
         "region_code", "municipality", "living_alone", "civil_status", "origin",
         "underlying_cause", "cause_group", "cancer", "cancer_site", "place_of_death",
-        "place_coarse", "education", "income", "income_quartile", "income_quintile",
+        "place_coarse", "education", "income", "income_year", "income_status", "income_quartile",
+        "income_quintile",
     ]  # fmt: skip
     frame = cohort.select(columns).sort("PNR")
-    params = {"name": "decedents", "start": str(start_d), "end": str(end_d), "min_age": min_age}
+    params = {
+        "name": "decedents",
+        "start": str(start_d),
+        "end": str(end_d),
+        "min_age": min_age,
+        "income_lag": income_lag,
+        "income_negative": income_negative,
+    }
     return Cohort(frame=frame, base=base, steps=steps, params=params)
 
 
@@ -294,39 +324,104 @@ def add_education(
 
 
 def add_income(
-    cohort: pl.LazyFrame, faik: pl.LazyFrame, year_col: str = "death_year"
+    cohort: pl.LazyFrame,
+    faik: pl.LazyFrame,
+    year_col: str = "death_year",
+    *,
+    lag: int = 1,
+    bef: pl.LazyFrame | None = None,
+    negative: str = "keep",
 ) -> pl.LazyFrame:
-    """Equivalised disposable family income of the year before the anchor year (FAIK, through
-    BEF's ``FAMILIE_ID`` in ``_family`` and ``_bef_year``), with quartiles and quintiles within
-    each value of ``year_col`` among persons with a known income (ties share the lower group).
+    """Equivalised disposable family income of the calendar year ``lag`` years before the
+    anchor year in ``year_col``, with quartiles and quintiles within each income year.
+
+    The family is the person's ``FAMILIE_ID`` in BEF of the income year; FAIK's
+    ``FAMAEKVIVADISP_13`` of that family and year is the income. With ``bef=None`` the family
+    is taken from the cohort's ``_family``/``_bef_year`` columns (BEF of the year before the
+    anchor, as :func:`bef_status` gives them), which is only right for ``lag=1``; any other
+    ``lag`` needs ``bef`` (the BEF register).
+
+    ``lag=1`` (the default here, kept for the incident cohorts: the year before diagnosis) is
+    affected by a final illness when the anchor is death; :func:`decedent_cohort` uses
+    ``INCOME_LAG_YEARS`` = 3 instead.
+
+    Values that cannot be an income never reach a quantile: NaN and infinite values become
+    null with ``income_status = "invalid"``; negative values (possible for disposable income:
+    losses of the self-employed, negative capital income) are kept with
+    ``negative="keep"`` (default) or made null and ``"invalid"`` with ``negative="null"``.
+    Persons without a family or FAIK row in the income year get ``"no_record"``. Quartiles and
+    quintiles are ranks within the income year among persons with a known income (ties share
+    the lower group); null otherwise.
+
+    Added columns: ``income, income_year, income_status, income_quartile, income_quintile``.
 
     Examples
     --------
-    >>> c = pl.LazyFrame({"_family": ["a", "b", "c", "d"], "_bef_year": [2014] * 4,
-    ...                   "death_year": [2015] * 4})
-    >>> f = pl.LazyFrame({"FAMILIE_ID": ["a", "b", "c", "d"], "year": [2014] * 4,
-    ...                   "FAMAEKVIVADISP_13": [1.0, 2.0, 3.0, 4.0]})
-    >>> add_income(c, f).collect()["income_quartile"].to_list()
-    [1, 2, 3, 4]
+    >>> c = pl.LazyFrame({"_family": ["a", "b", "c", "d", "e"], "_bef_year": [2014] * 5,
+    ...                   "death_year": [2015] * 5})
+    >>> f = pl.LazyFrame({"FAMILIE_ID": ["a", "b", "c", "d", "e"], "year": [2014] * 5,
+    ...                   "FAMAEKVIVADISP_13": [1.0, 2.0, 3.0, 4.0, float("nan")]})
+    >>> out = add_income(c, f).collect()
+    >>> out["income_quartile"].to_list(), out["income_status"].to_list()[-1]
+    ([1, 2, 3, 4, None], 'invalid')
     """
+    if negative not in ("keep", "null"):
+        raise ValueError(f"negative must be 'keep' or 'null', got {negative!r}")
+    if lag < 0:
+        raise ValueError(f"lag must be 0 or more years before {year_col!r}, got {lag}")
+    income_year = (pl.col(year_col) - lag).cast(pl.Int64)
+    if bef is None:
+        if lag != 1:
+            raise ValueError(
+                f"add_income with lag={lag} needs bef= (the family of the income year); "
+                "without it only lag=1 (the cohort's _family from BEF the year before) is known"
+            )
+        cohort = cohort.with_columns(_inc_family=pl.col("_family"), income_year=income_year)
+    else:
+        cohort = cohort.with_columns(income_year=income_year)
+        fam = (
+            bef.select("PNR", income_year=pl.col("year").cast(pl.Int64), _inc_family="FAMILIE_ID")
+            .join(
+                cohort.select("PNR", "income_year"),
+                on=["PNR", "income_year"],
+                how="semi",
+                build_side="force_right",
+            )
+            .unique(["PNR", "income_year"], keep="first")
+        )
+        cohort = cohort.join(fam, on=["PNR", "income_year"], how="left", maintain_order="left")
+    raw = pl.col("_inc_raw")
+    valid = raw.is_finite() & ((raw >= 0) if negative == "null" else pl.lit(True))
     inc = (
         faik.select(
-            _family=pl.col("FAMILIE_ID"),
-            _bef_year=pl.col("year"),
-            income=pl.col("FAMAEKVIVADISP_13"),
+            _inc_family=pl.col("FAMILIE_ID"),
+            income_year=pl.col("year").cast(pl.Int64),
+            _inc_raw=pl.col("FAMAEKVIVADISP_13").cast(pl.Float64),
         )
         # only the families and years the cohort needs (hash table on the small side)
         .join(
-            cohort.select("_family", "_bef_year"),
-            on=["_family", "_bef_year"],
+            cohort.select("_inc_family", "income_year"),
+            on=["_inc_family", "income_year"],
             how="semi",
             build_side="force_right",
         )
-        .unique(["_family", "_bef_year"], keep="first")
+        .unique(["_inc_family", "income_year"], keep="first")
+        .with_columns(_inc_row=pl.lit(True))
     )
-    out = cohort.join(inc, on=["_family", "_bef_year"], how="left", maintain_order="left")
-    rank = pl.col("income").rank("min").over(year_col)
-    n = pl.col("income").count().over(year_col)
+    out = (
+        cohort.join(inc, on=["_inc_family", "income_year"], how="left", maintain_order="left")
+        .with_columns(
+            income=pl.when(valid).then(raw),
+            income_status=pl.when(pl.col("_inc_row").is_null())
+            .then(pl.lit("no_record"))
+            .when(valid)
+            .then(pl.lit("known"))
+            .otherwise(pl.lit("invalid")),
+        )
+        .drop("_inc_family", "_inc_raw", "_inc_row")
+    )
+    rank = pl.col("income").rank("min").over("income_year")
+    n = pl.col("income").count().over("income_year")
     return out.with_columns(
         income_quartile=pl.when(pl.col("income").is_not_null()).then(
             ((rank - 1) * 4 // n + 1).cast(pl.Int8)

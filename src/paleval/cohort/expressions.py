@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from paleval.codes import load_codes
 
 __all__ = [
+    "AGE_BREAKS",
+    "AGE_BREAKS_80PLUS",
+    "AGE_LABELS",
     "age_group",
+    "age_labels",
     "icd10_clean",
     "icd10_grouper",
     "years_between",
 ]
 
-AGE_BREAKS = (50, 60, 70, 80)
-AGE_LABELS = ("18-49", "50-59", "60-69", "70-79", "80+")
+AGE_BREAKS = (50, 60, 70, 80, 90)
+"""Lower bounds of the age groups after the first (18-49); the last group is open."""
+AGE_LABELS = ("18-49", "50-59", "60-69", "70-79", "80-89", "90+")
+"""Labels of :func:`age_group` with the default ``breaks``, youngest first.
+
+80-89 and 90+ are separate (issue 13): about half of all Danish decedents are 80 or older, so a
+single open 80+ band lumps together very different end-of-life populations (e.g. nursing-home
+residence and dementia rise steeply after 90). ``age_group(..., breaks=AGE_BREAKS_80PLUS)``
+gives the former 80+ band (as in Adsersen et al., BMC Palliat Care 2017, where 80+ is the
+reference)."""
+AGE_BREAKS_80PLUS = (50, 60, 70, 80)
+"""The former bands with an open 80+ group (for comparison with published tables)."""
 
 
 def years_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
@@ -35,19 +51,43 @@ def years_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
     return (e.dt.year() - s.dt.year() - (~had_birthday).cast(pl.Int32)).cast(pl.Int32)
 
 
-def age_group(age: str | pl.Expr) -> pl.Expr:
-    """Age groups 18-49, 50-59, 60-69, 70-79, 80+ (as in paleval's planted models).
+def age_group(age: str | pl.Expr, breaks: tuple[int, ...] = AGE_BREAKS) -> pl.Expr:
+    """Age groups 18-49, 50-59, 60-69, 70-79, 80-89, 90+ (default ``breaks``).
+
+    ``breaks`` are the lower bounds of the groups after the first, increasing; labels are
+    ``"{lo}-{hi - 1}"`` and the last is open (``"{lo}+"``); the first group is
+    ``"18-{breaks[0] - 1}"`` (cohorts are adults). ``breaks=AGE_BREAKS_80PLUS`` gives the
+    former open 80+ band. A null age gives null.
 
     Examples
     --------
-    >>> pl.DataFrame({"a": [18, 59, 80]}).select(age_group("a")).to_series().to_list()
-    ['18-49', '50-59', '80+']
+    >>> pl.DataFrame({"a": [18, 59, 85, 90]}).select(age_group("a")).to_series().to_list()
+    ['18-49', '50-59', '80-89', '90+']
+    >>> d = pl.DataFrame({"a": [85, 95]})
+    >>> d.select(age_group("a", AGE_BREAKS_80PLUS)).to_series().to_list()
+    ['80+', '80+']
     """
+    labels = age_labels(breaks)
     a = pl.col(age) if isinstance(age, str) else age
-    expr = pl.when(a < AGE_BREAKS[0]).then(pl.lit(AGE_LABELS[0]))
-    for lo, label in zip(AGE_BREAKS[1:], AGE_LABELS[1:-1], strict=True):
-        expr = expr.when(a < lo).then(pl.lit(label))
-    return expr.when(a.is_not_null()).then(pl.lit(AGE_LABELS[-1]))
+    expr = pl.when(a < breaks[0]).then(pl.lit(labels[0]))
+    for hi, label in zip(breaks[1:], labels[1:-1], strict=True):
+        expr = expr.when(a < hi).then(pl.lit(label))
+    return expr.when(a.is_not_null()).then(pl.lit(labels[-1]))
+
+
+def age_labels(breaks: tuple[int, ...] = AGE_BREAKS) -> tuple[str, ...]:
+    """The labels :func:`age_group` gives with ``breaks``, youngest first.
+
+    Examples
+    --------
+    >>> age_labels((50, 80))
+    ('18-49', '50-79', '80+')
+    """
+    b = tuple(int(x) for x in breaks)
+    if not b or any(lo >= hi for lo, hi in itertools.pairwise(b)) or b[0] <= 18:
+        raise ValueError(f"age breaks must be increasing and above 18, got {breaks!r}")
+    inner = [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(b)]
+    return (f"18-{b[0] - 1}", *inner, f"{b[-1]}+")
 
 
 def icd10_clean(code: str | pl.Expr, *, strip_d: bool = False) -> pl.Expr:
