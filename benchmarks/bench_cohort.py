@@ -106,11 +106,14 @@ d = sys.argv[1]
 t0, c0 = time.perf_counter(), time.process_time()
 regs = scan_registers(d, ["dod", "dodsaasg", "bef", "udda", "faik", "sssy", "terminal", "dpd",
                           "lmdb"])
-cohort = decedent_cohort(regs)
+# the baselines take income from the year before death and count raw out-of-hours services:
+# paleval is asked for the same (its defaults are income 3 years before death and unknown
+# out-of-hours contact in declared coverage gaps; docs/methods.md)
+cohort = decedent_cohort(regs, income_lag=1)
 base = cohort.collect(with_flow=True)  # the cohort plan evaluated once, with its flow
 # the registers restricted to the cohort's persons (the filter reaches the files)
 persons = pl.col("PNR").is_in(base["PNR"].implode())
-lf = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons))
+lf = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons), region=None)
 lf = add_terminal_declaration(lf, regs["terminal"])
 lf = add_spc(lf, regs["dpd"])
 lf = add_hospital_use(lf, lpr_contacts(d).filter(persons))

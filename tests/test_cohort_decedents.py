@@ -252,47 +252,6 @@ def test_hospital_use_and_opioids_at_the_end_of_life(tiny_dir: Path) -> None:
     assert cancer > 0.6 > other
 
 
-def test_incident_noncancer_cohort_finds_the_planted_diagnoses(tiny_dir: Path) -> None:
-    import datetime as dt
-
-    from paleval.cohort import incident_noncancer_cohort
-    from paleval.registers import lpr_diagnoses
-
-    regs = scan_registers(tiny_dir, ["bef", "dod", "dpd", "udda"])
-    cohort = incident_noncancer_cohort(regs, lpr_diagnoses(tiny_dir))
-    rows = cohort.collect()
-    truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
-    planted = truth.filter(
-        pl.col("adult_decedent")
-        & pl.col("noncancer_dx_date").is_between(dt.date(2010, 1, 1), dt.date(2024, 12, 31))
-        & (pl.col("age_years") >= 25)
-    )
-    m = planted.join(rows, on="PNR", how="left")
-    found = m.filter(pl.col("diagnosis_date").is_not_null())
-    assert found.height > 50
-    assert (found["diagnosis_date"] <= found["noncancer_dx_date"]).all()
-    # The others are prevalent: a diagnosis of a need group before the period (LPR look-back).
-    from paleval.cohort import icd10_clean, icd10_grouper
-
-    before = icd10_grouper(
-        lpr_diagnoses(tiny_dir)
-        .filter(pl.col("start") < dt.date(2010, 1, 1))
-        .with_columns(code=icd10_clean("diagnosis", strip_d=True)),
-        "code",
-        "diagnosis_groups",
-        "group",
-    ).filter(pl.col("group").is_not_null() & (pl.col("group") != "cancer"))
-    prevalent = before.select("PNR").unique().collect()["PNR"]
-    missing = m.filter(pl.col("diagnosis_date").is_null())
-    # ... or referred to SPC before the diagnosis (an exclusion step of the flow).
-    explained = missing["PNR"].is_in(prevalent.implode()) | (
-        missing["spc_referral_date"] < missing["noncancer_dx_date"]
-    ).fill_null(False)
-    assert explained.all()
-    assert set(rows["event"].unique()) <= {0, 1, 2}
-    assert cohort.flow.final == rows.height
-
-
 def test_chained_exposures_do_not_duplicate_the_plan(tiny_dir: Path) -> None:
     """Each add_* uses its input twice; without caching the plan doubles at every step."""
     from paleval.cohort import (
@@ -364,12 +323,7 @@ def test_hospital_use_drops_duplicate_contacts_itself(tiny_dir: Path) -> None:
 def test_code_restricted_diagnoses_give_the_same_cohorts(tiny_dir: Path) -> None:
     from polars.testing import assert_frame_equal
 
-    from paleval.cohort import (
-        add_charlson,
-        charlson_codes,
-        diagnosis_group_codes,
-        incident_noncancer_cohort,
-    )
+    from paleval.cohort import add_charlson, charlson_codes
     from paleval.registers import lpr_diagnoses
 
     regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "dpd"])
@@ -380,16 +334,7 @@ def test_code_restricted_diagnoses_give_the_same_cohorts(tiny_dir: Path) -> None
     want = add_charlson(cohort, every).collect()
     assert want["charlson_index"].sum() > 0
     assert_frame_equal(add_charlson(cohort, restricted).collect(), want)
-    for groups in (None, ["heart", "dementia"]):
-        got = incident_noncancer_cohort(
-            regs, lpr_diagnoses(tiny_dir, codes=diagnosis_group_codes(groups)), groups=groups
-        ).collect()
-        assert got.height > 0
-        assert_frame_equal(got, incident_noncancer_cohort(regs, every, groups=groups).collect())
-    with pytest.raises(ValueError, match="unknown diagnosis group"):
-        diagnosis_group_codes(["hearts"])
-    with pytest.raises(ValueError, match="unknown diagnosis group"):
-        incident_noncancer_cohort(regs, every, groups=["hearts"])
+    # the incident cohorts' code restriction: tests/test_cohort_incident.py
 
 
 def test_income_three_years_before_death_from_the_raw_files(cohort_and_truth, tiny_dir) -> None:

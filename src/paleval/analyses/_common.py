@@ -27,7 +27,7 @@ LEVEL_ORDER: dict[str, list[str]] = {
     "living_alone": ["cohabiting", "living_alone"],
     "immigrant": ["non_immigrant", "immigrant"],
     "origin": ["danish", "immigrant", "descendant"],
-    "age_group": ["18-49", "50-59", "60-69", "70-79", "80+"],
+    "age_group": ["18-49", "50-59", "60-69", "70-79", "80-89", "90+", "80+"],
     "gp_home_visit_category": ["0", "1-2", "3+"],
 }
 """Display (and ridit) order of the levels of known ordered or binary factors, low to high."""

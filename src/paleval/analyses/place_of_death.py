@@ -483,7 +483,7 @@ def place_of_death_gp(
         Optional stratifying column (e.g. ``"cancer"``): every table is computed per stratum,
         with a leading column of that name.
     reference
-        Reference levels, e.g. ``{"age_group": "80+"}``; merged over :data:`DEFAULT_REFERENCE`.
+        Reference levels, e.g. ``{"age_group": "80-89"}``; merged over :data:`DEFAULT_REFERENCE`.
     mutual
         ``False`` (default): each exposure has its own adjusted model (exposure + covariates).
         ``True``: one adjusted model with all exposures and covariates (mutual adjustment);

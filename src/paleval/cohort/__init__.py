@@ -2,6 +2,7 @@
 
 from paleval.cohort.comorbidity import add_charlson, charlson_codes
 from paleval.cohort.decedents import (
+    INCOME_LAG_YEARS,
     Cohort,
     add_education,
     add_income,
@@ -10,6 +11,7 @@ from paleval.cohort.decedents import (
 )
 from paleval.cohort.exposures import (
     add_drug_use,
+    add_final_admission,
     add_gp_exposures,
     add_hospital_use,
     add_spc,
@@ -19,28 +21,41 @@ from paleval.cohort.exposures import (
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow, FlowStep
 from paleval.cohort.incident import (
+    CENSOR_REASONS,
     EVENT_CODES,
+    NEW_CANCER_EVENT,
+    advanced_disease_codes,
     diagnosis_group_codes,
     incident_cancer_cohort,
     incident_noncancer_cohort,
 )
-from paleval.cohort.practice import practice_home_visit_propensity
+from paleval.cohort.practice import (
+    add_practice_propensity,
+    practice_home_visit_propensity,
+    practice_propensity_before_death,
+)
 from paleval.cohort.study import END_OF_LIFE_REGISTERS, end_of_life_cohort, practice_at
 
 __all__ = [
+    "CENSOR_REASONS",
     "END_OF_LIFE_REGISTERS",
     "EVENT_CODES",
+    "INCOME_LAG_YEARS",
+    "NEW_CANCER_EVENT",
     "Cohort",
     "Flow",
     "FlowStep",
     "add_charlson",
     "add_drug_use",
     "add_education",
+    "add_final_admission",
     "add_gp_exposures",
     "add_hospital_use",
     "add_income",
+    "add_practice_propensity",
     "add_spc",
     "add_terminal_declaration",
+    "advanced_disease_codes",
     "age_group",
     "bef_status",
     "charlson_codes",
@@ -54,5 +69,6 @@ __all__ = [
     "incident_noncancer_cohort",
     "practice_at",
     "practice_home_visit_propensity",
+    "practice_propensity_before_death",
     "years_between",
 ]

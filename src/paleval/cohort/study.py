@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import polars as pl
 
 from paleval.cohort.comorbidity import add_charlson
-from paleval.cohort.decedents import Cohort, _date, _require, decedent_cohort
+from paleval.cohort.decedents import (
+    INCOME_LAG_YEARS,
+    Cohort,
+    _date,
+    _require,
+    decedent_cohort,
+)
 from paleval.cohort.exposures import (
     add_drug_use,
+    add_final_admission,
     add_gp_exposures,
     add_hospital_use,
     add_spc,
     add_terminal_declaration,
 )
-from paleval.cohort.practice import practice_home_visit_propensity
+from paleval.cohort.practice import add_practice_propensity, practice_propensity_before_death
 
 __all__ = ["END_OF_LIFE_REGISTERS", "end_of_life_cohort", "practice_at"]
 
@@ -66,7 +73,10 @@ def end_of_life_cohort(
     start: str | dt.date = "2010-01-01",
     end: str | dt.date = "2024-12-31",
     min_age: int = 18,
-    practice_years: Sequence[int] | None = None,
+    income_lag: int = INCOME_LAG_YEARS,
+    gp_offset_days: int = 0,
+    gp_before_final_admission: bool = False,
+    practice_lookback_years: int = 3,
 ) -> Cohort:
     """Adult decedents (:func:`~paleval.cohort.decedent_cohort`) with every end-of-life exposure.
 
@@ -74,16 +84,24 @@ def end_of_life_cohort(
 
     - GP involvement (:func:`~paleval.cohort.add_gp_exposures`): ``gp_home_visits_90d``,
       ``gp_home_visit_category`` (0 / 1-2 / 3+), ``gp_contacts_30d``, ``gp_ooh_contacts_30d``
-      and the Booleans ``gp_contact_30d`` and ``gp_ooh_30d``;
+      and the Booleans ``gp_contact_30d`` and ``gp_ooh_30d``. The out-of-hours columns are null
+      (unknown, not 0) where the declared coverage table has a gap (the Capital Region from
+      2014, whose out-of-hours service 1813 is not in the health insurance register); the gap is
+      named in ``gp_coverage_gap``. The windows end at death, or ``gp_offset_days`` before it,
+      or before the final hospital admission (``gp_before_final_admission``; adds
+      ``final_admission_start``), as lagged windows against reverse causation;
     - ``terminal_declaration``, ``terminal_days_before``;
     - specialised palliative care (:func:`~paleval.cohort.add_spc`): ``spc_referred``,
       ``spc_admitted``, ``spc_unit``, dates, ``spc_wait_days``, ``spc_contact_to_anchor_days``
       and ``spc_referral_to_death_days``;
     - ``admissions_30d``, ``bed_days_30d`` from ``contacts`` (harmonised, de-duplicated LPR);
     - ``opioid_90d``; ``charlson_index`` and ``charlson_group`` when ``diagnoses`` is given;
-    - ``practice`` (listed at death) and its home-visit ``propensity_quartile``
-      (:func:`~paleval.cohort.practice_home_visit_propensity` over ``practice_years``, default
-      the years of the period), 1-4;
+    - ``practice`` (listed at death) and its home-visit ``propensity_quartile`` (1-4) and
+      ``propensity_eb`` (:func:`~paleval.cohort.practice_propensity_before_death`: measured in
+      the ``practice_lookback_years`` calendar years before each person's year of death,
+      indirectly standardised, empirical-Bayes shrunk, quartiles weighted by list size);
+    - income from ``income_lag`` years before death (default
+      :data:`~paleval.cohort.INCOME_LAG_YEARS`, a year before the final illness);
     - outcome flags ``home_death``, ``out_of_hospital_death`` (known place of death only;
       null when unknown) and ``female``.
 
@@ -100,13 +118,22 @@ def end_of_life_cohort(
     """
     _require(registers, list(END_OF_LIFE_REGISTERS))
     start_d, end_d = _date(start), _date(end)
-    base = decedent_cohort(registers, start=start_d, end=end_d, min_age=min_age)
+    base = decedent_cohort(
+        registers, start=start_d, end=end_d, min_age=min_age, income_lag=income_lag
+    )
     # The decedents (one row each) are collected once, and the big event registers are
     # restricted to them by a PNR filter that the loaders push into the scan, so only the
     # decedents' rows are parsed and joined (national scale: see benchmarks/RESULTS.md).
     decedents = base.collect(with_flow=True)  # the flow is this cohort's too
     persons = pl.col("PNR").is_in(decedents["PNR"].implode())
-    lf = add_gp_exposures(decedents.lazy(), registers["sssy"].filter(persons))
+    lf = decedents.lazy()
+    end_before = None
+    if gp_before_final_admission:
+        lf = add_final_admission(lf, contacts.filter(persons))
+        end_before = "final_admission_start"
+    lf = add_gp_exposures(
+        lf, registers["sssy"].filter(persons), offset_days=gp_offset_days, end_before=end_before
+    )
     lf = add_terminal_declaration(lf, registers["terminal"])
     lf = add_spc(lf, registers["dpd"])
     lf = add_hospital_use(lf, contacts.filter(persons))
@@ -114,24 +141,28 @@ def end_of_life_cohort(
     if diagnoses is not None:
         lf = add_charlson(lf, diagnoses.filter(persons))
     lf = practice_at(lf, registers["tilknytning"])
-    years = list(practice_years or range(start_d.year, end_d.year + 1))
-    prop = practice_home_visit_propensity(registers, years=years).select(
-        practice=pl.col("YDERNR"), propensity_quartile=pl.col("propensity_quartile")
+    prop = practice_propensity_before_death(
+        registers,
+        death_years=range(start_d.year, end_d.year + 1),
+        lookback_years=practice_lookback_years,
     )
+    lf = add_practice_propensity(lf, prop)
     known = pl.col("place_of_death") != "unknown"
-    lf = (
-        lf.join(prop.lazy(), on="practice", how="left", maintain_order="left")
-        .with_columns(
-            gp_contact_30d=pl.col("gp_contacts_30d") > 0,
-            gp_ooh_30d=pl.col("gp_ooh_contacts_30d") > 0,
-            spc_referral_to_death_days=(
-                pl.col("death_date") - pl.col("spc_referral_date")
-            ).dt.total_days(),
-            home_death=pl.when(known).then(pl.col("place_of_death") == "home"),
-            out_of_hospital_death=pl.when(known).then(pl.col("place_of_death") != "hospital"),
-            female=pl.col("sex") == "female",
-        )
-        .sort("PNR")
-    )
-    params = {**base.params, "name": "end_of_life", "practice_years": [years[0], years[-1]]}
+    lf = lf.with_columns(
+        gp_contact_30d=pl.col("gp_contacts_30d") > 0,
+        gp_ooh_30d=pl.col("gp_ooh_contacts_30d") > 0,
+        spc_referral_to_death_days=(
+            pl.col("death_date") - pl.col("spc_referral_date")
+        ).dt.total_days(),
+        home_death=pl.when(known).then(pl.col("place_of_death") == "home"),
+        out_of_hospital_death=pl.when(known).then(pl.col("place_of_death") != "hospital"),
+        female=pl.col("sex") == "female",
+    ).sort("PNR")
+    params = {
+        **base.params,
+        "name": "end_of_life",
+        "gp_offset_days": gp_offset_days,
+        "gp_before_final_admission": gp_before_final_admission,
+        "practice_lookback_years": practice_lookback_years,
+    }
     return Cohort(frame=lf, base=base.base, steps=base.steps, params=params, _flow=base._flow)
