@@ -319,6 +319,11 @@ def test_time_to_referral_disclosed(cancer):
         for col in ("events", "n_competing"):
             rise = np.diff(np.r_[0, part.sort("time")[col].to_numpy()])
             assert np.all((rise == 0) | (rise >= 5)), (col, rise)
+    # the CIF within entry period obeys the same rule between its published times
+    for _, part in pub.tables["cif_period"].filter(~pl.col("suppressed")).group_by("period"):
+        for col in ("events", "n_competing"):
+            rise = np.diff(np.r_[0, part.sort("time")[col].to_numpy()])
+            assert np.all((rise == 0) | (rise >= 5)), (col, rise)
     # at_times shows exactly the published cif rows at the requested times
     at = pub.tables["at_times"]
     back = cif.join(at.select("group", "time"), on=["group", "time"], how="semi")

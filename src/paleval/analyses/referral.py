@@ -259,24 +259,27 @@ class TimeToReferralResult(AnalysisResult):
         competing deaths) rise by 1 to ``threshold - 1`` since the previous published point.
         """
         res = super().disclosed(threshold)
-        raw = self.tables["cif"]
-        counts = count_columns(raw.columns)
-        keep = ["time"]
-        dependent = [
-            c for c, dt in raw.schema.items() if dt.is_numeric() and c not in counts + keep
-        ]
-        prim = suppress(raw, counts, dependent=dependent, threshold=threshold)
-        mask = _step_blank(
-            raw,
-            keys=["group"],
-            order="time",
-            cumulative=["events", "n_competing"],
-            blanked=prim["suppressed"].to_numpy(),
-            threshold=threshold,
-        )
-        cif = _blank(prim, mask, keep)
         tables = dict(res.tables)
-        tables["cif"] = cif
+        for name, key in (("cif", "group"), ("cif_period", "period")):
+            if name not in self.tables:
+                continue
+            raw = self.tables[name]
+            counts = count_columns(raw.columns)
+            keep = ["time"]
+            dependent = [
+                c for c, dt in raw.schema.items() if dt.is_numeric() and c not in counts + keep
+            ]
+            prim = suppress(raw, counts, dependent=dependent, threshold=threshold)
+            mask = _step_blank(
+                raw,
+                keys=[key],
+                order="time",
+                cumulative=["events", "n_competing"],
+                blanked=prim["suppressed"].to_numpy(),
+                threshold=threshold,
+            )
+            tables[name] = _blank(prim, mask, keep)
+        cif = tables["cif"]
         times = [float(t) for t in self.params["times"]]
         tables["at_times"] = cif.filter(pl.col("time").is_in(pl.Series(times).implode()))
         return dataclasses.replace(res, tables=tables)
