@@ -249,7 +249,7 @@ def test_time_to_referral_bad_input(cancer):
         time_to_referral(cancer, by="nonexistent")
     with pytest.raises(ValueError, match="times must lie"):
         time_to_referral(cancer, horizon_days=365, times=(30, 730))
-    bad = cancer.head(50).with_columns(event=pl.lit(3, pl.Int8))
+    bad = cancer.head(50).with_columns(event=pl.lit(4, pl.Int8))
     with pytest.raises(ValueError, match="50 rows"):
         time_to_referral(bad)
     with pytest.raises(ValueError, match="outcome must be"):
@@ -565,3 +565,39 @@ def test_contact_outcome_censors_at_the_persons_censor_date():
     assert row["estimate"] == pytest.approx(aj["estimate"][0], rel=1e-12)
     assert row["events"] == 1 and row["n_competing"] == 1
     assert any("censor_date" in x for x in res.notes)
+
+
+def test_event_3_competes():
+    # a new cancer in the non-cancer cohort as a competing event (incident cohort option)
+    rng = np.random.default_rng(11)
+    n = 600
+    df = pl.DataFrame(
+        {
+            "time": rng.integers(1, 700, n),
+            "event": rng.choice([0, 1, 2, 3], n, p=[0.3, 0.3, 0.25, 0.15]),
+            "g": rng.choice(["a", "b"], n),
+        }
+    )
+    res = time_to_referral(df, by="g", horizon_days=730, times=(365,), period=None)
+    for grp in ("a", "b"):
+        sub = df.filter(pl.col("g") == grp)
+        direct = aalen_johansen(sub["time"], sub["event"], cause=1).at([365.0])
+        # event 3 read as censoring would give a higher CIF
+        wrong = aalen_johansen(sub["time"], sub["event"].replace(3, 0), cause=1).at([365.0])
+        row = _row_at(res.tables["at_times"], grp)
+        assert row["estimate"] == pytest.approx(direct["estimate"][0], rel=1e-12)
+        assert row["estimate"] < wrong["estimate"][0]
+        assert (
+            row["n_competing"]
+            == sub.filter(pl.col("event").is_in([2, 3]) & (pl.col("time") <= 365)).height
+        )
+    fg = fine_gray(df["time"], df["event"], df.select(pl.col("g").cast(pl.Enum(["a", "b"]))))
+    assert res.tables["fine_gray"]["log_hr"][0] == pytest.approx(fg.params[0], rel=1e-10)
+    assert res.tables["gray_test"]["outcome"].to_list() == ["referral", "death", "other_competing"]
+    assert any("event 3" in x for x in res.notes)
+
+
+def _row_at(tab: pl.DataFrame, group: str) -> dict:
+    sub = tab.filter(pl.col("group") == group)
+    assert sub.height == 1
+    return sub.row(0, named=True)

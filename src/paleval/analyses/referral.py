@@ -236,7 +236,8 @@ class TimeToReferralResult(AnalysisResult):
         The Aalen-Johansen curve per group on a coarse grid (every ``grid_days`` days up to
         the horizon, plus the requested ``times``): ``group, time`` (days), ``n`` (persons in
         the group), ``n_risk`` (still followed at ``time``), ``events`` (cumulative events of
-        the outcome by ``time``), ``n_competing`` (cumulative deaths first), ``estimate,
+        the outcome by ``time``), ``n_competing`` (cumulative competing events first:
+        death, and event 3 where the cohort codes one), ``estimate,
         std_error, conf_low, conf_high``.
     ``at_times``
         The rows of ``cif`` at the requested ``times``.
@@ -546,7 +547,7 @@ def _cif_grid(
                     "time": grid,
                     "n": np.full(grid.size, int(sel.sum()), dtype=np.int64),
                     "events": np.searchsorted(np.sort(tg[eg == 1]), grid, side="right"),
-                    "n_competing": np.searchsorted(np.sort(tg[eg == 2]), grid, side="right"),
+                    "n_competing": np.searchsorted(np.sort(tg[eg >= 2]), grid, side="right"),
                 }
             ).with_columns(pl.col("events", "n_competing").cast(pl.Int64))
         )
@@ -591,7 +592,8 @@ def time_to_referral(
     cohort
         An incident cohort (:func:`paleval.cohort.incident_cancer_cohort` or
         :func:`~paleval.cohort.incident_noncancer_cohort`; DataFrame, LazyFrame or Cohort) with
-        ``time`` (days from diagnosis) and ``event`` (0 censored, 1 SPC referral, 2 death), or a
+        ``time`` (days from diagnosis) and ``event`` (0 censored, 1 SPC referral, 2 death, 3
+        another competing event such as a new cancer in the non-cancer cohort), or a
         mapping ``{"cancer": ..., "noncancer": ...}`` of such cohorts, stacked with a column
         ``cohort`` (the key) and ``diagnosis_group`` (``"cancer"`` for the cancer cohort).
     by
@@ -685,10 +687,18 @@ def time_to_referral(
     all_vars = variables + ([period] if period and period not in variables else [])
     frame = _add_derived(frame, all_vars, "diagnosis_year")
     require_columns(frame, ["time", "event", *all_vars], "time to referral")
-    bad = frame.filter(~pl.col("event").is_in([0, 1, 2]) | pl.col("event").is_null()).height
+    bad = frame.filter(~pl.col("event").is_in([0, 1, 2, 3]) | pl.col("event").is_null()).height
     if bad:
         raise ValueError(
-            f"`event` must be 0 (censored), 1 ({outcome}) or 2 (death); {bad} rows are not"
+            f"`event` must be 0 (censored), 1 ({outcome}), 2 (death) or 3 (another competing "
+            f"event, e.g. a new cancer in the non-cancer cohort); {bad} rows are not"
+        )
+    n3 = frame.filter(pl.col("event") == 3).height
+    if n3:
+        notes.append(
+            f"{n3:,} persons with event 3 (a competing event other than death, e.g. a new "
+            "cancer) treated as competing, with death, in the CIF and Fine-Gray; censored in "
+            "the cause-specific Cox model"
         )
     neg = frame.filter(pl.col("time").is_null() | (pl.col("time") < 0)).height
     if neg:
@@ -753,10 +763,10 @@ def time_to_referral(
     if by and len(groups) > 1:
         gt = gray_test(t, e, g)
         models["gray_test"] = gt
-        ev_counts = {k: int((e == k).sum()) for k in (1, 2)}
+        ev_counts = {k: int((e == k).sum()) for k in (1, 2, 3)}
         tables["gray_test"] = gt.table.with_columns(
             outcome=pl.col("cause").replace_strict(
-                {1: outcome, 2: "death"}, return_dtype=pl.String
+                {1: outcome, 2: "death", 3: "other_competing"}, return_dtype=pl.String
             ),
             n=pl.lit(t.size, pl.Int64),
             events=pl.col("cause").replace_strict(ev_counts, return_dtype=pl.Int64),
