@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["PRESETS", "Preset", "SynthConfig"]
+__all__ = ["PRESETS", "REALISM_FEATURES", "Preset", "SynthConfig"]
+
+REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,26 @@ class SynthConfig:
     lpr3_start: str = "2019-02-01"
     messiness: bool = True
     preset: str = "custom"
+    # Register realism (each on by default; ``messiness=False``, the CLI's ``--clean``, switches
+    # every one off so the registers agree with paleval's conventions by construction).
+    multi_unit_spc: bool = True
+    sssy_payment_lag: bool = True
+
+    def realism(self, feature: str) -> bool:
+        """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
+
+        Examples
+        --------
+        >>> SynthConfig(n_persons=2000).realism("multi_unit_spc")
+        True
+        >>> SynthConfig(n_persons=2000, messiness=False).realism("multi_unit_spc")
+        False
+        >>> SynthConfig(n_persons=2000, sssy_payment_lag=False).realism("sssy_payment_lag")
+        False
+        """
+        if feature not in REALISM_FEATURES:
+            raise ValueError(f"unknown realism feature {feature!r}; one of {REALISM_FEATURES}")
+        return bool(self.messiness and getattr(self, feature))
 
     @classmethod
     def from_preset(cls, name: str, seed: int = 1, **overrides: object) -> SynthConfig:
@@ -309,6 +331,16 @@ CONTACT_TO_DEATH_SIGMA = 1.1
 P_EORTC = {"cancer": 0.73, "noncancer": 0.66}  # indicator 4
 P_MDC = {"cancer": 0.73, "noncancer": 0.65}  # indicator 5
 REFERRER_SHARES = {"hospital": 0.78, "gp": 0.16, "other": 0.06}
+# Multi-unit SPC courses: "1/3 af patienterne har et forloeb paa to specialiserede enheder,
+# typisk et hospice og et team" (DPD annual report 2018, summarised by the Danish hospice
+# leaders' association, hospicelederforening.dk/synspunkter/arlige-dmcg-pal-rapport). Among
+# admitted patients who live long enough after their first contact, a second referral to
+# another unit is drawn so that this share of all admitted patients has two or more.
+SPC_MULTI_UNIT_SHARE = 1 / 3
+SPC_MULTI_UNIT_MIN_DAYS = 5  # first contact -> death (or end of data) needed for a second unit
+SPC_SECOND_UNIT_CONTACT = 0.85  # second referrals followed by contact (the rest die first)
+# Second unit after a hospital team/unit: hospice (typical) or a hospital unit/team.
+SPC_SECOND_UNIT_HOSPICE_AFTER_HOSPITAL = 0.75
 
 # --- The GP at the end of life -------------------------------------------------------------
 # GP home visits in the last 90 days: Poisson with practice propensity (log-normal random

@@ -657,14 +657,18 @@ class EventContext:
         out.update(self._lpr3(np.flatnonzero(is3), rec, b_of, b_code, rng, chunk))
         return out
 
-    def spc_department(self, who: np.ndarray) -> np.ndarray:
-        """The palliative department each person is followed by (stable per person)."""
+    def spc_department(self, who: np.ndarray, other: bool = False) -> np.ndarray:
+        """The palliative department each person is followed by (stable per person).
+
+        ``other=True`` gives another palliative department of the same region (a second unit
+        of a multi-unit course) where the region has more than one.
+        """
         a, dep = self.pop.arrays, self.dep
         out = np.zeros(len(who), np.int64)
         for reg in np.unique(a["region"][who]):
             cand = np.flatnonzero((dep.region == reg) & (dep.kind == "palliative"))
             sel = np.flatnonzero(a["region"][who] == reg)
-            out[sel] = cand[self.pnr_hash(who[sel]) % len(cand)]
+            out[sel] = cand[(self.pnr_hash(who[sel]) + int(other)) % len(cand)]
         return out
 
     def _rows_with_duplicates(

@@ -355,8 +355,11 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
                 pl.Series(~adm), None
             ),
         }
-    ).sort("HENV_DATO", "PNR")
-    sink.write("dpd", dpd)
+    )
+    extra, n_rows = _further_spc_units(pop, ctx, ref, unit_type, unit_id)
+    a["spc_n_referrals"] = np.zeros(pop.n, np.int64)
+    a["spc_n_referrals"][ref] = n_rows
+    sink.write("dpd", pl.concat([dpd, extra]).sort("HENV_DATO", "PNR", "ENHED_ID"))
     # Cancer register.
     ca = np.flatnonzero(a["cancer_dx"] >= 0)
     morph = np.array(["81403", "80703", "80003", "85003", "81443"])[r.integers(0, 5, len(ca))]
@@ -425,6 +428,101 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     sink.write("sor", ctx.dep.frame())
 
 
+def _further_spc_units(
+    pop: Population,
+    ctx: EventContext,
+    ref: np.ndarray,
+    unit_type: np.ndarray,
+    unit_id: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """DPD rows for second SPC units of multi-unit courses, and referral rows per referred person.
+
+    About a third of SPC patients have a course at two units, typically a hospice and a team
+    (DPD annual report 2018). A second referral is drawn among admitted patients who live at
+    least ``SPC_MULTI_UNIT_MIN_DAYS`` after their first contact, at a rate that gives the share
+    ``SPC_MULTI_UNIT_SHARE`` of all admitted patients; it falls after the first contact, so the
+    first referral, the first contact and its unit (the per-person truth) are unchanged. A
+    hospital team/unit is followed by a hospice (or another hospital unit), a hospice by a
+    hospital team. ``SPC_SECOND_UNIT_CONTACT`` of second referrals lead to contact; the rest
+    die first (decedents) or have no contact by the end of the data ("andet").
+    """
+    a, cfg = pop.arrays, pop.cfg
+    n_rows = np.ones(len(ref), np.int64)
+    counts = {
+        "enabled": cfg.realism("multi_unit_spc"),
+        "source": "DPD annual report 2018: one third of patients at two specialised units",
+    }
+    empty = pl.DataFrame(schema=REGISTERS["dpd"].polars_schema)
+    if not cfg.realism("multi_unit_spc"):
+        counts.update(spc_patients_2plus_referrals=0, spc_patients_2plus_units=0, dpd_rows_added=0)
+        pop.truth.setdefault("realism", {})["multi_unit_spc"] = counts
+        return empty, n_rows
+    r = np.random.default_rng([cfg.seed, 9])
+    adm = a["spc_admitted"][ref]
+    contact = a["spc_contact"][ref]
+    died = a["died"][ref]
+    last = np.where(died, a["death"][ref], ctx.end)
+    room = last - contact
+    eligible = adm & (room >= C.SPC_MULTI_UNIT_MIN_DAYS)
+    p = min(1.0, C.SPC_MULTI_UNIT_SHARE * int(adm.sum()) / max(int(eligible.sum()), 1))
+    u = r.random((len(ref), 6))
+    k = np.flatnonzero(eligible & (u[:, 0] < p))
+    who = ref[k]
+    got = u[k, 1] < C.SPC_SECOND_UNIT_CONTACT
+    henv = contact[k] + 1 + np.floor(u[k, 2] * (room[k] - 1) * 0.8).astype(np.int64)
+    # Not contacted: the referral comes in the last days (died first) or, alive, late.
+    henv = np.where(got, henv, np.maximum(contact[k] + 1, last[k] - np.floor(5 * u[k, 2])))
+    henv = henv.astype(np.int64)
+    wait = np.floor(8 * u[k, 3] ** 2).astype(np.int64)
+    contact2 = np.where(got, np.minimum(henv + wait, last[k]), -1)
+    first_hospice = unit_type[k] == "hospice"
+    to_hospice = ~first_hospice & (u[k, 4] < C.SPC_SECOND_UNIT_HOSPICE_AFTER_HOSPITAL)
+    other_hospital = np.where(
+        unit_type[k] == "palliativt_team", "palliativ_afdeling", "palliativt_team"
+    )
+    type2 = np.where(
+        first_hospice, "palliativt_team", np.where(to_hospice, "hospice", other_hospital)
+    )
+    dep_id = ctx.dep.sor[ctx.spc_department(who, other=True)]
+    dep_id = np.where(first_hospice, ctx.dep.sor[ctx.spc_department(who)], dep_id)
+    id2 = np.where(to_hospice, _hospice_ids(a["region"][who], ctx), dep_id)
+    reason = np.where(got, None, np.where(died[k], "doed_foer_kontakt", "andet"))
+    cancer = a["is_cancer"][who] | (a["cancer_dx"][who] >= 0)
+    p_eortc = np.where(cancer, C.P_EORTC["cancer"], C.P_EORTC["noncancer"])
+    p_mdc = np.where(cancer, C.P_MDC["cancer"], C.P_MDC["noncancer"])
+    eortc = (r.random(len(k)) < p_eortc).astype(np.int64)
+    mdc = (u[k, 5] < p_mdc).astype(np.int64)
+    referrer = np.where(r.random(len(k)) < 0.7, "palliative_department", "hospital_department")
+    extra = pl.DataFrame(
+        {
+            "PNR": ctx.pnrs(who),
+            "ENHED_ID": id2,
+            "ENHED_TYPE": type2,
+            "HENV_DATO": as_date(henv),
+            "HENV_FRA": referrer,
+            "MODTAGET": got.astype(np.int64),
+            "FOERSTE_KONTAKT_DATO": as_date(contact2, nullable=True),
+            "IKKE_MODTAGET_AARSAG": pl.Series(reason.tolist(), dtype=pl.String),
+            "EORTC_UDFYLDT": pl.Series(eortc).set(pl.Series(~got), None),
+            "MDK": pl.Series(mdc).set(pl.Series(~got), None),
+        }
+    )
+    n_rows[k] += 1
+    distinct = id2 != unit_id[k]
+    counts.update(
+        spc_patients_2plus_referrals=len(k),
+        spc_patients_2plus_units=int(distinct.sum()),
+        spc_admitted_patients=int(adm.sum()),
+        share_of_admitted_2plus_referrals=round(len(k) / max(int(adm.sum()), 1), 4),
+        second_referral_probability_among_eligible=round(p, 4),
+        second_referrals_with_contact=int(got.sum()),
+        second_unit_hospice=int((type2 == "hospice").sum()),
+        dpd_rows_added=len(k),
+    )
+    pop.truth.setdefault("realism", {})["multi_unit_spc"] = counts
+    return extra, n_rows
+
+
 def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None:
     """Per-person ground truth (latent and derived values), for tests and calibration.
 
@@ -470,6 +568,8 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "spc_unit": unit,
             "spc_referral_date": as_date(a["spc_referral"], nullable=True),
             "spc_contact_date": as_date(a["spc_contact"], nullable=True),
+            # DPD referral rows (units) of the person's course: 2+ for multi-unit courses
+            "spc_referrals": a["spc_n_referrals"],
             "gp_home_visits_90d": a["gp_hv90"],
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
@@ -520,6 +620,7 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
             "practices": len(pop.practices["id"]),
             "rows": dict(sorted(sink.rows.items())),
         },
+        "realism": pop.truth.get("realism", {}),
         "planted": pop.truth["planted"],
         "calibrated": pop.truth["calibrated"],
         "defects": {**pop.truth["defects"], **ctx.defects},
