@@ -114,3 +114,99 @@ def test_switched_off_one_referral_per_person(which: str, request: pytest.Fixtur
     assert per.height > 0 and per["rows"].max() == 1
     counted = truth(data)["realism"]["multi_unit_spc"]
     assert counted["enabled"] is False and counted["dpd_rows_added"] == 0
+
+
+# ---------------------------------------------------------------- SSSY payment lag
+def _week_start(col: str = "HONUGE") -> pl.Expr:
+    """Monday of the ISO payment week yyww."""
+    return pl.concat_str(
+        pl.lit("20"),
+        pl.col(col).str.slice(0, 2),
+        pl.lit("-W"),
+        pl.col(col).str.slice(2, 2),
+        pl.lit("-1"),
+    ).str.to_date("%G-W%V-%u")
+
+
+@pytest.fixture(scope="module")
+def no_lag_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``tiny`` seed 1 like ``tiny_dir``, only the payment lag switched off."""
+    out = tmp_path_factory.mktemp("nolag")
+    generate(SynthConfig.from_preset("tiny", seed=1, sssy_payment_lag=False), out)
+    return out
+
+
+def _weeks_paid(data: Path, alive: pl.Series) -> pl.DataFrame:
+    """Per survivor and service: services and the sum of their payment-week numbers."""
+    return (
+        read(data, "sssy")
+        .filter(pl.col("PNR").is_in(alive.implode()))
+        .group_by("PNR", "SPECIALE", "YDLTID")
+        .agg(
+            n=pl.col("YDLANT").sum(),
+            weeks=(_week_start().cast(pl.Int64) // 7 * pl.col("YDLANT")).sum(),
+        )
+    )
+
+
+def test_payment_lag_delays_the_planted_share_of_services(tiny_dir: Path, no_lag_dir: Path) -> None:
+    """Survivors' services happen on the same days with and without the lag (the lag has its
+    own random stream), so per person and service the payment weeks move later by the lag:
+    their mean shift is the planted mean lag. Groups that lose a service at the edges of the
+    delivery period (paid after its end, or paid inside it for a service just before) are
+    left out by requiring the same number of services."""
+    alive = persons(tiny_dir).filter(~pl.col("died"))["PNR"]
+    on = _weeks_paid(tiny_dir, alive)
+    off = _weeks_paid(no_lag_dir, alive)
+    j = on.join(off, on=["PNR", "SPECIALE", "YDLTID"], suffix="_off").filter(
+        pl.col("n") == pl.col("n_off")
+    )
+    assert j.height > 0.9 * off.height
+    shift = (j["weeks"].sum() - j["weeks_off"].sum()) / j["n"].sum()
+    counted = truth(tiny_dir)["realism"]["sssy_payment_lag"]
+    lag = counted["lag_weeks_probability"]
+    mean_lag = sum(int(k) * v for k, v in lag.items())
+    assert 0.4 < mean_lag < 0.6
+    assert abs(shift - mean_lag) < 0.04, (shift, mean_lag)
+    share = counted["sssy_services_paid_a_week_or_more_late"] / counted["services_written"]
+    assert abs(share - (1 - lag["0"])) < 0.01
+    none = truth(no_lag_dir)["realism"]["sssy_payment_lag"]
+    assert none["sssy_services_paid_a_week_or_more_late"] == 0
+    assert none["lag_weeks_probability"] == {"0": 1.0}
+
+
+def test_payment_weeks_after_death_are_counted(tiny_dir: Path, no_lag_dir: Path) -> None:
+    deaths = read(tiny_dir, "dod")
+    for data, lagged in ((tiny_dir, True), (no_lag_dir, False)):
+        n = (
+            read(data, "sssy")
+            .join(deaths, on="PNR")
+            .filter(_week_start() > pl.col("DODDATO"))["YDLANT"]
+            .sum()
+        )
+        counted = truth(data)["realism"]["sssy_payment_lag"]
+        assert n == counted["sssy_services_paid_in_a_week_after_death"]
+        assert (n > 0) == lagged
+
+
+def test_background_home_visits_near_death_are_kept(tiny_dir: Path, no_lag_dir: Path) -> None:
+    """The register's daytime home visits of adult decedents in the payment weeks that lie
+    wholly within the last 84 days of life: with the lag on, background visits stay (more than
+    the planted ones); with it off they were deleted (never more than planted)."""
+    for data, kept in ((tiny_dir, True), (no_lag_dir, False)):
+        p = persons(data).filter(pl.col("adult_decedent"))
+        hv = (
+            read(data, "sssy")
+            .filter(pl.col("SPECIALE") == "800411", pl.col("YDLTID") == "1")
+            .join(p.select("PNR", "death_date"), on="PNR")
+            .filter(
+                _week_start() >= pl.col("death_date") - pl.duration(days=84),
+                _week_start() + pl.duration(days=6) <= pl.col("death_date"),
+            )["YDLANT"]
+            .sum()
+        )
+        planted = p["gp_home_visits_90d"].sum()
+        service = p["gp_home_visits_90d_service"].sum()
+        assert (service > planted) == kept
+        if not kept:
+            assert hv <= planted

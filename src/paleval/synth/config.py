@@ -404,6 +404,23 @@ GP_HOME_VISIT_RATE = {"<70": 0.01, "70-79": 0.08, "80+": 0.30}
 GP_OOH_RATE = {"consultation": 0.20, "phone": 0.25, "home_visit": (0.01, 0.10)}  # hv: <80, 80+
 GP_FEES = {"0101": 145.0, "0105": 50.0, "0201": 30.0, "0411": 420.0, "0121": 600.0}
 OOH_FEE_FACTOR = 1.6
+# Payment lag in the health insurance register: SSSY dates a service by its week of payment
+# (HONUGE), not the day it happened, and a service is paid in the week it is billed or later.
+# DST's and SDS's documentation name the payment week but publish no lag distribution: these
+# shares (weeks after the service week: 0, 1, 2, 3, 4, 5-8) are a synthetic assumption, with
+# 30 % of services paid a week or more late. Services paid after the end of the delivery period
+# are missing from the extract, as in a real one.
+SSSY_PAYMENT_LAG_WEEKS = {
+    0: 0.70,
+    1: 0.20,
+    2: 0.05,
+    3: 0.025,
+    4: 0.015,
+    5: 0.004,
+    6: 0.003,
+    7: 0.002,
+    8: 0.001,
+}
 LMDB_RATES = {"<40": 0.8, "40-69": 3.0, "70+": 6.0}
 BACKGROUND_ATC = {  # ATC: (weight, VNR, pack size, DDD per pack)
     "C10AA05": (0.14, "085412", 100, 100),

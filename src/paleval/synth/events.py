@@ -353,20 +353,29 @@ class EventContext:
         # Practice style: the listed practice's home-visit propensity scales home visits.
         hv_rate = hv_rate * np.exp(self.pop.practices["propensity"][a["practice_idx"][idx]])
         w, d = self.scatter(rng, idx, hv_rate, first, last)
-        # Decedents: background home visits in the last 90 days (and the 6 days before, so a
-        # week-based window overlapping the 90 days sees none) are replaced by the simulated
-        # end-of-life home visits: the count in that window is known exactly.
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 90 - 7))
+        # Clean registers (payment lag off): background home visits of decedents in the last
+        # 90 days (and the 6 days before, so a week-based window overlapping the 90 days sees
+        # none) are replaced by the simulated end-of-life home visits, so the count in that
+        # window is known exactly. With the payment lag on, background visits stay: the true
+        # count on service dates is in truth/persons.parquet (gp_home_visits_90d_service).
+        lag = self.cfg.realism("sssy_payment_lag")
+
+        def clear(w: np.ndarray, d: np.ndarray, days: int) -> np.ndarray:
+            if lag:
+                return np.ones(len(w), bool)
+            return ~(a["adult_decedent"][w] & (d > a["death"][w] - days - 7))
+
+        keep = clear(w, d, 90)
         add(w[keep], d[keep], "0411", False)
         w, d = self.scatter(rng, idx, np.where(age_mid >= 75, 0.25, 0.0), first, last)
         add(w, d, "0121", False)
         for name, code in (("consultation", "0101"), ("phone", "0201")):
             w, d = self.scatter(rng, idx, np.full(len(idx), C.GP_OOH_RATE[name]), first, last)
-            keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
+            keep = clear(w, d, 30)
             add(w[keep], d[keep], code, True)
         lo, hi = C.GP_OOH_RATE["home_visit"]
         w, d = self.scatter(rng, idx, np.where(age_mid >= 80, hi, lo), first, last)
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
+        keep = clear(w, d, 30)
         add(w[keep], d[keep], "0411", True)
         # End of life: home visits in the last 90 days, out-of-hours contacts in the last 30.
         dec = idx[a["adult_decedent"][idx]]
@@ -395,23 +404,43 @@ class EventContext:
         drop = is_ooh & (a["region"][who] == 1084) & (day >= day_number("2014-01-01"))
         self.count("sssy_capital_region_ooh_not_in_register", int(drop.sum()), defect=False)
         who, day, code, is_ooh = who[~drop], day[~drop], code[~drop], is_ooh[~drop]
+        self._service_truth(idx, who, day, code, is_ooh)
         prac = self.practice_on(who, day)
+        lag_w = np.zeros(len(day), np.int64)
+        if lag:
+            # Payment week: the service week or later (own generator, so the clean registers
+            # and every other register are drawn exactly as without the lag).
+            r_lag = np.random.default_rng([self.cfg.seed, 10, int(idx[0])])
+            weeks = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS), np.int64)
+            probs = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS.values()))
+            lag_w = weeks[np.searchsorted(np.cumsum(probs) / probs.sum(), r_lag.random(len(day)))]
+        pay = day + 7 * lag_w
+        # the payment week starts (Monday; day 0 is a Thursday) after the person's death
+        paid_after_death = a["died"][who] & (pay - (pay + 3) % 7 > a["death"][who])
         provider = np.where(is_ooh, 910000 + a["region"][who] % 10, self.pop.practices["id"][prac])
         fees = np.array([C.GP_FEES[c] for c in SERVICES])
         fee = fees[code] * np.where(is_ooh, C.OOH_FEE_FACTOR, 1.0)
         df = pl.DataFrame(
             {
                 "pnr_idx": who,
-                "day": pl.Series(day.astype(np.int32)).cast(pl.Date),
+                "day": pl.Series(pay.astype(np.int32)).cast(pl.Date),
                 "provider": provider,
                 "code": code,
                 "ooh": is_ooh,
                 "fee": fee,
             }
         )
-        df = df.with_columns(
-            iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week()
-        ).filter(pl.col("iso_year").is_between(self.cfg.start_year, self.cfg.end_year))
+        df = df.with_columns(iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week())
+        inside = pl.Series(df["iso_year"].is_between(self.cfg.start_year, self.cfg.end_year))
+        late = (~inside & (df["iso_year"] > self.cfg.end_year)).sum()
+        self.count("sssy_services_in_a_payment_week_after_the_delivery_period", late, False)
+        df = df.filter(inside)
+        kept = inside.to_numpy()
+        self.count("sssy_services", df.height, False)
+        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[kept] > 0).sum()), False)
+        self.count(
+            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[kept].sum()), False
+        )
         out = (
             df.group_by(["pnr_idx", "iso_year", "week", "provider", "code", "ooh"])
             .agg(YDLANT=pl.len(), BRUHON=pl.col("fee").sum())
@@ -437,6 +466,23 @@ class EventContext:
                 "year": out["iso_year"].cast(pl.Int64),
             }
         )
+
+    def _service_truth(
+        self,
+        idx: np.ndarray,
+        who: np.ndarray,
+        day: np.ndarray,
+        code: np.ndarray,
+        is_ooh: np.ndarray,
+    ) -> None:
+        """Per-person truth on service dates: daytime GP home visits in the last 90 days of
+        life (day of death and the 89 days before; background and end-of-life visits alike)."""
+        a = self.pop.arrays
+        if "gp_hv90_service" not in a:
+            a["gp_hv90_service"] = np.zeros(self.pop.n, np.int64)
+        hv = (code == SERVICES.index("0411")) & ~is_ooh & a["adult_decedent"][who]
+        hv &= (day <= a["death"][who]) & (day >= a["death"][who] - 89)
+        a["gp_hv90_service"][idx] = np.bincount(who[hv] - idx[0], minlength=len(idx))[idx - idx[0]]
 
     # ------------------------------------------------------------------ prescriptions (LMDB)
     def lmdb(self, idx: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:

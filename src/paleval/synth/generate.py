@@ -570,7 +570,11 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "spc_contact_date": as_date(a["spc_contact"], nullable=True),
             # DPD referral rows (units) of the person's course: 2+ for multi-unit courses
             "spc_referrals": a["spc_n_referrals"],
+            # planted exposure (end-of-life home visits; the home-death model uses this)
             "gp_home_visits_90d": a["gp_hv90"],
+            # all daytime home-visit services on their true service dates in the last 90 days
+            # (planted plus background visits; the register has payment weeks, lagged)
+            "gp_home_visits_90d_service": a["gp_hv90_service"],
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
             "nursing_home": a["nursing_home"],
@@ -629,6 +633,24 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
             "sssy_week_not_day": "GP services carry the ISO payment week only (HONUGE)",
             "lpr3_start": cfg.lpr3_start,
         },
+    }
+    lag_keys = (
+        "sssy_services_paid_a_week_or_more_late",
+        "sssy_services_paid_in_a_week_after_death",
+        "sssy_services_in_a_payment_week_after_the_delivery_period",
+    )
+    truth["realism"]["sssy_payment_lag"] = {
+        "enabled": cfg.realism("sssy_payment_lag"),
+        "lag_weeks_probability": {str(k): v for k, v in C.SSSY_PAYMENT_LAG_WEEKS.items()}
+        if cfg.realism("sssy_payment_lag")
+        else {"0": 1.0},
+        "background_visits_near_death_deleted": not cfg.realism("sssy_payment_lag"),
+        **{k: int(ctx.notes.get(k, 0)) for k in lag_keys},
+        "services_written": int(ctx.notes.get("sssy_services", 0)),
+        "note": (
+            "planted effects use true service dates (truth/persons.parquet: gp_home_visits_90d "
+            "planted end-of-life visits, gp_home_visits_90d_service all daytime home visits)"
+        ),
     }
     del seconds  # timings go to the benchmark, not into the (byte-identical) truth file
     truth["planted"]["nursing_home_residence"] = (
