@@ -3,6 +3,7 @@ rate, computed from the raw parquet files, counted in truth.json, and absent whe
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -28,7 +29,10 @@ def persons(data: Path) -> pl.DataFrame:
 def plain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every realism feature switched off by its own flag (messiness otherwise on)."""
     out = tmp_path_factory.mktemp("plain")
-    generate(SynthConfig(n_persons=6000, seed=7, multi_unit_spc=False, sssy_payment_lag=False), out)
+    cfg = SynthConfig(
+        n_persons=6000, seed=7, multi_unit_spc=False, sssy_payment_lag=False, migration=False
+    )
+    generate(cfg, out)
     return out
 
 
@@ -210,3 +214,107 @@ def test_background_home_visits_near_death_are_kept(tiny_dir: Path, no_lag_dir: 
         assert (service > planted) == kept
         if not kept:
             assert hv <= planted
+
+
+# ---------------------------------------------------------------- migration (VNDS)
+def _spells(data: Path) -> pl.DataFrame:
+    """Spells abroad from the raw migration register: an emigration until the next
+    immigration (or open), and an immigration during the study period with no earlier event
+    in the period (abroad since before it)."""
+    start = dt.date(truth(data)["generator"]["config"]["start_year"], 1, 1)
+    v = read(data, "vnds").sort("PNR", "HAEND_DATO")
+    v = v.with_columns(
+        nxt=pl.col("HAEND_DATO").shift(-1).over("PNR"),
+        nxt_code=pl.col("INDUD_KODE").shift(-1).over("PNR"),
+        prev_code=pl.col("INDUD_KODE").shift(1).over("PNR"),
+    )
+    out = v.filter(pl.col("INDUD_KODE") == "U").select(
+        "PNR",
+        frm="HAEND_DATO",
+        until=pl.when(pl.col("nxt_code") == "I").then(pl.col("nxt")).otherwise(None),
+    )
+    arrive = v.filter(
+        pl.col("INDUD_KODE") == "I", pl.col("HAEND_DATO") >= start, pl.col("prev_code").is_null()
+    ).select("PNR", frm=pl.lit(dt.date(1800, 1, 1)), until="HAEND_DATO")
+    return pl.concat([out, arrive])
+
+
+def _inside(events: pl.DataFrame, spells: pl.DataFrame, date: str) -> int:
+    return (
+        events.join(spells, on="PNR")
+        .filter(
+            pl.col(date) >= pl.col("frm"),
+            pl.col("until").is_null() | (pl.col(date) < pl.col("until")),
+        )
+        .height
+    )
+
+
+def test_migration_register_matches_the_planted_migrations(tiny_dir: Path) -> None:
+    counted = truth(tiny_dir)["realism"]["migration"]
+    start = dt.date(truth(tiny_dir)["generator"]["config"]["start_year"], 1, 1)
+    v = read(tiny_dir, "vnds")
+    n_persons = truth(tiny_dir)["counts"]["persons"]
+    u = v.filter(pl.col("INDUD_KODE") == "U")
+    i_in = v.filter(pl.col("INDUD_KODE") == "I", pl.col("HAEND_DATO") >= start)
+    assert u.height == counted["emigrants"] + counted["returners"]
+    assert i_in.height == counted["immigrants_in_period"] + counted["returners"]
+    assert v.height - u.height - i_in.height == counted["historical_immigrations"]
+    # planted: 2.5 % stay abroad and 1.2 % return, weighted towards young adults and thinned
+    # by the disease courses a spell must avoid
+    assert 0.02 < u["PNR"].n_unique() / n_persons < 0.05
+    assert 0.01 < counted["immigrants_in_period"] / n_persons < 0.04
+    p = persons(tiny_dir)
+    assert p.filter(pl.col("migration") == "emigrant")["died"].sum() == 0
+    assert counted["emigrants_with_cancer_before_emigration"] > 0  # censoring matters
+    assert counted["immigrants_in_period_who_died"] > 0
+
+
+def test_nobody_is_in_danish_registers_while_abroad(tiny_dir: Path) -> None:
+    spells = _spells(tiny_dir)
+    assert spells.height > 0
+    assert _inside(read(tiny_dir, "lmdb"), spells, "EKSD") == 0
+    assert _inside(read(tiny_dir, "lpr_adm"), spells, "D_INDDTO") == 0
+    assert _inside(read(tiny_dir, "lpr_f_kontakter"), spells, "dato_start") == 0
+    assert _inside(read(tiny_dir, "dpd"), spells, "HENV_DATO") == 0
+    assert _inside(read(tiny_dir, "car"), spells, "D_DIAGNOSEDATO") == 0
+    assert _inside(read(tiny_dir, "dod"), spells, "DODDATO") == 0
+    # SSSY has payment weeks, paid up to 8 weeks late: no payment week wholly inside a spell
+    # later than that (the Sunday ending the week before the return or arrival)
+    sssy = read(tiny_dir, "sssy").with_columns(w=_week_start() + pl.duration(days=6))
+    late = spells.with_columns(frm=pl.col("frm") + pl.duration(weeks=10))
+    assert _inside(sssy, late, "w") == 0
+    # BEF year-end status: nobody abroad on 31 December is in it, everybody else alive is
+    bef = read(tiny_dir, "bef").select("PNR", "REFERENCETID")
+    assert _inside(bef, spells, "REFERENCETID") == 0
+    years = bef["REFERENCETID"].unique().sort()
+    grid = spells.select("PNR").unique().join(pl.DataFrame({"REFERENCETID": years}), how="cross")
+    deaths = read(tiny_dir, "dod")
+    expected = (
+        grid.join(deaths, on="PNR", how="left")
+        .filter(pl.col("DODDATO").is_null() | (pl.col("DODDATO") > pl.col("REFERENCETID")))
+        .join(spells, on="PNR")
+        .filter(
+            (pl.col("REFERENCETID") < pl.col("frm"))
+            | (pl.col("until").is_not_null() & (pl.col("REFERENCETID") >= pl.col("until")))
+        )
+        .select("PNR", "REFERENCETID")
+        .unique()
+    )
+    observed = bef.join(spells.select("PNR").unique(), on="PNR")
+    assert expected.sort(pl.all()).equals(observed.sort(pl.all()))
+    # a GP listing ends on emigration and starts on arrival
+    lst = read(tiny_dir, "tilknytning")
+    j = lst.join(spells, on="PNR").filter(
+        pl.col("DATO_FRA") < pl.col("until").fill_null(dt.date(2100, 1, 1)),
+        pl.col("DATO_TIL").is_null() | (pl.col("DATO_TIL") > pl.col("frm")),
+    )
+    assert j.height == 0
+
+
+@pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
+def test_switched_off_nobody_migrates(which: str, request: pytest.FixtureRequest) -> None:
+    data: Path = request.getfixturevalue(which)
+    assert read(data, "vnds").height == 0
+    assert truth(data)["realism"]["migration"]["enabled"] is False
+    assert persons(data)["migration"].null_count() == truth(data)["counts"]["persons"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["PRESETS", "REALISM_FEATURES", "Preset", "SynthConfig"]
 
-REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag")
+REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag", "migration")
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class SynthConfig:
     # every one off so the registers agree with paleval's conventions by construction).
     multi_unit_spc: bool = True
     sssy_payment_lag: bool = True
+    migration: bool = True
 
     def realism(self, feature: str) -> bool:
         """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
@@ -116,6 +117,19 @@ class SynthConfig:
 
 
 L = math.log
+
+# Migration (paleval.synth.migration): probabilities over the study period per person of the
+# closed cohort, times an age weight (young adults ``young_adult_factor``, children 0.5, 70+
+# 0.2, normalised to mean 1). Danish scale for orientation: about 1 % of residents emigrate
+# and 1-1.5 % immigrate each year (Statistics Denmark, VAN1AAR/VAN2AAR), most of them short
+# stays of foreign citizens outside a closed cohort; these rates are synthetic.
+MIGRATION = {
+    "emigrate": 0.025,  # leave during the period and stay abroad (alive at the end)
+    "emigrate_and_return": 0.012,  # leave and come back before the end (and before death)
+    "immigrate_immigrant_origin": 0.15,  # IE_TYPE 2: first arrival during the period
+    "immigrate_other": 0.005,  # others (e.g. Danes born abroad) arriving during the period
+    "young_adult_factor": 3.0,  # age 18-44 at the start
+}
 
 # --- Population -----------------------------------------------------------------------------
 # Age distribution on 1 January of the start year, 10-year bands (approximate Danish pyramid,

@@ -15,6 +15,7 @@ import polars as pl
 
 from paleval.codes import load_codes
 from paleval.synth import config as C
+from paleval.synth.migration import resident
 from paleval.synth.simulate import (
     DAYS_PER_YEAR,
     PLACES,
@@ -226,7 +227,7 @@ class EventContext:
     def bef(self, idx: np.ndarray, year: int) -> pl.DataFrame:
         a = self.pop.arrays
         dec31 = day_number(f"{year}-12-31")
-        alive = idx[(~a["died"][idx] | (a["death"][idx] > dec31)) & (a["birth"][idx] <= dec31)]
+        alive = self.residents(idx, dec31)
         age = (dec31 - a["birth"][alive]) / DAYS_PER_YEAR
         alone = a["living_alone"][alive]
         fem = a["female"][alive]
@@ -265,6 +266,18 @@ class EventContext:
             }
         )
 
+    def residents(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """Persons ``idx`` alive, born and living in Denmark on ``day`` (year-end status)."""
+        a = self.pop.arrays
+        alive = (~a["died"][idx] | (a["death"][idx] > day)) & (a["birth"][idx] <= day)
+        return idx[alive & resident(self.pop, idx, day)]
+
+    def in_denmark(self, key: str, who: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Mask of events on days their person lives in Denmark; the others are counted."""
+        keep = resident(self.pop, who, day)
+        self.count(f"{key}_events_not_generated_while_abroad", int((~keep).sum()), defect=False)
+        return keep
+
     def pnr_hash(self, idx: np.ndarray) -> np.ndarray:
         """A deterministic per-person pseudo-random integer (stable across years)."""
         x = (idx.astype(np.uint64) + np.uint64(self.cfg.seed)) * np.uint64(2654435761)
@@ -275,7 +288,7 @@ class EventContext:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         a = self.pop.arrays
         dec31 = day_number(f"{year}-12-31")
-        alive = idx[(~a["died"][idx] | (a["death"][idx] > dec31)) & (a["birth"][idx] <= dec31)]
+        alive = self.residents(idx, dec31)
         if self.cfg.messiness:
             miss = rng.random(len(alive)) < C.MESS["income_missing"]
             self.count("income_person_years_missing", int(miss.sum()))
@@ -315,8 +328,10 @@ class EventContext:
     def udda(self, idx: np.ndarray, year: int, missing: np.ndarray) -> pl.DataFrame:
         a = self.pop.arrays
         sep30 = day_number(f"{year}-09-30")
-        alive = (~a["died"][idx] | (a["death"][idx] > sep30)) & (
-            (sep30 - a["birth"][idx]) / DAYS_PER_YEAR >= 15
+        alive = (
+            (~a["died"][idx] | (a["death"][idx] > sep30))
+            & ((sep30 - a["birth"][idx]) / DAYS_PER_YEAR >= 15)
+            & resident(self.pop, idx, sep30)
         )
         keep = idx[alive & ~missing[idx]]
         return pl.DataFrame(
@@ -399,6 +414,7 @@ class EventContext:
         code = np.concatenate(codes)
         is_ooh = np.concatenate(ooh)
         ok = day >= np.maximum(self.start, a["birth"][who])
+        ok &= self.in_denmark("sssy", who, day)
         who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         # Capital Region: out-of-hours has been hospital-based (1813) since 2014 -> not in SSSY.
         drop = is_ooh & (a["region"][who] == 1084) & (day >= day_number("2014-01-01"))
@@ -520,6 +536,7 @@ class EventContext:
         day = np.concatenate([d1, d_op])
         drug = np.concatenate([pick1, pick_op])
         ok = day >= np.maximum(self.start, a["birth"][who])
+        ok &= self.in_denmark("lmdb", who, day)
         who, day, drug = who[ok], day[ok], drug[ok]
         order = np.lexsort((drug, day, who))
         who, day, drug = who[order], day[order], drug[order]
@@ -678,6 +695,7 @@ class EventContext:
             np.concatenate(x) for x in zip(*parts, strict=True)
         )
         ok = (start >= np.maximum(self.lpr_start, a["birth"][who])) & (start <= self.end)
+        ok &= self.in_denmark("lpr", who, start)
         who, start, los, kind, acute, dept, code = (
             x[ok] for x in (who, start, los, kind, acute, dept, code)
         )

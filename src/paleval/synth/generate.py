@@ -33,6 +33,7 @@ from paleval.synth.events import (
     load_hfaudd,
     make_departments,
 )
+from paleval.synth.migration import NEVER, assign_migration, vnds_frame
 from paleval.synth.simulate import (
     AGE_GROUPS,
     PLACES,
@@ -184,6 +185,7 @@ def generate(
     say(f"simulating {cfg.n_persons:,} persons (seed {cfg.seed})")
     pop = simulate_population(cfg)
     _finalise_persons(pop)
+    pop.truth.setdefault("realism", {})["migration"] = assign_migration(pop)
     pnr = synthetic_pnr(pop["birth"])
     departments = make_departments()
     ctx = EventContext(pop, pnr, departments)
@@ -424,8 +426,39 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
             ),
         ]
     ).sort("PNR", "DATO_FRA")
-    sink.write("tilknytning", lst)
+    sink.write("tilknytning", _listing_outside_spells(lst, pop, ctx))
     sink.write("sor", ctx.dep.frame())
+    sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
+
+
+def _listing_outside_spells(lst: pl.DataFrame, pop: Population, ctx: EventContext) -> pl.DataFrame:
+    """GP listing periods cut at each person's spell abroad: an emigrant is taken off the
+    list when leaving, an immigrant listed from arrival, a returner listed again on return."""
+    a = pop.arrays
+    spells = np.flatnonzero(a["abroad_from"] < NEVER)
+    if len(spells) == 0:
+        return lst
+    sp = pl.DataFrame(
+        {"PNR": ctx.pnrs(spells), "af": a["abroad_from"][spells], "au": a["abroad_until"][spells]}
+    )
+    days = lst.with_columns(
+        fra=pl.col("DATO_FRA").cast(pl.Int64), til=pl.col("DATO_TIL").cast(pl.Int64)
+    ).join(sp, on="PNR", how="left")
+    plain = days.filter(pl.col("af").is_null())
+    moved = days.filter(pl.col("af").is_not_null())
+    til = pl.col("til").fill_null(int(NEVER) + 1)
+    before = moved.filter(pl.col("fra") < pl.col("af")).with_columns(
+        til=pl.when(til > pl.col("af")).then(pl.col("af")).otherwise(pl.col("til"))
+    )
+    after = moved.filter(til > pl.col("au"), pl.col("au") < NEVER).with_columns(
+        fra=pl.max_horizontal("fra", "au")
+    )
+    ctx.count("tilknytning_periods_cut_at_migration", moved.height, defect=False)
+    out = pl.concat([plain, before, after]).with_columns(
+        DATO_FRA=pl.col("fra").cast(pl.Int32).cast(pl.Date),
+        DATO_TIL=pl.col("til").cast(pl.Int32).cast(pl.Date),
+    )
+    return out.select(lst.columns).sort("PNR", "DATO_FRA")
 
 
 def _further_spc_units(
@@ -579,6 +612,25 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "terminal_declaration": a["terminal"],
             "nursing_home": a["nursing_home"],
             "place_of_death": _labels(np.array(PLACES), a["place"]),
+            # spell abroad [abroad_from, abroad_until): null from = arrived during the period
+            # (immigrant), null until = still abroad at the end (emigrant)
+            "migration": _labels(
+                np.array(["emigrant", "returner", "immigrant"]),
+                np.where(
+                    a["abroad_from"] >= NEVER,
+                    -1,
+                    np.where(a["abroad_until"] >= NEVER, 0, np.where(a["abroad_from"] < 0, 2, 1)),
+                ),
+            ),
+            "abroad_from": as_date(
+                np.where(
+                    (a["abroad_from"] < NEVER) & (a["abroad_from"] > -NEVER), a["abroad_from"], -1
+                ),
+                nullable=True,
+            ),
+            "abroad_until": as_date(
+                np.where(a["abroad_until"] < NEVER, a["abroad_until"], -1), nullable=True
+            ),
         }
     )
     df.write_parquet(path, compression="zstd")
