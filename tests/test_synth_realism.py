@@ -190,6 +190,13 @@ def test_payment_weeks_after_death_are_counted(tiny_dir: Path, no_lag_dir: Path)
         )
         counted = truth(data)["realism"]["sssy_payment_lag"]
         assert n == counted["sssy_services_paid_in_a_week_after_death"]
+        rows = (
+            read(data, "sssy")
+            .join(deaths, on="PNR")
+            .filter(_week_start() > pl.col("DODDATO"))
+            .height
+        )
+        assert rows == counted["sssy_rows_paid_in_a_week_after_death"]
         assert (n > 0) == lagged
 
 

@@ -459,9 +459,16 @@ class EventContext:
         )
         out = (
             df.group_by(["pnr_idx", "iso_year", "week", "provider", "code", "ooh"])
-            .agg(YDLANT=pl.len(), BRUHON=pl.col("fee").sum())
+            .agg(
+                YDLANT=pl.len(),
+                BRUHON=pl.col("fee").sum(),
+                monday=(pl.col("day").cast(pl.Int32) - pl.col("day").dt.weekday() + 1).min(),
+            )
             .sort(["pnr_idx", "iso_year", "week", "code", "provider", "ooh"])
         )
+        who_row = out["pnr_idx"].to_numpy()
+        rows_after = a["died"][who_row] & (out["monday"].to_numpy() > a["death"][who_row])
+        self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
         speciale = pl.Series([f"80{c}" for c in SERVICES])
         return pl.DataFrame(
             {

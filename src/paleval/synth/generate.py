@@ -689,6 +689,7 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
     lag_keys = (
         "sssy_services_paid_a_week_or_more_late",
         "sssy_services_paid_in_a_week_after_death",
+        "sssy_rows_paid_in_a_week_after_death",
         "sssy_services_in_a_payment_week_after_the_delivery_period",
     )
     truth["realism"]["sssy_payment_lag"] = {
