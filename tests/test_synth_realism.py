@@ -30,7 +30,12 @@ def plain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every realism feature switched off by its own flag (messiness otherwise on)."""
     out = tmp_path_factory.mktemp("plain")
     cfg = SynthConfig(
-        n_persons=6000, seed=7, multi_unit_spc=False, sssy_payment_lag=False, migration=False
+        n_persons=6000,
+        seed=7,
+        multi_unit_spc=False,
+        sssy_payment_lag=False,
+        migration=False,
+        households=False,
     )
     generate(cfg, out)
     return out
@@ -325,3 +330,103 @@ def test_switched_off_nobody_migrates(which: str, request: pytest.FixtureRequest
     assert read(data, "vnds").height == 0
     assert truth(data)["realism"]["migration"]["enabled"] is False
     assert persons(data)["migration"].null_count() == truth(data)["counts"]["persons"]
+
+
+# ---------------------------------------------------------------- households
+def _bef(data: Path) -> pl.DataFrame:
+    return read(data, "bef").with_columns(year=pl.col("REFERENCETID").dt.year())
+
+
+def test_couples_share_a_family_and_its_income(tiny_dir: Path) -> None:
+    p = persons(tiny_dir)
+    counted = truth(tiny_dir)["realism"]["households"]
+    couples = p.filter(pl.col("partner").is_not_null(), pl.col("PNR") < pl.col("partner"))
+    assert couples.height == counted["couples"] > 0.15 * p.height
+    bef = _bef(tiny_dir)
+    deaths = read(tiny_dir, "dod")
+    for year in (2009, 2016, 2024):
+        dec31 = dt.date(year, 12, 31)
+        alive = (
+            couples.join(deaths, on="PNR", how="left")
+            .join(deaths.rename({"PNR": "partner", "DODDATO": "DOD2"}), on="partner", how="left")
+            .filter(
+                pl.col("DODDATO").is_null() | (pl.col("DODDATO") > dec31),
+                pl.col("DOD2").is_null() | (pl.col("DOD2") > dec31),
+            )
+        )
+        fam = bef.filter(pl.col("year") == year).group_by("FAMILIE_ID").agg(n=pl.len())
+        assert fam.filter(pl.col("n") == 2).height == alive.height
+        assert fam["n"].max() == 2
+        # the family's id is one partner's PNR, and both partners carry it
+        b = bef.filter(pl.col("year") == year).select("PNR", "FAMILIE_ID")
+        j = alive.join(b, on="PNR").join(
+            b.rename({"PNR": "partner", "FAMILIE_ID": "FAM2"}), on="partner"
+        )
+        assert j.height == alive.height
+        assert (j["FAMILIE_ID"] == j["FAM2"]).all()
+        assert j["FAMILIE_ID"].is_in(pl.concat([j["PNR"], j["partner"]]).implode()).all()
+    # FAIK: one row per family and year; partners get the same equivalised income
+    faik = (
+        pl.scan_parquet(tiny_dir / "faik" / "*.parquet", include_file_paths="file")
+        .with_columns(year=pl.col("file").str.extract(r"faik(\d{4})").cast(pl.Int32))
+        .drop("file")
+        .collect()
+    )
+    assert faik.height == faik.select("FAMILIE_ID", "year").unique().height
+    inc = bef.join(faik, on=["FAMILIE_ID", "year"])
+    shared = inc.group_by("FAMILIE_ID", "year").agg(
+        n=pl.len(), k=pl.col("FAMAEKVIVADISP_13").n_unique()
+    )
+    assert shared.filter(pl.col("n") == 2).height > 1000
+    ind = read(tiny_dir, "ind")
+    assert faik.height < ind.height  # fewer families than persons
+
+
+def test_widowhood_changes_civil_status_and_living_alone(tiny_dir: Path) -> None:
+    p = persons(tiny_dir)
+    widowed = p.filter(pl.col("widowed_date").is_not_null())
+    assert widowed.height == truth(tiny_dir)["realism"]["households"]["widowed_persons"] > 0
+    bef = _bef(tiny_dir).select("PNR", "year", "CIVST", "FAMILIE_ID", "ANTPERSF")
+    j = widowed.join(bef, on="PNR").with_columns(
+        after=pl.col("year") >= pl.col("widowed_date").dt.year()
+    )
+    after = j.filter(pl.col("after"))
+    before = j.filter(~pl.col("after"))
+    assert after.height > 0 and before.height > 0
+    assert (after["FAMILIE_ID"] == after["PNR"]).all()  # a family of one's own
+    married = after.filter(pl.col("married"))
+    assert (married["CIVST"] == "E").all()  # widow(er)
+    assert (before.filter(pl.col("married"))["CIVST"] == "G").all()
+    assert (before["ANTPERSF"] >= 2).all()
+    # survivors of two-person families live alone from the year of the partner's death
+    two = (
+        j.filter(~pl.col("living_alone_start"))
+        .group_by("PNR")
+        .agg(
+            pl.col("ANTPERSF").filter(~pl.col("after")).max().alias("size_before"),
+            pl.col("ANTPERSF").filter(pl.col("after")).min().alias("size_after"),
+        )
+    )
+    two = two.filter(pl.col("size_before") == 2, pl.col("size_after").is_not_null())
+    assert two.height > 0 and (two["size_after"] == 1).all()
+
+
+def test_living_alone_in_truth_is_what_bef_shows_the_year_before_death(tiny_dir: Path) -> None:
+    """The planted models use living alone at the end of the year before death: exactly the
+    status a cohort reads from BEF (ANTPERSF == 1) that year."""
+    p = persons(tiny_dir).filter(pl.col("adult_decedent"))
+    bef = _bef(tiny_dir).select("PNR", "year", "ANTPERSF")
+    j = p.with_columns(year=pl.col("death_date").dt.year() - 1).join(bef, on=["PNR", "year"])
+    assert j.height > 0.95 * p.height
+    assert (j["living_alone"] == (j["ANTPERSF"] == 1)).all()
+    assert j.filter(pl.col("living_alone") & ~pl.col("living_alone_start")).height > 0
+
+
+@pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
+def test_switched_off_every_family_is_one_person(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    data: Path = request.getfixturevalue(which)
+    bef = read(data, "bef")
+    assert (bef["FAMILIE_ID"] == bef["PNR"]).all()
+    assert truth(data)["realism"]["households"]["couples"] == 0

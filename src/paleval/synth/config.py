@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["PRESETS", "REALISM_FEATURES", "Preset", "SynthConfig"]
 
-REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag", "migration")
+REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag", "migration", "households")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class SynthConfig:
     multi_unit_spc: bool = True
     sssy_payment_lag: bool = True
     migration: bool = True
+    households: bool = True
 
     def realism(self, feature: str) -> bool:
         """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
@@ -130,6 +131,13 @@ MIGRATION = {
     "immigrate_other": 0.005,  # others (e.g. Danes born abroad) arriving during the period
     "young_adult_factor": 3.0,  # age 18-44 at the start
 }
+
+# Households (simulate._households): adults who do not live alone at the start are paired
+# into couples (same municipality, a man and a woman by age rank) with probability
+# ``couple_share``; ``married_share`` of couples are married (CIVST G), the rest cohabit.
+# Statistics Denmark's family statistics (FAM44N etc.) put about 60 % of adults in couples and
+# about three quarters of couples married; the synthetic shares are chosen to be of that order.
+HOUSEHOLDS = {"couple_share": 0.85, "married_share": 0.75}
 
 # --- Population -----------------------------------------------------------------------------
 # Age distribution on 1 January of the start year, 10-year bands (approximate Danish pyramid,

@@ -20,7 +20,9 @@ from paleval.synth.simulate import (
     DAYS_PER_YEAR,
     PLACES,
     Population,
+    couple_at,
     day_number,
+    family_reference,
     lookup,
     year_of,
 )
@@ -229,7 +231,20 @@ class EventContext:
         dec31 = day_number(f"{year}-12-31")
         alive = self.residents(idx, dec31)
         age = (dec31 - a["birth"][alive]) / DAYS_PER_YEAR
-        alone = a["living_alone"][alive]
+        start_alone = a.get("living_alone_start", a["living_alone"])[alive]
+        # households: a couple shares the reference partner's FAMILIE_ID; a survivor of a
+        # two-person family lives alone from the year the partner died
+        ref = family_reference(a, alive, year)
+        coupled = couple_at(a, alive, year)
+        widowed = (
+            (a["widowed_day"][alive] >= 0) & (a["widowed_day"][alive] <= dec31)
+            if "widowed_day" in a
+            else np.zeros(len(alive), bool)
+        )
+        size = np.where(
+            widowed, np.maximum(a["family_size"][alive] - 1, 1), a["family_size"][alive]
+        )
+        alone = start_alone | (widowed & (size == 1))
         fem = a["female"][alive]
         h = (self.pnr_hash(alive) % 100) / 100.0
         civst = np.where(
@@ -244,6 +259,10 @@ class EventContext:
             np.where(h < 0.75, "G", "U"),
         )
         civst = np.where(age < 18, "U", civst)
+        if "married" in a:
+            wed = a["married"][alive]
+            civst = np.where(coupled, np.where(wed, "G", "U"), civst)
+            civst = np.where(widowed & wed, "E", np.where(widowed, "U", civst))
         married = civst == "G"
         ftype = np.where(
             alone, np.where(year >= 2015, 9, 5), np.where(married, np.where(year >= 2015, 7, 1), 3)
@@ -257,9 +276,9 @@ class EventContext:
                 "KOM": a["kom"][alive].astype(str),
                 "REG": reg_bef,
                 "CIVST": civst,
-                "FAMILIE_ID": self.pnrs(alive).alias("FAMILIE_ID"),
+                "FAMILIE_ID": self.pnrs(ref).alias("FAMILIE_ID"),
                 "FAMILIE_TYPE": ftype,
-                "ANTPERSF": a["family_size"][alive],
+                "ANTPERSF": size,
                 "IE_TYPE": a["origin"][alive],
                 "OPR_LAND": a["country"][alive],
                 "REFERENCETID": as_date(np.full(len(alive), dec31)),
@@ -309,13 +328,22 @@ class EventContext:
                 "DISPON_13": np.round(personal * 0.63, 0),
             }
         )
+        # one FAIK row per family: written by its reference person (a couple's first-listed
+        # partner, or the person living without a partner)
+        head = family_reference(a, alive, year) == alive
+        self.count("faik_persons_in_a_partner_s_family", int((~head).sum()), defect=False)
         faik = pl.DataFrame(
-            {"FAMILIE_ID": self.pnrs(alive).alias("FAMILIE_ID"), "FAMAEKVIVADISP_13": eq}
+            {
+                "FAMILIE_ID": self.pnrs(alive[head]).alias("FAMILIE_ID"),
+                "FAMAEKVIVADISP_13": eq[head],
+            }
         )
         return ind, faik
 
     def pop_income(self, idx: np.ndarray, year: int, col: int) -> np.ndarray:
+        """Equivalised disposable family income: a couple's is its reference partner's."""
         a = self.pop.arrays
+        idx = family_reference(a, idx, year)
         age = year - year_of(a["birth"][idx])
         log_inc = (
             a["log_income"][idx]

@@ -579,7 +579,13 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "origin": a["origin"],
             "education": np.array(C.EDUCATION_LEVELS)[a["education"]],
             "education_missing": a["edu_missing"],
+            # at the end of the year before death (end of the data for survivors), after any
+            # widowhood; the planted models use this status
             "living_alone": a["living_alone"],
+            "living_alone_start": a["living_alone_start"],
+            "partner": _labels(ctx.pnr_s.to_numpy().astype(object), a["partner"]),
+            "married": a["married"],
+            "widowed_date": as_date(a["widowed_day"], nullable=True),
             "practice": pop.practices["id"][a["practice_at_death"]].astype(str),
             "practice_propensity": pop.practices["propensity"][a["practice_at_death"]],
             "died": a["died"],

@@ -64,6 +64,10 @@ def assign_migration(pop: Population) -> dict[str, Any]:
     weight = np.where(adult_young, m["young_adult_factor"], 1.0)
     weight = np.where(a["age0"] < 18, 0.5, np.where(a["age0"] >= 70, 0.2, weight))
     weight = weight / weight.mean()
+    # couples stay (both partners in Denmark throughout): the rates, per person of the whole
+    # cohort, fall on the persons without a partner
+    single = a["partner"] < 0 if "partner" in a else np.ones(n, bool)
+    weight = weight / max(float(single.mean()), 1e-9)
     died = a["died"]
     death = np.where(died, a["death"], NEVER)
     # the dates of the simulated disease course: a spell abroad must avoid all of them
@@ -80,13 +84,13 @@ def assign_migration(pop: Population) -> dict[str, Any]:
     u = r.random((n, 6))
     # Emigrants who stay abroad: alive at the end of the data.
     out = start + np.floor(u[:, 1] * (end - 30 - start)).astype(np.int64)
-    emig = (~died) & (u[:, 0] < m["emigrate"] * weight) & (a["birth"] < out)
+    emig = (~died) & single & (u[:, 0] < m["emigrate"] * weight) & (a["birth"] < out)
     # (never SPC patients: a later referral to a second unit could fall abroad)
     emig &= clear_of(out, np.full(n, NEVER)) & ~a["spc_referred"]
     # Returners: abroad for 1 month to 4 years, back before the end and before death.
     out_r = start + np.floor(u[:, 2] * (end - 400 - start)).astype(np.int64)
     back = out_r + 30 + np.floor(u[:, 3] * 4 * DAYS_PER_YEAR).astype(np.int64)
-    ret = ~emig & (u[:, 0] >= 1 - m["emigrate_and_return"] * weight)
+    ret = ~emig & single & (u[:, 0] >= 1 - m["emigrate_and_return"] * weight)
     # back at least a year before death, so the end-of-life care planted is all in Denmark
     ret &= (back < end) & (back < death - 365) & (a["birth"] < out_r)
     ret &= clear_of(out_r, back) & ~a["spc_referred"]
@@ -94,7 +98,7 @@ def assign_migration(pop: Population) -> dict[str, Any]:
     # before death (a recent arrival dying at once is rare and would leave no BEF status).
     arrive = start + np.floor(u[:, 4] * (end - 30 - start)).astype(np.int64)
     p_imm = np.where(a["origin"] == 2, m["immigrate_immigrant_origin"], m["immigrate_other"])
-    imm = ~emig & ~ret & (u[:, 5] < p_imm * weight) & (arrive < death - 2 * 365)
+    imm = ~emig & ~ret & single & (u[:, 5] < p_imm * weight) & (arrive < death - 2 * 365)
     imm &= clear_of(np.full(n, -NEVER), arrive) & (a["birth"] < arrive)
     a["abroad_from"] = np.where(emig, out, np.where(ret, out_r, np.where(imm, -NEVER, NEVER)))
     a["abroad_until"] = np.where(emig, NEVER, np.where(ret, back, np.where(imm, arrive, NEVER)))
