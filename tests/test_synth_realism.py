@@ -430,3 +430,15 @@ def test_switched_off_every_family_is_one_person(
     bef = read(data, "bef")
     assert (bef["FAMILIE_ID"] == bef["PNR"]).all()
     assert truth(data)["realism"]["households"]["couples"] == 0
+
+
+# ---------------------------------------------------------------- LPR history
+def test_lpr_history_reaches_back_as_configured(tmp_path: Path) -> None:
+    out = tmp_path / "lpr15"
+    generate(SynthConfig(n_persons=3000, seed=4, lpr_lookback_years=15), out)
+    adm = read(out, "lpr_adm")
+    assert adm["D_INDDTO"].min().year == 1995
+    assert (out / "lpr_adm" / "lpr_adm1995.parquet").is_file()
+    assert not (out / "lpr_adm" / "lpr_adm1994.parquet").exists()
+    with pytest.raises(ValueError, match="lpr_lookback_years"):
+        SynthConfig(n_persons=3000, lpr_lookback_years=40).check()

@@ -66,6 +66,10 @@ class SynthConfig:
     sssy_payment_lag: bool = True
     migration: bool = True
     households: bool = True
+    # Years of LPR history before the study period (look-back and washout windows). The real
+    # LPR has somatic inpatients from 1977 and outpatient/emergency contacts from 1995; the
+    # default keeps national generation within its time budget, 15 reaches 1995.
+    lpr_lookback_years: int = 5
 
     def realism(self, feature: str) -> bool:
         """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
@@ -108,6 +112,10 @@ class SynthConfig:
             raise ValueError(
                 f"study period must satisfy 2000 <= start <= end <= 2030, "
                 f"got {self.start_year}-{self.end_year}"
+            )
+        if not 0 <= self.lpr_lookback_years <= 30:
+            raise ValueError(
+                f"lpr_lookback_years must be between 0 and 30, got {self.lpr_lookback_years}"
             )
         if self.chunk_persons < 1000:
             raise ValueError(f"chunk_persons must be at least 1000, got {self.chunk_persons}")
@@ -413,7 +421,7 @@ NH_DEATH_PLACE = {"nursing_home": 0.80, "hospital": 0.17, "other": 0.03}
 P_HOSPICE_DEATH_IF_HOSPICE = 0.85
 
 # --- Health-care use (events) ----------------------------------------------------------------
-LPR_LOOKBACK_YEARS = 5  # LPR extract starts this many years before the study period
+LPR_LOOKBACK_YEARS = 5  # default of SynthConfig.lpr_lookback_years
 # Yearly rates per person: a + b * max(age - 40, 0)
 LPR_RATES = {"inpatient": (0.05, 0.005), "outpatient": (0.6, 0.02), "emergency": (0.10, 0.002)}
 EOL_EXTRA_ADMISSIONS = {"cancer": 1.6, "need": 1.3, "other": 0.5}

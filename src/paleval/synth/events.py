@@ -154,7 +154,7 @@ class EventContext:
         self.dep = departments
         self.start = day_number(f"{self.cfg.start_year}-01-01")
         self.end = day_number(f"{self.cfg.end_year}-12-31")
-        self.lpr_start = day_number(f"{self.cfg.start_year - C.LPR_LOOKBACK_YEARS}-01-01")
+        self.lpr_start = day_number(f"{self.cfg.start_year - self.cfg.lpr_lookback_years}-01-01")
         self.lpr3_start = day_number(self.cfg.lpr3_start)
         self.practice_ids = pop.practices["id"].astype(str)
         self.pnr_s = pl.Series("PNR", pnr)

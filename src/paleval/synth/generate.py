@@ -194,7 +194,7 @@ def generate(
     _write_person_registers(pop, ctx, sink)
     years_bef = list(range(cfg.start_year - 1, cfg.end_year + 1))
     years = cfg.years
-    years_lpr = list(range(cfg.start_year - C.LPR_LOOKBACK_YEARS, cfg.end_year + 1))
+    years_lpr = list(range(cfg.start_year - cfg.lpr_lookback_years, cfg.end_year + 1))
     lpr3_year = int(year_of(np.array([day_number(cfg.lpr3_start)]))[0])
     years_lpr2 = [y for y in years_lpr if y <= lpr3_year]
     years_lpr3 = [y for y in years_lpr if y >= lpr3_year]
