@@ -396,29 +396,33 @@ class EventContext:
         # Practice style: the listed practice's home-visit propensity scales home visits.
         hv_rate = hv_rate * np.exp(self.pop.practices["propensity"][a["practice_idx"][idx]])
         w, d = self.scatter(rng, idx, hv_rate, first, last)
-        # Clean registers (payment lag off): background home visits of decedents in the last
-        # 90 days (and the 6 days before, so a week-based window overlapping the 90 days sees
-        # none) are replaced by the simulated end-of-life home visits, so the count in that
-        # window is known exactly. With the payment lag on, background visits stay: the true
-        # count on service dates is in truth/persons.parquet (gp_home_visits_90d_service).
+        # The end-of-life process (simulate: gp_hv90, the planted exposure of home death) is
+        # the source of every daytime home visit of an adult decedent in the last 90 days of
+        # life (day of death and the 89 days before): it has its own base rate, so background
+        # home visits are not drawn a second time inside that window. With the payment lag on
+        # (realistic registers), background visits stay right up to the window and all other
+        # background services (out-of-hours included) stay near death: week- and lag-based
+        # windows see them. Clean registers (lag off) also keep the 6 days before the window
+        # and the out-of-hours window clear, so a week-based window counts exactly.
         lag = self.cfg.realism("sssy_payment_lag")
 
-        def clear(w: np.ndarray, d: np.ndarray, days: int) -> np.ndarray:
-            if lag:
+        def clear(w: np.ndarray, d: np.ndarray, days: int, home_visit: bool) -> np.ndarray:
+            if lag and not home_visit:
                 return np.ones(len(w), bool)
-            return ~(a["adult_decedent"][w] & (d > a["death"][w] - days - 7))
+            margin = 0 if lag else 7
+            return ~(a["adult_decedent"][w] & (d > a["death"][w] - days - margin))
 
-        keep = clear(w, d, 90)
+        keep = clear(w, d, 90, home_visit=True)
         add(w[keep], d[keep], "0411", False)
         w, d = self.scatter(rng, idx, np.where(age_mid >= 75, 0.25, 0.0), first, last)
         add(w, d, "0121", False)
         for name, code in (("consultation", "0101"), ("phone", "0201")):
             w, d = self.scatter(rng, idx, np.full(len(idx), C.GP_OOH_RATE[name]), first, last)
-            keep = clear(w, d, 30)
+            keep = clear(w, d, 30, home_visit=False)
             add(w[keep], d[keep], code, True)
         lo, hi = C.GP_OOH_RATE["home_visit"]
         w, d = self.scatter(rng, idx, np.where(age_mid >= 80, hi, lo), first, last)
-        keep = clear(w, d, 30)
+        keep = clear(w, d, 30, home_visit=False)
         add(w[keep], d[keep], "0411", True)
         # End of life: home visits in the last 90 days, out-of-hours contacts in the last 30.
         dec = idx[a["adult_decedent"][idx]]
