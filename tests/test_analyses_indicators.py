@@ -155,11 +155,22 @@ def test_eligibility_rule_shrinks_denominator(dpd_small):
     all_ref = _row(quality_indicators(dpd_small, by=(), ineligible_reasons=()).table, indicator="1")
     elig = quality_indicators(dpd_small, by=())
     one = _row(elig.table, indicator="1")
-    n_inel = dpd_small.filter(pl.col("IKKE_MODTAGET_AARSAG") == "opfylder_ikke_kriterier").height
+    # patients all of whose referrals were not admitted for not meeting the criteria
+    n_inel = (
+        dpd_small.group_by("PNR")
+        .agg(
+            (
+                (pl.col("MODTAGET") == 0)
+                & (pl.col("IKKE_MODTAGET_AARSAG") == "opfylder_ikke_kriterier")
+            ).all()
+        )
+        .filter(pl.col("MODTAGET"))
+        .height
+    )
     assert n_inel > 0
     assert one["numerator"] == all_ref["numerator"]
     assert one["denominator"] == all_ref["denominator"] - n_inel
-    assert any(f"{n_inel} referral(s) not admitted because not eligible" in x for x in elig.notes)
+    assert any(f"{n_inel} patient(s) not admitted because not eligible" in x for x in elig.notes)
 
 
 def test_planted_waiting_time_by_region(dpd_small, eol_small):
@@ -310,8 +321,8 @@ def test_exclusions_are_counted():
     notes = " | ".join(res.notes)
     assert "1 referral(s) without HENV_DATO or MODTAGET excluded" in notes
     assert "1 referral(s) with first contact before the referral excluded" in notes
-    assert "1 admitted referral(s) without a first-contact date" in notes
-    assert "indicator 4: 1 admitted referral(s) with EORTC_UDFYLDT missing" in notes
+    assert "1 admitted patient(s) without a first-contact date" in notes
+    assert "indicator 4: 1 admitted patient(s) with EORTC_UDFYLDT missing" in notes
     assert res.n == 5
     assert _row(res.table, indicator="1")["denominator"] == 5
     two = _row(res.table, indicator="2")  # a (2 d), e (60 d), g (19 d); f has no date
@@ -509,3 +520,131 @@ def test_repr(qi, wt):
     assert "<details>" in qi._repr_html_()
     assert repr(wt).startswith("WaitingTimeResult: Waiting time")
     assert "disclosure control applied" in repr(qi.disclosed())
+
+
+# -- per patient: hand-built DPD with patients at two units ----------------------------------
+# Expected numerators/denominators below are counted by hand from these rows (comments), not
+# with the code under test. Rows are deliberately out of date order.
+_NE = "opfylder_ikke_kriterier"
+_MULTI = pl.DataFrame(
+    [
+        # P1 (cancer, died 2019): hospice course first listed, hospital team course first in time
+        ("P1", "u2", "hospice", d(2019, 3, 1), 1, d(2019, 3, 25), None, 0, 1),
+        ("P1", "u1", "palliativt_team", d(2019, 1, 10), 1, d(2019, 1, 15), None, 1, 0),
+        # P2 (cancer, died 2020): an ineligible referral, then admitted after 21 days
+        ("P2", "u2", "hospice", d(2019, 11, 1), 0, None, _NE, None, None),
+        ("P2", "u1", "palliativt_team", d(2019, 12, 20), 1, d(2020, 1, 10), None, 0, None),
+        # P3 (heart failure, died 2019): referred twice, never admitted
+        ("P3", "u2", "hospice", d(2019, 8, 15), 0, None, "doed_foer_kontakt", None, None),
+        ("P3", "u1", "palliativt_team", d(2019, 8, 1), 0, None, "oensker_ikke", None, None),
+        # P4 (cancer, died 2019): two ineligible referrals only
+        ("P4", "u1", "palliativt_team", d(2019, 2, 1), 0, None, _NE, None, None),
+        ("P4", "u2", "hospice", d(2019, 3, 1), 0, None, _NE, None, None),
+        # P5 (cancer, died 2019): ineligible at u1, admitted at u2 within 4 days
+        ("P5", "u1", "palliativt_team", d(2019, 11, 1), 0, None, _NE, None, None),
+        ("P5", "u2", "hospice", d(2019, 12, 1), 1, d(2019, 12, 5), None, 1, 1),
+    ],
+    schema={
+        "PNR": pl.String, "ENHED_ID": pl.String, "ENHED_TYPE": pl.String,
+        "HENV_DATO": pl.Date, "MODTAGET": pl.Int64, "FOERSTE_KONTAKT_DATO": pl.Date,
+        "IKKE_MODTAGET_AARSAG": pl.String, "EORTC_UDFYLDT": pl.Int64, "MDK": pl.Int64,
+    },
+    orient="row",
+)  # fmt: skip
+_DECEDENTS = pl.DataFrame(
+    {
+        "PNR": ["P1", "P2", "P3", "P4", "P5", "P7", "P8"],
+        "death_date": [d(2019, 6, 30), d(2020, 2, 1), d(2019, 9, 1), d(2019, 5, 1),
+                       d(2019, 12, 31), d(2019, 4, 1), d(2019, 7, 1)],
+        "cancer": [True, True, False, True, True, True, False],
+        "cause_group": ["cancer", "cancer", "heart", "cancer", "cancer", "cancer", "heart"],
+        "spc_admitted": [True, True, False, False, True, False, False],
+        "region": ["Region Hovedstaden"] * 7,
+    }
+).with_columns(death_year=pl.col("death_date").dt.year())  # fmt: skip
+
+
+def _counts(res: QualityIndicatorResult, **where) -> dict[str, tuple[int, int]]:
+    tab = res.table.filter(pl.all_horizontal([pl.col(k) == v for k, v in where.items()]))
+    return {r["indicator"]: (r["numerator"], r["denominator"]) for r in tab.iter_rows(named=True)}
+
+
+def test_indicators_count_patients_not_referrals():
+    res = quality_indicators(_MULTI, _DECEDENTS, by=("year",))
+    # 2019 deaths: P1, P3, P4, P5 (P4 only ineligible referrals; P7, P8 never referred)
+    # 1: eligible patients P1, P3, P5; admitted P1, P5
+    # 2: admitted P1 (first contact 5 days after the u1 referral), P5 (4 days) -> 2/2
+    # 4: EORTC at the first admission: P1 at u1 = 1, P5 = 1 -> 2/2
+    # 5: MDC in any admitted course: P1 (at u2), P5 -> 2/2
+    # 3A: cancer deaths P1, P4, P5, P7 with SPC P1, P5; 3B: P3, P8 none
+    assert _counts(res, year=2019) == {
+        "1": (2, 3), "2": (2, 2), "3A": (2, 4), "3B": (0, 2), "4": (2, 2), "5": (2, 2),
+    }  # fmt: skip
+    # 2020: P2 eligible (admitted at u1), 21 days, EORTC 0, MDK missing
+    assert _counts(res, year=2020) == {
+        "1": (1, 1), "2": (0, 1), "3A": (1, 1), "4": (0, 1), "5": (0, 1),
+    }  # fmt: skip
+    assert res.n == 5 and res.params["unit"] == "patient"
+    assert any("10 referral(s) of 5 patient(s), 5 with two or more" in x for x in res.notes)
+
+
+def test_indicators_per_referral_is_an_explicit_option():
+    res = quality_indicators(_MULTI, _DECEDENTS, by=("year",), unit="referral")
+    # 2019 rows: eligible P1 u1, P1 u2, P3 x2, P5 u2 -> 5, admitted 3
+    # 2: P1 u1 5 days, P1 u2 24 days, P5 4 days -> 2/3; 4: 1, 0, 1 -> 2/3; 5: 0, 1, 1 -> 2/3
+    assert _counts(res, year=2019) == {
+        "1": (3, 5), "2": (2, 3), "3A": (2, 4), "3B": (0, 2), "4": (2, 3), "5": (2, 3),
+    }  # fmt: skip
+    assert res.n == 10
+    patient = quality_indicators(_MULTI, _DECEDENTS, by=("year",))
+    for ind in ("1", "2", "4", "5"):  # every referral-based indicator differs
+        assert _counts(res, year=2019)[ind] != _counts(patient, year=2019)[ind]
+    with pytest.raises(ValueError, match="unit must be one of"):
+        quality_indicators(_MULTI, unit="unit")
+
+
+def test_indicators_by_unit_follow_the_index_referral():
+    res = quality_indicators(_MULTI, _DECEDENTS, by=("unit",), years=[2019])
+    # index referral: P1 -> u1 (first contact), P3 -> u1 (earliest eligible), P5 -> u2
+    assert _counts(res, unit="u1")["1"] == (1, 2)
+    assert _counts(res, unit="u2")["1"] == (1, 1)
+    # the unit funnel counts each patient once, at the index unit
+    fun = res.tables["funnel"].filter((pl.col("indicator") == "1") & (pl.col("level") == "unit"))
+    # (2019 deaths: P1 and P3 at u1, P5 at u2; per referral it would be 5 rows)
+    assert fun.select("unit", "denominator").sort("unit").rows() == [("u1", 2), ("u2", 1)]
+
+
+def test_index_referral_ties_and_year_without_decedents():
+    two = pl.DataFrame(
+        {
+            "PNR": ["Q", "Q", "R", "R"],
+            "ENHED_ID": ["b", "a", "x", "y"],
+            "ENHED_TYPE": ["hospice", "palliativt_team", "hospice", "hospice"],
+            # Q: same first-contact day at two units; the earlier referral (unit b) is index
+            "HENV_DATO": [d(2018, 12, 1), d(2018, 12, 20), d(2018, 11, 1), d(2019, 1, 3)],
+            "MODTAGET": [1, 1, 0, 1],
+            "FOERSTE_KONTAKT_DATO": [d(2019, 1, 5), d(2019, 1, 5), None, d(2019, 1, 8)],
+            "IKKE_MODTAGET_AARSAG": [None, None, "oensker_ikke", None],
+            "EORTC_UDFYLDT": [0, 1, None, 1],
+            "MDK": [0, 0, None, 1],
+        }
+    )
+    res = quality_indicators(two, by=("year",))
+    # Q: index b (referred 2018-12-01, 35 days, EORTC 0) -> year 2018
+    # R: index y (admitted, referred 2019-01-03, 5 days, EORTC 1) -> year 2019
+    assert _counts(res, year=2018) == {"1": (1, 1), "2": (0, 1), "4": (0, 1), "5": (0, 1)}
+    assert _counts(res, year=2019) == {"1": (1, 1), "2": (1, 1), "4": (1, 1), "5": (1, 1)}
+    # the same patients in another row order give the same result
+    again = quality_indicators(two.reverse(), by=("year",))
+    assert again.table.equals(res.table)
+
+
+def test_waiting_time_per_patient():
+    res = waiting_time(_MULTI, decedents=_DECEDENTS, by=("year",))
+    # admitted patients: P1 5 days, P2 21, P5 4
+    w19 = _row(res.table, year=2019)
+    assert (w19["n"], w19["n_within"], w19["median_days"]) == (2, 2, 4.5)
+    assert _row(res.table, year=2020)["n"] == 1
+    per_ref = waiting_time(_MULTI, decedents=_DECEDENTS, by=("year",), unit="referral")
+    r19 = _row(per_ref.table, year=2019)
+    assert (r19["n"], r19["n_within"], r19["median_days"]) == (3, 2, 5.0)  # 4, 5, 24

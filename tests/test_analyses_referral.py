@@ -168,17 +168,36 @@ def test_contact_outcome_from_dpd(small_dir, cancer, truth_persons):
         time_to_referral(coh, outcome="contact")
 
 
+def _entry_period(year: str = "diagnosis_year") -> pl.Expr:
+    """The documented default bands, written out (not the code's arithmetic)."""
+    y = pl.col(year)
+    return (
+        pl.when(y <= 2014).then(pl.lit("2010-2014"))
+        .when(y <= 2019).then(pl.lit("2015-2019"))
+        .when(y <= 2024).then(pl.lit("2020-2024"))
+    )  # fmt: skip
+
+
 def test_fine_gray_and_cause_specific_equal_direct_calls(cancer, by_education):
-    data = _censored(cancer)
+    data = _censored(cancer).with_columns(period=_entry_period())
+    assert data["diagnosis_year"].min() >= 2010 and data["diagnosis_year"].max() <= 2024
+    periods = sorted(data["period"].unique().to_list())
+    assert len(periods) == 3
     levels = [
         "lower_secondary", "upper_secondary_vocational", "short_medium_higher", "long_higher",
         "unknown",
     ]  # fmt: skip
     design = data.select(
-        pl.col("education").cast(pl.Enum(levels)), pl.col("sex").cast(pl.Enum(["female", "male"]))
+        pl.col("education").cast(pl.Enum(levels)),
+        pl.col("sex").cast(pl.Enum(["female", "male"])),
+        pl.col("period").cast(pl.Enum(periods)),
     )
-    fg = fine_gray(data["time"], data["event"], design, cause=1)
+    fg = fine_gray(data["time"], data["event"], design, cause=1, cengroup=data["period"])
     cs = cause_specific_cox(data["time"], data["event"], design, cause=1)
+    # one pooled censoring distribution (the old analysis) gives other numbers
+    pooled = fine_gray(data["time"], data["event"], design, cause=1)
+    assert np.max(np.abs(pooled.std_errors / fg.std_errors - 1)) > 1e-6
+    assert by_education.models["fine_gray"].n_cengroups == 3
     for name, direct in (("fine_gray", fg), ("cause_specific", cs)):
         tab = by_education.tables[name]
         assert tab["term"].to_list() == direct.terms
@@ -194,6 +213,16 @@ def test_fine_gray_and_cause_specific_equal_direct_calls(cancer, by_education):
             long["n_events_level"]
             == data.filter((pl.col("education") == "long_higher") & (pl.col("event") == 1)).height
         )
+    # the CIF within each entry period, censoring within the period
+    cp = by_education.tables["cif_period"]
+    assert cp["period"].unique(maintain_order=True).to_list() == periods
+    for per in periods:
+        sub = data.filter(pl.col("period") == per)
+        aj = aalen_johansen(sub["time"], sub["event"], cause=1).at([float(HORIZON)])
+        row = cp.filter((pl.col("period") == per) & (pl.col("time") == HORIZON)).row(0, named=True)
+        assert row["estimate"] == pytest.approx(aj["estimate"][0], rel=1e-12)
+        assert row["n"] == sub.height
+        assert row["events"] == sub.filter(pl.col("event") == 1).height
     gt = gray_test(data["time"], data["event"], data["education"])
     np.testing.assert_allclose(
         by_education.tables["gray_test"]["statistic"], gt.table["statistic"], rtol=1e-12
@@ -220,7 +249,7 @@ def test_time_to_referral_bad_input(cancer):
         time_to_referral(cancer, by="nonexistent")
     with pytest.raises(ValueError, match="times must lie"):
         time_to_referral(cancer, horizon_days=365, times=(30, 730))
-    bad = cancer.head(50).with_columns(event=pl.lit(3, pl.Int8))
+    bad = cancer.head(50).with_columns(event=pl.lit(4, pl.Int8))
     with pytest.raises(ValueError, match="50 rows"):
         time_to_referral(bad)
     with pytest.raises(ValueError, match="outcome must be"):
@@ -230,9 +259,9 @@ def test_time_to_referral_bad_input(cancer):
 def test_time_to_referral_tables_have_counts(by_education):
     for name, tab in by_education.tables.items():
         assert count_columns(tab.columns), name
-    assert set(by_education.tables) == {"cif", "at_times", "gray_test", "fine_gray",
-                                        "cause_specific"}  # fmt: skip
-    plain = time_to_referral(pl.DataFrame({"time": [5, 50, 400], "event": [1, 2, 0]}))
+    assert set(by_education.tables) == {"cif", "at_times", "cif_period", "gray_test",
+                                        "fine_gray", "cause_specific"}  # fmt: skip
+    plain = time_to_referral(pl.DataFrame({"time": [5, 50, 400], "event": [1, 2, 0]}), period=None)
     assert list(plain.tables) == ["cif", "at_times"]
     assert plain.tables["cif"]["group"].unique().to_list() == ["all"]
 
@@ -267,7 +296,7 @@ def test_forest_figure(by_education, lang):
     assert legend[1] == ("Cause-specific Cox" if lang == "en" else "Årsagsspecifik Cox")
     assert ("Hazard ratio" if lang == "en" else "Hazardratio") in ax.get_xlabel()
     plt.close("all")
-    empty = time_to_referral(pl.DataFrame({"time": [5, 50, 400], "event": [1, 2, 0]}))
+    empty = time_to_referral(pl.DataFrame({"time": [5, 50, 400], "event": [1, 2, 0]}), period=None)
     ax = empty.plot("forest")
     assert "No model" in ax.texts[0].get_text()
     plt.close("all")
@@ -287,6 +316,11 @@ def test_time_to_referral_disclosed(cancer):
     assert cif["time"].null_count() == 0  # the grid itself is not secret
     # along each published curve the cumulative counts rise by 0 or at least 5
     for _, part in cif.filter(~pl.col("suppressed")).group_by("group"):
+        for col in ("events", "n_competing"):
+            rise = np.diff(np.r_[0, part.sort("time")[col].to_numpy()])
+            assert np.all((rise == 0) | (rise >= 5)), (col, rise)
+    # the CIF within entry period obeys the same rule between its published times
+    for _, part in pub.tables["cif_period"].filter(~pl.col("suppressed")).group_by("period"):
         for col in ("events", "n_competing"):
             rise = np.diff(np.r_[0, part.sort("time")[col].to_numpy()])
             assert np.all((rise == 0) | (rise >= 5)), (col, rise)
@@ -489,8 +523,81 @@ def test_levels_without_events_leave_the_models():
     event = rng.integers(0, 3, n)
     event[group == "c"] = np.where(event[group == "c"] == 1, 2, event[group == "c"])
     df = pl.DataFrame({"time": rng.integers(1, 700, n), "event": event, "g": group})
-    res = time_to_referral(df, by="g", horizon_days=730)
+    res = time_to_referral(df, by="g", horizon_days=730, period=None)
     assert res.tables["fine_gray"]["level"].to_list() == ["b"]
     assert res.models["fine_gray"].n == 400
     assert any("200 persons with g = c" in x for x in res.notes)
     assert res.tables["cif"]["group"].unique(maintain_order=True).to_list() == ["a", "b", "c"]
+
+
+def test_period_none_is_the_pooled_analysis_and_period_needs_a_year(cancer):
+    res = time_to_referral(cancer, by="education", horizon_days=HORIZON, period=None)
+    assert "cif_period" not in res.tables
+    assert res.models["fine_gray"].n_cengroups == 1
+    assert "period" not in res.tables["fine_gray"]["variable"].to_list()
+    with pytest.raises(ValueError, match="diagnosis_year"):
+        time_to_referral(pl.DataFrame({"time": [5, 50, 400], "event": [1, 2, 0]}))
+    with pytest.raises(ValueError, match="period must be"):
+        time_to_referral(cancer, period=3)
+
+
+def test_contact_outcome_censors_at_the_persons_censor_date():
+    d = dt.date
+    coh = pl.DataFrame({
+        "PNR": ["a", "b", "c", "d"],
+        "diagnosis_date": [d(2020, 1, 1)] * 4,
+        "diagnosis_year": [2020] * 4,
+        # b emigrates on 1 March 2020, before a contact (1 May) and death (1 June) abroad
+        "death_date": [None, d(2020, 6, 1), d(2020, 3, 1), None],
+        "exit_date": [d(2020, 2, 1), d(2020, 3, 1), d(2020, 3, 1), d(2024, 12, 31)],
+        "censor_date": [d(2024, 12, 31), d(2020, 3, 1), d(2024, 12, 31), d(2024, 12, 31)],
+        "time": [31, 60, 60, 1826], "event": [1, 0, 2, 0],
+    })  # fmt: skip
+    dpd = pl.DataFrame({
+        "PNR": ["a", "b"], "FOERSTE_KONTAKT_DATO": [d(2020, 2, 10), d(2020, 5, 1)],
+        "MODTAGET": [1, 1],
+    })  # fmt: skip
+    res = time_to_referral(coh, outcome="contact", dpd=dpd, horizon_days=3000, times=(365,))
+    # expected by hand: a contact day 40; b censored day 60 (emigration); c death day 60;
+    # d censored at the end of follow-up (day 1826)
+    aj = aalen_johansen([40, 60, 60, 1826], [1, 0, 2, 0], cause=1).at([365.0])
+    row = res.tables["at_times"].row(0, named=True)
+    assert row["estimate"] == pytest.approx(aj["estimate"][0], rel=1e-12)
+    assert row["events"] == 1 and row["n_competing"] == 1
+    assert any("censor_date" in x for x in res.notes)
+
+
+def test_event_3_competes():
+    # a new cancer in the non-cancer cohort as a competing event (incident cohort option)
+    rng = np.random.default_rng(11)
+    n = 600
+    df = pl.DataFrame(
+        {
+            "time": rng.integers(1, 700, n),
+            "event": rng.choice([0, 1, 2, 3], n, p=[0.3, 0.3, 0.25, 0.15]),
+            "g": rng.choice(["a", "b"], n),
+        }
+    )
+    res = time_to_referral(df, by="g", horizon_days=730, times=(365,), period=None)
+    for grp in ("a", "b"):
+        sub = df.filter(pl.col("g") == grp)
+        direct = aalen_johansen(sub["time"], sub["event"], cause=1).at([365.0])
+        # event 3 read as censoring would give a higher CIF
+        wrong = aalen_johansen(sub["time"], sub["event"].replace(3, 0), cause=1).at([365.0])
+        row = _row_at(res.tables["at_times"], grp)
+        assert row["estimate"] == pytest.approx(direct["estimate"][0], rel=1e-12)
+        assert row["estimate"] < wrong["estimate"][0]
+        assert (
+            row["n_competing"]
+            == sub.filter(pl.col("event").is_in([2, 3]) & (pl.col("time") <= 365)).height
+        )
+    fg = fine_gray(df["time"], df["event"], df.select(pl.col("g").cast(pl.Enum(["a", "b"]))))
+    assert res.tables["fine_gray"]["log_hr"][0] == pytest.approx(fg.params[0], rel=1e-10)
+    assert res.tables["gray_test"]["outcome"].to_list() == ["referral", "death", "other_competing"]
+    assert any("event 3" in x for x in res.notes)
+
+
+def _row_at(tab: pl.DataFrame, group: str) -> dict:
+    sub = tab.filter(pl.col("group") == group)
+    assert sub.height == 1
+    return sub.row(0, named=True)

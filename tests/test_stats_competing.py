@@ -372,3 +372,97 @@ def test_aalen_johansen_integer_and_general_paths_agree(data):
     # large integer times fall back to the sort path
     c = aalen_johansen(d["time"] * 10**9, d["status"], group=d["group"]).table
     np.testing.assert_array_equal(a["estimate"].to_numpy(), c["estimate"].to_numpy())
+
+
+# ------------------------------------------------------- Fine-Gray with censoring groups
+# Reference: tests/reference/fine_gray_cengroup.R -> tests/reference/fine_gray_cengroup/
+# (crr(..., cengroup=), gtol 1e-10; mgus2 and pbc are R's public data sets).
+REF_CG = Path(__file__).parent / "reference" / "fine_gray_cengroup"
+CG_DATA = {
+    "mgus2": (REF_CG / "data_mgus2.csv", ["age", "male", "mspike"], "period"),
+    "pbc": (REF_CG / "data_pbc.csv", ["age", "edema", "logbili", "albumin"], "group"),
+    "periods": (REF_CG / "data_periods.csv", ["x", "z"], "period"),
+    "ties": (REF / "data_ties.csv", COVARIATES["ties"], "group"),
+    "ordinary": (REF / "data_ordinary.csv", COVARIATES["ordinary"], "group"),
+    "edge": (REF / "data_edge.csv", COVARIATES["edge"], "group"),
+}
+TIGHT = {"rtol": 1e-6, "atol": 0.0}
+
+
+@pytest.fixture(scope="module")
+def cg_ref() -> tuple[pl.DataFrame, pl.DataFrame]:
+    return (
+        pl.read_csv(REF_CG / "fine_gray_cengroup.csv"),
+        pl.read_csv(REF_CG / "fine_gray_cengroup_vcov.csv"),
+    )
+
+
+@pytest.mark.parametrize("ds", list(CG_DATA))
+@pytest.mark.parametrize("cause", [1, 2])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_fine_gray_cengroup_matches_crr(cg_ref, ds, cause, grouped):
+    path, cov, gcol = CG_DATA[ds]
+    d = pl.read_csv(path)
+    cg = gcol if grouped else "none"
+    sel = (pl.col("dataset") == ds) & (pl.col("failcode") == cause) & (pl.col("cengroup") == cg)
+    ref, vref = cg_ref[0].filter(sel), cg_ref[1].filter(sel)
+    res = fine_gray("time", "status", cov, cause=cause, data=d,
+                    cengroup=gcol if grouped else None)  # fmt: skip
+    assert res.terms == ref["term"].to_list()
+    assert res.n_cengroups == (d[gcol].n_unique() if grouped else 1)
+    np.testing.assert_allclose(res.params, ref["estimate"].to_numpy(), **TIGHT)
+    k = len(res.terms)
+    v = np.zeros((k, k))
+    v[vref["row"].to_numpy() - 1, vref["col"].to_numpy() - 1] = vref["var"].to_numpy()
+    np.testing.assert_allclose(res.vcov, v, rtol=1e-6, atol=1e-6 * np.abs(v).max())
+    np.testing.assert_allclose(res.std_errors, ref["std_error"].to_numpy(), **TIGHT)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(res.vcov_naive)), ref["std_error_naive"].to_numpy(), **TIGHT
+    )
+    assert res.loglik == pytest.approx(ref["loglik"][0], rel=1e-9)
+    assert res.loglik_null == pytest.approx(ref["loglik_null"][0], rel=1e-9)
+
+
+@pytest.mark.parametrize("ds", ["mgus2", "periods", "ordinary"])
+def test_fine_gray_cengroup_differs_from_one_censoring_distribution(cg_ref, ds):
+    # the grouped reference is not reproduced by a single pooled KM of the censoring times
+    path, cov, gcol = CG_DATA[ds]
+    d = pl.read_csv(path)
+    ref = cg_ref[0].filter(
+        (pl.col("dataset") == ds) & (pl.col("failcode") == 1) & (pl.col("cengroup") == gcol)
+    )
+    pooled = fine_gray("time", "status", cov, data=d)
+    grouped = fine_gray("time", "status", cov, data=d, cengroup=gcol)
+    est = ref["estimate"].to_numpy()
+    assert np.max(np.abs(pooled.params / est - 1)) > 1e-4
+    assert np.max(np.abs(pooled.std_errors / ref["std_error"].to_numpy() - 1)) > 1e-4
+    np.testing.assert_allclose(grouped.params, est, **TIGHT)
+    assert "censoring groups" in repr(grouped) or "censoring groups" in grouped.summary()
+
+
+def test_fine_gray_cengroup_labels_and_order_do_not_matter():
+    path, cov, gcol = CG_DATA["periods"]
+    d = pl.read_csv(path).with_row_index("rid")
+    a = fine_gray("time", "status", cov, data=d, cengroup=gcol)
+    # relabelled groups (other sort order) and shuffled rows give the same fit
+    relab = d.with_columns(
+        pl.col(gcol).replace({"2010-14": "c", "2015-19": "a", "2020-24": "b"}).alias("g2")
+    ).sample(fraction=1.0, shuffle=True, seed=3)
+    b = fine_gray("time", "status", cov, data=relab, cengroup="g2")
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-9)
+    np.testing.assert_allclose(a.vcov, b.vcov, rtol=1e-8)
+    # one group equals no groups; integer codes work as labels
+    one = fine_gray("time", "status", cov, data=d, cengroup=np.ones(d.height, dtype=int))
+    none = fine_gray("time", "status", cov, data=d)
+    np.testing.assert_allclose(one.params, none.params, rtol=1e-12)
+    np.testing.assert_allclose(one.vcov, none.vcov, rtol=1e-12)
+
+
+def test_fine_gray_cengroup_validation():
+    t, e, x = [1, 2, 3, 4], [1, 0, 2, 1], [[0.0], [1.0], [0.0], [1.0]]
+    with pytest.raises(ValueError, match=r"cengroup.*missing"):
+        fine_gray(t, e, x, cengroup=pl.Series(["a", None, "b", "b"]))
+    with pytest.raises(ValueError, match=r"cengroup.*3 rows"):
+        fine_gray(t, e, x, cengroup=["a", "b", "b"])
+    with pytest.raises(ValueError, match=r"cengroup.*no `data`"):
+        fine_gray(t, e, x, cengroup="period")

@@ -156,7 +156,11 @@ def test_no_event_after_death_or_before_birth(tiny_dir: Path, deaths: pl.DataFra
             pl.lit("-1"),
         ).str.to_date("%G-W%V-%u")
     )
-    assert _events_after_death(sssy, deaths, "week_start") == 0
+    # SSSY dates services by the payment week, which can start after death (payment lag):
+    # exactly the services counted in truth.json
+    late = sssy.join(deaths, on="PNR").filter(pl.col("week_start") > pl.col("death"))
+    lag = truth(tiny_dir)["realism"]["sssy_payment_lag"]
+    assert late["YDLANT"].sum() == lag["sssy_services_paid_in_a_week_after_death"] > 0
     # The only DPD referrals after death are the injected, counted ones.
     after = _events_after_death(read(tiny_dir, "dpd"), deaths, "HENV_DATO")
     assert after == truth(tiny_dir)["defects"]["dpd_referral_after_death"]

@@ -13,7 +13,15 @@ quality indicators (Groenvold et al., Clin Epidemiol 2016; Adsersen et al., Acta
 
 :func:`quality_indicators` computes them from the DPD referrals (``scan_register(dir, "dpd")``)
 and, for 3A/3B and the diagnosis and region splits, the end-of-life cohort
-(:func:`paleval.cohort.end_of_life_cohort`). :func:`waiting_time` describes the waiting time
+(:func:`paleval.cohort.end_of_life_cohort`). DPD counts **patients**, not referral rows (a
+patient can be referred several times: about 11,000 patients and 15,000 referrals a year,
+RKKP's DPD page; a third of SPC patients have courses at two units, DPD annual report 2018),
+and reports by the **year of death** (DPD 2018: "opgjort i forhold til antal døde patienter i
+det enkelte år"). The default ``unit="patient"`` therefore reduces the referrals to one row
+per patient (see ``_per_patient``: index referral = the first admitting course);
+``unit="referral"`` keeps one row per referral (a unit-activity view, the analysis before
+issue 13). Definitions, sources and what could not be verified: ``docs/methods/indicators.md``.
+:func:`waiting_time` describes the waiting time
 from referral to first contact (n, median, IQR, share within ``days``).
 
 Standards of indicators 3A, 3B, 4 and 5 could not be verified from public sources and are left
@@ -41,6 +49,7 @@ __all__ = [
     "GROUPINGS",
     "INDICATORS",
     "NEED_GROUPS",
+    "UNITS",
     "QualityIndicatorResult",
     "WaitingTimeResult",
     "quality_indicators",
@@ -61,11 +70,12 @@ _SRC_CLEP = "Groenvold et al. Clin Epidemiol 2016;8:637-643"
 INDICATORS: pl.DataFrame = pl.DataFrame(
     [
         ("1", "Referred patients with SPC contact", "Henviste patienter med kontakt til SPI",
-         "1 Contact", "1 Modtaget", "referrals (eligible)", 0.80,
+         "1 Contact", "1 Modtaget", "referred eligible patients", 0.80,
          f"{_SRC_CLEP}; DPD annual report 2019 (Ugeskr Laeger 2020): standard 80 %"),
         ("2", "First contact within {days} days of referral",
          "Første kontakt senest {days} dage efter henvisning",
-         "2 ≤{days} days", "2 ≤{days} dage", "admitted referrals with a contact date", 0.90,
+         "2 ≤{days} days", "2 ≤{days} dage", "admitted patients with a first-contact date",
+         0.90,
          f"{_SRC_ACTA}; DPD annual report 2021 (Dagens Medicin 2023): standard 90 %"),
         ("3A", "Cancer decedents with SPC contact", "Døde af kræft med kontakt til SPI",
          "3A Cancer deaths", "3A Kræftdødsfald", "adult cancer decedents", None,
@@ -76,10 +86,10 @@ INDICATORS: pl.DataFrame = pl.DataFrame(
          "adult decedents in a non-cancer palliative-need group", None,
          f"{_SRC_ACTA}; standard not verified"),
         ("4", "EORTC QLQ-C15-PAL at baseline", "EORTC QLQ-C15-PAL udfyldt ved første kontakt",
-         "4 EORTC", "4 EORTC", "admitted referrals", None,
+         "4 EORTC", "4 EORTC", "admitted patients", None,
          f"{_SRC_ACTA}; standard not verified"),
         ("5", "Discussed at a multidisciplinary conference", "Drøftet på tværfaglig konference",
-         "5 MDC", "5 MDK", "admitted referrals", None, f"{_SRC_ACTA}; standard not verified"),
+         "5 MDC", "5 MDK", "admitted patients", None, f"{_SRC_ACTA}; standard not verified"),
     ],
     schema={
         "indicator": pl.String,
@@ -100,6 +110,9 @@ _DPD_REQUIRED = ("PNR", "ENHED_ID", "ENHED_TYPE", "HENV_DATO", "MODTAGET", "FOER
 _DECEDENT_REQUIRED = ("PNR", "death_date", "death_year", "cancer", "cause_group")
 _NOT_ELIGIBLE = ("opfylder_ikke_kriterier",)
 _PLOT_DIAGNOSES = ("cancer", "noncancer")
+UNITS: tuple[str, ...] = ("patient", "referral")
+"""Units of analysis: ``"patient"`` (DPD's, the default) or ``"referral"`` (one row each)."""
+_UNIT_WORD = {"patient": "patient(s)", "referral": "referral(s)"}
 
 
 # -- preparation -------------------------------------------------------------------------------
@@ -134,8 +147,13 @@ def _prepare(
     years: Iterable[int] | None,
     noncancer_groups: Sequence[str],
     what: str,
+    unit: str = "patient",
+    ineligible: Sequence[str] = _NOT_ELIGIBLE,
 ) -> _Referrals:
-    """Clean DPD referrals: validation exclusions (counted), year, region, diagnosis, wait."""
+    """Clean DPD referrals: validation exclusions (counted), year, region, diagnosis, wait;
+    with ``unit="patient"`` one row per patient (:func:`_per_patient`)."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     raw = _as_frame(dpd)
     require_columns(raw, list(_DPD_REQUIRED), what)
     notes: list[str] = []
@@ -207,14 +225,24 @@ def _prepare(
         has_diagnosis = True
     else:
         df = df.with_columns(year=pl.col("HENV_DATO").dt.year().cast(pl.Int64))
+    reason = (
+        pl.col("IKKE_MODTAGET_AARSAG") if "IKKE_MODTAGET_AARSAG" in df.columns else pl.lit(None)
+    )
+    df = df.with_columns(
+        eligible=pl.col("admitted") | reason.is_null() | ~reason.is_in(list(ineligible))
+        if ineligible
+        else pl.lit(True)
+    )
+    if unit == "patient":
+        df = _per_patient(df, notes)
     if years is not None:
         ys = sorted({int(y) for y in years})
         df = df.filter(pl.col("year").is_in(ys))
     no_date = df.filter(pl.col("admitted") & pl.col("FOERSTE_KONTAKT_DATO").is_null()).height
     if no_date:
         notes.append(
-            f"{no_date} admitted referral(s) without a first-contact date: kept for indicators "
-            "1, 4 and 5, excluded from the waiting time (indicator 2)"
+            f"{no_date} admitted {_UNIT_WORD[unit]} without a first-contact date: kept for "
+            "indicators 1, 4 and 5, excluded from the waiting time (indicator 2)"
         )
     odd = df.filter(~pl.col("admitted") & pl.col("FOERSTE_KONTAKT_DATO").is_not_null()).height
     if odd:
@@ -227,6 +255,55 @@ def _prepare(
         .cast(pl.Int64)
     )
     return _Referrals(df, notes, has_region, has_diagnosis, region_source)
+
+
+def _per_patient(df: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+    """One row per patient (DPD counts patients, not referrals).
+
+    The patient's *index referral* is the admitted referral with the earliest first contact
+    (the first SPC course: its unit, referral date, contact date and EORTC baseline), or for
+    a patient never admitted the earliest eligible referral (else the earliest referral);
+    ties by referral date, then unit. Per patient: ``admitted`` = admitted at any unit,
+    ``eligible`` = any eligible referral, ``MDK`` = discussed at an MDC in any admitted course
+    (1 if any 1, else 0 if any 0, else null), ``n_referrals``. A sort and one group-by.
+    """
+    n_ref = df.height
+    has_mdk = "MDK" in df.columns
+    rank = pl.when(pl.col("admitted")).then(0).when(pl.col("eligible")).then(1).otherwise(2)
+    contact_key = pl.when(pl.col("admitted")).then(pl.col("FOERSTE_KONTAKT_DATO"))
+    keys = ["PNR", "_rank", "_contact", "HENV_DATO", "unit"]
+    agg: list[pl.Expr] = [
+        pl.all().exclude("PNR", "_rank", "_contact", "admitted", "eligible", "MDK").first(),
+        pl.col("admitted").any(),
+        pl.col("eligible").any(),
+        pl.len().alias("n_referrals"),
+    ]
+    if has_mdk:
+        mdk = pl.col("MDK").filter(pl.col("admitted"))
+        agg.append(
+            pl.when((mdk == 1).any())
+            .then(pl.lit(1))
+            .when((mdk == 0).any())
+            .then(pl.lit(0))
+            .otherwise(pl.lit(None))
+            .alias("MDK")
+        )
+    out = (
+        df.lazy()
+        .with_columns(_rank=rank, _contact=contact_key)
+        .sort(keys, nulls_last=True, maintain_order=True)
+        .group_by("PNR", maintain_order=True)
+        .agg(agg)
+        .collect()
+    )
+    multi = out.filter(pl.col("n_referrals") > 1).height
+    notes.append(
+        f"per patient (DPD counts patients): {n_ref} referral(s) of {out.height} patient(s), "
+        f"{multi} with two or more; index referral = the admitted referral with the earliest "
+        "first contact (else the earliest eligible referral): its unit, dates and EORTC; "
+        "indicator 1 counts admission at any unit, indicator 5 an MDC in any admitted course"
+    )
+    return out
 
 
 # -- computation -------------------------------------------------------------------------------
@@ -266,17 +343,10 @@ def _referral_indicators(
     keys: list[str],
     *,
     days: int,
-    ineligible: Sequence[str],
 ) -> list[tuple[str, pl.DataFrame]]:
     df = refs.frame
     out = []
-    reason = pl.col("IKKE_MODTAGET_AARSAG") if "IKKE_MODTAGET_AARSAG" in df.columns else None
-    eligible = df
-    if reason is not None and ineligible:
-        eligible = df.filter(
-            pl.col("admitted") | reason.is_null() | ~reason.is_in(list(ineligible))
-        )
-    out.append(("1", _count(eligible, keys, pl.col("admitted"))))
+    out.append(("1", _count(df.filter(pl.col("eligible")), keys, pl.col("admitted"))))
     dated = df.filter(pl.col("admitted") & pl.col("wait_days").is_not_null())
     out.append(("2", _count(dated, keys, pl.col("wait_days") <= days)))
     adm = df.filter(pl.col("admitted"))
@@ -686,6 +756,7 @@ def quality_indicators(
     ineligible_reasons: Sequence[str] = _NOT_ELIGIBLE,
     noncancer_groups: Sequence[str] = NEED_GROUPS,
     standards: Mapping[str, float | None] | None = None,
+    unit: str = "patient",
 ) -> QualityIndicatorResult:
     """The DPD quality indicators 1, 2, 3A, 3B, 4 and 5 with Wilson CIs and standards.
 
@@ -718,13 +789,21 @@ def quality_indicators(
         ``cause_group`` values of the 3B denominator and of the ``noncancer`` group.
     standards
         Override or set standards, e.g. ``{"4": 0.7}`` (share; ``None`` removes one).
+    unit
+        ``"patient"`` (default; DPD's unit): one row per patient. Indicator 1: patients with
+        at least one eligible referral, numerator admitted at any unit; 2: admitted patients,
+        first contact at most ``days`` after the referral received by the unit that made it
+        (the index referral); 4: EORTC at the first admission (baseline); 5: MDC in any
+        admitted course; ``unit``/``unit_type``/``region`` splits and the funnel follow the
+        index referral; without ``decedents`` the year is that of the index referral.
+        ``"referral"``: every referral row counts (a unit-activity view).
 
     Returns
     -------
     QualityIndicatorResult
         Tables ``indicators``, ``trend``, ``funnel``; figures ``trends``,
-        ``funnel``, ``overview``. ``n`` is the number of referrals analysed. Exclusions are
-        counted in ``notes`` (validation rules ``null_required``,
+        ``funnel``, ``overview``. ``n`` is the number of patients (or referrals) analysed.
+        Exclusions are counted in ``notes`` (validation rules ``null_required``,
         ``dpd_contact_before_referral``, ``event_after_death``).
 
     Examples
@@ -742,23 +821,34 @@ def quality_indicators(
     >>> res = quality_indicators(dpd)
     >>> res.table.select("indicator", "numerator", "denominator", "met").rows()
     [('1', 3, 4, False), ('2', 2, 3, False), ('4', 2, 3, None), ('5', 3, 3, None)]
+
+    Patient ``a`` goes on to a second unit: one patient still, unless ``unit="referral"``.
+
+    >>> two = pl.concat([dpd, dpd.head(1).with_columns(
+    ...     ENHED_ID=pl.lit("u2"), HENV_DATO=pl.lit(d(2019, 1, 20)),
+    ...     FOERSTE_KONTAKT_DATO=pl.lit(d(2019, 2, 15)))])
+    >>> [quality_indicators(two, unit=u).table["denominator"].to_list() for u in UNITS]
+    [[4, 3, 3, 3], [5, 4, 4, 4]]
     """
     what = "DPD quality indicators"
     if not isinstance(days, int) or days < 0:
         raise ValueError(f"days must be a non-negative integer, got {days!r}")
     decedents = None if decedents is None else _as_frame(decedents)  # collected once
-    refs = _prepare(dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what)
+    refs = _prepare(
+        dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit,
+        ineligible=ineligible_reasons,
+    )  # fmt: skip
     keys = _check_by(by, refs)
     defs = _definitions(days, standards)
     notes = list(refs.notes)
     df = refs.frame
     if "IKKE_MODTAGET_AARSAG" in df.columns and ineligible_reasons:
-        n_inel = df.filter(
-            ~pl.col("admitted") & pl.col("IKKE_MODTAGET_AARSAG").is_in(list(ineligible_reasons))
-        ).height
+        n_inel = df.filter(~pl.col("eligible")).height
         notes.append(
-            f"indicator 1: {n_inel} referral(s) not admitted because not eligible "
-            f"({', '.join(ineligible_reasons)}) left out of the denominator"
+            f"indicator 1: {n_inel} {_UNIT_WORD[unit]} not admitted because not eligible "
+            f"({', '.join(ineligible_reasons)}"
+            + ("; every referral of the patient" if unit == "patient" else "")
+            + ") left out of the denominator"
         )
     for ind, col in (("4", "EORTC_UDFYLDT"), ("5", "MDK")):
         if col not in df.columns:
@@ -767,7 +857,7 @@ def quality_indicators(
             miss = df.filter(pl.col("admitted") & pl.col(col).is_null()).height
             if miss:
                 notes.append(
-                    f"indicator {ind}: {miss} admitted referral(s) with {col} missing "
+                    f"indicator {ind}: {miss} admitted {_UNIT_WORD[unit]} with {col} missing "
                     "counted as not fulfilled"
                 )
     dec = None
@@ -788,7 +878,7 @@ def quality_indicators(
         notes.append(f"region: {refs.region_source}")
 
     def compute(ks: list[str]) -> pl.DataFrame:
-        parts = _referral_indicators(refs, ks, days=days, ineligible=ineligible_reasons)
+        parts = _referral_indicators(refs, ks, days=days)
         if dec is not None:
             parts += _population_indicators(dec, ks, noncancer_groups)
         return _assemble(parts, ks, defs)
@@ -799,9 +889,7 @@ def quality_indicators(
     fparts: list[tuple[str, str, pl.DataFrame]] = []
     levels = (["region"] if refs.has_region else []) + ["unit"]
     for level in levels:
-        for ind, tab in _referral_indicators(
-            refs, [level], days=days, ineligible=ineligible_reasons
-        ):
+        for ind, tab in _referral_indicators(refs, [level], days=days):
             fparts.append((ind, level, tab))
     if dec is not None and "region" in dec.columns:
         for ind, tab in _population_indicators(dec, ["region"], noncancer_groups):
@@ -820,6 +908,7 @@ def quality_indicators(
             "years": None if years is None else tuple(sorted({int(y) for y in years})),
             "days": days,
             "ineligible_reasons": tuple(ineligible_reasons),
+            "unit": unit,
             "decedents": decedents is not None,
             "standards": dict(zip(defs["indicator"], defs["standard"], strict=True)),
         },
@@ -840,6 +929,7 @@ def waiting_time(
     days: int = 10,
     years: Iterable[int] | None = None,
     noncancer_groups: Sequence[str] = NEED_GROUPS,
+    unit: str = "patient",
 ) -> WaitingTimeResult:
     """Waiting time from referral to first contact among admitted referrals.
 
@@ -864,6 +954,10 @@ def waiting_time(
         Keep these years (of death with ``decedents``, else of referral).
     noncancer_groups
         ``cause_group`` values of the ``noncancer`` diagnosis group.
+    unit
+        ``"patient"`` (default): one waiting time per admitted patient, from the referral
+        that led to the first SPC contact to that contact (as indicator 2); ``"referral"``:
+        one per admitted referral.
 
     Returns
     -------
@@ -885,7 +979,9 @@ def waiting_time(
     if not isinstance(days, int) or days < 0:
         raise ValueError(f"days must be a non-negative integer, got {days!r}")
     decedents = None if decedents is None else _as_frame(decedents)  # collected once
-    refs = _prepare(dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what)
+    refs = _prepare(
+        dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit
+    )
     keys = _check_by(by, refs)
     adm = refs.frame.filter(pl.col("admitted") & pl.col("wait_days").is_not_null())
 
@@ -930,6 +1026,7 @@ def waiting_time(
             "days": days,
             "years": None if years is None else tuple(sorted({int(y) for y in years})),
             "decedents": decedents is not None,
+            "unit": unit,
         },
         notes=notes,
         margins={"waiting": _margins(keys, []), "trend": _margins(trend_keys, [])},

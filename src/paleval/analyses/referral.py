@@ -236,7 +236,8 @@ class TimeToReferralResult(AnalysisResult):
         The Aalen-Johansen curve per group on a coarse grid (every ``grid_days`` days up to
         the horizon, plus the requested ``times``): ``group, time`` (days), ``n`` (persons in
         the group), ``n_risk`` (still followed at ``time``), ``events`` (cumulative events of
-        the outcome by ``time``), ``n_competing`` (cumulative deaths first), ``estimate,
+        the outcome by ``time``), ``n_competing`` (cumulative competing events first:
+        death, and event 3 where the cohort codes one), ``estimate,
         std_error, conf_low, conf_high``.
     ``at_times``
         The rows of ``cif`` at the requested ``times``.
@@ -259,24 +260,27 @@ class TimeToReferralResult(AnalysisResult):
         competing deaths) rise by 1 to ``threshold - 1`` since the previous published point.
         """
         res = super().disclosed(threshold)
-        raw = self.tables["cif"]
-        counts = count_columns(raw.columns)
-        keep = ["time"]
-        dependent = [
-            c for c, dt in raw.schema.items() if dt.is_numeric() and c not in counts + keep
-        ]
-        prim = suppress(raw, counts, dependent=dependent, threshold=threshold)
-        mask = _step_blank(
-            raw,
-            keys=["group"],
-            order="time",
-            cumulative=["events", "n_competing"],
-            blanked=prim["suppressed"].to_numpy(),
-            threshold=threshold,
-        )
-        cif = _blank(prim, mask, keep)
         tables = dict(res.tables)
-        tables["cif"] = cif
+        for name, key in (("cif", "group"), ("cif_period", "period")):
+            if name not in self.tables:
+                continue
+            raw = self.tables[name]
+            counts = count_columns(raw.columns)
+            keep = ["time"]
+            dependent = [
+                c for c, dt in raw.schema.items() if dt.is_numeric() and c not in counts + keep
+            ]
+            prim = suppress(raw, counts, dependent=dependent, threshold=threshold)
+            mask = _step_blank(
+                raw,
+                keys=[key],
+                order="time",
+                cumulative=["events", "n_competing"],
+                blanked=prim["suppressed"].to_numpy(),
+                threshold=threshold,
+            )
+            tables[name] = _blank(prim, mask, keep)
+        cif = tables["cif"]
         times = [float(t) for t in self.params["times"]]
         tables["at_times"] = cif.filter(pl.col("time").is_in(pl.Series(times).implode()))
         return dataclasses.replace(res, tables=tables)
@@ -374,10 +378,20 @@ def _contact_outcome(
         .collect()
     )
     out = frame.join(contacts, on="PNR", how="left", maintain_order="left")
-    contact = pl.when(pl.col("_contact_date") <= fu_end).then(pl.col("_contact_date"))
-    death = pl.when(pl.col("death_date") <= fu_end).then(pl.col("death_date"))
+    # a person's own end of follow-up without events (e.g. emigration) when the cohort has it
+    end = pl.lit(fu_end)
+    if "censor_date" in frame.columns:
+        end = pl.min_horizontal(pl.col("censor_date").fill_null(fu_end), pl.lit(fu_end))
+        n_early = frame.filter(pl.col("censor_date") < fu_end).height
+        notes.append(
+            f"outcome 'contact': {n_early:,} persons followed only to their censor_date "
+            "(e.g. emigration) before the end of follow-up"
+        )
+    contact = pl.when(pl.col("_contact_date") <= pl.col("_end")).then(pl.col("_contact_date"))
+    death = pl.when(pl.col("death_date") <= pl.col("_end")).then(pl.col("death_date"))
     out = (
-        out.with_columns(_c=contact, _d=death)
+        out.with_columns(_end=end)
+        .with_columns(_c=contact, _d=death)
         .with_columns(
             event=pl.when(
                 pl.col("_c").is_not_null()
@@ -389,10 +403,10 @@ def _contact_outcome(
             .otherwise(0)
             .cast(pl.Int8),
             contact_date=pl.col("_c"),
-            _exit=pl.min_horizontal("_c", "_d", pl.lit(fu_end)),
+            _exit=pl.min_horizontal("_c", "_d", "_end"),
         )
         .with_columns(time=(pl.col("_exit") - pl.col("diagnosis_date")).dt.total_days())
-        .drop("_c", "_d", "_exit", "_contact_date")
+        .drop("_c", "_d", "_exit", "_end", "_contact_date")
     )
     notes.append(f"SPC first contact from the DPD (FOERSTE_KONTAKT_DATO), follow-up to {fu_end}")
     return out
@@ -533,7 +547,7 @@ def _cif_grid(
                     "time": grid,
                     "n": np.full(grid.size, int(sel.sum()), dtype=np.int64),
                     "events": np.searchsorted(np.sort(tg[eg == 1]), grid, side="right"),
-                    "n_competing": np.searchsorted(np.sort(tg[eg == 2]), grid, side="right"),
+                    "n_competing": np.searchsorted(np.sort(tg[eg >= 2]), grid, side="right"),
                 }
             ).with_columns(pl.col("events", "n_competing").cast(pl.Int64))
         )
@@ -562,6 +576,7 @@ def time_to_referral(
     grid_days: int = 30,
     reference: Mapping[str, Any] | None = None,
     followup_end: Any = None,
+    period: str | None = "period",
     conf_level: float = 0.95,
 ) -> TimeToReferralResult:
     """Cumulative incidence of SPC referral from diagnosis, with death as the competing event.
@@ -577,7 +592,8 @@ def time_to_referral(
     cohort
         An incident cohort (:func:`paleval.cohort.incident_cancer_cohort` or
         :func:`~paleval.cohort.incident_noncancer_cohort`; DataFrame, LazyFrame or Cohort) with
-        ``time`` (days from diagnosis) and ``event`` (0 censored, 1 SPC referral, 2 death), or a
+        ``time`` (days from diagnosis) and ``event`` (0 censored, 1 SPC referral, 2 death, 3
+        another competing event such as a new cancer in the non-cancer cohort), or a
         mapping ``{"cancer": ..., "noncancer": ...}`` of such cohorts, stacked with a column
         ``cohort`` (the key) and ``diagnosis_group`` (``"cancer"`` for the cancer cohort).
     by
@@ -606,27 +622,44 @@ def time_to_referral(
         Reference levels of model terms, e.g. ``{"region": "Region Hovedstaden"}``.
     followup_end
         End of follow-up of the cohort for ``outcome="contact"`` (default: the latest
-        ``exit_date``, which the censored have).
+        ``exit_date``, which the censored have). A person's own ``censor_date`` (e.g.
+        emigration), when the cohort has one, ends follow-up earlier.
+    period
+        Calendar period of entry, taken into account by default because referral practice
+        and follow-up both change with calendar time (the 1-year CIF rose from 14 % to 25 %
+        over 2010-2024): ``"period"`` (default) is the five-year band of ``diagnosis_year``
+        (2010-2014, 2015-2019, 2020-2024); another column name uses that column; ``None``
+        pools all entrants (the analysis before issue 13). With a period: the hazard models
+        add it as a covariate (unless it is ``by``), Fine-Gray estimates the censoring
+        distribution separately per period (crr's ``cengroup``: administrative follow-up is
+        shorter for later entrants), and the table ``cif_period`` gives the CIF at ``times``
+        within each period (Aalen-Johansen, censoring within period).
     conf_level
         Confidence level.
 
     Returns
     -------
     TimeToReferralResult
-        Tables ``cif``, ``at_times`` and, with a grouping or covariates, ``gray_test``,
-        ``fine_gray`` and ``cause_specific``; models under ``models``.
+        Tables ``cif``, ``at_times``, ``cif_period`` (with ``period``) and, with a grouping,
+        covariates or more than one period, ``gray_test`` (with ``by``), ``fine_gray`` and
+        ``cause_specific``; models under ``models``.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(1)
     >>> df = pl.DataFrame({"time": rng.integers(0, 900, 400), "event": rng.integers(0, 3, 400),
-    ...                    "sex": rng.choice(["1", "2"], 400)})
+    ...                    "sex": rng.choice(["1", "2"], 400),
+    ...                    "diagnosis_year": rng.choice([2012, 2017, 2022], 400)})
     >>> res = time_to_referral(df, by="sex", horizon_days=365, times=(90, 365))
     >>> res.tables["at_times"].select("group", "time").rows()
     [('1', 90.0), ('1', 365.0), ('2', 90.0), ('2', 365.0)]
     >>> list(res.tables)
-    ['cif', 'at_times', 'gray_test', 'fine_gray', 'cause_specific']
+    ['cif', 'at_times', 'cif_period', 'gray_test', 'fine_gray', 'cause_specific']
+    >>> res.tables["fine_gray"]["term"].to_list()
+    ['sex2', 'period2015-2019', 'period2020-2024']
+    >>> res.models["fine_gray"].n_cengroups
+    3
     """
     if outcome not in _OUTCOMES:
         raise ValueError(f"outcome must be one of {_OUTCOMES}, got {outcome!r}")
@@ -638,6 +671,8 @@ def time_to_referral(
     if any(x < 0 or x > horizon_days for x in times):
         raise ValueError(f"times must lie in [0, horizon_days={horizon_days}], got {times}")
     covariates = [c for c in covariates if c != by]
+    if period is not None and not isinstance(period, str):
+        raise ValueError(f"period must be a column name or None, got {period!r}")
     reference = dict(reference or {})
     notes: list[str] = []
     frame = _stack(cohort)
@@ -649,18 +684,27 @@ def time_to_referral(
             )
         frame = _contact_outcome(frame, dpd, followup_end, notes)
     variables = ([by] if by else []) + list(covariates)
-    frame = _add_derived(frame, variables, "diagnosis_year")
-    require_columns(frame, ["time", "event", *variables], "time to referral")
-    bad = frame.filter(~pl.col("event").is_in([0, 1, 2]) | pl.col("event").is_null()).height
+    all_vars = variables + ([period] if period and period not in variables else [])
+    frame = _add_derived(frame, all_vars, "diagnosis_year")
+    require_columns(frame, ["time", "event", *all_vars], "time to referral")
+    bad = frame.filter(~pl.col("event").is_in([0, 1, 2, 3]) | pl.col("event").is_null()).height
     if bad:
         raise ValueError(
-            f"`event` must be 0 (censored), 1 ({outcome}) or 2 (death); {bad} rows are not"
+            f"`event` must be 0 (censored), 1 ({outcome}), 2 (death) or 3 (another competing "
+            f"event, e.g. a new cancer in the non-cancer cohort); {bad} rows are not"
+        )
+    n3 = frame.filter(pl.col("event") == 3).height
+    if n3:
+        notes.append(
+            f"{n3:,} persons with event 3 (a competing event other than death, e.g. a new "
+            "cancer) treated as competing, with death, in the CIF and Fine-Gray; censored in "
+            "the cause-specific Cox model"
         )
     neg = frame.filter(pl.col("time").is_null() | (pl.col("time") < 0)).height
     if neg:
         raise ValueError(f"`time` must be non-negative days; {neg} rows are missing or negative")
     n_in = frame.height
-    frame = _drop_missing(frame, variables, notes)
+    frame = _drop_missing(frame, all_vars, notes)
     if frame.height == 0:
         raise ValueError(f"no persons left to analyse (of {n_in})")
     # administrative censoring at the horizon
@@ -690,30 +734,57 @@ def time_to_referral(
         ),
     }
     models: dict[str, Any] = {"aalen_johansen": aj}
+    plevels: list[str] = []
+    if period:
+        pg = frame[period].cast(pl.String).to_numpy().astype(object)
+        plevels = _levels(pg.tolist(), period)
+        cp, models["aalen_johansen_period"] = _cif_grid(
+            t, e, pg, plevels, np.array(times, dtype=float), conf_level
+        )
+        tables["cif_period"] = (
+            cp.rename({"group": "period"})
+            .with_columns(pl.col("period").cast(pl.Enum(plevels)).to_physical().alias("_o"))
+            .sort("_o", "time")
+            .drop("_o")
+        )
+        notes.append(
+            f"calendar period of entry ({period}: {', '.join(plevels)}): CIF per period in "
+            "cif_period"
+            + (
+                f"; a model covariate, and Fine-Gray censoring distributions estimated per "
+                f"{period} (cengroup)"
+                if len(plevels) > 1
+                else "; one period only, so not a model term"
+            )
+        )
+    mvars = list(variables)
+    if period and len(plevels) > 1 and period not in mvars:
+        mvars.append(period)
     if by and len(groups) > 1:
         gt = gray_test(t, e, g)
         models["gray_test"] = gt
-        ev_counts = {k: int((e == k).sum()) for k in (1, 2)}
+        ev_counts = {k: int((e == k).sum()) for k in (1, 2, 3)}
         tables["gray_test"] = gt.table.with_columns(
             outcome=pl.col("cause").replace_strict(
-                {1: outcome, 2: "death"}, return_dtype=pl.String
+                {1: outcome, 2: "death", 3: "other_competing"}, return_dtype=pl.String
             ),
             n=pl.lit(t.size, pl.Int64),
             events=pl.col("cause").replace_strict(ev_counts, return_dtype=pl.Int64),
         ).select("cause", "outcome", "statistic", "df", "p_value", "n", "events")
     elif by:
         notes.append(f"only one group of {by} ({groups[0]}): no Gray's test")
-    if variables and int((e == 1).sum()) == 0:
+    if mvars and int((e == 1).sum()) == 0:
         notes.append(f"no {outcome} events within the horizon: no hazard models")
-    elif variables:
-        mframe = _without_empty_levels(frame, variables, outcome, notes)
-        design, terms = _design(mframe, variables, reference)
+    elif mvars:
+        mframe = _without_empty_levels(frame, mvars, outcome, notes)
+        design, terms = _design(mframe, mvars, reference)
         if not terms:
             notes.append("no model terms with more than one level: no hazard models")
         else:
             mt = mframe["time"].cast(pl.Float64).to_numpy()
             me = mframe["event"].cast(pl.Int64).to_numpy()
-            fg = fine_gray(mt, me, design, cause=1, conf_level=conf_level)
+            cg = mframe[period].cast(pl.String) if period and len(plevels) > 1 else None
+            fg = fine_gray(mt, me, design, cause=1, conf_level=conf_level, cengroup=cg)
             cs = cause_specific_cox(mt, me, design, cause=1, conf_level=conf_level)
             models["fine_gray"], models["cause_specific"] = fg, cs
             for name, mod in (("fine_gray", fg), ("cause_specific", cs)):
@@ -727,6 +798,8 @@ def time_to_referral(
         "horizon_days": horizon_days,
         "times": times,
         "grid_days": grid_days,
+        "period": period,
+        "period_levels": plevels,
         "conf_level": conf_level,
     }
     what = "referral to" if outcome == "referral" else "first contact with"

@@ -112,6 +112,42 @@ DOD = Register(
     variables=(_PNR, Variable("DODDATO", D, "Date of death", nullable=False)),
 )
 
+VNDS = Register(
+    key="vnds",
+    title="Migrations (VNDS, Vandringer: immigrations to and emigrations from Denmark)",
+    source="Statistics Denmark (CPR)",
+    file_stem="vnds",
+    yearly=False,
+    primary_key=("PNR", "HAEND_DATO", "INDUD_KODE"),
+    doc_url=DST_VARS + "VNDS%20-%20Historiske%20vandringer.html; " + RG,
+    notes=(
+        "One row per migration event; persons who never migrated have no rows (absence is the "
+        "normal case). Variable names and the I/U codes as in DST's variable list for VNDS "
+        "(also steno-aarhus/registers-guide schema/registers/vnds.yaml). CPR's migration data are "
+        "complete from 1971 only. DST closed VNDS in 2026 and split it into VNDS_HIST (1973-2004), "
+        "VNDS_IND and VNDS_UD (2005-), because VNDS contains duplicates from its different "
+        "sources. Emigrants are not in BEF's year-end status while abroad and have no events in "
+        "Danish registers then: follow-up is censored at emigration (INDUD_KODE 'U')."
+    ),
+    variables=(
+        _PNR,
+        Variable(
+            "INDUD_KODE",
+            S,
+            "Immigration or emigration",
+            codes={"I": "immigration (indvandring)", "U": "emigration (udvandring)"},
+            nullable=False,
+        ),
+        Variable("HAEND_DATO", D, "Date of the migration event", nullable=False),
+        Variable(
+            "INDUD_LAND",
+            S,
+            "Country migrated from or to (DST country code; the code set is not public: "
+            "paleval's synthetic codes)",
+        ),
+    ),
+)
+
 DODSAASG = Register(
     key="dodsaasg",
     title="Cause of death register (DODSAASG, Dødsårsagsregisteret 2002-)",
@@ -611,6 +647,7 @@ REGISTERS: dict[str, Register] = {
         UDDA,
         IND,
         FAIK,
+        VNDS,
     )
 }
 

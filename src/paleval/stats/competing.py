@@ -450,17 +450,27 @@ class FineGrayResult(HazardRegressionResult):
     """
 
     cause: int = 1
+    n_cengroups: int = 1
 
 
 class _FGData:
-    """Sorted arrays and censoring weights for the Fine-Gray fit (single censoring group)."""
+    """Sorted arrays and censoring weights for the Fine-Gray fit.
 
-    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray, cause: int) -> None:
+    ``group`` holds censoring-group codes ``0..ncg-1`` (crr's ``cengroup``; all zero for one
+    group): each group has its own Kaplan-Meier censoring distribution ``G_g``, and a subject
+    failing from a competing cause is weighted with its own group's ``G_g``.
+    """
+
+    def __init__(
+        self, t: np.ndarray, e: np.ndarray, X: np.ndarray, cause: int, group: np.ndarray
+    ) -> None:
         order = np.argsort(t, kind="stable")
         self.t = t[order]
         e = e[order]
         self.X = X[order]
-        n = t.size
+        grp = group[order]
+        ncg = int(grp.max()) + 1 if grp.size else 1
+        self.grp, self.ncg = grp, ncg
         self.is1 = e == cause
         self.is2 = (e > 0) & ~self.is1
         cens = e == 0
@@ -468,49 +478,76 @@ class _FGData:
         nb = utimes.size
         self.block = block
         self.starts = starts
-        n_risk = (n - starts).astype(np.float64)
-        c_cnt = np.bincount(block, weights=cens.astype(np.float64), minlength=nb)
-        # KM of the censoring distribution (censoring is the "event"), as crr's survfit
-        G = np.cumprod(1.0 - c_cnt / n_risk)
         # crr evaluates G at ftime * (1 - 100 eps) with a left-continuous step function
         # (approx(..., method="constant", f=0)): G(T-) for T > 0, and G(0) for T == 0.
         x = utimes * (1 - 100 * np.finfo(float).eps)
         j = np.searchsorted(utimes, x, side="right") - 1
-        Gm = np.where(j >= 0, G[np.maximum(j, 0)], 1.0)
-        self.g_row = Gm[block]  # G(T_i-) per row
+        Gm = np.empty((ncg, nb))
+        c_cnt = np.empty((ncg, nb))
+        n_risk = np.empty((ncg, nb))
+        for g in range(ncg):
+            m = grp == g
+            cnt = np.bincount(block, weights=m.astype(np.float64), minlength=nb)
+            n_risk[g] = np.cumsum(cnt[::-1])[::-1]
+            c_cnt[g] = np.bincount(block, weights=(cens & m).astype(np.float64), minlength=nb)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                hz = np.where(n_risk[g] > 0, c_cnt[g] / n_risk[g], 0.0)
+            # KM of the group's censoring times (censoring is the "event"), as crr's survfit
+            G = np.cumprod(1.0 - hz)
+            Gg = np.where(j >= 0, G[np.maximum(j, 0)], 1.0)
+            # crr's approx(..., rule = 2) is 0 after the group's last time (another group's
+            # failure times can be later): a competing failure of the group leaves the risk set
+            tmax = self.t[m].max() if m.any() else -np.inf
+            Gm[g] = np.where(utimes > tmax, 0.0, Gg)
+        self.g_row = Gm[grp, block]  # G_{g(i)}(T_i-) per row
         self.c_cnt = c_cnt
         self.n_risk = n_risk
         # distinct cause-of-interest failure times
         d1 = np.bincount(block, weights=self.is1.astype(np.float64), minlength=nb)
         self.fail_blocks = np.flatnonzero(d1 > 0)
         self.d = d1[self.fail_blocks]
-        self.Gt = Gm[self.fail_blocks]  # G(t_j-)
+        self.d_group = [
+            np.bincount(block, weights=(self.is1 & (grp == g)).astype(np.float64),
+                        minlength=nb)[self.fail_blocks]
+            for g in range(ncg)
+        ] if ncg > 1 else [self.d]  # fmt: skip
+        self.Gt = Gm[:, self.fail_blocks].T  # G_g(t_j-), failure times x groups
         self.fstart = starts[self.fail_blocks]
         # for each row: number of failure times <= T_i
         self.nf_le = np.searchsorted(self.fail_blocks, block, side="right")
         self.cens = cens
         self.nb = nb
 
-    def _sums(self, beta: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _in_group(self, v: np.ndarray, g: int) -> np.ndarray:
+        if self.ncg == 1:
+            return v
+        m = self.grp == g
+        return np.where(m[:, None], v, 0.0) if v.ndim == 2 else np.where(m, v, 0.0)
+
+    def _sums(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         X = self.X
+        p = X.shape[1]
         r = np.exp(X @ beta)
         rx = r[:, None] * X
         # at risk with weight 1: T_i >= t_j (reverse cumulative sums at block starts)
         c0 = np.concatenate([np.cumsum(r[::-1])[::-1], [0.0]])
-        c1 = np.concatenate([np.cumsum(rx[::-1], axis=0)[::-1], np.zeros((1, X.shape[1]))])
+        c1 = np.concatenate([np.cumsum(rx[::-1], axis=0)[::-1], np.zeros((1, p))])
         S0 = c0[self.fstart]
         S1 = c1[self.fstart]
-        # competing failures before t_j with weight G(t_j-)/G(T_i-)
-        w2 = np.where(self.is2, r / self.g_row, 0.0)
-        q0 = np.concatenate([[0.0], np.cumsum(w2)])
-        q1 = np.concatenate([np.zeros((1, X.shape[1])), np.cumsum(w2[:, None] * X, axis=0)])
-        S0 = S0 + self.Gt * q0[self.fstart]
-        S1 = S1 + self.Gt[:, None] * q1[self.fstart]
-        return r, S0, S1, q0, q1
+        # competing failures before t_j with weight G_g(t_j-)/G_g(T_i-), per censoring group
+        w2 = np.zeros_like(r)
+        np.divide(r, self.g_row, out=w2, where=self.is2)
+        for g in range(self.ncg):
+            wg = self._in_group(w2, g)
+            q0 = np.concatenate([[0.0], np.cumsum(wg)])
+            q1 = np.concatenate([np.zeros((1, p)), np.cumsum(wg[:, None] * X, axis=0)])
+            S0 = S0 + self.Gt[:, g] * q0[self.fstart]
+            S1 = S1 + self.Gt[:, g, None] * q1[self.fstart]
+        return r, S0, S1
 
     def evaluate(self, beta: np.ndarray, *, need_info: bool = True) -> dict[str, Any]:
         X = self.X
-        r, S0, S1, _, _ = self._sums(beta)
+        r, S0, S1 = self._sums(beta)
         eta1 = X[self.is1] @ beta
         E = S1 / S0[:, None]
         loglik = float(eta1.sum() - (self.d * np.log(S0)).sum())
@@ -518,13 +555,15 @@ class _FGData:
         out: dict[str, Any] = {"loglik": loglik, "score": score}
         if not need_info:
             return out
-        # information: X' diag(r c) X - E' diag(d) E, with
-        # c_i = sum_{t_j <= T_i} d_j/S0_j + 1{cause2} / G(T_i-) sum_{t_j > T_i} d_j G_j/S0_j
+        # information: X' diag(r c) X - E' diag(d) E, with c_i = sum_{t_j <= T_i} d_j/S0_j
+        # + 1{cause2} / G_g(T_i-) sum_{t_j > T_i} d_j G_g(t_j-)/S0_j  (g: i's censoring group)
         A = np.concatenate([[0.0], np.cumsum(self.d / S0)])
-        C = np.concatenate([[0.0], np.cumsum(self.d * self.Gt / S0)])
+        C = np.vstack([np.zeros((1, self.ncg)),
+                       np.cumsum((self.d / S0)[:, None] * self.Gt, axis=0)])  # fmt: skip
         k = self.nf_le
-        cw = A[k] + np.where(self.is2, (C[-1] - C[k]) / self.g_row, 0.0)
-        w = r * cw
+        rest = np.zeros_like(r)
+        np.divide(C[-1, self.grp] - C[k, self.grp], self.g_row, out=rest, where=self.is2)
+        w = r * (A[k] + rest)
         info = (X * w[:, None]).T @ X - (E * self.d[:, None]).T @ E
         out.update(info=info, r=r, S0=S0, S1=S1, E=E, A=A, C=C)
         return out
@@ -535,48 +574,69 @@ class _FGData:
         Port of Fortran ``crrvv`` (cmprsk; Fine & Gray 1999, JASA 94:496-509,
         section 3): ``eta_i`` are the score residuals with weighted risk sets and
         ``psi_i`` the correction for estimating the censoring distribution,
-        ``psi_i = int q(u)/pi(u) dM^c_i(u)``. All sums are written as cumulative sums
-        over sorted time.
+        ``psi_i = int q_g(u)/pi_g(u) dM^c_i(u)`` with ``pi_g`` the risk set of i's censoring
+        group ``g``. As in ``crrvv`` (cmprsk 2.2-11/2.2-12), ``q_g(u)`` pairs the competing
+        failures of group ``g`` before ``u`` with the cause-of-interest failures of group ``g``
+        at or after ``u``. All sums are cumulative sums over sorted time.
         """
         X = self.X
         p = X.shape[1]
         ev = self.evaluate(beta)
         r, S0, E = ev["r"], ev["S0"], ev["E"]
-        d, Gt = self.d, self.Gt
+        d, Gt, grp = self.d, self.Gt, self.grp
         k = self.nf_le
         zero = np.zeros((1, p))
         # eta_i
-        A = ev["A"]
+        A, C = ev["A"], ev["C"]
         B = np.concatenate([zero, np.cumsum((d / S0)[:, None] * E, axis=0)])
-        C = ev["C"]
-        Dm = np.concatenate([zero, np.cumsum((d * Gt / S0)[:, None] * E, axis=0)])
+        # Dm[g]: cumulative sums of d_j G_g(t_j-) E_j / S0_j
+        Dm = [
+            np.concatenate([zero, np.cumsum((d * Gt[:, g] / S0)[:, None] * E, axis=0)])
+            for g in range(self.ncg)
+        ]
         # failure-time index of each cause-of-interest row
         fidx = np.maximum(k - 1, 0)
         eta = np.where(self.is1[:, None], X - E[fidx], 0.0)
         eta -= r[:, None] * (X * A[k][:, None] - B[k])
-        comp = (r / self.g_row)[:, None] * (X * (C[-1] - C[k])[:, None] - (Dm[-1] - Dm[k]))
-        eta -= np.where(self.is2[:, None], comp, 0.0)
-        # psi_i: q(u) at censoring times u (distinct blocks with >= 1 censoring)
-        w2 = np.where(self.is2, r / self.g_row, 0.0)
-        P = np.concatenate([zero, np.cumsum(w2[:, None] * X, axis=0)])  # rows before index
-        Q = np.concatenate([[0.0], np.cumsum(w2)])
-        cblocks = np.flatnonzero(self.c_cnt > 0)
+        w2 = np.zeros_like(r)
+        np.divide(r, self.g_row, out=w2, where=self.is2)
+        Drest = np.empty((r.size, p))
+        for g in range(self.ncg):
+            m = grp == g
+            Drest[m] = Dm[g][-1] - Dm[g][k[m]]
+        comp = w2[:, None] * (X * (C[-1, grp] - C[k, grp])[:, None] - Drest)
+        eta -= comp  # zero unless a competing failure (w2 == 0 otherwise)
+        # psi_i: q_g(u) at censoring times u (distinct blocks with >= 1 censoring, any group)
+        cblocks = np.flatnonzero(self.c_cnt.sum(axis=0) > 0)
         st = self.starts[cblocks]
         # failures with t_j >= u: indices j >= (number of failure times < u)
         nlt = np.searchsorted(self.fail_blocks, cblocks, side="left")
-        Crest = C[-1] - C[nlt]
-        Drest = Dm[-1] - Dm[nlt]
-        q = P[st] * Crest[:, None] - Q[st][:, None] * Drest
-        pi = self.n_risk[cblocks]
-        cc = self.c_cnt[cblocks]
-        comp_c = np.concatenate([zero, np.cumsum(q * (cc / pi**2)[:, None], axis=0)])
         # censoring blocks u <= T_i
         ncb = np.searchsorted(cblocks, self.block, side="right")
-        psi = -comp_c[ncb]
-        own = np.searchsorted(cblocks, self.block, side="left")
-        own = np.minimum(own, max(cblocks.size - 1, 0))
-        if cblocks.size:
-            psi += np.where(self.cens[:, None], q[own] / pi[own][:, None], 0.0)
+        own = np.minimum(np.searchsorted(cblocks, self.block, side="left"),
+                         max(cblocks.size - 1, 0))  # fmt: skip
+        psi = np.zeros((r.size, p))
+        for g in range(self.ncg):
+            m = grp == g
+            # crrvv: q_g(u) pairs group g's competing failures before u with group g's
+            # cause-of-interest failures at t_j >= u (one group: every failure)
+            dg = d if self.ncg == 1 else self.d_group[g]
+            cw = dg * Gt[:, g] / S0
+            Cg = np.concatenate([[0.0], np.cumsum(cw)])
+            Dg = np.concatenate([zero, np.cumsum(cw[:, None] * E, axis=0)])
+            wg = self._in_group(w2, g)
+            P = np.concatenate([zero, np.cumsum(wg[:, None] * X, axis=0)])  # rows before
+            Q = np.concatenate([[0.0], np.cumsum(wg)])
+            q = P[st] * (Cg[-1] - Cg[nlt])[:, None] - Q[st][:, None] * (Dg[-1] - Dg[nlt])
+            pi = self.n_risk[g, cblocks]
+            cc = self.c_cnt[g, cblocks]
+            frac = np.zeros_like(pi)
+            np.divide(cc, pi**2, out=frac, where=cc > 0)
+            comp_c = np.concatenate([zero, np.cumsum(q * frac[:, None], axis=0)])
+            psi[m] = -comp_c[ncb[m]]
+            if cblocks.size:
+                mc = m & self.cens
+                psi[mc] += q[own[mc]] / pi[own[mc]][:, None]
         u = eta + psi
         v2 = u.T @ u
         hinv = np.linalg.inv(info)
@@ -590,6 +650,7 @@ def fine_gray(
     cause: int = 1,
     *,
     data: pl.DataFrame | None = None,
+    cengroup: Any = None,
     conf_level: float = 0.95,
     max_iter: int = 50,
     tol: float = 1e-12,
@@ -609,6 +670,10 @@ def fine_gray(
         Cause of interest (crr's ``failcode``); all other positive codes compete.
     data : polars.DataFrame, optional
         Frame for column-name arguments.
+    cengroup : array-like or str, optional
+        Censoring groups (crr's ``cengroup``): the censoring distribution ``G`` is estimated
+        by Kaplan-Meier separately in each group (e.g. calendar period of entry, when
+        administrative follow-up differs between periods). ``None``: one group.
     conf_level : float
         Confidence level for subdistribution hazard ratios.
     max_iter, tol : int, float
@@ -629,8 +694,14 @@ def fine_gray(
     G(t-) sum_{T_i < t, competing} r_i x_i / G(T_i-)``: two cumulative sums. The
     information is ``X' diag(r_i c_i) X - sum_j d_j e_j e_j'`` with
     ``c_i = sum_{t_j<=T_i} d_j/S0_j (+ sum_{t_j>T_i} d_j G_j/S0_j / G(T_i-))`` so
-    one iteration costs O(n p^2). Time-varying covariates (crr's ``cov2``) and
-    censoring groups (``cengroup``) are not implemented.
+    one iteration costs O(n p^2). With censoring groups (``cengroup``) each group ``g`` has its
+    own ``G_g`` and a competing failure of group ``g`` is weighted ``G_g(t-)/G_g(T_i-)``
+    (Fine & Gray 1999, section 3); as crr does, ``G_g`` is 0 after the group's last
+    observed time, and the censoring-martingale term ``q_g(u)`` of the variance pairs group
+    ``g``'s competing failures with group ``g``'s cause-of-interest failures (Fortran
+    ``crrvv``, cmprsk 2.2-11), so ``vcov`` is crr's ``var`` in this case too; one
+    iteration then costs O(n p^2 ncg). Time-varying covariates (crr's ``cov2``) are not
+    implemented.
 
     Examples
     --------
@@ -640,14 +711,18 @@ def fine_gray(
     >>> res = fine_gray(t, e, x, cause=1)
     >>> res.n_events
     5
+    >>> period = ["a"] * 5 + ["b"] * 5
+    >>> fine_gray(t, e, x, cengroup=period).n_cengroups
+    2
     """
     t, e, X, names = _prepare_regression(time, event, covariates, data)
+    group, n_groups = _censoring_groups(cengroup, data, t.size)
     if not isinstance(cause, int | np.integer) or cause < 1:
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
     n_ev = int((e == cause).sum())
     if n_ev == 0:
         raise ValueError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
-    fg = _FGData(t, e, X, int(cause))
+    fg = _FGData(t, e, X, int(cause), group)
     p = X.shape[1]
     beta, cur, converged, it = _newton(fg.evaluate, p, max_iter=max_iter, tol=tol)
     null = fg.evaluate(np.zeros(p), need_info=False)
@@ -665,9 +740,20 @@ def fine_gray(
         n_iter=it,
         conf_level=conf_level,
         vcov_naive=vcov_naive,
-        _title=f"Fine-Gray subdistribution hazards, cause {int(cause)}",
+        _title=f"Fine-Gray subdistribution hazards, cause {int(cause)}"
+        + (f", {n_groups} censoring groups" if n_groups > 1 else ""),
         cause=int(cause),
+        n_cengroups=n_groups,
     )
+
+
+def _censoring_groups(cengroup: Any, data: pl.DataFrame | None, n: int) -> tuple[np.ndarray, int]:
+    """Censoring-group codes 0..ncg-1 in sorted order of the values (as crr), and ncg."""
+    if cengroup is None:
+        return np.zeros(n, dtype=np.int64), 1
+    arr = check_groups(resolve_column(cengroup, data, "cengroup"), n, "cengroup")
+    _, codes = np.unique(arr, return_inverse=True)
+    return codes.astype(np.int64).ravel(), int(codes.max()) + 1
 
 
 # ============================================================= cause-specific Cox

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["PRESETS", "Preset", "SynthConfig"]
+__all__ = ["PRESETS", "REALISM_FEATURES", "Preset", "SynthConfig"]
+
+REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag", "migration", "households")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,32 @@ class SynthConfig:
     lpr3_start: str = "2019-02-01"
     messiness: bool = True
     preset: str = "custom"
+    # Register realism (each on by default; ``messiness=False``, the CLI's ``--clean``, switches
+    # every one off so the registers agree with paleval's conventions by construction).
+    multi_unit_spc: bool = True
+    sssy_payment_lag: bool = True
+    migration: bool = True
+    households: bool = True
+    # Years of LPR history before the study period (look-back and washout windows). The real
+    # LPR has somatic inpatients from 1977 and outpatient/emergency contacts from 1995; the
+    # default keeps national generation within its time budget, 15 reaches 1995.
+    lpr_lookback_years: int = 5
+
+    def realism(self, feature: str) -> bool:
+        """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
+
+        Examples
+        --------
+        >>> SynthConfig(n_persons=2000).realism("multi_unit_spc")
+        True
+        >>> SynthConfig(n_persons=2000, messiness=False).realism("multi_unit_spc")
+        False
+        >>> SynthConfig(n_persons=2000, sssy_payment_lag=False).realism("sssy_payment_lag")
+        False
+        """
+        if feature not in REALISM_FEATURES:
+            raise ValueError(f"unknown realism feature {feature!r}; one of {REALISM_FEATURES}")
+        return bool(self.messiness and getattr(self, feature))
 
     @classmethod
     def from_preset(cls, name: str, seed: int = 1, **overrides: object) -> SynthConfig:
@@ -85,6 +113,10 @@ class SynthConfig:
                 f"study period must satisfy 2000 <= start <= end <= 2030, "
                 f"got {self.start_year}-{self.end_year}"
             )
+        if not 0 <= self.lpr_lookback_years <= 30:
+            raise ValueError(
+                f"lpr_lookback_years must be between 0 and 30, got {self.lpr_lookback_years}"
+            )
         if self.chunk_persons < 1000:
             raise ValueError(f"chunk_persons must be at least 1000, got {self.chunk_persons}")
 
@@ -94,6 +126,26 @@ class SynthConfig:
 
 
 L = math.log
+
+# Migration (paleval.synth.migration): probabilities over the study period per person of the
+# closed cohort, times an age weight (young adults ``young_adult_factor``, children 0.5, 70+
+# 0.2, normalised to mean 1). Danish scale for orientation: about 1 % of residents emigrate
+# and 1-1.5 % immigrate each year (Statistics Denmark, VAN1AAR/VAN2AAR), most of them short
+# stays of foreign citizens outside a closed cohort; these rates are synthetic.
+MIGRATION = {
+    "emigrate": 0.025,  # leave during the period and stay abroad (alive at the end)
+    "emigrate_and_return": 0.012,  # leave and come back before the end (and before death)
+    "immigrate_immigrant_origin": 0.15,  # IE_TYPE 2: first arrival during the period
+    "immigrate_other": 0.005,  # others (e.g. Danes born abroad) arriving during the period
+    "young_adult_factor": 3.0,  # age 18-44 at the start
+}
+
+# Households (simulate._households): adults who do not live alone at the start are paired
+# into couples (same municipality, a man and a woman by age rank) with probability
+# ``couple_share``; ``married_share`` of couples are married (CIVST G), the rest cohabit.
+# Statistics Denmark's family statistics (FAM44N etc.) put about 60 % of adults in couples and
+# about three quarters of couples married; the synthetic shares are chosen to be of that order.
+HOUSEHOLDS = {"couple_share": 0.85, "married_share": 0.75}
 
 # --- Population -----------------------------------------------------------------------------
 # Age distribution on 1 January of the start year, 10-year bands (approximate Danish pyramid,
@@ -309,6 +361,16 @@ CONTACT_TO_DEATH_SIGMA = 1.1
 P_EORTC = {"cancer": 0.73, "noncancer": 0.66}  # indicator 4
 P_MDC = {"cancer": 0.73, "noncancer": 0.65}  # indicator 5
 REFERRER_SHARES = {"hospital": 0.78, "gp": 0.16, "other": 0.06}
+# Multi-unit SPC courses: "1/3 af patienterne har et forloeb paa to specialiserede enheder,
+# typisk et hospice og et team" (DPD annual report 2018, summarised by the Danish hospice
+# leaders' association, hospicelederforening.dk/synspunkter/arlige-dmcg-pal-rapport). Among
+# admitted patients who live long enough after their first contact, a second referral to
+# another unit is drawn so that this share of all admitted patients has two or more.
+SPC_MULTI_UNIT_SHARE = 1 / 3
+SPC_MULTI_UNIT_MIN_DAYS = 5  # first contact -> death (or end of data) needed for a second unit
+SPC_SECOND_UNIT_CONTACT = 0.85  # second referrals followed by contact (the rest die first)
+# Second unit after a hospital team/unit: hospice (typical) or a hospital unit/team.
+SPC_SECOND_UNIT_HOSPICE_AFTER_HOSPITAL = 0.75
 
 # --- The GP at the end of life -------------------------------------------------------------
 # GP home visits in the last 90 days: Poisson with practice propensity (log-normal random
@@ -359,7 +421,7 @@ NH_DEATH_PLACE = {"nursing_home": 0.80, "hospital": 0.17, "other": 0.03}
 P_HOSPICE_DEATH_IF_HOSPICE = 0.85
 
 # --- Health-care use (events) ----------------------------------------------------------------
-LPR_LOOKBACK_YEARS = 5  # LPR extract starts this many years before the study period
+LPR_LOOKBACK_YEARS = 5  # default of SynthConfig.lpr_lookback_years
 # Yearly rates per person: a + b * max(age - 40, 0)
 LPR_RATES = {"inpatient": (0.05, 0.005), "outpatient": (0.6, 0.02), "emergency": (0.10, 0.002)}
 EOL_EXTRA_ADMISSIONS = {"cancer": 1.6, "need": 1.3, "other": 0.5}
@@ -372,6 +434,23 @@ GP_HOME_VISIT_RATE = {"<70": 0.01, "70-79": 0.08, "80+": 0.30}
 GP_OOH_RATE = {"consultation": 0.20, "phone": 0.25, "home_visit": (0.01, 0.10)}  # hv: <80, 80+
 GP_FEES = {"0101": 145.0, "0105": 50.0, "0201": 30.0, "0411": 420.0, "0121": 600.0}
 OOH_FEE_FACTOR = 1.6
+# Payment lag in the health insurance register: SSSY dates a service by its week of payment
+# (HONUGE), not the day it happened, and a service is paid in the week it is billed or later.
+# DST's and SDS's documentation name the payment week but publish no lag distribution: these
+# shares (weeks after the service week: 0, 1, 2, 3, 4, 5-8) are a synthetic assumption, with
+# 30 % of services paid a week or more late. Services paid after the end of the delivery period
+# are missing from the extract, as in a real one.
+SSSY_PAYMENT_LAG_WEEKS = {
+    0: 0.70,
+    1: 0.20,
+    2: 0.05,
+    3: 0.025,
+    4: 0.015,
+    5: 0.004,
+    6: 0.003,
+    7: 0.002,
+    8: 0.001,
+}
 LMDB_RATES = {"<40": 0.8, "40-69": 3.0, "70+": 6.0}
 BACKGROUND_ATC = {  # ATC: (weight, VNR, pack size, DDD per pack)
     "C10AA05": (0.14, "085412", 100, 100),

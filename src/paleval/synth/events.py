@@ -15,11 +15,14 @@ import polars as pl
 
 from paleval.codes import load_codes
 from paleval.synth import config as C
+from paleval.synth.migration import resident
 from paleval.synth.simulate import (
     DAYS_PER_YEAR,
     PLACES,
     Population,
+    couple_at,
     day_number,
+    family_reference,
     lookup,
     year_of,
 )
@@ -151,7 +154,7 @@ class EventContext:
         self.dep = departments
         self.start = day_number(f"{self.cfg.start_year}-01-01")
         self.end = day_number(f"{self.cfg.end_year}-12-31")
-        self.lpr_start = day_number(f"{self.cfg.start_year - C.LPR_LOOKBACK_YEARS}-01-01")
+        self.lpr_start = day_number(f"{self.cfg.start_year - self.cfg.lpr_lookback_years}-01-01")
         self.lpr3_start = day_number(self.cfg.lpr3_start)
         self.practice_ids = pop.practices["id"].astype(str)
         self.pnr_s = pl.Series("PNR", pnr)
@@ -226,9 +229,22 @@ class EventContext:
     def bef(self, idx: np.ndarray, year: int) -> pl.DataFrame:
         a = self.pop.arrays
         dec31 = day_number(f"{year}-12-31")
-        alive = idx[(~a["died"][idx] | (a["death"][idx] > dec31)) & (a["birth"][idx] <= dec31)]
+        alive = self.residents(idx, dec31)
         age = (dec31 - a["birth"][alive]) / DAYS_PER_YEAR
-        alone = a["living_alone"][alive]
+        start_alone = a.get("living_alone_start", a["living_alone"])[alive]
+        # households: a couple shares the reference partner's FAMILIE_ID; a survivor of a
+        # two-person family lives alone from the year the partner died
+        ref = family_reference(a, alive, year)
+        coupled = couple_at(a, alive, year)
+        widowed = (
+            (a["widowed_day"][alive] >= 0) & (a["widowed_day"][alive] <= dec31)
+            if "widowed_day" in a
+            else np.zeros(len(alive), bool)
+        )
+        size = np.where(
+            widowed, np.maximum(a["family_size"][alive] - 1, 1), a["family_size"][alive]
+        )
+        alone = start_alone | (widowed & (size == 1))
         fem = a["female"][alive]
         h = (self.pnr_hash(alive) % 100) / 100.0
         civst = np.where(
@@ -243,6 +259,10 @@ class EventContext:
             np.where(h < 0.75, "G", "U"),
         )
         civst = np.where(age < 18, "U", civst)
+        if "married" in a:
+            wed = a["married"][alive]
+            civst = np.where(coupled, np.where(wed, "G", "U"), civst)
+            civst = np.where(widowed & wed, "E", np.where(widowed, "U", civst))
         married = civst == "G"
         ftype = np.where(
             alone, np.where(year >= 2015, 9, 5), np.where(married, np.where(year >= 2015, 7, 1), 3)
@@ -256,14 +276,26 @@ class EventContext:
                 "KOM": a["kom"][alive].astype(str),
                 "REG": reg_bef,
                 "CIVST": civst,
-                "FAMILIE_ID": self.pnrs(alive).alias("FAMILIE_ID"),
+                "FAMILIE_ID": self.pnrs(ref).alias("FAMILIE_ID"),
                 "FAMILIE_TYPE": ftype,
-                "ANTPERSF": a["family_size"][alive],
+                "ANTPERSF": size,
                 "IE_TYPE": a["origin"][alive],
                 "OPR_LAND": a["country"][alive],
                 "REFERENCETID": as_date(np.full(len(alive), dec31)),
             }
         )
+
+    def residents(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """Persons ``idx`` alive, born and living in Denmark on ``day`` (year-end status)."""
+        a = self.pop.arrays
+        alive = (~a["died"][idx] | (a["death"][idx] > day)) & (a["birth"][idx] <= day)
+        return idx[alive & resident(self.pop, idx, day)]
+
+    def in_denmark(self, key: str, who: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Mask of events on days their person lives in Denmark; the others are counted."""
+        keep = resident(self.pop, who, day)
+        self.count(f"{key}_events_not_generated_while_abroad", int((~keep).sum()), defect=False)
+        return keep
 
     def pnr_hash(self, idx: np.ndarray) -> np.ndarray:
         """A deterministic per-person pseudo-random integer (stable across years)."""
@@ -275,7 +307,7 @@ class EventContext:
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         a = self.pop.arrays
         dec31 = day_number(f"{year}-12-31")
-        alive = idx[(~a["died"][idx] | (a["death"][idx] > dec31)) & (a["birth"][idx] <= dec31)]
+        alive = self.residents(idx, dec31)
         if self.cfg.messiness:
             miss = rng.random(len(alive)) < C.MESS["income_missing"]
             self.count("income_person_years_missing", int(miss.sum()))
@@ -296,13 +328,22 @@ class EventContext:
                 "DISPON_13": np.round(personal * 0.63, 0),
             }
         )
+        # one FAIK row per family: written by its reference person (a couple's first-listed
+        # partner, or the person living without a partner)
+        head = family_reference(a, alive, year) == alive
+        self.count("faik_persons_in_a_partner_s_family", int((~head).sum()), defect=False)
         faik = pl.DataFrame(
-            {"FAMILIE_ID": self.pnrs(alive).alias("FAMILIE_ID"), "FAMAEKVIVADISP_13": eq}
+            {
+                "FAMILIE_ID": self.pnrs(alive[head]).alias("FAMILIE_ID"),
+                "FAMAEKVIVADISP_13": eq[head],
+            }
         )
         return ind, faik
 
     def pop_income(self, idx: np.ndarray, year: int, col: int) -> np.ndarray:
+        """Equivalised disposable family income: a couple's is its reference partner's."""
         a = self.pop.arrays
+        idx = family_reference(a, idx, year)
         age = year - year_of(a["birth"][idx])
         log_inc = (
             a["log_income"][idx]
@@ -315,8 +356,10 @@ class EventContext:
     def udda(self, idx: np.ndarray, year: int, missing: np.ndarray) -> pl.DataFrame:
         a = self.pop.arrays
         sep30 = day_number(f"{year}-09-30")
-        alive = (~a["died"][idx] | (a["death"][idx] > sep30)) & (
-            (sep30 - a["birth"][idx]) / DAYS_PER_YEAR >= 15
+        alive = (
+            (~a["died"][idx] | (a["death"][idx] > sep30))
+            & ((sep30 - a["birth"][idx]) / DAYS_PER_YEAR >= 15)
+            & resident(self.pop, idx, sep30)
         )
         keep = idx[alive & ~missing[idx]]
         return pl.DataFrame(
@@ -353,20 +396,33 @@ class EventContext:
         # Practice style: the listed practice's home-visit propensity scales home visits.
         hv_rate = hv_rate * np.exp(self.pop.practices["propensity"][a["practice_idx"][idx]])
         w, d = self.scatter(rng, idx, hv_rate, first, last)
-        # Decedents: background home visits in the last 90 days (and the 6 days before, so a
-        # week-based window overlapping the 90 days sees none) are replaced by the simulated
-        # end-of-life home visits: the count in that window is known exactly.
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 90 - 7))
+        # The end-of-life process (simulate: gp_hv90, the planted exposure of home death) is
+        # the source of every daytime home visit of an adult decedent in the last 90 days of
+        # life (day of death and the 89 days before): it has its own base rate, so background
+        # home visits are not drawn a second time inside that window. With the payment lag on
+        # (realistic registers), background visits stay right up to the window and all other
+        # background services (out-of-hours included) stay near death: week- and lag-based
+        # windows see them. Clean registers (lag off) also keep the 6 days before the window
+        # and the out-of-hours window clear, so a week-based window counts exactly.
+        lag = self.cfg.realism("sssy_payment_lag")
+
+        def clear(w: np.ndarray, d: np.ndarray, days: int, home_visit: bool) -> np.ndarray:
+            if lag and not home_visit:
+                return np.ones(len(w), bool)
+            margin = 0 if lag else 7
+            return ~(a["adult_decedent"][w] & (d > a["death"][w] - days - margin))
+
+        keep = clear(w, d, 90, home_visit=True)
         add(w[keep], d[keep], "0411", False)
         w, d = self.scatter(rng, idx, np.where(age_mid >= 75, 0.25, 0.0), first, last)
         add(w, d, "0121", False)
         for name, code in (("consultation", "0101"), ("phone", "0201")):
             w, d = self.scatter(rng, idx, np.full(len(idx), C.GP_OOH_RATE[name]), first, last)
-            keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
+            keep = clear(w, d, 30, home_visit=False)
             add(w[keep], d[keep], code, True)
         lo, hi = C.GP_OOH_RATE["home_visit"]
         w, d = self.scatter(rng, idx, np.where(age_mid >= 80, hi, lo), first, last)
-        keep = ~(a["adult_decedent"][w] & (d > a["death"][w] - 30 - 7))
+        keep = clear(w, d, 30, home_visit=False)
         add(w[keep], d[keep], "0411", True)
         # End of life: home visits in the last 90 days, out-of-hours contacts in the last 30.
         dec = idx[a["adult_decedent"][idx]]
@@ -390,33 +446,61 @@ class EventContext:
         code = np.concatenate(codes)
         is_ooh = np.concatenate(ooh)
         ok = day >= np.maximum(self.start, a["birth"][who])
+        ok &= self.in_denmark("sssy", who, day)
         who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         # Capital Region: out-of-hours has been hospital-based (1813) since 2014 -> not in SSSY.
         drop = is_ooh & (a["region"][who] == 1084) & (day >= day_number("2014-01-01"))
         self.count("sssy_capital_region_ooh_not_in_register", int(drop.sum()), defect=False)
         who, day, code, is_ooh = who[~drop], day[~drop], code[~drop], is_ooh[~drop]
+        self._service_truth(idx, who, day, code, is_ooh)
         prac = self.practice_on(who, day)
+        lag_w = np.zeros(len(day), np.int64)
+        if lag:
+            # Payment week: the service week or later (own generator, so the clean registers
+            # and every other register are drawn exactly as without the lag).
+            r_lag = np.random.default_rng([self.cfg.seed, 10, int(idx[0])])
+            weeks = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS), np.int64)
+            probs = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS.values()))
+            lag_w = weeks[np.searchsorted(np.cumsum(probs) / probs.sum(), r_lag.random(len(day)))]
+        pay = day + 7 * lag_w
+        # the payment week starts (Monday; day 0 is a Thursday) after the person's death
+        paid_after_death = a["died"][who] & (pay - (pay + 3) % 7 > a["death"][who])
         provider = np.where(is_ooh, 910000 + a["region"][who] % 10, self.pop.practices["id"][prac])
         fees = np.array([C.GP_FEES[c] for c in SERVICES])
         fee = fees[code] * np.where(is_ooh, C.OOH_FEE_FACTOR, 1.0)
         df = pl.DataFrame(
             {
                 "pnr_idx": who,
-                "day": pl.Series(day.astype(np.int32)).cast(pl.Date),
+                "day": pl.Series(pay.astype(np.int32)).cast(pl.Date),
                 "provider": provider,
                 "code": code,
                 "ooh": is_ooh,
                 "fee": fee,
             }
         )
-        df = df.with_columns(
-            iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week()
-        ).filter(pl.col("iso_year").is_between(self.cfg.start_year, self.cfg.end_year))
+        df = df.with_columns(iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week())
+        inside = pl.Series(df["iso_year"].is_between(self.cfg.start_year, self.cfg.end_year))
+        late = (~inside & (df["iso_year"] > self.cfg.end_year)).sum()
+        self.count("sssy_services_in_a_payment_week_after_the_delivery_period", late, False)
+        df = df.filter(inside)
+        kept = inside.to_numpy()
+        self.count("sssy_services", df.height, False)
+        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[kept] > 0).sum()), False)
+        self.count(
+            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[kept].sum()), False
+        )
         out = (
             df.group_by(["pnr_idx", "iso_year", "week", "provider", "code", "ooh"])
-            .agg(YDLANT=pl.len(), BRUHON=pl.col("fee").sum())
+            .agg(
+                YDLANT=pl.len(),
+                BRUHON=pl.col("fee").sum(),
+                monday=(pl.col("day").cast(pl.Int32) - pl.col("day").dt.weekday() + 1).min(),
+            )
             .sort(["pnr_idx", "iso_year", "week", "code", "provider", "ooh"])
         )
+        who_row = out["pnr_idx"].to_numpy()
+        rows_after = a["died"][who_row] & (out["monday"].to_numpy() > a["death"][who_row])
+        self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
         speciale = pl.Series([f"80{c}" for c in SERVICES])
         return pl.DataFrame(
             {
@@ -437,6 +521,23 @@ class EventContext:
                 "year": out["iso_year"].cast(pl.Int64),
             }
         )
+
+    def _service_truth(
+        self,
+        idx: np.ndarray,
+        who: np.ndarray,
+        day: np.ndarray,
+        code: np.ndarray,
+        is_ooh: np.ndarray,
+    ) -> None:
+        """Per-person truth on service dates: daytime GP home visits in the last 90 days of
+        life (day of death and the 89 days before; background and end-of-life visits alike)."""
+        a = self.pop.arrays
+        if "gp_hv90_service" not in a:
+            a["gp_hv90_service"] = np.zeros(self.pop.n, np.int64)
+        hv = (code == SERVICES.index("0411")) & ~is_ooh & a["adult_decedent"][who]
+        hv &= (day <= a["death"][who]) & (day >= a["death"][who] - 89)
+        a["gp_hv90_service"][idx] = np.bincount(who[hv] - idx[0], minlength=len(idx))[idx - idx[0]]
 
     # ------------------------------------------------------------------ prescriptions (LMDB)
     def lmdb(self, idx: np.ndarray, rng: np.random.Generator) -> pl.DataFrame:
@@ -474,6 +575,7 @@ class EventContext:
         day = np.concatenate([d1, d_op])
         drug = np.concatenate([pick1, pick_op])
         ok = day >= np.maximum(self.start, a["birth"][who])
+        ok &= self.in_denmark("lmdb", who, day)
         who, day, drug = who[ok], day[ok], drug[ok]
         order = np.lexsort((drug, day, who))
         who, day, drug = who[order], day[order], drug[order]
@@ -632,6 +734,7 @@ class EventContext:
             np.concatenate(x) for x in zip(*parts, strict=True)
         )
         ok = (start >= np.maximum(self.lpr_start, a["birth"][who])) & (start <= self.end)
+        ok &= self.in_denmark("lpr", who, start)
         who, start, los, kind, acute, dept, code = (
             x[ok] for x in (who, start, los, kind, acute, dept, code)
         )
@@ -657,14 +760,18 @@ class EventContext:
         out.update(self._lpr3(np.flatnonzero(is3), rec, b_of, b_code, rng, chunk))
         return out
 
-    def spc_department(self, who: np.ndarray) -> np.ndarray:
-        """The palliative department each person is followed by (stable per person)."""
+    def spc_department(self, who: np.ndarray, other: bool = False) -> np.ndarray:
+        """The palliative department each person is followed by (stable per person).
+
+        ``other=True`` gives another palliative department of the same region (a second unit
+        of a multi-unit course) where the region has more than one.
+        """
         a, dep = self.pop.arrays, self.dep
         out = np.zeros(len(who), np.int64)
         for reg in np.unique(a["region"][who]):
             cand = np.flatnonzero((dep.region == reg) & (dep.kind == "palliative"))
             sel = np.flatnonzero(a["region"][who] == reg)
-            out[sel] = cand[self.pnr_hash(who[sel]) % len(cand)]
+            out[sel] = cand[(self.pnr_hash(who[sel]) + int(other)) % len(cand)]
         return out
 
     def _rows_with_duplicates(

@@ -33,6 +33,7 @@ from paleval.synth.events import (
     load_hfaudd,
     make_departments,
 )
+from paleval.synth.migration import NEVER, assign_migration, vnds_frame
 from paleval.synth.simulate import (
     AGE_GROUPS,
     PLACES,
@@ -184,6 +185,7 @@ def generate(
     say(f"simulating {cfg.n_persons:,} persons (seed {cfg.seed})")
     pop = simulate_population(cfg)
     _finalise_persons(pop)
+    pop.truth.setdefault("realism", {})["migration"] = assign_migration(pop)
     pnr = synthetic_pnr(pop["birth"])
     departments = make_departments()
     ctx = EventContext(pop, pnr, departments)
@@ -192,7 +194,7 @@ def generate(
     _write_person_registers(pop, ctx, sink)
     years_bef = list(range(cfg.start_year - 1, cfg.end_year + 1))
     years = cfg.years
-    years_lpr = list(range(cfg.start_year - C.LPR_LOOKBACK_YEARS, cfg.end_year + 1))
+    years_lpr = list(range(cfg.start_year - cfg.lpr_lookback_years, cfg.end_year + 1))
     lpr3_year = int(year_of(np.array([day_number(cfg.lpr3_start)]))[0])
     years_lpr2 = [y for y in years_lpr if y <= lpr3_year]
     years_lpr3 = [y for y in years_lpr if y >= lpr3_year]
@@ -355,8 +357,11 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
                 pl.Series(~adm), None
             ),
         }
-    ).sort("HENV_DATO", "PNR")
-    sink.write("dpd", dpd)
+    )
+    extra, n_rows = _further_spc_units(pop, ctx, ref, unit_type, unit_id)
+    a["spc_n_referrals"] = np.zeros(pop.n, np.int64)
+    a["spc_n_referrals"][ref] = n_rows
+    sink.write("dpd", pl.concat([dpd, extra]).sort("HENV_DATO", "PNR", "ENHED_ID"))
     # Cancer register.
     ca = np.flatnonzero(a["cancer_dx"] >= 0)
     morph = np.array(["81403", "80703", "80003", "85003", "81443"])[r.integers(0, 5, len(ca))]
@@ -421,8 +426,134 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
             ),
         ]
     ).sort("PNR", "DATO_FRA")
-    sink.write("tilknytning", lst)
+    sink.write("tilknytning", _listing_outside_spells(lst, pop, ctx))
     sink.write("sor", ctx.dep.frame())
+    sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
+
+
+def _listing_outside_spells(lst: pl.DataFrame, pop: Population, ctx: EventContext) -> pl.DataFrame:
+    """GP listing periods cut at each person's spell abroad: an emigrant is taken off the
+    list when leaving, an immigrant listed from arrival, a returner listed again on return."""
+    a = pop.arrays
+    spells = np.flatnonzero(a["abroad_from"] < NEVER)
+    if len(spells) == 0:
+        return lst
+    sp = pl.DataFrame(
+        {"PNR": ctx.pnrs(spells), "af": a["abroad_from"][spells], "au": a["abroad_until"][spells]}
+    )
+    days = lst.with_columns(
+        fra=pl.col("DATO_FRA").cast(pl.Int64), til=pl.col("DATO_TIL").cast(pl.Int64)
+    ).join(sp, on="PNR", how="left")
+    plain = days.filter(pl.col("af").is_null())
+    moved = days.filter(pl.col("af").is_not_null())
+    til = pl.col("til").fill_null(int(NEVER) + 1)
+    before = moved.filter(pl.col("fra") < pl.col("af")).with_columns(
+        til=pl.when(til > pl.col("af")).then(pl.col("af")).otherwise(pl.col("til"))
+    )
+    after = moved.filter(til > pl.col("au"), pl.col("au") < NEVER).with_columns(
+        fra=pl.max_horizontal("fra", "au")
+    )
+    ctx.count("tilknytning_periods_cut_at_migration", moved.height, defect=False)
+    out = pl.concat([plain, before, after]).with_columns(
+        DATO_FRA=pl.col("fra").cast(pl.Int32).cast(pl.Date),
+        DATO_TIL=pl.col("til").cast(pl.Int32).cast(pl.Date),
+    )
+    return out.select(lst.columns).sort("PNR", "DATO_FRA")
+
+
+def _further_spc_units(
+    pop: Population,
+    ctx: EventContext,
+    ref: np.ndarray,
+    unit_type: np.ndarray,
+    unit_id: np.ndarray,
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """DPD rows for second SPC units of multi-unit courses, and referral rows per referred person.
+
+    About a third of SPC patients have a course at two units, typically a hospice and a team
+    (DPD annual report 2018). A second referral is drawn among admitted patients who live at
+    least ``SPC_MULTI_UNIT_MIN_DAYS`` after their first contact, at a rate that gives the share
+    ``SPC_MULTI_UNIT_SHARE`` of all admitted patients; it falls after the first contact, so the
+    first referral, the first contact and its unit (the per-person truth) are unchanged. A
+    hospital team/unit is followed by a hospice (or another hospital unit), a hospice by a
+    hospital team. ``SPC_SECOND_UNIT_CONTACT`` of second referrals lead to contact; the rest
+    die first (decedents) or have no contact by the end of the data ("andet").
+    """
+    a, cfg = pop.arrays, pop.cfg
+    n_rows = np.ones(len(ref), np.int64)
+    counts = {
+        "enabled": cfg.realism("multi_unit_spc"),
+        "source": "DPD annual report 2018: one third of patients at two specialised units",
+    }
+    empty = pl.DataFrame(schema=REGISTERS["dpd"].polars_schema)
+    if not cfg.realism("multi_unit_spc"):
+        counts.update(spc_patients_2plus_referrals=0, spc_patients_2plus_units=0, dpd_rows_added=0)
+        pop.truth.setdefault("realism", {})["multi_unit_spc"] = counts
+        return empty, n_rows
+    r = np.random.default_rng([cfg.seed, 9])
+    adm = a["spc_admitted"][ref]
+    contact = a["spc_contact"][ref]
+    died = a["died"][ref]
+    last = np.where(died, a["death"][ref], ctx.end)
+    room = last - contact
+    eligible = adm & (room >= C.SPC_MULTI_UNIT_MIN_DAYS)
+    p = min(1.0, C.SPC_MULTI_UNIT_SHARE * int(adm.sum()) / max(int(eligible.sum()), 1))
+    u = r.random((len(ref), 6))
+    k = np.flatnonzero(eligible & (u[:, 0] < p))
+    who = ref[k]
+    got = u[k, 1] < C.SPC_SECOND_UNIT_CONTACT
+    henv = contact[k] + 1 + np.floor(u[k, 2] * (room[k] - 1) * 0.8).astype(np.int64)
+    # Not contacted: the referral comes in the last days (died first) or, alive, late.
+    henv = np.where(got, henv, np.maximum(contact[k] + 1, last[k] - np.floor(5 * u[k, 2])))
+    henv = henv.astype(np.int64)
+    wait = np.floor(8 * u[k, 3] ** 2).astype(np.int64)
+    contact2 = np.where(got, np.minimum(henv + wait, last[k]), -1)
+    first_hospice = unit_type[k] == "hospice"
+    to_hospice = ~first_hospice & (u[k, 4] < C.SPC_SECOND_UNIT_HOSPICE_AFTER_HOSPITAL)
+    other_hospital = np.where(
+        unit_type[k] == "palliativt_team", "palliativ_afdeling", "palliativt_team"
+    )
+    type2 = np.where(
+        first_hospice, "palliativt_team", np.where(to_hospice, "hospice", other_hospital)
+    )
+    dep_id = ctx.dep.sor[ctx.spc_department(who, other=True)]
+    dep_id = np.where(first_hospice, ctx.dep.sor[ctx.spc_department(who)], dep_id)
+    id2 = np.where(to_hospice, _hospice_ids(a["region"][who], ctx), dep_id)
+    reason = np.where(got, None, np.where(died[k], "doed_foer_kontakt", "andet"))
+    cancer = a["is_cancer"][who] | (a["cancer_dx"][who] >= 0)
+    p_eortc = np.where(cancer, C.P_EORTC["cancer"], C.P_EORTC["noncancer"])
+    p_mdc = np.where(cancer, C.P_MDC["cancer"], C.P_MDC["noncancer"])
+    eortc = (r.random(len(k)) < p_eortc).astype(np.int64)
+    mdc = (u[k, 5] < p_mdc).astype(np.int64)
+    referrer = np.where(r.random(len(k)) < 0.7, "palliative_department", "hospital_department")
+    extra = pl.DataFrame(
+        {
+            "PNR": ctx.pnrs(who),
+            "ENHED_ID": id2,
+            "ENHED_TYPE": type2,
+            "HENV_DATO": as_date(henv),
+            "HENV_FRA": referrer,
+            "MODTAGET": got.astype(np.int64),
+            "FOERSTE_KONTAKT_DATO": as_date(contact2, nullable=True),
+            "IKKE_MODTAGET_AARSAG": pl.Series(reason.tolist(), dtype=pl.String),
+            "EORTC_UDFYLDT": pl.Series(eortc).set(pl.Series(~got), None),
+            "MDK": pl.Series(mdc).set(pl.Series(~got), None),
+        }
+    )
+    n_rows[k] += 1
+    distinct = id2 != unit_id[k]
+    counts.update(
+        spc_patients_2plus_referrals=len(k),
+        spc_patients_2plus_units=int(distinct.sum()),
+        spc_admitted_patients=int(adm.sum()),
+        share_of_admitted_2plus_referrals=round(len(k) / max(int(adm.sum()), 1), 4),
+        second_referral_probability_among_eligible=round(p, 4),
+        second_referrals_with_contact=int(got.sum()),
+        second_unit_hospice=int((type2 == "hospice").sum()),
+        dpd_rows_added=len(k),
+    )
+    pop.truth.setdefault("realism", {})["multi_unit_spc"] = counts
+    return extra, n_rows
 
 
 def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None:
@@ -448,7 +579,13 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "origin": a["origin"],
             "education": np.array(C.EDUCATION_LEVELS)[a["education"]],
             "education_missing": a["edu_missing"],
+            # at the end of the year before death (end of the data for survivors), after any
+            # widowhood; the planted models use this status
             "living_alone": a["living_alone"],
+            "living_alone_start": a["living_alone_start"],
+            "partner": _labels(ctx.pnr_s.to_numpy().astype(object), a["partner"]),
+            "married": a["married"],
+            "widowed_date": as_date(a["widowed_day"], nullable=True),
             "practice": pop.practices["id"][a["practice_at_death"]].astype(str),
             "practice_propensity": pop.practices["propensity"][a["practice_at_death"]],
             "died": a["died"],
@@ -470,11 +607,36 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "spc_unit": unit,
             "spc_referral_date": as_date(a["spc_referral"], nullable=True),
             "spc_contact_date": as_date(a["spc_contact"], nullable=True),
+            # DPD referral rows (units) of the person's course: 2+ for multi-unit courses
+            "spc_referrals": a["spc_n_referrals"],
+            # planted exposure (end-of-life home visits; the home-death model uses this)
             "gp_home_visits_90d": a["gp_hv90"],
+            # all daytime home-visit services on their true service dates in the last 90 days
+            # (planted plus background visits; the register has payment weeks, lagged)
+            "gp_home_visits_90d_service": a["gp_hv90_service"],
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
             "nursing_home": a["nursing_home"],
             "place_of_death": _labels(np.array(PLACES), a["place"]),
+            # spell abroad [abroad_from, abroad_until): null from = arrived during the period
+            # (immigrant), null until = still abroad at the end (emigrant)
+            "migration": _labels(
+                np.array(["emigrant", "returner", "immigrant"]),
+                np.where(
+                    a["abroad_from"] >= NEVER,
+                    -1,
+                    np.where(a["abroad_until"] >= NEVER, 0, np.where(a["abroad_from"] < 0, 2, 1)),
+                ),
+            ),
+            "abroad_from": as_date(
+                np.where(
+                    (a["abroad_from"] < NEVER) & (a["abroad_from"] > -NEVER), a["abroad_from"], -1
+                ),
+                nullable=True,
+            ),
+            "abroad_until": as_date(
+                np.where(a["abroad_until"] < NEVER, a["abroad_until"], -1), nullable=True
+            ),
         }
     )
     df.write_parquet(path, compression="zstd")
@@ -520,6 +682,7 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
             "practices": len(pop.practices["id"]),
             "rows": dict(sorted(sink.rows.items())),
         },
+        "realism": pop.truth.get("realism", {}),
         "planted": pop.truth["planted"],
         "calibrated": pop.truth["calibrated"],
         "defects": {**pop.truth["defects"], **ctx.defects},
@@ -528,6 +691,25 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
             "sssy_week_not_day": "GP services carry the ISO payment week only (HONUGE)",
             "lpr3_start": cfg.lpr3_start,
         },
+    }
+    lag_keys = (
+        "sssy_services_paid_a_week_or_more_late",
+        "sssy_services_paid_in_a_week_after_death",
+        "sssy_rows_paid_in_a_week_after_death",
+        "sssy_services_in_a_payment_week_after_the_delivery_period",
+    )
+    truth["realism"]["sssy_payment_lag"] = {
+        "enabled": cfg.realism("sssy_payment_lag"),
+        "lag_weeks_probability": {str(k): v for k, v in C.SSSY_PAYMENT_LAG_WEEKS.items()}
+        if cfg.realism("sssy_payment_lag")
+        else {"0": 1.0},
+        "background_visits_near_death_deleted": not cfg.realism("sssy_payment_lag"),
+        **{k: int(ctx.notes.get(k, 0)) for k in lag_keys},
+        "services_written": int(ctx.notes.get("sssy_services", 0)),
+        "note": (
+            "planted effects use true service dates (truth/persons.parquet: gp_home_visits_90d "
+            "planted end-of-life visits, gp_home_visits_90d_service all daytime home visits)"
+        ),
     }
     del seconds  # timings go to the benchmark, not into the (byte-identical) truth file
     truth["planted"]["nursing_home_residence"] = (

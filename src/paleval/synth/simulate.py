@@ -84,6 +84,63 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
+def year_end_before(days: np.ndarray) -> np.ndarray:
+    """Day number of 31 December of the year before each day's year.
+
+    Examples
+    --------
+    >>> int(year_end_before(np.array([day_number("2015-06-30")]))[0]) == day_number("2014-12-31")
+    True
+    """
+    y = year_of(np.asarray(days, np.int64))
+    jan1 = (y - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    return jan1 - 1
+
+
+def couple_at(a: dict[str, np.ndarray], idx: np.ndarray, year: np.ndarray | int) -> np.ndarray:
+    """Whether persons ``idx`` live with their partner at the end of ``year`` (both alive).
+
+    Examples
+    --------
+    >>> a = {"partner": np.array([1, 0, -1]), "died": np.array([False, True, False]),
+    ...      "death": np.array([-1, day_number("2015-03-01"), -1])}
+    >>> couple_at(a, np.arange(3), 2014).tolist(), couple_at(a, np.arange(3), 2015).tolist()
+    ([True, True, False], [False, False, False])
+    """
+    idx = np.asarray(idx, np.int64)
+    if "partner" not in a:
+        return np.zeros(len(idx), bool)
+    p = a["partner"][idx]
+    pp = np.maximum(p, 0)
+    dec31 = (np.asarray(year, np.int64) - 1970 + 1).astype("datetime64[Y]").astype(
+        "datetime64[D]"
+    ).astype(np.int64) - 1
+    both = (p >= 0) & (~a["died"][idx] | (a["death"][idx] > dec31))
+    return both & (~a["died"][pp] | (a["death"][pp] > dec31))
+
+
+def family_reference(
+    a: dict[str, np.ndarray], idx: np.ndarray, year: np.ndarray | int
+) -> np.ndarray:
+    """The person whose PNR is the ``FAMILIE_ID`` of persons ``idx`` at the end of ``year``:
+    the first-listed partner while both partners live, else the person.
+
+    Examples
+    --------
+    >>> a = {"partner": np.array([1, 0, -1]), "died": np.array([False, True, False]),
+    ...      "death": np.array([-1, day_number("2015-03-01"), -1])}
+    >>> family_reference(a, np.arange(3), 2014).tolist()
+    [0, 0, 2]
+    >>> family_reference(a, np.arange(3), 2015).tolist()
+    [0, 1, 2]
+    """
+    idx = np.asarray(idx, np.int64)
+    if "partner" not in a:
+        return idx
+    both = couple_at(a, idx, year)
+    return np.where(both, np.minimum(idx, np.maximum(a["partner"][idx], 0)), idx)
+
+
 def _bisect(f: Any, lo: float, hi: float, target: float, iters: int = 60) -> float:
     """Solve the monotone increasing equation f(x) = target on [lo, hi]."""
     for _ in range(iters):
@@ -152,6 +209,7 @@ class _Simulation:
         self._socioeconomic()
         self._practices()
         self._death()
+        self._households()
         self._causes()
         self._cancer()
         self._income_quartiles()
@@ -294,6 +352,82 @@ class _Simulation:
         switched = (a["practice2_idx"] >= 0) & (death >= a["switch_day"])
         a["practice_at_death"] = np.where(switched, a["practice2_idx"], a["practice_idx"])
 
+    # ------------------------------------------------------------------ households
+    def _households(self) -> None:
+        """Couples sharing a family (``FAMILIE_ID``, income) and widowhood.
+
+        Adults not living alone at the start are paired, a man and a woman of the same
+        municipality by age rank, with probability ``HOUSEHOLDS["couple_share"]``; the couple
+        shares a family (the reference partner is the one listed first) and its equivalised
+        disposable income. When one partner dies the survivor forms a family of their own: a
+        married survivor becomes a widow(er) (``CIVST`` E), a survivor of a two-person family
+        lives alone from that year. ``living_alone`` becomes the status at the end of the year
+        before death (end of the data for survivors), the status the planted models use and a
+        cohort reads from BEF; ``living_alone_start`` keeps the status at the start.
+        """
+        a, n = self.a, self.n
+        a["living_alone_start"] = a["living_alone"].copy()
+        a["partner"] = np.full(n, -1, np.int64)
+        a["widowed_day"] = np.full(n, -1, np.int64)
+        a["married"] = np.zeros(n, bool)
+        if not self.cfg.realism("households"):
+            self.truth.setdefault("realism", {})["households"] = {"enabled": False, "couples": 0}
+            return
+        r = np.random.default_rng([self.cfg.seed, 1, 20])
+        h = C.HOUSEHOLDS
+        cand = (~a["living_alone"]) & (a["age0"] >= 18) & (r.random(n) < h["couple_share"])
+        idx = np.flatnonzero(cand)
+        male = ~a["female"][idx]
+        # rank by age within municipality and sex; partners share (municipality, rank)
+        order = np.lexsort((a["age0"][idx], male, a["kom"][idx]))
+        si = idx[order]
+        grp = a["kom"][si] * 2 + (~a["female"][si])
+        new = np.r_[True, grp[1:] != grp[:-1]]
+        start = np.maximum.accumulate(np.where(new, np.arange(len(si)), 0))
+        rank = np.arange(len(si)) - start
+        key = a["kom"][si] * 10_000_000 + rank
+        men, women = si[~a["female"][si]], si[a["female"][si]]
+        k_men, k_women = key[~a["female"][si]], key[a["female"][si]]
+        _, im, iw = np.intersect1d(k_men, k_women, assume_unique=True, return_indices=True)
+        m, w = men[im], women[iw]
+        a["partner"][m] = w
+        a["partner"][w] = m
+        pair_married = r.random(len(m)) < h["married_share"]
+        a["married"][m] = pair_married
+        a["married"][w] = pair_married
+        # one family: the same size and income base for both partners (the reference's)
+        ref, other = np.minimum(m, w), np.maximum(m, w)
+        a["family_size"][other] = a["family_size"][ref]
+        mean_log = (a["log_income"][m] + a["log_income"][w]) / 2
+        a["log_income"][m] = mean_log
+        a["log_income"][w] = mean_log
+        # widowhood: the partner's death (before one's own)
+        p = a["partner"]
+        has = p >= 0
+        pd = np.where(has, a["death"][np.maximum(p, 0)], -1)
+        pdied = has & a["died"][np.maximum(p, 0)]
+        first = pdied & (~a["died"] | (pd < a["death"]))
+        a["widowed_day"] = np.where(first, pd, -1)
+        # living alone at the end of the year before death (or at the end of the data)
+        ref_day = np.where(a["died"], year_end_before(np.maximum(a["death"], 0)), self.end)
+        widowed_by = (a["widowed_day"] >= 0) & (a["widowed_day"] <= ref_day)
+        a["living_alone"] = a["living_alone_start"] | (widowed_by & (a["family_size"] == 2))
+        self.truth.setdefault("realism", {})["households"] = {
+            "enabled": True,
+            "couples": len(m),
+            "married_couples": int(pair_married.sum()),
+            "persons_in_couples": 2 * len(m),
+            "widowed_persons": int(first.sum()),
+            "widowed_persons_married": int((first & a["married"]).sum()),
+            "survivors_living_alone_at_death_or_end": int(
+                (widowed_by & (a["family_size"] == 2)).sum()
+            ),
+            "decedents_living_alone_by_widowhood": int(
+                (a["died"] & widowed_by & (a["family_size"] == 2) & ~a["living_alone_start"]).sum()
+            ),
+            "rates": dict(h),
+        }
+
     def _causes(self) -> None:
         r, a = self.rng(5), self.a
         d = np.flatnonzero(a["died"])
@@ -404,8 +538,10 @@ class _Simulation:
         a["income_quartile"] = q
 
     def equivalised_income(self, idx: np.ndarray, year: np.ndarray, col: np.ndarray) -> np.ndarray:
-        """Equivalised disposable family income (DKK) of persons ``idx`` in ``year``."""
+        """Equivalised disposable family income (DKK) of persons ``idx`` in ``year``: a
+        couple's is the reference partner's (one family, one income base)."""
         a = self.a
+        idx = family_reference(a, idx, year)
         age = (year - year_of(a["birth"][idx])).astype(float)
         log_inc = (
             a["log_income"][idx]
