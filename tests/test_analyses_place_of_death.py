@@ -235,7 +235,7 @@ def test_gp_involvement_and_practice_propensity_directions(res):
 # --- (2) tidy tables with counts ---------------------------------------------------------
 
 
-def test_tables_are_tidy_with_counts(res):
+def test_tables_are_tidy_with_counts(res, eol):
     assert list(res.tables) == ["distribution", "ratios", "multinomial", "standardised"]
     for name, tab in res.tables.items():
         assert count_columns(tab.columns), name
@@ -246,10 +246,19 @@ def test_tables_are_tidy_with_counts(res):
     shares = dist.group_by("exposure", "level").agg(pl.col("share").sum(), pl.col("n").sum())
     assert (shares["share"] - 1).abs().max() < 1e-12
     # every exposure's levels add up to the overall distribution, except out-of-hours
-    # contact: unknown in the Capital Region from 2014 (coverage table)
-    per_place = dist.filter(pl.col("exposure") != "gp_ooh_30d").group_by("exposure", "place")
+    # contact (unknown in the Capital Region from 2014: coverage table) and the practice
+    # propensity (unknown without a practice or without look-back years before the death year)
+    partly_known = ["gp_ooh_30d", "propensity_quartile"]
+    per_place = dist.filter(~pl.col("exposure").is_in(partly_known)).group_by("exposure", "place")
     per_place = per_place.agg(pl.col("n").sum())
     assert per_place.group_by("place").agg(pl.col("n").n_unique())["n"].to_list() == [1] * 5
+    # the propensity's levels count exactly the analysed persons with a known propensity
+    analysed = eol.filter(
+        (pl.col("place_of_death") != "unknown") & (pl.col("cause_group") != "other")
+    )
+    known = analysed["propensity_quartile"].is_not_null().sum()
+    assert 0 < known < analysed.height
+    assert dist.filter(pl.col("exposure") == "propensity_quartile")["n"].sum() == known
     ooh_n = dist.filter(pl.col("exposure") == "gp_ooh_30d")["n"].sum()
     assert ooh_n == dist.filter(pl.col("exposure") == "all")["n"].sum() - res_gap_persons(res)
     assert (dist["conf_low"] <= dist["share"]).all() and (dist["share"] <= dist["conf_high"]).all()

@@ -113,8 +113,11 @@ def test_referral_cif_at_horizon_matches_truth(incident_small, truth_persons):
         coh = incident_small[name].filter(pl.col("diagnosis_date") <= FULL_FOLLOW_UP)
         res = time_to_referral(coh, horizon_days=HORIZON, times=(HORIZON,))
         row = res.tables["at_times"].row(0, named=True)
+        # the non-cancer cohort ends follow-up at a new cancer (censored): a referral after it
+        # is the cancer's, not the non-cancer disease's
+        new_cancer = pl.col("new_cancer_date") if "new_cancer_date" in coh.columns else pl.lit(None)
         truth = (
-            coh.select("PNR", "diagnosis_date")
+            coh.select("PNR", "diagnosis_date", new_cancer_date=new_cancer)
             .join(truth_persons, on="PNR", how="left")
             .select(
                 (
@@ -122,6 +125,10 @@ def test_referral_cif_at_horizon_matches_truth(incident_small, truth_persons):
                     & (
                         pl.col("death_date").is_null()
                         | (pl.col("spc_referral_date") <= pl.col("death_date"))
+                    )
+                    & (
+                        pl.col("new_cancer_date").is_null()
+                        | (pl.col("spc_referral_date") < pl.col("new_cancer_date"))
                     )
                 )
                 .fill_null(False)
