@@ -25,7 +25,7 @@ from paleval.cohort.incident import (
 
 d = dt.date
 
-# The definition, written out here independently of the code list (docs/methods/incident.md).
+# The definition, written out here independently of the code list (docs/methods.md).
 ANY_CONTACT = (
     "I50", "I110", "I130", "I132", "I42",  # heart failure
     "J96",  # respiratory failure

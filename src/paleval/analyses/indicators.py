@@ -20,7 +20,7 @@ and reports by the **year of death** (DPD 2018: "opgjort i forhold til antal dø
 det enkelte år"). The default ``unit="patient"`` therefore reduces the referrals to one row
 per patient (see ``_per_patient``: index referral = the first admitting course);
 ``unit="referral"`` keeps one row per referral (a unit-activity view, the analysis before
-issue 13). Definitions, sources and what could not be verified: ``docs/methods/indicators.md``.
+issue 13). Definitions, sources and what could not be verified: ``docs/methods.md``.
 :func:`waiting_time` describes the waiting time
 from referral to first contact (n, median, IQR, share within ``days``).
 

@@ -17,7 +17,7 @@ of practice home-visit propensity, OR 1.20 of dying out of hospital (Palliative 
 - ``standardised``: model-based standardised proportions of home death per exposure level
   (g-computation, :func:`paleval.stats.marginal_risks`).
 
-Study definitions (issue 13; sources and options in ``docs/methods/coverage.md``):
+Study definitions (issue 13; sources and options in ``docs/methods.md``):
 
 - population: by default the *expected deaths*, decedents whose underlying cause is in a
   palliative-need group of Murtagh et al. (Palliat Med 2014) / Etkind et al. (BMC Med 2017)

@@ -27,7 +27,7 @@ ORIGIN = {1: "danish", 2: "immigrant", 3: "descendant"}
 INCOME_LAG_YEARS = 3
 """Default of ``decedent_cohort(income_lag=...)``: income of the calendar year three years
 before the year of death, which ends at least two full years before death (see
-:func:`add_income` and ``docs/methods/inequality.md``)."""
+:func:`add_income` and ``docs/methods.md``)."""
 
 INCOME_STATUS = ("known", "no_record", "invalid")
 """Values of ``income_status`` (:func:`add_income`)."""

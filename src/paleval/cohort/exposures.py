@@ -12,7 +12,7 @@ Coverage: where a source does not cover a person's region and period (the declar
 table, :func:`paleval.codes.coverage_table`; out-of-hours GP services are not in SSSY in the
 Capital Region from 2014, where the region's 1813 service replaced the GP cooperative), an
 exposure computed from that source is null (unknown), never 0, for every person whose window
-overlaps the gap wholly or partly (region at the anchor). See ``docs/methods/coverage.md``.
+overlaps the gap wholly or partly (region at the anchor). See ``docs/methods.md``.
 
 Performance (national scale): every function reads its event register once, streaming. The
 events are joined to the cohort's ``(PNR, anchor)`` pairs with the cohort as the build side of

@@ -10,7 +10,7 @@ cancer). Cumulative incidence of referral must be estimated with a competing-ris
 - :func:`incident_cancer_cohort`: first cancer in the cancer register.
 - :func:`incident_noncancer_cohort`: first hospital marker of *advanced* non-cancer disease
   (code list ``advanced_disease``), with a washout, the exclusion of anyone with cancer before
-  entry and follow-up ended by a new cancer (methods: ``docs/methods/incident.md``).
+  entry and follow-up ended by a new cancer (methods: ``docs/methods.md``).
 
 Both censor at the first emigration after entry when the registers hold DST's migration
 register ``vnds`` (``PNR, INDUD_KODE`` "I"/"U", ``HAEND_DATO``); without it, emigration is not
