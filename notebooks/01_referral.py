@@ -44,7 +44,14 @@ options = dict(threshold=threshold, lang=lang, formats=formats)
 
 # %% [markdown]
 # ## Referral from diagnosis: cancer vs non-cancer
-# Two years of follow-up from the first diagnosis; adjusted for age group, sex and education.
+# Two years of follow-up from the first diagnosis; adjusted for age group, sex and education,
+# and for the calendar period of diagnosis (2010-14, 2015-19, 2020-24), which is also the
+# Fine-Gray model's censoring groups (referral practice and follow-up differ between periods);
+# `cif_period` gives the cumulative incidence within each period. The non-cancer cohort enters
+# on a marker of advanced disease (heart failure, acute COPD admission or respiratory failure,
+# dementia, end-stage renal or liver disease, neurodegenerative disease, HIV), excludes anyone
+# with cancer before entry, and ends follow-up at a new cancer; both cohorts are censored at
+# emigration (definitions and sources: `docs/methods.md`).
 
 # %%
 ref = time_to_referral(

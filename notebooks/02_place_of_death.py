@@ -43,7 +43,12 @@ study = load_study(data_dir, start=start, end=end, cache_dir=cache_dir)
 options = dict(threshold=threshold, lang=lang, formats=formats)
 
 # %% [markdown]
-# ## All adult decedents
+# ## Expected deaths
+# The default population: adults who died of a cause with potential palliative need (Murtagh et
+# al. 2014; Etkind et al. 2017), as sudden deaths leave no time for the GP's involvement.
+# Out-of-hours contact is unknown, not "no contact", in the Capital Region from 2014 (its
+# out-of-hours service 1813 is not in the health insurance register): those decedents leave only
+# that exposure's models, and the notes count them. Definitions: `docs/methods.md`.
 
 # %%
 pod = place_of_death_gp(study.decedents)
@@ -65,3 +70,17 @@ pod_c_pub = export(pod_c, "place_of_death_gp_cancer", output_dir, **options)
 pod_c_pub.plot("forest", lang=lang)
 plt.show()
 pod_c_pub
+
+# %% [markdown]
+# ## Sensitivity: GP windows ending 14 days before death
+# Home visits and out-of-hours contacts in the last days follow a plan to die at home as much
+# as they cause it (reverse causation; Aabom et al. 2005, Neergaard et al. 2009). The same
+# analysis with every GP window ending 14 days before death.
+
+# %%
+lagged = load_study(data_dir, start=start, end=end, cache_dir=cache_dir, gp_offset_days=14)
+pod_lag = place_of_death_gp(lagged.decedents)
+pod_lag_pub = export(pod_lag, "place_of_death_gp_lag14", output_dir, **options)
+pod_lag_pub.plot("forest", lang=lang)
+plt.show()
+pod_lag_pub

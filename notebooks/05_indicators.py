@@ -17,7 +17,9 @@
 # The national quality indicators of specialised palliative care (Danish Palliative Care
 # Database, DPD) by year, region and unit type, with Wilson confidence intervals and their
 # standards; funnel plots across regions and units; waiting time from referral to first
-# contact.
+# contact. Counted per patient, as DPD reports them (about a third of SPC patients have
+# courses at two units), by year of death; `unit="referral"` gives the per-referral view
+# (definitions and sources: `docs/methods.md`).
 
 # %% tags=["parameters"]
 data_dir = "../data_synthetic/small"  # folder of register files (synthetic or a real extract)

@@ -22,8 +22,9 @@ import polars as pl
 
 __all__ = ["StudyData", "data_fingerprint", "load_study"]
 
-_CACHE_VERSION = "3"  # 2: the LPR registers are validated too; 3: incident non-cancer
-# cohort on markers of advanced disease, censoring at new cancer and emigration
+_CACHE_VERSION = "4"  # 2: the LPR registers are validated too; 3: incident non-cancer
+# cohort on markers of advanced disease, censoring at new cancer and emigration; 4: declared
+# coverage gaps, practice propensity before death, income 3 years before death, age 80-89/90+
 
 
 def data_fingerprint(data_dir: str | Path) -> str:
@@ -111,7 +112,13 @@ LPR_REGISTERS = ("lpr_adm", "lpr_diag", "lpr_f_kontakter", "lpr_f_diagnoser", "s
 when delivered)."""
 
 
-def _build(data_dir: Path, start: str, end: str) -> StudyData:
+def _build(
+    data_dir: Path,
+    start: str,
+    end: str,
+    eol_options: dict[str, Any],
+    validation_cache: Path | None = None,
+) -> StudyData:
     from paleval.cohort import (
         END_OF_LIFE_REGISTERS,
         charlson_codes,
@@ -148,13 +155,23 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
         except RegisterLoadError:
             continue
         lpr.append(key)
-    report = validate(data_dir, keys + lpr)
-    report.raise_if_errors()
+    # the validation depends on the files only: a second study of the same files (other
+    # options) reuses the findings of the first, which passed (errors are never cached)
+    if validation_cache is not None and validation_cache.is_file():
+        findings = pl.read_parquet(validation_cache)
+    else:
+        report = validate(data_dir, keys + lpr)
+        report.raise_if_errors()
+        findings = report.findings.drop("examples")
+        if validation_cache is not None:
+            tmp = validation_cache.with_name(f".{validation_cache.name}-{os.getpid()}")
+            findings.write_parquet(tmp)
+            tmp.replace(validation_cache)
     # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
     contacts = lpr_contacts(data_dir, exclude=True)
     # only the diagnoses each cohort can use are joined to their contacts
     diagnoses = lpr_diagnoses(data_dir, exclude=True, codes=charlson_codes())
-    eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end)
+    eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end, **eol_options)
     cancer = incident_cancer_cohort(regs, start=start, end=end)
     # markers of advanced disease, and the cancer codes for the exclusion and censoring; the
     # COPD marker needs the contact type (acute inpatient)
@@ -171,7 +188,7 @@ def _build(data_dir: Path, start: str, end: str) -> StudyData:
         incident_noncancer=noncancer.collect(),
         dpd=regs["dpd"].collect(engine="streaming"),
         flow=eol.flow.table,
-        validation=report.findings.drop("examples"),
+        validation=findings,
     )
 
 
@@ -181,6 +198,8 @@ def load_study(
     start: str = "2010-01-01",
     end: str = "2024-12-31",
     cache_dir: str | Path | None = None,
+    gp_offset_days: int = 0,
+    gp_before_final_admission: bool = False,
 ) -> StudyData:
     """Build (or read from the cache) the study frames of a register data folder.
 
@@ -193,6 +212,11 @@ def load_study(
     cache_dir
         Where to keep the collected frames (default: environment variable
         ``PALEVAL_CACHE_DIR``, else ``data_dir/.paleval_cache`` when writable, else no cache).
+    gp_offset_days, gp_before_final_admission
+        Lagged GP windows of the decedents' exposures (:func:`paleval.cohort.end_of_life_cohort`):
+        the windows end ``gp_offset_days`` before death, or before the final hospital
+        admission, against reverse causation (``docs/methods.md``). Each choice is its own
+        cached study; the validation of the files is shared.
 
     Examples
     --------
@@ -204,16 +228,33 @@ def load_study(
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder {str(data_dir)!r} does not exist")
     fp = data_fingerprint(data_dir)
-    key = hashlib.sha256(f"{_CACHE_VERSION}|{fp}|{start}|{end}".encode()).hexdigest()[:16]
+    if isinstance(gp_offset_days, bool) or not isinstance(gp_offset_days, int):
+        raise TypeError(f"gp_offset_days must be a whole number of days, got {gp_offset_days!r}")
+    if gp_offset_days < 0:
+        raise ValueError(f"gp_offset_days must be 0 or more, got {gp_offset_days}")
+    eol_options = {
+        "gp_offset_days": gp_offset_days,
+        "gp_before_final_admission": bool(gp_before_final_admission),
+    }
+    opts = json.dumps(eol_options, sort_keys=True)
+    key = hashlib.sha256(f"{_CACHE_VERSION}|{fp}|{start}|{end}|{opts}".encode()).hexdigest()[:16]
     cache = _cache_dir(data_dir, cache_dir)
-    params = {"data_dir": str(data_dir), "start": start, "end": end, "fingerprint": fp}
+    params = {
+        "data_dir": str(data_dir),
+        "start": start,
+        "end": end,
+        "fingerprint": fp,
+        **eol_options,
+    }
     if cache is not None:
         folder = cache / f"study-{key}"
         if (folder / "params.json").is_file():
             frames = {k: pl.read_parquet(folder / f"{k}.parquet") for k in StudyData._FRAMES}
             return StudyData(**frames, params=json.loads((folder / "params.json").read_text()))
     t0 = time.perf_counter()
-    study = _build(data_dir, start, end)
+    vkey = hashlib.sha256(f"{_CACHE_VERSION}|{fp}".encode()).hexdigest()[:16]
+    vcache = cache / f"validation-{vkey}.parquet" if cache is not None else None
+    study = _build(data_dir, start, end, eol_options, vcache)
     study.params = {**params, "build_seconds": round(time.perf_counter() - t0, 1)}
     if cache is not None:
         tmp = cache / f".study-{key}-{os.getpid()}"
