@@ -45,7 +45,13 @@ def test_tiny_findings_match_injected_defects(
     assert rep.n("diagnosis_not_normalised") == defects["diagnosis_code_lowercase"]
     assert rep.n("lpr_duplicate_contact", "lpr_adm") >= defects["lpr2_duplicate_admissions"]
     assert rep.n("lpr_duplicate_contact", "lpr_f_kontakter") >= defects["lpr3_duplicate_contacts"]
-    # only planted defects are found: no other event after death, nothing before birth
+    # only planted defects are found: no other event after death, nothing before birth; GP
+    # services paid in a week after death (the generator's payment lag of 1-8 weeks, counted by
+    # the generator) are a payment lag, reported apart and kept
+    lag = json.loads((tiny_dir / "truth.json").read_text())["realism"]["sssy_payment_lag"]
+    paid_after = lag["sssy_rows_paid_in_a_week_after_death"]
+    assert paid_after > 0
+    assert rep.n("sssy_paid_after_death", "sssy") == paid_after
     assert rep.n("event_after_death") == defects["dpd_referral_after_death"]
     assert rep.n("event_before_birth") == 0
     assert rep.n("lpr3_refuted_diagnosis") > 0
@@ -299,9 +305,24 @@ CASES = [
         ),
         {("event_before_birth", "lpr_adm", "D_INDDTO"): 1},
     ),
-    Case(
+    Case(  # paid 17 weeks after the death on 2020-06-01: beyond any payment lag
         "sssy_week_after_death",
+        _edit("sssy/sssy2019.csv", ",1905,", ",2040,"),
+        {("event_after_death", "sssy", "HONUGE"): 1},
+    ),
+    Case(  # paid 4 weeks after death (week 2027 starts 2020-06-29): a payment lag, kept
+        "sssy_paid_after_death",
         _edit("sssy/sssy2019.csv", ",1905,", ",2027,"),
+        {("sssy_paid_after_death", "sssy", "HONUGE"): 1},
+    ),
+    Case(  # the last day of the payment lag: week 2031 starts 2020-07-27 = death + 8 weeks
+        "sssy_paid_at_the_end_of_the_lag",
+        _edit("sssy/sssy2019.csv", ",1905,", ",2031,"),
+        {("sssy_paid_after_death", "sssy", "HONUGE"): 1},
+    ),
+    Case(  # a day later is not a lag: week 2032 starts 2020-08-03
+        "sssy_paid_after_the_lag",
+        _edit("sssy/sssy2019.csv", ",1905,", ",2032,"),
         {("event_after_death", "sssy", "HONUGE"): 1},
     ),
     Case(

@@ -10,6 +10,7 @@ from paleval.cohort.decedents import (
     decedent_cohort,
 )
 from paleval.cohort.exposures import (
+    PAYMENT_GRACE_WEEKS,
     add_drug_use,
     add_final_admission,
     add_gp_exposures,
@@ -42,6 +43,7 @@ __all__ = [
     "EVENT_CODES",
     "INCOME_LAG_YEARS",
     "NEW_CANCER_EVENT",
+    "PAYMENT_GRACE_WEEKS",
     "Cohort",
     "Flow",
     "FlowStep",

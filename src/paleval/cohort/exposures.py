@@ -38,10 +38,11 @@ import polars as pl
 
 from paleval.codes import coverage_table, load_codes
 from paleval.registers.loading import DUPLICATE_KEY
-from paleval.registers.normalise import honuge_to_week_start
+from paleval.registers.normalise import PAYMENT_GRACE_WEEKS, honuge_to_week_start
 
 __all__ = [
     "DEFAULT_GP_WINDOWS",
+    "PAYMENT_GRACE_WEEKS",
     "add_drug_use",
     "add_final_admission",
     "add_gp_exposures",
@@ -164,6 +165,7 @@ def gp_service_windows(
     region: str | None = None,
     coverage: pl.DataFrame | None = None,
     partly_uncovered: Literal["count", "null"] = "count",
+    paid_after_weeks: int = 0,
 ) -> pl.LazyFrame:
     """Count GP services per person in windows before an anchor date.
 
@@ -200,6 +202,10 @@ def gp_service_windows(
         Windows with ``period=None`` (daytime and out-of-hours services) in a gap:
         ``"count"`` (default) counts what SSSY holds (in the gap it lacks the out-of-hours
         services: an undercount, documented in the methods); ``"null"`` makes them unknown.
+    paid_after_weeks
+        Payment weeks after the window's end that still count (default 0). Only right for a
+        window that ends at the person's death: a service paid after death was given before
+        it (:func:`add_gp_exposures` uses :data:`PAYMENT_GRACE_WEEKS` there).
 
     The week rule: only the payment week (``HONUGE``) is known, so a service counts when its
     week overlaps the window (week Sunday >= window start, week Monday <= window end).
@@ -225,6 +231,10 @@ def gp_service_windows(
     [('a', 2, 1), ('b', 0, 0)]
     >>> gp_service_windows(anchors, sssy, w, offset_days=14).sort("PNR").collect().rows()
     [('a', 0, 0), ('b', 0, 0)]
+    >>> late = pl.concat([sssy, pl.LazyFrame({"PNR": ["a"], "HONUGE": ["1916"],
+    ...     "SPECIALE": ["800411"], "YDLTID": ["1"], "YDLANT": [1]})])
+    >>> gp_service_windows(anchors, late, w, paid_after_weeks=8).sort("PNR").collect().rows()
+    [('a', 3, 1), ('b', 0, 0)]
     >>> reg = anchors.with_columns(region_code=pl.Series(["84", "81"]))
     >>> out = gp_service_windows(reg, sssy, w, region="region_code").sort("PNR").collect()
     >>> out.select("PNR", "ooh_30d").rows()
@@ -234,6 +244,15 @@ def gp_service_windows(
         raise ValueError("gp_service_windows needs at least one window")
     if partly_uncovered not in ("count", "null"):
         raise ValueError(f"partly_uncovered must be 'count' or 'null', got {partly_uncovered!r}")
+    if (
+        not isinstance(paid_after_weeks, int)
+        or isinstance(paid_after_weeks, bool)
+        or paid_after_weeks < 0
+    ):
+        raise ValueError(
+            f"paid_after_weeks must be a non-negative integer, got {paid_after_weeks!r}"
+        )
+    grace = pl.duration(days=7 * paid_after_weeks)
     names = anchors.collect_schema().names()
     for col, what in ((anchor, "anchor"), (end_before, "end_before"), (region, "region")):
         if col is not None and col not in names:
@@ -256,7 +275,7 @@ def gp_service_windows(
         .join(_week_mondays(), on="_week", how="inner", build_side="force_right")
         .with_columns(_sunday=pl.col("_monday") + pl.duration(days=6))
         .filter(
-            (pl.col("_monday") <= pl.col("_end"))
+            (pl.col("_monday") <= pl.col("_end") + grace)
             & (pl.col("_sunday") >= pl.col("_end") - pl.duration(days=longest - 1))
         )
         .pipe(_lookup, _categories(), "SPECIALE")
@@ -309,6 +328,7 @@ def add_gp_exposures(
     region: str | None = "region_code",
     coverage: pl.DataFrame | None = None,
     partly_uncovered: Literal["count", "null"] = "count",
+    payment_grace_weeks: int | None = None,
 ) -> pl.LazyFrame:
     """Add GP-involvement exposures to a cohort (default: home visits in the last 90 days,
     any GP contact and out-of-hours contacts in the last 30 days) and the home-visit category
@@ -320,6 +340,13 @@ def add_gp_exposures(
     31 December before death): out-of-hours counts in the Capital Region from 2014, where the
     out-of-hours service (1813) is not in SSSY, are null (unknown), not 0, and
     ``gp_coverage_gap`` says why. ``region=None`` gives raw SSSY counts (0 in the gap).
+
+    SSSY dates a service by its payment week, which can lag the service by weeks, so windows
+    that end at death also count services paid in the ``payment_grace_weeks`` weeks after
+    death: a service paid after death was given before it. Default: :data:`PAYMENT_GRACE_WEEKS`
+    when the windows end at death (``anchor="death_date"``, no ``offset_days``, no
+    ``end_before``), else 0 (after another anchor, or a lagged window's end, a later payment
+    may be for a later service).
 
     Raises
     ------
@@ -337,6 +364,12 @@ def add_gp_exposures(
     >>> out = add_gp_exposures(c, s).collect()
     >>> out["gp_home_visit_category"].to_list(), out["gp_ooh_contacts_30d"].to_list()
     (['3+', '0'], [0, None])
+    >>> paid_late = s.with_columns(HONUGE=pl.lit("1915"))  # two weeks after the death week
+    >>> add_gp_exposures(c, paid_late).collect()["gp_home_visits_90d"].to_list()
+    [3, 0]
+    >>> out = add_gp_exposures(c, paid_late, payment_grace_weeks=0).collect()
+    >>> out["gp_home_visits_90d"].to_list()
+    [0, 0]
     """
     names = cohort.collect_schema().names()
     if region is not None and region not in names:
@@ -345,6 +378,9 @@ def add_gp_exposures(
             "it places each person in the coverage table (out-of-hours services in the Capital "
             "Region from 2014 are not in SSSY). Add it, or pass region=None for raw counts."
         )
+    if payment_grace_weeks is None:
+        at_death = anchor == "death_date" and offset_days == 0 and end_before is None
+        payment_grace_weeks = PAYMENT_GRACE_WEEKS if at_death else 0
     cohort = cohort.cache()  # used twice below: evaluate the input plan once
     windows = dict(windows or DEFAULT_GP_WINDOWS)
     keep = [c for c in ("PNR", anchor, end_before, region) if c is not None]
@@ -358,6 +394,7 @@ def add_gp_exposures(
         region=region,
         coverage=coverage,
         partly_uncovered=partly_uncovered,
+        paid_after_weeks=payment_grace_weeks,
     )
     out = cohort.join(counts, on="PNR", how="left", maintain_order="left", build_side="force_right")
     if "gp_home_visits_90d" in windows:

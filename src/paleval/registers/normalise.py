@@ -15,10 +15,18 @@ from functools import lru_cache
 import polars as pl
 
 __all__ = [
+    "PAYMENT_GRACE_WEEKS",
     "honuge_to_week_end",
     "honuge_to_week_start",
     "normalise_icd10",
 ]
+
+PAYMENT_GRACE_WEEKS = 8
+"""Payment weeks after death that still belong to the time before death: the health insurance
+register (SSSY) dates a GP service by the week it was paid (``HONUGE``), which can lag the
+service by weeks, and a service paid after death was given before it. GP windows that end at
+death count them (:func:`paleval.cohort.add_gp_exposures`); validation reports them as
+``sssy_paid_after_death``, not as events after death (``docs/methods.md``)."""
 
 
 def normalise_icd10(expr: pl.Expr | str, *, strip_d_prefix: bool) -> pl.Expr:

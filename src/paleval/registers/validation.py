@@ -48,6 +48,7 @@ from paleval.registers.loading import (
 )
 from paleval.registers.model import REGISTERS
 from paleval.registers.normalise import (
+    PAYMENT_GRACE_WEEKS,
     honuge_is_valid,
     honuge_to_week_end,
     honuge_to_week_start,
@@ -217,7 +218,16 @@ RULES: tuple[Rule, ...] = (
         "event_after_death",
         "exclude",
         _DATED,
-        "Event dated after death (dod DODDATO); SSSY uses the week start.",
+        "Event dated after death (dod DODDATO); SSSY uses the week start, and a payment week "
+        "up to PAYMENT_GRACE_WEEKS after death is a payment lag (sssy_paid_after_death).",
+    ),
+    Rule(
+        "sssy_paid_after_death",
+        "warn",
+        "sssy",
+        "GP service paid in a week after death, at most PAYMENT_GRACE_WEEKS (8) weeks after: "
+        "the service was given before death and paid late; kept, and counted in the GP "
+        "windows that end at death.",
     ),
     Rule(
         "event_before_birth",
@@ -693,11 +703,16 @@ def _cross_checks(
         return
     for k in dated:
         col = EVENT_DATES[k]
+        paid_late = pl.lit(False)
         if k == "sssy":  # a payment week: the event fell somewhere in that week
             late, early = honuge_to_week_start(col), honuge_to_week_end(col)
+            # paid after death, within the payment lag: a service given before death
+            grace = pl.col("DODDATO") + pl.duration(days=7 * PAYMENT_GRACE_WEEKS)
+            paid_late = ((late > pl.col("DODDATO")) & (late <= grace)).fill_null(False)
+            after = (late > grace).fill_null(False)
         else:
             late = early = pl.col(col)
-        after = (late > pl.col("DODDATO")).fill_null(False)
+            after = (late > pl.col("DODDATO")).fill_null(False)
         before = (early < pl.col("FOED_DAG")).fill_null(False)
         files = loadable[k]
         parts = [_dated_rows(f, col, cache_dir) for f in files]
@@ -713,12 +728,12 @@ def _cross_checks(
             pl.concat([p.with_columns(__file=pl.lit(i, pl.Int32)) for i, p in enumerate(parts)])
             .join(suspects.lazy(), on="PNR", how="inner", build_side="force_right")
             # plain column sums per file: a group-by the streaming engine streams
-            .select("__file", after=after, before=before)
+            .select("__file", after=after, before=before, paid_late=paid_late)
             .group_by("__file")
-            .agg(pl.col("after", "before").sum())
+            .agg(pl.col("after", "before", "paid_late").sum())
             .collect(engine="streaming")
         )
-        for i, n_after, n_before in counts.sort("__file").iter_rows():
+        for i, n_after, n_before, n_paid_late in counts.sort("__file").iter_rows():
             f = files[i]
             j = (
                 _dated_rows(f, col, cache_dir)
@@ -731,6 +746,9 @@ def _cross_checks(
             if n_before and births is not None:
                 ex = _examples(j, before, "PNR", debug)
                 out.add("event_before_birth", k, f.name, col, n_before, ex)
+            if n_paid_late and deaths is not None:
+                ex = _examples(j, paid_late, "PNR", debug)
+                out.add("sssy_paid_after_death", k, f.name, col, n_paid_late, ex)
 
 
 COLLAPSE_RATIO = 0.2
