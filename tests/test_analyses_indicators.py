@@ -188,9 +188,26 @@ def test_planted_waiting_time_by_region(dpd_small, eol_small):
 
 def test_planted_eortc_and_mdc(dpd_small, eol_small):
     res = quality_indicators(dpd_small, eol_small, by=("diagnosis",))
-    for ind, p in (("4", C.P_EORTC["cancer"]), ("5", C.P_MDC["cancer"])):
-        row = _row(res.table, indicator=ind, diagnosis="cancer")
-        assert row["conf_low"] <= p <= row["conf_high"], (ind, row)
+    # 4: EORTC at the first admission (baseline): the planted probability per course
+    row = _row(res.table, indicator="4", diagnosis="cancer")
+    p = C.P_EORTC["cancer"]
+    assert row["conf_low"] <= p <= row["conf_high"], ("4", row)
+    # 5: discussed at an MDC in any admitted course. The generator draws the MDC per course
+    # (probability p), so a patient with k recorded admitted courses has 1 - (1 - p)^k;
+    # k from the raw DPD, for admitted cancer decedents
+    p = C.P_MDC["cancer"]
+    k = (
+        dpd_small.filter((pl.col("MODTAGET") == 1) & pl.col("MDK").is_not_null())
+        .group_by("PNR")
+        .agg(k=pl.len())
+        .join(eol_small.filter(pl.col("cancer")).select("PNR"), on="PNR")
+    )
+    assert (k["k"] > 1).sum() > 100  # multi-unit courses are there
+    expected = (1 - (1 - p) ** k["k"].to_numpy()).mean()
+    row = _row(res.table, indicator="5", diagnosis="cancer")
+    assert row["conf_low"] <= expected <= row["conf_high"], ("5", expected, row)
+    # counted per referral row, the multi-unit patients' extra courses would count again
+    assert row["denominator"] < dpd_small.filter(pl.col("MODTAGET") == 1).height
 
 
 def test_waiting_time_equals_indicator_2_and_raw_quantiles(dpd_small, eol_small, qi):
@@ -202,12 +219,17 @@ def test_waiting_time_equals_indicator_2_and_raw_quantiles(dpd_small, eol_small,
     assert j.height == two.height == res.table.height
     assert (j["n_within"] == j["numerator"]).all() and (j["n"] == j["denominator"]).all()
     # median / IQR recomputed from the raw DPD (no death restriction needed: no dates after
-    # death among the admitted of the synthetic data)
+    # death among the admitted of the synthetic data), per patient: the admitted referral with
+    # the earliest first contact (the first SPC course)
     raw = (
         dpd_small.filter(pl.col("MODTAGET") == 1)
         .join(eol_small.select("PNR", "death_year"), on="PNR")
+        .sort("PNR", "FOERSTE_KONTAKT_DATO", "HENV_DATO", "ENHED_TYPE", "ENHED_ID")
+        .group_by("PNR", maintain_order=True)
+        .first()
         .with_columns(w=(pl.col("FOERSTE_KONTAKT_DATO") - pl.col("HENV_DATO")).dt.total_days())
     )
+    assert raw.height < dpd_small.filter(pl.col("MODTAGET") == 1).height  # patients, not rows
     w = raw["w"].to_numpy()
     pooled = waiting_time(dpd_small, decedents=eol_small, by=()).table.row(0, named=True)
     import numpy as np

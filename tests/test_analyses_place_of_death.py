@@ -118,8 +118,20 @@ def test_planted_home_death_prevalence_ratios_inside_ci(res_truth, truth_small):
         inside=(pl.col("conf_low") <= pl.col("truth")) & (pl.col("truth") <= pl.col("conf_high"))
     )
     assert chk.height == len(expected)
-    outside = chk.filter(~pl.col("inside")).select("term", "estimate", "truth", "std_error")
-    assert outside.height == 0, outside.to_dicts()
+    chk = chk.with_columns(z=(pl.col("estimate") - pl.col("truth")) / pl.col("std_error"))
+    summary = chk.select("term", "estimate", "truth", "z").to_dicts()
+    # With the generator's SSSY payment lag the register-based exposure misclassifies some
+    # decedents (services given before the window but paid inside it), as on real data, so
+    # all 14 intervals covering their truth is no longer the test (0.95^14 = 0.49 even without
+    # any error): at most 3 of 14 outside (probability 0.004 of 4 or more under correct
+    # coverage), none far off (|z| < 4), and the home-visit gradient of the planted truth.
+    # (Seed 1: the two home-visit terms at z = -2.1 and -2.3; with the exposure on true service
+    # dates the planted-exposure fit is about 2 SE off at this seed too, and seeds 2 and 3 have
+    # every term inside.)
+    assert chk.filter(~pl.col("inside")).height <= 3, summary
+    assert chk["z"].abs().max() < 4, summary
+    hv = dict(zip(chk["term"], chk["estimate"], strict=True))
+    assert 0 < hv["gp_home_visit_category[1-2]"] < hv["gp_home_visit_category[3+]"], summary
     # the tidy ratios table carries the same exposure estimates, exponentiated
     rows = res_truth.tables["ratios"].filter(pl.col("model") == "adjusted")
     rows = rows.filter(pl.col("measure") == "PR").join(tab, on="term", suffix="_m")
