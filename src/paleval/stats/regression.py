@@ -1109,6 +1109,15 @@ def multinomial(
                 break
             t /= 2
             if t < 1e-10:
+                # under separation the likelihood flattens out towards its supremum while
+                # some coefficients grow without bound: step halving then finds no increase
+                sd = X.std(axis=0)
+                scaled = np.abs(beta.reshape(J, p)) * np.where(sd > 0, sd, 0.0)[None, :]
+                if np.max(scaled) > 10:
+                    raise ConvergenceError(
+                        "multinomial: coefficients diverging (|beta| x SD > 10) and no step "
+                        "improves the likelihood, probably separation"
+                    )
                 raise ConvergenceError("multinomial: step halving failed")
         done = abs(llc - ll) / (abs(llc) + 0.1) < tol and np.max(np.abs(t * step)) < 1e-6
         beta, P, ll = cand, Pc, llc
