@@ -106,14 +106,17 @@ d = sys.argv[1]
 t0, c0 = time.perf_counter(), time.process_time()
 regs = scan_registers(d, ["dod", "dodsaasg", "bef", "udda", "faik", "sssy", "terminal", "dpd",
                           "lmdb"])
-# the baselines take income from the year before death and count raw out-of-hours services:
-# paleval is asked for the same (its defaults are income 3 years before death and unknown
-# out-of-hours contact in declared coverage gaps; docs/methods.md)
+# the baselines take income from the year before death, count raw out-of-hours services and
+# count payment weeks up to the death week: paleval is asked for the same (its defaults are
+# income 3 years before death, unknown out-of-hours contact in declared coverage gaps and
+# payments up to 8 weeks after death; docs/methods.md)
 cohort = decedent_cohort(regs, income_lag=1)
 base = cohort.collect(with_flow=True)  # the cohort plan evaluated once, with its flow
 # the registers restricted to the cohort's persons (the filter reaches the files)
 persons = pl.col("PNR").is_in(base["PNR"].implode())
-lf = add_gp_exposures(base.lazy(), regs["sssy"].filter(persons), region=None)
+lf = add_gp_exposures(
+    base.lazy(), regs["sssy"].filter(persons), region=None, payment_grace_weeks=0
+)
 lf = add_terminal_declaration(lf, regs["terminal"])
 lf = add_spc(lf, regs["dpd"])
 lf = add_hospital_use(lf, lpr_contacts(d).filter(persons))
@@ -136,7 +139,9 @@ from paleval.cohort import END_OF_LIFE_REGISTERS, charlson_codes, end_of_life_co
 d = sys.argv[1]
 t0, c0 = time.perf_counter(), time.process_time()
 regs = scan_registers(d, END_OF_LIFE_REGISTERS)
-cohort = end_of_life_cohort(regs, lpr_contacts(d), lpr_diagnoses(d, codes=charlson_codes()))
+cohort = end_of_life_cohort(
+    regs, lpr_contacts(d), lpr_diagnoses(d, codes=charlson_codes()), income_lag=1
+)
 rows = cohort.collect()
 """
     + REPORT
