@@ -136,25 +136,21 @@ def _build(
         validate,
     )
 
+    def delivered(key: str) -> bool:
+        try:
+            find_register_files(data_dir, key)
+        except RegisterLoadError:
+            return False
+        return True
+
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
     # the incident cohorts censor at emigration when DST's migration register is delivered
-    try:
-        find_register_files(data_dir, "vnds")
-    except RegisterLoadError:
-        pass
-    else:
-        keys.append("vnds")
+    keys += [k for k in ("vnds",) if delivered(k)]
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
     # in the validation report (study.validation); that covers the LPR files the contacts and
     # diagnoses come from (LPR2, LPR3 or both may be delivered)
     regs = scan_registers(data_dir, keys, exclude=True)
-    lpr = []
-    for key in LPR_REGISTERS:
-        try:
-            find_register_files(data_dir, key)
-        except RegisterLoadError:
-            continue
-        lpr.append(key)
+    lpr = [k for k in LPR_REGISTERS if delivered(k)]
     # the validation depends on the files only: a second study of the same files (other
     # options) reuses the findings of the first, which passed (errors are never cached)
     if validation_cache is not None and validation_cache.is_file():
