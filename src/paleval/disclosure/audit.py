@@ -330,6 +330,10 @@ def _bounds(
     return out
 
 
+def _short(text: str, width: int = 110) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _lp_hits(
     tables: list[Table], rels: list[Relation], values: dict[CellId, float], threshold: int
 ) -> Iterator[Hit]:
@@ -341,7 +345,8 @@ def _lp_hits(
             if not (lo_i >= 1 and hi_i <= threshold - 1):
                 continue
             t = tables[cid[0]]
-            how = "; ".join(sorted({r.desc for r in comp if any(c == cid for c, _ in r.terms)})[:3])
+            descs = sorted({_short(r.desc) for r in comp if any(c == cid for c, _ in r.terms)})
+            how = "; ".join(descs[:3]) + ("; ..." if len(descs) > 3 else "")
             what = f"= {lo_i}" if lo_i == hi_i else f"in [{lo_i}, {hi_i}]"
             yield Hit(
                 t.index,

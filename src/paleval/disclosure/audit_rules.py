@@ -46,6 +46,7 @@ class Table:
     roles: list[str]
     keys: list[int]
     stat_rows: set[int] = field(default_factory=set)
+    group_cache: dict = field(default_factory=dict, repr=False)
 
     def count_cols(self) -> list[int]:
         return [j for j, r in enumerate(self.roles) if r == "count"]
@@ -299,6 +300,13 @@ def _complement(
 
 
 def _groups(t: Table, cols: list[int], rows: list[int]) -> dict[tuple, list[int]]:
+    key = (tuple(cols), tuple(rows))
+    if key not in t.group_cache:
+        t.group_cache[key] = _group_rows(t, cols, rows)
+    return t.group_cache[key]
+
+
+def _group_rows(t: Table, cols: list[int], rows: list[int]) -> dict[tuple, list[int]]:
     out: dict[tuple, list[int]] = defaultdict(list)
     for r in rows:
         out[tuple(str(t.grid.rows[r][k]) for k in cols)].append(r)
@@ -443,19 +451,31 @@ def group_total_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
             for tot in cols:
                 if not all(_constant(t, grp, tot) for grp in groups):
                     continue
+                named = _TOTAL_COL.match(t.grid.columns[tot]) is not None
                 for c in (c for c in cols if c != tot):
-                    rels = [
-                        _sum_rel(
-                            t,
-                            [(q, c) for q in grp],
-                            (_visible_row(t, grp, tot), tot),
-                            f"{t.grid.columns[tot]} in row {_visible_row(t, grp, tot) + 1}"
-                            f" - {t.grid.columns[c]} in rows {_span(grp)}",
-                        )
-                        for grp in groups
-                    ]
-                    sep = "!" if _TOTAL_COL.match(t.grid.columns[tot]) else ":"
-                    yield f"{t.index}:group{sep}{g}:{tot}:{c}", rels
+                    if named or _group_sum_holds(t, groups, tot, c):
+                        yield _group_family(t, g, groups, tot, c, named)
+
+
+def _group_sum_holds(t: Table, groups: list[list[int]], tot: int, c: int) -> bool:
+    """Some fully visible group sums to its total (a cheap pre-check of the family)."""
+    for grp in groups:
+        vals = [t.value(r, c) for r in grp]
+        total = t.value(_visible_row(t, grp, tot), tot)
+        if total and None not in vals and abs(sum(vals) - total) < 1e-9:  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _group_family(
+    t: Table, g: tuple[int, ...], groups: list[list[int]], tot: int, c: int, named: bool
+) -> tuple[str, list[Relation]]:
+    rels = []
+    for grp in groups:
+        row = _visible_row(t, grp, tot)
+        desc = f"{t.grid.columns[tot]} in row {row + 1} - {t.grid.columns[c]} in rows {_span(grp)}"
+        rels.append(_sum_rel(t, [(q, c) for q in grp], (row, tot), desc))
+    return f"{t.index}:group{'!' if named else ':'}{g}:{tot}:{c}", rels
 
 
 _TOTAL_COL = re.compile(
@@ -495,18 +515,24 @@ def header_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
 
 def cross_table_relations(tables: list[Table]) -> Iterator[tuple[str, list[Relation]]]:
     """Totals shared across tables: the same count column, summed within the same values of
-    the shared key columns, must be equal (indicators by year vs by region)."""
-    by_name: dict[str, list[tuple[Table, int]]] = defaultdict(list)
+    the shared key columns, must be equal (indicators by year vs by region).
+
+    Tables with the same key columns (a CSV and its XLSX twin, one analysis run on two
+    populations) are not paired: they are not two breakdowns of one total.
+    """
+    by_name: dict[str, dict[frozenset[str], list[tuple[Table, int]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for t in tables:
+        keyset = frozenset(t.grid.columns[k] for k in t.keys)
         for c in t.count_cols():
-            by_name[t.grid.columns[c]].append((t, c))
-    for name, members in by_name.items():
-        if len(members) > 60:
-            members = members[:60]
-        for (a, ca), (b, cb) in itertools.combinations(members, 2):
-            if a.grid.file == b.grid.file and a.grid.where == b.grid.where:
-                continue
-            yield from _cross_pair(a, ca, b, cb, name)
+            by_name[t.grid.columns[c]][keyset].append((t, c))
+    for name, buckets in by_name.items():
+        for ka, kb in itertools.combinations(list(buckets), 2):
+            if not ka & kb:
+                continue  # nothing shared: a grand total only, too weak to pair on
+            for (a, ca), (b, cb) in itertools.product(buckets[ka], buckets[kb]):
+                yield from _cross_pair(a, ca, b, cb, name)
 
 
 def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:
