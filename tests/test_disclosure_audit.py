@@ -455,3 +455,25 @@ def test_scrub_notebook_policy(tmp_path: Path) -> None:
     assert check_output(tmp_path) == []
     # a node is copied, not changed
     assert len(nb["cells"][0]["outputs"]) == 5
+
+
+def test_scrub_drops_every_representation_of_a_failing_result() -> None:
+    box = "┌─────┬─────┐\n│ g   ┆ n   │\n╞═════╪═════╡\n│ a   ┆ 3   │\n└─────┴─────┘"
+    nb = notebook(
+        [
+            # the HTML table leaks 3: the plain-text twin (same object) goes with it
+            {"output_type": "execute_result", "execution_count": 1, "metadata": {},
+             "data": {"text/plain": [box],
+                      "text/html": ["<table><tr><th>g</th><th>n</th></tr>"
+                                    "<tr><td>a</td><td>3</td></tr></table>"]}},
+            # a box-drawn table without an HTML twin cannot be audited: dropped
+            {"output_type": "execute_result", "execution_count": 2, "metadata": {},
+             "data": {"text/plain": [box.replace(" 3 ", "40 ")]}},
+            # widgets, JSON and markdown are not controlled outputs: dropped
+            {"output_type": "display_data", "metadata": {},
+             "data": {"application/json": {"n": 3}, "text/markdown": ["3 persons"]}},
+        ]
+    )  # fmt: skip
+    out = scrub_notebook(nb)
+    assert out["cells"][0]["outputs"] == []
+    assert out["metadata"]["paleval_scrub"]["removed_outputs"] == 3

@@ -557,25 +557,42 @@ def _bundle_ok(data: dict[str, Any], mime: str, threshold: int, where: str) -> b
     return not findings
 
 
+def _texts_ok(data: dict[str, Any], threshold: int, where: str) -> bool:
+    """The text representations of one result pass: the HTML (tables and text) and the plain
+    text. Plain text with a box-drawn table passes only with an HTML twin that passed (the box
+    cells are truncated and cannot be audited); the representations show one object, so one
+    failing representation fails them all."""
+    if "text/html" in data and not _bundle_ok(data, "text/html", threshold, where):
+        return False
+    if "text/plain" not in data:
+        return True
+    plain = data["text/plain"]
+    plain = "".join(plain) if isinstance(plain, list) else str(plain)
+    if _BOX.search(plain) and "text/html" not in data:
+        return False
+    return _bundle_ok(data, "text/plain", threshold, where)
+
+
 def _scrub_output(o: dict[str, Any], threshold: int, where: str) -> dict[str, Any] | None:
     if o.get("output_type") in ("stream", "error"):
         return None
     data = o.get("data")
     if not isinstance(data, dict):
         return o
+    texts_ok = _texts_ok(data, threshold, where)
     kept = {}
     for mime, v in data.items():
-        if mime in ("text/plain", "text/html", "text/markdown", "text/latex"):
-            if mime in ("text/plain", "text/html") and _bundle_ok(data, mime, threshold, where):
+        if mime.startswith("text/") or mime.endswith(("json", "javascript")):
+            if texts_ok and mime in ("text/plain", "text/html"):
                 kept[mime] = v
         elif mime == "image/svg+xml":
             if _svg_ok(v, threshold):
                 kept[mime] = v
-        else:
+        elif mime in _IMAGES:
             kept[mime] = v
     if not kept:
         return None
-    if "text/plain" not in kept and any(m in kept for m in _IMAGES):
+    if "text/plain" not in kept:
         kept["text/plain"] = "<figure>"
     return {**o, "data": kept}
 
