@@ -201,6 +201,11 @@ def test_unreadable_file_fails_the_audit(tmp_path: Path) -> None:
     rep = audit_report(tmp_path)
     assert not rep.ok and rep.unreadable and rep.unreadable[0][0] == "broken.xlsx"
     assert [f.kind for f in check_output(tmp_path)] == ["unreadable"]
+    (tmp_path / "broken.xlsx").unlink()
+    (tmp_path / "fig.svg").write_text("<svg><text>unclosed")
+    (tmp_path / "nb.ipynb").write_text("{")
+    (tmp_path / "empty.csv").write_text("")  # an empty file discloses nothing
+    assert sorted(f for f, _ in audit_report(tmp_path).unreadable) == ["fig.svg", "nb.ipynb"]
 
 
 # --- (2) differencing ------------------------------------------------------------------------
@@ -293,6 +298,25 @@ Total,33,87,120
     )
     f = only(tmp_path)
     assert (f.kind, f.smallest, f.location) == ("differencing", 3, "row 1 (a), column 'x'")
+
+
+def test_n_headers_of_a_formatted_table_pin_a_cell(tmp_path: Path) -> None:
+    # Cancer (n=50): 50 - 47 = 3 women; the one-level block "Referred" is no partition
+    write_csv(
+        tmp_path / "table1.csv",
+        """
+Variable,Level,Cancer (n=50),Other (n=40)
+Age,Mean (SD),70.1 (9.2),75.3 (8.1)
+Sex,Female,<5,20 (50.0%)
+Sex,Male,47 (94.0%),20 (50.0%)
+Referred,True,30 (60.0%),10 (25.0%)
+""",
+    )
+    f = only(tmp_path)
+    assert (f.kind, f.smallest, f.location) == (
+        "differencing", 3, "row 2 (Sex, Female), column 'Cancer (n=50)'"
+    )  # fmt: skip
+    assert "n = 50" in f.how
 
 
 def test_margins_with_a_protected_rectangle_pass(tmp_path: Path) -> None:

@@ -268,6 +268,8 @@ def read_export(directory: Path) -> Export:
             exp.skipped.append(rel)
             continue
         exp.files += 1
+        if path.stat().st_size == 0:
+            continue  # an empty file discloses nothing
         try:
             _read_one(path, rel, exp)
         except Exception as e:

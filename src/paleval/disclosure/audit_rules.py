@@ -431,7 +431,10 @@ def total_row_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
                     for part in parts
                     if part
                 ]
-                yield f"{t.index}:totalrow!{r}:{si}:{c}", rels
+                # one total-marked column: the label declares the block's total; with several
+                # (exposure = all, level = all) which split is the breakdown must be confirmed
+                sep = "!" if len(marked) == 1 else ":"
+                yield f"{t.index}:totalrow{sep}{r}:{si}:{c}", rels
 
 
 def _span(rows: list[int]) -> str:
@@ -493,7 +496,9 @@ def _constant(t: Table, grp: list[int], c: int) -> bool:
 
 
 def header_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
-    """A column headed "... (n=N)": each block of rows (by the first key column) sums to N."""
+    """A column headed "... (n=N)": each block of two or more rows (by the first key column)
+    sums to N. Each block is its own family: a block that is not a partition of the column
+    (a variable shown by one level only, a category left out) is dropped alone when visible."""
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
     blocks = list(_groups(t, t.keys[:1], rows).values()) if t.keys else [rows]
     for c in t.count_cols():
@@ -501,16 +506,9 @@ def header_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
         if not m:
             continue
         n = float(re.sub(r"\D", "", m.group(1)))
-        rels = [
-            _sum_rel(
-                t,
-                [(q, c) for q in b],
-                n,
-                f"header {t.grid.columns[c]!r} n = {n:g} - rows {_span(b)}",
-            )
-            for b in blocks
-        ]
-        yield f"{t.index}:header!{c}", rels
+        for i, b in enumerate(blk for blk in blocks if len(blk) > 1):
+            desc = f"header {t.grid.columns[c]!r} n = {n:g} - rows {_span(b)}"
+            yield f"{t.index}:header!{c}:{i}", [_sum_rel(t, [(q, c) for q in b], n, desc)]
 
 
 def cross_table_relations(tables: list[Table]) -> Iterator[tuple[str, list[Relation]]]:
