@@ -501,3 +501,17 @@ def test_scrub_drops_every_representation_of_a_failing_result() -> None:
     out = scrub_notebook(nb)
     assert out["cells"][0]["outputs"] == []
     assert out["metadata"]["paleval_scrub"]["removed_outputs"] == 3
+
+
+def test_truncated_notebook_table_is_not_summed(tmp_path: Path) -> None:
+    # polars' HTML repr leaves rows out ("…"): 43 - 40 is not the hidden row
+    (tmp_path / "r.html").write_text(
+        "<table><tr><th>place</th><th>n</th></tr><tr><td>home</td><td>40</td></tr>"
+        "<tr><td>…</td><td>…</td></tr><tr><td>hospice</td><td></td></tr>"
+        "<tr><td>Total</td><td>43</td></tr></table>"
+    )
+    assert findings(tmp_path) == []
+    (tmp_path / "r.html").write_text(
+        (tmp_path / "r.html").read_text().replace("<tr><td>…</td><td>…</td></tr>", "")
+    )
+    assert [(f.kind, f.smallest) for f in findings(tmp_path)] == [("differencing", 3)]

@@ -214,12 +214,14 @@ def _confirm(
 
 def _collect(tables: list[Table], values: dict[CellId, float]) -> list[Relation]:
     fams: list[tuple[str, list[Relation], bool]] = []
+    whole = [t for t in tables if not t.grid.truncated]
     for t in tables:
         fams += [(k, r, False) for k, r in row_sum_relations(t)]
+    for t in whole:
         fams += [(k, r, True) for k, r in total_row_relations(t)]
         fams += [(k, r, True) for k, r in group_total_relations(t)]
         fams += [(k, r, True) for k, r in header_relations(t)]
-    fams += [(k, r, False) for k, r in cross_table_relations(tables)]
+    fams += [(k, r, False) for k, r in cross_table_relations(whole)]
     out = []
     for key, rels, totals in fams:
         out += _confirm(rels, values, totals, assumed="!" in key)

@@ -32,6 +32,9 @@ class Grid:
     where: str
     columns: list[str]
     rows: list[list[object]]
+    truncated: bool = False
+    """Rows or columns were left out (a notebook's table repr with "…"): only relations
+    within a row are used."""
 
     def label(self) -> str:
         """``file`` or ``file [where]``."""
@@ -137,13 +140,24 @@ def _html_grids_texts(html: str, file: str, where: str) -> tuple[list[Grid], lis
             continue
         width = max(len(r) for r in rows)
         header = rows[0] + [f"column_{i}" for i in range(len(rows[0]), width)]
-        body = [r + [""] * (width - len(r)) for r in rows[1:]]
+        body = [[_unrepr(c) for c in r] + [""] * (width - len(r)) for r in rows[1:]]
+        cut = any(c in ("…", "...") for r in rows for c in r)
         body = [r for r in body if not all(c in ("", "---", "…", "...") for c in r)]
         body = [r for r in body if not _dtype_row(r)]
-        grids.append(Grid(file, f"{where}table {k}".strip(), header, body))
+        grids.append(Grid(file, f"{where}table {k}".strip(), header, body, cut))
     text = "".join(p.text)
     texts = [Text(file, where.strip() or "text", text)] if text.strip() else []
     return grids, texts
+
+
+def _unrepr(cell: str) -> str:
+    """A cell of polars' HTML repr as written to CSV: ``"cancer"`` -> ``cancer``, ``null`` ->
+    empty."""
+    if cell == "null":
+        return ""
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
+        return cell[1:-1]
+    return cell
 
 
 def _dtype_row(row: list[str]) -> bool:

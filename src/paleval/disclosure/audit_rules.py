@@ -14,11 +14,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from paleval.disclosure.audit_cells import (
     Cell,
     classify_column,
     is_stat_row,
+    name_tokens,
     numerator_range,
     parse_cell,
 )
@@ -114,14 +116,27 @@ def build_table(index: int, grid: Grid) -> Table:
         col_cells = [cells[i][j] for i in range(len(cells)) if i not in stat_rows]
         raw = [grid.rows[i][j] for i in range(len(cells))]
         roles.append(classify_column(grid.columns[j], col_cells, raw))
-        if roles[-1] == "other" and _is_key(raw):
+        if roles[-1] == "other" and _is_key(raw, grid.columns[j]):
             keys.append(j)
     return Table(index, grid, cells, roles, keys, stat_rows)
 
 
-def _is_key(raw: list[object]) -> bool:
+_STAT_WORDS = frozenset(
+    "median mean sd iqr q1 q3 p25 p75 min max percentile estimate ratio conf low high lower "
+    "upper se std error z p value pvalue statistic weight expected share pct percent rate "
+    "prop proportion df".split()
+)
+
+
+def _is_key(raw: list[object], name: str) -> bool:
+    """A grouping column: text, or integer values (``30`` or ``30.0``, as CSV and XLSX give the
+    same column) whose name is not a statistic (an integer-valued median is not a key)."""
     vals = [v for v in raw if v is not None]
-    return bool(vals) and all(isinstance(v, str | int) and not isinstance(v, bool) for v in vals)
+    if not vals or any(isinstance(v, bool) for v in vals):
+        return False
+    if not all(isinstance(v, str | int) or (isinstance(v, float) and v.is_integer()) for v in vals):
+        return False
+    return any(isinstance(v, str) for v in vals) or not (set(name_tokens(name)) & _STAT_WORDS)
 
 
 # --- direct reading -----------------------------------------------------------------------------
@@ -317,7 +332,7 @@ def sequential_hits(t: Table, threshold: int) -> Iterator[Hit]:
     """Differences of consecutive visible values of a monotone count column in a table ordered
     by step or time (flow diagrams, numbers at risk, cumulative events)."""
     order = [j for j, name in enumerate(t.grid.columns) if _ORDER.match(name.strip())]
-    if not order:
+    if not order or t.grid.truncated:
         return
     o = order[0]
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
@@ -534,6 +549,8 @@ def cross_table_relations(tables: list[Table]) -> Iterator[tuple[str, list[Relat
 
 
 def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:
+    if Path(a.grid.file).with_suffix("") == Path(b.grid.file).with_suffix(""):
+        return  # a table and its twin in another format (t.csv, t.xlsx)
     an = {a.grid.columns[k]: k for k in a.keys}
     bn = {b.grid.columns[k]: k for k in b.keys}
     shared = sorted(set(an) & set(bn))
@@ -557,6 +574,8 @@ def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tup
         return
     # the same groups on both sides (same indicators, same labels): the tables are two
     # breakdowns of one population even when no group is fully visible on both sides
-    same_groups = bool(shared) and set(ga) == set(gb) and len(ga) > 1
+    # (each table has a breakdown of its own: year on one side, region on the other)
+    own = bool(set(an) - set(bn)) and bool(set(bn) - set(an))
+    same_groups = own and bool(shared) and set(ga) == set(gb) and len(ga) > 1
     tag = "cross!" if same_groups else "cross:"
     yield f"{tag}{a.index}:{ca}:{b.index}:{cb}", rels
