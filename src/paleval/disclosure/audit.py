@@ -660,5 +660,7 @@ def scrub_notebook(
         "policy": SCRUB_POLICY,
     }
     if path:
-        path.write_text(json.dumps(node, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(node, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     return node
