@@ -38,6 +38,12 @@ _PCT_NAME = re.compile(r"pct|percent|procent|%", re.I)
 _MAX_SUBSET = 3
 
 
+def _max_subset(ncols: int) -> int:
+    """Subtrahends tried together: 3 in tables of up to 14 count columns, 2 up to 40, else 1
+    (the number of subsets grows as ncols**k)."""
+    return _MAX_SUBSET if ncols <= 14 else 2 if ncols <= 40 else 1
+
+
 @dataclass
 class Table:
     """A grid with parsed cells and column roles (count / share / other)."""
@@ -245,12 +251,12 @@ def complement_hits(t: Table, threshold: int) -> Iterator[Hit]:
     One finding per row and recovered value (the shortest subtraction).
     """
     cols = t.count_cols()
-    if len(cols) < 2 or len(cols) > 14:
+    if len(cols) < 2:
         return
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
     parts = _part_pairs(t, cols, rows)
     seen: set[tuple[int, int]] = set()
-    for k in range(1, _MAX_SUBSET + 1):
+    for k in range(1, _max_subset(len(cols)) + 1):
         for a in (c for c in cols if not _PART_NAME.search(t.grid.columns[c])):
             for sub in itertools.combinations([c for c in cols if c != a], k):
                 if any((a, b) in parts for b in sub):
@@ -378,12 +384,13 @@ def _sum_rel(
 def row_sum_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
     """Column T = sum of 1-3 other count columns (or of all others when T is named total)."""
     cols = t.count_cols()
-    if len(cols) < 2 or len(cols) > 14:
+    if len(cols) < 2:
         return
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
     for a in cols:
         others = [c for c in cols if c != a]
-        subsets = [s for k in range(1, _MAX_SUBSET + 1) for s in itertools.combinations(others, k)]
+        kmax = _max_subset(len(cols))
+        subsets = [s for k in range(1, kmax + 1) for s in itertools.combinations(others, k)]
         if _TOTAL.match(t.grid.columns[a]) and len(others) > _MAX_SUBSET:
             subsets.append(tuple(others))
         for sub in subsets:
