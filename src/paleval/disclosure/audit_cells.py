@@ -49,7 +49,11 @@ _PCT_WORDS = frozenset("pct percent procent".split())
 
 
 def name_tokens(name: str) -> list[str]:
-    """Lower-case words of a column name (split at ``_``, spaces, brackets, ``=``)."""
+    """Lower-case words of a column name (split at ``_``, spaces, brackets, ``=``).
+
+    >>> name_tokens("Cancer (n=615)"), name_tokens("home_death_n")
+    (['cancer', 'n', '615'], ['home', 'death', 'n'])
+    """
     return [t for t in re.split(r"[_\s()=,:/.-]+", name.lower()) if t]
 
 
@@ -67,12 +71,20 @@ def count_named(name: str) -> bool:
 
 
 def non_count_named(name: str) -> bool:
-    """Whether a column name says something other than a count (year, age, days, median...)."""
+    """Whether a column name says something other than a count (year, age, days, median...).
+
+    >>> non_count_named("death_year"), non_count_named("patients")
+    (True, False)
+    """
     return any(t in _NON_COUNT_WORDS for t in name_tokens(name))
 
 
 def share_scale_named(name: str, values: list[float]) -> bool:
-    """Whether a column is a share (0-1), a percentage (0-100) or a risk estimate (0-1)."""
+    """Whether a column is a share (0-1), a percentage (0-100) or a risk estimate (0-1).
+
+    >>> share_scale_named("share", [0.2, 0.5]), share_scale_named("estimate", [0.8, 1.4])
+    (True, False)
+    """
     toks = set(name_tokens(name))
     if not values or min(values) < 0:
         return False
@@ -174,7 +186,11 @@ def parse_cell(raw: object) -> Cell:
 
 
 def is_integer(v: float | None) -> bool:
-    """Whether a number is integer valued (``3.0`` is, ``3.5`` is not)."""
+    """Whether a number is integer valued (``3.0`` is, ``3.5`` is not).
+
+    >>> is_integer(3.0), is_integer(3.5), is_integer(None)
+    (True, False, False)
+    """
     return v is not None and math.isfinite(v) and abs(v - round(v)) < 1e-9
 
 
@@ -220,7 +236,11 @@ def classify_column(name: str, cells: list[Cell], raw: list[object] | None = Non
 
 
 def is_stat_row(labels: list[str]) -> bool:
-    """Whether a row's labels say it holds a summary statistic (mean, median, SD, IQR...)."""
+    """Whether a row's labels say it holds a summary statistic (mean, median, SD, IQR...).
+
+    >>> is_stat_row(["Age", "Median (IQR)"]), is_stat_row(["Age group", "80-89"])
+    (True, False)
+    """
     return any(_STAT_ROW.search(lab) for lab in labels)
 
 

@@ -5,6 +5,9 @@ text of SVG figures (matplotlib writes its labels as ``<text>`` or, with glyph p
 comment before each label) and the outputs of executed notebooks (``stream``, ``text/plain``,
 ``text/html``). Images (PNG) carry no readable text and are skipped; paleval writes an SVG
 twin of every figure, which is read.
+
+Internal to :mod:`paleval.disclosure.audit` (its public API: ``audit_report``, ``check_output``,
+``scrub_notebook``).
 """
 
 from __future__ import annotations
@@ -273,6 +276,14 @@ def read_export(directory: Path) -> Export:
 
     A file that cannot be parsed is listed in ``unreadable`` with the reason (an auditor that
     cannot read a file cannot clear it); files of other types are listed in ``skipped``.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "t.csv").write_text("g,n\\na,3\\n")
+    >>> _ = (d / "f.png").write_bytes(b"")
+    >>> exp = read_export(d)
+    >>> exp.grids[0].columns, exp.grids[0].rows, exp.skipped
+    (['g', 'n'], [['a', 3]], ['f.png'])
     """
     exp = Export()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):

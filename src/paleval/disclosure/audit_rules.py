@@ -4,7 +4,8 @@ Relations are guessed from the numbers, never taken from a declaration, and a fa
 relations is used only when the published numbers confirm it: at least one instance whose
 numbers are all visible holds exactly, and no fully visible instance contradicts it. The
 instances with hidden cells then become equality constraints of the linear program in
-:mod:`paleval.disclosure.audit`.
+:mod:`paleval.disclosure.audit`. Internal to that module (its public API: ``audit_report``,
+``check_output``, ``scrub_notebook``).
 """
 
 from __future__ import annotations
@@ -105,7 +106,12 @@ class Relation:
 
 
 def build_table(index: int, grid: Grid) -> Table:
-    """Parse a grid's cells and decide each column's role."""
+    """Parse a grid's cells and decide each column's role.
+
+    >>> t = build_table(0, Grid("t.csv", "", ["year", "place", "n"], [[2020, "home", 4]]))
+    >>> t.roles, [t.grid.columns[k] for k in t.keys]
+    (['other', 'other', 'count'], ['year', 'place'])
+    """
     cells = [[parse_cell(v) for v in row] for row in grid.rows]
     ncol = len(grid.columns)
     keys = []
