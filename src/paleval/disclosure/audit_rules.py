@@ -140,10 +140,19 @@ _STAT_WORDS = frozenset(
 )
 
 
+def _as_number(v: object) -> object:
+    """A numeric string of an HTML table as the number it shows (``"0.0062"`` -> 0.0062)."""
+    if isinstance(v, str):
+        c = parse_cell(v)
+        if c.kind == "num" and c.value is not None:
+            return int(c.value) if c.value.is_integer() and "." not in v else c.value
+    return v
+
+
 def _is_key(raw: list[object], name: str) -> bool:
     """A grouping column: text, or integer values (``30`` or ``30.0``, as CSV and XLSX give the
     same column) whose name is not a statistic (an integer-valued median is not a key)."""
-    vals = [v for v in raw if v is not None]
+    vals = [_as_number(v) for v in raw if v is not None and v != ""]
     if not vals or any(isinstance(v, bool) for v in vals):
         return False
     if not all(isinstance(v, str | int) or (isinstance(v, float) and v.is_integer()) for v in vals):
