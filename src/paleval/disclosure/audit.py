@@ -22,6 +22,7 @@ GaussSuppression's ``ComputeIntervals``) pins its value or lies inside ``[1, thr
 from __future__ import annotations
 
 import copy
+import io
 import json
 import math
 import re
@@ -42,9 +43,9 @@ from paleval.disclosure.audit_read import (
     Export,
     Grid,
     Text,
-    _svg_texts,
     output_grids_texts,
     read_export,
+    svg_texts,
 )
 from paleval.disclosure.audit_rules import (
     CellId,
@@ -600,16 +601,11 @@ def _scrub_output(o: dict[str, Any], threshold: int, where: str) -> dict[str, An
 
 
 def _svg_ok(v: Any, threshold: int) -> bool:
-    import tempfile
-
-    with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False, encoding="utf-8") as f:
-        f.write("".join(v) if isinstance(v, list) else str(v))
+    text = "".join(v) if isinstance(v, list) else str(v)
     try:
-        labels, _ = _svg_texts(Path(f.name), "figure")
-    except Exception:
+        labels, _ = svg_texts(io.BytesIO(text.encode("utf-8")), "figure")
+    except Exception:  # an SVG the auditor cannot read is not kept
         return False
-    finally:
-        Path(f.name).unlink(missing_ok=True)
     return not list(_text_findings(labels, threshold))
 
 

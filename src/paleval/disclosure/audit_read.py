@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import IO
 
 import polars as pl
 
@@ -174,8 +175,15 @@ def _dtype_row(row: list[str]) -> bool:
 _SVG_SKIP = re.compile(r"^(?:xtick|ytick|legend)")
 
 
-def _svg_texts(path: Path, rel: str) -> tuple[list[Text], list[Text]]:
-    """(labels, axis/legend labels) of an SVG: ``<text>`` content and matplotlib's comments."""
+def svg_texts(path: Path | IO[bytes], rel: str) -> tuple[list[Text], list[Text]]:
+    """(labels, axis/legend labels) of an SVG: ``<text>`` content and matplotlib's comments.
+
+    >>> import io
+    >>> svg = b'<svg><g id="xtick_1"><text>1</text></g><g id="t"><!-- n = 3 --></g></svg>'
+    >>> labels, ticks = svg_texts(io.BytesIO(svg), "f.svg")
+    >>> [(t.where, t.text) for t in labels], [t.text for t in ticks]
+    ([('svg t', 'n = 3')], ['1'])
+    """
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
     root = ET.parse(path, parser=parser).getroot()
     labels: list[Text] = []
@@ -263,7 +271,7 @@ def _read_one(path: Path, rel: str, exp: Export) -> None:
         exp.grids += g
         exp.texts += t
     elif suffix == ".svg":
-        labels, _ = _svg_texts(path, rel)
+        labels, _ = svg_texts(path, rel)
         exp.texts += labels
     elif suffix == ".ipynb":
         g, t = _read_ipynb(path, rel)
