@@ -6,17 +6,17 @@ suppression to every count below the threshold and *secondary* suppression so th
 cell cannot be recovered by subtraction from a published margin: within every group of each
 margin given in ``margins``, a single suppressed cell is accompanied by the smallest other cell.
 Values that derive from a suppressed count (percentages, estimates, confidence limits) are
-blanked with it. :func:`check_output` scans an output directory and lists every exported count
-below the threshold.
+blanked with it. :func:`check_output` (in :mod:`paleval.disclosure.audit`, re-exported here) audits
+an output folder as an output checker would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
+
+from paleval.disclosure.audit import DisclosureFinding, check_output
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -152,68 +152,3 @@ def suppress(
     return work.with_columns(
         [pl.when(pl.col("_sup")).then(None).otherwise(pl.col(c)).alias(c) for c in blank]
     ).select([*table.columns, pl.col("_sup").alias("suppressed")])
-
-
-@dataclass(frozen=True)
-class DisclosureFinding:
-    """One exported count below the threshold."""
-
-    file: str
-    column: str
-    rows: int
-    smallest: int
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}: column {self.column!r} has {self.rows} cell(s) below the threshold "
-            f"(smallest {self.smallest})"
-        )
-
-
-def _read_table(path: Path) -> pl.DataFrame:
-    if path.suffix.lower() == ".csv":
-        return pl.read_csv(path, infer_schema_length=None)
-    if path.suffix.lower() == ".parquet":
-        return pl.read_parquet(path)
-    return pl.read_excel(path)
-
-
-def check_output(
-    directory: str | Path, threshold: int = DEFAULT_THRESHOLD
-) -> list[DisclosureFinding]:
-    """Scan exported tables (CSV, parquet, XLSX) for counts below the threshold.
-
-    Figures must be written together with the table of numbers behind them (paleval's report
-    does), so checking the tables checks the figures.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> pl.DataFrame({"group": ["a", "b"], "n": [12, 3]}).write_csv(d / "t.csv")
-    >>> [str(f) for f in check_output(d)]
-    ["t.csv: column 'n' has 1 cell(s) below the threshold (smallest 3)"]
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"output directory {directory} does not exist")
-    findings: list[DisclosureFinding] = []
-    paths = sorted(
-        p for p in directory.rglob("*") if p.suffix.lower() in {".csv", ".parquet", ".xlsx"}
-    )
-    for path in paths:
-        table = _read_table(path)
-        for col in count_columns(table.columns):
-            if not table.schema[col].is_numeric():
-                continue
-            small = table.filter(_small(col, threshold))
-            if small.height:
-                findings.append(
-                    DisclosureFinding(
-                        str(path.relative_to(directory)),
-                        col,
-                        small.height,
-                        int(small[col].min()),  # type: ignore[arg-type]
-                    )
-                )
-    return findings
