@@ -60,6 +60,7 @@ import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -69,25 +70,40 @@ from typing import Any, Literal
 import polars as pl
 
 from paleval.registers.model import REGISTERS
-from paleval.registers.normalise import normalise_icd10
+from paleval.registers.normalise import (
+    TWO_DIGIT_YEAR,
+    normalise_icd10,
+    number_date_kind,
+    number_to_date,
+    sas_format_kind,
+    sas_number_to_date,
+    text_to_date,
+)
 from paleval.registers.schema import Register, Variable
 
 __all__ = [
+    "ENCODINGS",
     "FIXED_WIDTH",
+    "INVENTORY_SCHEMA",
     "ColumnMatch",
     "RegisterFile",
     "RegisterLoadError",
+    "csv_encoding",
     "deduplicate_contacts",
+    "expected_rows",
     "find_register_files",
     "flag_duplicate_contacts",
+    "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
     "match_columns",
     "parse_expr",
     "present_expr",
+    "register_inventory",
     "scan_register",
     "scan_registers",
     "unparseable_counts",
+    "verify_file",
 ]
 
 FORMATS: tuple[str, ...] = ("parquet", "sas7bdat", "xpt", "csv", "txt")
@@ -559,16 +575,144 @@ def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
 
-def _is_utf8(path: Path) -> bool:
-    dec = codecs.getincrementaldecoder("utf-8")()
+ENCODINGS: tuple[str, ...] = ("utf-8", "latin-1", "cp1252")
+"""Text encodings accepted for CSV files (``encoding=`` of :func:`scan_register`)."""
+
+_UTF8_SEQ = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_C1 = re.compile(rb"[\x80-\x9f]")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_BLOCK = 1 << 22
+
+
+@dataclass
+class _TextScan:
+    bom: bool = False
+    utf8: bool = False  # a non-ASCII line that is valid UTF-8
+    invalid: bool = False  # bytes that are not UTF-8
+    c1: bool = False  # bytes 0x80-0x9F in a block that is not UTF-8 (cp1252 punctuation)
+    cp1252_undefined: bool = False
+
+
+def _scan_text(path: Path) -> _TextScan:
+    """One chunked pass over the bytes (4 MiB blocks, cut at line ends)."""
+    out = _TextScan()
+    carry = b""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValueError("the file is UTF-16: save it as UTF-8")
+        out.bom = head.startswith(codecs.BOM_UTF8)
+        carry = head[3:] if out.bom else head
+        while True:
+            block = fh.read(_BLOCK)
+            buf = carry + block
+            cut = buf.rfind(b"\n") + 1 if block else len(buf)
+            chunk, carry = buf[:cut], buf[cut:]
+            if not chunk.isascii():
+                _scan_chunk(chunk, out)
+            if not block:
+                break
+    return out
+
+
+def _scan_chunk(chunk: bytes, out: _TextScan) -> None:
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                dec.decode(chunk)
-        dec.decode(b"", final=True)
+        chunk.decode("utf-8")
+        out.utf8 = True
+        return
     except UnicodeDecodeError:
-        return False
-    return True
+        out.invalid = True
+    out.utf8 = out.utf8 or _UTF8_SEQ.search(chunk) is not None
+    out.c1 = out.c1 or _C1.search(chunk) is not None
+    out.cp1252_undefined = out.cp1252_undefined or _CP1252_UNDEFINED.search(chunk) is not None
+
+
+def _bad_lines(path: Path, encoding: str) -> tuple[int, list[int]]:
+    """Number of lines that do not decode as ``encoding``, and the first five (1-based)."""
+    n, first = 0, []
+    with path.open("rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                n += 1
+                if len(first) < 5:
+                    first.append(i)
+    return n, first
+
+
+def csv_encoding(path: str | Path, declared: str | None = None) -> str:
+    """The text encoding of a CSV file, detected (not assumed) in one chunked pass.
+
+    - UTF-8, with or without a byte-order mark (``"utf-8-sig"`` / ``"utf-8"``);
+    - a file with no valid UTF-8 sequence but bytes that are not UTF-8 is single-byte:
+      ``"cp1252"`` when it has bytes 0x80-0x9F (Windows punctuation such as ``'`` and ``EUR``,
+      control characters in latin-1), else ``"latin-1"`` (ISO 8859-1; the Danish letters are
+      the same bytes in both);
+    - a file mixing UTF-8 lines with lines that are not UTF-8, a UTF-8 byte-order mark
+      followed by non-UTF-8 bytes, UTF-16, or a ``declared`` encoding the bytes do not fit:
+      :class:`ValueError` naming the line numbers (the first five and the count).
+
+    ``declared`` (``"utf-8"``, ``"latin-1"``, ``"cp1252"``) skips detection but is checked.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_bytes("BY\\nSønderå\\n".encode("utf-8"))
+    >>> _ = (d / "b.csv").write_bytes("BY\\nSønderå\\n".encode("latin-1"))
+    >>> _ = (d / "c.csv").write_bytes("BY\\nSønderå\\n".encode() + "Ærø\\n".encode("latin-1"))
+    >>> csv_encoding(d / "a.csv"), csv_encoding(d / "b.csv")
+    ('utf-8', 'latin-1')
+    >>> try:
+    ...     csv_encoding(d / "c.csv")
+    ... except ValueError as e:
+    ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+    mixed encodings: 1 line(s) are not UTF-8 (lines 3) in a file whose other lines are UTF-8
+    """
+    path = Path(path)
+    if declared is not None:
+        return _check_declared(path, declared)
+    scan = _scan_text(path)
+    if not scan.invalid:
+        return "utf-8-sig" if scan.bom else "utf-8"
+    if scan.utf8 or scan.bom:
+        n, first = _bad_lines(path, "utf-8")
+        why = "a UTF-8 byte-order mark" if scan.bom and not scan.utf8 else "other lines are UTF-8"
+        raise ValueError(
+            f"mixed encodings: {n} line(s) are not UTF-8 (lines {', '.join(map(str, first))}) "
+            f"in a file whose {why}"
+        )
+    if scan.c1:
+        if scan.cp1252_undefined:
+            n, first = _bad_lines(path, "cp1252")
+            raise ValueError(
+                f"unknown encoding: {n} line(s) are neither UTF-8 nor cp1252 "
+                f"(lines {', '.join(map(str, first))})"
+            )
+        return "cp1252"
+    return "latin-1"
+
+
+def _check_declared(path: Path, declared: str) -> str:
+    name = codecs.lookup(declared).name  # raises LookupError for an unknown name
+    canonical = {"utf-8": "utf-8", "iso8859-1": "latin-1", "latin-1": "latin-1", "cp1252": "cp1252"}
+    enc = canonical.get(name)
+    if enc is None:
+        raise ValueError(f"encoding {declared!r} not supported; use one of {list(ENCODINGS)}")
+    if enc == "latin-1":  # every byte is a latin-1 character
+        return enc
+    scan = _scan_text(path)
+    bad = scan.invalid if enc == "utf-8" else scan.cp1252_undefined
+    if bad:
+        n, first = _bad_lines(path, enc)
+        raise ValueError(
+            f"declared encoding {enc}, but {n} line(s) are not {enc} "
+            f"(lines {', '.join(map(str, first))})"
+        )
+    return "utf-8-sig" if enc == "utf-8" and scan.bom else enc
 
 
 def _detect_separator(header: str) -> str:
@@ -577,24 +721,27 @@ def _detect_separator(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _scan_csv(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
+def _scan_csv(
+    f: RegisterFile, cache_dir: str | Path | None, encoding: str | None = None
+) -> pl.LazyFrame:
     path = f.path
-    if _is_utf8(path):
-        encoding = "utf-8-sig"
-        source = path
-    else:
-        encoding = "latin-1"
-        folder = _cache_folder(path, cache_dir, "utf8")
+    try:
+        enc = csv_encoding(path, encoding)
+    except (ValueError, LookupError) as exc:
+        raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
+    source = path
+    if not enc.startswith("utf-8"):
+        folder = _cache_folder(path, cache_dir, f"utf8-{enc}")
         source = folder / "data.csv"
         if not source.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / "data.csv.part"
-            with path.open(encoding="latin-1", newline="") as src:
+            tmp = folder / f"data.csv.{os.getpid()}.part"
+            with path.open(encoding=enc, newline="") as src:
                 with tmp.open("w", encoding="utf-8", newline="") as dst:
                     while block := src.read(1 << 20):
                         dst.write(block)
             tmp.replace(source)
-    with path.open(encoding=encoding, newline="") as fh:
+    with path.open(encoding="utf-8-sig" if enc.startswith("utf-8") else enc, newline="") as fh:
         header = fh.readline()
     if not header.strip():
         raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
@@ -617,19 +764,82 @@ def _sas_reader(fmt: str) -> Callable[..., Any]:
     return pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_xport
 
 
-_SAS_DATE_FORMATS = ("DATE", "DDMMYY", "YYMMDD", "MMDDYY", "E8601DA", "B8601DA", "EURDF", "NLDATE")
+def _sas_column(df: pl.DataFrame, c: str, meta: Any) -> pl.Expr:
+    """Column ``c`` of a chunk read without pyreadstat's date conversion, typed by its SAS
+    format: date formats -> Date, datetime formats -> Datetime, time formats -> Time, other
+    numbers Float64, text String."""
+    if meta.readstat_variable_types.get(c) == "string" or df.schema[c] == pl.String:
+        return pl.col(c).cast(pl.String, strict=False)
+    kind = sas_format_kind(meta.original_variable_types.get(c))
+    x = pl.col(c).cast(pl.Float64, strict=False)
+    if kind == "date":
+        return sas_number_to_date(x, "date").alias(c)
+    if kind == "datetime":
+        secs = pl.when(x.is_finite()).then(x)
+        epoch = dt.datetime(1960, 1, 1)
+        return (pl.lit(epoch) + pl.duration(microseconds=(secs * 1e6).round())).alias(c)
+    if kind == "time":
+        secs = pl.when(x.is_finite() & x.is_between(0, 86_400, closed="left")).then(x)
+        return (secs * 1e9).round().cast(pl.Int64).cast(pl.Time).alias(c)
+    return x.alias(c)
 
 
-def _sas_dtype(meta: Any, col: str) -> pl.DataType:
-    """Polars dtype of a SAS column from pyreadstat's metadata (type and display format)."""
-    if meta.readstat_variable_types.get(col) == "string":
-        return pl.String()
-    fmt = (meta.original_variable_types.get(col) or "").upper()
-    if "DATETIME" in fmt or fmt.startswith(("E8601DT", "B8601DT")):
-        return pl.Datetime("us")
-    if fmt.startswith(_SAS_DATE_FORMATS):
-        return pl.Date()
-    return pl.Float64()
+_SAS7BDAT_MAGIC = bytes.fromhex("c2ea8160b31411cfbd92080009c7318c181f1011")
+
+
+def _sas7bdat_size(path: Path) -> tuple[int, int] | None:
+    """(size the header declares, actual size) of a sas7bdat file: header length plus page
+    size times page count (Shotwell, *SAS7BDAT Database Binary Format*: offsets 196, 200, 204
+    plus the alignment padding flagged at byte 35; page count 8 bytes in 64-bit files, byte
+    32)."""
+    with path.open("rb") as fh:
+        head = fh.read(216)
+    if head[12:32] != _SAS7BDAT_MAGIC:
+        return (0, 0)  # not a sas7bdat file: the reader says so
+    if len(head) < 216:
+        return None
+    a2 = 4 if head[32] == 0x33 else 0
+    a1 = 4 if head[35] == 0x33 else 0
+    end = "<" if head[37] == 0x01 else ">"
+    (hl,) = struct.unpack(end + "i", head[196 + a1 : 200 + a1])
+    (ps,) = struct.unpack(end + "i", head[200 + a1 : 204 + a1])
+    (pc,) = struct.unpack(end + ("q" if a2 else "i"), head[204 + a1 : 208 + a1 + a2])
+    return hl + ps * pc, path.stat().st_size
+
+
+def _xport_expected_rows(path: Path, widths: Sequence[int]) -> int:
+    """Rows a SAS transport file holds by its own layout (SAS TS-140; V8: the count in the
+    ``OBSV8`` header record). Raises :class:`ValueError` when the file is cut short: a size
+    that is not a whole number of 80-byte records, or a partial last row (V5 pads the last
+    record with blanks only)."""
+    size = path.stat().st_size
+    if size % 80:
+        raise ValueError(f"truncated: {size} bytes is not a whole number of 80-byte records")
+    with path.open("rb") as fh:
+        data = fh.read()
+    i = data.find(b"HEADER RECORD*******OBS")
+    if i < 0:
+        raise ValueError("truncated: no observation header record")
+    header = data[i : i + 80]
+    count = header[48:63].strip()
+    if header.startswith(b"HEADER RECORD*******OBSV8") and count.isdigit() and int(count) > 0:
+        return int(count)
+    row = sum(widths)
+    body = data[i + 80 :]
+    n = len(body) // row if row else 0
+    tail = body[n * row :]
+    if len(tail) >= 80 or tail.strip(b" "):
+        raise ValueError(f"truncated: the last row is incomplete ({len(tail)} of {row} bytes)")
+    return n
+
+
+def _sas_expected_rows(f: RegisterFile, meta: Any) -> int | None:
+    """The row count a SAS file's own header gives (None when it gives none)."""
+    if f.format == "sas7bdat":  # (the size was checked against the header before reading)
+        n = getattr(meta, "number_rows", None)
+        return int(n) if n is not None and n >= 0 else None
+    widths = [int(meta.variable_storage_width[c]) for c in meta.column_names]
+    return _xport_expected_rows(f.path, widths)
 
 
 def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
@@ -639,31 +849,44 @@ def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
         raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
     import pyreadstat
 
-    folder = _cache_folder(f.path, cache_dir, "sas")
+    if f.format == "sas7bdat":  # a cut-off file makes the reader fail: say why first
+        sizes = _sas7bdat_size(f.path)
+        if sizes is None or sizes[0] > sizes[1]:
+            got = f.path.stat().st_size
+            want = f"the header declares {sizes[0]} bytes" if sizes else "no complete header"
+            raise RegisterLoadError(
+                f.register, f.name, None, f"truncated SAS file: {want}, the file has {got}"
+            )
+    folder = _cache_folder(f.path, cache_dir, "sas2")  # sas2: formats read by paleval
     done = folder / "_COMPLETE"
     if not done.exists():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("part-*.parquet"):
             old.unlink()
-        target: dict[str, pl.DataType] | None = None  # fixed by the first chunk's metadata
-        n_parts = 0
-        for i, (chunk, meta) in enumerate(
-            pyreadstat.read_file_in_chunks(reader, str(f.path), chunksize=_CHUNK_ROWS)
-        ):
+        n_parts, n_rows, meta = 0, 0, None
+        chunks = pyreadstat.read_file_in_chunks(
+            reader, str(f.path), chunksize=_CHUNK_ROWS, disable_datetime_conversion=True
+        )
+        for i, (chunk, meta) in enumerate(chunks):
             df = pl.from_pandas(chunk)
-            if target is None:
-                target = {c: _sas_dtype(meta, c) for c in df.columns}
-            df = df.select(
-                pl.lit(None, target[c]).alias(c)
-                if target[c] in (pl.Date, pl.Datetime) and df.schema[c].is_numeric()
-                else pl.col(c).cast(target[c], strict=False)
-                for c in df.columns
-            )
+            df = df.select(_sas_column(df, c, meta) for c in df.columns)
             df.write_parquet(folder / f"part-{i:05d}.parquet")
             n_parts += 1
+            n_rows += df.height
         if n_parts == 0:
             raise RegisterLoadError(f.register, f.name, None, "the SAS file has no data")
-        done.write_text("ok")
+        try:
+            expected = _sas_expected_rows(f, meta)
+        except ValueError as exc:
+            raise RegisterLoadError(f.register, f.name, None, f"SAS file {exc}") from None
+        if expected is not None and expected != n_rows:
+            raise RegisterLoadError(
+                f.register,
+                f.name,
+                None,
+                f"truncated SAS file: its header declares {expected} rows, {n_rows} were read",
+            )
+        done.write_text(json.dumps({"rows": n_rows}))
     return pl.scan_parquet(folder / "part-*.parquet")
 
 
@@ -672,15 +895,78 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _scan_raw(f: RegisterFile, cache_dir: str | Path | None = None) -> pl.LazyFrame:
-    """The file as delivered (CSV: all text), with the schema resolved eagerly."""
+def _parquet_rows(path: Path) -> int:
+    """Rows a parquet file holds by its own footer, after checking the footer against the
+    file: the row groups add up to the total, and every column chunk lies inside the file.
+    Raises :class:`ValueError` naming the problem (a missing footer: truncated or not
+    parquet)."""
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    try:
+        md = pq.read_metadata(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid / OSError
+        raise ValueError(f"not a readable parquet file (truncated?): {_first_line(exc)}") from None
+    groups = sum(md.row_group(i).num_rows for i in range(md.num_row_groups))
+    if groups != md.num_rows:
+        raise ValueError(f"footer says {md.num_rows} rows, its row groups {groups}")
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            start = c.dictionary_page_offset or c.data_page_offset
+            if start < 4 or start + c.total_compressed_size > size:
+                raise ValueError(
+                    f"column {c.path_in_schema!r} of row group {i} lies outside the file "
+                    f"({start}+{c.total_compressed_size} > {size} bytes): truncated"
+                )
+    return int(md.num_rows)
+
+
+def expected_rows(f: RegisterFile) -> int | None:
+    """The number of rows a file holds by its own metadata: the parquet footer, the SAS
+    header (sas7bdat, transport V8; V5 from its layout), None for CSV (which has none).
+    Compare with the rows read to detect truncation. Raises :class:`RegisterLoadError` when
+    the metadata itself shows the file is damaged.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"PNR": ["1", "2"]}).write_parquet(d / "dod.parquet")
+    >>> expected_rows(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    2
+    """
+    try:
+        if f.format == "parquet":
+            return _parquet_rows(f.path)
+        if f.format in ("sas7bdat", "xpt"):
+            _, meta = _sas_reader(f.format)(str(f.path), metadataonly=True)
+            return _sas_expected_rows(f, meta)
+    except RegisterLoadError:
+        raise
+    except Exception as exc:
+        raise RegisterLoadError(f.register, f.name, None, _first_line(exc)) from None
+    return None
+
+
+def _scan_raw(
+    f: RegisterFile,
+    cache_dir: str | Path | None = None,
+    *,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
+) -> pl.LazyFrame:
+    """The file as delivered (CSV: all text), with the schema resolved eagerly, its integrity
+    checked from its own metadata and its date columns checked for refused forms."""
     if f.path.stat().st_size == 0:
         raise RegisterLoadError(f.register, f.name, None, "the file is empty (0 bytes)")
     try:
         if f.format == "parquet":
+            _parquet_rows(f.path)
             lf = pl.scan_parquet(f.path)
         elif f.format in ("csv", "txt"):
-            lf = _scan_csv(f, cache_dir)
+            lf = _scan_csv(f, cache_dir, encoding)
         else:
             lf = _scan_sas(f, cache_dir)
         lf.collect_schema()
@@ -690,7 +976,100 @@ def _scan_raw(f: RegisterFile, cache_dir: str | Path | None = None) -> pl.LazyFr
         raise RegisterLoadError(
             f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
         ) from None
+    _check_date_columns(lf, f, two_digit_year_pivot)
     return lf
+
+
+_SNIFF_ROWS = 10_000
+_NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str]]] = {}
+_MONTH_FIRST = r"^(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
+
+
+def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
+    """Refuse date columns read wrongly otherwise: two-digit years (without a pivot) and
+    month-first dates in the first rows of a text column; a numeric column mixing SAS day
+    numbers and ``YYYYMMDD`` integers (all rows of that column; remembered per file)."""
+    reg = REGISTERS[f.register]
+    schema = lf.collect_schema()
+    m = match_columns(schema.names(), reg)
+    dates = [
+        (v.name, m.mapping[v.name])
+        for v in reg.variables
+        if v.dtype == pl.Date and v.name in m.mapping
+    ]
+    text = [(n, r) for n, r in dates if schema[r] == pl.String]
+    nums = [(n, r) for n, r in dates if schema[r].is_numeric()]
+    if text:
+        _sniff_text_dates(lf, f, text, pivot)
+    if nums:
+        _check_number_dates(lf, f, nums)
+
+
+def _sniff_text_dates(
+    lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]], pivot: int | None
+) -> None:
+    head = lf.select([r for _, r in cols]).head(_SNIFF_ROWS).with_row_index("__row", offset=1)
+    try:
+        sample = head.collect()
+    except Exception:  # unreadable rows: reported where the data are read
+        return
+    for name, raw in cols:
+        s = pl.col(raw).str.strip_chars().str.to_uppercase()
+        checks = [("month-first dates (MM/DD/YYYY)", s.str.contains(_MONTH_FIRST), "paleval reads "
+                   "DD/MM/YYYY (Danish usage): convert the column")]  # fmt: skip
+        if pivot is None:
+            checks.append((
+                "two-digit years",
+                s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "").str.contains(TWO_DIGIT_YEAR),
+                "the century is unknown: deliver four-digit years or pass "
+                "two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)",
+            ))  # fmt: skip
+        for what, cond, todo in checks:
+            bad = sample.filter(cond.fill_null(False))
+            if bad.height:
+                ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.head(3).iter_rows())
+                raise RegisterLoadError(
+                    f.register, f.name, name,
+                    f"{what} in {bad.height} of the first {sample.height} rows (e.g. {ex}): {todo}",
+                )  # fmt: skip
+
+
+def _check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]]) -> None:
+    st = f.path.stat()
+    todo = [
+        (n, r) for n, r in cols if (str(f.path), st.st_size, st.st_mtime_ns, r) not in _NUMBER_KINDS
+    ]
+    if todo:
+        aggs = []
+        for _, r in todo:
+            k = number_date_kind(pl.col(r))
+            aggs += [
+                (k == "sas_days").sum().alias(f"d|{r}"),
+                (k == "yyyymmdd").sum().alias(f"y|{r}"),
+            ]
+        aggs += [
+            pl.col(r)
+            .filter(number_date_kind(pl.col(r)) == "yyyymmdd")
+            .first()
+            .cast(pl.String)
+            .alias(f"e|{r}")
+            for _, r in todo
+        ]
+        try:
+            row = lf.select(aggs).collect(engine="streaming").row(0, named=True)
+        except Exception:
+            return
+        for _, r in todo:
+            key = (str(f.path), st.st_size, st.st_mtime_ns, r)
+            _NUMBER_KINDS[key] = (int(row[f"d|{r}"]), int(row[f"y|{r}"]), [str(row[f"e|{r}"])])
+    for name, r in cols:
+        n_days, n_ymd, ex = _NUMBER_KINDS[(str(f.path), st.st_size, st.st_mtime_ns, r)]
+        if n_days and n_ymd:
+            raise RegisterLoadError(
+                f.register, f.name, name,
+                f"numbers of two kinds in one date column: {n_days} SAS day numbers and "
+                f"{n_ymd} YYYYMMDD integers (e.g. {ex[0]}): ambiguous, convert the column",
+            )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- casting
@@ -726,7 +1105,9 @@ def _declared_spelling(out: pl.Expr, upper: dict[str, str]) -> pl.Expr:
     return chain.otherwise(out)
 
 
-def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
+def parse_expr(
+    raw: str, src: pl.DataType, var: Variable, *, two_digit_year_pivot: int | None = None
+) -> pl.Expr:
     """Expression casting raw column ``raw`` (dtype ``src``) to ``var``'s declared dtype.
 
     Values that cannot be cast give null (see the module docstring for the rules).
@@ -742,10 +1123,12 @@ def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
     [datetime.date(2015, 1, 31), datetime.date(2015, 1, 31), datetime.date(2015, 1, 31),
      None, None]
     """
-    return _parse(raw, src, var, clean=False)
+    return _parse(raw, src, var, clean=False, pivot=two_digit_year_pivot)
 
 
-def _parse(raw: str, src: pl.DataType, var: Variable, *, clean: bool) -> pl.Expr:
+def _parse(
+    raw: str, src: pl.DataType, var: Variable, *, clean: bool, pivot: int | None = None
+) -> pl.Expr:
     """:func:`parse_expr`; with ``clean=True`` a text column is taken as already passed
     through :func:`_text` (stripped, missing text null), as :func:`_conform` does."""
     text = (lambda x: x) if clean else _text
@@ -781,20 +1164,26 @@ def _parse(raw: str, src: pl.DataType, var: Variable, *, clean: bool) -> pl.Expr
             return pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).alias(var.name)
         return e.cast(target, strict=False).alias(var.name)
     if target == pl.Date:
-        if src == pl.Date:
-            return e.alias(var.name)
-        if isinstance(src, pl.Datetime):
-            return e.dt.date().alias(var.name)
-        if _is_numeric(src):
-            days = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)) + _SAS_EPOCH_DAYS
-            return days.cast(pl.Int32, strict=False).cast(pl.Date).alias(var.name)
-        s = text(e.cast(pl.String, strict=False)).str.replace(
-            r"(?:[ T:]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)$", ""
-        )
-        return pl.coalesce([s.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]).alias(
-            var.name
-        )
+        return _parse_date(e, src, text, pivot).alias(var.name)
     return e.cast(target, strict=False).alias(var.name)
+
+
+def _parse_date(
+    e: pl.Expr, src: pl.DataType, text: Callable[[pl.Expr], pl.Expr], pivot: int | None
+) -> pl.Expr:
+    """A raw column as a Date: dates as they are, datetimes' date part, numbers as SAS day
+    numbers or ``YYYYMMDD`` integers by range (:func:`~paleval.registers.normalise.
+    number_to_date`), text in the accepted formats (:func:`~paleval.registers.normalise.
+    text_to_date`); other types (times of day) null."""
+    if src == pl.Date:
+        return e
+    if isinstance(src, pl.Datetime):
+        return e.dt.date()
+    if _is_numeric(src):
+        return number_to_date(e)
+    if src == pl.String:
+        return text_to_date(text(e), two_digit_year_pivot=pivot)
+    return pl.lit(None, pl.Date)
 
 
 def present_expr(raw: str, src: pl.DataType) -> pl.Expr:
@@ -868,6 +1257,8 @@ def _conform(
     f: RegisterFile,
     columns: Literal["all", "declared"],
     cache_dir: str | Path | None = None,
+    *,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
     reg = REGISTERS[f.register]
     schema = raw.collect_schema()
@@ -908,7 +1299,9 @@ def _conform(
         elif rawname in clean and v.dtype == pl.String:
             exprs.append(pl.col(rawname).alias(v.name))  # nothing to clean or re-spell
         else:
-            exprs.append(_parse(rawname, schema[rawname], v, clean=True))
+            exprs.append(
+                _parse(rawname, schema[rawname], v, clean=True, pivot=two_digit_year_pivot)
+            )
     if columns == "all":
         exprs.extend(pl.col(c) for c in m.extra if c not in reg.columns)
     return raw.select(exprs)
@@ -1027,7 +1420,9 @@ def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str
             tmp.unlink(missing_ok=True)
 
 
-def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
+def unparseable_counts(
+    raw: pl.LazyFrame, f: RegisterFile, *, two_digit_year_pivot: int | None = None
+) -> dict[str, tuple[int, list[str]]]:
     """Per declared column: how many present values cannot be cast, with up to 5 examples
     (``"row N: 'value'"``, rows 1-based in the file). Reads every column once, so a file that
     cannot be read (ragged CSV lines) raises the polars error here.
@@ -1051,7 +1446,8 @@ def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[in
         src = schema[rawname]
         if v.dtype == pl.String and src == pl.String:
             continue
-        checks[v.name] = present_expr(rawname, src) & parse_expr(rawname, src, v).is_null()
+        parsed = parse_expr(rawname, src, v, two_digit_year_pivot=two_digit_year_pivot)
+        checks[v.name] = present_expr(rawname, src) & parsed.is_null()
     # reading every column makes the CSV reader meet ragged lines (projection would skip them)
     touch = pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")
     counts = raw.select(touch, *(x.sum().alias(k) for k, x in checks.items()))
@@ -1073,18 +1469,129 @@ def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[in
     return out
 
 
+def integrity_exprs(f: RegisterFile) -> dict[str, pl.Expr]:
+    """Per column of a parquet file: True where a value lies outside the minimum and maximum
+    the file's own footer records for that column (over all row groups). Such a value was not
+    written: it was damaged on disk (a corrupt page that still decompresses). Cheap to add to a
+    pass that reads the columns anyway (:func:`paleval.registers.validate`); empty for other
+    formats and for columns without statistics.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"x": [1, 5]}).write_parquet(d / "dod.parquet", statistics=True)
+    >>> e = integrity_exprs(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    >>> pl.DataFrame({"x": [1, 5, 9]}).select(e["x"])["x"].to_list()
+    [False, False, True]
+    """
+    if f.format != "parquet":
+        return {}
+    import pyarrow.parquet as pq
+
+    md = pq.read_metadata(f.path)
+    names = [md.schema.column(j).name for j in range(md.num_columns)]
+    lo: dict[str, Any] = {}
+    hi: dict[str, Any] = {}
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        for j in range(rg.num_columns):
+            st = rg.column(j).statistics
+            name = names[j]
+            if st is None or not st.has_min_max or (name in lo and lo[name] is None):
+                lo[name] = hi[name] = None  # a row group without statistics: no bound
+                continue
+            lo[name] = st.min if name not in lo else min(lo[name], st.min)
+            hi[name] = st.max if name not in hi else max(hi[name], st.max)
+    out = {}
+    for name in names:
+        if lo.get(name) is None or isinstance(lo[name], (bytes, str)):
+            continue  # text: byte order may differ from polars' order; no bound
+        c = pl.col(name)
+        out[name] = (c.is_not_null() & ((c < lo[name]) | (c > hi[name]))).fill_null(False)
+    return out
+
+
+def verify_file(f: RegisterFile) -> int:
+    """Read a file completely and check it against its own metadata; returns its rows.
+
+    Parquet: every page is read with page checksum verification (pyarrow; pages written with
+    checksums), the rows read must equal the footer's count, and every value must lie within
+    the column statistics in the footer (:func:`integrity_exprs`), which catches a damaged page
+    that still decompresses. SAS: the header's row count (see :func:`expected_rows`). CSV:
+    the encoding (:func:`csv_encoding`). Raises :class:`RegisterLoadError` naming the file and
+    what is wrong. A full extra read: :func:`scan_register` does it with ``strict=True``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"PNR": ["1", "2"]}).write_parquet(d / "dod.parquet")
+    >>> verify_file(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    2
+    """
+    if f.format in ("csv", "txt"):
+        try:
+            csv_encoding(f.path)
+        except ValueError as exc:
+            raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
+        return pl.scan_csv(f.path, infer_schema=False).select(pl.len()).collect().item()
+    expected = expected_rows(f)
+    if f.format != "parquet":
+        got = _scan_raw(f).select(pl.len()).collect().item()
+    else:
+        got = _verify_parquet(f)
+    if expected is not None and got != expected:
+        raise RegisterLoadError(
+            f.register, f.name, None, f"the file's metadata declares {expected} rows, {got} read"
+        )
+    return int(got)
+
+
+def _verify_parquet(f: RegisterFile) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(f.path, page_checksum_verification=True)
+        got = 0
+        for i in range(pf.num_row_groups):
+            got += pf.read_row_group(i).num_rows
+    except Exception as exc:
+        raise RegisterLoadError(
+            f.register, f.name, None, f"corrupt parquet file: {_first_line(exc)}"
+        ) from None
+    checks = integrity_exprs(f)
+    if checks:
+        lf = pl.scan_parquet(f.path)
+        row = lf.select(x.sum().alias(k) for k, x in checks.items()).collect().row(0, named=True)
+        bad = {k: n for k, n in row.items() if n}
+        if bad:
+            shown = ", ".join(f"{k} ({n} rows)" for k, n in bad.items())
+            raise RegisterLoadError(
+                f.register,
+                f.name,
+                next(iter(bad)),
+                f"corrupt parquet file: values outside the range its footer records in {shown}",
+            )
+    return got
+
+
 def _scan_file(
     f: RegisterFile,
     *,
     columns: Literal["all", "declared"],
     strict: bool,
     cache_dir: str | Path | None,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
-    raw = _scan_raw(f, cache_dir)
-    out = _conform(raw, f, columns, cache_dir)
+    raw = _scan_raw(f, cache_dir, encoding=encoding, two_digit_year_pivot=two_digit_year_pivot)
+    out = _conform(raw, f, columns, cache_dir, two_digit_year_pivot=two_digit_year_pivot)
     if strict:
+        if f.format == "parquet":
+            verify_file(f)
         try:
-            bad = unparseable_counts(raw, f)
+            bad = unparseable_counts(raw, f, two_digit_year_pivot=two_digit_year_pivot)
         except Exception as exc:  # errors met only when reading the data (ragged CSV lines)
             raise RegisterLoadError(
                 f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
@@ -1112,6 +1619,8 @@ def scan_register(
     strict: bool = False,
     cache_dir: str | Path | None = None,
     exclude: bool = False,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
     """Scan register ``key`` in ``data_dir`` into its declared schema (lazy).
 
@@ -1139,6 +1648,16 @@ def scan_register(
     exclude
         Drop the rows that the validation rules of severity *exclude* drop
         (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
+    encoding
+        Text encoding of CSV files (``"utf-8"``, ``"latin-1"``, ``"cp1252"``); default:
+        detected per file (:func:`csv_encoding`), mixed encodings refused.
+    two_digit_year_pivot
+        Read dates with two-digit years (``31-01-15``): years below the pivot are 20yy, the
+        others 19yy. Default ``None``: such dates are refused (a clear error when the first
+        rows have them; null and counted by validation further down).
+
+    ``strict=True`` also reads a parquet file completely with checksum verification and
+    compares it with its own footer (:func:`verify_file`).
 
     Text is cleaned (stripped, ``""`` and ``"."`` to null, codes in their declared spelling).
     For a parquet file, the scan first checks each text column once (a filter count, mostly
@@ -1161,14 +1680,27 @@ def scan_register(
     frames = []
     for f in files:
         if not lowercase_ok:
-            names = _scan_raw(f, cache_dir).collect_schema().names()
+            names = (
+                _scan_raw(
+                    f, cache_dir, encoding=encoding, two_digit_year_pivot=two_digit_year_pivot
+                )
+                .collect_schema()
+                .names()
+            )
             wrong = [v.name for v in reg.variables if v.name not in names]
             wrong = [n for n in wrong if n.lower() in {x.strip().lower() for x in names}]
             if wrong:
                 raise RegisterLoadError(
                     key, f.name, ", ".join(wrong), "column spelled in another case"
                 )
-        lf = _scan_file(f, columns=columns, strict=strict, cache_dir=cache_dir)
+        lf = _scan_file(
+            f,
+            columns=columns,
+            strict=strict,
+            cache_dir=cache_dir,
+            encoding=encoding,
+            two_digit_year_pivot=two_digit_year_pivot,
+        )
         if exclude:
             from paleval.registers.validation import exclusion_filter  # (imports this module)
 
@@ -1191,6 +1723,8 @@ def scan_registers(
     strict: bool = False,
     cache_dir: str | Path | None = None,
     exclude: bool = False,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> dict[str, pl.LazyFrame]:
     """:func:`scan_register` for several registers, as a dict key -> LazyFrame.
 
@@ -1204,7 +1738,14 @@ def scan_registers(
     """
     return {
         k: scan_register(
-            data_dir, k, columns=columns, strict=strict, cache_dir=cache_dir, exclude=exclude
+            data_dir,
+            k,
+            columns=columns,
+            strict=strict,
+            cache_dir=cache_dir,
+            exclude=exclude,
+            encoding=encoding,
+            two_digit_year_pivot=two_digit_year_pivot,
         )
         for k in keys
     }
