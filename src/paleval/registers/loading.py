@@ -177,14 +177,12 @@ class RegisterFile:
     path: Path
     year: int | None
     format: str
-    part: str | None = None  # for a part of a year: its path relative to the data folder
+    part: str | None = None  # a part of a year: its name in messages (folder/file in a folder)
 
     @property
     def name(self) -> str:
         """The file name (for a part in a folder of parts: ``folder/file``)."""
-        if self.part is not None and "/" in self.part:
-            return "/".join(self.part.split("/")[-2:])
-        return self.path.name
+        return self.part or self.path.name
 
 
 # --------------------------------------------------------------------------- discovery
@@ -464,6 +462,13 @@ def _inventory(data_dir: Path) -> list[_Entry]:
     return entries
 
 
+def _part_name(e: _Entry) -> str | None:
+    """How a part is named in messages: ``lmdb2019_2.parquet``, ``lmdb2019/part-0.parquet``."""
+    if e.group.endswith("|folder"):
+        return f"{e.path.parent.name}/{e.path.name}"
+    return e.path.name if e.group.endswith("|parts") else None
+
+
 def register_inventory(data_dir: str | Path) -> pl.DataFrame:
     """Every file and folder in ``data_dir`` and its register folders, and what paleval does
     with it: one row per entry with ``path`` (relative to ``data_dir``), ``register``, ``year``,
@@ -544,10 +549,7 @@ def find_register_files(
     wanted = None if years is None or not reg.yearly else {int(y) for y in years}
     kept = [e for e in entries if e.status == "read" and (wanted is None or e.year in wanted)]
     kept.sort(key=lambda e: (e.year or 0, e.group, -1 if e.part is None else e.part, e.rel))
-    files = [
-        RegisterFile(key, e.path, e.year, e.fmt or "", e.rel if e.group != str(e.path) else None)
-        for e in kept
-    ]
+    files = [RegisterFile(key, e.path, e.year, e.fmt or "", _part_name(e)) for e in kept]
     if not files:
         what = f"no file named like {reg.file_name(2019) if reg.yearly else reg.file_name()}"
         if wanted is not None:
@@ -827,6 +829,9 @@ def _xport_expected_rows(path: Path, widths: Sequence[int]) -> int:
     row = sum(widths)
     body = data[i + 80 :]
     n = len(body) // row if row else 0
+    # the last 80-byte record is padded with blanks: whole blank rows there are padding
+    while n and len(body) - (n - 1) * row < 80 and not body[(n - 1) * row : n * row].strip(b" "):
+        n -= 1
     tail = body[n * row :]
     if len(tail) >= 80 or tail.strip(b" "):
         raise ValueError(f"truncated: the last row is incomplete ({len(tail)} of {row} bytes)")
