@@ -8,13 +8,18 @@ from paleval.registers.dictionary import data_dictionary
 from paleval.registers.loading import (
     RegisterFile,
     RegisterLoadError,
+    csv_encoding,
     deduplicate_contacts,
+    expected_rows,
     find_register_files,
     flag_duplicate_contacts,
+    integrity_exprs,
     lpr_contacts,
     lpr_diagnoses,
+    register_inventory,
     scan_register,
     scan_registers,
+    verify_file,
 )
 from paleval.registers.model import REGISTERS, register_keys
 from paleval.registers.normalise import (
@@ -22,6 +27,9 @@ from paleval.registers.normalise import (
     honuge_to_week_end,
     honuge_to_week_start,
     normalise_icd10,
+    number_to_date,
+    sas_format_kind,
+    text_to_date,
 )
 from paleval.registers.schema import Register, Variable
 from paleval.registers.validation import (
@@ -44,20 +52,28 @@ __all__ = [
     "Rule",
     "ValidationReport",
     "Variable",
+    "csv_encoding",
     "data_dictionary",
     "deduplicate_contacts",
+    "expected_rows",
     "find_register_files",
     "flag_duplicate_contacts",
     "honuge_is_valid",
     "honuge_to_week_end",
     "honuge_to_week_start",
+    "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
     "normalise_icd10",
+    "number_to_date",
+    "register_inventory",
     "register_keys",
     "rules_markdown",
     "rules_table",
+    "sas_format_kind",
     "scan_register",
     "scan_registers",
+    "text_to_date",
     "validate",
+    "verify_file",
 ]

@@ -3,23 +3,34 @@
 :func:`scan_register` finds a register's files in a data directory and returns one
 :class:`polars.LazyFrame` in the schema declared in :mod:`paleval.registers.model`.
 
-File discovery
+File discovery (:func:`register_inventory`, :func:`find_register_files`)
     Files are looked for in ``data_dir/<key>/`` (folder name case-insensitive) and directly in
-    ``data_dir``; a file belongs to the register when its name, without suffix and compared
-    case-insensitively, is the register's ``file_stem`` (``{year}`` = four digits for yearly
-    registers). Accepted formats: ``.parquet``, ``.csv`` / ``.txt``, SAS ``.sas7bdat`` and SAS
-    transport ``.xpt``. When one file exists in several formats, the first of parquet,
-    sas7bdat, xpt, csv, txt is used.
+    ``data_dir``; a file belongs to the register when its name, up to the first dot and
+    compared case-insensitively, is the register's ``file_stem`` (``{year}`` = four digits for
+    yearly registers). Accepted formats: ``.parquet``, ``.csv`` / ``.txt``, SAS ``.sas7bdat``
+    and SAS transport ``.xpt``. A year may also come as numbered parts (``lmdb2019_1``,
+    ``lmdb2019_2``, ...) or as a folder of parts (``lmdb2019/`` or ``lmdb/year=2019/``), read
+    together. Every file is accounted for: read, *refused* with the reason (a name that starts
+    like the register's files but matches no pattern, the same year twice, e.g. in two formats,
+    gaps in part numbers, an unsupported or compressed format, a symlink loop or broken link,
+    no read permission; :func:`find_register_files` raises for them) or *ignored* (notes,
+    hidden files, folders of no register).
 
 Formats
-    - parquet: ``pl.scan_parquet``.
+    - parquet: ``pl.scan_parquet``, after checking the footer against the file (row groups
+      add up, column chunks inside the file; :func:`expected_rows`).
     - CSV: every column is read as text and cast per the schema (so ``KOM`` ``"101"`` or a
       ``PNR`` with leading zeros stay as delivered). The separator is the most frequent of
-      ``;``, ``,``, tab and ``|`` in the header line. The encoding is UTF-8 when the whole file
-      decodes as UTF-8, else latin-1 (the file is then transcoded once to a UTF-8 copy in the
-      cache directory, see below).
+      ``;``, ``,``, tab and ``|`` in the header line. The encoding is detected in one chunked
+      pass (:func:`csv_encoding`: UTF-8 with or without BOM, latin-1, cp1252; mixed encodings
+      an error naming the lines) or declared (``encoding=``); latin-1 and cp1252 files are
+      transcoded once to a UTF-8 copy in the cache directory, see below.
     - SAS (``.sas7bdat``, ``.xpt``): needs ``pyreadstat`` (a dependency of paleval). The
-      file is read in chunks and written as parquet parts to the cache directory, then scanned.
+      file is read in chunks without pyreadstat's date conversion, each numeric column typed by
+      the kind of its SAS format (:func:`~paleval.registers.normalise.sas_format_kind`: date,
+      datetime, time), and written as parquet parts to the cache directory, then scanned. The
+      rows read must equal the count in the file's own header (sas7bdat: also its declared
+      size; transport V8: the ``OBSV8`` record; V5: its 80-byte record layout).
 
 Cache directory
     ``cache_dir`` argument, else the environment variable ``PALEVAL_CACHE_DIR``, else
@@ -36,9 +47,13 @@ Casting (text or numbers as delivered -> declared dtype)
       their width (``PNR`` 10, ``KOM`` 3, ``C_SGH`` 4, ``C_AFD`` 3, ...; see ``FIXED_WIDTH``).
     - Int64 / Float64: stripped text; ``""`` and SAS ``"."`` are null; ``"2.0"`` is 2; a decimal
       comma (``"12,5"``) is accepted for floats.
-    - Date: ISO ``YYYY-MM-DD``, SAS ``DDMMMYYYY`` (``01JAN2015``), ``DD-MM-YYYY``, ``DD.MM.YYYY``,
-      ``DD/MM/YYYY`` and ``YYYYMMDD``, each optionally followed by a time; numbers are SAS date
-      values (days since 1960-01-01); datetimes are truncated to the date.
+    - Date: text in :data:`~paleval.registers.normalise.TEXT_DATE_FORMATS` (ISO, ``01JAN2015``
+      also with Danish month names, ``DD-MM-YYYY``, ``DD.MM.YYYY``, ``DD/MM/YYYY``,
+      ``YYYY/MM/DD``, ``YYYYMMDD``, ``DDMMYYYY``), each optionally followed by a time; two-digit
+      years only with ``two_digit_year_pivot=`` (else refused when the first rows have them,
+      null and counted further down), month-first dates refused; numbers without a SAS date
+      format are SAS day numbers or ``YYYYMMDD`` integers by range, a column mixing both is
+      refused; datetimes are truncated to the date.
     - Values that cannot be cast become null (the loader stays lazy); :func:`validate
       <paleval.registers.validation.validate>` counts them (rule ``unparseable_value``) and
       ``scan_register(..., strict=True)`` raises :class:`RegisterLoadError` instead.
@@ -1774,10 +1789,12 @@ DUPLICATE_KEY = ("PNR", "start", "end", "department", "action_diagnosis")
 
 
 def _has(data_dir: str | Path, key: str) -> bool:
-    try:
-        find_register_files(data_dir, key)
-    except RegisterLoadError:
+    """Whether register ``key`` is delivered: False when no file of it exists; when some
+    exist but are refused (a name matching no pattern, a year given twice, ...),
+    :func:`find_register_files` raises: such a register is never silently taken as absent."""
+    if not any(e.register == key for e in _inventory(Path(data_dir))):
         return False
+    find_register_files(data_dir, key)
     return True
 
 
