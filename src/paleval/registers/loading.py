@@ -738,14 +738,20 @@ def _detect_separator(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+_ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
+
+
 def _scan_csv(
     f: RegisterFile, cache_dir: str | Path | None, encoding: str | None = None
 ) -> pl.LazyFrame:
     path = f.path
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, encoding)
     try:
-        enc = csv_encoding(path, encoding)
+        enc = _ENCODING_MEMO.get(key) or csv_encoding(path, encoding)
     except (ValueError, LookupError) as exc:
         raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
+    _ENCODING_MEMO[key] = enc  # one pass per file version, not one per scan
     source = path
     if not enc.startswith("utf-8"):
         folder = _cache_folder(path, cache_dir, f"utf8-{enc}")
