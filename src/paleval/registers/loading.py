@@ -595,11 +595,8 @@ def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
 ENCODINGS: tuple[str, ...] = ("utf-8", "latin-1", "cp1252")
 """Text encodings accepted for CSV files (``encoding=`` of :func:`scan_register`)."""
 
-_UTF8_SEQ = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
-_C1 = re.compile(rb"[\x80-\x9f]")
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_C1 = [bytes([b]) for b in range(0x80, 0xA0)]  # C1 controls in latin-1, text in cp1252
+_CP1252_UNDEFINED = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
 _BLOCK = 1 << 22
 
 
@@ -629,7 +626,7 @@ def _scan_text(path: Path) -> _TextScan:
             chunk, carry = buf[:cut], buf[cut:]
             if not chunk.isascii():
                 _scan_chunk(chunk, out)
-            if not block:
+            if not block or (out.utf8 and out.invalid):  # (mixed: decided, stop reading)
                 break
     return out
 
@@ -641,9 +638,12 @@ def _scan_chunk(chunk: bytes, out: _TextScan) -> None:
         return
     except UnicodeDecodeError:
         out.invalid = True
-    out.utf8 = out.utf8 or _UTF8_SEQ.search(chunk) is not None
-    out.c1 = out.c1 or _C1.search(chunk) is not None
-    out.cp1252_undefined = out.cp1252_undefined or _CP1252_UNDEFINED.search(chunk) is not None
+    # A valid multi-byte sequence decodes to one character from several bytes, an invalid
+    # byte to one (surrogate) character: fewer characters than bytes means some UTF-8.
+    # (C-speed: a regex over the bytes is ten times slower on latin-1 text.)
+    out.utf8 = out.utf8 or len(chunk.decode("utf-8", "surrogateescape")) < len(chunk)
+    out.c1 = out.c1 or any(b in chunk for b in _C1)
+    out.cp1252_undefined = out.cp1252_undefined or any(b in chunk for b in _CP1252_UNDEFINED)
 
 
 def _bad_lines(path: Path, encoding: str) -> tuple[int, list[int]]:
