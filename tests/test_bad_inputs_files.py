@@ -3,7 +3,7 @@
 Every test builds its defective file in ``tmp_path`` by hand (see ``_badinputs.py``), so the
 expected rows, dates and line numbers come from the construction, and asserts either the
 specific error (file, column, line or row numbers) or the counted result, with the counts
-adding up. All but nine failed before issue 15 (files skipped silently, dates shifted or
+adding up. All but nine (of 59) failed before issue 15 (files skipped silently, dates shifted or
 nulled, encodings guessed, truncated files read as shorter; checked with the code before the
 change on ``PYTHONPATH``). The nine are regression guards for forms that were already right and
 that the new date and SAS code must keep: the SAS formats DATE9., DDMMYY10., YYMMDD10.,
@@ -163,6 +163,15 @@ def test_same_year_in_two_formats_is_refused(tmp_path: Path) -> None:
     dod_frame(5).write_csv(d / "dod.csv")  # a different delivery: which one is right?
     err = _refused(tmp_path / "data", "dod", r"delivered more than once")
     assert "dod/dod.csv" in err.message and "dod/dod.parquet" in err.message
+
+
+def test_same_file_in_the_data_folder_and_the_register_folder_is_refused(tmp_path: Path) -> None:
+    d = tmp_path / "data" / "dod"
+    d.mkdir(parents=True)
+    dod_frame(3).write_parquet(d / "dod.parquet")
+    dod_frame(3).write_parquet(tmp_path / "data" / "DOD.parquet")  # an old copy at the top
+    err = _refused(tmp_path / "data", "dod", r"delivered more than once")
+    assert "DOD.parquet" in err.message and "dod/dod.parquet" in err.message
 
 
 def test_unsupported_format_is_refused_with_the_reason(tmp_path: Path) -> None:
