@@ -3,7 +3,7 @@
 Every test builds its defective file in ``tmp_path`` by hand (see ``_badinputs.py``), so the
 expected rows, dates and line numbers come from the construction, and asserts either the
 specific error (file, column, line or row numbers) or the counted result, with the counts
-adding up. All but nine (of 59) failed before issue 15 (files skipped silently, dates shifted or
+adding up. All but nine (of 60) failed before issue 15 (files skipped silently, dates shifted or
 nulled, encodings guessed, truncated files read as shorter; checked with the code before the
 change on ``PYTHONPATH``). The nine are regression guards for forms that were already right and
 that the new date and SAS code must keep: the SAS formats DATE9., DDMMYY10., YYMMDD10.,
@@ -124,6 +124,20 @@ def test_folder_of_parts_is_read(tmp_path: Path) -> None:
     got = scan_register(tmp_path / "data", "lmdb").collect()
     assert got.height == 9 and set(got["year"]) == {2019}
     assert _inventory_row(tmp_path / "data", "lmdb/lmdb2019/_SUCCESS")["status"] == "ignored"
+
+
+def test_folder_named_like_a_file_with_writer_part_names_is_read(tmp_path: Path) -> None:
+    # Spark and similar writers: lmdb2019.parquet/ holding part-00000-<id>.snappy.parquet
+    d = _lmdb_dir(tmp_path) / "lmdb2019.parquet"
+    d.mkdir()
+    lmdb_frame(2).write_parquet(d / "part-00000-1a2b.c000.snappy.parquet")
+    lmdb_frame(3, offset=2).write_parquet(d / "part-00001-1a2b.c000.snappy.parquet")
+    (d / "part-00002-1a2b.csv.gz").write_bytes(b"\x1f\x8b")
+    with pytest.raises(RegisterLoadError, match=r"part-00002-1a2b\.csv\.gz: a compressed part"):
+        find_register_files(tmp_path / "data", "lmdb")
+    (d / "part-00002-1a2b.csv.gz").unlink()
+    got = scan_register(tmp_path / "data", "lmdb").collect()
+    assert got.height == 5 and set(got["year"]) == {2019}
 
 
 def test_hive_year_folder_is_read(tmp_path: Path) -> None:

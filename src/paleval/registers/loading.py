@@ -356,6 +356,14 @@ def _unmatched(p: Path, rel: str, folder_reg: str | None, suffix: str) -> _Entry
     )  # fmt: skip
 
 
+def _part_format(suffix: str) -> str | None:
+    """The format of a part file: its suffix, or parquet for writers' names such as
+    ``part-00000-<uuid>.c000.snappy.parquet`` (the codec is inside the parquet file)."""
+    if suffix in FORMATS:
+        return suffix
+    return "parquet" if suffix.endswith(".parquet") else None
+
+
 def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
     """The files of a folder of parts (``lmdb2019/part-0.parquet``, ``year=2019/...``)."""
     out: list[_Entry] = []
@@ -372,10 +380,13 @@ def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
             out.append(
                 _Entry(p, r, key, year, None, "refused", "nested folder in a folder of parts")
             )
-        elif suffix in FORMATS:
+        elif fmt := _part_format(suffix):
             m = _PART_NAME.match(p.name)
             num = int(m.group(1)) if m else None
-            parts.append(_Entry(p, r, key, year, suffix, "read", "", f"{d}|folder", num))
+            parts.append(_Entry(p, r, key, year, fmt, "read", "", f"{d}|folder", num))
+        elif suffix.split(".")[-1] in _COMPRESSED:
+            why = "a compressed part: unpack it"
+            out.append(_Entry(p, r, key, year, None, "refused", why))
         else:
             out.append(_Entry(p, r, None, None, None, "ignored", "not a data file"))
     if not parts:
@@ -405,7 +416,8 @@ def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
             why = f"a year folder, but register {folder_reg!r} is not yearly"
             return [_Entry(d, rel + "/", folder_reg, None, None, "refused", why)]
         return _part_folder(d, rel, folder_reg, int(hive.group(1)))
-    hit = _match(_split_name(d.name)[0] if "." not in d.name else d.name.lower())
+    base, suffix = _split_name(d.name)  # a folder of parts may be named like a file
+    hit = _match(base) if suffix in ("", *FORMATS) else None
     if hit and hit[1] == "whole" and (folder_reg is None or hit[0] == folder_reg):
         return _part_folder(d, rel, hit[0], hit[2])
     if folder_reg is None:
