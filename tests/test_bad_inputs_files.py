@@ -232,6 +232,8 @@ def test_inventory_accounts_for_every_file(tmp_path: Path) -> None:
     lmdb_frame(2).write_parquet(d / "lmdb2019_2.parquet")
     lmdb_frame(2).write_parquet(d / "lmdb2O20.parquet")
     (d / "README.md").write_text("notes")
+    (d / "lmdb2018.sas7bcat").write_bytes(b"")  # SAS value labels next to the data
+    (d / "lmdb_notes.md").write_text("")
     (d / ".DS_Store").write_bytes(b"")
     (data / "manifest.json").write_text("{}")
     (data / "truth").mkdir()
@@ -241,7 +243,7 @@ def test_inventory_accounts_for_every_file(tmp_path: Path) -> None:
     walked |= {f"lmdb/{p.name}" for p in d.iterdir()} | {"truth/"}
     walked -= {"lmdb"}
     assert set(inv["path"]) == walked  # one row per file: nothing unaccounted for
-    assert dict(inv.group_by("status").len().rows()) == {"read": 4, "refused": 1, "ignored": 4}
+    assert dict(inv.group_by("status").len().rows()) == {"read": 4, "refused": 1, "ignored": 6}
     assert inv.filter(pl.col("status") != "read")["reason"].null_count() == 0
 
 

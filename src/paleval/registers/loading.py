@@ -220,7 +220,14 @@ INVENTORY_SCHEMA = pl.Schema(
 """Columns of :func:`register_inventory`."""
 
 _COMPRESSED = ("gz", "bz2", "xz", "zip", "zst", "7z")
-_NOT_DATA = ("md", "json", "log", "sas", "r", "py", "pdf", "html", "xml", "yaml", "yml", "crc")
+_NOT_DATA = (
+    *("md", "json", "log", "sas", "r", "py", "pdf", "html", "xml", "yaml", "yml", "crc"),
+    *("doc", "docx", "rtf", "lst", "sas7bcat", "sas7bndx"),
+)
+_SAS_COMPANIONS = {
+    "sas7bcat": "SAS format catalogue (value labels), not data",
+    "sas7bndx": "SAS index, not data",
+}
 _HIVE_YEAR = re.compile(r"^year=(\d{4})$", re.IGNORECASE)
 _PART_NAME = re.compile(r"^(?:part[-_]?)?(\d+)", re.IGNORECASE)
 
@@ -312,6 +319,9 @@ def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
         return _Entry(p, rel, owner, None, None, status, problem)
     if hit is None:
         return _unmatched(p, rel, folder_reg, suffix)
+    if suffix.split(".")[-1] in _NOT_DATA or suffix in _SAS_COMPANIONS:
+        why = _SAS_COMPANIONS.get(suffix, "not a data file")  # dod.md, dod.sas, dod.sas7bcat
+        return _Entry(p, rel, None, None, None, "ignored", why)
     key, kind, year, part = hit
     reg = REGISTERS[key]
     if folder_reg is not None and key != folder_reg:
