@@ -114,6 +114,7 @@ __all__ = [
     "match_columns",
     "parse_expr",
     "present_expr",
+    "register_delivered",
     "register_inventory",
     "scan_register",
     "scan_registers",
@@ -1816,14 +1817,33 @@ DUPLICATE_KEY = ("PNR", "start", "end", "department", "action_diagnosis")
 """Contacts equal on these columns are exact duplicates (rule ``lpr_duplicate_contact``)."""
 
 
-def _has(data_dir: str | Path, key: str) -> bool:
-    """Whether register ``key`` is delivered: False when no file of it exists; when some
-    exist but are refused (a name matching no pattern, a year given twice, ...),
-    :func:`find_register_files` raises: such a register is never silently taken as absent."""
+def register_delivered(data_dir: str | Path, key: str) -> bool:
+    """Whether register ``key`` is delivered in ``data_dir``: False when no file of it exists
+    at all; when some exist but are refused (a name matching no pattern, a year given twice,
+    ...) :func:`find_register_files` raises, so such a register is never silently taken as
+    absent (use this, not ``find_register_files`` in a ``try``, to ask "is it there?").
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "vnds.csv").write_text("PNR,INDUD_KODE,HAEND_DATO\\n")
+    >>> register_delivered(d, "vnds"), register_delivered(d, "dod")
+    (True, False)
+    >>> _ = (d / "dod_2019.csv").write_text("PNR,DODDATO\\n")
+    >>> register_delivered(d, "dod")
+    Traceback (most recent call last):
+    ...
+    paleval.registers.loading.RegisterLoadError: register 'dod': 1 file(s) refused: ...
+    """
+    _register(key)
     if not any(e.register == key for e in _inventory(Path(data_dir))):
         return False
     find_register_files(data_dir, key)
     return True
+
+
+_has = register_delivered
 
 
 def lpr_contacts(
