@@ -944,6 +944,27 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _parquet_footer(path: Path) -> None:
+    """Check the frame of a parquet file without a parquet library (no memory, no pyarrow):
+    ``PAR1`` at both ends and a footer length that fits the file (Apache Parquet file format:
+    data, footer, 4-byte little-endian footer length, ``PAR1``). A cut-off file loses them."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 8, 0))
+        tail = fh.read(8)
+    if head != b"PAR1":
+        raise ValueError("not a parquet file (no PAR1 at its start)")
+    if size < 12 or tail[4:] != b"PAR1":
+        raise ValueError("not a readable parquet file (truncated?): no PAR1 footer at its end")
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        raise ValueError(
+            f"not a readable parquet file (truncated?): footer of {footer} bytes in a file of "
+            f"{size}"
+        )
+
+
 def _parquet_rows(path: Path) -> int:
     """Rows a parquet file holds by its own footer, after checking the footer against the
     file: the row groups add up to the total, and every column chunk lies inside the file.
@@ -1012,7 +1033,7 @@ def _scan_raw(
         raise RegisterLoadError(f.register, f.name, None, "the file is empty (0 bytes)")
     try:
         if f.format == "parquet":
-            _parquet_rows(f.path)
+            _parquet_footer(f.path)
             lf = pl.scan_parquet(f.path)
         elif f.format in ("csv", "txt"):
             lf = _scan_csv(f, cache_dir, encoding)
