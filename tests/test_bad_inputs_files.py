@@ -3,7 +3,7 @@
 Every test builds its defective file in ``tmp_path`` by hand (see ``_badinputs.py``), so the
 expected rows, dates and line numbers come from the construction, and asserts either the
 specific error (file, column, line or row numbers) or the counted result, with the counts
-adding up. All but nine (of 60) failed before issue 15 (files skipped silently, dates shifted or
+adding up. All but nine (of 61) failed before issue 15 (files skipped silently, dates shifted or
 nulled, encodings guessed, truncated files read as shorter; checked with the code before the
 change on ``PYTHONPATH``). The nine are regression guards for forms that were already right and
 that the new date and SAS code must keep: the SAS formats DATE9., DDMMYY10., YYMMDD10.,
@@ -309,6 +309,13 @@ def test_utf16_file_is_refused_with_the_reason(tmp_path: Path) -> None:
     (tmp_path / "dod.csv").write_bytes(text.encode("utf-16"))
     with pytest.raises(RegisterLoadError, match=r"dod\.csv: the file is UTF-16"):
         scan_register(tmp_path, "dod")
+
+
+def test_verify_file_of_a_latin1_csv_counts_its_rows(tmp_path: Path) -> None:
+    rows = [f"{i:010d};2019-01-01;1;Ærø".encode("latin-1") for i in range(7)]
+    (tmp_path / "dpd.csv").write_bytes(_dpd_csv(rows))
+    f = L.RegisterFile("dpd", tmp_path / "dpd.csv", None, "csv")
+    assert L.verify_file(f) == 7
 
 
 def test_utf8_with_bom_keeps_its_letters_and_header(tmp_path: Path) -> None:

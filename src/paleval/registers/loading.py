@@ -1600,12 +1600,14 @@ def verify_file(f: RegisterFile) -> int:
     >>> verify_file(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
     2
     """
-    if f.format in ("csv", "txt"):
+    if f.format in ("csv", "txt"):  # the encoding pass, then every line through the reader
+        raw = _scan_raw(f)
         try:
-            csv_encoding(f.path)
-        except ValueError as exc:
-            raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
-        return pl.scan_csv(f.path, infer_schema=False).select(pl.len()).collect().item()
+            return int(raw.select(pl.len()).collect().item())
+        except Exception as exc:
+            raise RegisterLoadError(
+                f.register, f.name, None, f"cannot read the csv file: {_first_line(exc)}"
+            ) from None
     expected = expected_rows(f)
     if f.format != "parquet":
         got = _scan_raw(f).select(pl.len()).collect().item()
