@@ -3,7 +3,7 @@
 Every test builds its defective file in ``tmp_path`` by hand (see ``_badinputs.py``), so the
 expected rows, dates and line numbers come from the construction, and asserts either the
 specific error (file, column, line or row numbers) or the counted result, with the counts
-adding up. All but nine (of 61) failed before issue 15 (files skipped silently, dates shifted or
+adding up. All but nine (of 62) failed before issue 15 (files skipped silently, dates shifted or
 nulled, encodings guessed, truncated files read as shorter; checked with the code before the
 change on ``PYTHONPATH``). The nine are regression guards for forms that were already right and
 that the new date and SAS code must keep: the SAS formats DATE9., DDMMYY10., YYMMDD10.,
@@ -370,6 +370,16 @@ def test_yyyymmdd_integers_are_not_sas_day_numbers(tmp_path: Path) -> None:
         {"PNR": ["0000000001", "0000000002"], "DODDATO": [20150131, 19991231]}
     ).write_parquet(tmp_path / "dod.parquet")
     got = scan_register(tmp_path, "dod").collect()
+    assert got["DODDATO"].to_list() == [dt.date(2015, 1, 31), dt.date(1999, 12, 31)]
+
+
+def test_yyyymmdd_numbers_in_a_sas_file_without_date_format(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyreadstat
+
+    df = pd.DataFrame({"PNR": ["0000000001", "0000000002"], "DODDATO": [20150131.0, 19991231.0]})
+    pyreadstat.write_xport(df, str(tmp_path / "dod.xpt"), variable_format={"DODDATO": "BEST12."})
+    got = scan_register(tmp_path, "dod", cache_dir=tmp_path / "cache").collect()
     assert got["DODDATO"].to_list() == [dt.date(2015, 1, 31), dt.date(1999, 12, 31)]
 
 
