@@ -362,3 +362,51 @@ def test_real_sas7bdat_files_load_like_their_csv(
 def test_lpr_diagnoses_codes_bad_input(tiny_dir: Path) -> None:
     with pytest.raises(TypeError, match="list of ICD-10 prefixes"):
         lpr_diagnoses(tiny_dir, codes="I50")  # a string would be read letter by letter
+
+
+def test_inventory_of_generated_data_reads_every_register_file(tiny_dir: Path) -> None:
+    from paleval.registers import register_inventory
+
+    inv = register_inventory(tiny_dir)
+    assert inv.filter(pl.col("status") == "refused").height == 0
+    read = inv.filter(pl.col("status") == "read")
+    on_disk = [p for p in tiny_dir.glob("*/*.parquet") if p.parent.name in REGISTERS]
+    assert read.height == len(on_disk)
+    assert set(inv.filter(pl.col("status") == "ignored")["path"]) >= {"truth.json", "truth/"}
+
+
+def test_refused_lpr_files_are_an_error_not_an_absent_register(tmp_path: Path) -> None:
+    # a typo in the only LPR2 file must not make lpr_contacts read LPR3 alone
+    (tmp_path / "lpr_adm2O15.csv").write_text(
+        "PNR,RECNUM,C_SGH,C_AFD,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,C_ADIAG\n"
+        "0101010000,1,9101,011,0,1,2015-01-01,2015-01-03,DC349\n"
+    )
+    (tmp_path / "lpr_f_kontakter2020.csv").write_text(
+        "PNR,DW_EK_KONTAKT,dato_start\n0101010000,K1,2020-03-01\n"
+    )
+    with pytest.raises(RegisterLoadError, match=r"lpr_adm2O15\.csv: name matches no file"):
+        lpr_contacts(tmp_path)
+
+
+def test_sas_date_format_kinds_are_disjoint_and_cover_extract_formats() -> None:
+    from paleval.registers.normalise import (
+        SAS_DATE_FORMATS,
+        SAS_DATETIME_FORMATS,
+        SAS_TIME_FORMATS,
+        sas_format_kind,
+    )
+
+    assert not SAS_DATE_FORMATS & SAS_DATETIME_FORMATS
+    assert not (SAS_DATE_FORMATS | SAS_DATETIME_FORMATS) & SAS_TIME_FORMATS
+    dates = ["DATE9.", "DDMMYY10.", "YYMMDD10.", "IS8601DA.", "EURDFDD10.", "NLDATE20."]
+    dates += ["WEEKDATE29.", "E8601DA.", "MMDDYY10.", "DDMMYYP10.", "MONYY7."]
+    assert [sas_format_kind(f) for f in dates] == ["date"] * len(dates)
+    datetimes = ["DTDATE9.", "DATETIME20.", "DATETIME22.3", "E8601DT19.", "DTMONYY7."]
+    assert [sas_format_kind(f) for f in datetimes] == ["datetime"] * len(datetimes)
+    assert [sas_format_kind(f) for f in ["TIME8.", "HHMM5.", "BEST12.", "$CHAR10.", ""]] == [
+        "time",
+        "time",
+        None,
+        None,
+        None,
+    ]

@@ -3,23 +3,34 @@
 :func:`scan_register` finds a register's files in a data directory and returns one
 :class:`polars.LazyFrame` in the schema declared in :mod:`paleval.registers.model`.
 
-File discovery
+File discovery (:func:`register_inventory`, :func:`find_register_files`)
     Files are looked for in ``data_dir/<key>/`` (folder name case-insensitive) and directly in
-    ``data_dir``; a file belongs to the register when its name, without suffix and compared
-    case-insensitively, is the register's ``file_stem`` (``{year}`` = four digits for yearly
-    registers). Accepted formats: ``.parquet``, ``.csv`` / ``.txt``, SAS ``.sas7bdat`` and SAS
-    transport ``.xpt``. When one file exists in several formats, the first of parquet,
-    sas7bdat, xpt, csv, txt is used.
+    ``data_dir``; a file belongs to the register when its name, up to the first dot and
+    compared case-insensitively, is the register's ``file_stem`` (``{year}`` = four digits for
+    yearly registers). Accepted formats: ``.parquet``, ``.csv`` / ``.txt``, SAS ``.sas7bdat``
+    and SAS transport ``.xpt``. A year may also come as numbered parts (``lmdb2019_1``,
+    ``lmdb2019_2``, ...) or as a folder of parts (``lmdb2019/`` or ``lmdb/year=2019/``), read
+    together. Every file is accounted for: read, *refused* with the reason (a name that starts
+    like the register's files but matches no pattern, the same year twice, e.g. in two formats,
+    gaps in part numbers, an unsupported or compressed format, a symlink loop or broken link,
+    no read permission; :func:`find_register_files` raises for them) or *ignored* (notes,
+    hidden files, folders of no register).
 
 Formats
-    - parquet: ``pl.scan_parquet``.
+    - parquet: ``pl.scan_parquet``, after checking the footer against the file (row groups
+      add up, column chunks inside the file; :func:`expected_rows`).
     - CSV: every column is read as text and cast per the schema (so ``KOM`` ``"101"`` or a
       ``PNR`` with leading zeros stay as delivered). The separator is the most frequent of
-      ``;``, ``,``, tab and ``|`` in the header line. The encoding is UTF-8 when the whole file
-      decodes as UTF-8, else latin-1 (the file is then transcoded once to a UTF-8 copy in the
-      cache directory, see below).
+      ``;``, ``,``, tab and ``|`` in the header line. The encoding is detected in one chunked
+      pass (:func:`csv_encoding`: UTF-8 with or without BOM, latin-1, cp1252; mixed encodings
+      an error naming the lines) or declared (``encoding=``); latin-1 and cp1252 files are
+      transcoded once to a UTF-8 copy in the cache directory, see below.
     - SAS (``.sas7bdat``, ``.xpt``): needs ``pyreadstat`` (a dependency of paleval). The
-      file is read in chunks and written as parquet parts to the cache directory, then scanned.
+      file is read in chunks without pyreadstat's date conversion, each numeric column typed by
+      the kind of its SAS format (:func:`~paleval.registers.normalise.sas_format_kind`: date,
+      datetime, time), and written as parquet parts to the cache directory, then scanned. The
+      rows read must equal the count in the file's own header (sas7bdat: also its declared
+      size; transport V8: the ``OBSV8`` record; V5: its 80-byte record layout).
 
 Cache directory
     ``cache_dir`` argument, else the environment variable ``PALEVAL_CACHE_DIR``, else
@@ -36,9 +47,13 @@ Casting (text or numbers as delivered -> declared dtype)
       their width (``PNR`` 10, ``KOM`` 3, ``C_SGH`` 4, ``C_AFD`` 3, ...; see ``FIXED_WIDTH``).
     - Int64 / Float64: stripped text; ``""`` and SAS ``"."`` are null; ``"2.0"`` is 2; a decimal
       comma (``"12,5"``) is accepted for floats.
-    - Date: ISO ``YYYY-MM-DD``, SAS ``DDMMMYYYY`` (``01JAN2015``), ``DD-MM-YYYY``, ``DD.MM.YYYY``,
-      ``DD/MM/YYYY`` and ``YYYYMMDD``, each optionally followed by a time; numbers are SAS date
-      values (days since 1960-01-01); datetimes are truncated to the date.
+    - Date: text in :data:`~paleval.registers.normalise.TEXT_DATE_FORMATS` (ISO, ``01JAN2015``
+      also with Danish month names, ``DD-MM-YYYY``, ``DD.MM.YYYY``, ``DD/MM/YYYY``,
+      ``YYYY/MM/DD``, ``YYYYMMDD``, ``DDMMYYYY``), each optionally followed by a time; two-digit
+      years only with ``two_digit_year_pivot=`` (else refused when the first rows have them,
+      null and counted further down), month-first dates refused; numbers without a SAS date
+      format are SAS day numbers or ``YYYYMMDD`` integers by range, a column mixing both is
+      refused; datetimes are truncated to the date.
     - Values that cannot be cast become null (the loader stays lazy); :func:`validate
       <paleval.registers.validation.validate>` counts them (rule ``unparseable_value``) and
       ``scan_register(..., strict=True)`` raises :class:`RegisterLoadError` instead.
@@ -54,10 +69,13 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -67,25 +85,41 @@ from typing import Any, Literal
 import polars as pl
 
 from paleval.registers.model import REGISTERS
-from paleval.registers.normalise import normalise_icd10
+from paleval.registers.normalise import (
+    TWO_DIGIT_YEAR,
+    normalise_icd10,
+    number_date_kind,
+    number_to_date,
+    sas_format_kind,
+    sas_number_to_date,
+    text_to_date,
+)
 from paleval.registers.schema import Register, Variable
 
 __all__ = [
+    "ENCODINGS",
     "FIXED_WIDTH",
+    "INVENTORY_SCHEMA",
     "ColumnMatch",
     "RegisterFile",
     "RegisterLoadError",
+    "csv_encoding",
     "deduplicate_contacts",
+    "expected_rows",
     "find_register_files",
     "flag_duplicate_contacts",
+    "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
     "match_columns",
     "parse_expr",
     "present_expr",
+    "register_delivered",
+    "register_inventory",
     "scan_register",
     "scan_registers",
     "unparseable_counts",
+    "verify_file",
 ]
 
 FORMATS: tuple[str, ...] = ("parquet", "sas7bdat", "xpt", "csv", "txt")
@@ -159,11 +193,12 @@ class RegisterFile:
     path: Path
     year: int | None
     format: str
+    part: str | None = None  # a part of a year: its name in messages (folder/file in a folder)
 
     @property
     def name(self) -> str:
-        """The file name."""
-        return self.path.name
+        """The file name (for a part in a folder of parts: ``folder/file``)."""
+        return self.part or self.path.name
 
 
 # --------------------------------------------------------------------------- discovery
@@ -173,53 +208,386 @@ def _register(key: str) -> Register:
     return REGISTERS[key]
 
 
-def _stem_pattern(reg: Register) -> re.Pattern[str]:
-    parts = reg.file_stem.split("{year}")
-    body = r"(\d{4})".join(re.escape(p) for p in parts)
-    suffix = "|".join(FORMATS)
-    return re.compile(rf"^{body}\.({suffix})$", re.IGNORECASE)
+INVENTORY_SCHEMA = pl.Schema(
+    {
+        "path": pl.String(),
+        "register": pl.String(),
+        "year": pl.Int64(),
+        "format": pl.String(),
+        "status": pl.String(),
+        "reason": pl.String(),
+    }
+)
+"""Columns of :func:`register_inventory`."""
+
+_COMPRESSED = ("gz", "bz2", "xz", "zip", "zst", "7z")
+_NOT_DATA = (
+    *("md", "json", "log", "sas", "r", "py", "pdf", "html", "xml", "yaml", "yml", "crc"),
+    *("doc", "docx", "rtf", "lst", "sas7bcat", "sas7bndx"),
+)
+_SAS_COMPANIONS = {
+    "sas7bcat": "SAS format catalogue (value labels), not data",
+    "sas7bndx": "SAS index, not data",
+}
+_HIVE_YEAR = re.compile(r"^year=(\d{4})$", re.IGNORECASE)
+_PART_NAME = re.compile(r"^(?:part[-_]?)?(\d+)", re.IGNORECASE)
+
+
+@dataclass
+class _Entry:
+    """One row of the inventory while it is built."""
+
+    path: Path
+    rel: str
+    register: str | None
+    year: int | None
+    fmt: str | None
+    status: str  # "read", "refused" (a register's file that is not read: an error), "ignored"
+    reason: str
+    group: str = ""  # candidates of one delivery (a whole file, or one set of parts)
+    part: int | None = None
+
+
+@dataclass(frozen=True)
+class _Names:
+    whole: re.Pattern[str]
+    part: re.Pattern[str]
+    prefix: str
+
+
+def _names(reg: Register) -> _Names:
+    stem = reg.file_stem.lower()
+    pre, _, post = stem.partition("{year}")
+    year = r"(\d{4})" if reg.yearly else ""
+    body = re.escape(pre) + year + re.escape(post)
+    # parts: lmdb2019_1, lmdb2019-2, lmdb2019_part3, dod_1 (at most three digits)
+    part = re.compile(rf"^{body}[_-](?:part[_-]?)?(\d{{1,3}})$")
+    return _Names(re.compile(rf"^{body}$"), part, pre)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """``"BEF201912.CSV.gz"`` -> ``("bef201912", "csv.gz")`` (lower case)."""
+    base, _, suffix = name.lower().partition(".")
+    return base, suffix
+
+
+def _expected(reg: Register) -> str:
+    stem = reg.file_stem.replace("{year}", "YYYY")
+    return f"{stem}.<{'|'.join(FORMATS)}>"
+
+
+def _match(base: str) -> tuple[str, str, int | None, int | None] | None:
+    """(register, kind, year, part) for a file name without suffix: kind ``whole``, ``part``
+    or ``near`` (starts like the register's files but matches no pattern)."""
+    near: tuple[int, str] | None = None
+    for key, reg in REGISTERS.items():
+        n = _names(reg)
+        if m := n.whole.match(base):
+            return key, "whole", int(m.group(1)) if reg.yearly else None, None
+        if m := n.part.match(base):
+            return key, "part", int(m.group(1)) if reg.yearly else None, int(m.groups()[-1])
+        rest = base[len(n.prefix) :]
+        if base.startswith(n.prefix) and not rest[:1].isalpha():
+            if near is None or len(n.prefix) > near[0]:
+                near = (len(n.prefix), key)
+    return (near[1], "near", None, None) if near else None
+
+
+def _link_problem(p: Path) -> str | None:
+    """Why ``p`` cannot be opened (a symlink loop, a broken link, no read permission)."""
+    try:
+        p.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link points back to itself"
+        if p.is_symlink():
+            return f"broken symbolic link (target {os.readlink(p)!r} does not exist)"
+        return f"cannot be opened: {exc.strerror}"
+    if not os.access(p, os.R_OK):
+        return "no permission to read it"
+    return None
+
+
+def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
+    base, suffix = _split_name(p.name)
+    if p.name.startswith("."):
+        return _Entry(p, rel, None, None, None, "ignored", "hidden file")
+    hit = _match(base)
+    owner = hit[0] if hit else folder_reg
+    problem = _link_problem(p)
+    if problem:
+        status = "refused" if owner else "ignored"
+        return _Entry(p, rel, owner, None, None, status, problem)
+    if hit is None:
+        return _unmatched(p, rel, folder_reg, suffix)
+    if suffix.split(".")[-1] in _NOT_DATA or suffix in _SAS_COMPANIONS:
+        why = _SAS_COMPANIONS.get(suffix, "not a data file")  # dod.md, dod.sas, dod.sas7bcat
+        return _Entry(p, rel, None, None, None, "ignored", why)
+    key, kind, year, part = hit
+    reg = REGISTERS[key]
+    if folder_reg is not None and key != folder_reg:
+        return _Entry(
+            p, rel, key, year, None, "refused",
+            f"a file of register {key!r} inside the folder of {folder_reg!r}: "
+            f"move it to {key}/ (or the data folder)",
+        )  # fmt: skip
+    if kind == "near":
+        return _Entry(
+            p, rel, key, None, None, "refused",
+            f"name matches no file of register {key!r} (expected {_expected(reg)}, "
+            "parts as _1, _2, ... or a folder of parts)",
+        )  # fmt: skip
+    if suffix not in FORMATS:
+        what = (
+            "a compressed file: unpack it"
+            if suffix.split(".")[-1] in _COMPRESSED
+            else (f"unsupported format .{suffix}")
+        )
+        return _Entry(
+            p, rel, key, year, None, "refused", f"{what} (accepted: {', '.join(FORMATS)})"
+        )
+    if year is not None and not 1900 <= year <= dt.date.today().year + 1:
+        return _Entry(p, rel, key, year, suffix, "refused", f"implausible year {year} in the name")
+    group = f"{p.parent}|{suffix}|parts" if kind == "part" else str(p)
+    return _Entry(p, rel, key, year, suffix, "read", "", group, part)
+
+
+def _unmatched(p: Path, rel: str, folder_reg: str | None, suffix: str) -> _Entry:
+    last = suffix.split(".")[-1]
+    data_like = suffix in FORMATS or last in _COMPRESSED or suffix in ("xlsx", "xls", "dta", "sav")
+    if folder_reg is None:
+        return _Entry(p, rel, None, None, None, "ignored", "matches no register's file name")
+    if not data_like or last in _NOT_DATA:
+        return _Entry(p, rel, None, None, None, "ignored", "not a data file")
+    reg = REGISTERS[folder_reg]
+    return _Entry(
+        p, rel, folder_reg, None, None, "refused",
+        f"a data file in the folder of register {folder_reg!r} whose name matches no pattern "
+        f"(expected {_expected(reg)}): rename it or move it out of the folder",
+    )  # fmt: skip
+
+
+def _part_format(suffix: str) -> str | None:
+    """The format of a part file: its suffix, or parquet for writers' names such as
+    ``part-00000-<uuid>.c000.snappy.parquet`` (the codec is inside the parquet file)."""
+    if suffix in FORMATS:
+        return suffix
+    return "parquet" if suffix.endswith(".parquet") else None
+
+
+def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
+    """The files of a folder of parts (``lmdb2019/part-0.parquet``, ``year=2019/...``)."""
+    out: list[_Entry] = []
+    parts: list[_Entry] = []
+    for p in sorted(d.iterdir()):
+        r = f"{rel}/{p.name}"
+        _, suffix = _split_name(p.name)
+        problem = _link_problem(p)
+        if p.name.startswith((".", "_")) or suffix == "crc":
+            out.append(_Entry(p, r, None, None, None, "ignored", "hidden or marker file"))
+        elif problem:
+            out.append(_Entry(p, r, key, year, None, "refused", problem))
+        elif p.is_dir():
+            out.append(
+                _Entry(p, r, key, year, None, "refused", "nested folder in a folder of parts")
+            )
+        elif fmt := _part_format(suffix):
+            m = _PART_NAME.match(p.name)
+            num = int(m.group(1)) if m else None
+            parts.append(_Entry(p, r, key, year, fmt, "read", "", f"{d}|folder", num))
+        elif suffix.split(".")[-1] in _COMPRESSED:
+            why = "a compressed part: unpack it"
+            out.append(_Entry(p, r, key, year, None, "refused", why))
+        else:
+            out.append(_Entry(p, r, None, None, None, "ignored", "not a data file"))
+    if not parts:
+        out.append(
+            _Entry(d, rel + "/", key, year, None, "refused", "folder of parts has no data file")
+        )
+    return out + parts
+
+
+def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
+    problem = _link_problem(d)
+    if problem:
+        return [
+            _Entry(
+                d,
+                rel + "/",
+                folder_reg,
+                None,
+                None,
+                "refused" if folder_reg else "ignored",
+                problem,
+            )
+        ]
+    hive = _HIVE_YEAR.match(d.name)
+    if hive and folder_reg is not None:
+        if not REGISTERS[folder_reg].yearly:
+            why = f"a year folder, but register {folder_reg!r} is not yearly"
+            return [_Entry(d, rel + "/", folder_reg, None, None, "refused", why)]
+        return _part_folder(d, rel, folder_reg, int(hive.group(1)))
+    base, suffix = _split_name(d.name)  # a folder of parts may be named like a file
+    hit = _match(base) if suffix in ("", *FORMATS) else None
+    if hit and hit[1] == "whole" and (folder_reg is None or hit[0] == folder_reg):
+        return _part_folder(d, rel, hit[0], hit[2])
+    if folder_reg is None:
+        return [_Entry(d, rel + "/", None, None, None, "ignored", "folder of no register")]
+    n_data = sum(1 for p in d.rglob("*") if _split_name(p.name)[1] in FORMATS)
+    if n_data == 0:
+        return [_Entry(d, rel + "/", None, None, None, "ignored", "folder without data files")]
+    return [_Entry(
+        d, rel + "/", folder_reg, None, None, "refused",
+        f"folder with {n_data} data file(s) not read: name it like "
+        f"{REGISTERS[folder_reg].file_stem.replace('{year}', 'YYYY')} or year=YYYY",
+    )]  # fmt: skip
+
+
+def _walk(data_dir: Path) -> list[_Entry]:
+    entries: list[_Entry] = []
+    for p in sorted(data_dir.iterdir()):
+        key = next((k for k in REGISTERS if p.name.lower() == k.lower()), None)
+        if key is not None and _link_problem(p) is None and p.is_dir():
+            for q in sorted(p.iterdir()):
+                rel = f"{p.name}/{q.name}"
+                if q.is_dir() and _link_problem(q) is None:
+                    entries += _classify_dir(q, rel, key)
+                else:
+                    entries.append(_classify_file(q, rel, key))
+        elif p.is_dir() and _link_problem(p) is None:
+            entries += _classify_dir(p, p.name, None)
+        else:
+            entries.append(_classify_file(p, p.name, None))
+    return entries
+
+
+def _resolve_groups(entries: list[_Entry]) -> None:
+    """Refuse deliveries given twice (two formats, a whole file and parts) and part numbers
+    with gaps; in place."""
+    by_year: dict[tuple[str, int | None], dict[str, list[_Entry]]] = {}
+    for e in entries:
+        if e.status == "read" and e.register is not None:
+            by_year.setdefault((e.register, e.year), {}).setdefault(e.group, []).append(e)
+    for (key, year), groups in by_year.items():
+        what = f"register {key!r}" + (f", year {year}" if year is not None else "")
+        if len(groups) > 1:
+            names = sorted(e.rel for es in groups.values() for e in es)
+            for es in groups.values():
+                for e in es:
+                    e.status = "refused"
+                    e.reason = f"{what} delivered more than once ({', '.join(names)}): keep one"
+            continue
+        (es,) = groups.values()
+        nums = sorted(e.part for e in es if e.part is not None)
+        if (
+            es[0].group.endswith("|parts")
+            and nums
+            and nums != list(range(nums[0], nums[0] + len(nums)))
+        ):
+            gap = sorted(set(range(nums[0], nums[-1] + 1)) - set(nums))
+            for e in es:
+                e.status = "refused"
+                e.reason = f"{what}: parts {nums} have gaps (missing {gap}): incomplete delivery?"
+        elif es[0].group.endswith("|parts") and nums and nums[0] not in (0, 1):
+            for e in es:
+                e.status = "refused"
+                e.reason = f"{what}: parts start at {nums[0]} (missing {list(range(1, nums[0]))})"
+
+
+def _inventory(data_dir: Path) -> list[_Entry]:
+    entries = _walk(data_dir)
+    _resolve_groups(entries)
+    return entries
+
+
+def _part_name(e: _Entry) -> str | None:
+    """How a part is named in messages: ``lmdb2019_2.parquet``, ``lmdb2019/part-0.parquet``."""
+    if e.group.endswith("|folder"):
+        return f"{e.path.parent.name}/{e.path.name}"
+    return e.path.name if e.group.endswith("|parts") else None
+
+
+def register_inventory(data_dir: str | Path) -> pl.DataFrame:
+    """Every file and folder in ``data_dir`` and its register folders, and what paleval does
+    with it: one row per entry with ``path`` (relative to ``data_dir``), ``register``, ``year``,
+    ``format``, ``status`` and ``reason``.
+
+    ``status`` is ``read`` (loaded by :func:`scan_register`), ``refused`` (a register's file
+    that is not read: :func:`find_register_files` raises for it, the reason says why and what
+    to do) or ``ignored`` (not a register's data: notes, hidden files, other folders).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "lmdb").mkdir()
+    >>> for n in ["lmdb2019_1.parquet", "lmdb2019_2.parquet", "lmdb2O20.parquet", "README.md"]:
+    ...     _ = (d / "lmdb" / n).write_text("")
+    >>> inv = register_inventory(d)
+    >>> inv.select("path", "year", "status").rows()  # doctest: +NORMALIZE_WHITESPACE
+    [('lmdb/README.md', None, 'ignored'), ('lmdb/lmdb2019_1.parquet', 2019, 'read'),
+     ('lmdb/lmdb2019_2.parquet', 2019, 'read'), ('lmdb/lmdb2O20.parquet', None, 'refused')]
+    >>> inv["reason"][3][:52]
+    "name matches no file of register 'lmdb' (expected lm"
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise RegisterLoadError("*", str(data_dir), None, "data directory does not exist")
+    rows = [(e.rel, e.register, e.year, e.fmt, e.status, e.reason) for e in _inventory(data_dir)]
+    return pl.DataFrame(rows, schema=INVENTORY_SCHEMA, orient="row").sort("path")
 
 
 def find_register_files(
-    data_dir: str | Path, key: str, *, years: Iterable[int] | None = None
+    data_dir: str | Path,
+    key: str,
+    *,
+    years: Iterable[int] | None = None,
+    refused: Literal["raise", "skip"] = "raise",
 ) -> list[RegisterFile]:
-    """The files of register ``key`` in ``data_dir``, sorted by year.
+    """The files of register ``key`` in ``data_dir`` (``data_dir/<key>/``, folder name in any
+    case, and ``data_dir`` itself), sorted by year and part.
 
-    Raises :class:`RegisterLoadError` when there are none (or none for the requested years;
-    ``years`` is ignored for registers delivered as one file).
+    A year may come as one file (``lmdb2019.parquet``), as numbered parts
+    (``lmdb2019_1.parquet``, ``lmdb2019_2.parquet``) or as a folder of parts
+    (``lmdb2019/part-0.parquet``, ``lmdb/year=2019/...``); the parts are read together. Raises
+    :class:`RegisterLoadError` when there are none (or none for the requested ``years``;
+    ignored for registers delivered as one file) and, unless ``refused="skip"``, when any file
+    of the register is refused (see :func:`register_inventory`): a name that matches no
+    pattern, the same year delivered twice (two formats, a file and parts), gaps in part
+    numbers, an unsupported or compressed format, an unreadable file or symlink loop.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> (d / "BEF").mkdir()
-    >>> for n in ["bef201912.parquet", "BEF202012.csv", "bef202012.parquet", "notes.txt"]:
+    >>> for n in ["bef201912.parquet", "BEF202012.csv", "notes.md"]:
     ...     _ = (d / "BEF" / n).write_text("")
     >>> [(f.name, f.year) for f in find_register_files(d, "bef")]
-    [('bef201912.parquet', 2019), ('bef202012.parquet', 2020)]
+    [('bef201912.parquet', 2019), ('BEF202012.csv', 2020)]
     >>> [f.name for f in find_register_files(d, "bef", years=[2020])]
-    ['bef202012.parquet']
+    ['BEF202012.csv']
+    >>> _ = (d / "BEF" / "bef202012.parquet").write_text("")
+    >>> try:
+    ...     find_register_files(d, "bef")
+    ... except RegisterLoadError as e:
+    ...     print(e.message[:72])
+    2 file(s) refused: BEF/BEF202012.csv: register 'bef', year 2020 delivere
     """
     reg = _register(key)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise RegisterLoadError(key, str(data_dir), None, "data directory does not exist")
-    dirs = [p for p in data_dir.iterdir() if p.is_dir() and p.name.lower() == key.lower()]
-    dirs.append(data_dir)
-    pattern = _stem_pattern(reg)
-    found: dict[int | None, RegisterFile] = {}
-    for d in dirs:
-        for p in sorted(d.iterdir()):
-            m = pattern.match(p.name)
-            if not m or not p.is_file():
-                continue
-            year = int(m.group(1)) if reg.yearly else None
-            fmt = m.groups()[-1].lower()
-            prev = found.get(year)
-            if prev is None or FORMATS.index(fmt) < FORMATS.index(prev.format):
-                found[year] = RegisterFile(key, p, year, fmt)
+    entries = [e for e in _inventory(data_dir) if e.register == key]
+    bad = [e for e in entries if e.status == "refused"]
+    if bad and refused == "raise":
+        shown = "; ".join(f"{e.rel}: {e.reason}" for e in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise RegisterLoadError(key, None, None, f"{len(bad)} file(s) refused: {shown}{more}")
     wanted = None if years is None or not reg.yearly else {int(y) for y in years}
-    files = [f for y, f in found.items() if wanted is None or y in wanted]
+    kept = [e for e in entries if e.status == "read" and (wanted is None or e.year in wanted)]
+    kept.sort(key=lambda e: (e.year or 0, e.group, -1 if e.part is None else e.part, e.rel))
+    files = [RegisterFile(key, e.path, e.year, e.fmt or "", _part_name(e)) for e in kept]
     if not files:
         what = f"no file named like {reg.file_name(2019) if reg.yearly else reg.file_name()}"
         if wanted is not None:
@@ -230,7 +598,7 @@ def find_register_files(
             None,
             f"{what} (formats {', '.join(FORMATS)}) in {data_dir / key} or {data_dir}",
         )
-    return sorted(files, key=lambda f: (f.year or 0, f.name))
+    return files
 
 
 # --------------------------------------------------------------------------- raw scans
@@ -247,16 +615,144 @@ def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
 
-def _is_utf8(path: Path) -> bool:
-    dec = codecs.getincrementaldecoder("utf-8")()
+ENCODINGS: tuple[str, ...] = ("utf-8", "latin-1", "cp1252")
+"""Text encodings accepted for CSV files (``encoding=`` of :func:`scan_register`)."""
+
+_C1 = [bytes([b]) for b in range(0x80, 0xA0)]  # C1 controls in latin-1, text in cp1252
+_CP1252_UNDEFINED = [bytes([b]) for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)]
+_BLOCK = 1 << 22
+
+
+@dataclass
+class _TextScan:
+    bom: bool = False
+    utf8: bool = False  # a non-ASCII line that is valid UTF-8
+    invalid: bool = False  # bytes that are not UTF-8
+    c1: bool = False  # bytes 0x80-0x9F in a block that is not UTF-8 (cp1252 punctuation)
+    cp1252_undefined: bool = False
+
+
+def _scan_text(path: Path) -> _TextScan:
+    """One chunked pass over the bytes (4 MiB blocks, cut at line ends)."""
+    out = _TextScan()
+    carry = b""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise ValueError("the file is UTF-16: save it as UTF-8")
+        out.bom = head.startswith(codecs.BOM_UTF8)
+        carry = head[3:] if out.bom else head
+        while True:
+            block = fh.read(_BLOCK)
+            buf = carry + block
+            cut = buf.rfind(b"\n") + 1 if block else len(buf)
+            chunk, carry = buf[:cut], buf[cut:]
+            if not chunk.isascii():
+                _scan_chunk(chunk, out)
+            if not block or (out.utf8 and out.invalid):  # (mixed: decided, stop reading)
+                break
+    return out
+
+
+def _scan_chunk(chunk: bytes, out: _TextScan) -> None:
     try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                dec.decode(chunk)
-        dec.decode(b"", final=True)
+        chunk.decode("utf-8")
+        out.utf8 = True
+        return
     except UnicodeDecodeError:
-        return False
-    return True
+        out.invalid = True
+    # A valid multi-byte sequence decodes to one character from several bytes, an invalid
+    # byte to one (surrogate) character: fewer characters than bytes means some UTF-8.
+    # (C-speed: a regex over the bytes is ten times slower on latin-1 text.)
+    out.utf8 = out.utf8 or len(chunk.decode("utf-8", "surrogateescape")) < len(chunk)
+    out.c1 = out.c1 or any(b in chunk for b in _C1)
+    out.cp1252_undefined = out.cp1252_undefined or any(b in chunk for b in _CP1252_UNDEFINED)
+
+
+def _bad_lines(path: Path, encoding: str) -> tuple[int, list[int]]:
+    """Number of lines that do not decode as ``encoding``, and the first five (1-based)."""
+    n, first = 0, []
+    with path.open("rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            try:
+                line.decode(encoding)
+            except UnicodeDecodeError:
+                n += 1
+                if len(first) < 5:
+                    first.append(i)
+    return n, first
+
+
+def csv_encoding(path: str | Path, declared: str | None = None) -> str:
+    """The text encoding of a CSV file, detected (not assumed) in one chunked pass.
+
+    - UTF-8, with or without a byte-order mark (``"utf-8-sig"`` / ``"utf-8"``);
+    - a file with no valid UTF-8 sequence but bytes that are not UTF-8 is single-byte:
+      ``"cp1252"`` when it has bytes 0x80-0x9F (Windows punctuation such as ``'`` and ``EUR``,
+      control characters in latin-1), else ``"latin-1"`` (ISO 8859-1; the Danish letters are
+      the same bytes in both);
+    - a file mixing UTF-8 lines with lines that are not UTF-8, a UTF-8 byte-order mark
+      followed by non-UTF-8 bytes, UTF-16, or a ``declared`` encoding the bytes do not fit:
+      :class:`ValueError` naming the line numbers (the first five and the count).
+
+    ``declared`` (``"utf-8"``, ``"latin-1"``, ``"cp1252"``) skips detection but is checked.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_bytes("BY\\nSønderå\\n".encode("utf-8"))
+    >>> _ = (d / "b.csv").write_bytes("BY\\nSønderå\\n".encode("latin-1"))
+    >>> _ = (d / "c.csv").write_bytes("BY\\nSønderå\\n".encode() + "Ærø\\n".encode("latin-1"))
+    >>> csv_encoding(d / "a.csv"), csv_encoding(d / "b.csv")
+    ('utf-8', 'latin-1')
+    >>> try:
+    ...     csv_encoding(d / "c.csv")
+    ... except ValueError as e:
+    ...     print(e)  # doctest: +NORMALIZE_WHITESPACE
+    mixed encodings: 1 line(s) are not UTF-8 (lines 3) in a file whose other lines are UTF-8
+    """
+    path = Path(path)
+    if declared is not None:
+        return _check_declared(path, declared)
+    scan = _scan_text(path)
+    if not scan.invalid:
+        return "utf-8-sig" if scan.bom else "utf-8"
+    if scan.utf8 or scan.bom:
+        n, first = _bad_lines(path, "utf-8")
+        why = "a UTF-8 byte-order mark" if scan.bom and not scan.utf8 else "other lines are UTF-8"
+        raise ValueError(
+            f"mixed encodings: {n} line(s) are not UTF-8 (lines {', '.join(map(str, first))}) "
+            f"in a file whose {why}"
+        )
+    if scan.c1:
+        if scan.cp1252_undefined:
+            n, first = _bad_lines(path, "cp1252")
+            raise ValueError(
+                f"unknown encoding: {n} line(s) are neither UTF-8 nor cp1252 "
+                f"(lines {', '.join(map(str, first))})"
+            )
+        return "cp1252"
+    return "latin-1"
+
+
+def _check_declared(path: Path, declared: str) -> str:
+    name = codecs.lookup(declared).name  # raises LookupError for an unknown name
+    canonical = {"utf-8": "utf-8", "iso8859-1": "latin-1", "latin-1": "latin-1", "cp1252": "cp1252"}
+    enc = canonical.get(name)
+    if enc is None:
+        raise ValueError(f"encoding {declared!r} not supported; use one of {list(ENCODINGS)}")
+    if enc == "latin-1":  # every byte is a latin-1 character
+        return enc
+    scan = _scan_text(path)
+    bad = scan.invalid if enc == "utf-8" else scan.cp1252_undefined
+    if bad:
+        n, first = _bad_lines(path, enc)
+        raise ValueError(
+            f"declared encoding {enc}, but {n} line(s) are not {enc} "
+            f"(lines {', '.join(map(str, first))})"
+        )
+    return "utf-8-sig" if enc == "utf-8" and scan.bom else enc
 
 
 def _detect_separator(header: str) -> str:
@@ -265,24 +761,33 @@ def _detect_separator(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _scan_csv(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
+_ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
+
+
+def _scan_csv(
+    f: RegisterFile, cache_dir: str | Path | None, encoding: str | None = None
+) -> pl.LazyFrame:
     path = f.path
-    if _is_utf8(path):
-        encoding = "utf-8-sig"
-        source = path
-    else:
-        encoding = "latin-1"
-        folder = _cache_folder(path, cache_dir, "utf8")
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, encoding)
+    try:
+        enc = _ENCODING_MEMO.get(key) or csv_encoding(path, encoding)
+    except (ValueError, LookupError) as exc:
+        raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
+    _ENCODING_MEMO[key] = enc  # one pass per file version, not one per scan
+    source = path
+    if not enc.startswith("utf-8"):
+        folder = _cache_folder(path, cache_dir, f"utf8-{enc}")
         source = folder / "data.csv"
         if not source.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / "data.csv.part"
-            with path.open(encoding="latin-1", newline="") as src:
+            tmp = folder / f"data.csv.{os.getpid()}.part"
+            with path.open(encoding=enc, newline="") as src:
                 with tmp.open("w", encoding="utf-8", newline="") as dst:
                     while block := src.read(1 << 20):
                         dst.write(block)
             tmp.replace(source)
-    with path.open(encoding=encoding, newline="") as fh:
+    with path.open(encoding="utf-8-sig" if enc.startswith("utf-8") else enc, newline="") as fh:
         header = fh.readline()
     if not header.strip():
         raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
@@ -305,19 +810,85 @@ def _sas_reader(fmt: str) -> Callable[..., Any]:
     return pyreadstat.read_sas7bdat if fmt == "sas7bdat" else pyreadstat.read_xport
 
 
-_SAS_DATE_FORMATS = ("DATE", "DDMMYY", "YYMMDD", "MMDDYY", "E8601DA", "B8601DA", "EURDF", "NLDATE")
+def _sas_column(df: pl.DataFrame, c: str, meta: Any) -> pl.Expr:
+    """Column ``c`` of a chunk read without pyreadstat's date conversion, typed by its SAS
+    format: date formats -> Date, datetime formats -> Datetime, time formats -> Time, other
+    numbers Float64, text String."""
+    if meta.readstat_variable_types.get(c) == "string" or df.schema[c] == pl.String:
+        return pl.col(c).cast(pl.String, strict=False)
+    kind = sas_format_kind(meta.original_variable_types.get(c))
+    x = pl.col(c).cast(pl.Float64, strict=False)
+    if kind == "date":
+        return sas_number_to_date(x, "date").alias(c)
+    if kind == "datetime":
+        secs = pl.when(x.is_finite()).then(x)
+        epoch = dt.datetime(1960, 1, 1)
+        return (pl.lit(epoch) + pl.duration(microseconds=(secs * 1e6).round())).alias(c)
+    if kind == "time":
+        secs = pl.when(x.is_finite() & x.is_between(0, 86_400, closed="left")).then(x)
+        return (secs * 1e9).round().cast(pl.Int64).cast(pl.Time).alias(c)
+    return x.alias(c)
 
 
-def _sas_dtype(meta: Any, col: str) -> pl.DataType:
-    """Polars dtype of a SAS column from pyreadstat's metadata (type and display format)."""
-    if meta.readstat_variable_types.get(col) == "string":
-        return pl.String()
-    fmt = (meta.original_variable_types.get(col) or "").upper()
-    if "DATETIME" in fmt or fmt.startswith(("E8601DT", "B8601DT")):
-        return pl.Datetime("us")
-    if fmt.startswith(_SAS_DATE_FORMATS):
-        return pl.Date()
-    return pl.Float64()
+_SAS7BDAT_MAGIC = bytes.fromhex("c2ea8160b31411cfbd92080009c7318c181f1011")
+
+
+def _sas7bdat_size(path: Path) -> tuple[int, int] | None:
+    """(size the header declares, actual size) of a sas7bdat file: header length plus page
+    size times page count (Shotwell, *SAS7BDAT Database Binary Format*: offsets 196, 200, 204
+    plus the alignment padding flagged at byte 35; page count 8 bytes in 64-bit files, byte
+    32)."""
+    with path.open("rb") as fh:
+        head = fh.read(216)
+    if head[12:32] != _SAS7BDAT_MAGIC:
+        return (0, 0)  # not a sas7bdat file: the reader says so
+    if len(head) < 216:
+        return None
+    a2 = 4 if head[32] == 0x33 else 0
+    a1 = 4 if head[35] == 0x33 else 0
+    end = "<" if head[37] == 0x01 else ">"
+    (hl,) = struct.unpack(end + "i", head[196 + a1 : 200 + a1])
+    (ps,) = struct.unpack(end + "i", head[200 + a1 : 204 + a1])
+    (pc,) = struct.unpack(end + ("q" if a2 else "i"), head[204 + a1 : 208 + a1 + a2])
+    return hl + ps * pc, path.stat().st_size
+
+
+def _xport_expected_rows(path: Path, widths: Sequence[int]) -> int:
+    """Rows a SAS transport file holds by its own layout (SAS TS-140; V8: the count in the
+    ``OBSV8`` header record). Raises :class:`ValueError` when the file is cut short: a size
+    that is not a whole number of 80-byte records, or a partial last row (V5 pads the last
+    record with blanks only)."""
+    size = path.stat().st_size
+    if size % 80:
+        raise ValueError(f"truncated: {size} bytes is not a whole number of 80-byte records")
+    with path.open("rb") as fh:
+        data = fh.read()
+    i = data.find(b"HEADER RECORD*******OBS")
+    if i < 0:
+        raise ValueError("truncated: no observation header record")
+    header = data[i : i + 80]
+    count = header[48:63].strip()
+    if header.startswith(b"HEADER RECORD*******OBSV8") and count.isdigit() and int(count) > 0:
+        return int(count)
+    row = sum(widths)
+    body = data[i + 80 :]
+    n = len(body) // row if row else 0
+    # the last 80-byte record is padded with blanks: whole blank rows there are padding
+    while n and len(body) - (n - 1) * row < 80 and not body[(n - 1) * row : n * row].strip(b" "):
+        n -= 1
+    tail = body[n * row :]
+    if len(tail) >= 80 or tail.strip(b" "):
+        raise ValueError(f"truncated: the last row is incomplete ({len(tail)} of {row} bytes)")
+    return n
+
+
+def _sas_expected_rows(f: RegisterFile, meta: Any) -> int | None:
+    """The row count a SAS file's own header gives (None when it gives none)."""
+    if f.format == "sas7bdat":  # (the size was checked against the header before reading)
+        n = getattr(meta, "number_rows", None)
+        return int(n) if n is not None and n >= 0 else None
+    widths = [int(meta.variable_storage_width[c]) for c in meta.column_names]
+    return _xport_expected_rows(f.path, widths)
 
 
 def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
@@ -327,31 +898,44 @@ def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
         raise RegisterLoadError(f.register, f.name, None, str(exc)) from None
     import pyreadstat
 
-    folder = _cache_folder(f.path, cache_dir, "sas")
+    if f.format == "sas7bdat":  # a cut-off file makes the reader fail: say why first
+        sizes = _sas7bdat_size(f.path)
+        if sizes is None or sizes[0] > sizes[1]:
+            got = f.path.stat().st_size
+            want = f"the header declares {sizes[0]} bytes" if sizes else "no complete header"
+            raise RegisterLoadError(
+                f.register, f.name, None, f"truncated SAS file: {want}, the file has {got}"
+            )
+    folder = _cache_folder(f.path, cache_dir, "sas2")  # sas2: formats read by paleval
     done = folder / "_COMPLETE"
     if not done.exists():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("part-*.parquet"):
             old.unlink()
-        target: dict[str, pl.DataType] | None = None  # fixed by the first chunk's metadata
-        n_parts = 0
-        for i, (chunk, meta) in enumerate(
-            pyreadstat.read_file_in_chunks(reader, str(f.path), chunksize=_CHUNK_ROWS)
-        ):
+        n_parts, n_rows, meta = 0, 0, None
+        chunks = pyreadstat.read_file_in_chunks(
+            reader, str(f.path), chunksize=_CHUNK_ROWS, disable_datetime_conversion=True
+        )
+        for i, (chunk, meta) in enumerate(chunks):
             df = pl.from_pandas(chunk)
-            if target is None:
-                target = {c: _sas_dtype(meta, c) for c in df.columns}
-            df = df.select(
-                pl.lit(None, target[c]).alias(c)
-                if target[c] in (pl.Date, pl.Datetime) and df.schema[c].is_numeric()
-                else pl.col(c).cast(target[c], strict=False)
-                for c in df.columns
-            )
+            df = df.select(_sas_column(df, c, meta) for c in df.columns)
             df.write_parquet(folder / f"part-{i:05d}.parquet")
             n_parts += 1
+            n_rows += df.height
         if n_parts == 0:
             raise RegisterLoadError(f.register, f.name, None, "the SAS file has no data")
-        done.write_text("ok")
+        try:
+            expected = _sas_expected_rows(f, meta)
+        except ValueError as exc:
+            raise RegisterLoadError(f.register, f.name, None, f"SAS file {exc}") from None
+        if expected is not None and expected != n_rows:
+            raise RegisterLoadError(
+                f.register,
+                f.name,
+                None,
+                f"truncated SAS file: its header declares {expected} rows, {n_rows} were read",
+            )
+        done.write_text(json.dumps({"rows": n_rows}))
     return pl.scan_parquet(folder / "part-*.parquet")
 
 
@@ -360,15 +944,99 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _scan_raw(f: RegisterFile, cache_dir: str | Path | None = None) -> pl.LazyFrame:
-    """The file as delivered (CSV: all text), with the schema resolved eagerly."""
+def _parquet_footer(path: Path) -> None:
+    """Check the frame of a parquet file without a parquet library (no memory, no pyarrow):
+    ``PAR1`` at both ends and a footer length that fits the file (Apache Parquet file format:
+    data, footer, 4-byte little-endian footer length, ``PAR1``). A cut-off file loses them."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 8, 0))
+        tail = fh.read(8)
+    if head != b"PAR1":
+        raise ValueError("not a parquet file (no PAR1 at its start)")
+    if size < 12 or tail[4:] != b"PAR1":
+        raise ValueError("not a readable parquet file (truncated?): no PAR1 footer at its end")
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        raise ValueError(
+            f"not a readable parquet file (truncated?): footer of {footer} bytes in a file of "
+            f"{size}"
+        )
+
+
+def _parquet_rows(path: Path) -> int:
+    """Rows a parquet file holds by its own footer, after checking the footer against the
+    file: the row groups add up to the total, and every column chunk lies inside the file.
+    Raises :class:`ValueError` naming the problem (a missing footer: truncated or not
+    parquet)."""
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    try:
+        md = pq.read_metadata(path)
+    except Exception as exc:  # pyarrow's ArrowInvalid / OSError
+        raise ValueError(f"not a readable parquet file (truncated?): {_first_line(exc)}") from None
+    groups = sum(md.row_group(i).num_rows for i in range(md.num_row_groups))
+    if groups != md.num_rows:
+        raise ValueError(f"footer says {md.num_rows} rows, its row groups {groups}")
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        for j in range(rg.num_columns):
+            c = rg.column(j)
+            start = c.dictionary_page_offset or c.data_page_offset
+            if start < 4 or start + c.total_compressed_size > size:
+                raise ValueError(
+                    f"column {c.path_in_schema!r} of row group {i} lies outside the file "
+                    f"({start}+{c.total_compressed_size} > {size} bytes): truncated"
+                )
+    return int(md.num_rows)
+
+
+def expected_rows(f: RegisterFile) -> int | None:
+    """The number of rows a file holds by its own metadata: the parquet footer, the SAS
+    header (sas7bdat, transport V8; V5 from its layout), None for CSV (which has none).
+    Compare with the rows read to detect truncation. Raises :class:`RegisterLoadError` when
+    the metadata itself shows the file is damaged.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"PNR": ["1", "2"]}).write_parquet(d / "dod.parquet")
+    >>> expected_rows(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    2
+    """
+    try:
+        if f.format == "parquet":
+            return _parquet_rows(f.path)
+        if f.format in ("sas7bdat", "xpt"):
+            _, meta = _sas_reader(f.format)(str(f.path), metadataonly=True)
+            return _sas_expected_rows(f, meta)
+    except RegisterLoadError:
+        raise
+    except Exception as exc:
+        raise RegisterLoadError(f.register, f.name, None, _first_line(exc)) from None
+    return None
+
+
+def _scan_raw(
+    f: RegisterFile,
+    cache_dir: str | Path | None = None,
+    *,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
+) -> pl.LazyFrame:
+    """The file as delivered (CSV: all text), with the schema resolved eagerly, its integrity
+    checked from its own metadata and its date columns checked for refused forms."""
     if f.path.stat().st_size == 0:
         raise RegisterLoadError(f.register, f.name, None, "the file is empty (0 bytes)")
     try:
         if f.format == "parquet":
+            _parquet_footer(f.path)
             lf = pl.scan_parquet(f.path)
         elif f.format in ("csv", "txt"):
-            lf = _scan_csv(f, cache_dir)
+            lf = _scan_csv(f, cache_dir, encoding)
         else:
             lf = _scan_sas(f, cache_dir)
         lf.collect_schema()
@@ -378,7 +1046,100 @@ def _scan_raw(f: RegisterFile, cache_dir: str | Path | None = None) -> pl.LazyFr
         raise RegisterLoadError(
             f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
         ) from None
+    _check_date_columns(lf, f, two_digit_year_pivot)
     return lf
+
+
+_SNIFF_ROWS = 10_000
+_NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str]]] = {}
+_MONTH_FIRST = r"^(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
+
+
+def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
+    """Refuse date columns read wrongly otherwise: two-digit years (without a pivot) and
+    month-first dates in the first rows of a text column; a numeric column mixing SAS day
+    numbers and ``YYYYMMDD`` integers (all rows of that column; remembered per file)."""
+    reg = REGISTERS[f.register]
+    schema = lf.collect_schema()
+    m = match_columns(schema.names(), reg)
+    dates = [
+        (v.name, m.mapping[v.name])
+        for v in reg.variables
+        if v.dtype == pl.Date and v.name in m.mapping
+    ]
+    text = [(n, r) for n, r in dates if schema[r] == pl.String]
+    nums = [(n, r) for n, r in dates if schema[r].is_numeric()]
+    if text:
+        _sniff_text_dates(lf, f, text, pivot)
+    if nums:
+        _check_number_dates(lf, f, nums)
+
+
+def _sniff_text_dates(
+    lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]], pivot: int | None
+) -> None:
+    head = lf.select([r for _, r in cols]).head(_SNIFF_ROWS).with_row_index("__row", offset=1)
+    try:
+        sample = head.collect()
+    except Exception:  # unreadable rows: reported where the data are read
+        return
+    for name, raw in cols:
+        s = pl.col(raw).str.strip_chars().str.to_uppercase()
+        checks = [("month-first dates (MM/DD/YYYY)", s.str.contains(_MONTH_FIRST), "paleval reads "
+                   "DD/MM/YYYY (Danish usage): convert the column")]  # fmt: skip
+        if pivot is None:
+            checks.append((
+                "two-digit years",
+                s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "").str.contains(TWO_DIGIT_YEAR),
+                "the century is unknown: deliver four-digit years or pass "
+                "two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)",
+            ))  # fmt: skip
+        for what, cond, todo in checks:
+            bad = sample.filter(cond.fill_null(False))
+            if bad.height:
+                ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.head(3).iter_rows())
+                raise RegisterLoadError(
+                    f.register, f.name, name,
+                    f"{what} in {bad.height} of the first {sample.height} rows (e.g. {ex}): {todo}",
+                )  # fmt: skip
+
+
+def _check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]]) -> None:
+    st = f.path.stat()
+    todo = [
+        (n, r) for n, r in cols if (str(f.path), st.st_size, st.st_mtime_ns, r) not in _NUMBER_KINDS
+    ]
+    if todo:
+        aggs = []
+        for _, r in todo:
+            k = number_date_kind(pl.col(r))
+            aggs += [
+                (k == "sas_days").sum().alias(f"d|{r}"),
+                (k == "yyyymmdd").sum().alias(f"y|{r}"),
+            ]
+        aggs += [
+            pl.col(r)
+            .filter(number_date_kind(pl.col(r)) == "yyyymmdd")
+            .first()
+            .cast(pl.String)
+            .alias(f"e|{r}")
+            for _, r in todo
+        ]
+        try:
+            row = lf.select(aggs).collect(engine="streaming").row(0, named=True)
+        except Exception:
+            return
+        for _, r in todo:
+            key = (str(f.path), st.st_size, st.st_mtime_ns, r)
+            _NUMBER_KINDS[key] = (int(row[f"d|{r}"]), int(row[f"y|{r}"]), [str(row[f"e|{r}"])])
+    for name, r in cols:
+        n_days, n_ymd, ex = _NUMBER_KINDS[(str(f.path), st.st_size, st.st_mtime_ns, r)]
+        if n_days and n_ymd:
+            raise RegisterLoadError(
+                f.register, f.name, name,
+                f"numbers of two kinds in one date column: {n_days} SAS day numbers and "
+                f"{n_ymd} YYYYMMDD integers (e.g. {ex[0]}): ambiguous, convert the column",
+            )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- casting
@@ -414,7 +1175,9 @@ def _declared_spelling(out: pl.Expr, upper: dict[str, str]) -> pl.Expr:
     return chain.otherwise(out)
 
 
-def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
+def parse_expr(
+    raw: str, src: pl.DataType, var: Variable, *, two_digit_year_pivot: int | None = None
+) -> pl.Expr:
     """Expression casting raw column ``raw`` (dtype ``src``) to ``var``'s declared dtype.
 
     Values that cannot be cast give null (see the module docstring for the rules).
@@ -430,10 +1193,12 @@ def parse_expr(raw: str, src: pl.DataType, var: Variable) -> pl.Expr:
     [datetime.date(2015, 1, 31), datetime.date(2015, 1, 31), datetime.date(2015, 1, 31),
      None, None]
     """
-    return _parse(raw, src, var, clean=False)
+    return _parse(raw, src, var, clean=False, pivot=two_digit_year_pivot)
 
 
-def _parse(raw: str, src: pl.DataType, var: Variable, *, clean: bool) -> pl.Expr:
+def _parse(
+    raw: str, src: pl.DataType, var: Variable, *, clean: bool, pivot: int | None = None
+) -> pl.Expr:
     """:func:`parse_expr`; with ``clean=True`` a text column is taken as already passed
     through :func:`_text` (stripped, missing text null), as :func:`_conform` does."""
     text = (lambda x: x) if clean else _text
@@ -469,20 +1234,26 @@ def _parse(raw: str, src: pl.DataType, var: Variable, *, clean: bool) -> pl.Expr
             return pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).alias(var.name)
         return e.cast(target, strict=False).alias(var.name)
     if target == pl.Date:
-        if src == pl.Date:
-            return e.alias(var.name)
-        if isinstance(src, pl.Datetime):
-            return e.dt.date().alias(var.name)
-        if _is_numeric(src):
-            days = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)) + _SAS_EPOCH_DAYS
-            return days.cast(pl.Int32, strict=False).cast(pl.Date).alias(var.name)
-        s = text(e.cast(pl.String, strict=False)).str.replace(
-            r"(?:[ T:]\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?)$", ""
-        )
-        return pl.coalesce([s.str.to_date(fmt, strict=False) for fmt in DATE_FORMATS]).alias(
-            var.name
-        )
+        return _parse_date(e, src, text, pivot).alias(var.name)
     return e.cast(target, strict=False).alias(var.name)
+
+
+def _parse_date(
+    e: pl.Expr, src: pl.DataType, text: Callable[[pl.Expr], pl.Expr], pivot: int | None
+) -> pl.Expr:
+    """A raw column as a Date: dates as they are, datetimes' date part, numbers as SAS day
+    numbers or ``YYYYMMDD`` integers by range (:func:`~paleval.registers.normalise.
+    number_to_date`), text in the accepted formats (:func:`~paleval.registers.normalise.
+    text_to_date`); other types (times of day) null."""
+    if src == pl.Date:
+        return e
+    if isinstance(src, pl.Datetime):
+        return e.dt.date()
+    if _is_numeric(src):
+        return number_to_date(e)
+    if src == pl.String:
+        return text_to_date(text(e), two_digit_year_pivot=pivot)
+    return pl.lit(None, pl.Date)
 
 
 def present_expr(raw: str, src: pl.DataType) -> pl.Expr:
@@ -556,6 +1327,8 @@ def _conform(
     f: RegisterFile,
     columns: Literal["all", "declared"],
     cache_dir: str | Path | None = None,
+    *,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
     reg = REGISTERS[f.register]
     schema = raw.collect_schema()
@@ -596,7 +1369,9 @@ def _conform(
         elif rawname in clean and v.dtype == pl.String:
             exprs.append(pl.col(rawname).alias(v.name))  # nothing to clean or re-spell
         else:
-            exprs.append(_parse(rawname, schema[rawname], v, clean=True))
+            exprs.append(
+                _parse(rawname, schema[rawname], v, clean=True, pivot=two_digit_year_pivot)
+            )
     if columns == "all":
         exprs.extend(pl.col(c) for c in m.extra if c not in reg.columns)
     return raw.select(exprs)
@@ -715,7 +1490,9 @@ def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str
             tmp.unlink(missing_ok=True)
 
 
-def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[int, list[str]]]:
+def unparseable_counts(
+    raw: pl.LazyFrame, f: RegisterFile, *, two_digit_year_pivot: int | None = None
+) -> dict[str, tuple[int, list[str]]]:
     """Per declared column: how many present values cannot be cast, with up to 5 examples
     (``"row N: 'value'"``, rows 1-based in the file). Reads every column once, so a file that
     cannot be read (ragged CSV lines) raises the polars error here.
@@ -739,7 +1516,8 @@ def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[in
         src = schema[rawname]
         if v.dtype == pl.String and src == pl.String:
             continue
-        checks[v.name] = present_expr(rawname, src) & parse_expr(rawname, src, v).is_null()
+        parsed = parse_expr(rawname, src, v, two_digit_year_pivot=two_digit_year_pivot)
+        checks[v.name] = present_expr(rawname, src) & parsed.is_null()
     # reading every column makes the CSV reader meet ragged lines (projection would skip them)
     touch = pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")
     counts = raw.select(touch, *(x.sum().alias(k) for k, x in checks.items()))
@@ -761,18 +1539,131 @@ def unparseable_counts(raw: pl.LazyFrame, f: RegisterFile) -> dict[str, tuple[in
     return out
 
 
+def integrity_exprs(f: RegisterFile) -> dict[str, pl.Expr]:
+    """Per column of a parquet file: True where a value lies outside the minimum and maximum
+    the file's own footer records for that column (over all row groups). Such a value was not
+    written: it was damaged on disk (a corrupt page that still decompresses). Cheap to add to a
+    pass that reads the columns anyway (:func:`paleval.registers.validate`); empty for other
+    formats and for columns without statistics.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"x": [1, 5]}).write_parquet(d / "dod.parquet", statistics=True)
+    >>> e = integrity_exprs(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    >>> pl.DataFrame({"x": [1, 5, 9]}).select(e["x"])["x"].to_list()
+    [False, False, True]
+    """
+    if f.format != "parquet":
+        return {}
+    import pyarrow.parquet as pq
+
+    md = pq.read_metadata(f.path)
+    names = [md.schema.column(j).name for j in range(md.num_columns)]
+    lo: dict[str, Any] = {}
+    hi: dict[str, Any] = {}
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        for j in range(rg.num_columns):
+            st = rg.column(j).statistics
+            name = names[j]
+            if st is None or not st.has_min_max or (name in lo and lo[name] is None):
+                lo[name] = hi[name] = None  # a row group without statistics: no bound
+                continue
+            lo[name] = st.min if name not in lo else min(lo[name], st.min)
+            hi[name] = st.max if name not in hi else max(hi[name], st.max)
+    out = {}
+    for name in names:
+        if lo.get(name) is None or isinstance(lo[name], (bytes, str)):
+            continue  # text: byte order may differ from polars' order; no bound
+        c = pl.col(name)
+        out[name] = (c.is_not_null() & ((c < lo[name]) | (c > hi[name]))).fill_null(False)
+    return out
+
+
+def verify_file(f: RegisterFile) -> int:
+    """Read a file completely and check it against its own metadata; returns its rows.
+
+    Parquet: every page is read with page checksum verification (pyarrow; pages written with
+    checksums), the rows read must equal the footer's count, and every value must lie within
+    the column statistics in the footer (:func:`integrity_exprs`), which catches a damaged page
+    that still decompresses. SAS: the header's row count (see :func:`expected_rows`). CSV:
+    the encoding (:func:`csv_encoding`). Raises :class:`RegisterLoadError` naming the file and
+    what is wrong. A full extra read: :func:`scan_register` does it with ``strict=True``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, polars as pl
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> pl.DataFrame({"PNR": ["1", "2"]}).write_parquet(d / "dod.parquet")
+    >>> verify_file(RegisterFile("dod", d / "dod.parquet", None, "parquet"))
+    2
+    """
+    if f.format in ("csv", "txt"):  # the encoding pass, then every line through the reader
+        raw = _scan_raw(f)
+        try:
+            return int(raw.select(pl.len()).collect().item())
+        except Exception as exc:
+            raise RegisterLoadError(
+                f.register, f.name, None, f"cannot read the csv file: {_first_line(exc)}"
+            ) from None
+    expected = expected_rows(f)
+    if f.format != "parquet":
+        got = _scan_raw(f).select(pl.len()).collect().item()
+    else:
+        got = _verify_parquet(f)
+    if expected is not None and got != expected:
+        raise RegisterLoadError(
+            f.register, f.name, None, f"the file's metadata declares {expected} rows, {got} read"
+        )
+    return int(got)
+
+
+def _verify_parquet(f: RegisterFile) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(f.path, page_checksum_verification=True)
+        got = 0
+        for i in range(pf.num_row_groups):
+            got += pf.read_row_group(i).num_rows
+    except Exception as exc:
+        raise RegisterLoadError(
+            f.register, f.name, None, f"corrupt parquet file: {_first_line(exc)}"
+        ) from None
+    checks = integrity_exprs(f)
+    if checks:
+        lf = pl.scan_parquet(f.path)
+        row = lf.select(x.sum().alias(k) for k, x in checks.items()).collect().row(0, named=True)
+        bad = {k: n for k, n in row.items() if n}
+        if bad:
+            shown = ", ".join(f"{k} ({n} rows)" for k, n in bad.items())
+            raise RegisterLoadError(
+                f.register,
+                f.name,
+                next(iter(bad)),
+                f"corrupt parquet file: values outside the range its footer records in {shown}",
+            )
+    return got
+
+
 def _scan_file(
     f: RegisterFile,
     *,
     columns: Literal["all", "declared"],
     strict: bool,
     cache_dir: str | Path | None,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
-    raw = _scan_raw(f, cache_dir)
-    out = _conform(raw, f, columns, cache_dir)
+    raw = _scan_raw(f, cache_dir, encoding=encoding, two_digit_year_pivot=two_digit_year_pivot)
+    out = _conform(raw, f, columns, cache_dir, two_digit_year_pivot=two_digit_year_pivot)
     if strict:
+        if f.format == "parquet":
+            verify_file(f)
         try:
-            bad = unparseable_counts(raw, f)
+            bad = unparseable_counts(raw, f, two_digit_year_pivot=two_digit_year_pivot)
         except Exception as exc:  # errors met only when reading the data (ragged CSV lines)
             raise RegisterLoadError(
                 f.register, f.name, None, f"cannot read the {f.format} file: {_first_line(exc)}"
@@ -800,6 +1691,8 @@ def scan_register(
     strict: bool = False,
     cache_dir: str | Path | None = None,
     exclude: bool = False,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> pl.LazyFrame:
     """Scan register ``key`` in ``data_dir`` into its declared schema (lazy).
 
@@ -827,6 +1720,16 @@ def scan_register(
     exclude
         Drop the rows that the validation rules of severity *exclude* drop
         (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
+    encoding
+        Text encoding of CSV files (``"utf-8"``, ``"latin-1"``, ``"cp1252"``); default:
+        detected per file (:func:`csv_encoding`), mixed encodings refused.
+    two_digit_year_pivot
+        Read dates with two-digit years (``31-01-15``): years below the pivot are 20yy, the
+        others 19yy. Default ``None``: such dates are refused (a clear error when the first
+        rows have them; null and counted by validation further down).
+
+    ``strict=True`` also reads a parquet file completely with checksum verification and
+    compares it with its own footer (:func:`verify_file`).
 
     Text is cleaned (stripped, ``""`` and ``"."`` to null, codes in their declared spelling).
     For a parquet file, the scan first checks each text column once (a filter count, mostly
@@ -849,14 +1752,27 @@ def scan_register(
     frames = []
     for f in files:
         if not lowercase_ok:
-            names = _scan_raw(f, cache_dir).collect_schema().names()
+            names = (
+                _scan_raw(
+                    f, cache_dir, encoding=encoding, two_digit_year_pivot=two_digit_year_pivot
+                )
+                .collect_schema()
+                .names()
+            )
             wrong = [v.name for v in reg.variables if v.name not in names]
             wrong = [n for n in wrong if n.lower() in {x.strip().lower() for x in names}]
             if wrong:
                 raise RegisterLoadError(
                     key, f.name, ", ".join(wrong), "column spelled in another case"
                 )
-        lf = _scan_file(f, columns=columns, strict=strict, cache_dir=cache_dir)
+        lf = _scan_file(
+            f,
+            columns=columns,
+            strict=strict,
+            cache_dir=cache_dir,
+            encoding=encoding,
+            two_digit_year_pivot=two_digit_year_pivot,
+        )
         if exclude:
             from paleval.registers.validation import exclusion_filter  # (imports this module)
 
@@ -879,6 +1795,8 @@ def scan_registers(
     strict: bool = False,
     cache_dir: str | Path | None = None,
     exclude: bool = False,
+    encoding: str | None = None,
+    two_digit_year_pivot: int | None = None,
 ) -> dict[str, pl.LazyFrame]:
     """:func:`scan_register` for several registers, as a dict key -> LazyFrame.
 
@@ -892,7 +1810,14 @@ def scan_registers(
     """
     return {
         k: scan_register(
-            data_dir, k, columns=columns, strict=strict, cache_dir=cache_dir, exclude=exclude
+            data_dir,
+            k,
+            columns=columns,
+            strict=strict,
+            cache_dir=cache_dir,
+            exclude=exclude,
+            encoding=encoding,
+            two_digit_year_pivot=two_digit_year_pivot,
         )
         for k in keys
     }
@@ -915,12 +1840,33 @@ DUPLICATE_KEY = ("PNR", "start", "end", "department", "action_diagnosis")
 """Contacts equal on these columns are exact duplicates (rule ``lpr_duplicate_contact``)."""
 
 
-def _has(data_dir: str | Path, key: str) -> bool:
-    try:
-        find_register_files(data_dir, key)
-    except RegisterLoadError:
+def register_delivered(data_dir: str | Path, key: str) -> bool:
+    """Whether register ``key`` is delivered in ``data_dir``: False when no file of it exists
+    at all; when some exist but are refused (a name matching no pattern, a year given twice,
+    ...) :func:`find_register_files` raises, so such a register is never silently taken as
+    absent (use this, not ``find_register_files`` in a ``try``, to ask "is it there?").
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "vnds.csv").write_text("PNR,INDUD_KODE,HAEND_DATO\\n")
+    >>> register_delivered(d, "vnds"), register_delivered(d, "dod")
+    (True, False)
+    >>> _ = (d / "dod_2019.csv").write_text("PNR,DODDATO\\n")
+    >>> register_delivered(d, "dod")
+    Traceback (most recent call last):
+    ...
+    paleval.registers.loading.RegisterLoadError: register 'dod': 1 file(s) refused: ...
+    """
+    _register(key)
+    if not any(e.register == key for e in _inventory(Path(data_dir))):
         return False
+    find_register_files(data_dir, key)
     return True
+
+
+_has = register_delivered
 
 
 def lpr_contacts(
