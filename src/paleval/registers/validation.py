@@ -33,6 +33,7 @@ import polars as pl
 from paleval.codes import coverage_table, load_codes
 from paleval.registers.loading import (
     FIXED_WIDTH,
+    ColumnMatch,
     RegisterFile,
     RegisterLoadError,
     _conform,
@@ -770,18 +771,9 @@ def _code_checks(
     return checks
 
 
-def _check_file(
-    raw: pl.LazyFrame,
-    f: RegisterFile,
-    out: _Collector,
-    debug: bool,
-    extract_end: dt.date | None = None,
-) -> bool:
-    """Column and value checks of one file; returns whether the file can be loaded."""
-    extract_end = extract_end or dt.date.today()
+def _column_checks(f: RegisterFile, schema: pl.Schema, m: ColumnMatch, out: _Collector) -> bool:
+    """Missing, ambiguous and extra columns of one file; whether the file can be loaded."""
     reg = REGISTERS[f.register]
-    schema = raw.collect_schema()
-    m = match_columns(schema.names(), reg)
     loadable = True
     for name in m.missing:
         var = reg.variable(name)
@@ -804,9 +796,19 @@ def _check_file(
             1,
             [f"did you mean {near[0]!r}?"] if near else [],
         )
+    return loadable
 
-    lf = raw.with_row_index("__row", offset=1)
-    checks: dict[tuple[str, str], tuple[pl.Expr, str | None]] = {}
+
+_Checks = dict[tuple[str, str], tuple[pl.Expr, str | None]]
+
+
+def _value_checks(
+    key: str, schema: pl.Schema, m: ColumnMatch
+) -> tuple[_Checks, dict[str, pl.Expr]]:
+    """The per-column value checks of one file (rule, column) -> (condition, raw column to
+    show) and the parsed value of each declared column present."""
+    reg = REGISTERS[key]
+    checks: _Checks = {}
     parsed: dict[str, pl.Expr] = {}
     for v in reg.variables:
         rawname = m.mapping.get(v.name)
@@ -835,7 +837,26 @@ def _check_file(
                 p.is_not_null() & p.str.contains(r"[a-z\s.]"),
                 rawname,
             )
-        checks |= _code_checks(f.register, v, p, rawname)
+        checks |= _code_checks(key, v, p, rawname)
+    return checks, parsed
+
+
+def _check_file(
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    out: _Collector,
+    debug: bool,
+    extract_end: dt.date | None = None,
+) -> bool:
+    """Column and value checks of one file; returns whether the file can be loaded."""
+    extract_end = extract_end or dt.date.today()
+    reg = REGISTERS[f.register]
+    schema = raw.collect_schema()
+    m = match_columns(schema.names(), reg)
+    loadable = _column_checks(f, schema, m, out)
+
+    lf = raw.with_row_index("__row", offset=1)
+    checks, parsed = _value_checks(f.register, schema, m)
     for rule, col, cond in row_rules(f.register, parsed, extract_end):
         shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
         checks[(rule, col)] = (cond, shown)
