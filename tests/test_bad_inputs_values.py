@@ -195,9 +195,9 @@ CASES = [
     # ---- dates outside the plausible range (excluded)
     Case("birth_before_1890", _edit("bef", "1960-02-02", "1885-05-05"),
          {("date_before_range", "bef", "FOED_DAG"): 1}, {"bef": 2}),
-    Case("lmdb_before_1995", _append("lmdb", LMDB_ROW.format("1994-12-31")),
+    Case("lmdb_before_1994", _append("lmdb", LMDB_ROW.format("1993-12-31")),
          {("date_before_range", "lmdb", "EKSD"): 1}, {"lmdb": 2}),
-    Case("lmdb_first_day_1995_kept", _append("lmdb", LMDB_ROW.format("1995-01-01")),
+    Case("lmdb_first_day_1994_kept", _append("lmdb", LMDB_ROW.format("1994-01-01")),
          {}, {"lmdb": 3}),
     Case("lpr_admission_before_1977", _edit("lpr_adm", "2019-03-01,2019-03-01", "1976-12-31,1977-01-02"),
          {("date_before_range", "lpr_adm", "D_INDDTO"): 1}, {"lpr_adm": 1}),

@@ -682,7 +682,7 @@ def register_keys() -> list[str]:
 
 DATE_FLOOR = dt.date(1890, 1, 1)
 """No date in any register is plausible before this day: nobody born earlier can be alive in
-an extract of the 2000s (the oldest Dane on record died at 115)."""
+an extract of the 2000s (:data:`MAX_AGE_AT_DEATH`)."""
 
 EARLIEST_DATES: dict[tuple[str, str], dt.date] = {
     # CPR (births and deaths with a PNR) from 2 April 1968: Pedersen, Scand J Public Health
@@ -702,9 +702,10 @@ EARLIEST_DATES: dict[tuple[str, str], dt.date] = {
     ("dpd", "FOERSTE_KONTAKT_DATO"): dt.date(2009, 1, 1),
     # Danish Cancer Registry from 1943: Gjerstorff, Scand J Public Health 2011;39(7 Suppl):42-45
     ("car", "D_DIAGNOSEDATO"): dt.date(1943, 1, 1),
-    # Danish National Prescription Registry from 1995: Kildemoes et al. Scand J Public Health
-    # 2011;39(7 Suppl):38-41; Pottegard et al. Int J Epidemiol 2017;46:798
-    ("lmdb", "EKSD"): dt.date(1995, 1, 1),
+    # individual prescriptions recorded since 1994 (Register of Medicinal Product Statistics;
+    # Kildemoes et al. Scand J Public Health 2011;39(7 Suppl):38-41), complete from 1995
+    # (Pottegard et al. Int J Epidemiol 2017;46:798)
+    ("lmdb", "EKSD"): dt.date(1994, 1, 1),
 }
 """Earliest plausible date of a date column (register ``key``, column), where the register
 began later than :data:`DATE_FLOOR`; a date before it is rule ``date_before_range``."""
@@ -736,10 +737,11 @@ NOT_BOUNDED_BY_EXTRACT: frozenset[tuple[str, str]] = frozenset(
 """Date columns not checked against the extract's end (rule ``date_after_extract_end``)."""
 
 MAX_AGE_AT_DEATH = 115
-"""A death at a greater age (years, from BEF's FOED_DAG) is implausible (rule
-``age_over_max``): the oldest person ever recorded in Denmark's population registers died at
-115 (Christian Mortensen, b. 1882; Danish Demographic Database / Guinness records; the
-Danish 110+ study, Andersen-Ranberg et al. 2001)."""
+"""A death at a greater age (completed years from BEF's FOED_DAG) is implausible (rule
+``age_over_max``): the longest validated life of anyone born in Denmark is 115 years and 252
+days (Christian Mortensen, born 1882 in Skaarup, died 1998 in California; Skytthe, Jeune and
+Wilmoth, "Age validation of the oldest man", in Validation of Exceptional Longevity, Odense
+Monographs on Population Aging 6, 1999, demogr.mpg.de/books/odense/6/10.htm)."""
 
 CODE_LISTS: dict[tuple[str, str], tuple[str, str]] = {
     ("bef", "KOM"): ("municipalities", "KOM"),

@@ -220,7 +220,7 @@ RULES: tuple[Rule, ...] = (
         "exclude",
         "all",
         "A date before the column's plausible range: before 1890-01-01 (model.DATE_FLOOR) or "
-        "before the register began (model.EARLIEST_DATES, e.g. LPR 1977, LMDB 1995, DPD 2009).",
+        "before the register began (model.EARLIEST_DATES, e.g. LPR 1977, LMDB 1994, DPD 2009).",
     ),
     Rule(
         "date_after_extract_end",
@@ -376,7 +376,7 @@ def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> d
     Examples
     --------
     >>> d = dt.date
-    >>> df = pl.DataFrame({"x": [d(1900, 1, 1), d(1960, 1, 1), d(1990, 5, 1), d(2030, 1, 1),
+    >>> df = pl.DataFrame({"x": [d(1900, 1, 1), d(1960, 1, 1), d(1993, 5, 1), d(2030, 1, 1),
     ...     d(2015, 3, 3), None]})
     >>> r = date_rules("lmdb", "EKSD", pl.col("x"), d(2024, 12, 31))
     >>> df.select(**r).rows()  # doctest: +NORMALIZE_WHITESPACE
