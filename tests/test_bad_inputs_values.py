@@ -565,3 +565,32 @@ def test_planted_rows_are_counted_and_absent(planted: dict) -> None:
     new_pnr = inc_new.collect().filter(others)["PNR"].to_list()
     assert new_pnr == inc_orig.collect().filter(others)["PNR"].to_list()
     assert set(planted_dpd) & set(new_pnr)  # planted persons are in it, not excluded
+
+
+def test_parquet_counts_each_rule_of_a_column(tmp_path: Path) -> None:
+    """Parquet files count the date (and code) rules of a column together first; the rules
+    found are then counted one by one, a clean column not at all."""
+    (tmp_path / "lmdb").mkdir()
+    days = [D(2019, 1, 1), D(1900, 1, 1), D(2099, 9, 9), D(1980, 1, 1), D(2031, 1, 1), None]
+    atc = ["N02AA01", "n02aa01", "N02 AA01", "X1", "N02AA01", "N02AA01"]
+    pl.DataFrame({"PNR": [f"{i:010d}" for i in range(6)], "EKSD": days, "ATC": atc}).write_parquet(
+        tmp_path / "lmdb" / "lmdb2019.parquet"
+    )
+    rep = validate(tmp_path, ["lmdb"], extract_end="2024-12-31")
+    found = rep.findings.filter(pl.col("rule") != "cross_check_skipped")  # (no dod, no bef)
+    got = {(r["rule"], r["column"]): r["n"] for r in found.iter_rows(named=True)}
+    assert got == {
+        ("null_required", "EKSD"): 1,
+        ("date_sentinel", "EKSD"): 2,
+        ("date_before_range", "EKSD"): 1,
+        ("date_after_extract_end", "EKSD"): 1,
+        ("code_normalised", "ATC"): 2,
+        ("code_shape", "ATC"): 1,
+        ("column_missing_optional", "VNR"): 1,
+        ("column_missing_optional", "APK"): 1,
+        ("column_missing_optional", "PACKSIZE"): 1,
+        ("column_missing_optional", "VOLUME"): 1,
+    }, repr(rep)
+    kept = scan_register(tmp_path, "lmdb", exclude=True).collect()["PNR"].to_list()
+    # only the first row has a plausible dispensing date (lower-case ATC codes are kept)
+    assert kept == ["0000000000"]

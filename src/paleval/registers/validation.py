@@ -867,7 +867,8 @@ def _check_file(
     has_pk = bool(pk) and all(k in parsed for k in pk)
     distinct = pl.struct([parsed[k] for k in pk]).n_unique() if has_pk else None
     try:
-        counts = _count(raw, f, conds, distinct)
+        groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
+        counts = _count(raw, f, conds, distinct, groups)
     except Exception as exc:  # a corrupt file that only fails when read
         out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
         return False
@@ -896,8 +897,24 @@ def _check_file(
     return loadable
 
 
+_GROUPED = frozenset(
+    {
+        "date_sentinel",
+        "date_before_range",
+        "date_after_extract_end",
+        "code_shape",
+        "code_normalised",
+    }
+)
+"""Rules whose per-column conditions a parquet file counts together first (see _count)."""
+
+
 def _count(
-    raw: pl.LazyFrame, f: RegisterFile, conds: list[pl.Expr], distinct: pl.Expr | None
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    conds: list[pl.Expr],
+    distinct: pl.Expr | None,
+    groups: list[str | None] | None = None,
 ) -> dict[str, int]:
     """``__n`` (rows), ``c0, c1, ...`` (rows where each condition holds) and ``__nu`` (the
     ``distinct`` count, when given) of one file.
@@ -905,7 +922,10 @@ def _count(
     CSV and SAS: one streaming pass, which also reads every column (so ragged CSV lines are
     met). Parquet: one filter-and-count query per condition, which the parquet reader answers
     mostly from the column dictionaries: several times faster on a national extract than one
-    pass computing every check on every row.
+    pass computing every check on every row. Conditions that share a group (``groups``: the
+    date rules of one column, the code rules of one column) are first counted as one query
+    (any of them), and one by one only when that count is not zero: a clean column costs one
+    query, not three.
     """
     aggs = {"__n": pl.len()} | {f"c{i}": c.sum() for i, c in enumerate(conds)}
     if distinct is not None:
@@ -914,10 +934,31 @@ def _count(
         touch = pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")
         row = raw.select(touch, **aggs).collect(engine="streaming").row(0, named=True)
         return {k: int(row[k]) for k in aggs}
+    groups = groups or [None] * len(conds)
+    members: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g if g is not None else f"c{i}", []).append(i)
     queries = {k: raw.select(a) for k, a in aggs.items() if not k.startswith("c")}
-    queries |= {f"c{i}": raw.filter(c).select(pl.len()) for i, c in enumerate(conds)}
+    queries |= {
+        g: raw.filter(pl.any_horizontal([conds[i] for i in idx])).select(pl.len())
+        for g, idx in members.items()
+    }
     frames = pl.collect_all(list(queries.values()), engine="streaming")
-    return {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
+    found = {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
+    out = {k: v for k, v in found.items() if k in aggs}
+    detail: dict[str, pl.LazyFrame] = {}
+    for g, idx in members.items():
+        if len(idx) == 1:
+            out[f"c{idx[0]}"] = found[g]
+            continue
+        for i in idx:
+            out[f"c{i}"] = 0
+            if found[g]:
+                detail[f"c{i}"] = raw.filter(conds[i]).select(pl.len())
+    if detail:
+        frames = pl.collect_all(list(detail.values()), engine="streaming")
+        out |= {k: int(df.item()) for k, df in zip(detail, frames, strict=True)}
+    return out
 
 
 def _person_dates(
