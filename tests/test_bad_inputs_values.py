@@ -594,3 +594,68 @@ def test_parquet_counts_each_rule_of_a_column(tmp_path: Path) -> None:
     kept = scan_register(tmp_path, "lmdb", exclude=True).collect()["PNR"].to_list()
     # only the first row has a plausible dispensing date (lower-case ATC codes are kept)
     assert kept == ["0000000000"]
+
+
+# one bad row per exclude rule, by register: (rule, register, column, row with {pnr})
+_PLANTS = [
+    ("null_required", "lmdb", "EKSD", "{pnr},,N02AA01,111111,1,10,10"),
+    ("negative_value", "lmdb", "PACKSIZE", "{pnr},2019-02-02,N02AA01,111111,1,-10,10"),
+    ("negative_value", "lpr_adm", "V_SENGDAGE", "{pnr},X{pnr},9101,011,01,0,1,2019-02-02,,-1,DC349"),
+    ("negative_value", "bef", "ANTPERSF", "{pnr},1,1950-01-01,101,84,G,F9,1,-2,1,5100,2019-12-31"),
+    ("number_not_finite", "lmdb", "APK", "{pnr},2019-02-02,N02AA01,111111,NaN,10,10"),
+    ("number_not_finite", "sssy", "BRUHON", f"{{pnr}},1905,123456,80,{SERVICE},1,1,inf"),
+    ("number_not_finite", "ind", "DISPON_13", "{pnr},1000,-inf"),
+    ("date_sentinel", "lmdb", "EKSD", "{pnr},1900-01-01,N02AA01,111111,1,10,10"),
+    ("date_sentinel", "dpd", "HENV_DATO", "{pnr},98102,hospice,9999-12-31,own_doctor,0,,andet,0,0"),
+    ("date_before_range", "lmdb", "EKSD", "{pnr},1990-01-01,N02AA01,111111,1,10,10"),
+    ("date_before_range", "lpr_adm", "D_INDDTO", "{pnr},X{pnr},9101,011,01,0,1,1970-05-05,,1,DC349"),
+    ("date_after_extract_end", "lmdb", "EKSD", "{pnr},2035-01-01,N02AA01,111111,1,10,10"),
+    ("end_before_start", "lpr_adm", "D_UDDTO",
+     "{pnr},X{pnr},9101,011,01,0,1,2019-05-10,2019-05-01,1,DC349"),
+    ("dpd_contact_before_referral", "dpd", "FOERSTE_KONTAKT_DATO",
+     "{pnr},98102,hospice,2019-05-10,own_doctor,1,2019-05-01,,1,1"),
+    ("honuge_invalid", "sssy", "HONUGE", f"{{pnr}},1954,123456,80,{SERVICE},1,1,100"),
+    ("lpr3_refuted_diagnosis", "lpr_f_diagnoser", "senere_afkraeftet", "K{pnr},DC349,A,Ja"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> None:
+    """Seeded random plants of every per-row exclude rule (1-4 rows each, random order among
+    the good rows): validation counts exactly the planted rows under each rule, and none of
+    them is in the frames the loaders return with exclude=True."""
+    rng = np.random.default_rng(seed)
+    d = _base(tmp_path)
+    (d / "lpr_f_diagnoser").mkdir()
+    lpr3 = "DW_EK_KONTAKT,diagnosekode,diagnosetype,senere_afkraeftet\nK1,DC349,A,Nej\n"
+    (d / "lpr_f_diagnoser" / "lpr_f_diagnoser2019.csv").write_text(lpr3)
+    files = FILE | {"lpr_f_diagnoser": "lpr_f_diagnoser2019.csv"}
+    expected: dict[tuple[str, str, str], int] = {}
+    marks: dict[str, list[str]] = {}
+    lines: dict[str, list[str]] = {}
+    serial = 0
+    for rule, key, col, row in _PLANTS:
+        for _ in range(int(rng.integers(1, 5))):
+            serial += 1
+            pnr = f"99{serial:08d}"
+            lines.setdefault(key, []).append(row.format(pnr=pnr))
+            marks.setdefault(key, []).append(pnr)
+            expected[(rule, key, col)] = expected.get((rule, key, col), 0) + 1
+    for key, new in lines.items():
+        p = d / key / files[key]
+        head, *body = p.read_text().splitlines()
+        rows = body + new
+        order = rng.permutation(len(rows))
+        p.write_text("\n".join([head, *(rows[i] for i in order)]) + "\n")
+    keys = [*KEYS, "lpr_f_diagnoser"]
+    rep = validate(d, keys)
+    found = rep.findings.filter(pl.col("severity") == "exclude")
+    got = {(r["rule"], r["register"], r["column"]): r["n"] for r in found.iter_rows(named=True)}
+    assert got == expected, repr(rep)
+    for key, pnrs in marks.items():
+        lf = scan_register(d, key, exclude=True)
+        ident = "DW_EK_KONTAKT" if key == "lpr_f_diagnoser" else "PNR"
+        values = lf.select(pl.col(ident).str.strip_prefix("K")).collect().to_series()
+        assert not set(values) & set(pnrs), key
+        read = scan_register(d, key).collect().height
+        assert read == lf.collect().height + len(pnrs), key
