@@ -659,3 +659,25 @@ def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> No
         assert not set(values) & set(pnrs), key
         read = scan_register(d, key).collect().height
         assert read == lf.collect().height + len(pnrs), key
+
+
+def test_incident_cohort_ignores_a_death_before_birth() -> None:
+    """A death record dated before birth (excluded by validation) does not make a cancer
+    patient 'died before the diagnosis date', and is no competing event."""
+    from paleval.cohort import incident_cancer_cohort
+
+    regs = {
+        "car": pl.LazyFrame({"PNR": ["a", "b"], "D_DIAGNOSEDATO": [D(2015, 1, 1)] * 2,
+                             "C_ICD10": ["C341", "C509"]}),
+        "bef": pl.LazyFrame({"PNR": ["a", "b"], "year": [2014, 2014],
+            "FOED_DAG": [D(1950, 1, 1)] * 2, "KOEN": [1, 2], "KOM": ["101"] * 2,
+            "REG": ["84"] * 2, "CIVST": ["G"] * 2, "FAMILIE_ID": ["a", "b"],
+            "ANTPERSF": [2, 2], "IE_TYPE": [1, 1]}),
+        "dod": pl.LazyFrame({"PNR": ["a", "b"], "DODDATO": [D(1949, 3, 1), D(2015, 6, 1)]}),
+        "dpd": pl.LazyFrame({"PNR": ["x"], "HENV_DATO": [D(2015, 5, 1)]}),
+        "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": [HFAUDD]}),
+    }  # fmt: skip
+    c = incident_cancer_cohort(regs, end="2015-12-31")
+    rows = c.collect().select("PNR", "death_date", "event_label").rows()
+    # a: no plausible death, followed to the end (censored); b: died 2015-06-01
+    assert rows == [("a", None, "censored"), ("b", D(2015, 6, 1), "death")]
