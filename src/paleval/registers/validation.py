@@ -30,7 +30,7 @@ from typing import Literal
 
 import polars as pl
 
-from paleval.codes import coverage_table, load_codes
+from paleval.codes import code_values, coverage_table, load_codes
 from paleval.registers.loading import (
     FIXED_WIDTH,
     ColumnMatch,
@@ -753,7 +753,7 @@ def _code_checks(
     checks: dict[tuple[str, str], tuple[pl.Expr, str | None]] = {}
     link = CODE_LISTS.get((key, v.name))
     if link is not None:
-        known = load_codes(link[0])[link[1]].unique().to_list()
+        known = code_values(*link)
         checks[("code_not_in_list", v.name)] = (p.is_not_null() & ~p.is_in(known), rawname)
     cls = v.classification or ""
     if "ICD" in cls or "SKS" in cls:
