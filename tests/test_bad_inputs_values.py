@@ -681,3 +681,23 @@ def test_incident_cohort_ignores_a_death_before_birth() -> None:
     rows = c.collect().select("PNR", "death_date", "event_label").rows()
     # a: no plausible death, followed to the end (censored); b: died 2015-06-01
     assert rows == [("a", None, "censored"), ("b", D(2015, 6, 1), "death")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="DdCcIiXx0123456789 .-", max_size=8), min_size=1, max_size=30))
+def test_icd10_shape_is_the_shape_after_normalisation(codes: list[str]) -> None:
+    """code_shape's one regular expression on the raw value agrees with the definition: the
+    code normalised (upper case, no spaces/dots/dashes, SKS 'D' stripped) is a letter, two
+    digits and optional subdivisions."""
+    from paleval.registers import normalise_icd10
+    from paleval.registers.validation import ICD10_SHAPE
+
+    df = pl.DataFrame({"c": codes})
+    norm = normalise_icd10("c", strip_d_prefix=True)
+    out = df.select(
+        fast=pl.col("c").str.contains(ICD10_SHAPE),
+        ref=norm.str.contains(r"^[A-Z][0-9]{2}[0-9A-Z]*$"),
+        empty=norm.is_null(),
+    )
+    checked = out.filter(~pl.col("empty"))
+    assert checked["fast"].to_list() == checked["ref"].to_list()

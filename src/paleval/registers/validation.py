@@ -63,7 +63,6 @@ from paleval.registers.normalise import (
     honuge_is_valid,
     honuge_to_week_end,
     honuge_to_week_start,
-    normalise_icd10,
 )
 from paleval.registers.schema import Variable
 
@@ -362,8 +361,10 @@ DATE_PAIRS: dict[str, tuple[str, str, str]] = {
     "dpd": ("HENV_DATO", "FOERSTE_KONTAKT_DATO", "dpd_contact_before_referral"),
 }
 
-ICD10_SHAPE = r"^[A-Z][0-9]{2}[0-9A-Z]*$"
-"""ICD-10 after normalisation (no D prefix): a letter, two digits, optional subdivisions."""
+ICD10_SHAPE = r"(?i)^[\s.\-]*(D[\s.\-]*)?[A-Z]([\s.\-]*[0-9]){2}[0-9A-Z\s.\-]*$"
+"""ICD-10 as delivered: a letter, two digits and optional subdivisions, after an optional SKS
+``D`` prefix, in either case, with the spaces, dots and dashes that :func:`normalise_icd10`
+removes (one regular expression on the raw value: no per-row string copies)."""
 
 ATC_SHAPE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 """An ATC code of any of the five levels (WHO ATC/DDD index: N, N02, N02A, N02AA, N02AA01)."""
@@ -757,11 +758,7 @@ def _code_checks(
         checks[("code_not_in_list", v.name)] = (p.is_not_null() & ~p.is_in(known), rawname)
     cls = v.classification or ""
     if "ICD" in cls or "SKS" in cls:
-        icd = normalise_icd10(p, strip_d_prefix=True)
-        checks[("code_shape", v.name)] = (
-            icd.is_not_null() & ~icd.str.contains(ICD10_SHAPE),
-            rawname,
-        )
+        checks[("code_shape", v.name)] = (p.is_not_null() & ~p.str.contains(ICD10_SHAPE), rawname)
         if "SKS" not in cls:  # plain ICD-10 registers: an SKS 'D' prefix is stripped
             checks[("code_normalised", v.name)] = (p.str.contains(r"^\s*[Dd][A-Za-z]"), rawname)
     if "ATC" in cls:
