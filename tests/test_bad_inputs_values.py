@@ -177,6 +177,8 @@ CASES = [
          {("date_sentinel", "dpd", "HENV_DATO"): 1}, {"dpd": 1}),
     Case("dpd_referral_1899_12_31", _append("dpd", DPD_ROW.format("1899-12-31")),
          {("date_sentinel", "dpd", "HENV_DATO"): 1}, {"dpd": 1}),
+    Case("dpd_referral_excel_day_0", _append("dpd", DPD_ROW.format("1899-12-30")),
+         {("date_sentinel", "dpd", "HENV_DATO"): 1}, {"dpd": 1}),
     Case("dpd_referral_sas_day_0", _dpd_sas_days(),
          {("date_sentinel", "dpd", "HENV_DATO"): 1}, {"dpd": 1}),
     Case("dpd_contact_1900_not_also_contact_before_referral",

@@ -711,14 +711,16 @@ EARLIEST_DATES: dict[tuple[str, str], dt.date] = {
 began later than :data:`DATE_FLOOR`; a date before it is rule ``date_before_range``."""
 
 SENTINEL_DATES: tuple[dt.date, ...] = (
+    dt.date(1899, 12, 30),
     dt.date(1899, 12, 31),
     dt.date(1900, 1, 1),
     dt.date(9999, 12, 31),
 )
-"""Dates that stand for "missing" or "open" in extracts rather than for a day: Excel's and
-SQL Server's day zero (1899-12-31/1900-01-01) and the far-future 9999-12-31. Any date in 2099
-or later and SAS's day zero 1960-01-01 in a column whose :data:`EARLIEST_DATES` is later are
-sentinels too (rule ``date_sentinel``)."""
+"""Dates that stand for "missing" or "open" in extracts rather than for a day: day 0 of
+spreadsheet serial dates (1899-12-30 in Excel's and OLE Automation's convention, 1899-12-31 or
+1900-01-01 in others), SQL Server's day 0 (1900-01-01) and the far-future 9999-12-31. Any date
+in 2099 or later and SAS's day 0 (1960-01-01) in a column whose :data:`EARLIEST_DATES` is later
+are sentinels too (rule ``date_sentinel``)."""
 
 SENTINEL_FROM_YEAR = 2099
 """A date in this year or later is a sentinel (``2099-12-31`` and the like)."""

@@ -210,9 +210,9 @@ RULES: tuple[Rule, ...] = (
         "date_sentinel",
         "exclude",
         "all",
-        "A date that stands for 'missing' or 'open', not a day: 1899-12-31, 1900-01-01, "
-        "9999-12-31, any date in 2099 or later, and SAS day 0 (1960-01-01) in a column whose "
-        "register began later (model.SENTINEL_DATES, model.EARLIEST_DATES).",
+        "A date that stands for 'missing' or 'open', not a day: 1899-12-30, 1899-12-31, "
+        "1900-01-01, 9999-12-31, any date in 2099 or later, and SAS day 0 (1960-01-01) in a "
+        "column whose register began later (model.SENTINEL_DATES, model.EARLIEST_DATES).",
     ),
     Rule(
         "date_before_range",
