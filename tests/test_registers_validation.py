@@ -300,8 +300,14 @@ CASES = [
     ),
     Case(
         "event_before_birth",
-        _append(
-            "lpr_adm/lpr_adm2019.csv", "0303703333,R3,9101,011,01,2,2,1969-01-01,1969-01-01,0,DC349"
+        lambda d: (  # born 1990, admitted 1985 (within LPR's range from 1977)
+            _append(
+                "bef/bef201912.csv", "0404904444,2,1990-04-04,101,84,U,F4,9,1,1,5100,2019-12-31"
+            )(d),
+            _append(
+                "lpr_adm/lpr_adm2019.csv",
+                "0404904444,R3,9101,011,01,2,2,1985-01-01,1985-01-01,0,DC349",
+            )(d),
         ),
         {("event_before_birth", "lpr_adm", "D_INDDTO"): 1},
     ),
@@ -381,7 +387,7 @@ CASES = [
     ),
     Case(
         "null_pnr",
-        _append("dod/dod.csv", ",2021-01-01"),
+        _append("dod/dod.csv", ",2020-01-01"),
         {("null_required", "dod", "PNR"): 1},
     ),
     Case(

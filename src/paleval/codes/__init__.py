@@ -12,7 +12,7 @@ from importlib import resources
 
 import polars as pl
 
-__all__ = ["available_code_lists", "coverage_table", "load_codes"]
+__all__ = ["available_code_lists", "code_values", "coverage_table", "load_codes"]
 
 
 def available_code_lists() -> list[str]:
@@ -52,6 +52,27 @@ def load_codes(name: str) -> pl.DataFrame:
     'respiratory'
     """
     return _read(name).clone()
+
+
+def code_values(name: str, column: str) -> list[str]:
+    """The distinct codes in ``column`` of code list ``name`` (stripped, sorted): what a coded
+    register column is checked against (``paleval.registers.model.CODE_LISTS``, validation
+    rule ``code_not_in_list``).
+
+    Examples
+    --------
+    >>> code_values("regions", "REG")
+    ['81', '82', '83', '84', '85']
+    >>> code_values("regions", "KOM")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    KeyError: "code list 'regions' has no column 'KOM'; it has ['REGIONSKODE', 'REG', ...]"
+    """
+    table = _read(name)
+    if column not in table.columns:
+        raise KeyError(f"code list {name!r} has no column {column!r}; it has {table.columns}")
+    values = table.get_column(column).drop_nulls().str.strip_chars()
+    return sorted(values.filter(values != "").unique().to_list())
 
 
 COVERAGE_ACTIONS: tuple[str, ...] = ("unknown", "note")

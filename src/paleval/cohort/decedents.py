@@ -19,6 +19,7 @@ import polars as pl
 from paleval.codes import load_codes
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow
+from paleval.registers.validation import death_rules
 
 __all__ = ["INCOME_LAG_YEARS", "Cohort", "add_income", "decedent_cohort"]
 
@@ -119,8 +120,9 @@ def decedent_cohort(
     """Adults who died between ``start`` and ``end``, with characteristics at death.
 
     Steps (the flow): deaths in the period (DOD) -> with a cause-of-death record (DODSAASG) ->
-    resident in Denmark on 31 December before the year of death (BEF) -> aged ``min_age`` or
-    more at death.
+    resident in Denmark on 31 December before the year of death (BEF) -> a plausible death
+    date (not before birth, not over 115 years of age: validation rules ``death_before_birth``
+    and ``age_over_max``) -> aged ``min_age`` or more at death.
 
     Columns: ``PNR, death_date, death_year, birth_date, age, age_group, sex, region,
     municipality, living_alone, civil_status, origin, underlying_cause, cause_group, cancer,
@@ -208,6 +210,14 @@ def decedent_cohort(
         (f"Deaths {start_d} to {end_d} (DOD)", pl.lit(True)),
         ("no cause-of-death record", pl.col("_has_dar").fill_null(False)),
         ("not resident the year before death", pl.col("birth_date").is_not_null()),
+        (
+            # rules death_before_birth / age_over_max of validate(): the death record is
+            # excluded (a death before birth is never an age under min_age)
+            "implausible death date (before birth, or over 115 years of age)",
+            ~pl.any_horizontal(
+                list(death_rules(pl.col("death_date"), pl.col("birth_date")).values())
+            ),
+        ),
         (f"aged under {min_age} at death", pl.col("age") >= min_age),
     ]
     keep = pl.all_horizontal([cond for _, cond in steps[1:]])

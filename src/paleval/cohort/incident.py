@@ -34,6 +34,7 @@ from paleval.cohort.decedents import (
     regions_table,
 )
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
+from paleval.registers.validation import death_rules
 
 __all__ = [
     "CENSOR_REASONS",
@@ -204,6 +205,12 @@ def _migrations(vnds: pl.LazyFrame, first: pl.LazyFrame, persons: pl.Expr) -> pl
     )
 
 
+def _implausible_death() -> pl.Expr:
+    """A death the validation rules ``death_before_birth`` / ``age_over_max`` exclude."""
+    rules = death_rules(pl.col("death_date"), pl.col("birth_date"))
+    return pl.any_horizontal(list(rules.values()))
+
+
 def _follow_up(
     first: pl.LazyFrame,
     registers: Mapping[str, pl.LazyFrame],
@@ -247,6 +254,9 @@ def _follow_up(
         )
         .join(deaths, on="PNR", how="left")
         .with_columns(age=years_between("birth_date", "diagnosis_date"))
+        # a death before birth or over 115 years of age is excluded by validation (rules
+        # death_before_birth, age_over_max): no death, not "died before the diagnosis date"
+        .with_columns(death_date=pl.when(~_implausible_death()).then(pl.col("death_date")))
     )
     first_ref = (
         referrals.join(first.select("PNR", "diagnosis_date"), on="PNR")

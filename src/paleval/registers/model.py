@@ -9,11 +9,24 @@ exists (DPD, GP listing, terminal reimbursement), the names are paleval's own an
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from paleval.registers.schema import Register, Variable
 
-__all__ = ["REGISTERS", "register_keys"]
+__all__ = [
+    "CODE_LISTS",
+    "DATE_FLOOR",
+    "EARLIEST_DATES",
+    "MAX_AGE_AT_DEATH",
+    "NOT_BOUNDED_BY_EXTRACT",
+    "REGISTERS",
+    "SAS_ZERO",
+    "SENTINEL_DATES",
+    "SENTINEL_FROM_YEAR",
+    "register_keys",
+]
 
 S, D, INT, F = pl.String, pl.Date, pl.Int64, pl.Float64
 
@@ -661,3 +674,83 @@ def register_keys() -> list[str]:
     ['bef', 'dod', 'dodsaasg']
     """
     return list(REGISTERS)
+
+
+# --------------------------------------------------------------------------- plausibility
+# Declared plausible ranges and code-list links, checked by paleval.registers.validate and
+# applied by the loaders with exclude=True (paleval.registers.validation.exclusion_filter).
+
+DATE_FLOOR = dt.date(1890, 1, 1)
+"""No date in any register is plausible before this day: nobody born earlier can be alive in
+an extract of the 2000s (:data:`MAX_AGE_AT_DEATH`)."""
+
+EARLIEST_DATES: dict[tuple[str, str], dt.date] = {
+    # CPR (births and deaths with a PNR) from 2 April 1968: Pedersen, Scand J Public Health
+    # 2011;39(7 Suppl):22-25; Schmidt et al. Eur J Epidemiol 2014;29:541-549
+    ("dod", "DODDATO"): dt.date(1968, 4, 2),
+    # computerised cause-of-death register from 1970: Helweg-Larsen, Scand J Public Health
+    # 2011;39(7 Suppl):26-29
+    ("dodsaasg", "D_DODSDATO"): dt.date(1970, 1, 1),
+    # Danish National Patient Register from 1977: Schmidt et al. Clin Epidemiol 2015;7:449-490
+    ("lpr_adm", "D_INDDTO"): dt.date(1977, 1, 1),
+    ("lpr_adm", "D_UDDTO"): dt.date(1977, 1, 1),
+    ("lpr_f_kontakter", "dato_start"): dt.date(1977, 1, 1),
+    ("lpr_f_kontakter", "dato_slut"): dt.date(1977, 1, 1),
+    # DPD registers patients from 1 January 2010 (Groenvold et al. Clin Epidemiol
+    # 2016;8:637-643); a referral received up to a year before a 2010 admission is kept
+    ("dpd", "HENV_DATO"): dt.date(2009, 1, 1),
+    ("dpd", "FOERSTE_KONTAKT_DATO"): dt.date(2009, 1, 1),
+    # Danish Cancer Registry from 1943: Gjerstorff, Scand J Public Health 2011;39(7 Suppl):42-45
+    ("car", "D_DIAGNOSEDATO"): dt.date(1943, 1, 1),
+    # individual prescriptions recorded since 1994 (Register of Medicinal Product Statistics;
+    # Kildemoes et al. Scand J Public Health 2011;39(7 Suppl):38-41), complete from 1995
+    # (Pottegard et al. Int J Epidemiol 2017;46:798)
+    ("lmdb", "EKSD"): dt.date(1994, 1, 1),
+}
+"""Earliest plausible date of a date column (register ``key``, column), where the register
+began later than :data:`DATE_FLOOR`; a date before it is rule ``date_before_range``."""
+
+SENTINEL_DATES: tuple[dt.date, ...] = (
+    dt.date(1899, 12, 30),
+    dt.date(1899, 12, 31),
+    dt.date(1900, 1, 1),
+    dt.date(9999, 12, 31),
+)
+"""Dates that stand for "missing" or "open" in extracts rather than for a day: day 0 of
+spreadsheet serial dates (1899-12-30 in Excel's and OLE Automation's convention, 1899-12-31 or
+1900-01-01 in others), SQL Server's day 0 (1900-01-01) and the far-future 9999-12-31. Any date
+in 2099 or later and SAS's day 0 (1960-01-01) in a column whose :data:`EARLIEST_DATES` is later
+are sentinels too (rule ``date_sentinel``)."""
+
+SENTINEL_FROM_YEAR = 2099
+"""A date in this year or later is a sentinel (``2099-12-31`` and the like)."""
+
+SAS_ZERO = dt.date(1960, 1, 1)
+"""SAS day number 0: a missing date stored as 0 reads as 1 January 1960."""
+
+NOT_BOUNDED_BY_EXTRACT: frozenset[tuple[str, str]] = frozenset(
+    {
+        # the start of an education's validity and a listing's planned end may lie after the
+        # extract was drawn; they are not events
+        ("udda", "HF_VFRA"),
+        ("tilknytning", "DATO_TIL"),
+    }
+)
+"""Date columns not checked against the extract's end (rule ``date_after_extract_end``)."""
+
+MAX_AGE_AT_DEATH = 115
+"""A death at a greater age (completed years from BEF's FOED_DAG) is implausible (rule
+``age_over_max``): the longest validated life of anyone born in Denmark is 115 years and 252
+days (Christian Mortensen, born 1882 in Skaarup, died 1998 in California; Skytthe, Jeune and
+Wilmoth, "Age validation of the oldest man", in Validation of Exceptional Longevity, Odense
+Monographs on Population Aging 6, 1999, demogr.mpg.de/books/odense/6/10.htm)."""
+
+CODE_LISTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("bef", "KOM"): ("municipalities", "KOM"),
+    ("dodsaasg", "C_PRAECIS_DODSSTED"): ("place_of_death", "C_PRAECIS_DODSSTED"),
+    ("udda", "HFAUDD"): ("education_hfaudd", "HFAUDD"),
+    ("sssy", "SPECIALE"): ("gp_services", "SPECIALE"),
+}
+"""Coded columns whose values come from a paleval code list (``paleval.codes``): register
+key and column -> (code list, its code column). A value outside the list is rule
+``code_not_in_list`` (the analyses map it to "unknown" or leave it out)."""

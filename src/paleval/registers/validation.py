@@ -30,9 +30,10 @@ from typing import Literal
 
 import polars as pl
 
-from paleval.codes import coverage_table, load_codes
+from paleval.codes import code_values, coverage_table, load_codes
 from paleval.registers.loading import (
     FIXED_WIDTH,
+    ColumnMatch,
     RegisterFile,
     RegisterLoadError,
     _conform,
@@ -46,22 +47,37 @@ from paleval.registers.loading import (
     parse_expr,
     present_expr,
 )
-from paleval.registers.model import REGISTERS
+from paleval.registers.model import (
+    CODE_LISTS,
+    DATE_FLOOR,
+    EARLIEST_DATES,
+    MAX_AGE_AT_DEATH,
+    NOT_BOUNDED_BY_EXTRACT,
+    REGISTERS,
+    SAS_ZERO,
+    SENTINEL_DATES,
+    SENTINEL_FROM_YEAR,
+)
 from paleval.registers.normalise import (
     PAYMENT_GRACE_WEEKS,
     honuge_is_valid,
     honuge_to_week_end,
     honuge_to_week_start,
 )
+from paleval.registers.schema import Variable
 
 __all__ = [
     "RULES",
     "RegisterValidationError",
     "Rule",
     "ValidationReport",
+    "date_rules",
+    "death_rules",
     "exclusion_filter",
+    "extract_end_of",
     "ooh_rates",
     "rate_collapses",
+    "row_rules",
     "rules_markdown",
     "rules_table",
     "validate",
@@ -183,6 +199,61 @@ RULES: tuple[Rule, ...] = (
         "Negative bed days, family size, list size or package size.",
     ),
     Rule(
+        "number_not_finite",
+        "exclude",
+        "sssy, lmdb, ind, faik",
+        "NaN or infinite amount (fee, packages, package size, doses, income); the row is "
+        "dropped, so no quantile or category is formed from it (an income row carries only "
+        "the income: the person's income that year is unknown).",
+    ),
+    Rule(
+        "date_sentinel",
+        "exclude",
+        "all",
+        "A date that stands for 'missing' or 'open', not a day: 1899-12-30, 1899-12-31, "
+        "1900-01-01, 9999-12-31, any date in 2099 or later, and SAS day 0 (1960-01-01) in a "
+        "column whose register began later (model.SENTINEL_DATES, model.EARLIEST_DATES).",
+    ),
+    Rule(
+        "date_before_range",
+        "exclude",
+        "all",
+        "A date before the column's plausible range: before 1890-01-01 (model.DATE_FLOOR) or "
+        "before the register began (model.EARLIEST_DATES, e.g. LPR 1977, LMDB 1994, DPD 2009).",
+    ),
+    Rule(
+        "date_after_extract_end",
+        "exclude",
+        "all",
+        "A date after the extract's end (validate(extract_end=...); default: the manifest's "
+        "end year, else the last delivery year of the yearly files, 31 December), e.g. a birth "
+        "or an event in the future. Not checked: model.NOT_BOUNDED_BY_EXTRACT.",
+    ),
+    Rule(
+        "code_not_in_list",
+        "warn",
+        "bef, dodsaasg, udda, sssy",
+        "A coded value (municipality, detailed place of death, HFAUDD education, GP service) "
+        "not in its paleval code list (model.CODE_LISTS): kept, and mapped to 'unknown' (place "
+        "of death, education) or not counted (GP services) by the analyses.",
+    ),
+    Rule(
+        "code_shape",
+        "warn",
+        "lpr_adm, lpr_diag, lpr_f_kontakter, lpr_f_diagnoser, dodsaasg, car, lmdb",
+        "A diagnosis that is not ICD-10 shaped (a letter, two digits, optional subdivisions; "
+        "SKS with the D prefix) or an ATC code that is not ATC shaped (A, A01, A01B, A01BC, "
+        "A01BC01), after normalisation: it matches no diagnosis group or drug group.",
+    ),
+    Rule(
+        "code_normalised",
+        "warn",
+        "dodsaasg, car, lmdb",
+        "Codes delivered in another spelling that paleval normalises: an SKS 'D' prefix in a "
+        "register coded in plain ICD-10 (stripped by icd10_clean/normalise_icd10), an ATC "
+        "code in lower case or with spaces (must be upper-cased before matching drug groups).",
+    ),
+    Rule(
         "duplicate_key",
         "error",
         "registers with a primary key",
@@ -236,6 +307,19 @@ RULES: tuple[Rule, ...] = (
         "Event dated before birth (bef FOED_DAG); SSSY uses the week end.",
     ),
     Rule(
+        "death_before_birth",
+        "exclude",
+        "dod",
+        "Death (DODDATO) before the person's birth (bef FOED_DAG, earliest over the BEF "
+        "files): the death record is excluded, never an age under 18.",
+    ),
+    Rule(
+        "age_over_max",
+        "exclude",
+        "dod",
+        "Age at death over model.MAX_AGE_AT_DEATH (115) years: the death record is excluded.",
+    ),
+    Rule(
         "rate_collapse",
         "warn",
         "sssy",
@@ -276,6 +360,159 @@ DATE_PAIRS: dict[str, tuple[str, str, str]] = {
     "tilknytning": ("DATO_FRA", "DATO_TIL", "end_before_start"),
     "dpd": ("HENV_DATO", "FOERSTE_KONTAKT_DATO", "dpd_contact_before_referral"),
 }
+
+ICD10_SHAPE = r"(?i)^[\s.\-]*(D[\s.\-]*)?[A-Z]([\s.\-]*[0-9]){2}[0-9A-Z\s.\-]*$"
+"""ICD-10 as delivered: a letter, two digits and optional subdivisions, after an optional SKS
+``D`` prefix, in either case, with the spaces, dots and dashes that :func:`normalise_icd10`
+removes (one regular expression on the raw value: no per-row string copies)."""
+
+ATC_SHAPE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
+"""An ATC code of any of the five levels (WHO ATC/DDD index: N, N02, N02A, N02AA, N02AA01)."""
+
+
+def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> dict[str, pl.Expr]:
+    """The date plausibility rules of one date column: rule -> condition (``True``: the value
+    breaks it; never null). The conditions are disjoint: a sentinel is only ``date_sentinel``.
+
+    Examples
+    --------
+    >>> d = dt.date
+    >>> df = pl.DataFrame({"x": [d(1900, 1, 1), d(1960, 1, 1), d(1993, 5, 1), d(2030, 1, 1),
+    ...     d(2015, 3, 3), None]})
+    >>> r = date_rules("lmdb", "EKSD", pl.col("x"), d(2024, 12, 31))
+    >>> df.select(**r).rows()  # doctest: +NORMALIZE_WHITESPACE
+    [(True, False, False), (True, False, False), (False, True, False),
+     (False, False, True), (False, False, False), (False, False, False)]
+    """
+    earliest = EARLIEST_DATES.get((key, column), DATE_FLOOR)
+    sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES])
+    sentinel = sentinel | (value >= pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1)))
+    if earliest > SAS_ZERO:
+        sentinel = sentinel | (value == pl.lit(SAS_ZERO))
+    out = {
+        "date_sentinel": sentinel,
+        "date_before_range": ~sentinel & (value < pl.lit(earliest)),
+    }
+    if (key, column) not in NOT_BOUNDED_BY_EXTRACT:
+        out["date_after_extract_end"] = ~sentinel & (value > pl.lit(extract_end))
+    return {rule: cond.fill_null(False) for rule, cond in out.items()}
+
+
+def _valid_date(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> pl.Expr:
+    return ~pl.any_horizontal(list(date_rules(key, column, value, extract_end).values()))
+
+
+def row_rules(
+    key: str, values: dict[str, pl.Expr], extract_end: dt.date
+) -> list[tuple[str, str, pl.Expr]]:
+    """The per-row *exclude* rules of register ``key`` that look at values, as
+    ``(rule, column, condition)`` (``True``: the row breaks the rule; never null).
+
+    ``values`` maps each declared column present to its (parsed) value: :func:`validate`
+    passes the raw columns cast to the declared types, :func:`exclusion_filter` the loaded
+    columns, so what is counted and what is dropped come from the same conditions. Rules:
+    ``negative_value``, ``number_not_finite``, the date rules (:func:`date_rules`), the date
+    pairs (``end_before_start``, ``dpd_contact_before_referral``; only between two plausible
+    dates), ``honuge_invalid`` and ``lpr3_refuted_diagnosis``. ``null_required`` is
+    separate (a missing raw value, see :func:`exclusion_filter`).
+
+    Examples
+    --------
+    >>> df = pl.DataFrame({"PNR": ["a", "b", "c"], "APK": [1.0, float("nan"), float("inf")]})
+    >>> rules = row_rules("lmdb", {c: pl.col(c) for c in df.columns}, dt.date(2024, 12, 31))
+    >>> [(r, c) for r, c, _ in rules]
+    [('number_not_finite', 'APK')]
+    >>> df.select(rules[0][2]).to_series().to_list()
+    [False, True, True]
+    """
+    reg = REGISTERS[key]
+    out: list[tuple[str, str, pl.Expr]] = []
+    for v in reg.variables:
+        e = values.get(v.name)
+        if e is None:
+            continue
+        if v.name in NON_NEGATIVE:
+            out.append(("negative_value", v.name, (e < 0).fill_null(False)))
+        if v.dtype == pl.Float64:
+            out.append(
+                ("number_not_finite", v.name, (e.is_nan() | e.is_infinite()).fill_null(False))
+            )
+        if v.dtype == pl.Date:
+            out += [(r, v.name, c) for r, c in date_rules(key, v.name, e, extract_end).items()]
+        if v.name == "HONUGE":
+            out.append(
+                ("honuge_invalid", v.name, (e.is_not_null() & ~honuge_is_valid(e)).fill_null(False))
+            )
+        if key == "lpr_f_diagnoser" and v.name == "senere_afkraeftet":
+            out.append(("lpr3_refuted_diagnosis", v.name, (e == "Ja").fill_null(False)))
+    pair = DATE_PAIRS.get(key)
+    if pair and pair[0] in values and pair[1] in values:
+        start, end, rule = pair
+        s_, e_ = values[start], values[end]
+        both = _valid_date(key, start, s_, extract_end) & _valid_date(key, end, e_, extract_end)
+        out.append((rule, end, (both & (e_ < s_)).fill_null(False)))
+    return out
+
+
+def death_rules(death: pl.Expr, birth: pl.Expr) -> dict[str, pl.Expr]:
+    """``death_before_birth`` and ``age_over_max`` for a death date and a birth date
+    (``True``: the death breaks the rule; never null). Used by :func:`validate` and by the
+    decedent cohort (:func:`paleval.cohort.decedent_cohort`).
+
+    Examples
+    --------
+    >>> d = dt.date
+    >>> df = pl.DataFrame({"dod": [d(2015, 1, 1), d(2015, 1, 1), d(2015, 1, 1)],
+    ...     "born": [d(2016, 1, 1), d(1899, 1, 1), d(1899, 1, 2)]})
+    >>> df.select(**death_rules(pl.col("dod"), pl.col("born"))).rows()
+    [(True, False), (False, True), (False, False)]
+    """
+    over = birth.dt.offset_by(f"{MAX_AGE_AT_DEATH + 1}y") <= death
+    return {
+        "death_before_birth": (death < birth).fill_null(False),
+        "age_over_max": over.fill_null(False),
+    }
+
+
+def extract_end_of(data_dir: str | Path) -> dt.date:
+    """The default end of an extract (the latest plausible date in it).
+
+    31 December of the manifest's ``end_year`` when the folder has a ``manifest.json`` (the
+    synthetic generator's ``config.end_year``). Otherwise 31 December of the year after the
+    last year of the yearly registers' files (a yearly file of year Y, e.g. BEF's status on
+    31 December Y, is delivered with the deaths and events of year Y + 1), and never later
+    than today.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "lmdb").mkdir()
+    >>> _ = (d / "lmdb" / "lmdb2019.csv").write_text("PNR,EKSD,ATC\\n")
+    >>> extract_end_of(d)
+    datetime.date(2020, 12, 31)
+    """
+    import json
+
+    data_dir = Path(data_dir)
+    manifest = data_dir / "manifest.json"
+    if manifest.is_file():
+        try:
+            year = json.loads(manifest.read_text())["config"]["end_year"]
+            return dt.date(int(year), 12, 31)
+        except (ValueError, KeyError, TypeError):
+            pass
+    years: list[int] = []
+    for key, reg in REGISTERS.items():
+        if not reg.yearly:
+            continue
+        try:
+            years += [f.year for f in find_register_files(data_dir, key) if f.year is not None]
+        except RegisterLoadError:
+            continue
+    today = dt.date.today()
+    return min(dt.date(max(years) + 1, 12, 31), today) if years else today
+
 
 _FINDING_SCHEMA = {
     "rule": pl.String,
@@ -510,11 +747,30 @@ def _examples(
     return [f"row {r}" for (r,) in ex.iter_rows()]
 
 
-def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool) -> bool:
-    """Column and value checks of one file; returns whether the file can be loaded."""
+def _code_checks(
+    key: str, v: Variable, p: pl.Expr, rawname: str
+) -> dict[tuple[str, str], tuple[pl.Expr, str | None]]:
+    """``code_not_in_list``, ``code_shape`` and ``code_normalised`` of one coded column."""
+    checks: dict[tuple[str, str], tuple[pl.Expr, str | None]] = {}
+    link = CODE_LISTS.get((key, v.name))
+    if link is not None:
+        known = code_values(*link)
+        checks[("code_not_in_list", v.name)] = (p.is_not_null() & ~p.is_in(known), rawname)
+    cls = v.classification or ""
+    if "ICD" in cls or "SKS" in cls:
+        checks[("code_shape", v.name)] = (p.is_not_null() & ~p.str.contains(ICD10_SHAPE), rawname)
+        if "SKS" not in cls:  # plain ICD-10 registers: an SKS 'D' prefix is stripped
+            checks[("code_normalised", v.name)] = (p.str.contains(r"^\s*[Dd][A-Za-z]"), rawname)
+    if "ATC" in cls:
+        atc = p.str.to_uppercase().str.replace_all(r"\s", "")
+        checks[("code_shape", v.name)] = (p.is_not_null() & ~atc.str.contains(ATC_SHAPE), rawname)
+        checks[("code_normalised", v.name)] = (p.str.contains(r"[a-z\s]"), rawname)
+    return checks
+
+
+def _column_checks(f: RegisterFile, schema: pl.Schema, m: ColumnMatch, out: _Collector) -> bool:
+    """Missing, ambiguous and extra columns of one file; whether the file can be loaded."""
     reg = REGISTERS[f.register]
-    schema = raw.collect_schema()
-    m = match_columns(schema.names(), reg)
     loadable = True
     for name in m.missing:
         var = reg.variable(name)
@@ -537,9 +793,19 @@ def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool
             1,
             [f"did you mean {near[0]!r}?"] if near else [],
         )
+    return loadable
 
-    lf = raw.with_row_index("__row", offset=1)
-    checks: dict[tuple[str, str], tuple[pl.Expr, str | None]] = {}
+
+_Checks = dict[tuple[str, str], tuple[pl.Expr, str | None]]
+
+
+def _value_checks(
+    key: str, schema: pl.Schema, m: ColumnMatch
+) -> tuple[_Checks, dict[str, pl.Expr]]:
+    """The per-column value checks of one file (rule, column) -> (condition, raw column to
+    show) and the parsed value of each declared column present."""
+    reg = REGISTERS[key]
+    checks: _Checks = {}
     parsed: dict[str, pl.Expr] = {}
     for v in reg.variables:
         rawname = m.mapping.get(v.name)
@@ -568,22 +834,29 @@ def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool
                 p.is_not_null() & p.str.contains(r"[a-z\s.]"),
                 rawname,
             )
-        if v.name == "HONUGE":
-            checks[("honuge_invalid", v.name)] = (
-                p.is_not_null() & ~honuge_is_valid(p),
-                rawname,
-            )
-        if v.name in NON_NEGATIVE:
-            checks[("negative_value", v.name)] = (p.is_not_null() & (p < 0), rawname)
-    pair = DATE_PAIRS.get(f.register)
-    if pair and pair[0] in parsed and pair[1] in parsed:
-        start, end, rule = pair
-        checks[(rule, end)] = ((parsed[end] < parsed[start]).fill_null(False), m.mapping[end])
-    if f.register == "lpr_f_diagnoser" and "senere_afkraeftet" in parsed:
-        checks[("lpr3_refuted_diagnosis", "senere_afkraeftet")] = (
-            (parsed["senere_afkraeftet"] == "Ja").fill_null(False),
-            None,
-        )
+        checks |= _code_checks(key, v, p, rawname)
+    return checks, parsed
+
+
+def _check_file(
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    out: _Collector,
+    debug: bool,
+    extract_end: dt.date | None = None,
+) -> bool:
+    """Column and value checks of one file; returns whether the file can be loaded."""
+    extract_end = extract_end or dt.date.today()
+    reg = REGISTERS[f.register]
+    schema = raw.collect_schema()
+    m = match_columns(schema.names(), reg)
+    loadable = _column_checks(f, schema, m, out)
+
+    lf = raw.with_row_index("__row", offset=1)
+    checks, parsed = _value_checks(f.register, schema, m)
+    for rule, col, cond in row_rules(f.register, parsed, extract_end):
+        shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
+        checks[(rule, col)] = (cond, shown)
 
     keys = list(checks)
     conds = [cond.fill_null(False) for cond, _ in checks.values()]
@@ -591,7 +864,8 @@ def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool
     has_pk = bool(pk) and all(k in parsed for k in pk)
     distinct = pl.struct([parsed[k] for k in pk]).n_unique() if has_pk else None
     try:
-        counts = _count(raw, f, conds, distinct)
+        groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
+        counts = _count(raw, f, conds, distinct, groups)
     except Exception as exc:  # a corrupt file that only fails when read
         out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
         return False
@@ -620,8 +894,24 @@ def _check_file(raw: pl.LazyFrame, f: RegisterFile, out: _Collector, debug: bool
     return loadable
 
 
+_GROUPED = frozenset(
+    {
+        "date_sentinel",
+        "date_before_range",
+        "date_after_extract_end",
+        "code_shape",
+        "code_normalised",
+    }
+)
+"""Rules whose per-column conditions a parquet file counts together first (see _count)."""
+
+
 def _count(
-    raw: pl.LazyFrame, f: RegisterFile, conds: list[pl.Expr], distinct: pl.Expr | None
+    raw: pl.LazyFrame,
+    f: RegisterFile,
+    conds: list[pl.Expr],
+    distinct: pl.Expr | None,
+    groups: list[str | None] | None = None,
 ) -> dict[str, int]:
     """``__n`` (rows), ``c0, c1, ...`` (rows where each condition holds) and ``__nu`` (the
     ``distinct`` count, when given) of one file.
@@ -629,7 +919,10 @@ def _count(
     CSV and SAS: one streaming pass, which also reads every column (so ragged CSV lines are
     met). Parquet: one filter-and-count query per condition, which the parquet reader answers
     mostly from the column dictionaries: several times faster on a national extract than one
-    pass computing every check on every row.
+    pass computing every check on every row. Conditions that share a group (``groups``: the
+    date rules of one column, the code rules of one column) are first counted as one query
+    (any of them), and one by one only when that count is not zero: a clean column costs one
+    query, not three.
     """
     aggs = {"__n": pl.len()} | {f"c{i}": c.sum() for i, c in enumerate(conds)}
     if distinct is not None:
@@ -638,10 +931,31 @@ def _count(
         touch = pl.sum_horizontal(pl.all().is_null()).sum().alias("__touch")
         row = raw.select(touch, **aggs).collect(engine="streaming").row(0, named=True)
         return {k: int(row[k]) for k in aggs}
+    groups = groups or [None] * len(conds)
+    members: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g if g is not None else f"c{i}", []).append(i)
     queries = {k: raw.select(a) for k, a in aggs.items() if not k.startswith("c")}
-    queries |= {f"c{i}": raw.filter(c).select(pl.len()) for i, c in enumerate(conds)}
+    queries |= {
+        g: raw.filter(pl.any_horizontal([conds[i] for i in idx])).select(pl.len())
+        for g, idx in members.items()
+    }
     frames = pl.collect_all(list(queries.values()), engine="streaming")
-    return {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
+    found = {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
+    out = {k: v for k, v in found.items() if k in aggs}
+    detail: dict[str, pl.LazyFrame] = {}
+    for g, idx in members.items():
+        if len(idx) == 1:
+            out[f"c{idx[0]}"] = found[g]
+            continue
+        for i in idx:
+            out[f"c{i}"] = 0
+            if found[g]:
+                detail[f"c{i}"] = raw.filter(conds[i]).select(pl.len())
+    if detail:
+        frames = pl.collect_all(list(detail.values()), engine="streaming")
+        out |= {k: int(df.item()) for k, df in zip(detail, frames, strict=True)}
+    return out
 
 
 def _person_dates(
@@ -650,8 +964,10 @@ def _person_dates(
     loadable: dict[str, list[RegisterFile]],
     data_dir: Path,
     cache_dir: str | Path | None,
+    extract_end: dt.date,
 ) -> pl.DataFrame | None:
-    """PNR -> earliest ``col`` from register ``key``, or None when it cannot be loaded.
+    """PNR -> earliest plausible ``col`` from register ``key`` (a date the loaders keep), or
+    None when it cannot be loaded.
 
     A register that was validated uses its loadable files; one outside ``keys`` is checked
     quietly first (its findings are not reported)."""
@@ -660,7 +976,9 @@ def _person_dates(
         try:
             found = find_register_files(data_dir, key)
             files = [
-                f for f in found if _check_file(_scan_raw(f, cache_dir), f, _Collector(), False)
+                f
+                for f in found
+                if _check_file(_scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
             ]
         except RegisterLoadError:
             return None
@@ -674,6 +992,7 @@ def _person_dates(
         return (
             pl.concat(frames)
             .filter(pl.col("PNR").is_not_null() & pl.col(col).is_not_null())
+            .filter(_valid_date(key, col, pl.col(col), extract_end))
             .group_by("PNR")
             .agg(pl.col(col).min())
             .collect(engine="streaming")
@@ -682,18 +1001,49 @@ def _person_dates(
         return None
 
 
+def _death_checks(
+    loadable: dict[str, list[RegisterFile]],
+    births: pl.DataFrame | None,
+    out: _Collector,
+    debug: bool,
+    cache_dir: str | Path | None,
+    extract_end: dt.date,
+) -> None:
+    """``death_before_birth`` and ``age_over_max`` of the plausible death dates, per DOD file
+    (one small pass over DOD joined to the earliest plausible birth date per person)."""
+    if "dod" not in loadable:
+        return
+    if births is None:
+        out.add("cross_check_skipped", "dod", None, "DODDATO", 1, ["bef not loadable"])
+        return
+    rules = death_rules(pl.col("DODDATO"), pl.col("FOED_DAG"))
+    for f in loadable["dod"]:
+        j = (
+            _dated_rows(f, "DODDATO", cache_dir, extract_end)
+            .with_row_index("__row", offset=1)
+            .join(births.lazy(), on="PNR", how="inner", maintain_order="left")
+        )
+        counts = j.select(**{r: c.sum() for r, c in rules.items()}).collect().row(0, named=True)
+        for rule, cond in rules.items():
+            if counts[rule]:
+                ex = _examples(j, cond, "PNR", debug)
+                out.add(rule, "dod", f.name, "DODDATO", counts[rule], ex)
+
+
 def _cross_checks(
     data_dir: Path,
     loadable: dict[str, list[RegisterFile]],
     out: _Collector,
     debug: bool,
     cache_dir: str | Path | None,
+    extract_end: dt.date,
 ) -> None:
     dated = [k for k in EVENT_DATES if k in loadable]
-    if not dated:
+    if not dated and "dod" not in loadable:
         return
-    deaths = _person_dates("dod", "DODDATO", loadable, data_dir, cache_dir)
-    births = _person_dates("bef", "FOED_DAG", loadable, data_dir, cache_dir)
+    deaths = _person_dates("dod", "DODDATO", loadable, data_dir, cache_dir, extract_end)
+    births = _person_dates("bef", "FOED_DAG", loadable, data_dir, cache_dir, extract_end)
+    _death_checks(loadable, births, out, debug, cache_dir, extract_end)
     for ref, what in ((deaths, "dod"), (births, "bef")):
         if ref is None:
             for k in dated:
@@ -701,6 +1051,11 @@ def _cross_checks(
     persons = _join_persons(deaths, births)
     if persons is None:
         return
+    # an excluded death (before birth, over the maximum age) is no reference for other events
+    implausible = pl.any_horizontal(
+        list(death_rules(pl.col("DODDATO"), pl.col("FOED_DAG")).values())
+    )
+    persons = persons.with_columns(DODDATO=pl.when(~implausible).then(pl.col("DODDATO")))
     for k in dated:
         col = EVENT_DATES[k]
         paid_late = pl.lit(False)
@@ -715,7 +1070,7 @@ def _cross_checks(
             after = (late > pl.col("DODDATO")).fill_null(False)
         before = (early < pl.col("FOED_DAG")).fill_null(False)
         files = loadable[k]
-        parts = [_dated_rows(f, col, cache_dir) for f in files]
+        parts = [_dated_rows(f, col, cache_dir, extract_end) for f in files]
         first = _earliest(pl.concat(parts), col, early)
         if first is None:
             continue  # no dated rows
@@ -736,7 +1091,7 @@ def _cross_checks(
         for i, n_after, n_before, n_paid_late in counts.sort("__file").iter_rows():
             f = files[i]
             j = (
-                _dated_rows(f, col, cache_dir)
+                _dated_rows(f, col, cache_dir, extract_end)
                 .with_row_index("__row", offset=1)
                 .join(suspects.lazy(), on="PNR", maintain_order="left", build_side="force_right")
             )
@@ -922,8 +1277,17 @@ def _earliest(rows: pl.LazyFrame, col: str, early: pl.Expr) -> dt.date | None:
     return found
 
 
-def _dated_rows(f: RegisterFile, col: str, cache_dir: str | Path | None) -> pl.LazyFrame:
-    return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+def _dated_rows(
+    f: RegisterFile, col: str, cache_dir: str | Path | None, extract_end: dt.date
+) -> pl.LazyFrame:
+    """``PNR, col`` of one file; a date column's implausible dates (counted by the date
+    rules, dropped by the loaders) are null, so they are not counted again. The row order
+    and count are the file's (row numbers in examples stay right)."""
+    lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+    if lf.collect_schema()[col] == pl.Date:
+        ok = _valid_date(f.register, col, pl.col(col), extract_end)
+        lf = lf.with_columns(pl.when(ok).then(pl.col(col)).alias(col))
+    return lf
 
 
 def _join_persons(deaths: pl.DataFrame | None, births: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -1013,12 +1377,18 @@ def validate(
     *,
     debug: bool = False,
     cache_dir: str | Path | None = None,
+    extract_end: dt.date | str | None = None,
 ) -> ValidationReport:
     """Validate the registers ``keys`` (default: all in the model) in ``data_dir``.
 
     Runs the per-file rules of :data:`RULES` on every file, then the cross-register rules
-    (events after death / before birth, duplicate LPR contacts). Never raises on bad input:
-    every problem is a finding.
+    (deaths before birth or over the maximum age, events after death / before birth,
+    duplicate LPR contacts). Never raises on bad input: every problem is a finding.
+
+    ``extract_end``: the last day the extract covers; a later date is rule
+    ``date_after_extract_end``. Default: :func:`extract_end_of` ``(data_dir)``. Give the
+    same date to the loaders (``exclusion_filter(..., extract_end=...)``) so that what is
+    dropped is what is counted.
 
     Examples
     --------
@@ -1033,6 +1403,7 @@ def validate(
     """
     data_dir = Path(data_dir)
     keys = list(REGISTERS) if keys is None else list(keys)
+    end = _end_date(extract_end) or extract_end_of(data_dir)
     out = _Collector()
     loadable: dict[str, list[RegisterFile]] = {}
     for key in keys:
@@ -1048,57 +1419,65 @@ def validate(
             except RegisterLoadError as exc:
                 out.add("file_unreadable", key, f.name, None, 1, [exc.message])
                 continue
-            if _check_file(raw, f, out, debug):
+            if _check_file(raw, f, out, debug, end):
                 ok_files.append(f)
         if ok_files:
             loadable[key] = ok_files
-    _cross_checks(data_dir, loadable, out, debug, cache_dir)
+    _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
     _rate_collapse(loadable, out, cache_dir)
     if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
         _duplicate_contacts(data_dir, keys, out, cache_dir)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
 
 
-def exclusion_filter(key: str, columns: Iterable[str] | None = None) -> pl.Expr | None:
-    """The row filter (``True``: keep) of the per-row *exclude* rules of register ``key``.
+def _end_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
+
+
+def exclusion_filter(
+    key: str,
+    columns: Iterable[str] | None = None,
+    *,
+    extract_end: dt.date | str | None = None,
+) -> pl.Expr | None:
+    """The row filter (``True``: keep) of every per-row *exclude* rule of register ``key``:
+    the one source of what the loaders drop and what :func:`validate` counts.
 
     Applied by the loaders with ``exclude=True`` (:func:`~paleval.registers.scan_register`,
-    :func:`~paleval.registers.lpr_contacts`, :func:`~paleval.registers.lpr_diagnoses`) and
-    counted by :func:`validate`, so what is dropped is what the report lists:
+    :func:`~paleval.registers.lpr_contacts`, :func:`~paleval.registers.lpr_diagnoses`):
 
     - ``null_required``: a required (non-nullable) variable is missing;
-    - ``negative_value``: a negative bed-day, family-size, list-size or package-size count;
-    - ``end_before_start`` / ``dpd_contact_before_referral``: the second date of the pair is
-      before the first.
+    - the conditions of :func:`row_rules` (the same expressions :func:`validate` counts):
+      ``negative_value``, ``number_not_finite``, ``date_sentinel``, ``date_before_range``,
+      ``date_after_extract_end``, ``end_before_start``, ``dpd_contact_before_referral``,
+      ``honuge_invalid``, ``lpr3_refuted_diagnosis``.
 
-    Rules applied elsewhere: ``honuge_invalid`` (an invalid payment week matches no week in the
-    GP windows' week join), ``lpr_duplicate_contact`` (:func:`deduplicate_contacts`, and
-    :func:`paleval.cohort.add_hospital_use` inside its window),
-    ``lpr3_refuted_diagnosis`` (:func:`lpr_diagnoses`), ``event_after_death`` and
+    Exclude rules that are not per row of one register: ``lpr_duplicate_contact``
+    (:func:`deduplicate_contacts`, and :func:`paleval.cohort.add_hospital_use` inside its
+    window); ``death_before_birth`` and ``age_over_max`` (:func:`death_rules`, applied by
+    :func:`paleval.cohort.decedent_cohort`); ``event_after_death`` and
     ``event_before_birth`` (every exposure window ends at its anchor date, e.g. death).
     ``columns`` restricts the filter to the variables present (default: all declared).
+    ``extract_end`` defaults to today; pass :func:`extract_end_of` ``(data_dir)`` (what
+    :func:`validate` uses by default) to drop what validation counts after the extract's end.
 
     Examples
     --------
     >>> import datetime as dt
     >>> d = dt.date
-    >>> dpd = pl.DataFrame({"PNR": ["a", "b", None], "HENV_DATO": [d(2020, 1, 5)] * 3,
-    ...     "FOERSTE_KONTAKT_DATO": [d(2020, 1, 9), d(2020, 1, 1), None]})
+    >>> dpd = pl.DataFrame({"PNR": ["a", "b", None, "c"], "HENV_DATO": [d(2020, 1, 5)] * 3
+    ...     + [d(1900, 1, 1)], "FOERSTE_KONTAKT_DATO": [d(2020, 1, 9), d(2020, 1, 1), None, None]})
     >>> dpd.filter(exclusion_filter("dpd", dpd.columns))["PNR"].to_list()
     ['a']
     """
     reg = REGISTERS[key]
     present = set(columns) if columns is not None else {v.name for v in reg.variables}
-    conds: list[pl.Expr] = []
-    for v in reg.variables:
-        if v.name not in present:
-            continue
-        if not v.nullable:
-            conds.append(pl.col(v.name).is_not_null())
-        if v.name in NON_NEGATIVE:
-            conds.append(pl.col(v.name).is_null() | (pl.col(v.name) >= 0))
-    pair = DATE_PAIRS.get(key)
-    if pair and pair[0] in present and pair[1] in present:
-        start, end, _ = pair
-        conds.append(~(pl.col(end) < pl.col(start)).fill_null(False))
+    end = _end_date(extract_end) or dt.date.today()
+    values = {v.name: pl.col(v.name) for v in reg.variables if v.name in present}
+    conds = [
+        pl.col(v.name).is_not_null() for v in reg.variables if v.name in present and not v.nullable
+    ]
+    conds += [~cond for _, _, cond in row_rules(key, values, end)]
     return pl.all_horizontal(conds) if conds else None
