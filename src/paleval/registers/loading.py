@@ -1693,6 +1693,7 @@ def scan_register(
     exclude: bool = False,
     encoding: str | None = None,
     two_digit_year_pivot: int | None = None,
+    extract_end: dt.date | str | None = None,
 ) -> pl.LazyFrame:
     """Scan register ``key`` in ``data_dir`` into its declared schema (lazy).
 
@@ -1727,6 +1728,10 @@ def scan_register(
         Read dates with two-digit years (``31-01-15``): years below the pivot are 20yy, the
         others 19yy. Default ``None``: such dates are refused (a clear error when the first
         rows have them; null and counted by validation further down).
+    extract_end
+        With ``exclude=True``: the extract's last plausible date (rule
+        ``date_after_extract_end``); default :func:`~paleval.registers.validation.extract_end_of`
+        of ``data_dir``, as :func:`validate` uses.
 
     ``strict=True`` also reads a parquet file completely with checksum verification and
     compares it with its own footer (:func:`verify_file`).
@@ -1774,9 +1779,13 @@ def scan_register(
             two_digit_year_pivot=two_digit_year_pivot,
         )
         if exclude:
-            from paleval.registers.validation import exclusion_filter  # (imports this module)
+            from paleval.registers.validation import (  # (imports this module)
+                exclusion_filter,
+                extract_end_of,
+            )
 
-            keep = exclusion_filter(key, lf.collect_schema().names())
+            end = extract_end if extract_end is not None else extract_end_of(data_dir)
+            keep = exclusion_filter(key, lf.collect_schema().names(), extract_end=end)
             if keep is not None:
                 lf = lf.filter(keep)
         if reg.yearly:  # the delivery year lives in the file name: keep it as a column
@@ -1797,6 +1806,7 @@ def scan_registers(
     exclude: bool = False,
     encoding: str | None = None,
     two_digit_year_pivot: int | None = None,
+    extract_end: dt.date | str | None = None,
 ) -> dict[str, pl.LazyFrame]:
     """:func:`scan_register` for several registers, as a dict key -> LazyFrame.
 
@@ -1818,6 +1828,7 @@ def scan_registers(
             exclude=exclude,
             encoding=encoding,
             two_digit_year_pivot=two_digit_year_pivot,
+            extract_end=extract_end,
         )
         for k in keys
     }

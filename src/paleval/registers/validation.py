@@ -46,6 +46,8 @@ from paleval.registers.loading import (
     match_columns,
     parse_expr,
     present_expr,
+    register_inventory,
+    verify_file,
 )
 from paleval.registers.model import (
     CODE_LISTS,
@@ -111,6 +113,21 @@ RULES: tuple[Rule, ...] = (
         "error",
         "all",
         "The file cannot be read (empty 0-byte file, no header, corrupt parquet/SAS file).",
+    ),
+    Rule(
+        "file_refused",
+        "error",
+        "all",
+        "A file in the data folder that belongs to a register but is not read: a name that "
+        "matches no pattern, the same year delivered twice, gaps in part numbers, an "
+        "unsupported or compressed format, a symlink loop (register_inventory gives the reason).",
+    ),
+    Rule(
+        "file_corrupt",
+        "error",
+        "all",
+        "verify=True: a full read disagrees with the file's own metadata (page checksum, row "
+        "count or a value outside the footer's column statistics).",
     ),
     Rule("column_missing", "error", "all", "A required (non-nullable) column is absent."),
     Rule(
@@ -740,11 +757,34 @@ def _examples(
 ) -> list[str]:
     """Up to five ``row N: 'value'`` strings; values of PNR hidden unless ``debug``."""
     show = value is not None and (debug or value != "PNR")
-    cols = [row] + ([pl.col(value).cast(pl.String).alias("__v")] if show else [])
-    ex = lf.filter(cond).select(cols).head(_N_EXAMPLES).collect()
-    if show:
-        return [f"row {r}: {v!r}" for r, v in ex.iter_rows()]
-    return [f"row {r}" for (r,) in ex.iter_rows()]
+    if not show:
+        ex = lf.filter(cond).select(row).head(_N_EXAMPLES).collect()
+        return [f"row {r}" for (r,) in ex.iter_rows()]
+    v = pl.col(value)
+    temporal = lf.collect_schema()[value].is_temporal()
+    # a damaged date can lie outside what a text cast handles (polars panics): show dates
+    # from their day/microsecond number, in Python, for the few example rows only
+    ex = (
+        lf.filter(cond)
+        .select(row, (v.to_physical() if temporal else v.cast(pl.String)).alias("__v"))
+        .head(_N_EXAMPLES)
+        .collect()
+    )
+    dtype = lf.collect_schema()[value]
+    return [f"row {r}: {_shown(x, dtype) if temporal else x!r}" for r, x in ex.iter_rows()]
+
+
+def _shown(physical: int | None, dtype: pl.DataType) -> str:
+    """A date or datetime from its physical number, also when it is out of range."""
+    if physical is None:
+        return "None"
+    try:
+        return repr(pl.Series([physical]).cast(dtype).cast(pl.String).item())
+    except BaseException as exc:  # polars panics with a PanicException (a BaseException)
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        unit = "day" if dtype == pl.Date else "time unit"
+        return f"{unit} number {physical} (out of range)"
 
 
 def _code_checks(
@@ -1378,6 +1418,7 @@ def validate(
     debug: bool = False,
     cache_dir: str | Path | None = None,
     extract_end: dt.date | str | None = None,
+    verify: bool = False,
 ) -> ValidationReport:
     """Validate the registers ``keys`` (default: all in the model) in ``data_dir``.
 
@@ -1389,6 +1430,12 @@ def validate(
     ``date_after_extract_end``. Default: :func:`extract_end_of` ``(data_dir)``. Give the
     same date to the loaders (``exclusion_filter(..., extract_end=...)``) so that what is
     dropped is what is counted.
+
+    Every entry of the data folder is accounted for (:func:`register_inventory`): a register's
+    file that is not read is rule ``file_refused`` with the reason, and the register's other
+    files are still checked. ``verify=True`` also reads every file completely against its own
+    metadata (:func:`verify_file`: parquet page checksums, footer row counts and column
+    statistics; rule ``file_corrupt``): a full extra read, off by default.
 
     Examples
     --------
@@ -1405,10 +1452,11 @@ def validate(
     keys = list(REGISTERS) if keys is None else list(keys)
     end = _end_date(extract_end) or extract_end_of(data_dir)
     out = _Collector()
+    _refused_files(data_dir, keys, out)
     loadable: dict[str, list[RegisterFile]] = {}
     for key in keys:
         try:
-            files = find_register_files(data_dir, key)
+            files = find_register_files(data_dir, key, refused="skip")
         except RegisterLoadError as exc:
             out.add("register_missing", key, None, None, 1, [exc.message])
             continue
@@ -1419,6 +1467,8 @@ def validate(
             except RegisterLoadError as exc:
                 out.add("file_unreadable", key, f.name, None, 1, [exc.message])
                 continue
+            if verify and not _verified(f, out):
+                continue
             if _check_file(raw, f, out, debug, end):
                 ok_files.append(f)
         if ok_files:
@@ -1428,6 +1478,27 @@ def validate(
     if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
         _duplicate_contacts(data_dir, keys, out, cache_dir)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def _refused_files(data_dir: Path, keys: list[str], out: _Collector) -> None:
+    """One ``file_refused`` finding per register file of ``keys`` that is not read."""
+    try:
+        inv = register_inventory(data_dir)
+    except RegisterLoadError:
+        return  # no data folder: every register is register_missing
+    refused = inv.filter((pl.col("status") == "refused") & pl.col("register").is_in(keys))
+    for r in refused.iter_rows(named=True):  # one row per refused file, not per record
+        out.add("file_refused", r["register"], r["path"], None, 1, [r["reason"]])
+
+
+def _verified(f: RegisterFile, out: _Collector) -> bool:
+    """Full read against the file's own metadata; a failure is a ``file_corrupt`` finding."""
+    try:
+        verify_file(f)
+    except RegisterLoadError as exc:
+        out.add("file_corrupt", f.register, f.name, None, 1, [exc.message])
+        return False
+    return True
 
 
 def _end_date(value: dt.date | str | None) -> dt.date | None:
