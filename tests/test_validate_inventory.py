@@ -49,3 +49,20 @@ def test_clean_folder_has_no_file_findings(tmp_path: Path) -> None:
     dod_frame(50).write_parquet(tmp_path / "dod.parquet")
     rep = validate(tmp_path, ["dod"], verify=True)
     assert rep.n("file_refused") == 0 and rep.n("file_corrupt") == 0
+
+
+def test_lower_case_atc_codes_count_as_the_drug_they_name() -> None:
+    import polars as pl
+
+    from paleval.cohort import add_drug_use
+
+    c = pl.LazyFrame({"PNR": ["a", "b", "c"], "death_date": [dt.date(2020, 3, 1)] * 3})
+    m = pl.LazyFrame(
+        {
+            "PNR": ["a", "b", "c"],
+            "EKSD": [dt.date(2020, 2, 1)] * 3,
+            "ATC": ["n02aa05", "N02 AA05", "A02BC01"],  # opioid, opioid, not an opioid
+        }
+    )
+    got = add_drug_use(c, m).collect().sort("PNR")["opioid_90d"].to_list()
+    assert got == [True, True, False]

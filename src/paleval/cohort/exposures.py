@@ -660,7 +660,9 @@ def add_drug_use(
     if not prefixes:
         raise ValueError(f"no ATC group {group!r} in the code list 'atc_groups'")
     name = f"{group}_{days}d"
-    dispensed = lmdb.select("PNR", "EKSD", "ATC").filter(
+    # ATC codes in lower case or with spaces (validation counts them as code_normalised)
+    atc = pl.col("ATC").str.replace_all(" ", "", literal=True).str.to_uppercase()
+    dispensed = lmdb.select("PNR", "EKSD", atc.alias("ATC")).filter(
         pl.any_horizontal([pl.col("ATC").str.starts_with(p) for p in prefixes])
     )
     hits = (
