@@ -66,3 +66,23 @@ def test_lower_case_atc_codes_count_as_the_drug_they_name() -> None:
     )
     got = add_drug_use(c, m).collect().sort("PNR")["opioid_90d"].to_list()
     assert got == [True, True, False]
+
+
+def test_far_future_listing_end_means_still_listed_not_excluded(tmp_path: Path) -> None:
+    import polars as pl
+
+    from paleval.registers import scan_register
+
+    d = dt.date
+    pl.DataFrame(
+        {
+            "PNR": ["a", "b", "c"],
+            "YDERNR": ["1001", "1002", "1003"],
+            "DATO_FRA": [d(2010, 1, 1), d(2011, 1, 1), d(2012, 1, 1)],
+            "DATO_TIL": [d(9999, 12, 31), None, d(1900, 1, 1)],  # open, open, missing-sentinel
+        }
+    ).write_parquet(tmp_path / "tilknytning.parquet")
+    rep = validate(tmp_path, ["tilknytning"])
+    assert rep.n("date_sentinel") == 1  # only 1900-01-01
+    kept = scan_register(tmp_path, "tilknytning", exclude=True).collect()
+    assert sorted(kept["PNR"].to_list()) == ["a", "b"]

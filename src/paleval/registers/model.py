@@ -23,6 +23,7 @@ __all__ = [
     "NOT_BOUNDED_BY_EXTRACT",
     "REGISTERS",
     "SAS_ZERO",
+    "OPEN_END_DATES",
     "SENTINEL_DATES",
     "SENTINEL_FROM_YEAR",
     "register_keys",
@@ -737,6 +738,11 @@ NOT_BOUNDED_BY_EXTRACT: frozenset[tuple[str, str]] = frozenset(
     }
 )
 """Date columns not checked against the extract's end (rule ``date_after_extract_end``)."""
+
+OPEN_END_DATES: frozenset[tuple[str, str]] = frozenset({("tilknytning", "DATO_TIL")})
+"""End-date columns in which a far-future date (9999-12-31, any date from
+:data:`SENTINEL_FROM_YEAR`) is the common spelling of "still current", as an empty value is:
+kept as it is (an interval open to the far future), not excluded as a sentinel."""
 
 MAX_AGE_AT_DEATH = 115
 """A death at a greater age (completed years from BEF's FOED_DAG) is implausible (rule

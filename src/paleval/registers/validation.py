@@ -55,6 +55,7 @@ from paleval.registers.model import (
     EARLIEST_DATES,
     MAX_AGE_AT_DEATH,
     NOT_BOUNDED_BY_EXTRACT,
+    OPEN_END_DATES,
     REGISTERS,
     SAS_ZERO,
     SENTINEL_DATES,
@@ -229,7 +230,9 @@ RULES: tuple[Rule, ...] = (
         "all",
         "A date that stands for 'missing' or 'open', not a day: 1899-12-30, 1899-12-31, "
         "1900-01-01, 9999-12-31, any date in 2099 or later, and SAS day 0 (1960-01-01) in a "
-        "column whose register began later (model.SENTINEL_DATES, model.EARLIEST_DATES).",
+        "column whose register began later (model.SENTINEL_DATES, model.EARLIEST_DATES). In "
+        "an end date where a far-future date means 'still current' (model.OPEN_END_DATES: "
+        "tilknytning.DATO_TIL) 9999-12-31 and 2099+ are kept as open intervals.",
     ),
     Rule(
         "date_before_range",
@@ -402,8 +405,11 @@ def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> d
      (False, False, True), (False, False, False), (False, False, False)]
     """
     earliest = EARLIEST_DATES.get((key, column), DATE_FLOOR)
-    sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES])
-    sentinel = sentinel | (value >= pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1)))
+    far_future = value >= pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1))
+    if (key, column) in OPEN_END_DATES:  # "still current": kept, an interval open to the future
+        sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES if d.year < 2000])
+    else:
+        sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES]) | far_future
     if earliest > SAS_ZERO:
         sentinel = sentinel | (value == pl.lit(SAS_ZERO))
     out = {
