@@ -513,17 +513,8 @@ def test_a_bad_extract_fails_before_any_notebook_and_writes_nothing(
         raise AssertionError("a notebook ran")
 
     monkeypatch.setattr(runner_module, "_run_one", no_notebook)
-    out = tmp_path / "reports" / "new" / "out"
-    code, err = _cli(
-        capsys,
-        "report",
-        "--data",
-        str(data_copy),
-        "--out",
-        str(out),
-        "--cache-dir",
-        str(tmp_path / "c"),
-    )
+    out = tmp_path / "reports" / "new" / "out"  # the default cache goes beside it
+    code, err = _cli(capsys, "report", "--data", str(data_copy), "--out", str(out))
     assert code == 1
     assert "register 'dod', file dod/dod.csv: no data rows" in err and "Traceback" not in err
     assert not (tmp_path / "reports").exists()  # the folders it made are gone again

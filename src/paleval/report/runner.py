@@ -634,6 +634,7 @@ def run_report(
     target = _check_target(out, (data_dir, cache))
     report_id = uuid.uuid4().hex[:12]
     staging, created = _make_staging(target, report_id)
+    new_cache = [] if cache.exists() else [cache]  # removed again if it stays empty
     params = {
         "data_dir": str(data_dir),
         "start": start,
@@ -670,7 +671,7 @@ def run_report(
     except BaseException:
         if kept is None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-        _remove_empty(created)
+        _remove_empty(new_cache + created)
         raise
     log(f"report written to {target} in {time.perf_counter() - t_start:.1f} s")
     return target
