@@ -518,3 +518,28 @@ def test_a_bad_extract_fails_before_any_notebook_and_writes_nothing(
     assert code == 1
     assert "register 'dod', file dod/dod.csv: no data rows" in err and "Traceback" not in err
     assert not (tmp_path / "reports").exists()  # the folders it made are gone again
+
+
+def test_a_user_file_written_into_out_during_the_run_stops_the_replacement(
+    previous: tuple[Path, dict],
+    tiny_dir: Path,
+    cache: Path,
+    nbs: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out, _ = previous
+    real = runner_module._run_notebooks
+
+    def and_a_user_writes(*args: object, **kwargs: object) -> object:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        (out / "written_meanwhile.txt").write_text("mine")
+        return result
+
+    monkeypatch.setattr(runner_module, "_run_notebooks", and_a_user_writes)
+    before = _snapshot(out)
+    with pytest.raises(OutputFolderError, match="changed during the run") as err:
+        _run(out, tiny_dir, cache, nbs)
+    assert _snapshot(out) == before
+    kept = Path(str(err.value).rsplit("the new report is kept in ", 1)[1])
+    assert (kept / REPORT_MARKER).is_file() and (kept / "tables" / "mini_counts.csv").is_file()

@@ -667,7 +667,11 @@ def run_report(
         data = {"dir": str(data_dir), "fingerprint": fingerprint}
         _finish(staging, target, paths, params, data, runs, t_start)
         _write_marker(staging, report_id, "complete")
-        _publish(staging, target, log)
+        try:
+            _publish(staging, target, log)
+        except OutputFolderError as exc:  # someone wrote into --out during the run
+            kept = staging
+            raise OutputFolderError(f"{exc}; the new report is kept in {staging}") from None
     except BaseException:
         if kept is None and staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
