@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import paleval.registers as registers
 from paleval.report import StudyData, StudyDataError, data_fingerprint, load_study
@@ -131,7 +132,13 @@ def test_a_touched_file_gives_the_same_study(
     st = f.stat()
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     after = load_study(extract, cache_dir=cache)
-    assert after.decedents.equals(before.decedents)
+    # a new modification time is a new key (a rebuild), with the same study: equal up to the
+    # last bit of the practices' shrunk propensity (propensity_eb, summed in parallel: it
+    # differs by 1 ulp between two builds of the same files)
+    assert len(builds) == 2
+    assert_frame_equal(
+        after.decedents, before.decedents, check_exact=False, rel_tol=1e-12, abs_tol=1e-12
+    )
     assert after.dpd.equals(before.dpd) and after.validation.equals(before.validation)
 
 
