@@ -11,7 +11,7 @@ import pytest
 
 from paleval.cli import main
 from paleval.disclosure import check_output
-from paleval.report import ReportError, find_notebooks, run_report
+from paleval.report import REPORT_MARKER, ReportError, data_fingerprint, find_notebooks, run_report
 
 NOTEBOOKS = [p.stem for p in find_notebooks()]
 
@@ -52,17 +52,20 @@ def test_report_layout_and_index(tiny_report: Path) -> None:
         assert f'"{f}"' in index, f"{f} not listed in the index"
     tables = {f.split("/")[1].rsplit("_", 1)[0] for f in files if f.startswith("tables/")}
     assert any(d.split("/")[1][: -len(".json")] in tables for d in defs)
-    # no partial or temporary folders are left beside the report
+    # no partial or temporary folders are left beside the report, which carries its marker
     assert [p.name for p in tiny_report.parent.iterdir() if p.name.startswith(".out")] == []
+    assert (tiny_report / REPORT_MARKER).is_file()
 
 
 def test_manifest(tiny_report: Path, tiny_dir: Path) -> None:
     m = json.loads((tiny_report / "manifest.json").read_text())
     assert m["versions"]["paleval"] and m["versions"]["polars"]
     assert m["parameters"]["threshold"] == 5 and m["parameters"]["notebooks"] == NOTEBOOKS
+    # the fingerprint of the register files read, never of the (possibly stale) manifest.json
+    assert m["data"]["fingerprint"] == data_fingerprint(tiny_dir)
     assert (
         m["data"]["fingerprint"]
-        == __import__("hashlib").sha256((tiny_dir / "manifest.json").read_bytes()).hexdigest()
+        != __import__("hashlib").sha256((tiny_dir / "manifest.json").read_bytes()).hexdigest()
     )
     listed = set(m["checksums"])
     on_disk = {
@@ -119,6 +122,7 @@ def test_a_failing_notebook_fails_the_run_and_leaves_no_report(
     assert [f.name for f in err.value.failures] == ["99_broken"]
     assert not out.exists()
     assert (tmp_path / "out.failed" / "notebooks" / "99_broken.html").is_file()
+    assert (tmp_path / "out.failed" / REPORT_MARKER).is_file()
 
 
 def test_unknown_notebook_name_is_a_clear_error(tiny_dir: Path, tmp_path: Path) -> None:

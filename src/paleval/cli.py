@@ -2,14 +2,23 @@
 
 Subcommands: ``synth`` (generate synthetic registers), ``calibration`` (compare a synthetic data
 set with the published Danish figures it is calibrated to), ``dictionary`` (write the register
-data dictionary), ``check-output`` (disclosure check of an output directory).
+data dictionary), ``check-output`` (disclosure check of an output directory), ``validate`` (every
+finding of an extract, with a summary and an exit code), ``report`` (the notebooks, headless).
+
+Exit codes: 0 done; 1 the data or the results failed a check (validation errors, a notebook or
+the disclosure audit failed); 2 the command cannot be run as given (bad usage, a missing data
+folder, an ``--out`` paleval may not write to). Errors are one line on stderr, no traceback
+(set ``PALEVAL_DEBUG=1`` to see it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
 from paleval import __version__
 
@@ -91,36 +100,140 @@ def _cmd_check_output(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from paleval.report import ReportError, run_report
+    from paleval.report import run_report
 
-    try:
-        run_report(
-            args.out,
-            data_dir=args.data,
-            preset=args.preset,
-            start=args.start,
-            end=args.end,
-            lang=args.lang,
-            threshold=args.threshold,
-            formats=[f.strip() for f in args.formats.split(",") if f.strip()],
-            notebooks=args.notebook or None,
-            cache_dir=args.cache_dir,
-            jobs=args.jobs,
-        )
-    except ReportError as exc:
-        print(f"paleval report: {exc}", file=sys.stderr)
-        return 1
+    run_report(
+        args.out,
+        data_dir=args.data,
+        preset=args.preset,
+        start=args.start,
+        end=args.end,
+        lang=args.lang,
+        threshold=args.threshold,
+        formats=[f.strip() for f in args.formats.split(",") if f.strip()],
+        notebooks=args.notebook or None,
+        cache_dir=args.cache_dir,
+        jobs=args.jobs,
+    )
     return 0
+
+
+_SEVERITIES = ("error", "exclude", "warn")
+
+
+def validation_summary(findings: Any) -> Any:
+    """One row per register, rule and severity: the files with the finding, the rows it
+    concerns and the rows it excludes (those of ``exclude`` rules; ``error`` and ``warn`` rows
+    are kept or stop the study, never dropped).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> f = pl.DataFrame({"rule": ["null_required", "null_required", "no_rows"],
+    ...     "severity": ["exclude", "exclude", "warn"], "register": ["bef", "bef", "dod"],
+    ...     "file": ["bef2019.csv", "bef2020.csv", "dod.csv"], "column": ["PNR"] * 2 + [None],
+    ...     "n": [3, 4, 1]})
+    >>> validation_summary(f).rows()
+    [('bef', 'null_required', 'exclude', 2, 7, 7), ('dod', 'no_rows', 'warn', 1, 1, 0)]
+    """
+    import polars as pl
+
+    order = {s: i for i, s in enumerate(_SEVERITIES)}
+    return (
+        findings.group_by("register", "rule", "severity")
+        .agg(
+            files=pl.col("file").n_unique(),
+            rows=pl.col("n").sum(),
+            excluded=pl.when(pl.col("severity") == "exclude").then(pl.col("n")).otherwise(0).sum(),
+        )
+        .with_columns(_o=pl.col("severity").replace_strict(order, return_dtype=pl.Int32))
+        .sort("_o", "register", "rule")
+        .drop("_o")
+    )
+
+
+def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
+    """The registers to validate (those a study needs, delivered or not, and every other
+    delivered register of the model) and the optional ones not delivered."""
+    from paleval.registers import REGISTERS, RegisterLoadError, find_register_files
+    from paleval.report.study import study_registers
+
+    keys = study_registers(data)
+    absent = []
+    for key in REGISTERS:
+        if key in keys:
+            continue
+        try:
+            find_register_files(data, key)
+        except RegisterLoadError:
+            absent.append(key)
+            continue
+        keys.append(key)
+    return keys, absent
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from paleval.registers import validate
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"data folder {str(data)!r} does not exist or is not a folder")
+    if args.json and args.json != "-" and Path(args.json).is_dir():
+        raise ValueError(f"--json {args.json} is a folder; give a file name")
+    keys, absent = _validate_keys(data)
+    report = validate(data, keys)
+    counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
+    failed = counts["error"] > 0 or (args.strict and counts["warn"] + counts["exclude"] > 0)
+    code = 1 if failed else 0
+    summary = validation_summary(report.findings)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    print(repr(report), file=out)
+    if summary.height:
+        with_pl_config(lambda: print(summary, file=out))
+    if absent:
+        print(f"not delivered (optional for the study): {', '.join(absent)}", file=out)
+    print(
+        f"{len(keys)} register(s) checked: {counts['error']} error, {counts['exclude']} exclude, "
+        f"{counts['warn']} warn finding(s); "
+        + ("NOT OK" if failed else "OK")
+        + (" (--strict: exclude and warn findings count)" if args.strict else ""),
+        file=out,
+    )
+    if args.json:
+        doc = {
+            "data_dir": str(data.resolve()),
+            "registers": keys,
+            "not_delivered": absent,
+            "strict": bool(args.strict),
+            "ok": not failed,
+            "exit_code": code,
+            "counts": counts,
+            "summary": summary.to_dicts(),
+            "findings": report.findings.to_dicts(),
+        }
+        text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.json).write_text(text, encoding="utf-8")
+    return code
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (``paleval report: error: ...``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and documentation)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="paleval",
         description="Registry-based evaluation of palliative care in Denmark.",
     )
     p.add_argument("--version", action="version", version=f"paleval {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("synth", help="generate synthetic Danish registers")
     s.add_argument("--preset", choices=["tiny", "small", "national"], default="small")
@@ -168,7 +281,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=2, help="notebooks run in parallel (after the first)"
     )
     r.set_defaults(func=_cmd_report)
+
+    v = sub.add_parser(
+        "validate",
+        help="list every finding of a register extract, with a summary and an exit code",
+        description="Validate every register of an extract (all findings, not the first): "
+        "exit 0 without errors, 1 with errors (with --strict also exclude and warn findings).",
+    )
+    v.add_argument("data", help="folder of register files (a real extract or synthetic data)")
+    v.add_argument("--json", default=None, help="also write the findings as JSON (- : stdout)")
+    v.add_argument(
+        "--strict", action="store_true", help="exclude and warn findings fail too (exit 1)"
+    )
+    v.set_defaults(func=_cmd_validate)
     return p
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a parsed command; errors become one line on stderr and an exit code."""
+    from paleval.registers import RegisterLoadError, RegisterValidationError
+    from paleval.report import OutputFolderError, ReportError, StudyDataError
+
+    usage = (ValueError, FileExistsError, FileNotFoundError, NotADirectoryError, OutputFolderError)
+    checks = (ReportError, RegisterValidationError, StudyDataError, RegisterLoadError)
+    try:
+        return int(args.func(args))
+    except (*usage, *checks, OSError) as exc:
+        if os.environ.get("PALEVAL_DEBUG"):
+            raise
+        if isinstance(exc, usage):
+            code, msg = 2, f"error: {exc}"
+        else:
+            code, msg = 1, str(exc) if isinstance(exc, checks) else f"error: {exc}"
+    print(f"paleval {args.command}: {msg}", file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,11 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "command", None) == "synth" and args.out is None:
         args.out = f"data_synthetic/{args.preset}"
-    try:
-        return int(args.func(args))
-    except (ValueError, FileExistsError, FileNotFoundError) as exc:
-        print(f"paleval {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    return _run(args)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
 """`paleval report`: run every notebook headless and assemble a self-contained report.
 
-The run writes into a temporary folder beside the target and moves it into place only when
-every notebook ran and the disclosure check passed, so a half-written report never looks
-complete (a failed run is kept as ``<out>.failed`` for inspection). Output::
+Output safety: the run writes into a staging folder beside the target (same file system) and
+publishes it only when every notebook ran and the disclosure audit passed. ``paleval report``
+never deletes, renames or overwrites anything it did not create: the target must be absent,
+an empty folder, or a report paleval wrote and marked as its own (``.paleval-report.json``,
+listing every file it wrote, each with its size and SHA-256) that nobody has changed or added
+to since. A non-empty folder without the marker, a file, or a symbolic link is refused. The
+previous report stays intact until the new one is complete; a failed run leaves it untouched
+(its partial output is kept as ``<out>.failed`` when that name is free or holds an earlier
+failed run). Output::
 
     out/
       index.html            links to everything below, with figure thumbnails
       manifest.json         versions, parameters, data fingerprint, checksums, timings
+      .paleval-report.json  the marker: report id and every file written
       figures/*.png|svg     every figure (disclosure-controlled)
       tables/*.csv|xlsx     every table (disclosure-controlled)
       definitions/*.json    the definitions and options of every exported analysis
@@ -23,13 +30,24 @@ import os
 import platform
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NotebookFailure", "ReportError", "find_notebooks", "run_report"]
+__all__ = [
+    "REPORT_MARKER",
+    "NotebookFailure",
+    "OutputFolderError",
+    "ReportError",
+    "find_notebooks",
+    "run_report",
+]
+
+REPORT_MARKER = ".paleval-report.json"
+"""The file that marks a folder as a report paleval wrote (report id, every file written)."""
 
 _PACKAGES = (
     "paleval", "polars", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "pandas",
@@ -52,6 +70,18 @@ class ReportError(RuntimeError):
     def __init__(self, message: str, failures: Sequence[NotebookFailure] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+class OutputFolderError(Exception):
+    """The report's target cannot be used, checked before any notebook runs: a non-empty folder
+    paleval did not mark as its own, a file, a symbolic link, a folder holding the data or the
+    cache, or a location that cannot be written. The message is one line.
+
+    Examples
+    --------
+    >>> str(OutputFolderError("--out x: exists and is not a folder"))
+    '--out x: exists and is not a folder'
+    """
 
 
 @dataclass
@@ -87,12 +117,28 @@ def _run_one(nb_path: Path, tmp: Path, params: dict[str, Any]) -> _Run:
             for x in logf.read().decode("utf-8", "replace").splitlines()
             if "Kernel is running over TCP" not in x and "KeyboardInterrupt caught" not in x
         ]
-    secs = time.perf_counter() - t0
     if executed.exists():
         _strip_volatile(executed)
-        _to_html(executed, tmp / "notebooks" / f"{nb_path.stem}.html")
+        try:
+            _scrub(executed, int(params["threshold"]))
+        except Exception as exc:  # an unscrubbed notebook is never rendered
+            ok, err = False, f"disclosure scrub failed: {_last_error_line(exc)}"
+        else:
+            _to_html(executed, tmp / "notebooks" / f"{nb_path.stem}.html")
+    secs = time.perf_counter() - t0
     tail = "" if ok else "\n".join(lines[-15:])
     return _Run(nb_path.stem, round(secs, 1), ok, err, tail)
+
+
+def _scrub(executed: Path, threshold: int) -> None:
+    """The hook where an executed notebook is scrubbed (small counts in its outputs) before its
+    HTML is written: ``paleval.disclosure.scrub_notebook(path, threshold)`` when the installed
+    paleval has it."""
+    import paleval.disclosure as disclosure
+
+    scrub = getattr(disclosure, "scrub_notebook", None)
+    if scrub is not None:
+        scrub(executed, threshold)
 
 
 def find_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -188,6 +234,329 @@ def _last_error_line(exc: BaseException) -> str:
     return lines[-1].strip() if lines else type(exc).__name__
 
 
+# ------------------------------------------------------------------ output safety
+def _inventory(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every entry under ``folder`` (links not followed) except the marker: relative path ->
+    ``{"type": "dir"|"link"}`` or ``{"type": "file", "size": ..., "sha256": ...}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for root, dirs, files in os.walk(folder):
+        r = Path(root)
+        for name in dirs + files:
+            p = r / name
+            rel = p.relative_to(folder).as_posix()
+            if rel == REPORT_MARKER:
+                continue
+            if p.is_symlink():
+                out[rel] = {"type": "link"}
+            elif p.is_dir():
+                out[rel] = {"type": "dir"}
+            else:
+                out[rel] = {"type": "file", "size": p.stat().st_size, "sha256": _sha256(p)}
+    return out
+
+
+def _write_marker(folder: Path, report_id: str, status: str) -> None:
+    """Mark ``folder`` as paleval's own: its id, status and every entry it holds (written last,
+    so a folder with a marker is complete)."""
+    doc = {
+        "paleval_report": 1,
+        "report_id": report_id,
+        "status": status,
+        "paleval": _versions().get("paleval", ""),
+        "entries": _inventory(folder),
+    }
+    tmp = folder / f"{REPORT_MARKER}.tmp"
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(folder / REPORT_MARKER)
+
+
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((folder / REPORT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(doc, dict) and doc.get("paleval_report") == 1
+    return doc if ok and isinstance(doc.get("entries"), dict) else None
+
+
+def _not_ours(folder: Path) -> list[str]:
+    """Why ``folder`` may not be replaced (empty list: it may). Empty folders may; a folder may
+    when it carries paleval's marker and holds exactly the entries the marker lists,
+    unchanged."""
+    if not any(folder.iterdir()):
+        return []
+    marker = _read_marker(folder)
+    if marker is None:
+        return [f"it is not empty and has no readable {REPORT_MARKER} (not a paleval report)"]
+    listed, now = marker["entries"], _inventory(folder)
+    added = sorted(set(now) - set(listed))
+    changed = sorted(k for k in set(now) & set(listed) if now[k] != listed[k])
+    why = []
+    if added:
+        why.append(f"{len(added)} entr(ies) paleval did not write: {', '.join(added[:5])}")
+    if changed:
+        why.append(f"{len(changed)} changed since paleval wrote them: {', '.join(changed[:5])}")
+    return why
+
+
+def _check_target(out: str | Path, protect: Sequence[Path]) -> Path:
+    """The absolute target folder, or :class:`OutputFolderError` when it cannot be used."""
+    raw = Path(out).expanduser().absolute()
+    if raw.name in ("", ".", ".."):
+        raw = raw.resolve()
+    if raw.is_symlink():
+        raise OutputFolderError(
+            f"--out {raw} is a symbolic link (to {os.readlink(raw)}); give a real folder path"
+        )
+    target = raw.parent.resolve() / raw.name
+    for p in protect:
+        if target == p or target in p.parents:
+            raise OutputFolderError(f"--out {target} would hold {p}; choose another folder")
+    if not os.path.lexists(target):
+        return target
+    if not target.is_dir():
+        raise OutputFolderError(
+            f"--out {target} exists and is not a folder; paleval never replaces a file"
+        )
+    try:
+        why = _not_ours(target)
+    except OSError as exc:
+        raise OutputFolderError(f"--out {target} cannot be read: {exc.strerror}") from None
+    if why:
+        raise OutputFolderError(
+            f"--out {target}: {'; '.join(why)}; paleval replaces only a report it wrote: "
+            "choose a new or empty folder, or move those files"
+        )
+    return target
+
+
+def _make_staging(target: Path, report_id: str) -> tuple[Path, list[Path]]:
+    """Create the staging folder beside ``target`` (and missing parent folders, returned so a
+    failed run can remove them again); :class:`OutputFolderError` when that cannot be done."""
+    missing = [p for p in [target.parent, *target.parent.parents] if not p.exists()]
+    created: list[Path] = []
+    staging = target.parent / f".{target.name}.paleval-staging-{report_id}"
+    try:
+        for d in reversed(missing):
+            d.mkdir()
+            created.append(d)
+        staging.mkdir()
+        (staging / "notebooks").mkdir()
+        probe = staging / ".paleval-write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(created)
+        where = exc.filename or target.parent
+        raise OutputFolderError(
+            f"--out {target}: cannot write in {where}: {exc.strerror or exc}"
+        ) from None
+    return staging, created
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    for d in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+
+
+def _remove_own(folder: Path, entries: dict[str, dict[str, Any]]) -> list[str]:
+    """Delete what the marker of ``folder`` lists (and the marker), nothing else; returns what
+    could not be removed."""
+    left = []
+    for rel in sorted(entries, key=lambda k: k.count("/"), reverse=True):
+        p = folder / rel
+        try:
+            if entries[rel]["type"] == "dir":
+                p.rmdir()
+            else:
+                p.unlink()
+        except OSError:
+            left.append(rel)
+    for p in (folder / REPORT_MARKER, folder):
+        try:
+            p.unlink() if p.is_file() else p.rmdir()
+        except OSError:
+            left.append(str(p))
+    return left
+
+
+def _publish(staging: Path, target: Path, log: Callable[[str], None]) -> None:
+    """Move the marked ``staging`` folder to ``target``. An existing target (empty, or a report
+    paleval wrote, checked again now) stays intact until the new report is in place."""
+    why = _not_ours(target) if target.is_dir() and not target.is_symlink() else []
+    if os.path.lexists(target) and (why or not target.is_dir() or target.is_symlink()):
+        reason = "; ".join(why) or "it is no longer a folder"
+        raise OutputFolderError(f"--out {target} changed during the run: {reason}")
+    if not os.path.lexists(target) or not any(target.iterdir()):
+        os.replace(staging, target)  # an absent target or an empty folder: one rename
+        return
+    old_entries = _read_marker(target)["entries"]  # type: ignore[index]
+    old = target.parent / f".{target.name}.paleval-old-{staging.name.rsplit('-', 1)[-1]}"
+    os.rename(target, old)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    left = _remove_own(old, old_entries)
+    if left:
+        log(f"the previous report was replaced; {old} kept what paleval did not write: {left}")
+
+
+def _keep_failed(staging: Path, target: Path, report_id: str) -> Path:
+    """Keep the partial output of a failed run as ``<out>.failed`` (when that name is free or an
+    earlier failed run of paleval's), else where it is; returns where."""
+    failed = target.parent / f"{target.name}.failed"
+    _write_marker(staging, report_id, "failed")
+    try:
+        _check_target(failed, ())
+        _publish(staging, failed, lambda m: None)
+    except (OutputFolderError, OSError):
+        return staging
+    return failed
+
+
+# ------------------------------------------------------------------ the run
+def _synthetic_data(preset: str, log: Callable[[str], None]) -> Path:
+    data_dir = Path("data_synthetic") / preset
+    if not (data_dir / "manifest.json").is_file():
+        from paleval.synth import SynthConfig, generate
+
+        log(f"generating the synthetic '{preset}' data in {data_dir} (seed 1) ...")
+        t0 = time.perf_counter()
+        generate(SynthConfig.from_preset(preset, seed=1), data_dir)
+        log(f"  done in {time.perf_counter() - t0:.1f} s")
+    return data_dir
+
+
+def _select(paths: list[Path], notebooks: Sequence[str] | None) -> list[Path]:
+    if not notebooks:
+        return paths
+    wanted = set(notebooks)
+    unknown = wanted - {p.stem for p in paths}
+    if unknown:
+        raise ValueError(f"unknown notebooks {sorted(unknown)}; have {[p.stem for p in paths]}")
+    return [p for p in paths if p.stem in wanted]
+
+
+def _run_notebooks(
+    paths: Sequence[Path],
+    staging: Path,
+    params: dict[str, Any],
+    jobs: int,
+    log: Callable[[str], None],
+) -> tuple[list[_Run], list[NotebookFailure]]:
+    """Run the notebooks, ``jobs`` at a time (the study data are built and cached already)."""
+    runs: list[_Run] = []
+    failures: list[NotebookFailure] = []
+
+    def record(run: _Run) -> None:
+        runs.append(run)
+        head = f"[{len(runs)}/{len(paths)}] {run.name}"
+        if run.ok:
+            log(f"{head}: ok in {run.seconds:.1f} s")
+            return
+        log(f"{head}: FAILED after {run.seconds:.1f} s: {run.error}")
+        if run.log_tail:
+            log("      kernel log (end):\n" + run.log_tail)
+        executed = staging / "notebooks" / f"{run.name}.ipynb"
+        failures.append(NotebookFailure(run.name, run.error, executed))
+
+    if jobs <= 1 or len(paths) <= 1:
+        for nb in paths:
+            log(f"{nb.stem} ...")
+            record(_run_one(nb, staging, params))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        log(f"{', '.join(p.stem for p in paths)} ({jobs} at a time) ...")
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_one, nb, staging, params) for nb in paths]
+            for f in as_completed(futures):
+                record(f.result())
+    runs.sort(key=lambda r: r.name)
+    failures.sort(key=lambda f: f.name)
+    return runs, failures
+
+
+def _preflight(data_dir: Path, params: dict[str, Any], log: Callable[[str], None]) -> str:
+    """Validate the data and build the cached study frames in this process, before any
+    notebook runs, so a bad extract fails in seconds with the validation's message
+    (:class:`~paleval.registers.RegisterValidationError`,
+    :class:`~paleval.report.study.StudyDataError`); returns the data fingerprint."""
+    from paleval.report.study import data_fingerprint, load_study
+
+    fingerprint = data_fingerprint(data_dir)
+    t0 = time.perf_counter()
+    log(f"checking and loading the study data in {data_dir} ...")
+    load_study(data_dir, start=params["start"], end=params["end"], cache_dir=params["cache_dir"])
+    log(f"  done in {time.perf_counter() - t0:.1f} s")
+    return fingerprint
+
+
+def _audit(
+    staging: Path, threshold: int, failures: list[NotebookFailure], changed: bool
+) -> str | None:
+    """The reasons not to publish (``None``: publish): failed notebooks, the disclosure audit's
+    findings (:func:`paleval.disclosure.check_output`), data changed during the run."""
+    from paleval.disclosure import check_output
+
+    findings = check_output(staging, threshold=threshold)
+    if not (failures or findings or changed):
+        return None
+    msgs = [f"{f.name}: {f.error}" for f in failures]
+    msgs += [f"disclosure: {f}" for f in findings]
+    if changed:
+        msgs.append("the register files changed during the run (data fingerprint differs)")
+    return (
+        f"the report is incomplete ({len(failures)} notebook(s) failed, "
+        f"{len(findings)} disclosure finding(s)"
+        + (", data changed" if changed else "")
+        + "):\n  "
+        + "\n  ".join(msgs)
+    )
+
+
+def _finish(
+    staging: Path,
+    target: Path,
+    paths: Sequence[Path],
+    params: dict[str, Any],
+    data: dict[str, str],
+    runs: Sequence[_Run],
+    t_start: float,
+) -> None:
+    """Write the manifest, the index and the marker into the staging folder."""
+    files = sorted(
+        p
+        for sub in ("figures", "tables", "definitions")
+        for p in (staging / sub).rglob("*")
+        if p.is_file()
+    )
+    manifest = {
+        "paleval_report": 1,
+        "versions": _versions(),
+        "parameters": {
+            **params,
+            "output_dir": str(target),
+            "notebooks": [p.stem for p in paths],
+        },
+        "data": data,
+        "checksums": {p.relative_to(staging).as_posix(): _sha256(p) for p in files},
+        "timings": {
+            "notebooks": {r.name: r.seconds for r in runs},
+            "total_seconds": round(time.perf_counter() - t_start, 1),
+        },
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (staging / "index.html").write_text(_index(staging, paths, manifest), encoding="utf-8")
+
+
 def run_report(
     out: str | Path = "reports/latest",
     *,
@@ -206,10 +575,18 @@ def run_report(
 ) -> Path:
     """Run the report notebooks headless on a data folder and write the report to ``out``.
 
+    Before any notebook runs, the target is checked (:class:`OutputFolderError`: a non-empty
+    folder paleval did not mark as its report, a file, a symbolic link, a folder holding the
+    data or the cache, a place that cannot be written) and the study data are validated and
+    built in this process (errors name the register and file). The notebooks then run into a
+    staging folder beside ``out``; the report is published only when all of them ran and the
+    disclosure audit found nothing, and a previous report is replaced only then.
+
     Parameters
     ----------
     out
-        The report folder (replaced only when the new report is complete).
+        The report folder: absent, empty, or a report paleval wrote (replaced only when the new
+        report is complete).
     data_dir
         Register files (a real extract or synthetic data). Default: ``data_synthetic/<preset>``,
         generated (seed 1) when absent.
@@ -225,47 +602,39 @@ def run_report(
     cache_dir
         Where the study frames are cached between notebooks (default ``<out>/../.paleval_cache``).
     jobs
-        Notebooks run at the same time after the first (which builds the cached study data).
+        Notebooks run at the same time.
 
     Returns
     -------
     pathlib.Path
         The report folder.
 
+    Raises
+    ------
+    OutputFolderError
+        ``out`` cannot be used (nothing was written).
+    paleval.registers.RegisterValidationError, paleval.report.study.StudyDataError
+        The data cannot give a study (no notebook ran; nothing was written).
+    ReportError
+        A notebook failed or the disclosure audit found small counts: nothing was published
+        and a previous report is untouched; the partial output's folder is named.
+
     Examples
     --------
     >>> run_report("reports/tiny", preset="tiny")  # doctest: +SKIP
     """
     t_start = time.perf_counter()
-    out = Path(out).resolve()
-    if data_dir is None:
-        data_dir = Path("data_synthetic") / preset
-        if not (Path(data_dir) / "manifest.json").is_file():
-            from paleval.synth import SynthConfig, generate
-
-            log(f"generating the synthetic '{preset}' data in {data_dir} (seed 1) ...")
-            t0 = time.perf_counter()
-            generate(SynthConfig.from_preset(preset, seed=1), data_dir)
-            log(f"  done in {time.perf_counter() - t0:.1f} s")
-    data_dir = Path(data_dir).resolve()
+    data_dir = _synthetic_data(preset, log) if data_dir is None else Path(data_dir)
+    data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder {str(data_dir)!r} does not exist")
-    paths = find_notebooks(notebook_dir)
-    if notebooks:
-        wanted = set(notebooks)
-        unknown = wanted - {p.stem for p in paths}
-        if unknown:
-            raise ValueError(f"unknown notebooks {sorted(unknown)}; have {[p.stem for p in paths]}")
-        paths = [p for p in paths if p.stem in wanted]
-    cache = Path(cache_dir).resolve() if cache_dir else out.parent / ".paleval_cache"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    (tmp / "notebooks").mkdir(parents=True)
-
-    from paleval.report.study import data_fingerprint
-
+    paths = _select(find_notebooks(notebook_dir), notebooks)
+    raw = Path(out).expanduser().absolute()
+    cache = Path(cache_dir).resolve() if cache_dir else raw.parent.resolve() / ".paleval_cache"
+    target = _check_target(out, (data_dir, cache))
+    report_id = uuid.uuid4().hex[:12]
+    staging, created = _make_staging(target, report_id)
+    new_cache = [] if cache.exists() else [cache]  # removed again if it stays empty
     params = {
         "data_dir": str(data_dir),
         "start": start,
@@ -273,7 +642,7 @@ def run_report(
         "lang": lang,
         "threshold": int(threshold),
         "formats": list(formats),
-        "output_dir": str(tmp),
+        "output_dir": str(staging),
         "cache_dir": str(cache),
     }
     os.environ["PYTHONHASHSEED"] = "0"
@@ -281,83 +650,35 @@ def run_report(
     # the models are many small fits: one BLAS thread is much faster than several competing
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    runs: list[_Run] = []
-    failures: list[NotebookFailure] = []
+    kept: Path | None = None
+    try:
+        fingerprint = _preflight(data_dir, params, log)
+        runs, failures = _run_notebooks(paths, staging, params, jobs, log)
+        from paleval.report.study import data_fingerprint
 
-    # The first notebook builds the cached study data alone; the rest run `jobs` at a time.
-    def record(run: _Run) -> None:
-        runs.append(run)
-        head = f"[{len(runs)}/{len(paths)}] {run.name}"
-        if run.ok:
-            log(f"{head}: ok in {run.seconds:.1f} s")
-            return
-        log(f"{head}: FAILED after {run.seconds:.1f} s: {run.error}")
-        if run.log_tail:
-            log("      kernel log (end):\n" + run.log_tail)
-        executed = tmp / "notebooks" / f"{run.name}.ipynb"
-        failures.append(NotebookFailure(run.name, run.error, executed))
-
-    first, rest = paths[:1], paths[1:]
-    for nb in first + (rest if jobs <= 1 else []):
-        log(f"{nb.stem} ...")
-        record(_run_one(nb, tmp, params))
-    if jobs > 1 and rest:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        log(f"{', '.join(p.stem for p in rest)} ({jobs} at a time) ...")
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_one, nb, tmp, params) for nb in rest]
-            for f in as_completed(futures):
-                record(f.result())
-    runs.sort(key=lambda r: r.name)
-    failures.sort(key=lambda f: f.name)
-
-    from paleval.disclosure import check_output
-
-    findings = check_output(tmp, threshold=threshold)
-    if failures or findings:
-        failed = out.parent / f"{out.name}.failed"
-        if failed.exists():
-            shutil.rmtree(failed)
-        tmp.rename(failed)
-        msgs = [f"{f.name}: {f.error}" for f in failures]
-        msgs += [f"disclosure: {f}" for f in findings[:10]]
-        raise ReportError(
-            f"the report is incomplete ({len(failures)} notebook(s) failed, "
-            f"{len(findings)} disclosure finding(s)); partial output kept in {failed}:\n  "
-            + "\n  ".join(msgs),
-            failures,
-        )
-
-    files = sorted(
-        p
-        for sub in ("figures", "tables", "definitions")
-        for p in (tmp / sub).rglob("*")
-        if p.is_file()
-    )
-    manifest = {
-        "paleval_report": 1,
-        "versions": _versions(),
-        "parameters": {**params, "output_dir": str(out), "notebooks": [p.stem for p in paths]},
-        "data": {"dir": str(data_dir), "fingerprint": data_fingerprint(data_dir)},
-        "checksums": {p.relative_to(tmp).as_posix(): _sha256(p) for p in files},
-        "timings": {
-            "notebooks": {r.name: r.seconds for r in runs},
-            "total_seconds": round(time.perf_counter() - t_start, 1),
-        },
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    (tmp / "index.html").write_text(_index(tmp, paths, manifest), encoding="utf-8")
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old)
-    else:
-        tmp.rename(out)
-    log(f"report written to {out} in {time.perf_counter() - t_start:.1f} s")
-    return out
+        changed = data_fingerprint(data_dir) != fingerprint
+        problem = _audit(staging, int(threshold), failures, changed)
+        if problem is not None:
+            kept = _keep_failed(staging, target, report_id)
+            raise ReportError(
+                problem.replace("):\n", f"); nothing published, partial output in {kept}:\n", 1),
+                failures,
+            )
+        data = {"dir": str(data_dir), "fingerprint": fingerprint}
+        _finish(staging, target, paths, params, data, runs, t_start)
+        _write_marker(staging, report_id, "complete")
+        try:
+            _publish(staging, target, log)
+        except OutputFolderError as exc:  # someone wrote into --out during the run
+            kept = staging
+            raise OutputFolderError(f"{exc}; the new report is kept in {staging}") from None
+    except BaseException:
+        if kept is None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(new_cache + created)
+        raise
+    log(f"report written to {target} in {time.perf_counter() - t_start:.1f} s")
+    return target
 
 
 def _title(nb_path: Path) -> str:

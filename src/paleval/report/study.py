@@ -1,11 +1,12 @@
 """The study data every report notebook starts from, built once per data set and cached.
 
 :func:`load_study` scans a folder of register files (parquet, CSV or SAS: whatever the loaders
-find), validates them, builds the end-of-life cohort with all exposures and the incident
-cohorts, and caches the collected frames as parquet keyed by a fingerprint of the input files
-and the parameters. The first notebook of a report pays for the build; the others read the
-cache. On a research server the cache lives beside the report's working files, never in the
-exported output.
+find), validates them (every error listed, and a register file that gives no row refused by
+name), builds the end-of-life cohort with all exposures and the incident cohorts, and caches the
+collected frames as parquet keyed by a fingerprint of the register files read (path, size,
+modification time, content hash) and the parameters. ``paleval report`` builds it once before
+any notebook runs; the notebooks read the cache. On a research server the cache lives beside
+the report's working files, never in the exported output.
 """
 
 from __future__ import annotations
@@ -14,43 +15,110 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-__all__ = ["StudyData", "data_fingerprint", "load_study"]
+__all__ = [
+    "StudyData",
+    "StudyDataError",
+    "data_fingerprint",
+    "load_study",
+    "register_file_entries",
+    "study_registers",
+]
 
-_CACHE_VERSION = "4"  # 2: the LPR registers are validated too; 3: incident non-cancer
+_CACHE_VERSION = "5"  # 2: the LPR registers are validated too; 3: incident non-cancer
 # cohort on markers of advanced disease, censoring at new cancer and emigration; 4: declared
-# coverage gaps, practice propensity before death, income 3 years before death, age 80-89/90+
+# coverage gaps, practice propensity before death, income 3 years before death, age 80-89/90+;
+# 5: keyed by the register files read (size, mtime, content hash), not manifest.json
 
 
-def data_fingerprint(data_dir: str | Path) -> str:
-    """A SHA-256 fingerprint of a data folder: the synthetic ``manifest.json`` when present
-    (it holds every file's SHA-256), otherwise the relative path, size and modification time of
-    every file (fast on national extracts).
+_SAMPLE = 1 << 20  # bytes hashed at each end of a register file
+
+
+def _file_digest(path: Path) -> str:
+    """A cheap content hash of one file: SHA-256 of its first and last MiB (the whole file when
+    smaller than 2 MiB); for parquet at least the whole footer (the file metadata: schema, row
+    counts, column-chunk offsets and min/max statistics), so a rewritten data page that changes
+    a chunk's size or statistics changes the digest."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if size <= 2 * _SAMPLE:
+            h.update(f.read())
+            return h.hexdigest()
+        tail = _SAMPLE
+        if path.suffix.lower() == ".parquet":
+            f.seek(size - 8)
+            trailer = f.read(8)
+            if trailer[4:] == b"PAR1":
+                tail = max(tail, min(size, int.from_bytes(trailer[:4], "little") + 8))
+        f.seek(0)
+        h.update(f.read(_SAMPLE))
+        f.seek(size - tail)
+        h.update(f.read(tail))
+    return h.hexdigest()
+
+
+def register_file_entries(
+    data_dir: str | Path, keys: Iterable[str] | None = None
+) -> list[tuple[str, ...]]:
+    """What the study cache is keyed by: for every register ``keys`` (default: all in the
+    register model), each file :func:`paleval.registers.find_register_files` returns, as
+    ``(register, relative path, size, modification time in ns, content digest)``, or
+    ``(register, "not delivered: <reason>")`` when it finds none.
+
+    ``manifest.json`` and any other file the loaders do not read play no part.
 
     Examples
     --------
     >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp()); _ = (d / "dod2015.csv").write_text("PNR\\n")
-    >>> len(data_fingerprint(d))
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "dod.csv").write_text("PNR;DODDATO\\n")
+    >>> e = register_file_entries(d, ["dod", "bef"])
+    >>> e[0][0], e[0][1].split(":")[0], e[1][:3]
+    ('bef', 'not delivered', ('dod', 'dod.csv', '12'))
+    """
+    from paleval.registers import REGISTERS, RegisterLoadError, find_register_files
+
+    data_dir = Path(data_dir)
+    entries: list[tuple[str, ...]] = []
+    for key in sorted(REGISTERS if keys is None else set(keys)):
+        try:
+            files = find_register_files(data_dir, key)
+        except RegisterLoadError as exc:
+            # the reason without the folder's own path (a moved extract keeps its cache)
+            entries.append((key, f"not delivered: {exc}".replace(str(data_dir), "<data>")))
+            continue
+        for f in files:
+            st = f.path.stat()
+            rel = os.path.relpath(f.path, data_dir)
+            entries.append((key, rel, str(st.st_size), str(st.st_mtime_ns), _file_digest(f.path)))
+    return entries
+
+
+def data_fingerprint(data_dir: str | Path, keys: Iterable[str] | None = None) -> str:
+    """A SHA-256 fingerprint of the register files of a data folder: path, size, modification
+    time (ns) and a cheap content hash (first and last MiB, the parquet footer) of every file
+    the loaders read (:func:`register_file_entries`). Never taken from ``manifest.json``, which
+    can be stale.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = Path(tempfile.mkdtemp()); f = d / "dod.csv"; _ = f.write_text("PNR;DODDATO\\n")
+    >>> a = data_fingerprint(d)
+    >>> _ = f.write_text("PNR;DODDATO\\n1;2\\n"); a == data_fingerprint(d)
+    False
+    >>> _ = (d / "manifest.json").write_text("{}"); len(data_fingerprint(d))
     64
     """
-    data_dir = Path(data_dir)
     h = hashlib.sha256()
-    manifest = data_dir / "manifest.json"
-    if manifest.is_file():
-        h.update(manifest.read_bytes())
-        return h.hexdigest()
-    for p in sorted(data_dir.rglob("*")):
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(data_dir).parts):
-            st = p.stat()
-            h.update(
-                f"{p.relative_to(data_dir).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
-            )
+    for entry in register_file_entries(data_dir, keys):
+        h.update(("\0".join(entry) + "\n").encode())
     return h.hexdigest()
 
 
@@ -111,30 +179,48 @@ LPR_REGISTERS = ("lpr_adm", "lpr_diag", "lpr_f_kontakter", "lpr_f_diagnoser", "s
 """The LPR registers a study reads through ``lpr_contacts`` and ``lpr_diagnoses`` (validated
 when delivered)."""
 
+OPTIONAL_REGISTERS = ("vnds", *LPR_REGISTERS)
+"""Registers a study reads when they are delivered (emigration censoring; LPR2, LPR3 or
+both)."""
 
-def _build(
-    data_dir: Path,
-    start: str,
-    end: str,
-    eol_options: dict[str, Any],
-    validation_cache: Path | None = None,
-) -> StudyData:
-    from paleval.cohort import (
-        END_OF_LIFE_REGISTERS,
-        charlson_codes,
-        end_of_life_cohort,
-        incident_cancer_cohort,
-        incident_noncancer_cohort,
-    )
-    from paleval.cohort.incident import advanced_disease_codes
-    from paleval.registers import (
-        RegisterLoadError,
-        find_register_files,
-        lpr_contacts,
-        lpr_diagnoses,
-        scan_registers,
-        validate,
-    )
+
+class StudyDataError(Exception):
+    """The data cannot give a study: a register file the study reads has no data rows, or
+    validation excludes every row of it. ``problems`` lists one line per register file.
+
+    Examples
+    --------
+    >>> print(StudyDataError(Path("x"), ["register 'dod', file dod.csv: no data rows"]))
+    the study data in x cannot be used (1 problem):
+      register 'dod', file dod.csv: no data rows
+    """
+
+    def __init__(self, data_dir: Path, problems: list[str]) -> None:
+        self.data_dir = data_dir
+        self.problems = list(problems)
+        n = len(self.problems)
+        super().__init__(
+            f"the study data in {data_dir} cannot be used ({n} problem{'s' * (n != 1)}):\n  "
+            + "\n  ".join(self.problems)
+        )
+
+
+def study_registers(data_dir: str | Path) -> list[str]:
+    """The registers :func:`load_study` reads from ``data_dir``: those of the end-of-life cohort
+    and the cancer register (required), then the optional ones delivered
+    (:data:`OPTIONAL_REGISTERS`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); (d / "vnds").mkdir()
+    >>> _ = (d / "vnds" / "vnds.csv").write_text("PNR\\n")
+    >>> keys = study_registers(d)
+    >>> "dod" in keys, "vnds" in keys, "lpr_adm" in keys
+    (True, True, False)
+    """
+    from paleval.cohort import END_OF_LIFE_REGISTERS
+    from paleval.registers import RegisterLoadError, find_register_files
 
     def delivered(key: str) -> bool:
         try:
@@ -144,25 +230,83 @@ def _build(
         return True
 
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
-    # the incident cohorts censor at emigration when DST's migration register is delivered
-    keys += [k for k in ("vnds",) if delivered(k)]
-    # rows that the validation rules of severity "exclude" drop are dropped here, and counted
-    # in the validation report (study.validation); that covers the LPR files the contacts and
-    # diagnoses come from (LPR2, LPR3 or both may be delivered)
-    regs = scan_registers(data_dir, keys, exclude=True)
-    lpr = [k for k in LPR_REGISTERS if delivered(k)]
-    # the validation depends on the files only: a second study of the same files (other
-    # options) reuses the findings of the first, which passed (errors are never cached)
+    return keys + [k for k in OPTIONAL_REGISTERS if k not in keys and delivered(k)]
+
+
+def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> list[str]:
+    """Register files the study reads that give no row: a file with no data rows (validation's
+    ``no_rows``), or one whose every row the loaders' exclusion filter drops. Only files with an
+    ``exclude`` finding can lose all their rows, so only those are scanned (one row each)."""
+    from paleval.registers import find_register_files, scan_register
+
+    f = findings.filter(pl.col("register").is_in(keys))
+    empty = set(f.filter(pl.col("rule") == "no_rows").select("register", "file").iter_rows())
+    excl = f.filter(pl.col("severity") == "exclude")
+    suspects = set(excl.select("register", "file").iter_rows())
+    problems = []
+    for key in keys:
+        for rf in find_register_files(data_dir, key):
+            rel = os.path.relpath(rf.path, data_dir)
+            if (key, rf.name) in empty:
+                problems.append(f"register {key!r}, file {rel}: no data rows (header only)")
+            elif (key, rf.name) in suspects:
+                years = None if rf.year is None else [rf.year]
+                lf = scan_register(data_dir, key, years=years, exclude=True)
+                if lf.head(1).collect().height == 0:
+                    rules = excl.filter((pl.col("register") == key) & (pl.col("file") == rf.name))
+                    why = ", ".join(f"{r} n={n:,}" for r, n in rules.select("rule", "n").rows())
+                    problems.append(
+                        f"register {key!r}, file {rel}: every row is excluded by validation ({why})"
+                    )
+    return problems
+
+
+def _validated(data_dir: Path, keys: list[str], validation_cache: Path | None) -> pl.DataFrame:
+    """The validation findings of the study's registers; raises on an error finding or on a
+    register file that gives no row. The findings depend on the files only, so a second study of
+    the same files (other options) reuses those of the first, which passed (errors are never
+    cached)."""
+    from paleval.registers import validate
+
     if validation_cache is not None and validation_cache.is_file():
-        findings = pl.read_parquet(validation_cache)
-    else:
-        report = validate(data_dir, keys + lpr)
-        report.raise_if_errors()
-        findings = report.findings.drop("examples")
-        if validation_cache is not None:
-            tmp = validation_cache.with_name(f".{validation_cache.name}-{os.getpid()}")
-            findings.write_parquet(tmp)
-            tmp.replace(validation_cache)
+        return pl.read_parquet(validation_cache)
+    report = validate(data_dir, keys)
+    report.raise_if_errors()
+    findings = report.findings.drop("examples")
+    problems = _empty_files(data_dir, keys, findings)
+    if problems:
+        raise StudyDataError(data_dir, problems)
+    if validation_cache is not None:
+        tmp = validation_cache.with_name(f".{validation_cache.name}-{os.getpid()}")
+        findings.write_parquet(tmp)
+        tmp.replace(validation_cache)
+    return findings
+
+
+def _build(
+    data_dir: Path,
+    start: str,
+    end: str,
+    eol_options: dict[str, Any],
+    validation_cache: Path | None = None,
+) -> StudyData:
+    from paleval.cohort import (
+        charlson_codes,
+        end_of_life_cohort,
+        incident_cancer_cohort,
+        incident_noncancer_cohort,
+    )
+    from paleval.cohort.incident import advanced_disease_codes
+    from paleval.registers import lpr_contacts, lpr_diagnoses, scan_registers
+
+    # the incident cohorts censor at emigration when DST's migration register (vnds) is
+    # delivered; the LPR files the contacts and diagnoses come from may be LPR2, LPR3 or both
+    keys = study_registers(data_dir)
+    # every finding first (validation never raises on bad input), then the study
+    findings = _validated(data_dir, keys, validation_cache)
+    # rows that the validation rules of severity "exclude" drop are dropped here, and counted
+    # in the validation report (study.validation)
+    regs = scan_registers(data_dir, [k for k in keys if k not in LPR_REGISTERS], exclude=True)
     # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
     contacts = lpr_contacts(data_dir, exclude=True)
     # only the diagnoses each cohort can use are joined to their contacts
@@ -213,6 +357,19 @@ def load_study(
         the windows end ``gp_offset_days`` before death, or before the final hospital
         admission, against reverse causation (``docs/methods.md``). Each choice is its own
         cached study; the validation of the files is shared.
+
+    The cache is keyed by the register files the loaders read (path, size, modification time
+    and a content hash of each: :func:`data_fingerprint`), the study options and the cache
+    version, so changed, added or removed register files give a new build.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``data_dir`` is not a folder.
+    paleval.registers.RegisterValidationError
+        The extract has ``error`` findings (all of them are listed; ``paleval validate``).
+    StudyDataError
+        A register file the study reads has no data rows, or validation excludes all of them.
 
     Examples
     --------
