@@ -429,6 +429,35 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     sink.write("tilknytning", _listing_outside_spells(lst, pop, ctx))
     sink.write("sor", ctx.dep.frame())
     sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
+    if cfg.realism("nursing_homes"):
+        sink.write("plh", _nursing_home_stays(pop, ctx, np.random.default_rng([cfg.seed, 4, 1])))
+
+
+def _nursing_home_stays(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
+    """The nursing-home register (``plh``): one stay per resident at death, from the move-in
+    date to the date of death; with messiness a share of stays is left open (no move-out
+    date) although the resident died, as in a register updated twice a year."""
+    a, cfg = pop.arrays, pop.cfg
+    res = np.flatnonzero(a["nh_resident"])
+    out = a["death"][res].copy()
+    n_open = 0
+    if cfg.messiness:
+        still_open = r.random(len(res)) < C.MESS["nursing_home_stay_left_open"]
+        out[still_open] = -1
+        n_open = int(still_open.sum())
+    info = pop.truth.setdefault("realism", {}).setdefault("nursing_homes", {})
+    info["stays_written"] = len(res)
+    info["stays_without_move_out_date"] = n_open
+    info["stays_started_before_the_period"] = int(
+        (a["nh_movein"][res] < day_number(f"{cfg.start_year}-01-01")).sum()
+    )
+    return pl.DataFrame(
+        {
+            "PNR": ctx.pnr[res],
+            "TILFLYT_DATO": as_date(a["nh_movein"][res]),
+            "FRAFLYT_DATO": as_date(out, nullable=True),
+        }
+    ).sort("PNR")
 
 
 def _listing_outside_spells(lst: pl.DataFrame, pop: Population, ctx: EventContext) -> pl.DataFrame:
@@ -616,7 +645,13 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "gp_home_visits_90d_service": a["gp_hv90_service"],
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
+            # nursing-home residence: with the nursing_homes feature, living in a nursing home
+            # at death (the register plh); without it, the latent residence of non-home deaths
             "nursing_home": a["nursing_home"],
+            "nursing_home_movein": as_date(a["nh_movein"], nullable=True),
+            # BEF's one-person family the year before death (living_alone minus residents is
+            # what the planted models use when the nursing_homes feature is on)
+            "living_alone_bef": a["living_alone_bef"],
             "place_of_death": _labels(np.array(PLACES), a["place"]),
             # spell abroad [abroad_from, abroad_until): null from = arrived during the period
             # (immigrant), null until = still abroad at the end (emigrant)
@@ -712,10 +747,19 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
         ),
     }
     del seconds  # timings go to the benchmark, not into the (byte-identical) truth file
-    truth["planted"]["nursing_home_residence"] = (
-        "unobserved in the registers; depends on age, dementia and living alone; affects only "
-        "where non-home deaths happen"
-    )
+    if cfg.realism("nursing_homes"):
+        truth["planted"]["nursing_home_residence"] = (
+            "in the register plh (a stay covering the date of death); drawn before the "
+            "end-of-life processes from age at death, dementia and living alone; residents never "
+            "die in their own home (80 % in the nursing home, 17 % in hospital, 3 % elsewhere, "
+            "REHPA 2012-2020) and are not 'living alone' in the planted models"
+        )
+    else:
+        truth["planted"]["nursing_home_residence"] = (
+            "unobserved in the registers; depends on age, dementia and living alone; affects "
+            "only where non-home deaths happen"
+        )
+        truth["realism"]["nursing_homes"] = {"enabled": False, "residents_at_death": 0}
     return truth
 
 
