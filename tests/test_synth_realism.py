@@ -342,14 +342,20 @@ def test_couples_share_a_family_and_its_income(tiny_dir: Path) -> None:
     assert couples.height == counted["couples"] > 0.15 * p.height
     bef = _bef(tiny_dir)
     deaths = read(tiny_dir, "dod")
+    # a partner who moved into a nursing home (register plh) no longer lives with the other
+    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
     for year in (2009, 2016, 2024):
         dec31 = dt.date(year, 12, 31)
         alive = (
             couples.join(deaths, on="PNR", how="left")
             .join(deaths.rename({"PNR": "partner", "DODDATO": "DOD2"}), on="partner", how="left")
+            .join(movein, on="PNR", how="left")
+            .join(movein.rename({"PNR": "partner", "NH": "NH2"}), on="partner", how="left")
             .filter(
                 pl.col("DODDATO").is_null() | (pl.col("DODDATO") > dec31),
                 pl.col("DOD2").is_null() | (pl.col("DOD2") > dec31),
+                pl.col("NH").is_null() | (pl.col("NH") > dec31),
+                pl.col("NH2").is_null() | (pl.col("NH2") > dec31),
             )
         )
         fam = bef.filter(pl.col("year") == year).group_by("FAMILIE_ID").agg(n=pl.len())
@@ -395,10 +401,22 @@ def test_widowhood_changes_civil_status_and_living_alone(tiny_dir: Path) -> None
     married = after.filter(pl.col("married"))
     assert (married["CIVST"] == "E").all()  # widow(er)
     assert (before.filter(pl.col("married"))["CIVST"] == "G").all()
-    assert (before["ANTPERSF"] >= 2).all()
+    # before widowhood a family of two or more, unless a partner lives in a nursing home
+    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
+    nh = before.join(movein, on="PNR", how="left").join(
+        movein.rename({"PNR": "partner", "NH": "NH2"}), on="partner", how="left"
+    )
+    together = nh.filter(
+        (pl.col("NH").is_null() | (pl.col("NH").dt.year() > pl.col("year")))
+        & (pl.col("NH2").is_null() | (pl.col("NH2").dt.year() > pl.col("year")))
+    )
+    assert together.height > 0.9 * before.height
+    assert (together["ANTPERSF"] >= 2).all()
     # survivors of two-person families live alone from the year of the partner's death
+    # (partners never in a nursing home: a move-in already shrinks the family before)
+    never_nh = ~pl.col("partner").is_in(movein["PNR"].implode())
     two = (
-        j.filter(~pl.col("living_alone_start"))
+        j.filter(~pl.col("living_alone_start"), never_nh)
         .group_by("PNR")
         .agg(
             pl.col("ANTPERSF").filter(~pl.col("after")).max().alias("size_before"),
@@ -416,8 +434,20 @@ def test_living_alone_in_truth_is_what_bef_shows_the_year_before_death(tiny_dir:
     bef = _bef(tiny_dir).select("PNR", "year", "ANTPERSF")
     j = p.with_columns(year=pl.col("death_date").dt.year() - 1).join(bef, on=["PNR", "year"])
     assert j.height > 0.95 * p.height
-    assert (j["living_alone"] == (j["ANTPERSF"] == 1)).all()
+    # residents at death (a plh stay covering the death date) are not living alone; everyone
+    # else lives alone exactly when BEF shows a one-person family
+    stays = read(tiny_dir, "plh").join(p.select("PNR", "death_date"), on="PNR")
+    res = stays.filter(
+        (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
+        & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
+    )["PNR"]
+    j = j.with_columns(resident=pl.col("PNR").is_in(res.implode()))
+    assert (j["living_alone"] == ((j["ANTPERSF"] == 1) & ~j["resident"])).all()
+    assert (j["living_alone_bef"] == (j["ANTPERSF"] == 1)).all()
     assert j.filter(pl.col("living_alone") & ~pl.col("living_alone_start")).height > 0
+    # most residents are a one-person family in BEF the year before death (the old
+    # definition of living alone counted them)
+    assert j.filter("resident")["ANTPERSF"].eq(1).mean() > 0.8
 
 
 @pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
