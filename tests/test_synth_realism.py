@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from paleval.codes import load_codes
 from paleval.synth import SynthConfig, generate
 
 
@@ -36,6 +37,7 @@ def plain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sssy_payment_lag=False,
         migration=False,
         households=False,
+        nursing_homes=False,
     )
     generate(cfg, out)
     return out
@@ -458,6 +460,66 @@ def test_switched_off_every_family_is_one_person(
     bef = read(data, "bef")
     assert (bef["FAMILIE_ID"] == bef["PNR"]).all()
     assert truth(data)["realism"]["households"]["couples"] == 0
+
+
+# ---------------------------------------------------------------- nursing homes (plh)
+def _residents_at_death(data: Path) -> pl.DataFrame:
+    """Adult decedents with the place of death (DAR) and residence from the raw plh stays."""
+    deaths = read(data, "dod").rename({"DODDATO": "death_date"})
+    places = load_codes("place_of_death").select("C_PRAECIS_DODSSTED", "place")
+    dar = read(data, "dodsaasg").join(places, on="C_PRAECIS_DODSSTED", how="left")
+    stays = read(data, "plh").join(deaths, on="PNR")
+    res = stays.filter(
+        (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
+        & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
+    )["PNR"]
+    p = persons(data).filter(pl.col("adult_decedent")).select("PNR", "age_years", "cause_group")
+    return (
+        p.join(dar.select("PNR", "place", "C_DODSSTED"), on="PNR", how="left")
+        .join(deaths, on="PNR")
+        .with_columns(resident=pl.col("PNR").is_in(res.implode()))
+    )
+
+
+def test_nursing_home_residents_in_the_register(tiny_dir: Path) -> None:
+    """Residence at death from the raw stays: about 1 in 4 adult decedents (22 % of deaths in
+    a nursing home / 80 % of residents dying there), old, often with dementia, dying in the
+    nursing home (never in an 'own home'), as truth.json counts them."""
+    d = _residents_at_death(tiny_dir)
+    counted = truth(tiny_dir)["realism"]["nursing_homes"]
+    res = d.filter("resident")
+    assert counted["enabled"] is True
+    assert res.height == counted["residents_at_death"] == counted["stays_written"]
+    assert 0.20 < res.height / d.height < 0.33
+    assert (res["age_years"] >= 80).mean() > 0.65 and (res["age_years"] >= 50).all()
+    dem = (pl.col("cause_group") == "dementia").mean()
+    assert res.select(dem).item() > 5 * d.filter(~pl.col("resident")).select(dem).item()
+    share = res["place"].value_counts(normalize=True)
+    got = dict(zip(share["place"], share["proportion"], strict=True))
+    se = (0.8 * 0.2 / res.height) ** 0.5
+    assert abs(got["nursing_home"] - 0.80) < 4 * se + 0.02  # REHPA 2012-2020: 80 %
+    assert abs(got["hospital"] - 0.17) < 4 * se + 0.02  # and 16 % in hospital
+    assert "home" not in got  # a resident's home is the nursing home
+    # only residents die in a nursing home; DAR's coarse code is the home address
+    assert d.filter(~pl.col("resident"), pl.col("place") == "nursing_home").height == 0
+    assert (res.filter(pl.col("place") == "nursing_home")["C_DODSSTED"] == "1").all()
+    stays = read(tiny_dir, "plh")
+    assert stays["FRAFLYT_DATO"].null_count() == counted["stays_without_move_out_date"] > 0
+    assert (stays["TILFLYT_DATO"] <= stays["FRAFLYT_DATO"]).all()
+    assert truth(tiny_dir)["planted"]["home_death"]["population"] == "community_dwelling"
+
+
+@pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
+def test_switched_off_no_nursing_home_register(which: str, request: pytest.FixtureRequest) -> None:
+    data: Path = request.getfixturevalue(which)
+    assert not (data / "plh").exists()
+    assert truth(data)["realism"]["nursing_homes"]["enabled"] is False
+    assert truth(data)["planted"]["home_death"]["population"] == "all"
+    p = persons(data).filter(pl.col("adult_decedent"))
+    # living alone is BEF's one-person family again, residents (latent) included
+    assert (p["living_alone"] == p["living_alone_bef"]).all()
+    assert p.filter("nursing_home", pl.col("living_alone")).height > 0
+    assert p.filter("nursing_home")["nursing_home_movein"].null_count() == p["nursing_home"].sum()
 
 
 # ---------------------------------------------------------------- LPR history
