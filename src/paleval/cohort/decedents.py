@@ -175,7 +175,7 @@ def decedent_cohort(
     ...         "KOEN": [2, 1, 2], "KOM": ["101", "751", "101"], "REG": ["84", "82", "84"],
     ...         "CIVST": ["E", "U", "G"], "FAMILIE_ID": ["a", "b", "f"], "ANTPERSF": [1, 3, 2],
     ...         "IE_TYPE": [1, 1, 1]}),
-    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["7011"]}),
+    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["2759"]}),
     ...     "faik": pl.LazyFrame({"FAMILIE_ID": ["f", "a"], "year": [2012, 2014],
     ...                           "FAMAEKVIVADISP_13": [250000.0, 90000.0]}),
     ... }
@@ -393,7 +393,7 @@ def add_education(
     Examples
     --------
     >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_year": [2015, 2015]})
-    >>> u = pl.LazyFrame({"PNR": ["a", "a"], "year": [2010, 2016], "HFAUDD": ["2011", "7011"]})
+    >>> u = pl.LazyFrame({"PNR": ["a", "a"], "year": [2010, 2016], "HFAUDD": ["7223", "2759"]})
     >>> add_education(c, u, "education_hfaudd").collect()["education"].to_list()
     ['lower_secondary', 'unknown']
     """

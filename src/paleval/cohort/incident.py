@@ -98,7 +98,7 @@ def incident_cancer_cohort(
     ...         "ANTPERSF": [2, 2], "IE_TYPE": [1, 1]}),
     ...     "dod": pl.LazyFrame({"PNR": ["a"], "DODDATO": [d(2015, 6, 1)]}),
     ...     "dpd": pl.LazyFrame({"PNR": ["a"], "HENV_DATO": [d(2015, 5, 1)]}),
-    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["3011"]}),
+    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["1631"]}),
     ...     "vnds": pl.LazyFrame({"PNR": ["b"], "INDUD_KODE": ["U"],
     ...                           "HAEND_DATO": [d(2015, 3, 1)]}),
     ... }
