@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from paleval.codes import load_codes
 from paleval.cohort import add_income, decedent_cohort
 from paleval.registers import scan_registers
 
@@ -100,7 +101,7 @@ def test_collect_with_flow_gives_the_same_rows_and_flow(tiny_dir: Path, cohort_a
     from polars.testing import assert_frame_equal
 
     rows, _, cohort = cohort_and_truth
-    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "plh"])
     again = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
     assert again._flow is None
     assert_frame_equal(again.collect(with_flow=True), rows)
@@ -505,3 +506,39 @@ def test_without_the_register_residence_is_unknown() -> None:
     assert "not delivered" in cohort.params["nursing_home"]
     with pytest.raises(ValueError, match="days must be 0 or more"):
         decedent_cohort(_nh_frames(), nursing_home_days=-1).collect()
+
+
+def test_place_from_the_coarse_code_where_the_detailed_place_is_missing() -> None:
+    """DAR's detailed place codes are not public; where C_PRAECIS_DODSSTED is missing or not
+    in the code list, the verified C_DODSSTED codes give the place, and code 1 (the home
+    address) is the nursing home for a resident. The old definition made all of these
+    'unknown' except the mapped row."""
+    regs = _nh_frames()
+    people = ["home_alone", "resident", "moved_out", "open_stay", "later", "bad_stay"]
+    regs["dodsaasg"] = pl.LazyFrame({
+        "PNR": people,
+        "C_DODTILGRUNDL_ACME": ["I219"] * 6,
+        "C_DODSSTED": ["1", "1", "0", " 2", "-1", None],
+        "C_PRAECIS_DODSSTED": [None, "77", None, None, None, "1"],
+    })  # fmt: skip
+    got = decedent_cohort(regs).collect().sort("PNR")
+    place = dict(zip(got["PNR"], got["place_of_death"], strict=True))
+    assert place == {"home_alone": "home", "resident": "nursing_home", "moved_out": "hospital",
+                     "open_stay": "other", "later": "unknown", "bad_stay": "hospital"}  # fmt: skip
+    # without the nursing-home register code 1 is 'home' for everybody
+    del regs["plh"]
+    got = decedent_cohort(regs).collect()
+    assert got.filter(pl.col("PNR") == "resident")["place_of_death"].item() == "home"
+
+
+def test_every_coarse_code_is_in_the_verified_list(tiny_dir: Path) -> None:
+    """The generator writes only DAR's verified C_DODSSTED codes, and the detailed and the
+    coarse code agree as the code lists say."""
+    dar = pl.scan_parquet(tiny_dir / "dodsaasg" / "*.parquet").collect()
+    coarse = load_codes("place_of_death_coarse")["C_DODSSTED"].to_list()
+    assert set(dar["C_DODSSTED"].unique().to_list()) == set(coarse)
+    pairs = load_codes("place_of_death").select("C_PRAECIS_DODSSTED", "C_DODSSTED")
+    j = dar.select("C_PRAECIS_DODSSTED", "C_DODSSTED").join(
+        pairs, on="C_PRAECIS_DODSSTED", how="left", suffix="_list"
+    )
+    assert (j["C_DODSSTED"] == j["C_DODSSTED_list"]).all()

@@ -142,8 +142,13 @@ def decedent_cohort(
 
     - cause group: the underlying cause (ICD-10) mapped to the Murtagh/Etkind groups (code
       list ``diagnosis_groups``); no group -> ``"other"``;
-    - place of death: ``C_PRAECIS_DODSSTED`` through the code list ``place_of_death``; where it
-      is missing, ``"unknown"`` (``place_coarse`` keeps ``C_DODSSTED``);
+    - place of death: the detailed ``C_PRAECIS_DODSSTED`` through the code list
+      ``place_of_death`` (its real code values are not public: map them there); where it is
+      missing or not in the list, DAR's coarse ``C_DODSSTED`` through the code list
+      ``place_of_death_coarse`` (verified codes: 0 hospital or hospice -> ``"hospital"``, 1 home
+      address -> ``"nursing_home"`` for residents, else ``"home"``, 2/3 -> ``"other"``, -1
+      found dead -> ``"unknown"``); neither -> ``"unknown"`` (``place_coarse`` keeps
+      ``C_DODSSTED``);
     - nursing-home residence: with the nursing-home register (key ``"plh"``, optional), a
       stay that covers the date of death, or ends at most ``nursing_home_days`` days before it
       (:func:`add_nursing_home`); without the register ``nursing_home_resident`` is null
@@ -247,10 +252,10 @@ def decedent_cohort(
             cancer_site=pl.when(pl.col("cause_group") == "cancer").then(pl.col("cancer_site")),
         )
         .join(places, on="_pod", how="left")
-        .with_columns(place_of_death=pl.col("place_of_death").fill_null("unknown"))
         .join(regions, on="region_code", how="left")
     )
     cohort, nh_note = _nursing_home_step(cohort, registers, nursing_home_days)
+    cohort = _coarse_place(cohort)
     cohort = add_education(cohort, registers["udda"], education_map)
     cohort = add_income(
         cohort, registers["faik"], lag=income_lag, bef=registers["bef"], negative=income_negative
@@ -275,6 +280,31 @@ def decedent_cohort(
         "nursing_home": nh_note,
     }
     return Cohort(frame=frame, base=base, steps=steps, params=params)
+
+
+def _coarse_place(cohort: pl.LazyFrame) -> pl.LazyFrame:
+    """Fill ``place_of_death`` where the detailed place is missing or not in the code list
+    ``place_of_death``: from DAR's coarse ``C_DODSSTED`` (code list ``place_of_death_coarse``)
+    and ``nursing_home_resident`` (code 1, the home address, is the nursing home for a
+    resident); no usable code -> ``"unknown"``."""
+    coarse = (
+        load_codes("place_of_death_coarse")
+        .select(
+            place_coarse=pl.col("C_DODSSTED"),
+            _c_res="place_resident",
+            _c_not="place_not_resident",
+            _c_unk="place_residence_unknown",
+        )
+        .lazy()
+    )
+    res = pl.col("nursing_home_resident")
+    from_coarse = pl.when(res).then("_c_res").when(res.not_()).then("_c_not").otherwise("_c_unk")
+    return (
+        cohort.with_columns(place_coarse=pl.col("place_coarse").cast(pl.String).str.strip_chars())
+        .join(coarse, on="place_coarse", how="left")
+        .with_columns(place_of_death=pl.coalesce("place_of_death", from_coarse, pl.lit("unknown")))
+        .drop("_c_res", "_c_not", "_c_unk")
+    )
 
 
 def _nursing_home_step(

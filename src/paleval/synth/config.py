@@ -440,6 +440,10 @@ NH_DEATH_PLACE = {"nursing_home": 0.80, "hospital": 0.17, "other": 0.03}
 # of Danish nursing-home stays (most residents die within a few years of moving in).
 NURSING_HOME = {"stay_median_years": 1.6, "stay_sigma": 0.9, "min_age": 50}
 P_HOSPICE_DEATH_IF_HOSPICE = 0.85
+# Places with several DAR codes (code list place_of_death, in its row order): deaths
+# "elsewhere" at a known address (C_DODSSTED 2) or a place without an address (3); synthetic
+# shares (no public figure splits them).
+PLACE_CODE_WEIGHTS = {"other": [0.75, 0.25]}
 
 # --- Health-care use (events) ----------------------------------------------------------------
 LPR_LOOKBACK_YEARS = 5  # default of SynthConfig.lpr_lookback_years

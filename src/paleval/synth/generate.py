@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import paleval
+from paleval.codes import load_codes
 from paleval.registers import REGISTERS, Register
 from paleval.synth import config as C
 from paleval.synth.config import SynthConfig
@@ -278,23 +279,8 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
         return [x if u < p else None for x, u in zip(pick, r.random(n), strict=True)]
 
     place = a["place"][d]
-    pd_codes = {
-        "hospital": "1",
-        "hospice": "2",
-        "nursing_home": "3",
-        "home": "4",
-        "other": "5",
-        "unknown": "9",
-    }
-    coarse = {
-        "hospital": "0",
-        "hospice": "0",
-        "nursing_home": "1",
-        "home": "1",
-        "other": "2",
-        "unknown": "-1",
-    }
     place_name = np.array(PLACES)[place]
+    detailed, coarse = _place_codes(place_name, np.random.default_rng([cfg.seed, 4, 2]))
     external = np.isin(a["underlying_cause"][d].astype("U1"), ["V", "W", "X", "Y"])
     sink.write(
         "dodsaasg",
@@ -309,8 +295,8 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
                 "C_DOD_21": maybe(0.5),
                 "C_DOD_22": maybe(0.2),
                 "C_DODSMAADE": np.where(external, "0", "5"),
-                "C_DODSSTED": lookup(coarse, place_name, dtype=object),
-                "C_PRAECIS_DODSSTED": lookup(pd_codes, place_name, dtype=object),
+                "C_DODSSTED": coarse,
+                "C_PRAECIS_DODSSTED": detailed,
             }
         ),
     )
@@ -431,6 +417,26 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
     if cfg.realism("nursing_homes"):
         sink.write("plh", _nursing_home_stays(pop, ctx, np.random.default_rng([cfg.seed, 4, 1])))
+
+
+def _place_codes(place_name: np.ndarray, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """DAR's detailed (``C_PRAECIS_DODSSTED``, code list ``place_of_death``) and coarse
+    (``C_DODSSTED``, the verified codes) place of death of each paleval place; a place with
+    several codes (elsewhere: a known address or a place without an address) gets one of them
+    with the weights ``PLACE_CODE_WEIGHTS``."""
+    codes = load_codes("place_of_death")
+    detailed = np.empty(len(place_name), dtype=object)
+    coarse = np.empty(len(place_name), dtype=object)
+    u = r.random(len(place_name))
+    for place, rows in codes.group_by("place", maintain_order=True):
+        sel = place_name == place[0]
+        w = np.array(C.PLACE_CODE_WEIGHTS.get(str(place[0]), [1.0] * rows.height), float)
+        pick = np.minimum(
+            np.searchsorted(np.cumsum(w / w.sum()), u[sel], side="right"), rows.height - 1
+        )
+        detailed[sel] = rows["C_PRAECIS_DODSSTED"].to_numpy()[pick]
+        coarse[sel] = rows["C_DODSSTED"].to_numpy()[pick]
+    return detailed, coarse
 
 
 def _nursing_home_stays(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
