@@ -522,6 +522,31 @@ def test_switched_off_no_nursing_home_register(which: str, request: pytest.Fixtu
     assert p.filter("nursing_home")["nursing_home_movein"].null_count() == p["nursing_home"].sum()
 
 
+# ---------------------------------------------------------------- skin cancer in CAR
+def test_skin_cancers_are_in_the_cancer_register(tiny_dir: Path) -> None:
+    """Non-melanoma skin cancers (C44) are written to CAR as in the real register, counted in
+    truth.json, among persons aged 50+ at the start, numbered after another tumour."""
+    car = read(tiny_dir, "car")
+    skin = car.filter(pl.col("C_ICD10").str.starts_with("C44"))
+    counted = truth(tiny_dir)["realism"]["skin_cancer_c44"]
+    assert skin.height == counted["rows"] > 0
+    p = persons(tiny_dir).select("PNR", "birth_date", "cancer_dx_date")
+    j = skin.join(p, on="PNR")
+    assert j.height == skin.height
+    age = (dt.date(2010, 1, 1) - j["birth_date"]).dt.total_days() / 365.25
+    assert (age >= 49.9).all()
+    other = j.filter(pl.col("cancer_dx_date").is_not_null())
+    assert other.height == counted["persons_with_another_cancer"] > 0
+    assert (other["K_TUMORNR"] == "0002").all()
+    assert car.select("PNR", "K_TUMORNR").unique().height == car.height
+
+
+def test_clean_mode_writes_no_skin_cancer(clean_dir: Path) -> None:
+    car = read(clean_dir, "car")
+    assert not car["C_ICD10"].str.starts_with("C44").any()
+    assert truth(clean_dir)["realism"]["skin_cancer_c44"] == {"enabled": False, "rows": 0}
+
+
 # ---------------------------------------------------------------- LPR history
 def test_lpr_history_reaches_back_as_configured(tmp_path: Path) -> None:
     out = tmp_path / "lpr15"

@@ -476,6 +476,12 @@ SSSY_PAYMENT_LAG_WEEKS = {
     7: 0.002,
     8: 0.001,
 }
+# Non-melanoma skin cancer (C44, mostly basal cell carcinoma) in the cancer register: the
+# commonest registered tumour in Denmark, left out of cancer incidence by NORDCAN and the
+# Danish Cancer Registry (C00-C97 except C44); written so that a cohort that forgets the
+# exclusion notices. Probability over the period for persons aged 50+ at the start: a
+# synthetic figure of the order of NORDCAN's NMSC incidence (several per 1,000 a year at 60+).
+NMSC = {"probability_50_plus": 0.06, "codes": ("C443", "C445", "C446", "C447", "C449")}
 LMDB_RATES = {"<40": 0.8, "40-69": 3.0, "70+": 6.0}
 BACKGROUND_ATC = {  # ATC: (weight, VNR, pack size, DDD per pack)
     "C10AA05": (0.14, "085412", 100, 100),

@@ -351,18 +351,17 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     # Cancer register.
     ca = np.flatnonzero(a["cancer_dx"] >= 0)
     morph = np.array(["81403", "80703", "80003", "85003", "81443"])[r.integers(0, 5, len(ca))]
-    sink.write(
-        "car",
-        pl.DataFrame(
-            {
-                "PNR": pnr[ca],
-                "K_TUMORNR": np.full(len(ca), "0001"),
-                "D_DIAGNOSEDATO": as_date(a["cancer_dx"][ca]),
-                "C_ICD10": a["car_code"][ca].astype(str),
-                "C_MORFO3": morph,
-            }
-        ).sort("D_DIAGNOSEDATO", "PNR"),
+    car = pl.DataFrame(
+        {
+            "PNR": pnr[ca],
+            "K_TUMORNR": np.full(len(ca), "0001"),
+            "D_DIAGNOSEDATO": as_date(a["cancer_dx"][ca]),
+            "C_ICD10": a["car_code"][ca].astype(str),
+            "C_MORFO3": morph,
+        }
     )
+    nmsc = _skin_cancer_rows(pop, ctx, np.random.default_rng([cfg.seed, 4, 3]))
+    sink.write("car", pl.concat([car, nmsc]).sort("D_DIAGNOSEDATO", "PNR", "K_TUMORNR"))
     # Terminal declarations (within the study period).
     t = np.flatnonzero(a["terminal"] & (a["terminal_day"] >= ctx.start))
     sink.write(
@@ -417,6 +416,43 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
     if cfg.realism("nursing_homes"):
         sink.write("plh", _nursing_home_stays(pop, ctx, np.random.default_rng([cfg.seed, 4, 1])))
+
+
+def _skin_cancer_rows(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
+    """Non-melanoma skin cancers (C44) in the cancer register: the commonest registered
+    tumours, which NORDCAN and the Danish Cancer Registry leave out of cancer incidence
+    (C00-C97 except C44). Persons aged 50+ at the start get one with probability
+    ``NMSC["probability_50_plus"]`` on a day from the start of the LPR history to the end
+    (alive and living in Denmark that day), numbered after any other tumour. Synthetic rates,
+    off with ``messiness=False``."""
+    a, cfg = pop.arrays, pop.cfg
+    info = pop.truth.setdefault("realism", {}).setdefault("skin_cancer_c44", {})
+    empty = pl.DataFrame(
+        schema={"PNR": pl.String, "K_TUMORNR": pl.String, "D_DIAGNOSEDATO": pl.Date,
+                "C_ICD10": pl.String, "C_MORFO3": pl.String}
+    )  # fmt: skip
+    info.update(enabled=cfg.messiness, rows=0)
+    if not cfg.messiness:
+        return empty
+    first = day_number(f"{cfg.start_year - cfg.lpr_lookback_years}-01-01")
+    who = np.flatnonzero((a["age0"] >= 50) & (r.random(pop.n) < C.NMSC["probability_50_plus"]))
+    day = first + r.integers(0, ctx.end - first + 1, len(who))
+    ok = (~a["died"][who] | (day < a["death"][who])) & ctx.in_denmark("car", who, day)
+    who, day = who[ok], day[ok]
+    info["rows"] = len(who)
+    info["persons_with_another_cancer"] = int((a["cancer_dx"][who] >= 0).sum())
+    info["probability_50_plus"] = C.NMSC["probability_50_plus"]
+    codes = np.array(C.NMSC["codes"], dtype=object)
+    return pl.DataFrame(
+        {
+            "PNR": ctx.pnr[who],
+            "K_TUMORNR": np.where(a["cancer_dx"][who] >= 0, "0002", "0001"),
+            "D_DIAGNOSEDATO": as_date(day),
+            "C_ICD10": codes[r.integers(0, len(codes), len(who))].astype(str),
+            "C_MORFO3": np.full(len(who), "80903"),  # basal cell carcinoma
+        },
+        schema=empty.schema,
+    )
 
 
 def _place_codes(place_name: np.ndarray, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
