@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -10,13 +11,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from paleval.codes import load_codes
 from paleval.cohort import add_income, decedent_cohort
 from paleval.registers import scan_registers
 
 
 @pytest.fixture(scope="module")
 def cohort_and_truth(tiny_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame, object]:
-    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "plh"])
     cohort = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
     truth = pl.read_parquet(tiny_dir / "truth" / "persons.parquet")
     return cohort.collect(), truth, cohort
@@ -40,6 +42,7 @@ def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
         "cancer_site",
         "place_of_death",
         "living_alone",
+        "nursing_home",
         "age_group",
         "education",
         "education_missing",
@@ -57,6 +60,7 @@ def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
     assert m["age_group"].to_list() == want.tolist()
     assert ((m["age_group_true"] == "80+") == (m["age_years"] >= 80)).all()
     assert m.filter(pl.col("age") >= 80)["age_group"].n_unique() == 2
+    assert (m["nursing_home_resident"] == m["nursing_home"]).all()
     for col in ("cause_group", "place_of_death", "living_alone", "death_date"):
         bad = m.filter(pl.col(col) != pl.col(f"{col}_true"))
         assert bad.height == 0, (col, bad.select("PNR", col, f"{col}_true").head())
@@ -97,7 +101,7 @@ def test_collect_with_flow_gives_the_same_rows_and_flow(tiny_dir: Path, cohort_a
     from polars.testing import assert_frame_equal
 
     rows, _, cohort = cohort_and_truth
-    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    regs = scan_registers(tiny_dir, ["dod", "dodsaasg", "bef", "udda", "faik", "plh"])
     again = decedent_cohort(regs, start="2010-01-01", end="2024-12-31")
     assert again._flow is None
     assert_frame_equal(again.collect(with_flow=True), rows)
@@ -447,3 +451,94 @@ def test_impossible_incomes_never_reach_a_quantile() -> None:
     assert neg["income_quartile"].drop_nulls().to_list() == [1, 2, 3]
     with pytest.raises(ValueError, match="needs bef="):
         add_income(c.with_columns(_family=pl.col("PNR"), _bef_year=2014), f, lag=3)
+
+
+# ---------------------------------------------------------------- nursing-home residence
+def _nh_frames() -> dict[str, pl.LazyFrame]:
+    d = dt.date
+    people = ["home_alone", "resident", "moved_out", "open_stay", "later", "bad_stay"]
+    n = len(people)
+    return {
+        "dod": pl.LazyFrame({"PNR": people, "DODDATO": [d(2020, 6, 1)] * n}),
+        "dodsaasg": pl.LazyFrame({"PNR": people, "C_DODTILGRUNDL_ACME": ["I219"] * n,
+                                  "C_DODSSTED": ["1"] * n, "C_PRAECIS_DODSSTED": ["4"] * n}),
+        "bef": pl.LazyFrame({"PNR": people, "year": [2019] * n,
+                             "FOED_DAG": [d(1930, 1, 1)] * n, "KOEN": [2] * n,
+                             "KOM": ["101"] * n, "REG": ["84"] * n, "CIVST": ["E"] * n,
+                             "FAMILIE_ID": people, "ANTPERSF": [1] * n, "IE_TYPE": [1] * n}),
+        "udda": pl.LazyFrame(schema={"PNR": pl.String, "year": pl.Int64, "HFAUDD": pl.String}),
+        "faik": pl.LazyFrame(schema={"FAMILIE_ID": pl.String, "year": pl.Int64,
+                                     "FAMAEKVIVADISP_13": pl.Float64}),
+        "plh": pl.LazyFrame({
+            "PNR": ["resident", "moved_out", "open_stay", "later", "bad_stay"],
+            "TILFLYT_DATO": [d(2018, 1, 1), d(2018, 1, 1), d(2019, 3, 1), d(2020, 6, 2),
+                             d(2020, 5, 1)],
+            "FRAFLYT_DATO": [d(2020, 6, 1), d(2020, 5, 20), None, None, d(2019, 1, 1)],
+        }),
+    }  # fmt: skip
+
+
+def test_nursing_home_residence_and_living_alone_from_the_register() -> None:
+    """Hand-built stays: a stay covering the death date makes a resident, and a resident is
+    not 'living alone' although BEF counts a one-person family (the old definition said all
+    six live alone)."""
+    regs = _nh_frames()
+    c = decedent_cohort(regs).collect().sort("PNR")
+    got = dict(zip(c["PNR"], c["nursing_home_resident"], strict=True))
+    assert got == {"home_alone": False, "resident": True, "moved_out": False,
+                   "open_stay": True, "later": False, "bad_stay": False}  # fmt: skip
+    alone = dict(zip(c["PNR"], c["living_alone"], strict=True))
+    assert alone == {k: not v for k, v in got.items()}
+    # a window before death also counts the resident who moved out 12 days before
+    c30 = decedent_cohort(regs, nursing_home_days=30).collect()
+    assert set(c30.filter("nursing_home_resident")["PNR"]) == {"resident", "moved_out",
+                                                               "open_stay"}  # fmt: skip
+    assert "living_alone excludes" in decedent_cohort(regs).params["nursing_home"]
+
+
+def test_without_the_register_residence_is_unknown() -> None:
+    regs = _nh_frames()
+    del regs["plh"]
+    cohort = decedent_cohort(regs)
+    c = cohort.collect()
+    assert c["nursing_home_resident"].null_count() == c.height == 6
+    assert c["living_alone"].all()  # BEF's one-person families, residents included
+    assert "not delivered" in cohort.params["nursing_home"]
+    with pytest.raises(ValueError, match="days must be 0 or more"):
+        decedent_cohort(_nh_frames(), nursing_home_days=-1).collect()
+
+
+def test_place_from_the_coarse_code_where_the_detailed_place_is_missing() -> None:
+    """DAR's detailed place codes are not public; where C_PRAECIS_DODSSTED is missing or not
+    in the code list, the verified C_DODSSTED codes give the place, and code 1 (the home
+    address) is the nursing home for a resident. The old definition made all of these
+    'unknown' except the mapped row."""
+    regs = _nh_frames()
+    people = ["home_alone", "resident", "moved_out", "open_stay", "later", "bad_stay"]
+    regs["dodsaasg"] = pl.LazyFrame({
+        "PNR": people,
+        "C_DODTILGRUNDL_ACME": ["I219"] * 6,
+        "C_DODSSTED": ["1", "1", "0", " 2", "-1", None],
+        "C_PRAECIS_DODSSTED": [None, "77", None, None, None, "1"],
+    })  # fmt: skip
+    got = decedent_cohort(regs).collect().sort("PNR")
+    place = dict(zip(got["PNR"], got["place_of_death"], strict=True))
+    assert place == {"home_alone": "home", "resident": "nursing_home", "moved_out": "hospital",
+                     "open_stay": "other", "later": "unknown", "bad_stay": "hospital"}  # fmt: skip
+    # without the nursing-home register code 1 is 'home' for everybody
+    del regs["plh"]
+    got = decedent_cohort(regs).collect()
+    assert got.filter(pl.col("PNR") == "resident")["place_of_death"].item() == "home"
+
+
+def test_every_coarse_code_is_in_the_verified_list(tiny_dir: Path) -> None:
+    """The generator writes only DAR's verified C_DODSSTED codes, and the detailed and the
+    coarse code agree as the code lists say."""
+    dar = pl.scan_parquet(tiny_dir / "dodsaasg" / "*.parquet").collect()
+    coarse = load_codes("place_of_death_coarse")["C_DODSSTED"].to_list()
+    assert set(dar["C_DODSSTED"].unique().to_list()) == set(coarse)
+    pairs = load_codes("place_of_death").select("C_PRAECIS_DODSSTED", "C_DODSSTED")
+    j = dar.select("C_PRAECIS_DODSSTED", "C_DODSSTED").join(
+        pairs, on="C_PRAECIS_DODSSTED", how="left", suffix="_list"
+    )
+    assert (j["C_DODSSTED"] == j["C_DODSSTED_list"]).all()

@@ -178,6 +178,36 @@ def test_nobody_with_cancer_before_entry() -> None:
     assert ten.params["cancer_lookback_years"] == 10
 
 
+def test_skin_cancer_neither_enters_nor_hides_the_first_cancer() -> None:
+    """The cancer cohort counts cancer as NORDCAN and the Danish Cancer Registry do: C00-C97
+    except C44 (non-melanoma skin cancer). The old entry took each person's first CAR row of
+    any code: 'skin_only' entered on a C44, 'skin_first' entered in 2013 on the C44 instead of
+    the breast cancer of 2016, and 'skin_before' was excluded as prevalent because of a C44
+    before the period although the lung cancer of 2015 is the first."""
+    people = ["skin_only", "skin_first", "skin_before", "in_situ_first", "plain"]
+    car = pl.LazyFrame(
+        {
+            "PNR": ["skin_only", "skin_first", "skin_first", "skin_before", "skin_before",
+                    "in_situ_first", "in_situ_first", "plain"],
+            "D_DIAGNOSEDATO": [d(2012, 3, 1), d(2013, 1, 1), d(2016, 5, 1), d(2008, 1, 1),
+                               d(2015, 2, 1), d(2011, 1, 1), d(2014, 1, 1), d(2017, 1, 1)],
+            "C_ICD10": ["C449", "C443", "C509", "C446", "C341", "D059", "C509", "C189"],
+        }
+    )  # fmt: skip
+    rows = incident_cancer_cohort(_registers(people, car=car)).collect().sort("PNR")
+    got = {
+        p: (dx, code) for p, dx, code in rows.select("PNR", "diagnosis_date", "cancer_code").rows()
+    }
+    assert got == {
+        "skin_first": (d(2016, 5, 1), "C509"),
+        "skin_before": (d(2015, 2, 1), "C341"),
+        "in_situ_first": (d(2014, 1, 1), "C509"),
+        "plain": (d(2017, 1, 1), "C189"),
+    }
+    # the definition, written out here: the cohort's codes are all in C00-C97 except C44
+    assert rows["cancer_code"].str.slice(0, 3).is_in(list(CANCER)).all()
+
+
 def test_washout_makes_incident_mean_incident() -> None:
     dx, contacts = _lpr(
         [

@@ -95,6 +95,23 @@ def test_code_formats(tiny_dir: Path) -> None:
     assert hfaudd <= set(load_codes("education_hfaudd")["HFAUDD"].to_list())
 
 
+def test_education_codes_are_unsystematic_like_dst_audd_codes(tiny_dir: Path) -> None:
+    """Real HFAUDD (AUDD) codes are 4-digit identifiers whose digits say nothing about the
+    level (DST: 'usystematiske'; 4112 is an electrician, 4443 a miller): the level comes
+    only from the classification table. The generator writes such codes, including the two
+    codes verified in public sources, so a level read off the first digit is wrong for
+    every person (the old synthetic codes 1011-8011 agreed with such a shortcut)."""
+    udda = read(tiny_dir, "udda").select("PNR", "HFAUDD").unique()
+    assert udda["HFAUDD"].str.contains(r"^\d{4}$").all()
+    table = load_codes("education_hfaudd").select("HFAUDD", "audd_niveau", "status")
+    j = udda.join(table, on="HFAUDD", how="left")
+    assert j["audd_niveau"].null_count() == 0
+    first_digit = j["HFAUDD"].str.slice(0, 1).cast(pl.Int64) * 10
+    assert (first_digit != j["audd_niveau"].cast(pl.Int64)).all()
+    verified = set(table.filter(pl.col("status") == "verified code")["HFAUDD"])
+    assert verified == {"4112", "4443"} and verified <= set(udda["HFAUDD"])
+
+
 # ---------------------------------------------------------------- synthetic person numbers
 def test_no_pnr_is_a_valid_cpr_number(tiny_dir: Path) -> None:
     pnr = read(tiny_dir, "bef")["PNR"].unique()

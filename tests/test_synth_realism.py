@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from paleval.codes import load_codes
 from paleval.synth import SynthConfig, generate
 
 
@@ -36,6 +37,7 @@ def plain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sssy_payment_lag=False,
         migration=False,
         households=False,
+        nursing_homes=False,
     )
     generate(cfg, out)
     return out
@@ -342,14 +344,20 @@ def test_couples_share_a_family_and_its_income(tiny_dir: Path) -> None:
     assert couples.height == counted["couples"] > 0.15 * p.height
     bef = _bef(tiny_dir)
     deaths = read(tiny_dir, "dod")
+    # a partner who moved into a nursing home (register plh) no longer lives with the other
+    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
     for year in (2009, 2016, 2024):
         dec31 = dt.date(year, 12, 31)
         alive = (
             couples.join(deaths, on="PNR", how="left")
             .join(deaths.rename({"PNR": "partner", "DODDATO": "DOD2"}), on="partner", how="left")
+            .join(movein, on="PNR", how="left")
+            .join(movein.rename({"PNR": "partner", "NH": "NH2"}), on="partner", how="left")
             .filter(
                 pl.col("DODDATO").is_null() | (pl.col("DODDATO") > dec31),
                 pl.col("DOD2").is_null() | (pl.col("DOD2") > dec31),
+                pl.col("NH").is_null() | (pl.col("NH") > dec31),
+                pl.col("NH2").is_null() | (pl.col("NH2") > dec31),
             )
         )
         fam = bef.filter(pl.col("year") == year).group_by("FAMILIE_ID").agg(n=pl.len())
@@ -395,10 +403,22 @@ def test_widowhood_changes_civil_status_and_living_alone(tiny_dir: Path) -> None
     married = after.filter(pl.col("married"))
     assert (married["CIVST"] == "E").all()  # widow(er)
     assert (before.filter(pl.col("married"))["CIVST"] == "G").all()
-    assert (before["ANTPERSF"] >= 2).all()
+    # before widowhood a family of two or more, unless a partner lives in a nursing home
+    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
+    nh = before.join(movein, on="PNR", how="left").join(
+        movein.rename({"PNR": "partner", "NH": "NH2"}), on="partner", how="left"
+    )
+    together = nh.filter(
+        (pl.col("NH").is_null() | (pl.col("NH").dt.year() > pl.col("year")))
+        & (pl.col("NH2").is_null() | (pl.col("NH2").dt.year() > pl.col("year")))
+    )
+    assert together.height > 0.9 * before.height
+    assert (together["ANTPERSF"] >= 2).all()
     # survivors of two-person families live alone from the year of the partner's death
+    # (partners never in a nursing home: a move-in already shrinks the family before)
+    never_nh = ~pl.col("partner").is_in(movein["PNR"].implode())
     two = (
-        j.filter(~pl.col("living_alone_start"))
+        j.filter(~pl.col("living_alone_start"), never_nh)
         .group_by("PNR")
         .agg(
             pl.col("ANTPERSF").filter(~pl.col("after")).max().alias("size_before"),
@@ -416,8 +436,20 @@ def test_living_alone_in_truth_is_what_bef_shows_the_year_before_death(tiny_dir:
     bef = _bef(tiny_dir).select("PNR", "year", "ANTPERSF")
     j = p.with_columns(year=pl.col("death_date").dt.year() - 1).join(bef, on=["PNR", "year"])
     assert j.height > 0.95 * p.height
-    assert (j["living_alone"] == (j["ANTPERSF"] == 1)).all()
+    # residents at death (a plh stay covering the death date) are not living alone; everyone
+    # else lives alone exactly when BEF shows a one-person family
+    stays = read(tiny_dir, "plh").join(p.select("PNR", "death_date"), on="PNR")
+    res = stays.filter(
+        (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
+        & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
+    )["PNR"]
+    j = j.with_columns(resident=pl.col("PNR").is_in(res.implode()))
+    assert (j["living_alone"] == ((j["ANTPERSF"] == 1) & ~j["resident"])).all()
+    assert (j["living_alone_bef"] == (j["ANTPERSF"] == 1)).all()
     assert j.filter(pl.col("living_alone") & ~pl.col("living_alone_start")).height > 0
+    # most residents are a one-person family in BEF the year before death (the old
+    # definition of living alone counted them)
+    assert j.filter("resident")["ANTPERSF"].eq(1).mean() > 0.8
 
 
 @pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
@@ -428,6 +460,91 @@ def test_switched_off_every_family_is_one_person(
     bef = read(data, "bef")
     assert (bef["FAMILIE_ID"] == bef["PNR"]).all()
     assert truth(data)["realism"]["households"]["couples"] == 0
+
+
+# ---------------------------------------------------------------- nursing homes (plh)
+def _residents_at_death(data: Path) -> pl.DataFrame:
+    """Adult decedents with the place of death (DAR) and residence from the raw plh stays."""
+    deaths = read(data, "dod").rename({"DODDATO": "death_date"})
+    places = load_codes("place_of_death").select("C_PRAECIS_DODSSTED", "place")
+    dar = read(data, "dodsaasg").join(places, on="C_PRAECIS_DODSSTED", how="left")
+    stays = read(data, "plh").join(deaths, on="PNR")
+    res = stays.filter(
+        (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
+        & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
+    )["PNR"]
+    p = persons(data).filter(pl.col("adult_decedent")).select("PNR", "age_years", "cause_group")
+    return (
+        p.join(dar.select("PNR", "place", "C_DODSSTED"), on="PNR", how="left")
+        .join(deaths, on="PNR")
+        .with_columns(resident=pl.col("PNR").is_in(res.implode()))
+    )
+
+
+def test_nursing_home_residents_in_the_register(tiny_dir: Path) -> None:
+    """Residence at death from the raw stays: about 1 in 4 adult decedents (22 % of deaths in
+    a nursing home / 80 % of residents dying there), old, often with dementia, dying in the
+    nursing home (never in an 'own home'), as truth.json counts them."""
+    d = _residents_at_death(tiny_dir)
+    counted = truth(tiny_dir)["realism"]["nursing_homes"]
+    res = d.filter("resident")
+    assert counted["enabled"] is True
+    assert res.height == counted["residents_at_death"] == counted["stays_written"]
+    assert 0.20 < res.height / d.height < 0.33
+    assert (res["age_years"] >= 80).mean() > 0.65 and (res["age_years"] >= 50).all()
+    dem = (pl.col("cause_group") == "dementia").mean()
+    assert res.select(dem).item() > 5 * d.filter(~pl.col("resident")).select(dem).item()
+    share = res["place"].value_counts(normalize=True)
+    got = dict(zip(share["place"], share["proportion"], strict=True))
+    se = (0.8 * 0.2 / res.height) ** 0.5
+    assert abs(got["nursing_home"] - 0.80) < 4 * se + 0.02  # REHPA 2012-2020: 80 %
+    assert abs(got["hospital"] - 0.17) < 4 * se + 0.02  # and 16 % in hospital
+    assert "home" not in got  # a resident's home is the nursing home
+    # only residents die in a nursing home; DAR's coarse code is the home address
+    assert d.filter(~pl.col("resident"), pl.col("place") == "nursing_home").height == 0
+    assert (res.filter(pl.col("place") == "nursing_home")["C_DODSSTED"] == "1").all()
+    stays = read(tiny_dir, "plh")
+    assert stays["FRAFLYT_DATO"].null_count() == counted["stays_without_move_out_date"] > 0
+    assert (stays["TILFLYT_DATO"] <= stays["FRAFLYT_DATO"]).all()
+    assert truth(tiny_dir)["planted"]["home_death"]["population"] == "community_dwelling"
+
+
+@pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
+def test_switched_off_no_nursing_home_register(which: str, request: pytest.FixtureRequest) -> None:
+    data: Path = request.getfixturevalue(which)
+    assert not (data / "plh").exists()
+    assert truth(data)["realism"]["nursing_homes"]["enabled"] is False
+    assert truth(data)["planted"]["home_death"]["population"] == "all"
+    p = persons(data).filter(pl.col("adult_decedent"))
+    # living alone is BEF's one-person family again, residents (latent) included
+    assert (p["living_alone"] == p["living_alone_bef"]).all()
+    assert p.filter("nursing_home", pl.col("living_alone")).height > 0
+    assert p.filter("nursing_home")["nursing_home_movein"].null_count() == p["nursing_home"].sum()
+
+
+# ---------------------------------------------------------------- skin cancer in CAR
+def test_skin_cancers_are_in_the_cancer_register(tiny_dir: Path) -> None:
+    """Non-melanoma skin cancers (C44) are written to CAR as in the real register, counted in
+    truth.json, among persons aged 50+ at the start, numbered after another tumour."""
+    car = read(tiny_dir, "car")
+    skin = car.filter(pl.col("C_ICD10").str.starts_with("C44"))
+    counted = truth(tiny_dir)["realism"]["skin_cancer_c44"]
+    assert skin.height == counted["rows"] > 0
+    p = persons(tiny_dir).select("PNR", "birth_date", "cancer_dx_date")
+    j = skin.join(p, on="PNR")
+    assert j.height == skin.height
+    age = (dt.date(2010, 1, 1) - j["birth_date"]).dt.total_days() / 365.25
+    assert (age >= 49.9).all()
+    other = j.filter(pl.col("cancer_dx_date").is_not_null())
+    assert other.height == counted["persons_with_another_cancer"] > 0
+    assert (other["K_TUMORNR"] == "0002").all()
+    assert car.select("PNR", "K_TUMORNR").unique().height == car.height
+
+
+def test_clean_mode_writes_no_skin_cancer(clean_dir: Path) -> None:
+    car = read(clean_dir, "car")
+    assert not car["C_ICD10"].str.starts_with("C44").any()
+    assert truth(clean_dir)["realism"]["skin_cancer_c44"] == {"enabled": False, "rows": 0}
 
 
 # ---------------------------------------------------------------- LPR history

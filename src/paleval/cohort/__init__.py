@@ -3,9 +3,11 @@
 from paleval.cohort.comorbidity import add_charlson, charlson_codes
 from paleval.cohort.decedents import (
     INCOME_LAG_YEARS,
+    NURSING_HOME_REGISTER,
     Cohort,
     add_education,
     add_income,
+    add_nursing_home,
     bef_status,
     decedent_cohort,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "EVENT_CODES",
     "INCOME_LAG_YEARS",
     "NEW_CANCER_EVENT",
+    "NURSING_HOME_REGISTER",
     "PAYMENT_GRACE_WEEKS",
     "Cohort",
     "Flow",
@@ -54,6 +57,7 @@ __all__ = [
     "add_gp_exposures",
     "add_hospital_use",
     "add_income",
+    "add_nursing_home",
     "add_practice_propensity",
     "add_spc",
     "add_terminal_declaration",

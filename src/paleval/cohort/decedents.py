@@ -21,7 +21,14 @@ from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, ye
 from paleval.cohort.flow import Flow
 from paleval.registers.validation import death_rules
 
-__all__ = ["INCOME_LAG_YEARS", "Cohort", "add_income", "decedent_cohort"]
+__all__ = [
+    "INCOME_LAG_YEARS",
+    "NURSING_HOME_REGISTER",
+    "Cohort",
+    "add_income",
+    "add_nursing_home",
+    "decedent_cohort",
+]
 
 ORIGIN = {1: "danish", 2: "immigrant", 3: "descendant"}
 
@@ -29,6 +36,10 @@ INCOME_LAG_YEARS = 3
 """Default of ``decedent_cohort(income_lag=...)``: income of the calendar year three years
 before the year of death, which ends at least two full years before death (see
 :func:`add_income` and ``docs/methods.md``)."""
+
+NURSING_HOME_REGISTER = "plh"
+"""Register key of nursing-home stays (SDS's Plejehjemsdata, see ``paleval.registers``):
+optional in :func:`decedent_cohort`."""
 
 INCOME_STATUS = ("known", "no_record", "invalid")
 """Values of ``income_status`` (:func:`add_income`)."""
@@ -116,6 +127,7 @@ def decedent_cohort(
     education_map: str = "education_hfaudd",
     income_lag: int = INCOME_LAG_YEARS,
     income_negative: str = "keep",
+    nursing_home_days: int = 0,
 ) -> Cohort:
     """Adults who died between ``start`` and ``end``, with characteristics at death.
 
@@ -125,17 +137,28 @@ def decedent_cohort(
     and ``age_over_max``) -> aged ``min_age`` or more at death.
 
     Columns: ``PNR, death_date, death_year, birth_date, age, age_group, sex, region,
-    municipality, living_alone, civil_status, origin, underlying_cause, cause_group, cancer,
+    municipality, living_alone, nursing_home_resident, civil_status, origin, underlying_cause,
+    cause_group, cancer,
     cancer_site, place_of_death, place_coarse, education, income, income_year, income_status,
     income_quartile, income_quintile``.
 
     - cause group: the underlying cause (ICD-10) mapped to the Murtagh/Etkind groups (code
       list ``diagnosis_groups``); no group -> ``"other"``;
-    - place of death: ``C_PRAECIS_DODSSTED`` through the code list ``place_of_death``; where it
-      is missing, ``"unknown"`` (``place_coarse`` keeps ``C_DODSSTED``);
-    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death; BEF
-      has no nursing-home indicator and counts a care-home resident as a one-person family, so
-      ``living_alone`` includes nursing-home residents (see ``social_inequality``);
+    - place of death: the detailed ``C_PRAECIS_DODSSTED`` through the code list
+      ``place_of_death`` (its real code values are not public: map them there); where it is
+      missing or not in the list, DAR's coarse ``C_DODSSTED`` through the code list
+      ``place_of_death_coarse`` (verified codes: 0 hospital or hospice -> ``"hospital"``, 1 home
+      address -> ``"nursing_home"`` for residents, else ``"home"``, 2/3 -> ``"other"``, -1
+      found dead -> ``"unknown"``); neither -> ``"unknown"`` (``place_coarse`` keeps
+      ``C_DODSSTED``);
+    - nursing-home residence: with the nursing-home register (key ``"plh"``, optional), a
+      stay that covers the date of death, or ends at most ``nursing_home_days`` days before it
+      (:func:`add_nursing_home`); without the register ``nursing_home_resident`` is null
+      (unknown) and ``params["nursing_home"]`` says so;
+    - living alone: one person in the family (``ANTPERSF == 1``) in BEF before death and, when
+      the nursing-home register is delivered, not a nursing-home resident (BEF has no
+      nursing-home indicator and counts a resident as a one-person family); without the
+      register ``living_alone`` includes nursing-home residents;
     - education: the last UDDA status up to the year of death, mapped to four levels by the
       code list ``education_map`` (HFAUDD -> level); ``"unknown"`` if absent;
     - income: equivalised disposable family income (FAIK ``FAMAEKVIVADISP_13``) of the
@@ -159,7 +182,7 @@ def decedent_cohort(
     ...         "KOEN": [2, 1, 2], "KOM": ["101", "751", "101"], "REG": ["84", "82", "84"],
     ...         "CIVST": ["E", "U", "G"], "FAMILIE_ID": ["a", "b", "f"], "ANTPERSF": [1, 3, 2],
     ...         "IE_TYPE": [1, 1, 1]}),
-    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["7011"]}),
+    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["2759"]}),
     ...     "faik": pl.LazyFrame({"FAMILIE_ID": ["f", "a"], "year": [2012, 2014],
     ...                           "FAMAEKVIVADISP_13": [250000.0, 90000.0]}),
     ... }
@@ -239,16 +262,18 @@ def decedent_cohort(
             cancer_site=pl.when(pl.col("cause_group") == "cancer").then(pl.col("cancer_site")),
         )
         .join(places, on="_pod", how="left")
-        .with_columns(place_of_death=pl.col("place_of_death").fill_null("unknown"))
         .join(regions, on="region_code", how="left")
     )
+    cohort, nh_note = _nursing_home_step(cohort, registers, nursing_home_days)
+    cohort = _coarse_place(cohort)
     cohort = add_education(cohort, registers["udda"], education_map)
     cohort = add_income(
         cohort, registers["faik"], lag=income_lag, bef=registers["bef"], negative=income_negative
     )
     columns = [
         "PNR", "death_date", "death_year", "birth_date", "age", "age_group", "sex", "region",
-        "region_code", "municipality", "living_alone", "civil_status", "origin",
+        "region_code", "municipality", "living_alone", "nursing_home_resident", "civil_status",
+        "origin",
         "underlying_cause", "cause_group", "cancer", "cancer_site", "place_of_death",
         "place_coarse", "education", "income", "income_year", "income_status", "income_quartile",
         "income_quintile",
@@ -261,8 +286,107 @@ def decedent_cohort(
         "min_age": min_age,
         "income_lag": income_lag,
         "income_negative": income_negative,
+        "nursing_home_days": nursing_home_days,
+        "nursing_home": nh_note,
     }
     return Cohort(frame=frame, base=base, steps=steps, params=params)
+
+
+def _coarse_place(cohort: pl.LazyFrame) -> pl.LazyFrame:
+    """Fill ``place_of_death`` where the detailed place is missing or not in the code list
+    ``place_of_death``: from DAR's coarse ``C_DODSSTED`` (code list ``place_of_death_coarse``)
+    and ``nursing_home_resident`` (code 1, the home address, is the nursing home for a
+    resident); no usable code -> ``"unknown"``."""
+    coarse = (
+        load_codes("place_of_death_coarse")
+        .select(
+            place_coarse=pl.col("C_DODSSTED"),
+            _c_res="place_resident",
+            _c_not="place_not_resident",
+            _c_unk="place_residence_unknown",
+        )
+        .lazy()
+    )
+    res = pl.col("nursing_home_resident")
+    from_coarse = pl.when(res).then("_c_res").when(res.not_()).then("_c_not").otherwise("_c_unk")
+    return (
+        cohort.with_columns(place_coarse=pl.col("place_coarse").cast(pl.String).str.strip_chars())
+        .join(coarse, on="place_coarse", how="left")
+        .with_columns(place_of_death=pl.coalesce("place_of_death", from_coarse, pl.lit("unknown")))
+        .drop("_c_res", "_c_not", "_c_unk")
+    )
+
+
+def _nursing_home_step(
+    cohort: pl.LazyFrame, registers: Mapping[str, pl.LazyFrame], days: int
+) -> tuple[pl.LazyFrame, str]:
+    """``nursing_home_resident`` and ``living_alone`` without residents, or null + a note."""
+    if NURSING_HOME_REGISTER not in registers:
+        note = (
+            f"nursing-home register ({NURSING_HOME_REGISTER!r}) not delivered: "
+            "nursing_home_resident is null (unknown) and living_alone (BEF's one-person family) "
+            "includes nursing-home residents"
+        )
+        return cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean)), note
+    cohort = add_nursing_home(cohort, registers[NURSING_HOME_REGISTER], days=days)
+    note = (
+        f"nursing_home_resident: a stay in {NURSING_HOME_REGISTER!r} covering the date of death"
+        + (f" or ending at most {days} days before it" if days else "")
+        + "; living_alone excludes nursing-home residents"
+    )
+    return cohort.with_columns(
+        living_alone=pl.col("living_alone") & ~pl.col("nursing_home_resident")
+    ), note
+
+
+def add_nursing_home(
+    cohort: pl.LazyFrame, stays: pl.LazyFrame, *, days: int = 0, anchor: str = "death_date"
+) -> pl.LazyFrame:
+    """Add ``nursing_home_resident``: whether a nursing-home stay covers the anchor date.
+
+    A stay (``TILFLYT_DATO`` move-in, ``FRAFLYT_DATO`` move-out, missing while it goes on)
+    counts when it began on or before the anchor and has no move-out date or a move-out date
+    on or after ``anchor - days``. ``days=0``: living in a nursing home at death; a positive
+    ``days`` also counts residents who moved out (e.g. to a hospice) shortly before. A stay
+    whose move-out date is before its move-in date never counts. Persons without a stay get
+    ``False``.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> c = pl.LazyFrame({"PNR": ["a", "b", "c"], "death_date": [dt.date(2020, 5, 1)] * 3})
+    >>> s = pl.LazyFrame({"PNR": ["a", "b"], "TILFLYT_DATO": [dt.date(2019, 1, 1)] * 2,
+    ...                   "FRAFLYT_DATO": [None, dt.date(2020, 4, 20)]})
+    >>> add_nursing_home(c, s).collect()["nursing_home_resident"].to_list()
+    [True, False, False]
+    >>> add_nursing_home(c, s, days=30).collect()["nursing_home_resident"].to_list()
+    [True, True, False]
+    """
+    if days < 0:
+        raise ValueError(f"days must be 0 or more (days before {anchor!r}), got {days}")
+    start, stop = pl.col("TILFLYT_DATO"), pl.col("FRAFLYT_DATO")
+    at = pl.col("_nh_anchor")
+    covers = (
+        (start <= at)
+        & (stop.is_null() | (stop >= at - pl.duration(days=days)))
+        & (stop.is_null() | (stop >= start))
+    )
+    residents = (
+        stays.select("PNR", "TILFLYT_DATO", "FRAFLYT_DATO")
+        .join(
+            cohort.select("PNR", _nh_anchor=pl.col(anchor)),
+            on="PNR",
+            how="inner",
+            build_side="force_right",
+        )
+        .filter(covers)
+        .select("PNR")
+        .unique()
+        .with_columns(nursing_home_resident=pl.lit(True))
+    )
+    return cohort.join(residents, on="PNR", how="left", maintain_order="left").with_columns(
+        nursing_home_resident=pl.col("nursing_home_resident").fill_null(False)
+    )
 
 
 def bef_status(bef: pl.LazyFrame) -> pl.LazyFrame:
@@ -309,7 +433,7 @@ def add_education(
     Examples
     --------
     >>> c = pl.LazyFrame({"PNR": ["a", "b"], "death_year": [2015, 2015]})
-    >>> u = pl.LazyFrame({"PNR": ["a", "a"], "year": [2010, 2016], "HFAUDD": ["2011", "7011"]})
+    >>> u = pl.LazyFrame({"PNR": ["a", "a"], "year": [2010, 2016], "HFAUDD": ["7223", "2759"]})
     >>> add_education(c, u, "education_hfaudd").collect()["education"].to_list()
     ['lower_secondary', 'unknown']
     """

@@ -71,6 +71,11 @@ def incident_cancer_cohort(
 ) -> Cohort:
     """Adults with a first cancer diagnosis (cancer register) between ``start`` and ``end``.
 
+    Cancer is ICD-10 C00-C97 except C44 (non-melanoma skin cancer; code list
+    ``cancer_exclusion``), as NORDCAN and the Danish Cancer Registry count incidence: a C44
+    record (or an in-situ D code) neither enters the cohort nor makes a later first cancer
+    prevalent.
+
     Steps (the flow): first cancer diagnosis per person in the period (CAR) -> resident on 31
     December before the year of diagnosis (BEF) -> aged ``min_age`` or more -> not dead or
     referred before the diagnosis date -> (with ``vnds``) living in Denmark at diagnosis (the
@@ -99,7 +104,7 @@ def incident_cancer_cohort(
     ...         "ANTPERSF": [2, 2], "IE_TYPE": [1, 1]}),
     ...     "dod": pl.LazyFrame({"PNR": ["a"], "DODDATO": [d(2015, 6, 1)]}),
     ...     "dpd": pl.LazyFrame({"PNR": ["a"], "HENV_DATO": [d(2015, 5, 1)]}),
-    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["3011"]}),
+    ...     "udda": pl.LazyFrame({"PNR": ["a"], "year": [2014], "HFAUDD": ["1631"]}),
     ...     "vnds": pl.LazyFrame({"PNR": ["b"], "INDUD_KODE": ["U"],
     ...                           "HAEND_DATO": [d(2015, 3, 1)]}),
     ... }
@@ -109,6 +114,9 @@ def incident_cancer_cohort(
     """
     _require(registers, ["car", "bef", "dod", "dpd", "udda"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
+    from paleval.codes import load_codes
+
+    cancers = load_codes("cancer_exclusion")["icd10_prefix"].implode()
     first = (
         registers["car"]
         .select(
@@ -116,6 +124,10 @@ def incident_cancer_cohort(
             diagnosis_date=pl.col("D_DIAGNOSEDATO"),
             cancer_code=icd10_clean("C_ICD10", strip_d=True),
         )
+        # cancer as NORDCAN and the Danish Cancer Registry count it: C00-C97 except C44
+        # (non-melanoma skin cancer), so a skin cancer neither starts follow-up nor makes a
+        # later first cancer look prevalent
+        .filter(pl.col("cancer_code").str.slice(0, 3).is_in(cancers))
         .sort("PNR", "diagnosis_date", "cancer_code")
         .group_by("PNR")
         .first()

@@ -640,6 +640,41 @@ FAIK = Register(
     ),
 )
 
+PLH = Register(
+    key="plh",
+    title="Nursing-home stays (PLH, Plejehjemsdata / the Danish Nursing Home Resident Database)",
+    source="Danish Health Data Authority (SDS), Forskerservice",
+    file_stem="plh",
+    yearly=False,
+    primary_key=("PNR", "TILFLYT_DATO"),
+    doc_url=(
+        "https://sundhedsdatastyrelsen.dk/da/forskerservice/om-forskerservice/"
+        "nyheder_forskerservice/plejehjemsdata090921; Scand J Public Health 2025, "
+        "doi:10.1177/14034948251391588"
+    ),
+    notes=(
+        "One row per stay in a nursing home (plejehjem/plejebolig): who lives or has lived in a "
+        "nursing home and in which period, from CPR addresses linked to SDS's validated list of "
+        "nursing-home addresses (PLOV, the municipalities' 2014 lists, SOR, EOJ). SDS: data from "
+        "2014 (nursing homes' names and addresses), reconstructed back to 2011; updated twice a "
+        "year. The public description names the content (CPR number, address, move-in and "
+        "move-out date) but not the variable names: TILFLYT_DATO and FRAFLYT_DATO are paleval's "
+        "own. Before 2011 Statistics Denmark's 'Aeldreserviceindikator - imputerede "
+        "plejehjemsbeboere' (PSD_AEL_L21_PERS_IMP, 2008-2016, IMP_MARK KOM/FTI) is the "
+        "alternative. Nursing-home residence is not in BEF, which counts a resident as a "
+        "one-person family."
+    ),
+    variables=(
+        _PNR,
+        Variable("TILFLYT_DATO", D, "Date of moving into the nursing home", nullable=False),
+        Variable(
+            "FRAFLYT_DATO",
+            D,
+            "Date of moving out (or death); missing while the stay goes on",
+        ),
+    ),
+)
+
 REGISTERS: dict[str, Register] = {
     r.key: r
     for r in (
@@ -662,6 +697,7 @@ REGISTERS: dict[str, Register] = {
         IND,
         FAIK,
         VNDS,
+        PLH,
     )
 }
 

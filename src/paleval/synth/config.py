@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 __all__ = ["PRESETS", "REALISM_FEATURES", "Preset", "SynthConfig"]
 
-REALISM_FEATURES = ("multi_unit_spc", "sssy_payment_lag", "migration", "households")
+REALISM_FEATURES = (
+    "multi_unit_spc",
+    "sssy_payment_lag",
+    "migration",
+    "households",
+    "nursing_homes",
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,9 @@ class SynthConfig:
     sssy_payment_lag: bool = True
     migration: bool = True
     households: bool = True
+    # Nursing-home residence written as a register of stays (``plh``), residents dying in the
+    # nursing home, and residents not living alone (see ``NURSING_HOME`` below).
+    nursing_homes: bool = True
     # Years of LPR history before the study period (look-back and washout windows). The real
     # LPR has somatic inpatients from 1977 and outpatient/emergency contacts from 1995; the
     # default keeps national generation within its time budget, 15 reaches 1995.
@@ -417,8 +426,24 @@ PLACE_TARGET_LAST_YEAR = {
     "other": 0.11,
 }
 P_NURSING_HOME = {"dementia": 2.2, "age_slope": 0.08, "living_alone": 0.5}
+# Where nursing-home residents die: "80 % af beboerne paa plejehjemmene doer paa plejehjemmet"
+# and 16 % in hospital (REHPA, Doedssted og doedsaarsager i Danmark 2012-2020, Jarlbaek;
+# rehpa.dk/nyheder/ny-viden-om-danskernes-doedssteder-og-doedsaarsager).
 NH_DEATH_PLACE = {"nursing_home": 0.80, "hospital": 0.17, "other": 0.03}
+# Nursing-home residence as a register (realism feature ``nursing_homes``): residents at death
+# are drawn before the end-of-life processes from age at death, dementia and living alone
+# (logistic, ``P_NURSING_HOME``), with the intercept solved so that residents are
+# PLACE_TARGET_LAST_YEAR["nursing_home"] / NH_DEATH_PLACE["nursing_home"] (22 % / 80 % = 27.5 %)
+# of the last year's decedents. Residents never die in their "own home"; the rest of the
+# home-death model applies to community-dwelling decedents. Length of the stay before death:
+# lognormal with this median (years) and SD of the log; a synthetic assumption of the order
+# of Danish nursing-home stays (most residents die within a few years of moving in).
+NURSING_HOME = {"stay_median_years": 1.6, "stay_sigma": 0.9, "min_age": 50}
 P_HOSPICE_DEATH_IF_HOSPICE = 0.85
+# Places with several DAR codes (code list place_of_death, in its row order): deaths
+# "elsewhere" at a known address (C_DODSSTED 2) or a place without an address (3); synthetic
+# shares (no public figure splits them).
+PLACE_CODE_WEIGHTS = {"other": [0.75, 0.25]}
 
 # --- Health-care use (events) ----------------------------------------------------------------
 LPR_LOOKBACK_YEARS = 5  # default of SynthConfig.lpr_lookback_years
@@ -451,6 +476,12 @@ SSSY_PAYMENT_LAG_WEEKS = {
     7: 0.002,
     8: 0.001,
 }
+# Non-melanoma skin cancer (C44, mostly basal cell carcinoma) in the cancer register: the
+# commonest registered tumour in Denmark, left out of cancer incidence by NORDCAN and the
+# Danish Cancer Registry (C00-C97 except C44); written so that a cohort that forgets the
+# exclusion notices. Probability over the period for persons aged 50+ at the start: a
+# synthetic figure of the order of NORDCAN's NMSC incidence (several per 1,000 a year at 60+).
+NMSC = {"probability_50_plus": 0.06, "codes": ("C443", "C445", "C446", "C447", "C449")}
 LMDB_RATES = {"<40": 0.8, "40-69": 3.0, "70+": 6.0}
 BACKGROUND_ATC = {  # ATC: (weight, VNR, pack size, DDD per pack)
     "C10AA05": (0.14, "085412", 100, 100),
@@ -507,4 +538,5 @@ MESS = {
     "lpr3_duplicate": 0.002,
     "diagnosis_lowercase": 0.02,
     "dpd_referral_after_death": 0.003,
+    "nursing_home_stay_left_open": 0.02,  # plh stays of residents who died, no move-out date
 }

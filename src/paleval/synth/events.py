@@ -23,6 +23,7 @@ from paleval.synth.simulate import (
     couple_at,
     day_number,
     family_reference,
+    in_nursing_home,
     lookup,
     year_of,
 )
@@ -235,16 +236,22 @@ class EventContext:
         # households: a couple shares the reference partner's FAMILIE_ID; a survivor of a
         # two-person family lives alone from the year the partner died
         ref = family_reference(a, alive, year)
-        coupled = couple_at(a, alive, year)
+        coupled = couple_at(a, alive, year, together=False)
         widowed = (
             (a["widowed_day"][alive] >= 0) & (a["widowed_day"][alive] <= dec31)
             if "widowed_day" in a
             else np.zeros(len(alive), bool)
         )
+        # a nursing-home resident is a one-person family; the partner left at home is a family
+        # without them (BEF has no nursing-home indicator)
+        inh = in_nursing_home(a, alive, dec31)
+        partner = a["partner"][alive] if "partner" in a else np.full(len(alive), -1)
+        apart = (partner >= 0) & in_nursing_home(a, np.maximum(partner, 0), dec31)
         size = np.where(
-            widowed, np.maximum(a["family_size"][alive] - 1, 1), a["family_size"][alive]
+            widowed | apart, np.maximum(a["family_size"][alive] - 1, 1), a["family_size"][alive]
         )
-        alone = start_alone | (widowed & (size == 1))
+        size = np.where(inh, 1, size)
+        alone = start_alone | ((widowed | apart) & (size == 1)) | inh
         fem = a["female"][alive]
         h = (self.pnr_hash(alive) % 100) / 100.0
         civst = np.where(

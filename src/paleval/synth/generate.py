@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import paleval
+from paleval.codes import load_codes
 from paleval.registers import REGISTERS, Register
 from paleval.synth import config as C
 from paleval.synth.config import SynthConfig
@@ -278,23 +279,8 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
         return [x if u < p else None for x, u in zip(pick, r.random(n), strict=True)]
 
     place = a["place"][d]
-    pd_codes = {
-        "hospital": "1",
-        "hospice": "2",
-        "nursing_home": "3",
-        "home": "4",
-        "other": "5",
-        "unknown": "9",
-    }
-    coarse = {
-        "hospital": "0",
-        "hospice": "0",
-        "nursing_home": "1",
-        "home": "1",
-        "other": "2",
-        "unknown": "-1",
-    }
     place_name = np.array(PLACES)[place]
+    detailed, coarse = _place_codes(place_name, np.random.default_rng([cfg.seed, 4, 2]))
     external = np.isin(a["underlying_cause"][d].astype("U1"), ["V", "W", "X", "Y"])
     sink.write(
         "dodsaasg",
@@ -309,8 +295,8 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
                 "C_DOD_21": maybe(0.5),
                 "C_DOD_22": maybe(0.2),
                 "C_DODSMAADE": np.where(external, "0", "5"),
-                "C_DODSSTED": lookup(coarse, place_name, dtype=object),
-                "C_PRAECIS_DODSSTED": lookup(pd_codes, place_name, dtype=object),
+                "C_DODSSTED": coarse,
+                "C_PRAECIS_DODSSTED": detailed,
             }
         ),
     )
@@ -365,18 +351,17 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     # Cancer register.
     ca = np.flatnonzero(a["cancer_dx"] >= 0)
     morph = np.array(["81403", "80703", "80003", "85003", "81443"])[r.integers(0, 5, len(ca))]
-    sink.write(
-        "car",
-        pl.DataFrame(
-            {
-                "PNR": pnr[ca],
-                "K_TUMORNR": np.full(len(ca), "0001"),
-                "D_DIAGNOSEDATO": as_date(a["cancer_dx"][ca]),
-                "C_ICD10": a["car_code"][ca].astype(str),
-                "C_MORFO3": morph,
-            }
-        ).sort("D_DIAGNOSEDATO", "PNR"),
+    car = pl.DataFrame(
+        {
+            "PNR": pnr[ca],
+            "K_TUMORNR": np.full(len(ca), "0001"),
+            "D_DIAGNOSEDATO": as_date(a["cancer_dx"][ca]),
+            "C_ICD10": a["car_code"][ca].astype(str),
+            "C_MORFO3": morph,
+        }
     )
+    nmsc = _skin_cancer_rows(pop, ctx, np.random.default_rng([cfg.seed, 4, 3]))
+    sink.write("car", pl.concat([car, nmsc]).sort("D_DIAGNOSEDATO", "PNR", "K_TUMORNR"))
     # Terminal declarations (within the study period).
     t = np.flatnonzero(a["terminal"] & (a["terminal_day"] >= ctx.start))
     sink.write(
@@ -429,6 +414,92 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     sink.write("tilknytning", _listing_outside_spells(lst, pop, ctx))
     sink.write("sor", ctx.dep.frame())
     sink.write("vnds", vnds_frame(pop, ctx.pnr_s))
+    if cfg.realism("nursing_homes"):
+        sink.write("plh", _nursing_home_stays(pop, ctx, np.random.default_rng([cfg.seed, 4, 1])))
+
+
+def _skin_cancer_rows(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
+    """Non-melanoma skin cancers (C44) in the cancer register: the commonest registered
+    tumours, which NORDCAN and the Danish Cancer Registry leave out of cancer incidence
+    (C00-C97 except C44). Persons aged 50+ at the start get one with probability
+    ``NMSC["probability_50_plus"]`` on a day from the start of the LPR history to the end
+    (alive and living in Denmark that day), numbered after any other tumour. Synthetic rates,
+    off with ``messiness=False``."""
+    a, cfg = pop.arrays, pop.cfg
+    info = pop.truth.setdefault("realism", {}).setdefault("skin_cancer_c44", {})
+    empty = pl.DataFrame(
+        schema={"PNR": pl.String, "K_TUMORNR": pl.String, "D_DIAGNOSEDATO": pl.Date,
+                "C_ICD10": pl.String, "C_MORFO3": pl.String}
+    )  # fmt: skip
+    info.update(enabled=cfg.messiness, rows=0)
+    if not cfg.messiness:
+        return empty
+    first = day_number(f"{cfg.start_year - cfg.lpr_lookback_years}-01-01")
+    who = np.flatnonzero((a["age0"] >= 50) & (r.random(pop.n) < C.NMSC["probability_50_plus"]))
+    day = first + r.integers(0, ctx.end - first + 1, len(who))
+    ok = (~a["died"][who] | (day < a["death"][who])) & ctx.in_denmark("car", who, day)
+    who, day = who[ok], day[ok]
+    info["rows"] = len(who)
+    info["persons_with_another_cancer"] = int((a["cancer_dx"][who] >= 0).sum())
+    info["probability_50_plus"] = C.NMSC["probability_50_plus"]
+    codes = np.array(C.NMSC["codes"], dtype=object)
+    return pl.DataFrame(
+        {
+            "PNR": ctx.pnr[who],
+            "K_TUMORNR": np.where(a["cancer_dx"][who] >= 0, "0002", "0001"),
+            "D_DIAGNOSEDATO": as_date(day),
+            "C_ICD10": codes[r.integers(0, len(codes), len(who))].astype(str),
+            "C_MORFO3": np.full(len(who), "80903"),  # basal cell carcinoma
+        },
+        schema=empty.schema,
+    )
+
+
+def _place_codes(place_name: np.ndarray, r: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """DAR's detailed (``C_PRAECIS_DODSSTED``, code list ``place_of_death``) and coarse
+    (``C_DODSSTED``, the verified codes) place of death of each paleval place; a place with
+    several codes (elsewhere: a known address or a place without an address) gets one of them
+    with the weights ``PLACE_CODE_WEIGHTS``."""
+    codes = load_codes("place_of_death")
+    detailed = np.empty(len(place_name), dtype=object)
+    coarse = np.empty(len(place_name), dtype=object)
+    u = r.random(len(place_name))
+    for place, rows in codes.group_by("place", maintain_order=True):
+        sel = place_name == place[0]
+        w = np.array(C.PLACE_CODE_WEIGHTS.get(str(place[0]), [1.0] * rows.height), float)
+        pick = np.minimum(
+            np.searchsorted(np.cumsum(w / w.sum()), u[sel], side="right"), rows.height - 1
+        )
+        detailed[sel] = rows["C_PRAECIS_DODSSTED"].to_numpy()[pick]
+        coarse[sel] = rows["C_DODSSTED"].to_numpy()[pick]
+    return detailed, coarse
+
+
+def _nursing_home_stays(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
+    """The nursing-home register (``plh``): one stay per resident at death, from the move-in
+    date to the date of death; with messiness a share of stays is left open (no move-out
+    date) although the resident died, as in a register updated twice a year."""
+    a, cfg = pop.arrays, pop.cfg
+    res = np.flatnonzero(a["nh_resident"])
+    out = a["death"][res].copy()
+    n_open = 0
+    if cfg.messiness:
+        still_open = r.random(len(res)) < C.MESS["nursing_home_stay_left_open"]
+        out[still_open] = -1
+        n_open = int(still_open.sum())
+    info = pop.truth.setdefault("realism", {}).setdefault("nursing_homes", {})
+    info["stays_written"] = len(res)
+    info["stays_without_move_out_date"] = n_open
+    info["stays_started_before_the_period"] = int(
+        (a["nh_movein"][res] < day_number(f"{cfg.start_year}-01-01")).sum()
+    )
+    return pl.DataFrame(
+        {
+            "PNR": ctx.pnr[res],
+            "TILFLYT_DATO": as_date(a["nh_movein"][res]),
+            "FRAFLYT_DATO": as_date(out, nullable=True),
+        }
+    ).sort("PNR")
 
 
 def _listing_outside_spells(lst: pl.DataFrame, pop: Population, ctx: EventContext) -> pl.DataFrame:
@@ -616,7 +687,13 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "gp_home_visits_90d_service": a["gp_hv90_service"],
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
+            # nursing-home residence: with the nursing_homes feature, living in a nursing home
+            # at death (the register plh); without it, the latent residence of non-home deaths
             "nursing_home": a["nursing_home"],
+            "nursing_home_movein": as_date(a["nh_movein"], nullable=True),
+            # BEF's one-person family the year before death (living_alone minus residents is
+            # what the planted models use when the nursing_homes feature is on)
+            "living_alone_bef": a["living_alone_bef"],
             "place_of_death": _labels(np.array(PLACES), a["place"]),
             # spell abroad [abroad_from, abroad_until): null from = arrived during the period
             # (immigrant), null until = still abroad at the end (emigrant)
@@ -712,10 +789,19 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
         ),
     }
     del seconds  # timings go to the benchmark, not into the (byte-identical) truth file
-    truth["planted"]["nursing_home_residence"] = (
-        "unobserved in the registers; depends on age, dementia and living alone; affects only "
-        "where non-home deaths happen"
-    )
+    if cfg.realism("nursing_homes"):
+        truth["planted"]["nursing_home_residence"] = (
+            "in the register plh (a stay covering the date of death); drawn before the "
+            "end-of-life processes from age at death, dementia and living alone; residents never "
+            "die in their own home (80 % in the nursing home, 17 % in hospital, 3 % elsewhere, "
+            "REHPA 2012-2020) and are not 'living alone' in the planted models"
+        )
+    else:
+        truth["planted"]["nursing_home_residence"] = (
+            "unobserved in the registers; depends on age, dementia and living alone; affects "
+            "only where non-home deaths happen"
+        )
+        truth["realism"]["nursing_homes"] = {"enabled": False, "residents_at_death": 0}
     return truth
 
 

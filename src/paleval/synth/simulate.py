@@ -97,8 +97,11 @@ def year_end_before(days: np.ndarray) -> np.ndarray:
     return jan1 - 1
 
 
-def couple_at(a: dict[str, np.ndarray], idx: np.ndarray, year: np.ndarray | int) -> np.ndarray:
-    """Whether persons ``idx`` live with their partner at the end of ``year`` (both alive).
+def couple_at(
+    a: dict[str, np.ndarray], idx: np.ndarray, year: np.ndarray | int, *, together: bool = True
+) -> np.ndarray:
+    """Whether persons ``idx`` live with their partner at the end of ``year`` (both alive and,
+    with ``together``, neither in a nursing home; ``together=False``: still partners).
 
     Examples
     --------
@@ -116,7 +119,26 @@ def couple_at(a: dict[str, np.ndarray], idx: np.ndarray, year: np.ndarray | int)
         "datetime64[D]"
     ).astype(np.int64) - 1
     both = (p >= 0) & (~a["died"][idx] | (a["death"][idx] > dec31))
-    return both & (~a["died"][pp] | (a["death"][pp] > dec31))
+    both = both & (~a["died"][pp] | (a["death"][pp] > dec31))
+    if together:
+        both = both & ~in_nursing_home(a, idx, dec31) & ~in_nursing_home(a, pp, dec31)
+    return both
+
+
+def in_nursing_home(a: dict[str, np.ndarray], idx: np.ndarray, day: np.ndarray | int) -> np.ndarray:
+    """Whether persons ``idx`` live in a nursing home on ``day`` (moved in on or before it;
+    residents stay until death).
+
+    Examples
+    --------
+    >>> a = {"nh_movein": np.array([-1, day_number("2015-03-01")])}
+    >>> in_nursing_home(a, np.arange(2), day_number("2015-12-31")).tolist()
+    [False, True]
+    """
+    if "nh_movein" not in a:
+        return np.zeros(len(np.asarray(idx)), bool)
+    m = a["nh_movein"][np.asarray(idx, np.int64)]
+    return (m >= 0) & (m <= day)
 
 
 def family_reference(
@@ -212,6 +234,7 @@ class _Simulation:
         self._households()
         self._causes()
         self._cancer()
+        self._nursing_home()
         self._income_quartiles()
         self._spc()
         self._gp_end_of_life()
@@ -743,9 +766,89 @@ class _Simulation:
             "region_effects": {str(k): v for k, v in C.PRACTICE_REGION_EFFECT.items()},
         }
 
+    # ------------------------------------------------------------------ nursing homes
+    def _nh_linear(self) -> np.ndarray:
+        """Linear predictor of nursing-home residence at death (without the intercept)."""
+        a = self.a
+        age = np.nan_to_num(a["age_death"])
+        dementia = a["cause_group"] == C.CAUSE_GROUPS.index("dementia")
+        nh_lin = (
+            C.P_NURSING_HOME["age_slope"] * (age - 85)
+            + C.P_NURSING_HOME["dementia"] * dementia
+            + C.P_NURSING_HOME["living_alone"] * a["living_alone"]
+        )
+        return np.where(age < C.NURSING_HOME["min_age"], -10.0, nh_lin)
+
+    def _nursing_home(self) -> None:
+        """Nursing-home residence at death, drawn before the end-of-life processes.
+
+        Realism feature ``nursing_homes``: adult decedents live in a nursing home at death with
+        a logistic probability in age, dementia and living alone, calibrated so that residents
+        are 22 % / 80 % of the last year's decedents (``C.NURSING_HOME``); each stay starts a
+        lognormal time before death. A resident is no longer "living alone": ``living_alone``
+        (used by every planted model) becomes the status of community-dwelling persons, BEF's
+        one-person family minus the residents, which is what a cohort with the register
+        computes (``living_alone_bef`` keeps the BEF status). Feature off: nobody is a
+        resident here and :meth:`_place_of_death` draws residence among non-home deaths only.
+        """
+        a, n = self.a, self.n
+        a["living_alone_bef"] = a["living_alone"].copy()
+        a["nh_resident"] = np.zeros(n, bool)
+        a["nh_movein"] = np.full(n, -1, np.int64)
+        if not self.cfg.realism("nursing_homes"):
+            return
+        r = np.random.default_rng([self.cfg.seed, 1, 21])
+        nh_lin = self._nh_linear()
+        sel_last = a["adult_decedent"] & (a["death_year"] == self.cfg.end_year)
+        share = C.PLACE_TARGET_LAST_YEAR["nursing_home"] / C.NH_DEATH_PLACE["nursing_home"]
+        nh_a = _bisect(
+            lambda x: float(np.mean(expit(x + nh_lin[sel_last]))), -15, 10, min(share, 0.95)
+        )
+        res = a["adult_decedent"] & (r.random(n) < expit(nh_a + nh_lin))
+        nh = C.NURSING_HOME
+        stay = np.exp(
+            np.log(nh["stay_median_years"] * DAYS_PER_YEAR)
+            + nh["stay_sigma"] * r.standard_normal(n)
+        )
+        movein = a["death"] - np.maximum(np.floor(stay).astype(np.int64), 1)
+        a["nh_resident"] = res
+        a["nh_movein"] = np.where(res, movein, -1)
+        # BEF: a resident is a one-person family from the year of moving in, and a partner
+        # left at home lives alone from then (a two-person family), like a widow(er)
+        ref_day = np.where(a["died"], year_end_before(np.maximum(a["death"], 0)), self.end)
+        p = a["partner"] if "partner" in a else np.full(n, -1, np.int64)
+        pp = np.maximum(p, 0)
+        left = (p >= 0) & in_nursing_home(a, pp, ref_day) & (a["family_size"] == 2)
+        a["living_alone_bef"] = a["living_alone"] | left | in_nursing_home(a, np.arange(n), ref_day)
+        a["living_alone"] = a["living_alone_bef"] & ~res
+        self.truth["calibrated"]["nursing_home_resident_intercept"] = nh_a
+        self.truth.setdefault("realism", {})["nursing_homes"] = {
+            "enabled": True,
+            "residents_at_death": int(res.sum()),
+            "resident_share_of_adult_decedents": float(
+                res.sum() / max(a["adult_decedent"].sum(), 1)
+            ),
+            "resident_share_last_year_target": share,
+            "residents_aged_80_plus": int((res & (a["age_years"] >= 80)).sum()),
+            "residents_with_dementia_as_cause": int(
+                (res & (a["cause_group"] == C.CAUSE_GROUPS.index("dementia"))).sum()
+            ),
+            "residents_one_person_family_in_bef_before_death": int(
+                (res & a["living_alone_bef"]).sum()
+            ),
+            "partners_living_alone_after_a_move_in": int((left & ~res).sum()),
+            "stay_median_years": nh["stay_median_years"],
+            "stay_sigma": nh["stay_sigma"],
+        }
+
     # ------------------------------------------------------------------ place of death
     def _place_of_death(self) -> None:
-        """Place of death: home first (planted log-linear model), then the other places."""
+        """Place of death: home first (planted log-linear model), then the other places.
+
+        With the ``nursing_homes`` feature, residents (drawn earlier) never die in their own
+        home and the home-death model applies to community-dwelling decedents; without it,
+        residence is drawn among the decedents who did not die at home or in a hospice.
+        """
         r, a, n = self.rng(10), self.a, self.n
         dec = a["died"]
         last = self.cfg.end_year
@@ -764,48 +867,52 @@ class _Simulation:
             + np.array([pr["age_group"][g] for g in AGE_GROUPS])[a["age_group"]]
             + pr["year"] * np.where(dec, a["death_year"] - self.cfg.start_year, 0)
         )
+        pre = self.cfg.realism("nursing_homes")
+        community = ~a["nh_resident"] if pre else np.ones(n, bool)
         # Calibrate the reference-cell probability: 28 % home deaths in the last year
         # (2024: seed 004, Sundhedsdatastyrelsen).
         target = C.PLACE_TARGET_LAST_YEAR
         base = _bisect(
-            lambda b: float(np.mean(np.minimum(b * np.exp(lp[sel_last]), C.HOME_P_MAX))),
+            lambda b: float(
+                np.mean(community[sel_last] * np.minimum(b * np.exp(lp[sel_last]), C.HOME_P_MAX))
+            ),
             1e-5,
             1.0,
             target["home"],
         )
-        p_home = np.minimum(base * np.exp(lp), C.HOME_P_MAX)
-        clipped = dec & (base * np.exp(lp) > C.HOME_P_MAX)
+        p_home = np.where(community, np.minimum(base * np.exp(lp), C.HOME_P_MAX), 0.0)
+        clipped = dec & community & (base * np.exp(lp) > C.HOME_P_MAX)
         home = dec & (r.random(n) < p_home)
         # Among the rest: hospice for hospice patients, nursing home for residents.
         hospice_death = (
             dec & ~home & a["spc_hospice"] & (r.random(n) < C.P_HOSPICE_DEATH_IF_HOSPICE)
         )
-        age = np.nan_to_num(a["age_death"])
-        dementia = a["cause_group"] == C.CAUSE_GROUPS.index("dementia")
-        nh_lin = (
-            C.P_NURSING_HOME["age_slope"] * (age - 85)
-            + C.P_NURSING_HOME["dementia"] * dementia
-            + C.P_NURSING_HOME["living_alone"] * a["living_alone"]
-        )
-        nh_lin = np.where(age < 50, -10.0, nh_lin)
+        nh_lin = self._nh_linear()
         not_hosp = 1 - np.where(a["spc_hospice"], C.P_HOSPICE_DEATH_IF_HOSPICE, 0.0)
-        w = ((1 - p_home) * not_hosp)[sel_last]
-        nh_a = _bisect(
-            lambda x: (
-                float(np.mean(w * expit(x + nh_lin[sel_last]))) * C.NH_DEATH_PLACE["nursing_home"]
-            ),
-            -15,
-            10,
-            target["nursing_home"],
-        )
-        nh = dec & (r.random(n) < expit(nh_a + nh_lin))
+        u_nh = r.random(n)
+        if pre:
+            nh_a = self.truth["calibrated"]["nursing_home_resident_intercept"]
+            nh = a["nh_resident"]
+            nh_p = nh.astype(float)
+        else:
+            w = ((1 - p_home) * not_hosp)[sel_last]
+            nh_a = _bisect(
+                lambda x: (
+                    float(np.mean(w * expit(x + nh_lin[sel_last])))
+                    * C.NH_DEATH_PLACE["nursing_home"]
+                ),
+                -15,
+                10,
+                target["nursing_home"],
+            )
+            nh = dec & (u_nh < expit(nh_a + nh_lin))
+            nh_p = expit(nh_a + nh_lin)
         a["nursing_home"] = nh
         a["hospice_death"] = hospice_death
         rest = dec & ~home & ~hospice_death
         # Hospital vs elsewhere among non-resident rest: calibrated to 35 % hospital deaths.
         p_nh_hosp = C.NH_DEATH_PLACE["hospital"]
         w2 = (1 - p_home) * not_hosp
-        nh_p = expit(nh_a + nh_lin)
         exp_hosp_nh = float(np.mean((w2 * nh_p * p_nh_hosp)[sel_last]))
         share_non_nh = float(np.mean((w2 * (1 - nh_p))[sel_last]))
         h = np.clip((target["hospital"] - exp_hosp_nh) / max(share_non_nh, 1e-9), 0.0, 1.0)
@@ -828,8 +935,14 @@ class _Simulation:
         self.truth["defects"]["home_probability_clipped"] = int(clipped.sum())
         self.truth["planted"]["home_death"] = {
             "estimand": (
-                "conditional log prevalence ratios of dying in the own home among all decedents, "
-                "from a log-binomial / modified Poisson model with exactly these terms: GP "
+                "conditional log prevalence ratios of dying in the own home among "
+                + (
+                    "community-dwelling decedents (not living in a nursing home at death; "
+                    "residents never die in their own home), "
+                    if pre
+                    else "all decedents, "
+                )
+                + "from a log-binomial / modified Poisson model with exactly these terms: GP "
                 "home-visit category in the last 90 days (0 ref, 1-2, 3+), terminal declaration, "
                 "living alone, cancer as the underlying cause, SPC admittance by unit type "
                 "(none ref, hospital team/unit, hospice), female, age group at death (ref "
@@ -841,4 +954,5 @@ class _Simulation:
             },
             "reference_probability": base,
             "probability_capped_at": C.HOME_P_MAX,
+            "population": "community_dwelling" if pre else "all",
         }
