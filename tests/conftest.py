@@ -35,7 +35,8 @@ def _end_of_life(data_dir: Path) -> pl.DataFrame:
         scan_registers,
     )
 
-    regs = scan_registers(data_dir, END_OF_LIFE_REGISTERS)
+    keys = [*END_OF_LIFE_REGISTERS, *(["plh"] if (data_dir / "plh").exists() else [])]
+    regs = scan_registers(data_dir, keys)
     contacts, _ = deduplicate_contacts(lpr_contacts(data_dir))
     return end_of_life_cohort(regs, contacts, lpr_diagnoses(data_dir)).collect()
 

@@ -1,7 +1,8 @@
 """Analysis 2, place of death relative to the GP's involvement (paleval.analyses.place_of_death).
 
 Planted truth (src/paleval/synth/simulate.py, ``_place_of_death``): home death is drawn first
-from a log-linear model over *all* decedents, ``p = min(b * exp(lp), 0.95)``; "unknown" is only
+from a log-linear model over the *community-dwelling* decedents (nursing-home residents, from
+the ``plh`` register, never die in an own home), ``p = min(b * exp(lp), 0.95)``; "unknown" is only
 ever a recoded "other" place, so the planted estimand counts unknown places as not home
 (``unknown_place="not_home"``). The GP home-visit category is the simulated count in the last 90
 days; in the registers a visit before the data start (2010-01-01) is not visible, so decedents
@@ -72,7 +73,8 @@ def res_truth(eol: pl.DataFrame) -> PlaceOfDeathResult:
         unknown_place="not_home",
         outcomes=["home_death"],
         cluster=None,
-        population="all",  # the planted model is over all decedents
+        population="all",  # the planted model is over all community-dwelling decedents
+        community_dwelling=True,
     )
 
 
@@ -140,7 +142,9 @@ def test_planted_home_death_prevalence_ratios_inside_ci(res_truth, truth_small):
 
 
 def test_unknown_place_counted_as_not_home_in_truth_fit(res_truth, eol):
-    sample = eol.filter(pl.col("death_date") >= pl.date(2010, 4, 1))
+    sample = eol.filter(
+        (pl.col("death_date") >= pl.date(2010, 4, 1)) & ~pl.col("nursing_home_resident")
+    )
     n_unknown = sample.filter(pl.col("place_of_death") == "unknown").height
     assert n_unknown > 0
     assert res_truth.models["home_death/PR/adjusted"].nobs == sample.height

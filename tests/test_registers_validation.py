@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,8 +60,22 @@ def test_tiny_findings_match_injected_defects(
     assert set(rep.findings["rule"]) <= {r.id for r in RULES}
 
 
-def test_tiny_examples_hide_pnr_unless_debug(tiny_dir: Path) -> None:
-    dpd = pl.read_parquet(tiny_dir / "dpd" / "dpd.parquet")
+def test_tiny_examples_hide_pnr_unless_debug(tiny_dir: Path, tmp_path: Path) -> None:
+    # one DPD referral dated 10 days after a death, planted by hand in a copy of tiny
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dir, data)
+    dpd = pl.read_parquet(data / "dpd" / "dpd.parquet")
+    dod = pl.read_parquet(next((data / "dod").glob("*.parquet")))
+    dead = dod.filter(~pl.col("PNR").is_in(dpd["PNR"].implode())).row(0, named=True)
+    late = dpd.head(1).with_columns(
+        PNR=pl.lit(dead["PNR"]),
+        HENV_DATO=pl.lit(dead["DODDATO"] + dt.timedelta(days=10)),
+        FOERSTE_KONTAKT_DATO=pl.lit(None, dtype=dpd.schema["FOERSTE_KONTAKT_DATO"]),
+    )
+    base = validate(data, ["dpd"]).n("event_after_death")
+    dpd = pl.concat([dpd, late])
+    dpd.write_parquet(data / "dpd" / "dpd.parquet")
+    tiny_dir = data
     rep = validate(tiny_dir, ["dpd", "dod", "bef"])
     ex = rep.findings.filter(pl.col("rule") == "event_after_death")["examples"][0].to_list()
     assert ex and all(re.fullmatch(r"row \d+", e) for e in ex)
@@ -68,7 +84,7 @@ def test_tiny_examples_hide_pnr_unless_debug(tiny_dir: Path) -> None:
     row = int(ex[0].split(":")[0].removeprefix("row "))
     assert dpd["PNR"][row - 1] in ex[0]
     # dod and bef outside ``keys`` are still used for the cross-register checks
-    assert validate(tiny_dir, ["dpd"]).n("event_after_death") == 1
+    assert validate(tiny_dir, ["dpd"]).n("event_after_death") == base + 1
 
 
 def test_missing_data_dir_is_a_finding_not_a_crash(tmp_path: Path) -> None:

@@ -179,9 +179,9 @@ LPR_REGISTERS = ("lpr_adm", "lpr_diag", "lpr_f_kontakter", "lpr_f_diagnoser", "s
 """The LPR registers a study reads through ``lpr_contacts`` and ``lpr_diagnoses`` (validated
 when delivered)."""
 
-OPTIONAL_REGISTERS = ("vnds", *LPR_REGISTERS)
-"""Registers a study reads when they are delivered (emigration censoring; LPR2, LPR3 or
-both)."""
+OPTIONAL_REGISTERS = ("vnds", "plh", *LPR_REGISTERS)
+"""Registers a study reads when they are delivered (emigration censoring; nursing-home
+residence; LPR2, LPR3 or both)."""
 
 
 class StudyDataError(Exception):
@@ -220,17 +220,14 @@ def study_registers(data_dir: str | Path) -> list[str]:
     (True, True, False)
     """
     from paleval.cohort import END_OF_LIFE_REGISTERS
-    from paleval.registers import RegisterLoadError, find_register_files
+    from paleval.registers import register_delivered
 
-    def delivered(key: str) -> bool:
-        try:
-            find_register_files(data_dir, key)
-        except RegisterLoadError:
-            return False
-        return True
-
+    # delivered = at least one file of the register, read or refused: a refused file is then
+    # an error when the study reads it, never a silently missing register
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
-    return keys + [k for k in OPTIONAL_REGISTERS if k not in keys and delivered(k)]
+    return keys + [
+        k for k in OPTIONAL_REGISTERS if k not in keys and register_delivered(data_dir, k)
+    ]
 
 
 def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> list[str]:
