@@ -14,6 +14,7 @@ folder, an ``--out`` paleval may not write to). Errors are one line on stderr, n
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -181,7 +182,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.json and args.json != "-" and Path(args.json).is_dir():
         raise ValueError(f"--json {args.json} is a folder; give a file name")
     keys, absent = _validate_keys(data)
-    report = validate(data, keys)
+    if args.extract_end is not None:
+        dt.date.fromisoformat(args.extract_end)  # a bad date: one line, exit 2
+    report = validate(data, keys, verify=args.verify, extract_end=args.extract_end)
     counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
     failed = counts["error"] > 0 or (args.strict and counts["warn"] + counts["exclude"] > 0)
     code = 1 if failed else 0
@@ -292,6 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", default=None, help="also write the findings as JSON (- : stdout)")
     v.add_argument(
         "--strict", action="store_true", help="exclude and warn findings fail too (exit 1)"
+    )
+    v.add_argument(
+        "--verify",
+        action="store_true",
+        help="also read every file completely against its own metadata (parquet page "
+        "checksums, row counts, column statistics): finds damaged pages; a full extra read",
+    )
+    v.add_argument(
+        "--extract-end",
+        default=None,
+        help="last day the extract covers (YYYY-MM-DD); later dates are excluded "
+        "(default: from manifest.json or the yearly files' last year)",
     )
     v.set_defaults(func=_cmd_validate)
     return p
