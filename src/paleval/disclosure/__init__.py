@@ -7,5 +7,31 @@ from paleval.disclosure.core import (
     count_columns,
     suppress,
 )
+from paleval.disclosure.model import (
+    Complement,
+    DisclosureError,
+    Margin,
+    Protection,
+    Relation,
+    Sequence,
+    protect,
+)
+from paleval.disclosure.text import LEGEND, marker, mask_note
 
-__all__ = ["DEFAULT_THRESHOLD", "DisclosureFinding", "check_output", "count_columns", "suppress"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "LEGEND",
+    "Complement",
+    "DisclosureError",
+    "DisclosureFinding",
+    "Margin",
+    "Protection",
+    "Relation",
+    "Sequence",
+    "check_output",
+    "count_columns",
+    "marker",
+    "mask_note",
+    "protect",
+    "suppress",
+]
