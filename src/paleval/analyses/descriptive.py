@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,13 @@ import polars as pl
 
 from paleval.analyses._common import ordered_levels
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.disclosure import (
+    DEFAULT_THRESHOLD,
+    Protection,
+    Steps,
+    legend_rows,
+    marker,
+)
 from paleval.plots import label
 
 __all__ = [
@@ -30,6 +38,15 @@ DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
 """Variables of the default Table 1 of the end-of-life cohort (those present are used)."""
 
 TOTAL = "total"
+
+FLOW_PROTECTION = Protection(
+    ("n", "n_excluded"),
+    [Steps("step", ("n",), removed=("n_excluded",))],
+    keep=("step",),
+    differences=False,
+)
+"""A flow's declaration: every two steps differ by a count of persons, and consecutive steps
+by the published ``n_excluded`` of the later one."""
 
 
 def _is_continuous(s: pl.Series) -> bool:
@@ -282,48 +299,70 @@ class FlowResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ("flow",)
 
-    def disclosed(self, threshold: int = 5) -> FlowResult:
-        tab = self.table.drop("suppressed", strict=False)
-        n = tab["n"].to_list()
-        ex = tab["n_excluded"].to_list()
-        hide_n = [False] * len(n)
-        hide_ex = [False] * len(n)
-        for k in range(1, len(n)):
-            if ex[k] is not None and 0 < ex[k] < threshold:
-                j = k + 1 if k + 1 < len(n) else k - 1  # the neighbouring exclusion step
-                hide_ex[k] = True
-                if j >= 1:
-                    hide_ex[j] = True
-                hide_n[min(k, j)] = True
-        out = tab.with_columns(
-            n=pl.Series([None if h else v for v, h in zip(n, hide_n, strict=True)], dtype=pl.Int64),
-            n_excluded=pl.Series(
-                [None if h else v for v, h in zip(ex, hide_ex, strict=True)], dtype=pl.Int64
-            ),
-            suppressed=pl.Series([a or b for a, b in zip(hide_n, hide_ex, strict=True)]),
-        )
-        return FlowResult(
-            self.title, {"flow": out}, self.n, self.params, {}, self.notes,
-            disclosure_threshold=threshold,
-        )  # fmt: skip
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> FlowResult:
+        """As :meth:`AnalysisResult.disclosed` over the flow's declaration (every two steps
+        differ by a count; ``n[i] = n[i+1] + n_excluded[i+1]``), plus per-count markers
+        ``n_suppression`` and ``n_excluded_suppression`` (``"primary"`` only for a count that
+        is itself under the threshold), so the diagram never shows "<5" for a large step."""
+        res = super().disclosed(threshold, rounding=rounding)
+        raw = self.tables["flow"]
+        pub = res.tables["flow"]
+
+        def mark(c: str) -> pl.Expr:
+            v = raw[c]
+            return (
+                pl.when(pl.col(c).is_null() & v.is_not_null())
+                .then(
+                    pl.when(v.is_between(1, threshold - 1))
+                    .then(pl.lit("primary"))
+                    .otherwise(pl.lit("secondary"))
+                )
+                .otherwise(pl.lit(None, pl.String))
+                .alias(f"{c}_suppression")
+            )
+
+        tables = dict(res.tables)
+        tables["flow"] = pub.with_columns(mark("n"), mark("n_excluded"))
+        return dataclasses.replace(res, tables=tables)
 
     def _plot_flow(self, ax: Any = None, lang: str = "en") -> Any:
         from paleval.cohort.flow import Flow, FlowStep
         from paleval.plots import figure
 
         rows = list(self.table.iter_rows(named=True))
+        thr = self.disclosure_threshold or DEFAULT_THRESHOLD
+
+        def mk(r: dict[str, Any], c: str) -> str | None:
+            kind = r.get(f"{c}_suppression") or (r.get("suppression") if r[c] is None else None)
+            return None if r[c] is not None else marker(kind or "secondary", thr)
+
         steps = [
             FlowStep(
                 r["label"],
                 r["n"],
                 r["n_excluded"] or 0 if i == 0 else r["n_excluded"],
                 r["label"].removeprefix("Excluded: "),
+                n_mark=mk(r, "n"),
+                excluded_mark=None if i == 0 else mk(r, "n_excluded"),
             )
             for i, r in enumerate(rows)
         ]
         if ax is None:
             _, ax = figure(7.0, 1.3 * max(len(steps), 1))
-        return Flow(steps=steps).plot(ax=ax)
+        ax = Flow(steps=steps).plot(ax=ax)
+        if any(r.get("suppressed") for r in rows):
+            ax.text(
+                0.0,
+                ax.get_ylim()[0],
+                "\n".join(legend_rows(lang, thr, self.disclosure_rounding)),
+                ha="left",
+                va="bottom",
+                fontsize=7,
+                wrap=True,
+            )
+        return ax
 
 
 def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
@@ -334,9 +373,17 @@ def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
     >>> from paleval.cohort import Flow
     >>> f = Flow(); f.start("Deaths", 100); f.exclude("no cause of death", 97)
     >>> f.exclude("aged under 18", 90)
-    >>> flow_result(f).disclosed().table["n_excluded"].to_list()
-    [0, None, None]
+    >>> pub = flow_result(f).disclosed()
+    >>> pub.table.select("n", "n_excluded", "suppression").rows()
+    [(100, 0, None), (None, None, 'primary'), (None, None, 'secondary')]
+    >>> pub.table["n_suppression"].to_list()
+    [None, 'secondary', 'secondary']
     """
     tab = flow if isinstance(flow, pl.DataFrame) else flow.table
     tab = tab.select("step", "label", "n", n_excluded=pl.col("excluded"))
-    return FlowResult(title, {"flow": tab}, int(tab["n"][-1]))
+    return FlowResult(
+        title,
+        {"flow": tab},
+        int(tab["n"][-1]),
+        protection={"flow": FLOW_PROTECTION},
+    )

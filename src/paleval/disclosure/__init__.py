@@ -13,10 +13,10 @@ from paleval.disclosure.model import (
     Margin,
     Protection,
     Relation,
-    Sequence,
+    Steps,
     protect,
 )
-from paleval.disclosure.text import LEGEND, marker, mask_note
+from paleval.disclosure.text import LEGEND, legend_rows, marker, mask_note
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -27,9 +27,10 @@ __all__ = [
     "Margin",
     "Protection",
     "Relation",
-    "Sequence",
+    "Steps",
     "check_output",
     "count_columns",
+    "legend_rows",
     "marker",
     "mask_note",
     "protect",

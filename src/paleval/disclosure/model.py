@@ -6,7 +6,7 @@ A table declares its *count columns* (persons) and the *relations* between its n
   total published elsewhere or implied: such a total is treated as *known to the attacker*);
 - :class:`Complement` -- within a row, ``total - sum(parts)`` is a count of persons (``n -
   events``, ``referred - contacted``, ``n - at risk - events - competing`` = censored);
-- :class:`Sequence` -- consecutive rows (``order`` within ``by``) of a cumulative or a
+- :class:`Steps` -- consecutive rows (``order`` within ``by``) of a cumulative or a
   remaining count differ by a count of persons (flow steps, at-risk sets, cumulative events),
   optionally equal to a published column of the later row (``removed``: the flow's
   ``n_excluded``).
@@ -35,6 +35,7 @@ equation and the chains of exact deductions through them, not every linear combi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ __all__ = [
     "Margin",
     "Protection",
     "Relation",
-    "Sequence",
+    "Steps",
     "protect",
 ]
 
@@ -84,23 +85,25 @@ class Complement:
     Examples
     --------
     >>> Complement("n", ("events",))
-    Complement(total='n', parts=('events',))
+    Complement(total='n', parts=('events',), name=None)
     """
 
     total: str
     parts: tuple[str, ...]
+    name: str | None = None
+    """Name of the derived count, so a :class:`Steps` can use it (``"~censored"``)."""
 
 
 @dataclass(frozen=True)
-class Sequence:
+class Steps:
     """Consecutive rows (sorted by ``order`` within ``by``) of each column in ``columns``
     differ by a count of persons; with ``removed``, the difference is published in those
     columns of the later row (``n[i] = n[i+1] + n_excluded[i+1]``).
 
     Examples
     --------
-    >>> Sequence("step", ("n",), removed=("n_excluded",))
-    Sequence(order='step', columns=('n',), by=(), removed=('n_excluded',))
+    >>> Steps("step", ("n",), removed=("n_excluded",))
+    Steps(order='step', columns=('n',), by=(), removed=('n_excluded',))
     """
 
     order: str
@@ -109,7 +112,7 @@ class Sequence:
     removed: tuple[str, ...] = ()
 
 
-Relation = Margin | Complement | Sequence
+Relation = Margin | Complement | Steps
 """A declared relation between the numbers of a table."""
 
 
@@ -122,7 +125,7 @@ class Protection:
     are never blanked. Every other numeric column is blanked with its row. ``differences``
     (default on) adds, in every row, the difference of every pair of count columns as a
     derived count (a conservative stand-in for undeclared complements: ``n - events``,
-    ``n_group - n``).
+    ``n_group - n``). ``totals`` are count columns that hold a published total on every row.
 
     Examples
     --------
@@ -134,6 +137,9 @@ class Protection:
     relations: list[Relation] = field(default_factory=list)
     keep: tuple[str, ...] = ()
     differences: bool = True
+    totals: tuple[str, ...] = ()
+    """Count columns that are published totals repeated on every row (Table 1's ``n_group``):
+    known to the reader whatever is suppressed, blanked only where they are themselves small."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,6 +153,7 @@ class _System:
         self.values = values
         self.n_rows = n_rows
         self.equations: list[tuple[Cell | None, list[Cell]]] = []
+        self.totals: set[str] = set()
         self.known_totals: dict[int, int] = {}
 
     def value(self, cell: Cell) -> int | None:
@@ -187,6 +194,8 @@ def _compile_margin(sys: _System, frame: pl.DataFrame, rel: Margin, counts: Seq[
         parts = [r for r in rows if not is_total[r]]
         if rel.over is not None and len(tot) != 1:
             continue  # no total row for this group
+        if not tot and len(parts) < 2:
+            continue  # the implied total of one row is that row, not a second number
         for c in cols:
             total_cell = (c, tot[0]) if tot else None
             sys.equation(total_cell, [(c, r) for r in parts])
@@ -203,36 +212,51 @@ def _compile_complement(sys: _System, rel: Complement) -> None:
             continue
         d = vals[0] - sum(vals[1:])  # type: ignore[operator]
         rest.append(d if d >= 0 else None)
-    name = sys.add_virtual(f"{rel.total}-{'-'.join(rel.parts)}", rest)
+    if rel.name is not None:
+        name = f"~{rel.name}"
+        sys.values[name] = rest
+    else:
+        name = sys.add_virtual(f"{rel.total}-{'-'.join(rel.parts)}", rest)
     for r in range(sys.n_rows):
         if rest[r] is not None:
             sys.equation((rel.total, r), [*((p, r) for p in rel.parts), (name, r)])
 
 
-def _compile_sequence(sys: _System, frame: pl.DataFrame, rel: Sequence) -> None:
+_WINDOW = 40
+"""Rows apart within which every pair of a sequence is related (all pairs in shorter groups)."""
+
+
+def _sequence_pairs(frame: pl.DataFrame, rel: Steps) -> list[tuple[int, int, bool]]:
+    """(earlier row, later row, consecutive) for every pair within ``_WINDOW`` rows."""
     order = frame[rel.order].to_list()
+    out = []
+    for rows in _groups(frame, rel.by):
+        rows = sorted((r for r in rows if order[r] is not None), key=lambda r: order[r])
+        for i, a in enumerate(rows):
+            for j in range(i + 1, min(len(rows), i + 1 + _WINDOW)):
+                out.append((a, rows[j], j == i + 1))
+    return out
+
+
+def _compile_sequence(sys: _System, frame: pl.DataFrame, rel: Steps) -> None:
+    """Every two rows of a cumulative (or remaining) count differ by a count of persons: one
+    equation per pair, so that a difference between any two published rows is checked, not
+    only between neighbours."""
+    pairs = _sequence_pairs(frame, rel)
     for c in rel.columns:
         vals = sys.values[c]
-        diffs: list[int | None] = [None] * sys.n_rows
-        pairs: list[tuple[int, int]] = []
-        for rows in _groups(frame, rel.by):
-            rows = sorted(rows, key=lambda r: (order[r] is None, order[r]))
-            for a, b in zip(rows, rows[1:], strict=False):
-                pairs.append((a, b))
-        name = None
-        for a, b in pairs:
+        diffs: list[int | None] = []
+        name = sys.add_virtual(f"diff:{c.lstrip('~')}", diffs)
+        for a, b, consecutive in pairs:
             va, vb = vals[a], vals[b]
             if va is None or vb is None:
                 continue
             hi, lo = (a, b) if va >= vb else (b, a)
             removed = [sys.values[x][b] for x in rel.removed]
-            if rel.removed and None not in removed and sum(removed) == abs(va - vb):  # type: ignore[arg-type]
+            if consecutive and rel.removed and None not in removed and sum(removed) == abs(va - vb):  # type: ignore[arg-type]
                 sys.equation((c, hi), [(c, lo), *((x, b) for x in rel.removed)])
-                continue
-            if name is None:
-                name = sys.add_virtual(f"diff:{c}", diffs)
-            diffs[b] = abs(va - vb)
-            sys.equation((c, hi), [(c, lo), (name, b)])
+            diffs.append(abs(va - vb))
+            sys.equation((c, hi), [(c, lo), (name, len(diffs) - 1)])
 
 
 def _compile_differences(sys: _System, counts: Seq[str]) -> None:
@@ -251,6 +275,12 @@ def _compile_differences(sys: _System, counts: Seq[str]) -> None:
                     continue
                 hi, lo = (a, b) if va[r] > vb[r] else (b, a)  # type: ignore[operator]
                 sys.equation((hi, r), [(lo, r), (name, r)])
+
+
+def _as_count(v: float | None) -> int | None:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    return int(v + 0.5) if v >= 0 else -int(-v + 0.5)
 
 
 def _small(v: int | None, threshold: int) -> bool:
@@ -274,8 +304,9 @@ def _propagate(sys: _System, hidden: set[int], threshold: int) -> tuple[set[Cell
     for col, vals in sys.values.items():
         if col.startswith("~"):
             continue
+        always = col in sys.totals
         for r, v in enumerate(vals):
-            if v is not None and r not in hidden:
+            if v is not None and (r not in hidden or (always and not _small(v, threshold))):
                 known.add((col, r))
     deduced: dict[Cell, int] = {}
     changed = True
@@ -312,9 +343,12 @@ def _leaks(sys: _System, known: set[Cell], deduced: dict[Cell, int], threshold: 
     return sorted(out)
 
 
-def _candidate(sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int]) -> int | None:
+def _candidate(
+    sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int], added: set[int]
+) -> int | None:
     """The row to suppress next for leaking equation ``k``: the smallest published non-zero
-    count among its terms and the terms of the equations that revealed them."""
+    count among its terms and the terms of the equations that revealed them (``-1`` when a
+    row added in this round is among them: the leak may be closed already)."""
     total, parts = sys.equations[k]
     terms = [c for c in [total, *parts] if c is not None]
     pool = list(terms)
@@ -322,9 +356,11 @@ def _candidate(sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int])
         if c in deduced and deduced[c] != k:
             t2, p2 = sys.equations[deduced[c]]
             pool.extend(x for x in [t2, *p2] if x is not None)
+    if any(r in added for col, r in pool if not col.startswith("~")):
+        return -1
     best: tuple[int, int, int] | None = None  # (is_zero, value, row)
     for col, r in pool:
-        if col.startswith("~") or r in hidden:
+        if col.startswith("~") or r in hidden or col in sys.totals:
             continue
         v = sys.value((col, r))
         if v is None:
@@ -342,10 +378,10 @@ def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[i
         leaks = _leaks(sys, known, deduced, threshold)
         if not leaks:
             return hidden
-        added = set()
+        added: set[int] = set()
         for k in leaks:
-            r = _candidate(sys, k, deduced, hidden | added)
-            if r is not None:
+            r = _candidate(sys, k, deduced, hidden, added)
+            if r is not None and r >= 0:
                 added.add(r)
         if not added:
             total, parts = sys.equations[leaks[0]]
@@ -417,14 +453,15 @@ def protect(
         s = table[c]
         if not s.dtype.is_numeric():
             raise DisclosureError(f"table {name!r}: count column {c!r} is {s.dtype}, not numeric")
-        values[c] = [None if v is None else int(round(v)) for v in s.to_list()]
+        values[c] = [_as_count(v) for v in s.to_list()]
     sys = _System(values, table.height)
+    sys.totals = set(protection.totals)
     _compile(sys, table, protection, counts)
     primary = {
         r for r in range(table.height) if any(_small(values[c][r], threshold) for c in counts)
     }
     hidden = _solve(sys, primary, threshold, name)
-    return _apply(table, protection, counts, primary, hidden, rounding)
+    return _apply(table, protection, counts, primary, hidden, rounding, threshold)
 
 
 def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> None:
@@ -435,7 +472,8 @@ def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> No
         elif isinstance(rel, Complement):
             need |= {rel.total, *rel.parts}
         else:
-            need |= {rel.order, *rel.columns, *rel.by, *rel.removed}
+            need |= {rel.order, *rel.by, *rel.removed}
+            need |= {c for c in rel.columns if not c.startswith("~")}
     missing = sorted(need - set(table.columns))
     if missing:
         raise DisclosureError(
@@ -447,7 +485,7 @@ def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> No
             if isinstance(rel, Margin)
             else [rel.total, *rel.parts]
             if isinstance(rel, Complement)
-            else [*rel.columns, *rel.removed]
+            else [*(c for c in rel.columns if not c.startswith("~")), *rel.removed]
         )
         bad = [c for c in cols if c not in protection.counts]
         if bad:
@@ -462,7 +500,8 @@ def _compile(sys: _System, table: pl.DataFrame, protection: Protection, counts: 
             _compile_margin(sys, table, rel, counts)
         elif isinstance(rel, Complement):
             _compile_complement(sys, rel)
-        else:
+    for rel in protection.relations:
+        if isinstance(rel, Steps):
             _compile_sequence(sys, table, rel)
     if protection.differences:
         _compile_differences(sys, counts)
@@ -475,6 +514,7 @@ def _apply(
     primary: set[int],
     hidden: set[int],
     rounding: int | None,
+    threshold: int,
 ) -> pl.DataFrame:
     mark = [
         "primary" if r in primary else "secondary" if r in hidden else None
@@ -489,9 +529,15 @@ def _apply(
             or (dt.is_numeric() and c not in protection.keep and not _is_key(c, protection))
         )
     ]
+    hide = pl.col("suppression").is_not_null()
     out = table.with_columns(sup).with_columns(
         [
-            pl.when(pl.col("suppression").is_not_null()).then(None).otherwise(pl.col(c)).alias(c)
+            pl.when(
+                (pl.col(c).is_between(1, threshold - 1) & hide) if c in protection.totals else hide
+            )
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
             for c in blank
         ]
     )
@@ -512,6 +558,6 @@ def _is_key(col: str, protection: Protection) -> bool:
     for rel in protection.relations:
         if isinstance(rel, Margin) and (col in rel.by or col == rel.over):
             return True
-        if isinstance(rel, Sequence) and (col == rel.order or col in rel.by):
+        if isinstance(rel, Steps) and (col == rel.order or col in rel.by):
             return True
     return False
