@@ -14,6 +14,7 @@ from paleval.analyses._common import ordered_levels
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
 from paleval.disclosure import (
     DEFAULT_THRESHOLD,
+    Margin,
     Protection,
     Steps,
     legend_rows,
@@ -38,6 +39,18 @@ DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
 """Variables of the default Table 1 of the end-of-life cohort (those present are used)."""
 
 TOTAL = "total"
+
+TABLE1_PROTECTION = Protection(
+    ("n", "n_group"),
+    [
+        Margin(("variable", "group"), counts=("n",)),
+        Margin(("variable", "level"), counts=("n",), over="group", total=TOTAL),
+    ],
+    totals=("n_group",),
+)
+"""Table 1's declaration: the levels of a variable add up to the group size (published in the
+header), the groups add up to the total column, and ``n_group - n`` is a count (persons of
+the group not at this level; for a continuous variable, those with a missing value)."""
 
 FLOW_PROTECTION = Protection(
     ("n", "n_excluded"),
@@ -69,7 +82,9 @@ class CharacteristicsResult(AnalysisResult):
     def formatted(self, lang: str = "en", digits: int = 1) -> pl.DataFrame:
         """Wide printable table: one row per variable level, one column per group.
 
-        Suppressed cells (disclosure control) show ``"<5"``-style markers, never a number.
+        Suppressed cells (disclosure control) show ``"<5"`` (a count under the threshold) or
+        ``"[s]"`` (secondary suppression: the cell may be large), never a number; footnote rows
+        explain the markers. Group sizes in the headers are published totals.
         """
         tab = self.table
         thr = self.disclosure_threshold or 5
@@ -85,9 +100,12 @@ class CharacteristicsResult(AnalysisResult):
             + pl.col("value_high").round(digits).cast(pl.String)
             + ")"
         ).otherwise(pl.lit(" (") + pl.col("value_high").round(digits).cast(pl.String) + ")")
+        sup = pl.col("suppression") if "suppression" in tab.columns else pl.lit(None, pl.String)
         cell = (
-            pl.when(pl.col("n").is_null())
-            .then(pl.lit(f"<{thr}"))
+            pl.when(pl.col("n").is_null() & (sup == "secondary"))
+            .then(pl.lit(marker("secondary", thr)))
+            .when(pl.col("n").is_null())
+            .then(pl.lit(marker("primary", thr)))
             .when(pl.col("value").is_not_null())
             .then(cont)
             .otherwise(cat)
@@ -101,12 +119,17 @@ class CharacteristicsResult(AnalysisResult):
         )
         groups = tab["group"].unique(maintain_order=True).to_list()
         wide = long.pivot(on="group", index=["Variable", "Level"], values="cell")
-        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").first())
+        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max())
         names = {
-            g: f"{label(g, lang)} (n={'<' + str(thr) if n is None else f'{n:,}'})"
+            g: f"{label(g, lang)} (n={marker('primary', thr) if n is None else f'{n:,}'})"
             for g, n in heads.iter_rows()
         }
-        return wide.select("Variable", "Level", *groups).rename(names)
+        out = wide.select("Variable", "Level", *groups).rename(names)
+        if "suppressed" in tab.columns and tab["suppressed"].any():
+            notes = legend_rows(lang, thr, self.disclosure_rounding)
+            foot = pl.DataFrame({"Variable": ["Note"] * len(notes), "Level": notes})
+            out = pl.concat([out, foot], how="diagonal")
+        return out
 
     def __repr__(self) -> str:
         with pl.Config(
@@ -246,7 +269,7 @@ def characteristics(
         n=n_total,
         params={"by": by, "variables": variables},
         notes=notes,
-        margins={"characteristics": [["variable", "group"], ["variable", "level"]]},
+        protection={"characteristics": TABLE1_PROTECTION},
     )
 
 
