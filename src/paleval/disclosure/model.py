@@ -140,6 +140,9 @@ class Protection:
     totals: tuple[str, ...] = ()
     """Count columns that are published totals repeated on every row (Table 1's ``n_group``):
     known to the reader whatever is suppressed, blanked only where they are themselves small."""
+    extremes: tuple[str, ...] = ()
+    """Columns holding minima or maxima (one person's value): never published. Columns named
+    ``min``, ``max``, ``minimum``, ``maximum`` or ending in ``_min``/``_max`` are added."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,6 +533,7 @@ def _apply(
         )
     ]
     hide = pl.col("suppression").is_not_null()
+    extremes = [c for c in table.columns if c in protection.extremes or _is_extreme(c)]
     out = table.with_columns(sup).with_columns(
         [
             pl.when(
@@ -539,7 +543,9 @@ def _apply(
             .otherwise(pl.col(c))
             .alias(c)
             for c in blank
+            if c not in extremes
         ]
+        + [pl.lit(None, table.schema[c]).alias(c) for c in extremes]
     )
     if rounding:
         out = out.with_columns(
@@ -550,6 +556,13 @@ def _apply(
         )
     return out.with_columns(suppressed=pl.col("suppression").is_not_null()).select(
         [*table.columns, "suppressed", "suppression"]
+    )
+
+
+def _is_extreme(col: str) -> bool:
+    lc = col.lower()
+    return lc in {"min", "max", "minimum", "maximum"} or lc.endswith(
+        ("_min", "_max", "_minimum", "_maximum")
     )
 
 
