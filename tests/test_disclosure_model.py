@@ -235,15 +235,15 @@ def test_a_small_complement_of_large_counts_is_suppressed() -> None:
 
 # 6. survival tables -------------------------------------------------------------------------
 def _cif() -> pl.DataFrame:
-    # group a: 100 persons; censored by 30 days: 100 - 90 - 5 - 2 = 3
+    # group a: 100 persons; censored by 30 days: 100 - 88 - 5 - 5 = 2
     return pl.DataFrame(
         {
             "group": ["a"] * 4 + ["b"] * 4,
             "time": [0.0, 30.0, 60.0, 90.0] * 2,
             "n": [100] * 4 + [200] * 4,
-            "n_risk": [100, 90, 70, 50, 200, 180, 150, 120],
+            "n_risk": [100, 88, 70, 50, 200, 180, 150, 120],
             "events": [0, 5, 15, 25, 0, 10, 25, 40],
-            "n_competing": [0, 2, 10, 15, 0, 10, 20, 30],
+            "n_competing": [0, 5, 10, 15, 0, 10, 20, 30],
             "estimate": [0.0, 0.05, 0.15, 0.25, 0.0, 0.05, 0.125, 0.2],
         }
     )
@@ -365,3 +365,27 @@ def test_steps_relation_checks_every_pair_not_only_neighbours() -> None:
     shown = out["events"].drop_nulls().to_list()
     for a, b in itertools.combinations(shown, 2):
         assert not small(abs(a - b))
+
+
+def test_figures_break_lines_at_suppressed_points_and_mark_them() -> None:
+    import numpy as np
+
+    from paleval.plots import curves, trend
+
+    t = pl.DataFrame(
+        {
+            "group": ["a"] * 4,
+            "time": [0.0, 1.0, 2.0, 3.0],
+            "year": [2020, 2021, 2022, 2023],
+            "estimate": [0.0, 0.1, None, 0.3],
+            "conf_low": [0.0, 0.05, None, 0.2],
+            "conf_high": [0.0, 0.15, None, 0.4],
+        }
+    )
+    for ax in (curves(t), trend(t, group="group")):
+        line = ax.lines[0]
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert np.isnan(y).sum() >= 1  # the line breaks: nothing drawn through the hidden point
+        marks = [ln for ln in ax.lines if ln.get_marker() == "x"]
+        assert len(marks) == 1 and len(marks[0].get_xdata()) == 1
+        assert any("suppressed" in tx.get_text() for tx in ax.texts)
