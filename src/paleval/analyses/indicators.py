@@ -492,9 +492,11 @@ class QualityIndicatorResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ("trends", "funnel", "overview")
 
-    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> QualityIndicatorResult:
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> QualityIndicatorResult:
         """As :meth:`AnalysisResult.disclosed`; ``met`` and flags are blanked with the counts."""
-        out = super().disclosed(threshold)
+        out = super().disclosed(threshold, rounding=rounding)
         tables = {}
         for name, tab in out.tables.items():
             blank = [c for c in tab.columns if c == "met" or c.startswith("flag_")]
