@@ -389,3 +389,18 @@ def test_figures_break_lines_at_suppressed_points_and_mark_them() -> None:
         marks = [ln for ln in ax.lines if ln.get_marker() == "x"]
         assert len(marks) == 1 and len(marks[0].get_xdata()) == 1
         assert any("suppressed" in tx.get_text() for tx in ax.texts)
+
+
+def test_flow_start_minus_the_cohort_size_printed_elsewhere_is_not_small() -> None:
+    # Table 1 prints the cohort size (2,484) in its header; the flow's start is 2,486
+    f = Flow()
+    f.start("Deaths", 2486)
+    f.exclude("no cause of death", 2486)
+    f.exclude("not resident", 2486)
+    f.exclude("under 18", 2484)
+    tab = flow_result(f).disclosed().table
+    for v in tab["n"].drop_nulls().to_list():
+        assert not small(v - 2484)
+    # the hidden large steps are marked secondary, the 2 excluded primary
+    assert tab["n_excluded_suppression"].to_list()[-1] == "primary"
+    assert set(tab["n_suppression"].drop_nulls().to_list()) == {"secondary"}

@@ -57,9 +57,11 @@ FLOW_PROTECTION = Protection(
     [Steps("step", ("n",), removed=("n_excluded",))],
     keep=("step",),
     differences=False,
+    published=(("n", -1),),
 )
 """A flow's declaration: every two steps differ by a count of persons, and consecutive steps
-by the published ``n_excluded`` of the later one."""
+by the published ``n_excluded`` of the later one; the final count is the cohort size, which
+every other table of the report prints, so it is known whatever the flow hides."""
 
 
 def _is_continuous(s: pl.Series) -> bool:

@@ -140,6 +140,9 @@ class Protection:
     totals: tuple[str, ...] = ()
     """Count columns that are published totals repeated on every row (Table 1's ``n_group``):
     known to the reader whatever is suppressed, blanked only where they are themselves small."""
+    published: tuple[tuple[str, int], ...] = ()
+    """Cells known to the reader from elsewhere, as (column, row; negative from the end): the
+    flow's final count is the cohort size every other table prints."""
     extremes: tuple[str, ...] = ()
     """Columns holding minima or maxima (one person's value): never published. Columns named
     ``min``, ``max``, ``minimum``, ``maximum`` or ending in ``_min``/``_max`` are added."""
@@ -157,6 +160,7 @@ class _System:
         self.n_rows = n_rows
         self.equations: list[tuple[Cell | None, list[Cell]]] = []
         self.totals: set[str] = set()
+        self.published: set[Cell] = set()
         self.known_totals: dict[int, int] = {}
 
     def value(self, cell: Cell) -> int | None:
@@ -311,6 +315,7 @@ def _propagate(sys: _System, hidden: set[int], threshold: int) -> tuple[set[Cell
         for r, v in enumerate(vals):
             if v is not None and (r not in hidden or (always and not _small(v, threshold))):
                 known.add((col, r))
+    known |= {c for c in sys.published if sys.value(c) is not None}
     deduced: dict[Cell, int] = {}
     changed = True
     while changed:
@@ -363,7 +368,7 @@ def _candidate(
         return -1
     best: tuple[int, int, int] | None = None  # (is_zero, value, row)
     for col, r in pool:
-        if col.startswith("~") or r in hidden or col in sys.totals:
+        if col.startswith("~") or r in hidden or col in sys.totals or (col, r) in sys.published:
             continue
         v = sys.value((col, r))
         if v is None:
@@ -459,6 +464,7 @@ def protect(
         values[c] = [_as_count(v) for v in s.to_list()]
     sys = _System(values, table.height)
     sys.totals = set(protection.totals)
+    sys.published = {(c, r % table.height) for c, r in protection.published if table.height}
     _compile(sys, table, protection, counts)
     primary = {
         r for r in range(table.height) if any(_small(values[c][r], threshold) for c in counts)
