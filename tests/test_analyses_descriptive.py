@@ -66,8 +66,8 @@ def test_flow_disclosure_hides_small_exclusions_and_draws() -> None:
     shown = tab["n"].drop_nulls().to_list()
     assert not any(0 < abs(a - b) < 5 for a in shown for b in shown)
     # the small exclusion is marked primary, the large hidden step secondary ("[s]", not "<5")
-    assert tab["n_excluded_suppression"].to_list()[1] == "primary"
-    assert tab["n_suppression"].to_list()[1] == "secondary"
+    assert tab["suppression_n_excluded"].to_list()[1] == "primary"
+    assert tab["suppression_n"].to_list()[1] == "secondary"
     ax = pub.plot("flow")
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "n < 5" in texts and "n = [s]" in texts and "n = 980" in texts

@@ -402,5 +402,5 @@ def test_flow_start_minus_the_cohort_size_printed_elsewhere_is_not_small() -> No
     for v in tab["n"].drop_nulls().to_list():
         assert not small(v - 2484)
     # the hidden large steps are marked secondary, the 2 excluded primary
-    assert tab["n_excluded_suppression"].to_list()[-1] == "primary"
-    assert set(tab["n_suppression"].drop_nulls().to_list()) == {"secondary"}
+    assert tab["suppression_n_excluded"].to_list()[-1] == "primary"
+    assert set(tab["suppression_n"].drop_nulls().to_list()) == {"secondary"}

@@ -329,7 +329,7 @@ class FlowResult(AnalysisResult):
     ) -> FlowResult:
         """As :meth:`AnalysisResult.disclosed` over the flow's declaration (every two steps
         differ by a count; ``n[i] = n[i+1] + n_excluded[i+1]``), plus per-count markers
-        ``n_suppression`` and ``n_excluded_suppression`` (``"primary"`` only for a count that
+        ``suppression_n`` and ``suppression_n_excluded`` (``"primary"`` only for a count that
         is itself under the threshold), so the diagram never shows "<5" for a large step."""
         res = super().disclosed(threshold, rounding=rounding)
         raw = self.tables["flow"]
@@ -345,7 +345,7 @@ class FlowResult(AnalysisResult):
                     .otherwise(pl.lit("secondary"))
                 )
                 .otherwise(pl.lit(None, pl.String))
-                .alias(f"{c}_suppression")
+                .alias(f"suppression_{c}")
             )
 
         tables = dict(res.tables)
@@ -360,7 +360,7 @@ class FlowResult(AnalysisResult):
         thr = self.disclosure_threshold or DEFAULT_THRESHOLD
 
         def mk(r: dict[str, Any], c: str) -> str | None:
-            kind = r.get(f"{c}_suppression") or (r.get("suppression") if r[c] is None else None)
+            kind = r.get(f"suppression_{c}") or (r.get("suppression") if r[c] is None else None)
             return None if r[c] is not None else marker(kind or "secondary", thr)
 
         steps = [
@@ -401,7 +401,7 @@ def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
     >>> pub = flow_result(f).disclosed()
     >>> pub.table.select("n", "n_excluded", "suppression").rows()
     [(100, 0, None), (None, None, 'primary'), (None, None, 'secondary')]
-    >>> pub.table["n_suppression"].to_list()
+    >>> pub.table["suppression_n"].to_list()
     [None, 'secondary', 'secondary']
     """
     tab = flow if isinstance(flow, pl.DataFrame) else flow.table
