@@ -351,28 +351,52 @@ def _leaks(sys: _System, known: set[Cell], deduced: dict[Cell, int], threshold: 
     return sorted(out)
 
 
+def _pool(sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int]) -> list[Cell]:
+    """The terms of equation ``k`` and, breadth first, of the equations that revealed its
+    deduced terms, until a published (suppressible) cell is among them."""
+    seen_eq = {k}
+    frontier = [k]
+    pool: list[Cell] = []
+    depth = 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for e in frontier:
+            total, parts = sys.equations[e]
+            for c in [total, *parts]:
+                if c is None:
+                    continue
+                pool.append(c)
+                if c in deduced and deduced[c] not in seen_eq:
+                    seen_eq.add(deduced[c])
+                    nxt.append(deduced[c])
+        if depth >= 2 and any(_suppressible(sys, c, hidden) for c in pool):
+            break
+        frontier = nxt
+    return pool
+
+
+def _suppressible(sys: _System, cell: Cell, hidden: set[int]) -> bool:
+    col, r = cell
+    return not (
+        col.startswith("~") or r in hidden or col in sys.totals or cell in sys.published
+    ) and (sys.value(cell) is not None)
+
+
 def _candidate(
     sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int], added: set[int]
 ) -> int | None:
     """The row to suppress next for leaking equation ``k``: the smallest published non-zero
     count among its terms and the terms of the equations that revealed them (``-1`` when a
     row added in this round is among them: the leak may be closed already)."""
-    total, parts = sys.equations[k]
-    terms = [c for c in [total, *parts] if c is not None]
-    pool = list(terms)
-    for c in terms:
-        if c in deduced and deduced[c] != k:
-            t2, p2 = sys.equations[deduced[c]]
-            pool.extend(x for x in [t2, *p2] if x is not None)
+    pool = _pool(sys, k, deduced, hidden)
     if any(r in added for col, r in pool if not col.startswith("~")):
         return -1
     best: tuple[int, int, int] | None = None  # (is_zero, value, row)
     for col, r in pool:
-        if col.startswith("~") or r in hidden or col in sys.totals or (col, r) in sys.published:
+        if not _suppressible(sys, (col, r), hidden):
             continue
         v = sys.value((col, r))
-        if v is None:
-            continue
         key = (int(v == 0), v, r)
         if best is None or key < best:
             best = key
