@@ -218,7 +218,9 @@ def _compile_complement(sys: _System, rel: Complement) -> None:
             rest.append(None)
             continue
         d = vals[0] - sum(vals[1:])  # type: ignore[operator]
-        rest.append(d if d >= 0 else None)
+        # kept when negative: an identity that holds only up to ties (at risk *at* t, events
+        # *up to* t) still gives a reader a difference of published counts to check
+        rest.append(d)
     if rel.name is not None:
         name = f"~{rel.name}"
         sys.values[name] = rest
@@ -291,7 +293,8 @@ def _as_count(v: float | None) -> int | None:
 
 
 def _small(v: int | None, threshold: int) -> bool:
-    return v is not None and 0 < v < threshold
+    """1 to ``threshold - 1`` persons (a derived difference counts by its size)."""
+    return v is not None and 0 < abs(v) < threshold
 
 
 def _total_known(
@@ -346,7 +349,7 @@ def _leaks(sys: _System, known: set[Cell], deduced: dict[Cell, int], threshold: 
         if not _total_known(sys, total, parts, known, threshold):
             continue
         s = sum(sys.value(c) or 0 for c in parts if c not in known)
-        if 0 < s < threshold:
+        if 0 < abs(s) < threshold:
             out.add(k)
     return sorted(out)
 
