@@ -404,3 +404,58 @@ def test_flow_start_minus_the_cohort_size_printed_elsewhere_is_not_small() -> No
     # the hidden large steps are marked secondary, the 2 excluded primary
     assert tab["suppression_n_excluded"].to_list()[-1] == "primary"
     assert set(tab["suppression_n"].drop_nulls().to_list()) == {"secondary"}
+
+
+def test_linked_tables_bins_and_cumulative_shares_leave_no_bin_recoverable() -> None:
+    # bins 0-6: 40, 7-29: 3, 30-89: 20, 90+: 30 (n = 93); shares at 7/30/90 days are
+    # cumulative sums of the same bins: 43 - 40 = 3 across the two tables.
+    from paleval.analyses.referral import ReferralBeforeDeathResult
+
+    bins = [40, 3, 20, 30]
+    dist = pl.DataFrame(
+        {
+            "interval": ["referral_to_death"] * 4,
+            "group": ["all"] * 4,
+            "bin": ["0-6", "7-29", "30-89", "90+"],
+            "bin_low": [0, 7, 30, 90],
+            "bin_high": [6, 29, 89, None],
+            "n": bins,
+            "n_group": [93] * 4,
+            "share": [b / 93 for b in bins],
+        }
+    )
+    late = [40, 43, 63]
+    shares = pl.DataFrame(
+        {
+            "interval": ["referral_to_death"] * 3,
+            "group": ["all"] * 3,
+            "threshold": [7, 30, 90],
+            "n": [93] * 3,
+            "n_late": late,
+            "estimate": [x / 93 for x in late],
+        }
+    )
+    summary = pl.DataFrame(
+        {"interval": ["referral_to_death"], "group": ["all"], "n": [93], "median": [20.0]}
+    )
+    res = ReferralBeforeDeathResult(
+        "timing",
+        {"summary": summary, "shares": shares, "distribution": dist},
+        93,
+        params={"thresholds": [7, 30, 90]},
+        protection=BEFORE_DEATH_PROTECTION,
+    ).disclosed()
+    d, s = res.tables["distribution"], res.tables["shares"]
+    assert "_below_7" not in d.columns
+    known = {r["bin"]: r["n"] for r in d.iter_rows(named=True) if r["n"] is not None}
+    cum = {r["threshold"]: r["n_late"] for r in s.iter_rows(named=True) if r["n_late"] is not None}
+    # attack: a published cumulative share minus the published bins below it, and two
+    # published shares minus each other, must not give a small count
+    below = {7: ["0-6"], 30: ["0-6", "7-29"], 90: ["0-6", "7-29", "30-89"]}
+    for t, v in cum.items():
+        hidden = [b for b in below[t] if b not in known]
+        if len(hidden) == 1:
+            assert not small(v - sum(known[b] for b in below[t] if b in known)), t
+    for a, b in itertools.combinations(cum.values(), 2):
+        assert not small(abs(a - b))
+    assert d.filter(pl.col("bin") == "7-29")["suppression"].item() == "primary"

@@ -856,6 +856,39 @@ class ReferralBeforeDeathResult(AnalysisResult):
         "shares", "distribution", "shares_contact", "distribution_contact",
     )  # fmt: skip
 
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> ReferralBeforeDeathResult:
+        """Disclosure control with the link between the two tables declared: the persons
+        referred fewer than ``t`` days before death (``shares``) are the bins below ``t``
+        (``distribution``), so the distribution is protected with the sum of its bins below
+        and above every threshold treated as published, and a bin cannot be recovered as the
+        difference of two published shares.
+        """
+        dist = self.tables["distribution"]
+        cuts = sorted({int(t) for t in self.params.get("thresholds", ())})
+        helper = dist.with_columns(
+            (pl.col("bin_high").is_not_null() & (pl.col("bin_high") < t)).alias(f"_below_{t}")
+            for t in cuts
+        )
+        base = self.protection.get("distribution", BEFORE_DEATH_PROTECTION["distribution"])
+        linked = dataclasses.replace(
+            base,
+            relations=[
+                *base.relations,
+                *(Margin(("interval", "group", f"_below_{t}"), counts=("n",)) for t in cuts),
+            ],
+        )
+        work = dataclasses.replace(
+            self,
+            tables={**self.tables, "distribution": helper},
+            protection={**self.protection, "distribution": linked},
+        )
+        res = AnalysisResult.disclosed(work, threshold, rounding=rounding)
+        tables = dict(res.tables)
+        tables["distribution"] = tables["distribution"].drop([f"_below_{t}" for t in cuts])
+        return dataclasses.replace(res, tables=tables, protection=self.protection)
+
     def _shares(self, interval: str, ax: Any, lang: str) -> Any:
         tab = self.tables["shares"].filter(pl.col("interval") == interval)
         tab = tab.with_columns(
