@@ -35,6 +35,7 @@ import polars as pl
 
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
+from paleval.disclosure.model import suppress_rows
 from paleval.plots import curves, figure, forest, label, points, stacked_bars
 from paleval.stats import (
     aalen_johansen,
@@ -177,7 +178,7 @@ BEFORE_DEATH_PROTECTION: dict[str, Protection] = {
         [
             Complement("n", ("n_late",)),
             Steps("threshold", ("n_late",), by=("interval", "group")),
-            Margin(("interval", "threshold"), counts=("n", "n_late"), over="group", total="all"),
+            Margin(("interval", "threshold"), counts=("n_late",), over="group", total="all"),
         ],
         keep=("threshold",),
         differences=False,
@@ -887,6 +888,23 @@ class ReferralBeforeDeathResult(AnalysisResult):
         res = AnalysisResult.disclosed(work, threshold, rounding=rounding)
         tables = dict(res.tables)
         tables["distribution"] = tables["distribution"].drop([f"_below_{t}" for t in cuts])
+        # the group sizes are protected in the summary (groups add up to "all"); a group whose
+        # size the summary hides is hidden in the other two tables too, which print it per row
+        hidden = tables["summary"].filter(pl.col("suppressed")).select("interval", "group")
+        for name in ("shares", "distribution"):
+            tab = tables[name]
+            mask = (
+                tab.select("interval", "group")
+                .join(
+                    hidden.with_columns(_h=pl.lit(True)),
+                    on=["interval", "group"],
+                    how="left",
+                    maintain_order="left",
+                )
+                .get_column("_h")
+                .fill_null(False)
+            )
+            tables[name] = suppress_rows(tab, self.declaration(name), mask)
         return dataclasses.replace(res, tables=tables, protection=self.protection)
 
     def _shares(self, interval: str, ax: Any, lang: str) -> Any:

@@ -49,6 +49,7 @@ __all__ = [
     "Relation",
     "Steps",
     "protect",
+    "suppress_rows",
 ]
 
 
@@ -607,3 +608,40 @@ def _is_key(col: str, protection: Protection) -> bool:
         if isinstance(rel, Steps) and (col == rel.order or col in rel.by):
             return True
     return False
+
+
+def suppress_rows(table: pl.DataFrame, protection: Protection, rows: pl.Series) -> pl.DataFrame:
+    """Suppress further rows of a protected table (``rows``: a Boolean mask), e.g. the rows of
+    a group whose size another table had to hide. Every count (published totals included) and
+    dependent value of those rows is blanked and they are marked ``secondary`` unless already
+    suppressed. Hiding more never reveals what was hidden, so protection is kept.
+
+    Examples
+    --------
+    >>> t = protect(pl.DataFrame({"g": ["a", "b"], "n": [40, 50]}), Protection(("n",)))
+    >>> suppress_rows(t, Protection(("n",)), pl.Series([False, True]))["suppression"].to_list()
+    [None, 'secondary']
+    """
+    if "suppression" not in table.columns:
+        raise DisclosureError("suppress_rows needs a table protected by protect()")
+    mask = rows.fill_null(False)
+    new = mask & table["suppression"].is_null()
+    blank = [
+        c
+        for c, dt in table.schema.items()
+        if c not in ("suppressed", "suppression")
+        and (
+            c in protection.counts
+            or (dt.is_numeric() and c not in protection.keep and not _is_key(c, protection))
+        )
+    ]
+    return table.with_columns(
+        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in blank]
+        + [
+            pl.when(new)
+            .then(pl.lit("secondary"))
+            .otherwise(pl.col("suppression"))
+            .alias("suppression"),
+            (pl.col("suppressed") | mask).alias("suppressed"),
+        ]
+    )
