@@ -459,3 +459,32 @@ def test_linked_tables_bins_and_cumulative_shares_leave_no_bin_recoverable() -> 
     for a, b in itertools.combinations(cum.values(), 2):
         assert not small(abs(a - b))
     assert d.filter(pl.col("bin") == "7-29")["suppression"].item() == "primary"
+
+
+def test_table1_group_sizes_in_the_headers_do_not_give_a_small_group_away() -> None:
+    from paleval.analyses.descriptive import TABLE1_PROTECTION
+
+    cells = {"a": {"f": 1, "m": 2}, "b": {"f": 25, "m": 25}, "c": {"f": 30, "m": 30}}
+    rows = [("sex", lv, g, n, sum(v.values())) for g, v in cells.items() for lv, n in v.items()]
+    rows += [("sex", lv, "total", sum(cells[g][lv] for g in cells), 113) for lv in ("f", "m")]
+    tab = pl.DataFrame(
+        rows, schema=["variable", "level", "group", "n", "n_group"], orient="row"
+    ).with_columns(
+        share=pl.col("n") / pl.col("n_group"),
+        value=pl.lit(None, pl.Float64),
+        value_low=pl.lit(None, pl.Float64),
+        value_high=pl.lit(None, pl.Float64),
+    )
+    res = CharacteristicsResult(
+        "t1", {"characteristics": tab}, 113, protection={"characteristics": TABLE1_PROTECTION}
+    ).disclosed()
+    heads = res.formatted().columns[2:]
+    # attack: the total's size minus the sizes shown in the other headers
+    shown = [
+        int(h.split("n=")[1].rstrip(")").replace(",", ""))
+        for h in heads
+        if "[s]" not in h and "<5" not in h
+    ]
+    total = 113
+    assert not small(total - (sum(shown) - total))
+    assert heads[0] == "A (n=<5)" and heads[1] == "B (n=[s])"

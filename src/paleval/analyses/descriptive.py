@@ -19,7 +19,9 @@ from paleval.disclosure import (
     Steps,
     legend_rows,
     marker,
+    protect,
 )
+from paleval.disclosure.model import suppress_rows
 from paleval.plots import label
 
 __all__ = [
@@ -81,6 +83,27 @@ class CharacteristicsResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ()
 
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> CharacteristicsResult:
+        """As :meth:`AnalysisResult.disclosed`; the group sizes (the headers) are protected too:
+        the groups add up to the total, so a group under the threshold takes the smallest other
+        group with it (every cell of that group is then hidden, its header shows "[s]")."""
+        res = super().disclosed(threshold, rounding=rounding)
+        raw = self.tables["characteristics"]
+        if TOTAL not in raw["group"].to_list():
+            return res
+        sizes = raw.group_by("group", maintain_order=True).agg(n=pl.col("n_group").first())
+        prot = Protection(("n",), [Margin((), over="group", total=TOTAL)], differences=False)
+        hidden = protect(sizes, prot, threshold=threshold).filter(pl.col("suppressed"))
+        if hidden.height == 0:
+            return res
+        tab = res.tables["characteristics"]
+        mask = tab["group"].is_in(hidden["group"].implode())
+        decl = dataclasses.replace(TABLE1_PROTECTION, totals=())
+        tables = {"characteristics": suppress_rows(tab, decl, mask)}
+        return dataclasses.replace(res, tables=tables)
+
     def formatted(self, lang: str = "en", digits: int = 1) -> pl.DataFrame:
         """Wide printable table: one row per variable level, one column per group.
 
@@ -121,11 +144,13 @@ class CharacteristicsResult(AnalysisResult):
         )
         groups = tab["group"].unique(maintain_order=True).to_list()
         wide = long.pivot(on="group", index=["Variable", "Level"], values="cell")
-        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max())
-        names = {
-            g: f"{label(g, lang)} (n={marker('primary', thr) if n is None else f'{n:,}'})"
-            for g, n in heads.iter_rows()
-        }
+        prim = (
+            (pl.col("suppression") == "primary").all()
+            if "suppression" in tab.columns
+            else pl.lit(True)
+        )
+        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max(), prim)
+        names = {g: f"{label(g, lang)} (n={_head(n, p, thr)})" for g, n, p in heads.iter_rows()}
         out = wide.select("Variable", "Level", *groups).rename(names)
         if "suppressed" in tab.columns and tab["suppressed"].any():
             notes = legend_rows(lang, thr, self.disclosure_rounding)
@@ -273,6 +298,12 @@ def characteristics(
         notes=notes,
         protection={"characteristics": TABLE1_PROTECTION},
     )
+
+
+def _head(n: int | None, primary: bool, thr: int) -> str:
+    if n is not None:
+        return f"{n:,}"
+    return marker("primary" if primary else "secondary", thr)
 
 
 def _level_order(long: pl.DataFrame) -> pl.DataFrame:
