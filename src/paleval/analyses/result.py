@@ -201,6 +201,7 @@ class AnalysisResult:
         *,
         stem: str | None = None,
         threshold: int = DEFAULT_THRESHOLD,
+        rounding: int | None = None,
         formats: tuple[str, ...] = ("png", "svg"),
         lang: str = "en",
         xlsx: bool = False,
@@ -217,7 +218,8 @@ class AnalysisResult:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         stem = stem or _snake(type(self).__name__)
-        res = self if self.disclosure_threshold == threshold else self.disclosed(threshold)
+        done = self.disclosure_threshold == threshold and self.disclosure_rounding == rounding
+        res = self if done else self.disclosed(threshold, rounding=rounding)
         out: list[Path] = []
         for name, tab in res.tables.items():
             path = directory / f"{stem}_{name}.csv"
