@@ -34,11 +34,17 @@ def test_table1_disclosure_and_formatted(eol_tiny: pl.DataFrame) -> None:
     # a lone small cell in a column would be recoverable from the group total
     per_col = pub.table.group_by("group").agg(pl.col("suppressed").sum())
     assert not (per_col["suppressed"] == 1).any()
+    # group sizes are published totals: never blanked by secondary suppression
+    assert pub.table.filter(pl.col("suppression") == "secondary")["n_group"].null_count() == 0
     wide = pub.formatted(lang="da")
     assert wide.columns[:2] == ["Variable", "Level"]
     assert any(c.startswith("Kræft") for c in wide.columns)
     cells = wide.select(pl.exclude("Variable", "Level")).unpivot()["value"]
-    assert (cells == "<5").any() == pub.table["suppressed"].any()
+    marked = cells.is_in(["<5", "[s]"])
+    assert marked.any() == pub.table["suppressed"].any()
+    # "<5" only for primary cells, "[s]" for secondary ones
+    assert (cells == "<5").sum() == (pub.table["suppression"] == "primary").sum()
+    assert (cells == "[s]").sum() == (pub.table["suppression"] == "secondary").sum()
 
 
 def test_table1_missing_column_is_a_clear_error(eol_tiny: pl.DataFrame) -> None:
@@ -53,11 +59,19 @@ def test_flow_disclosure_hides_small_exclusions_and_draws() -> None:
     f.exclude("not resident", 990)
     f.exclude("under 18", 980)
     pub = flow_result(f).disclosed()
-    assert pub.table["n_excluded"].to_list() == [0, None, None, 10]
-    assert pub.table["n"].to_list() == [1000, None, 990, 980]
+    tab = pub.table
+    assert tab["n_excluded"].to_list() == [0, None, None, 10]
+    assert tab["n"][0] == 1000 and tab["n"][-1] == 980
+    # no two published steps differ by 1-4 (the blanked exclusion of 3 is not recoverable)
+    shown = tab["n"].drop_nulls().to_list()
+    assert not any(0 < abs(a - b) < 5 for a in shown for b in shown)
+    # the small exclusion is marked primary, the large hidden step secondary ("[s]", not "<5")
+    assert tab["suppression_n_excluded"].to_list()[1] == "primary"
+    assert tab["suppression_n"].to_list()[1] == "secondary"
     ax = pub.plot("flow")
     texts = " ".join(t.get_text() for t in ax.texts)
-    assert "<5" in texts and "n = 980" in texts and "n = 3" not in texts
+    assert "n < 5" in texts and "n = [s]" in texts and "n = 980" in texts
+    assert "n = 3" not in texts and "n = <5" not in texts
 
 
 def test_table1_age_bands_in_order_with_definition_notes(eol_tiny: pl.DataFrame) -> None:

@@ -335,11 +335,15 @@ def test_time_to_referral_disclosed(cancer):
     at = pub.tables["at_times"]
     back = cif.join(at.select("group", "time"), on=["group", "time"], how="semi")
     assert back["estimate"].to_list() == at["estimate"].to_list()
-    # the disclosed figure draws only published points
+    # the disclosed figure draws only published points: suppressed ones are NaN (the curve
+    # breaks there) and marked with an "x" on the axis
     ax = pub.plot("cif")
-    drawn = sum(len(line.get_xdata()) for line in ax.lines)
+    curves_ = [line for line in ax.lines if line.get_marker() != "x"]
+    drawn = sum(int(np.isfinite(np.asarray(ln.get_ydata(), dtype=float)).sum()) for ln in curves_)
     published = cif.filter(pl.col("estimate").is_not_null())
     assert drawn <= published.height + published["group"].n_unique()
+    marks = sum(len(ln.get_xdata()) for ln in ax.lines if ln.get_marker() == "x")
+    assert marks == cif.filter(pl.col("estimate").is_null()).height
     plt.close("all")
 
 

@@ -28,6 +28,7 @@ from paleval.analyses._common import (
     with_female,
 )
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.disclosure import Complement, Margin, Protection, count_columns
 from paleval.plots import bars, figure, label, stacked_bars, trend
 from paleval.stats import modified_poisson, proportion_ci
 
@@ -527,9 +528,46 @@ def cancer_vs_noncancer(
         models=models,
         notes=notes,
         margins={
-            "summary": [["class"]],
-            "place_of_death": [["group"], ["class", "place"]],
             "trends": [["outcome", period_col]],
             "adjusted": [["comparison", "model"]],
         },
+        protection={
+            "summary": _summary_protection(summary),
+            "place_of_death": Protection(
+                ("n", "n_known"),
+                [
+                    Margin(("group",), counts=("n",)),
+                    Margin(("class", "place"), counts=("n",), over="aggregate", total="true"),
+                ],
+                totals=("n_known",),
+            ),
+        },
     )
+
+
+_SUMMARY_COMPLEMENTS = (
+    ("n", "referred_n"),
+    ("n", "contact_n"),
+    ("referred_n", "contact_n"),
+    ("referred_n", "referral_to_death_interval_n"),
+    ("contact_n", "contact_to_death_interval_n"),
+    ("contact_n", "wait_interval_n"),
+    ("n", "place_known_n"),
+    ("place_known_n", "home_death_n"),
+    ("place_known_n", "hospital_death_n"),
+    ("n", "gp_home_visit_n"),
+    ("n", "terminal_declaration_n"),
+)
+"""Within a row of the summary, the persons of the group without each characteristic (and
+the referred without contact, the known places other than home or hospital) are counts."""
+
+
+def _summary_protection(summary: pl.DataFrame) -> Protection:
+    counts = tuple(c for c in count_columns(summary.columns) if summary.schema[c].is_numeric())
+    rels: list[Any] = [
+        Complement(a, (b,)) for a, b in _SUMMARY_COMPLEMENTS if a in counts and b in counts
+    ]
+    if {"place_known_n", "home_death_n", "hospital_death_n"} <= set(counts):
+        rels.append(Complement("place_known_n", ("home_death_n", "hospital_death_n")))
+    rels.append(Margin(("class",), over="aggregate", total="true"))
+    return Protection(counts, rels, differences=False)

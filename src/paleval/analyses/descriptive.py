@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,16 @@ import polars as pl
 
 from paleval.analyses._common import ordered_levels
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.disclosure import (
+    DEFAULT_THRESHOLD,
+    Margin,
+    Protection,
+    Steps,
+    legend_rows,
+    marker,
+    protect,
+)
+from paleval.disclosure.model import suppress_rows
 from paleval.plots import label
 
 __all__ = [
@@ -31,6 +42,29 @@ DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
 
 TOTAL = "total"
 
+TABLE1_PROTECTION = Protection(
+    ("n", "n_group"),
+    [
+        Margin(("variable", "group"), counts=("n",)),
+        Margin(("variable", "level"), counts=("n",), over="group", total=TOTAL),
+    ],
+    totals=("n_group",),
+)
+"""Table 1's declaration: the levels of a variable add up to the group size (published in the
+header), the groups add up to the total column, and ``n_group - n`` is a count (persons of
+the group not at this level; for a continuous variable, those with a missing value)."""
+
+FLOW_PROTECTION = Protection(
+    ("n", "n_excluded"),
+    [Steps("step", ("n",), removed=("n_excluded",))],
+    keep=("step",),
+    differences=False,
+    published=(("n", -1),),
+)
+"""A flow's declaration: every two steps differ by a count of persons, and consecutive steps
+by the published ``n_excluded`` of the later one; the final count is the cohort size, which
+every other table of the report prints, so it is known whatever the flow hides."""
+
 
 def _is_continuous(s: pl.Series) -> bool:
     return s.dtype.is_numeric() and s.dtype != pl.Boolean and s.n_unique() > 12
@@ -49,10 +83,33 @@ class CharacteristicsResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ()
 
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> CharacteristicsResult:
+        """As :meth:`AnalysisResult.disclosed`; the group sizes (the headers) are protected too:
+        the groups add up to the total, so a group under the threshold takes the smallest other
+        group with it (every cell of that group is then hidden, its header shows "[s]")."""
+        res = super().disclosed(threshold, rounding=rounding)
+        raw = self.tables["characteristics"]
+        if TOTAL not in raw["group"].to_list():
+            return res
+        sizes = raw.group_by("group", maintain_order=True).agg(n=pl.col("n_group").first())
+        prot = Protection(("n",), [Margin((), over="group", total=TOTAL)], differences=False)
+        hidden = protect(sizes, prot, threshold=threshold).filter(pl.col("suppressed"))
+        if hidden.height == 0:
+            return res
+        tab = res.tables["characteristics"]
+        mask = tab["group"].is_in(hidden["group"].implode())
+        decl = dataclasses.replace(TABLE1_PROTECTION, totals=())
+        tables = {"characteristics": suppress_rows(tab, decl, mask)}
+        return dataclasses.replace(res, tables=tables)
+
     def formatted(self, lang: str = "en", digits: int = 1) -> pl.DataFrame:
         """Wide printable table: one row per variable level, one column per group.
 
-        Suppressed cells (disclosure control) show ``"<5"``-style markers, never a number.
+        Suppressed cells (disclosure control) show ``"<5"`` (a count under the threshold) or
+        ``"[s]"`` (secondary suppression: the cell may be large), never a number; footnote rows
+        explain the markers. Group sizes in the headers are published totals.
         """
         tab = self.table
         thr = self.disclosure_threshold or 5
@@ -68,9 +125,12 @@ class CharacteristicsResult(AnalysisResult):
             + pl.col("value_high").round(digits).cast(pl.String)
             + ")"
         ).otherwise(pl.lit(" (") + pl.col("value_high").round(digits).cast(pl.String) + ")")
+        sup = pl.col("suppression") if "suppression" in tab.columns else pl.lit(None, pl.String)
         cell = (
-            pl.when(pl.col("n").is_null())
-            .then(pl.lit(f"<{thr}"))
+            pl.when(pl.col("n").is_null() & (sup == "secondary"))
+            .then(pl.lit(marker("secondary", thr)))
+            .when(pl.col("n").is_null())
+            .then(pl.lit(marker("primary", thr)))
             .when(pl.col("value").is_not_null())
             .then(cont)
             .otherwise(cat)
@@ -84,12 +144,19 @@ class CharacteristicsResult(AnalysisResult):
         )
         groups = tab["group"].unique(maintain_order=True).to_list()
         wide = long.pivot(on="group", index=["Variable", "Level"], values="cell")
-        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").first())
-        names = {
-            g: f"{label(g, lang)} (n={'<' + str(thr) if n is None else f'{n:,}'})"
-            for g, n in heads.iter_rows()
-        }
-        return wide.select("Variable", "Level", *groups).rename(names)
+        prim = (
+            (pl.col("suppression") == "primary").all()
+            if "suppression" in tab.columns
+            else pl.lit(True)
+        )
+        heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max(), prim)
+        names = {g: f"{label(g, lang)} (n={_head(n, p, thr)})" for g, n, p in heads.iter_rows()}
+        out = wide.select("Variable", "Level", *groups).rename(names)
+        if "suppressed" in tab.columns and tab["suppressed"].any():
+            notes = legend_rows(lang, thr, self.disclosure_rounding)
+            foot = pl.DataFrame({"Variable": ["Note"] * len(notes), "Level": notes})
+            out = pl.concat([out, foot], how="diagonal")
+        return out
 
     def __repr__(self) -> str:
         with pl.Config(
@@ -229,8 +296,14 @@ def characteristics(
         n=n_total,
         params={"by": by, "variables": variables},
         notes=notes,
-        margins={"characteristics": [["variable", "group"], ["variable", "level"]]},
+        protection={"characteristics": TABLE1_PROTECTION},
     )
+
+
+def _head(n: int | None, primary: bool, thr: int) -> str:
+    if n is not None:
+        return f"{n:,}"
+    return marker("primary" if primary else "secondary", thr)
 
 
 def _level_order(long: pl.DataFrame) -> pl.DataFrame:
@@ -282,48 +355,70 @@ class FlowResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ("flow",)
 
-    def disclosed(self, threshold: int = 5) -> FlowResult:
-        tab = self.table.drop("suppressed", strict=False)
-        n = tab["n"].to_list()
-        ex = tab["n_excluded"].to_list()
-        hide_n = [False] * len(n)
-        hide_ex = [False] * len(n)
-        for k in range(1, len(n)):
-            if ex[k] is not None and 0 < ex[k] < threshold:
-                j = k + 1 if k + 1 < len(n) else k - 1  # the neighbouring exclusion step
-                hide_ex[k] = True
-                if j >= 1:
-                    hide_ex[j] = True
-                hide_n[min(k, j)] = True
-        out = tab.with_columns(
-            n=pl.Series([None if h else v for v, h in zip(n, hide_n, strict=True)], dtype=pl.Int64),
-            n_excluded=pl.Series(
-                [None if h else v for v, h in zip(ex, hide_ex, strict=True)], dtype=pl.Int64
-            ),
-            suppressed=pl.Series([a or b for a, b in zip(hide_n, hide_ex, strict=True)]),
-        )
-        return FlowResult(
-            self.title, {"flow": out}, self.n, self.params, {}, self.notes,
-            disclosure_threshold=threshold,
-        )  # fmt: skip
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> FlowResult:
+        """As :meth:`AnalysisResult.disclosed` over the flow's declaration (every two steps
+        differ by a count; ``n[i] = n[i+1] + n_excluded[i+1]``), plus per-count markers
+        ``suppression_n`` and ``suppression_n_excluded`` (``"primary"`` only for a count that
+        is itself under the threshold), so the diagram never shows "<5" for a large step."""
+        res = super().disclosed(threshold, rounding=rounding)
+        raw = self.tables["flow"]
+        pub = res.tables["flow"]
+
+        def mark(c: str) -> pl.Expr:
+            v = raw[c]
+            return (
+                pl.when(pl.col(c).is_null() & v.is_not_null())
+                .then(
+                    pl.when(v.is_between(1, threshold - 1))
+                    .then(pl.lit("primary"))
+                    .otherwise(pl.lit("secondary"))
+                )
+                .otherwise(pl.lit(None, pl.String))
+                .alias(f"suppression_{c}")
+            )
+
+        tables = dict(res.tables)
+        tables["flow"] = pub.with_columns(mark("n"), mark("n_excluded"))
+        return dataclasses.replace(res, tables=tables)
 
     def _plot_flow(self, ax: Any = None, lang: str = "en") -> Any:
         from paleval.cohort.flow import Flow, FlowStep
         from paleval.plots import figure
 
         rows = list(self.table.iter_rows(named=True))
+        thr = self.disclosure_threshold or DEFAULT_THRESHOLD
+
+        def mk(r: dict[str, Any], c: str) -> str | None:
+            kind = r.get(f"suppression_{c}") or (r.get("suppression") if r[c] is None else None)
+            return None if r[c] is not None else marker(kind or "secondary", thr)
+
         steps = [
             FlowStep(
                 r["label"],
                 r["n"],
                 r["n_excluded"] or 0 if i == 0 else r["n_excluded"],
                 r["label"].removeprefix("Excluded: "),
+                n_mark=mk(r, "n"),
+                excluded_mark=None if i == 0 else mk(r, "n_excluded"),
             )
             for i, r in enumerate(rows)
         ]
         if ax is None:
             _, ax = figure(7.0, 1.3 * max(len(steps), 1))
-        return Flow(steps=steps).plot(ax=ax)
+        ax = Flow(steps=steps).plot(ax=ax)
+        if any(r.get("suppressed") for r in rows):
+            ax.text(
+                0.0,
+                ax.get_ylim()[0],
+                "\n".join(legend_rows(lang, thr, self.disclosure_rounding)),
+                ha="left",
+                va="bottom",
+                fontsize=7,
+                wrap=True,
+            )
+        return ax
 
 
 def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
@@ -334,9 +429,17 @@ def flow_result(flow: Any, title: str = "Cohort flow") -> FlowResult:
     >>> from paleval.cohort import Flow
     >>> f = Flow(); f.start("Deaths", 100); f.exclude("no cause of death", 97)
     >>> f.exclude("aged under 18", 90)
-    >>> flow_result(f).disclosed().table["n_excluded"].to_list()
-    [0, None, None]
+    >>> pub = flow_result(f).disclosed()
+    >>> pub.table.select("n", "n_excluded", "suppression").rows()
+    [(100, 0, None), (None, None, 'primary'), (None, None, 'secondary')]
+    >>> pub.table["suppression_n"].to_list()
+    [None, 'secondary', 'secondary']
     """
     tab = flow if isinstance(flow, pl.DataFrame) else flow.table
     tab = tab.select("step", "label", "n", n_excluded=pl.col("excluded"))
-    return FlowResult(title, {"flow": tab}, int(tab["n"][-1]))
+    return FlowResult(
+        title,
+        {"flow": tab},
+        int(tab["n"][-1]),
+        protection={"flow": FLOW_PROTECTION},
+    )

@@ -40,7 +40,7 @@ import numpy as np
 import polars as pl
 
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
-from paleval.disclosure import DEFAULT_THRESHOLD
+from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection
 from paleval.plots import figure, label, points, trend
 from paleval.plots import funnel as funnel_chart
 from paleval.stats import funnel_flags, funnel_limits, proportion_ci
@@ -425,6 +425,26 @@ def _assemble(parts: list[tuple[str, pl.DataFrame]], keys: list[str], defs: pl.D
     )  # fmt: skip
 
 
+def _qi_protection(margins: list[list[str]]) -> Protection:
+    """An indicator table: numerators, denominators and the not-met counts add up over every
+    declared grouping; denominator - numerator (= ``n_not_met``) is a count."""
+    return Protection(
+        ("numerator", "denominator", "n_not_met"),
+        [*(Margin(tuple(m)) for m in margins), Complement("denominator", ("numerator",))],
+        differences=False,
+    )
+
+
+def _waiting_protection(margins: list[list[str]]) -> Protection:
+    """A waiting-time table: ``n - n_within`` (= ``n_later``) is a count; medians and
+    quartiles are blanked with their row."""
+    return Protection(
+        ("n", "n_within", "n_later"),
+        [*(Margin(tuple(m)) for m in margins), Complement("n", ("n_within",))],
+        differences=False,
+    )
+
+
 def _margins(keys: list[str], lead: list[str]) -> list[list[str]]:
     out = [[*lead, *[k for k in keys if k != c]] for c in keys]
     out.append([*lead, *keys])  # keeps the grouping columns out of the blanked columns
@@ -492,9 +512,11 @@ class QualityIndicatorResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ("trends", "funnel", "overview")
 
-    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> QualityIndicatorResult:
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> QualityIndicatorResult:
         """As :meth:`AnalysisResult.disclosed`; ``met`` and flags are blanked with the counts."""
-        out = super().disclosed(threshold)
+        out = super().disclosed(threshold, rounding=rounding)
         tables = {}
         for name, tab in out.tables.items():
             blank = [c for c in tab.columns if c == "met" or c.startswith("flag_")]
@@ -913,10 +935,10 @@ def quality_indicators(
             "standards": dict(zip(defs["indicator"], defs["standard"], strict=True)),
         },
         notes=notes,
-        margins={
-            "indicators": _margins(keys, ["indicator"]),
-            "trend": _margins(trend_keys, ["indicator"]),
-            "funnel": [["indicator", "level"]],
+        protection={
+            "indicators": _qi_protection(_margins(keys, ["indicator"])),
+            "trend": _qi_protection(_margins(trend_keys, ["indicator"])),
+            "funnel": _qi_protection([["indicator", "level"]]),
         },
     )
 
@@ -1029,5 +1051,8 @@ def waiting_time(
             "unit": unit,
         },
         notes=notes,
-        margins={"waiting": _margins(keys, []), "trend": _margins(trend_keys, [])},
+        protection={
+            "waiting": _waiting_protection(_margins(keys, [])),
+            "trend": _waiting_protection(_margins(trend_keys, [])),
+        },
     )

@@ -49,6 +49,7 @@ from typing import Any, ClassVar, Literal
 import polars as pl
 
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import forest as forest_chart
 from paleval.plots import label, points, stacked_bars
 from paleval.stats import logistic, marginal_risks, modified_poisson, multinomial, proportion_ci
@@ -918,8 +919,42 @@ def place_of_death_gp(
         params=params,
         models=models,
         notes=notes,
-        margins=margins,
+        protection=_place_protection(margins),
     )
+
+
+def _place_protection(margins: Mapping[str, list[list[str]]]) -> dict[str, Protection]:
+    """Declarations of the place-of-death tables: the margins above, the persons without the
+    event in a level and in the reference level, and the published totals on every row."""
+
+    def m(name: str) -> list[Margin]:
+        return [Margin(tuple(x), counts=("n",)) for x in margins[name]]
+
+    return {
+        "distribution": Protection(("n", "n_level"), m("distribution"), totals=("n_level",)),
+        "ratios": Protection(
+            ("n", "events", "n_ref", "n_events_ref", "n_analysed"),
+            [*m("ratios"), Complement("n", ("events",)), Complement("n_ref", ("n_events_ref",))],
+            differences=False,
+            totals=("n_ref", "n_events_ref", "n_analysed"),
+        ),
+        "multinomial": Protection(
+            ("n", "events", "n_at_reference_place", "n_ref", "n_events_ref", "n_analysed"),
+            [
+                *m("multinomial"),
+                Complement("n", ("events", "n_at_reference_place")),
+                Complement("n_ref", ("n_events_ref",)),
+            ],
+            differences=False,
+            totals=("n_ref", "n_analysed"),
+        ),
+        "standardised": Protection(
+            ("n", "n_events", "n_standardised"),
+            [*m("standardised"), Complement("n", ("n_events",))],
+            differences=False,
+            totals=("n_standardised",),
+        ),
+    }
 
 
 # ---------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ import numpy as np
 import polars as pl
 
 from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
-from paleval.disclosure import DEFAULT_THRESHOLD, count_columns, suppress
+from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
+from paleval.disclosure.model import suppress_rows
 from paleval.plots import curves, figure, forest, label, points, stacked_bars
 from paleval.stats import (
     aalen_johansen,
@@ -123,47 +124,78 @@ def _drop_missing(frame: pl.DataFrame, variables: Sequence[str], notes: list[str
     return frame
 
 
-def _step_blank(
-    table: pl.DataFrame,
-    *,
-    keys: Sequence[str],
-    order: str,
-    cumulative: Sequence[str],
-    blanked: np.ndarray,
-    threshold: int,
-) -> np.ndarray:
-    """Rows to blank so that no cumulative count rises by 1 to ``threshold - 1`` between
-    consecutive published rows (within ``keys``, in ``order``).
+def cif_protection(group: str) -> Protection:
+    """The declaration of a cumulative-incidence table (``group, time, n, n_risk, events,
+    n_competing``): per row ``n - n_risk - events - n_competing`` is the number censored so
+    far; at-risk, cumulative event, competing and censored counts differ by a count of persons
+    between any two time points of a group; across groups they add up at each time point (a
+    total shared with the other tables of the same population, so treated as known). ``n``
+    (the group size, on every row) is a published total.
 
-    ``blanked`` marks rows already suppressed; they are skipped (never a reference point). The
-    walk is over the rows of the (small, aggregated) table, not over persons.
+    Examples
+    --------
+    >>> cif_protection("group").counts
+    ('n', 'n_risk', 'events', 'n_competing')
     """
-    out = blanked.copy()
-    work = table.with_row_index("_row").sort([*keys, order])
-    parts = work.partition_by(list(keys), maintain_order=True) if keys else [work]
-    for part in parts:
-        rows = part["_row"].to_numpy()
-        cum = part.select(cumulative).to_numpy().astype(float)
-        last = np.zeros(len(cumulative))
-        for i, r in enumerate(rows):
-            if out[r]:
-                continue
-            rise = cum[i] - last
-            if np.any((rise > 0) & (rise < threshold)):
-                out[r] = True
-            else:
-                last = cum[i]
+    cum = ("n_risk", "events", "n_competing")
+    return Protection(
+        ("n", *cum),
+        [
+            Complement("n", cum, name="censored"),
+            Steps("time", (*cum, "~censored"), by=(group,)),
+            Margin(("time",), counts=cum),
+        ],
+        keep=("time",),
+        differences=False,
+        totals=("n",),
+    )
+
+
+_MODEL_PROTECTION = Protection(
+    ("n", "events", "n_level", "n_events_level"),
+    [Margin(("model", "variable"), counts=("n_level", "n_events_level"))],
+)
+
+_GRAY_PROTECTION = Protection(("n", "events"), [Complement("n", ("events",))], keep=("df",))
+
+
+def _time_to_referral_protection(tables: Mapping[str, pl.DataFrame]) -> dict[str, Protection]:
+    out = {"cif": cif_protection("group"), "at_times": cif_protection("group")}
+    if "cif_period" in tables:
+        out["cif_period"] = cif_protection("period")
+    for name in ("fine_gray", "cause_specific"):
+        out[name] = _MODEL_PROTECTION
+    out["gray_test"] = _GRAY_PROTECTION
     return out
 
 
-def _blank(table: pl.DataFrame, mask: np.ndarray, keep: Sequence[str]) -> pl.DataFrame:
-    """Null every numeric column but ``keep`` where ``mask``; OR ``mask`` into ``suppressed``."""
-    m = pl.Series("_m", mask)
-    cols = [c for c, dt in table.schema.items() if dt.is_numeric() and c not in keep]
-    prev = table["suppressed"] if "suppressed" in table.columns else pl.Series([False] * len(mask))
-    return table.with_columns(
-        [pl.when(m).then(None).otherwise(pl.col(c)).alias(c) for c in cols]
-    ).with_columns(suppressed=prev.to_numpy() | mask)
+BEFORE_DEATH_PROTECTION: dict[str, Protection] = {
+    "summary": Protection(
+        ("n",), [Margin(("interval",), counts=("n",), over="group", total="all")]
+    ),
+    "shares": Protection(
+        ("n", "n_late"),
+        [
+            Complement("n", ("n_late",)),
+            Steps("threshold", ("n_late",), by=("interval", "group")),
+            Margin(("interval", "threshold"), counts=("n_late",), over="group", total="all"),
+        ],
+        keep=("threshold",),
+        differences=False,
+        totals=("n",),
+    ),
+    "distribution": Protection(
+        ("n", "n_group"),
+        [
+            Margin(("interval", "group"), counts=("n",)),
+            Margin(("interval", "bin"), counts=("n",), over="group", total="all"),
+        ],
+        keep=("bin_low", "bin_high"),
+        totals=("n_group",),
+    ),
+}
+"""Declarations of the timing-before-death tables: the diagnosis groups add up to ``all``,
+late referrals are cumulative over the thresholds, bins add up to the group."""
 
 
 def _text_axes(ax: Any, text: str) -> Any:
@@ -255,31 +287,16 @@ class TimeToReferralResult(AnalysisResult):
 
     figures: ClassVar[tuple[str, ...]] = ("cif", "forest")
 
-    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> TimeToReferralResult:
-        """Disclosure control; the curves also lose points whose cumulative events (or
-        competing deaths) rise by 1 to ``threshold - 1`` since the previous published point.
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> TimeToReferralResult:
+        """Disclosure control over the declared survival identities (:func:`cif_protection`:
+        at risk, cumulative events, competing events and censored persons between any two
+        published time points, and across groups at each time point); ``at_times`` is the
+        protected curve at the reporting times.
         """
-        res = super().disclosed(threshold)
+        res = super().disclosed(threshold, rounding=rounding)
         tables = dict(res.tables)
-        for name, key in (("cif", "group"), ("cif_period", "period")):
-            if name not in self.tables:
-                continue
-            raw = self.tables[name]
-            counts = count_columns(raw.columns)
-            keep = ["time"]
-            dependent = [
-                c for c, dt in raw.schema.items() if dt.is_numeric() and c not in counts + keep
-            ]
-            prim = suppress(raw, counts, dependent=dependent, threshold=threshold)
-            mask = _step_blank(
-                raw,
-                keys=[key],
-                order="time",
-                cumulative=["events", "n_competing"],
-                blanked=prim["suppressed"].to_numpy(),
-                threshold=threshold,
-            )
-            tables[name] = _blank(prim, mask, keep)
         cif = tables["cif"]
         times = [float(t) for t in self.params["times"]]
         tables["at_times"] = cif.filter(pl.col("time").is_in(pl.Series(times).implode()))
@@ -810,7 +827,7 @@ def time_to_referral(
         params=params,
         models=models,
         notes=notes,
-        margins={},
+        protection=_time_to_referral_protection(tables),
     )
 
 
@@ -840,22 +857,55 @@ class ReferralBeforeDeathResult(AnalysisResult):
         "shares", "distribution", "shares_contact", "distribution_contact",
     )  # fmt: skip
 
-    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> ReferralBeforeDeathResult:
-        """Disclosure control; late-referral counts must also rise by 0 or at least
-        ``threshold`` from one published threshold to the next."""
-        res = super().disclosed(threshold)
-        raw, pub = self.tables["shares"], res.tables["shares"]
-        mask = _step_blank(
-            raw,
-            keys=["interval", "group"],
-            order="threshold",
-            cumulative=["n_late"],
-            blanked=pub["suppressed"].to_numpy(),
-            threshold=threshold,
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> ReferralBeforeDeathResult:
+        """Disclosure control with the link between the two tables declared: the persons
+        referred fewer than ``t`` days before death (``shares``) are the bins below ``t``
+        (``distribution``), so the distribution is protected with the sum of its bins below
+        and above every threshold treated as published, and a bin cannot be recovered as the
+        difference of two published shares.
+        """
+        dist = self.tables["distribution"]
+        cuts = sorted({int(t) for t in self.params.get("thresholds", ())})
+        helper = dist.with_columns(
+            (pl.col("bin_high").is_not_null() & (pl.col("bin_high") < t)).alias(f"_below_{t}")
+            for t in cuts
         )
+        base = self.protection.get("distribution", BEFORE_DEATH_PROTECTION["distribution"])
+        linked = dataclasses.replace(
+            base,
+            relations=[
+                *base.relations,
+                *(Margin(("interval", "group", f"_below_{t}"), counts=("n",)) for t in cuts),
+            ],
+        )
+        work = dataclasses.replace(
+            self,
+            tables={**self.tables, "distribution": helper},
+            protection={**self.protection, "distribution": linked},
+        )
+        res = AnalysisResult.disclosed(work, threshold, rounding=rounding)
         tables = dict(res.tables)
-        tables["shares"] = _blank(pub, mask, ["threshold"])
-        return dataclasses.replace(res, tables=tables)
+        tables["distribution"] = tables["distribution"].drop([f"_below_{t}" for t in cuts])
+        # the group sizes are protected in the summary (groups add up to "all"); a group whose
+        # size the summary hides is hidden in the other two tables too, which print it per row
+        hidden = tables["summary"].filter(pl.col("suppressed")).select("interval", "group")
+        for name in ("shares", "distribution"):
+            tab = tables[name]
+            mask = (
+                tab.select("interval", "group")
+                .join(
+                    hidden.with_columns(_h=pl.lit(True)),
+                    on=["interval", "group"],
+                    how="left",
+                    maintain_order="left",
+                )
+                .get_column("_h")
+                .fill_null(False)
+            )
+            tables[name] = suppress_rows(tab, self.declaration(name), mask)
+        return dataclasses.replace(res, tables=tables, protection=self.protection)
 
     def _shares(self, interval: str, ax: Any, lang: str) -> Any:
         tab = self.tables["shares"].filter(pl.col("interval") == interval)
@@ -1032,11 +1082,7 @@ def referral_before_death(
         n=referred,
         params=params,
         notes=notes,
-        margins={
-            "summary": [["interval"]],
-            "shares": [["interval", "threshold"]],
-            "distribution": [["interval", "group"], ["interval", "bin"]],
-        },
+        protection=BEFORE_DEATH_PROTECTION,
     )
 
 

@@ -17,7 +17,15 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from paleval.disclosure import DEFAULT_THRESHOLD, count_columns, suppress
+from paleval.disclosure import (
+    DEFAULT_THRESHOLD,
+    DisclosureError,
+    Margin,
+    Protection,
+    count_columns,
+    mask_note,
+    protect,
+)
 
 __all__ = ["AnalysisResult", "require_columns"]
 
@@ -76,13 +84,23 @@ class AnalysisResult:
         Exclusions and caveats, counted (e.g. ``"12 persons with unknown place of death
         excluded"``).
     margins
-        Per table, the groupings whose totals can be derived (for secondary suppression).
+        Per table, the groupings whose totals can be derived (for secondary suppression); each
+        becomes a :class:`paleval.disclosure.Margin` with a known total, and the difference of
+        every two counts of a row is treated as a count.
+    protection
+        Per table, the full disclosure declaration (:class:`paleval.disclosure.Protection`:
+        count columns, margins, complements, sequences); it replaces ``margins`` for that
+        table. A table with count columns and neither declaration is refused by
+        :meth:`disclosed`.
     disclosure_threshold
         ``None`` for raw results; the threshold once :meth:`disclosed` was applied.
+    disclosure_rounding
+        The rounding base applied by :meth:`disclosed` (``None``: counts not rounded).
 
     Examples
     --------
-    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43)
+    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43,
+    ...                    margins={"main": []})
     >>> r.table.height
     2
     >>> r.disclosed().table["n"].to_list()
@@ -97,6 +115,8 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
     margins: dict[str, list[list[str]]] = field(default_factory=dict)
     disclosure_threshold: int | None = None
+    protection: dict[str, Protection] = field(default_factory=dict)
+    disclosure_rounding: int | None = None
 
     figures: ClassVar[tuple[str, ...]] = ()
     """The figure kinds :meth:`plot` can draw; the first is the default."""
@@ -118,28 +138,62 @@ class AnalysisResult:
             raise ValueError(f"unknown figure {kind!r}; choose one of {list(self.figures)}")
         return getattr(self, f"_plot_{kind}")(ax=ax, lang=lang)
 
-    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> AnalysisResult:
-        """A copy whose tables passed disclosure control (no count 1 to ``threshold - 1``).
+    def declaration(self, name: str) -> Protection:
+        """The disclosure declaration of table ``name``: :attr:`protection`, else the
+        :attr:`margins` with every count column named by :func:`paleval.disclosure.count_columns`.
+
+        Raises :class:`paleval.disclosure.DisclosureError` for a table with count columns and
+        no declaration: a new analysis gets protection by declaring, not by default.
+        """
+        tab = self.tables[name]
+        if name in self.protection:
+            return self.protection[name]
+        counts = tuple(c for c in count_columns(tab.columns) if tab.schema[c].is_numeric())
+        if not counts:
+            raise DisclosureError(
+                f"table {name!r} of {type(self).__name__} has no count columns; "
+                "every exported table must carry the counts behind it"
+            )
+        if name not in self.margins:
+            raise DisclosureError(
+                f"table {name!r} of {type(self).__name__} has count columns {list(counts)} but no "
+                "disclosure declaration; declare its relations in `protection` (or `margins`)"
+            )
+        keys = tuple(sorted({c for m in self.margins[name] for c in m}))
+        return Protection(counts, [Margin(tuple(m)) for m in self.margins[name]], keep=keys)
+
+    def disclosed(
+        self, threshold: int = DEFAULT_THRESHOLD, *, rounding: int | None = None
+    ) -> AnalysisResult:
+        """A copy whose tables passed disclosure control (no count 1 to ``threshold - 1``,
+        published or recoverable through the declared relations).
 
         Rows with a small count are blanked (with their estimates and CIs), with secondary
-        suppression over :attr:`margins`; a ``suppressed`` column marks them. Figures drawn
-        from the copy show only the published numbers. Models are dropped from the copy (their
-        tables are what is published).
+        suppression over the declarations (:meth:`declaration`); ``suppressed`` (Boolean) and
+        ``suppression`` (``"primary"``/``"secondary"``) mark them. A table that cannot be
+        protected by suppression is withheld (every row blanked) and a note says so. Notes go
+        through :func:`paleval.disclosure.mask_note`. With ``rounding`` (5 or 10) published
+        counts are rounded to that base. Figures drawn from the copy show only the published
+        numbers. Models are dropped from the copy (their tables are what is published).
         """
         tables = {}
+        notes = [mask_note(x, threshold) for x in self.notes]
         for name, tab in self.tables.items():
-            counts = count_columns(tab.columns)
-            if not counts:
-                raise ValueError(
-                    f"table {name!r} of {type(self).__name__} has no count columns; "
-                    "every exported table must carry the counts behind it"
-                )
-            if "suppressed" in tab.columns:
-                tab = tab.drop("suppressed")
-            tables[name] = suppress(
-                tab, counts, margins=self.margins.get(name, []), threshold=threshold
-            )
-        return dataclasses.replace(self, tables=tables, models={}, disclosure_threshold=threshold)
+            decl = self.declaration(name)
+            tab = tab.drop("suppressed", "suppression", strict=False)
+            try:
+                tables[name] = protect(tab, decl, threshold=threshold, rounding=rounding, name=name)
+            except DisclosureError as exc:
+                tables[name] = _withhold(tab, decl, threshold)
+                notes.append(f"table {name} withheld by disclosure control ({exc})")
+        return dataclasses.replace(
+            self,
+            tables=tables,
+            models={},
+            notes=notes,
+            disclosure_threshold=threshold,
+            disclosure_rounding=rounding,
+        )
 
     def save(
         self,
@@ -147,6 +201,7 @@ class AnalysisResult:
         *,
         stem: str | None = None,
         threshold: int = DEFAULT_THRESHOLD,
+        rounding: int | None = None,
         formats: tuple[str, ...] = ("png", "svg"),
         lang: str = "en",
         xlsx: bool = False,
@@ -163,7 +218,8 @@ class AnalysisResult:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         stem = stem or _snake(type(self).__name__)
-        res = self if self.disclosure_threshold == threshold else self.disclosed(threshold)
+        done = self.disclosure_threshold == threshold and self.disclosure_rounding == rounding
+        res = self if done else self.disclosed(threshold, rounding=rounding)
         out: list[Path] = []
         for name, tab in res.tables.items():
             path = directory / f"{stem}_{name}.csv"
@@ -224,3 +280,23 @@ def _snake(name: str) -> str:
             out.append("_")
         out.append(ch.lower())
     return "".join(out).removesuffix("_result")
+
+
+def _withhold(tab: pl.DataFrame, decl: Protection, threshold: int) -> pl.DataFrame:
+    """Every count and dependent value blanked; rows with a small count marked primary."""
+    small = pl.any_horizontal([pl.col(c).is_between(1, threshold - 1) for c in decl.counts])
+    blank = [
+        c
+        for c, dt in tab.schema.items()
+        if c in decl.counts or (dt.is_numeric() and c not in decl.keep)
+    ]
+    return (
+        tab.with_columns(
+            suppression=pl.when(small).then(pl.lit("primary")).otherwise(pl.lit("secondary"))
+        )
+        .with_columns(
+            [pl.lit(None, tab.schema[c]).alias(c) for c in blank],
+            suppressed=pl.lit(True),
+        )
+        .select([*tab.columns, "suppressed", "suppression"])
+    )

@@ -13,12 +13,16 @@ __all__ = ["Flow", "FlowStep"]
 @dataclass(frozen=True)
 class FlowStep:
     """One step: ``n`` persons remain after it; ``excluded`` left at this step (0 for the
-    starting population)."""
+    starting population). A count suppressed by disclosure control is ``None``, shown as its
+    marker ``n_mark``/``excluded_mark`` (``"<5"`` for a count under the threshold, ``"[s]"``
+    for a secondarily suppressed one, which may be large)."""
 
     label: str
-    n: int
-    excluded: int = 0
+    n: int | None
+    excluded: int | None = 0
     reason: str = ""
+    n_mark: str | None = None
+    excluded_mark: str | None = None
 
 
 @dataclass
@@ -63,17 +67,20 @@ class Flow:
         )
 
     @property
-    def final(self) -> int:
-        """Persons in the cohort after the last step."""
+    def final(self) -> int | None:
+        """Persons in the cohort after the last step (``None`` if suppressed)."""
         return self.steps[-1].n if self.steps else 0
 
     def __repr__(self) -> str:
         if not self.steps:
             return "Cohort flow: (empty)"
         first = self.steps[0]
-        lines = ["Cohort flow:", f"  {first.label}: {first.n:,}"]
+        n0 = f"{first.n:,}" if first.n is not None else (first.n_mark or "[s]")
+        lines = ["Cohort flow:", f"  {first.label}: {n0}"]
         for s in self.steps[1:]:
-            lines.append(f"  - {s.reason}: {s.excluded:,} excluded -> {s.n:,}")
+            ex = f"{s.excluded:,}" if s.excluded is not None else (s.excluded_mark or "[s]")
+            n = f"{s.n:,}" if s.n is not None else (s.n_mark or "[s]")
+            lines.append(f"  - {s.reason}: {ex} excluded -> {n}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -92,7 +99,14 @@ class Flow:
         y = 0.0
         ax.set_axis_off()
         box = {"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.3"}
-        ax.text(0.3, y, f"{first.label}\nn = {_fmt(first.n)}", ha="center", va="center", bbox=box)
+        ax.text(
+            0.3,
+            y,
+            f"{first.label}\n{_fmt(first.n, first.n_mark)}",
+            ha="center",
+            va="center",
+            bbox=box,
+        )
         for s in self.steps[1:]:
             y -= 1.0
             ax.annotate(
@@ -101,18 +115,30 @@ class Flow:
             ax.text(
                 0.75,
                 y + 0.5,
-                f"{s.reason}\nn = {_fmt(s.excluded)}",
+                f"{s.reason}\n{_fmt(s.excluded, s.excluded_mark)}",
                 ha="center",
                 va="center",
                 bbox={**box, "ec": "0.6"},
                 fontsize=9,
             )
-            ax.text(0.3, y, f"n = {_fmt(s.n)}", ha="center", va="center", bbox=box)
+            ax.text(0.3, y, _fmt(s.n, s.n_mark), ha="center", va="center", bbox=box)
         ax.set_xlim(0, 1.05)
         ax.set_ylim(y - 0.6, 0.6)
         return ax
 
 
-def _fmt(n: int | None) -> str:
-    """A count for the diagram; ``None`` (suppressed by disclosure control) shows as "<5"."""
-    return "<5" if n is None else f"{n:,}"
+def _fmt(n: int | None, mark: str | None = None) -> str:
+    """A count for the diagram. A suppressed count (``None``) shows its marker: ``"n < 5"``
+    for a count under the threshold, ``"n = [s]"`` otherwise (never "<5" for what may be a
+    large cohort).
+
+    Examples
+    --------
+    >>> _fmt(2485), _fmt(None, "<5"), _fmt(None, "[s]"), _fmt(None)
+    ('n = 2,485', 'n < 5', 'n = [s]', 'n = [s]')
+    """
+    if n is not None:
+        return f"n = {n:,}"
+    if mark is not None and mark.startswith("<"):
+        return f"n < {mark[1:]}"
+    return f"n = {mark or '[s]'}"

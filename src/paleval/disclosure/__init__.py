@@ -1,5 +1,6 @@
 """Disclosure control for everything that leaves a research server (no cell under 5 persons)."""
 
+from paleval.disclosure.audit import AuditReport, audit_report, scrub_notebook
 from paleval.disclosure.core import (
     DEFAULT_THRESHOLD,
     DisclosureFinding,
@@ -7,5 +8,35 @@ from paleval.disclosure.core import (
     count_columns,
     suppress,
 )
+from paleval.disclosure.model import (
+    Complement,
+    DisclosureError,
+    Margin,
+    Protection,
+    Relation,
+    Steps,
+    protect,
+)
+from paleval.disclosure.text import LEGEND, legend_rows, marker, mask_note
 
-__all__ = ["DEFAULT_THRESHOLD", "DisclosureFinding", "check_output", "count_columns", "suppress"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "LEGEND",
+    "AuditReport",
+    "Complement",
+    "DisclosureError",
+    "DisclosureFinding",
+    "Margin",
+    "Protection",
+    "Relation",
+    "Steps",
+    "audit_report",
+    "check_output",
+    "count_columns",
+    "legend_rows",
+    "marker",
+    "mask_note",
+    "protect",
+    "scrub_notebook",
+    "suppress",
+]

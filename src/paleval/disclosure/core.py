@@ -1,13 +1,13 @@
 """Statistical disclosure control for exported tables: no cell based on fewer than 5 persons.
 
 Statistics Denmark's rule for results leaving a research server is that no table cell may be
-based on fewer than 5 persons (1-4; zero is not a disclosure). :func:`suppress` applies primary
-suppression to every count below the threshold and *secondary* suppression so that a suppressed
-cell cannot be recovered by subtraction from a published margin: within every group of each
-margin given in ``margins``, a single suppressed cell is accompanied by the smallest other cell.
-Values that derive from a suppressed count (percentages, estimates, confidence limits) are
-blanked with it. :func:`check_output` (in :mod:`paleval.disclosure.audit`, re-exported here) audits
-an output folder as an output checker would.
+based on fewer than 5 persons (1-4; zero is not a disclosure), directly or by combining
+published numbers. :func:`suppress` applies primary suppression to every count below the
+threshold and secondary suppression over the table's declared relations (margins,
+complements, sequences; :mod:`paleval.disclosure.model`) until no suppressed count can be
+recovered. Values that derive from a suppressed count (percentages, estimates, confidence
+limits, medians) are blanked with it. :func:`check_output` (in :mod:`paleval.disclosure.audit`,
+re-exported here) audits an output folder as an output checker would.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 import polars as pl
 
 from paleval.disclosure.audit import DisclosureFinding, check_output
+from paleval.disclosure.model import Margin, Protection, Relation, protect
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -62,10 +63,17 @@ def suppress(
     counts: Sequence[str] | None = None,
     *,
     margins: Sequence[Sequence[str]] = (),
+    relations: Sequence[Relation] = (),
     dependent: Sequence[str] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    rounding: int | None = None,
+    differences: bool = True,
 ) -> pl.DataFrame:
     """Suppress small counts, with secondary suppression, and mark what was suppressed.
+
+    A thin front to :func:`paleval.disclosure.model.protect`: ``margins`` are groupings whose
+    totals are published or implied (each becomes a :class:`~paleval.disclosure.model.Margin`
+    with a known total), ``relations`` further declared relations.
 
     Parameters
     ----------
@@ -73,22 +81,28 @@ def suppress(
         A tidy table, one row per cell.
     counts
         Count columns to protect (default: :func:`count_columns`). A row is suppressed when any
-        of its counts is 1 to ``threshold - 1``.
+        of its counts is 1 to ``threshold - 1`` (primary), or when one of its counts is needed
+        to protect such a count (secondary).
     margins
         Groupings whose totals are published or derivable, e.g. ``[["year"], ["region"]]`` for a
-        region x year table with row and column totals. Within each group, a lone suppressed
-        row takes the smallest other row with it, repeated until no group has exactly one.
-        Without margins only primary suppression is applied.
+        region x year table with row and column totals.
+    relations
+        Margins, complements and sequences (see :mod:`paleval.disclosure.model`).
     dependent
         Columns blanked together with the counts (default: every numeric column that is not a
         grouping column, e.g. ``estimate``, ``conf_low``).
     threshold
         Smallest publishable count (default 5).
+    rounding
+        Round published counts to this base (5 or 10) after suppression.
+    differences
+        Treat the difference of every pair of counts in a row as a count (default on).
 
     Returns
     -------
     polars.DataFrame
-        The table with suppressed values set to null and a Boolean column ``suppressed``.
+        The table with suppressed values set to null, a Boolean column ``suppressed`` and a
+        String column ``suppression`` (``"primary"``, ``"secondary"`` or null).
 
     Examples
     --------
@@ -97,11 +111,11 @@ def suppress(
     >>> out = suppress(t, ["n"], margins=[["region"]])
     >>> out["suppressed"].to_list()
     [True, True, False, False]
+    >>> out["suppression"].to_list()
+    ['primary', 'secondary', None, None]
     >>> out["n"].to_list()
     [None, None, 25, 31]
     """
-    if threshold < 1:
-        raise ValueError(f"threshold must be at least 1, got {threshold}")
     counts = list(counts) if counts is not None else count_columns(table.columns)
     if not counts:
         raise ValueError(
@@ -112,43 +126,19 @@ def suppress(
     missing += [c for c in group_cols if c not in table.columns]
     if missing:
         raise ValueError(f"columns not in the table: {missing}")
+    base = table.drop("suppressed", "suppression", strict=False)
     if dependent is None:
-        dependent = [
+        keep = tuple(group_cols)
+    else:
+        keep = tuple(
             c
-            for c, dt in table.schema.items()
-            if dt.is_numeric() and c not in counts and c not in group_cols
-        ]
-    work = table.with_row_index("_row").with_columns(
-        _sup=pl.any_horizontal([_small(c, threshold) for c in counts]),
-        _size=pl.min_horizontal([pl.col(c) for c in counts]),
+            for c, dt in base.schema.items()
+            if dt.is_numeric() and c not in counts and c not in dependent
+        )
+    rels = [Margin(tuple(m)) for m in margins] + list(relations)
+    return protect(
+        base,
+        Protection(tuple(counts), rels, keep=keep, differences=differences),
+        threshold=threshold,
+        rounding=rounding,
     )
-    for _ in range(100):
-        changed = False
-        for margin in margins:
-            m = list(margin)
-            stats = work.group_by(m).agg(
-                n_sup=pl.col("_sup").sum(),
-                n_rows=pl.len(),
-            )
-            lone = stats.filter((pl.col("n_sup") == 1) & (pl.col("n_rows") > 1)).select(m)
-            if lone.height == 0:
-                continue
-            cand = (
-                work.join(lone, on=m, how="semi")
-                .filter(~pl.col("_sup"))
-                .sort([*m, "_size", "_row"])
-                .group_by(m, maintain_order=True)
-                .first()
-                .select("_row")
-            )
-            if cand.height:
-                work = work.with_columns(
-                    _sup=pl.col("_sup") | pl.col("_row").is_in(cand["_row"].implode())
-                )
-                changed = True
-        if not changed:
-            break
-    blank = [*counts, *[c for c in dependent if c in table.columns]]
-    return work.with_columns(
-        [pl.when(pl.col("_sup")).then(None).otherwise(pl.col(c)).alias(c) for c in blank]
-    ).select([*table.columns, pl.col("_sup").alias("suppressed")])

@@ -3,7 +3,9 @@
 Every function takes the table and column names, draws in the house style
 (:mod:`paleval.plots.style`), labels categories with :func:`~paleval.plots.style.label` in the
 chosen language and returns the matplotlib Axes. Rows whose values were suppressed by
-disclosure control (nulls) are left out of the drawing, never drawn as zero.
+disclosure control (nulls) are never drawn as zero: curves and trend lines break at them (no
+line is drawn through a suppressed point) and an "x" marks them on the axis, explained in a
+note; points, bars and forest plots leave them out.
 """
 
 from __future__ import annotations
@@ -126,6 +128,45 @@ def forest(
     return ax
 
 
+_SUPPRESSED_NOTE = {
+    "en": "x: value suppressed by disclosure control",
+    "da": "x: værdi skjult af diskretionering",
+}
+
+
+def _values(sub: pl.DataFrame, col: str) -> np.ndarray:
+    """A column as floats with suppressed (null) values as NaN, so lines break there."""
+    return sub[col].cast(pl.Float64).fill_null(float("nan")).to_numpy()
+
+
+def _mark_suppressed(ax: Any, x: np.ndarray, y: np.ndarray, colour: Any) -> bool:
+    """An "x" just above the horizontal axis at every suppressed point; True if any."""
+    miss = np.isnan(y)
+    if not miss.any():
+        return False
+    ax.plot(
+        x[miss],
+        np.full(int(miss.sum()), 0.02),
+        linestyle="none",
+        marker="x",
+        markersize=5,
+        color=colour,
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+    )
+    return True
+
+
+def _suppressed_note(ax: Any, lang: str) -> None:
+    ax.annotate(
+        _SUPPRESSED_NOTE.get(lang, _SUPPRESSED_NOTE["en"]),
+        xy=(0.0, -0.16),
+        xycoords="axes fraction",
+        fontsize=7,
+        color="0.3",
+    )
+
+
 def curves(
     table: pl.DataFrame,
     *,
@@ -154,27 +195,31 @@ def curves(
     >>> [t.get_text() for t in ax.get_legend().get_texts()]
     ['A', 'B']
     """
-    table = table.filter(pl.col(estimate).is_not_null())
+    table = table.filter(pl.col(time).is_not_null())
     ax = _axes(ax, 6.0, 4.0)
     groups = _groups(table, group)
+    hidden = False
     with style():
         for k, g in enumerate(groups):
             sub = _sub(table, group, g).sort(time)
             t = sub[time].to_numpy().astype(float)
-            y = sub[estimate].to_numpy().astype(float)
+            y = _values(sub, estimate)
             if t.size == 0 or t[0] > 0:
                 t, y = np.r_[0.0, t], np.r_[0.0, y]
                 pad = True
             else:
                 pad = False
             colour = PALETTE[k % len(PALETTE)]
+            # a suppressed point (NaN) breaks the curve: no step is drawn across it
             ax.step(t, y, where="post", color=colour, label=None if g is None else label(g, lang))
+            hidden |= _mark_suppressed(ax, t, y, colour)
             if low and high:
-                lo = sub[low].to_numpy().astype(float)
-                hi = sub[high].to_numpy().astype(float)
+                lo, hi = _values(sub, low), _values(sub, high)
                 if pad:
                     lo, hi = np.r_[0.0, lo], np.r_[0.0, hi]
                 ax.fill_between(t, lo, hi, step="post", alpha=0.15, color=colour, linewidth=0)
+        if hidden:
+            _suppressed_note(ax, lang)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
@@ -382,32 +427,38 @@ def trend(
     >>> len(ax.lines)
     2
     """
-    table = table.filter(pl.col(estimate).is_not_null())
+    table = table.filter(pl.col(x).is_not_null())
     groups = _groups(table, group)
     ax = _axes(ax, 6.4, 4.0)
     scale = 100.0 if percent else 1.0
+    hidden = False
     with style():
         for k, g in enumerate(groups):
             sub = _sub(table, group, g).sort(x)
             xv = sub[x].to_numpy()
             colour = PALETTE[k % len(PALETTE)]
+            y = scale * _values(sub, estimate)
+            # suppressed years (NaN) break the line and get a marker on the axis instead
             ax.plot(
                 xv,
-                scale * sub[estimate].to_numpy().astype(float),
+                y,
                 marker="o",
                 markersize=3,
                 color=colour,
                 label=None if g is None else label(g, lang),
             )
+            hidden |= _mark_suppressed(ax, xv.astype(float), y, colour)
             if low and high:
                 ax.fill_between(
                     xv,
-                    scale * sub[low].to_numpy().astype(float),
-                    scale * sub[high].to_numpy().astype(float),
+                    scale * _values(sub, low),
+                    scale * _values(sub, high),
                     color=colour,
                     alpha=0.15,
                     linewidth=0,
                 )
+        if hidden:
+            _suppressed_note(ax, lang)
         if standard is not None:
             ax.axhline(
                 scale * standard,

@@ -11,6 +11,7 @@ import polars as pl
 
 from paleval.analyses.result import AnalysisResult
 from paleval.disclosure import DEFAULT_THRESHOLD
+from paleval.disclosure.text import legend_rows
 from paleval.plots import save_figure
 
 __all__ = ["export", "write_definitions", "write_table"]
@@ -18,10 +19,17 @@ __all__ = ["export", "write_definitions", "write_table"]
 _FIXED_TIME = dt.datetime(2000, 1, 1)
 
 
-def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> list[Path]:
+def write_table(
+    table: pl.DataFrame,
+    path: str | Path,
+    *,
+    xlsx: bool = True,
+    legend: Sequence[str] | None = None,
+) -> list[Path]:
     """Write ``table`` as CSV (and XLSX) with no timestamps, so reruns give identical bytes.
 
-    Floating-point values are written with 12 significant digits.
+    Floating-point values are written with 12 significant digits. ``legend`` lines (the
+    disclosure markers explained) go to a second XLSX sheet named ``legend``.
 
     Examples
     --------
@@ -56,6 +64,8 @@ def write_table(table: pl.DataFrame, path: str | Path, *, xlsx: bool = True) -> 
             ]
         )
         flat.write_excel(wb, worksheet=path.name[:31], autofit=True)
+        if legend:
+            pl.DataFrame({"legend": list(legend)}).write_excel(wb, worksheet="legend", autofit=True)
         wb.close()
         out.append(target)
     return out
@@ -90,6 +100,7 @@ def export(
     output_dir: str | Path,
     *,
     threshold: int = DEFAULT_THRESHOLD,
+    rounding: int | None = None,
     lang: str = "en",
     formats: Sequence[str] = ("png", "svg"),
     xlsx: bool = True,
@@ -104,11 +115,18 @@ def export(
     definitions and options the analysis ran with (its ``params``: no counts) are written to
     ``output_dir/definitions/{name}.json``, which the report's index lists.
 
+    Disclosure control (:meth:`AnalysisResult.disclosed`): ``threshold`` (default 5) and
+    ``rounding`` (``None``, 5 or 10). Suppressed rows carry ``suppression`` = ``"primary"``
+    (a count under the threshold, shown "<5") or ``"secondary"`` (suppressed to protect one,
+    shown "[s]"); every XLSX file has a ``legend`` sheet and ``output_dir/tables/LEGEND.txt``
+    explains the markers in the report's language.
+
     Examples
     --------
     >>> import tempfile
     >>> from paleval.analyses import AnalysisResult
-    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43)
+    >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43,
+    ...                    margins={"main": []})
     >>> pub = export(r, "demo", tempfile.mkdtemp(), xlsx=False)
     >>> pub.table["n"].to_list()
     [None, 40]
@@ -116,13 +134,17 @@ def export(
     import matplotlib.pyplot as plt
 
     out = Path(output_dir)
-    pub = result.disclosed(threshold)
+    pub = result.disclosed(threshold, rounding=rounding)
+    legend = legend_rows(lang, threshold, rounding)
     write_definitions(result, out / "definitions" / f"{name}.json")
     for tname, tab in pub.tables.items():
-        write_table(tab, out / "tables" / f"{name}_{tname}", xlsx=xlsx)
+        write_table(tab, out / "tables" / f"{name}_{tname}", xlsx=xlsx, legend=legend)
+    (out / "tables" / "LEGEND.txt").write_text("\n".join(legend) + "\n", encoding="utf-8")
     formatted = getattr(pub, "formatted", None)
     if callable(formatted):
-        write_table(formatted(lang=lang), out / "tables" / f"{name}_formatted", xlsx=xlsx)
+        write_table(
+            formatted(lang=lang), out / "tables" / f"{name}_formatted", xlsx=xlsx, legend=legend
+        )
     for kind in pub.figures if figures is None else figures:
         ax = pub.plot(kind, lang=lang)
         fig: Any = ax.figure

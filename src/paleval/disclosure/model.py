@@ -1,0 +1,647 @@
+"""The disclosure model: what each exported table declares, and suppression that protects it.
+
+A table declares its *count columns* (persons) and the *relations* between its numbers:
+
+- :class:`Margin` -- rows that agree on ``by`` add up to a total (a total row of the table, or a
+  total published elsewhere or implied: such a total is treated as *known to the attacker*);
+- :class:`Complement` -- within a row, ``total - sum(parts)`` is a count of persons (``n -
+  events``, ``referred - contacted``, ``n - at risk - events - competing`` = censored);
+- :class:`Steps` -- consecutive rows (``order`` within ``by``) of a cumulative or a
+  remaining count differ by a count of persons (flow steps, at-risk sets, cumulative events),
+  optionally equal to a published column of the later row (``removed``: the flow's
+  ``n_excluded``).
+
+Every relation is compiled into linear equations ``total = part_1 + ... + part_k`` over
+*cells*: published counts (row, column) and *virtual* cells (derived counts that are never
+printed, such as ``n - events``). :func:`protect` then suppresses whole rows:
+
+1. **primary**: every row with a count of 1 to ``threshold - 1`` (zero is not a disclosure);
+2. **secondary**, until no equation leaks: the attacker's knowledge is propagated (a cell is
+   known when it is published, or when it is the only unknown term of an equation, or when the
+   unknown parts of an equation with a known total sum to 0); an equation *leaks* when a cell
+   worth 1 to ``threshold - 1`` becomes known, or when the unknown parts of an equation whose
+   total is known sum to 1 to ``threshold - 1`` (a combined group of fewer than ``threshold``
+   persons). For each leaking equation the smallest published non-zero count among its terms
+   (and the terms of the equations that revealed them) is suppressed with its row.
+
+Dependent values (shares, estimates, confidence limits, medians) are blanked with their row;
+a ``suppression`` column says ``"primary"`` or ``"secondary"`` (null when published).
+
+The heuristic is of the family of sdcTable's ``SIMPLEHEURISTIC`` (protectTable) and
+tau-argus' modular method, without their linear-programming attacker model: it checks each
+equation and the chains of exact deductions through them, not every linear combination. See
+``docs/methods/sdc.md`` for the argument, the limits and the sources.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence as Seq
+from dataclasses import dataclass, field
+
+import polars as pl
+
+__all__ = [
+    "Complement",
+    "DisclosureError",
+    "Margin",
+    "Protection",
+    "Relation",
+    "Steps",
+    "protect",
+    "suppress_rows",
+]
+
+
+class DisclosureError(ValueError):
+    """A table cannot be made safe by suppression, or lacks its disclosure declaration."""
+
+
+@dataclass(frozen=True)
+class Margin:
+    """Rows that agree on ``by`` add up (per count column in ``counts``) to a total.
+
+    ``over``/``total``: the column whose value ``total`` marks the total row of each group
+    (e.g. ``over="group", total="total"`` in Table 1). Without them the total is not in the
+    table; it is treated as published (known), which is what makes each table safe on its own
+    when tables share their totals (a grand total printed in a flow, a by-year and a
+    by-diagnosis table of the same population).
+
+    Examples
+    --------
+    >>> Margin(("variable", "group"), counts=("n",))
+    Margin(by=('variable', 'group'), counts=('n',), over=None, total=None)
+    """
+
+    by: tuple[str, ...] = ()
+    counts: tuple[str, ...] | None = None
+    over: str | None = None
+    total: str | None = None
+
+
+@dataclass(frozen=True)
+class Complement:
+    """Within every row, ``total - sum(parts)`` is a count of persons.
+
+    Examples
+    --------
+    >>> Complement("n", ("events",))
+    Complement(total='n', parts=('events',), name=None)
+    """
+
+    total: str
+    parts: tuple[str, ...]
+    name: str | None = None
+    """Name of the derived count, so a :class:`Steps` can use it (``"~censored"``)."""
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Consecutive rows (sorted by ``order`` within ``by``) of each column in ``columns``
+    differ by a count of persons; with ``removed``, the difference is published in those
+    columns of the later row (``n[i] = n[i+1] + n_excluded[i+1]``).
+
+    Examples
+    --------
+    >>> Steps("step", ("n",), removed=("n_excluded",))
+    Steps(order='step', columns=('n',), by=(), removed=('n_excluded',))
+    """
+
+    order: str
+    columns: tuple[str, ...]
+    by: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+Relation = Margin | Complement | Steps
+"""A declared relation between the numbers of a table."""
+
+
+@dataclass
+class Protection:
+    """How one table is protected: its count columns and relations.
+
+    ``counts`` are person counts (checked and blanked); ``keep`` are numeric columns that are
+    not derived from the row's persons (time points, thresholds, bin limits, standards) and
+    are never blanked. Every other numeric column is blanked with its row. ``differences``
+    (default on) adds, in every row, the difference of every pair of count columns as a
+    derived count (a conservative stand-in for undeclared complements: ``n - events``,
+    ``n_group - n``). ``totals`` are count columns that hold a published total on every row.
+
+    Examples
+    --------
+    >>> Protection(("n", "events"), [Complement("n", ("events",))]).counts
+    ('n', 'events')
+    """
+
+    counts: tuple[str, ...]
+    relations: list[Relation] = field(default_factory=list)
+    keep: tuple[str, ...] = ()
+    differences: bool = True
+    totals: tuple[str, ...] = ()
+    """Count columns that are published totals repeated on every row (Table 1's ``n_group``):
+    known to the reader whatever is suppressed, blanked only where they are themselves small."""
+    published: tuple[tuple[str, int], ...] = ()
+    """Cells known to the reader from elsewhere, as (column, row; negative from the end): the
+    flow's final count is the cohort size every other table prints."""
+    extremes: tuple[str, ...] = ()
+    """Columns holding minima or maxima (one person's value): never published. Columns named
+    ``min``, ``max``, ``minimum``, ``maximum`` or ending in ``_min``/``_max`` are added."""
+
+
+# --------------------------------------------------------------------------------------------
+# the equation system
+
+Cell = tuple[str, int]  # (column, row); virtual columns start with "~"
+
+
+class _System:
+    def __init__(self, values: dict[str, list[int | None]], n_rows: int) -> None:
+        self.values = values
+        self.n_rows = n_rows
+        self.equations: list[tuple[Cell | None, list[Cell]]] = []
+        self.totals: set[str] = set()
+        self.published: set[Cell] = set()
+        self.known_totals: dict[int, int] = {}
+
+    def value(self, cell: Cell) -> int | None:
+        return self.values[cell[0]][cell[1]]
+
+    def add_virtual(self, name: str, vals: list[int | None]) -> str:
+        key = f"~{name}"
+        i = 1
+        while key in self.values:
+            i += 1
+            key = f"~{name}#{i}"
+        self.values[key] = vals
+        return key
+
+    def equation(self, total: Cell | None, parts: list[Cell]) -> None:
+        cells = [c for c in [total, *parts] if c is not None]
+        if any(self.value(c) is None for c in cells) or not parts:
+            return  # a missing number is not part of the published identity
+        self.equations.append((total, parts))
+
+
+def _groups(frame: pl.DataFrame, by: Seq[str]) -> list[list[int]]:
+    if not by:
+        return [list(range(frame.height))]
+    g = frame.with_row_index("_r").group_by(list(by), maintain_order=True).agg(pl.col("_r"))
+    return [list(x) for x in g["_r"].to_list()]
+
+
+def _compile_margin(sys: _System, frame: pl.DataFrame, rel: Margin, counts: Seq[str]) -> None:
+    cols = list(rel.counts) if rel.counts is not None else list(counts)
+    by = list(rel.by)
+    if rel.over is not None:
+        is_total = (frame[rel.over].cast(pl.String) == str(rel.total)).to_list()
+    else:
+        is_total = [False] * frame.height
+    for rows in _groups(frame, by):
+        tot = [r for r in rows if is_total[r]]
+        parts = [r for r in rows if not is_total[r]]
+        if rel.over is not None and len(tot) != 1:
+            continue  # no total row for this group
+        if not tot and len(parts) < 2:
+            continue  # the implied total of one row is that row, not a second number
+        for c in cols:
+            total_cell = (c, tot[0]) if tot else None
+            sys.equation(total_cell, [(c, r) for r in parts])
+
+
+def _compile_complement(sys: _System, rel: Complement) -> None:
+    tot = sys.values[rel.total]
+    parts = [sys.values[p] for p in rel.parts]
+    rest: list[int | None] = []
+    for r in range(sys.n_rows):
+        vals = [tot[r], *(p[r] for p in parts)]
+        if any(v is None for v in vals):
+            rest.append(None)
+            continue
+        d = vals[0] - sum(vals[1:])  # type: ignore[operator]
+        # kept when negative: an identity that holds only up to ties (at risk *at* t, events
+        # *up to* t) still gives a reader a difference of published counts to check
+        rest.append(d)
+    if rel.name is not None:
+        name = f"~{rel.name}"
+        sys.values[name] = rest
+    else:
+        name = sys.add_virtual(f"{rel.total}-{'-'.join(rel.parts)}", rest)
+    for r in range(sys.n_rows):
+        if rest[r] is not None:
+            sys.equation((rel.total, r), [*((p, r) for p in rel.parts), (name, r)])
+
+
+_WINDOW = 40
+"""Rows apart within which every pair of a sequence is related (all pairs in shorter groups)."""
+
+
+def _sequence_pairs(frame: pl.DataFrame, rel: Steps) -> list[tuple[int, int, bool]]:
+    """(earlier row, later row, consecutive) for every pair within ``_WINDOW`` rows."""
+    order = frame[rel.order].to_list()
+    out = []
+    for rows in _groups(frame, rel.by):
+        rows = sorted((r for r in rows if order[r] is not None), key=lambda r: order[r])
+        for i, a in enumerate(rows):
+            for j in range(i + 1, min(len(rows), i + 1 + _WINDOW)):
+                out.append((a, rows[j], j == i + 1))
+    return out
+
+
+def _compile_sequence(sys: _System, frame: pl.DataFrame, rel: Steps) -> None:
+    """Every two rows of a cumulative (or remaining) count differ by a count of persons: one
+    equation per pair, so that a difference between any two published rows is checked, not
+    only between neighbours."""
+    pairs = _sequence_pairs(frame, rel)
+    for c in rel.columns:
+        vals = sys.values[c]
+        diffs: list[int | None] = []
+        name = sys.add_virtual(f"diff:{c.lstrip('~')}", diffs)
+        for a, b, consecutive in pairs:
+            va, vb = vals[a], vals[b]
+            if va is None or vb is None:
+                continue
+            hi, lo = (a, b) if va >= vb else (b, a)
+            removed = [sys.values[x][b] for x in rel.removed]
+            if consecutive and rel.removed and None not in removed and sum(removed) == abs(va - vb):  # type: ignore[arg-type]
+                sys.equation((c, hi), [(c, lo), *((x, b) for x in rel.removed)])
+            diffs.append(abs(va - vb))
+            sys.equation((c, hi), [(c, lo), (name, len(diffs) - 1)])
+
+
+def _compile_differences(sys: _System, counts: Seq[str]) -> None:
+    for i, a in enumerate(counts):
+        for b in counts[i + 1 :]:
+            va, vb = sys.values[a], sys.values[b]
+            d = [
+                None if x is None or y is None or x == y else abs(x - y)
+                for x, y in zip(va, vb, strict=True)
+            ]
+            if all(v is None for v in d):
+                continue
+            name = sys.add_virtual(f"{a}-{b}", d)
+            for r in range(sys.n_rows):
+                if d[r] is None:
+                    continue
+                hi, lo = (a, b) if va[r] > vb[r] else (b, a)  # type: ignore[operator]
+                sys.equation((hi, r), [(lo, r), (name, r)])
+
+
+def _as_count(v: float | None) -> int | None:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return None
+    return int(v + 0.5) if v >= 0 else -int(-v + 0.5)
+
+
+def _small(v: int | None, threshold: int) -> bool:
+    """1 to ``threshold - 1`` persons (a derived difference counts by its size)."""
+    return v is not None and 0 < abs(v) < threshold
+
+
+def _total_known(
+    sys: _System, total: Cell | None, parts: list[Cell], known: set[Cell], t: int
+) -> bool:
+    """Whether the total of an equation is known: a published or deduced cell, or an implied
+    total that is publishable (0 or at least ``t``; a smaller total is itself suppressed
+    wherever it is printed)."""
+    if total is not None:
+        return total in known
+    return not _small(sum(sys.value(c) or 0 for c in parts), t)
+
+
+def _propagate(sys: _System, hidden: set[int], threshold: int) -> tuple[set[Cell], dict[Cell, int]]:
+    """The cells the attacker knows, and the equation that revealed each deduced cell."""
+    known: set[Cell] = set()
+    for col, vals in sys.values.items():
+        if col.startswith("~"):
+            continue
+        always = col in sys.totals
+        for r, v in enumerate(vals):
+            if v is not None and (r not in hidden or (always and not _small(v, threshold))):
+                known.add((col, r))
+    known |= {c for c in sys.published if sys.value(c) is not None}
+    deduced: dict[Cell, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for k, (total, parts) in enumerate(sys.equations):
+            unknown = [c for c in parts if c not in known]
+            total_unknown = not _total_known(sys, total, parts, known, threshold)
+            if total_unknown and total is not None:
+                unknown.append(total)
+            if total_unknown and total is None:
+                continue
+            if len(unknown) == 1:
+                known.add(unknown[0])
+                deduced[unknown[0]] = k
+                changed = True
+            elif unknown and not total_unknown and sum(sys.value(c) or 0 for c in unknown) == 0:
+                for c in unknown:
+                    known.add(c)
+                    deduced[c] = k
+                changed = True
+    return known, deduced
+
+
+def _leaks(sys: _System, known: set[Cell], deduced: dict[Cell, int], threshold: int) -> list[int]:
+    """Equations through which a count of 1 to threshold - 1 is recovered."""
+    out = {k for c, k in deduced.items() if _small(sys.value(c), threshold)}
+    for k, (total, parts) in enumerate(sys.equations):
+        if not _total_known(sys, total, parts, known, threshold):
+            continue
+        s = sum(sys.value(c) or 0 for c in parts if c not in known)
+        if 0 < abs(s) < threshold:
+            out.add(k)
+    return sorted(out)
+
+
+def _pool(sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int]) -> list[Cell]:
+    """The terms of equation ``k`` and, breadth first, of the equations that revealed its
+    deduced terms, until a published (suppressible) cell is among them."""
+    seen_eq = {k}
+    frontier = [k]
+    pool: list[Cell] = []
+    depth = 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for e in frontier:
+            total, parts = sys.equations[e]
+            for c in [total, *parts]:
+                if c is None:
+                    continue
+                pool.append(c)
+                if c in deduced and deduced[c] not in seen_eq:
+                    seen_eq.add(deduced[c])
+                    nxt.append(deduced[c])
+        if depth >= 2 and any(_suppressible(sys, c, hidden) for c in pool):
+            break
+        frontier = nxt
+    return pool
+
+
+def _suppressible(sys: _System, cell: Cell, hidden: set[int]) -> bool:
+    col, r = cell
+    return not (
+        col.startswith("~") or r in hidden or col in sys.totals or cell in sys.published
+    ) and (sys.value(cell) is not None)
+
+
+def _candidate(
+    sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int], added: set[int]
+) -> int | None:
+    """The row to suppress next for leaking equation ``k``: the smallest published non-zero
+    count among its terms and the terms of the equations that revealed them (``-1`` when a
+    row added in this round is among them: the leak may be closed already)."""
+    pool = _pool(sys, k, deduced, hidden)
+    if any(r in added for col, r in pool if not col.startswith("~")):
+        return -1
+    best: tuple[int, int, int] | None = None  # (is_zero, value, row)
+    for col, r in pool:
+        if not _suppressible(sys, (col, r), hidden):
+            continue
+        v = sys.value((col, r))
+        key = (int(v == 0), v, r)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[int]:
+    hidden = set(primary)
+    for _ in range(10 * sys.n_rows + 10):
+        known, deduced = _propagate(sys, hidden, threshold)
+        leaks = _leaks(sys, known, deduced, threshold)
+        if not leaks:
+            return hidden
+        added: set[int] = set()
+        for k in leaks:
+            r = _candidate(sys, k, deduced, hidden, added)
+            if r is not None and r >= 0:
+                added.add(r)
+        if not added:
+            total, parts = sys.equations[leaks[0]]
+            raise DisclosureError(
+                f"table {table!r}: a count under {threshold} stays recoverable through "
+                f"{_describe(total, parts)} and no published cell is left to suppress; "
+                "publish the table at a coarser level"
+            )
+        hidden |= added
+    raise DisclosureError(f"table {table!r}: secondary suppression did not converge")
+
+
+def _describe(total: Cell | None, parts: list[Cell]) -> str:
+    def name(c: Cell) -> str:
+        return f"{c[0].lstrip('~')}[row {c[1]}]"
+
+    lhs = "a published total" if total is None else name(total)
+    return (
+        f"{lhs} = " + " + ".join(name(c) for c in parts[:6]) + (" + ..." if len(parts) > 6 else "")
+    )
+
+
+def protect(
+    table: pl.DataFrame,
+    protection: Protection,
+    *,
+    threshold: int = 5,
+    rounding: int | None = None,
+    name: str = "table",
+) -> pl.DataFrame:
+    """Suppress rows of ``table`` so that no count of 1 to ``threshold - 1`` is published or
+    recoverable through the declared relations; mark them ``primary``/``secondary``.
+
+    Returns the table with suppressed rows' counts and dependent values set to null, a Boolean
+    column ``suppressed`` and a String column ``suppression`` (``"primary"``, ``"secondary"``
+    or null). With ``rounding`` (e.g. 5 or 10) the published counts are then rounded to that
+    base (half up); suppression is applied first, so rounding never publishes a small count.
+
+    Examples
+    --------
+    A group of 100 with 96 events: 4 persons without the event, so both numbers go; the row's
+    own numbers are large, so it is marked secondary ("[s]"), not "<5".
+
+    >>> t = pl.DataFrame({"g": ["a", "b"], "n": [100, 60], "events": [96, 30]})
+    >>> out = protect(t, Protection(("n", "events"), [Complement("n", ("events",))]))
+    >>> out["suppression"].to_list()
+    ['secondary', None]
+    >>> out["n"].to_list()
+    [None, 60]
+
+    A margin whose total is known (published or implied): one small cell takes the smallest
+    other cell of its group with it.
+
+    >>> t = pl.DataFrame({"year": [2020, 2021, 2022], "n": [3, 40, 25]})
+    >>> protect(t, Protection(("n",), [Margin()]))["suppression"].to_list()
+    ['primary', None, 'secondary']
+    """
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, got {threshold}")
+    if rounding is not None and rounding < 1:
+        raise ValueError(f"rounding must be a positive base (e.g. 5 or 10), got {rounding}")
+    counts = list(protection.counts)
+    if not counts:
+        raise DisclosureError(f"table {name!r}: no count columns declared")
+    _check_columns(table, protection, name)
+    table = table.drop("suppressed", "suppression", strict=False)
+    values: dict[str, list[int | None]] = {}
+    for c in counts:
+        s = table[c]
+        if not s.dtype.is_numeric():
+            raise DisclosureError(f"table {name!r}: count column {c!r} is {s.dtype}, not numeric")
+        values[c] = [_as_count(v) for v in s.to_list()]
+    sys = _System(values, table.height)
+    sys.totals = set(protection.totals)
+    sys.published = {(c, r % table.height) for c, r in protection.published if table.height}
+    _compile(sys, table, protection, counts)
+    primary = {
+        r for r in range(table.height) if any(_small(values[c][r], threshold) for c in counts)
+    }
+    hidden = _solve(sys, primary, threshold, name)
+    return _apply(table, protection, counts, primary, hidden, rounding, threshold)
+
+
+def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> None:
+    need = set(protection.counts) | set(protection.keep)
+    for rel in protection.relations:
+        if isinstance(rel, Margin):
+            need |= set(rel.by) | set(rel.counts or ()) | ({rel.over} if rel.over else set())
+        elif isinstance(rel, Complement):
+            need |= {rel.total, *rel.parts}
+        else:
+            need |= {rel.order, *rel.by, *rel.removed}
+            need |= {c for c in rel.columns if not c.startswith("~")}
+    missing = sorted(need - set(table.columns))
+    if missing:
+        raise DisclosureError(
+            f"table {name!r}: declared columns not in the table: {missing}; it has {table.columns}"
+        )
+    for rel in protection.relations:
+        cols = (
+            list(rel.counts or ())
+            if isinstance(rel, Margin)
+            else [rel.total, *rel.parts]
+            if isinstance(rel, Complement)
+            else [*(c for c in rel.columns if not c.startswith("~")), *rel.removed]
+        )
+        bad = [c for c in cols if c not in protection.counts]
+        if bad:
+            raise DisclosureError(
+                f"table {name!r}: relation {rel} uses {bad}, which are not declared counts"
+            )
+
+
+def _compile(sys: _System, table: pl.DataFrame, protection: Protection, counts: list[str]) -> None:
+    for rel in protection.relations:
+        if isinstance(rel, Margin):
+            _compile_margin(sys, table, rel, counts)
+        elif isinstance(rel, Complement):
+            _compile_complement(sys, rel)
+    for rel in protection.relations:
+        if isinstance(rel, Steps):
+            _compile_sequence(sys, table, rel)
+    if protection.differences:
+        _compile_differences(sys, counts)
+
+
+def _apply(
+    table: pl.DataFrame,
+    protection: Protection,
+    counts: list[str],
+    primary: set[int],
+    hidden: set[int],
+    rounding: int | None,
+    threshold: int,
+) -> pl.DataFrame:
+    mark = [
+        "primary" if r in primary else "secondary" if r in hidden else None
+        for r in range(table.height)
+    ]
+    sup = pl.Series("suppression", mark, dtype=pl.String)
+    blank = [
+        c
+        for c, dt in table.schema.items()
+        if (
+            c in counts
+            or (dt.is_numeric() and c not in protection.keep and not _is_key(c, protection))
+        )
+    ]
+    hide = pl.col("suppression").is_not_null()
+    extremes = [c for c in table.columns if c in protection.extremes or _is_extreme(c)]
+    out = table.with_columns(sup).with_columns(
+        [
+            pl.when(
+                (pl.col(c).is_between(1, threshold - 1) & hide) if c in protection.totals else hide
+            )
+            .then(None)
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in blank
+            if c not in extremes
+        ]
+        + [pl.lit(None, table.schema[c]).alias(c) for c in extremes]
+    )
+    if rounding:
+        out = out.with_columns(
+            [
+                ((pl.col(c) / rounding + 0.5).floor() * rounding).cast(table.schema[c]).alias(c)
+                for c in counts
+            ]
+        )
+    return out.with_columns(suppressed=pl.col("suppression").is_not_null()).select(
+        [*table.columns, "suppressed", "suppression"]
+    )
+
+
+def _is_extreme(col: str) -> bool:
+    lc = col.lower()
+    return lc in {"min", "max", "minimum", "maximum"} or lc.endswith(
+        ("_min", "_max", "_minimum", "_maximum")
+    )
+
+
+def _is_key(col: str, protection: Protection) -> bool:
+    """Grouping columns of the declared relations are labels, never blanked."""
+    for rel in protection.relations:
+        if isinstance(rel, Margin) and (col in rel.by or col == rel.over):
+            return True
+        if isinstance(rel, Steps) and (col == rel.order or col in rel.by):
+            return True
+    return False
+
+
+def suppress_rows(table: pl.DataFrame, protection: Protection, rows: pl.Series) -> pl.DataFrame:
+    """Suppress further rows of a protected table (``rows``: a Boolean mask), e.g. the rows of
+    a group whose size another table had to hide. Every count (published totals included) and
+    dependent value of those rows is blanked and they are marked ``secondary`` unless already
+    suppressed. Hiding more never reveals what was hidden, so protection is kept.
+
+    Examples
+    --------
+    >>> t = protect(pl.DataFrame({"g": ["a", "b"], "n": [40, 50]}), Protection(("n",)))
+    >>> suppress_rows(t, Protection(("n",)), pl.Series([False, True]))["suppression"].to_list()
+    [None, 'secondary']
+    """
+    if "suppression" not in table.columns:
+        raise DisclosureError("suppress_rows needs a table protected by protect()")
+    mask = rows.fill_null(False)
+    new = mask & table["suppression"].is_null()
+    blank = [
+        c
+        for c, dt in table.schema.items()
+        if c not in ("suppressed", "suppression")
+        and (
+            c in protection.counts
+            or (dt.is_numeric() and c not in protection.keep and not _is_key(c, protection))
+        )
+    ]
+    return table.with_columns(
+        [pl.when(mask).then(None).otherwise(pl.col(c)).alias(c) for c in blank]
+        + [
+            pl.when(new)
+            .then(pl.lit("secondary"))
+            .otherwise(pl.col("suppression"))
+            .alias("suppression"),
+            (pl.col("suppressed") | mask).alias("suppressed"),
+        ]
+    )
