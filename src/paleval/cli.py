@@ -88,15 +88,23 @@ def _cmd_dictionary(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_output(args: argparse.Namespace) -> int:
-    from paleval.disclosure import check_output
+    from paleval.disclosure import audit_report
 
-    findings = check_output(Path(args.directory), threshold=args.threshold)
-    for f in findings:
+    rep = audit_report(Path(args.directory), threshold=args.threshold)
+    for f in rep.findings:
         print(f"DISCLOSURE: {f}")
-    if findings:
-        print(f"{len(findings)} table column(s) with counts below {args.threshold}: not exportable")
+    for file, why in rep.unreadable:
+        print(f"UNREADABLE: {file}: {why}")
+    for note in rep.notes:
+        print(f"note: {note}")
+    if not rep.ok:
+        print(
+            f"{len(rep.findings)} count(s) under {args.threshold} readable or recoverable, "
+            f"{len(rep.unreadable)} file(s) unreadable in "
+            f"{args.directory}: not exportable"
+        )
         return 1
-    print(f"no exported count below {args.threshold} in {args.directory}")
+    print(f"no count under {args.threshold} readable or recoverable in {args.directory}")
     return 0
 
 

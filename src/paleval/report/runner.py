@@ -131,14 +131,12 @@ def _run_one(nb_path: Path, tmp: Path, params: dict[str, Any]) -> _Run:
 
 
 def _scrub(executed: Path, threshold: int) -> None:
-    """The hook where an executed notebook is scrubbed (small counts in its outputs) before its
-    HTML is written: ``paleval.disclosure.scrub_notebook(path, threshold)`` when the installed
-    paleval has it."""
-    import paleval.disclosure as disclosure
+    """Scrub an executed notebook before its HTML is written
+    (:func:`paleval.disclosure.scrub_notebook`: printed output and text outputs with a count
+    under the threshold are dropped; figures and controlled tables kept)."""
+    from paleval.disclosure import scrub_notebook
 
-    scrub = getattr(disclosure, "scrub_notebook", None)
-    if scrub is not None:
-        scrub(executed, threshold)
+    scrub_notebook(executed, threshold)
 
 
 def find_notebooks(folder: str | Path | None = None) -> list[Path]:
@@ -504,13 +502,19 @@ def _audit(
 ) -> str | None:
     """The reasons not to publish (``None``: publish): failed notebooks, the disclosure audit's
     findings (:func:`paleval.disclosure.check_output`), data changed during the run."""
-    from paleval.disclosure import check_output
+    from paleval.disclosure import audit_report
 
-    findings = check_output(staging, threshold=threshold)
-    if not (failures or findings or changed):
+    audit = audit_report(staging, threshold=threshold)
+    findings = audit.findings
+    if not (failures or not audit.ok or changed):
         return None
+    if findings:  # the whole list stays with the partial output (<out>.failed/audit.csv)
+        audit.table().write_csv(staging / "audit.csv")
     msgs = [f"{f.name}: {f.error}" for f in failures]
-    msgs += [f"disclosure: {f}" for f in findings]
+    msgs += [f"disclosure: {file} cannot be read: {why}" for file, why in audit.unreadable]
+    msgs += [f"disclosure: {f}" for f in findings[:20]]
+    if len(findings) > 20:
+        msgs.append(f"... and {len(findings) - 20} more disclosure finding(s) in audit.csv")
     if changed:
         msgs.append("the register files changed during the run (data fingerprint differs)")
     return (
