@@ -66,6 +66,44 @@ def test_share_with_its_denominator_column(tmp_path: Path) -> None:
     assert "n 60" in f.how
 
 
+def test_share_is_read_against_its_denominator_not_against_its_numerator(tmp_path: Path) -> None:
+    # share = n / n_known. Row a: 0.142857 x n 7 = 1 is a coincidence, not a count (the
+    # numerator 7 is published); the share is consistent only with n_known, and against it
+    # leaves 7 and 13, both published. Row c hides n: share x n_known = 3 is recovered.
+    pl.DataFrame(
+        {
+            "group": ["a", "b", "c"],
+            "n": [7, 13, None],
+            "n_known": [49, 49, 60],
+            "share": [7 / 49, 13 / 49, 3 / 60],
+        }
+    ).write_csv(tmp_path / "t.csv")
+    f = only(tmp_path)
+    assert (f.kind, f.smallest) == ("share x denominator", 3)
+    assert f.location.startswith("row 3 (c)") and "n_known 60" in f.how
+
+
+def test_reference_group_counts_are_not_subtracted_from_the_compared_group(
+    tmp_path: Path,
+) -> None:
+    # n, events: the exposed group; n_ref, n_events_ref: the reference group (other persons).
+    # 201 - 33 - 166 = 2 counts nobody; n - events = 168 and n_ref - n_events_ref = 384 are
+    # published complements of 5 or more.
+    pl.DataFrame(
+        {
+            "level": ["1-2", "3+"],
+            "n": [755, 201],
+            "events": [170, 33],
+            "n_ref": [550, 550],
+            "n_events_ref": [166, 166],
+        }
+    ).write_csv(tmp_path / "t.csv")
+    assert findings(tmp_path) == []
+    # within one group the subtraction is still tried: 201 - 197 = 4
+    pl.DataFrame({"level": ["3+"], "n": [201], "events": [197]}).write_csv(tmp_path / "t.csv")
+    assert only(tmp_path).smallest == 4
+
+
 def test_percentage_of_a_stated_total_in_text(tmp_path: Path) -> None:
     # 12.5 % of 24 = 3
     (tmp_path / "page.html").write_text(

@@ -70,7 +70,8 @@ def _frame_grid(df: pl.DataFrame, file: str, where: str) -> Grid:
 
 
 def _read_xlsx(path: Path, rel: str) -> list[Grid]:
-    sheets = pl.read_excel(path, sheet_id=0, raise_if_empty=False)
+    # every cell as text, as in CSV ("<5" beside numbers), parsed by the cell reader
+    sheets = pl.read_excel(path, sheet_id=0, raise_if_empty=False, infer_schema_length=0)
     if isinstance(sheets, pl.DataFrame):
         sheets = {"Sheet1": sheets}
     return [_frame_grid(df, rel, f"sheet {name!r}") for name, df in sheets.items()]

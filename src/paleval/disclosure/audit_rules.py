@@ -194,7 +194,7 @@ def share_hits(t: Table, threshold: int) -> Iterator[Hit]:
     for s in (j for j, role in enumerate(t.roles) if role == "share"):
         vals = [c.value for row in t.cells if (c := row[s]).value is not None]
         scale = _share_scale(t.grid.columns[s], vals)
-        dens = _denominators(t, s)
+        dens = [d for d in _denominators(t, s) if _consistent(t, s, d, scale)]
         for r, row in enumerate(t.cells):
             cell = row[s]
             if cell.value is None or cell.kind not in ("num", "npct"):
@@ -231,6 +231,21 @@ def _denominators(t: Table, s: int) -> list[int]:
             return named
     dens = [c for c in counts if _DEN_NAMES.match(t.grid.columns[c])]
     return dens or counts
+
+
+def _consistent(t: Table, s: int, d: int, scale: float) -> bool:
+    """Whether column ``d`` can be the denominator of share column ``s``: in every row where
+    both are published, the share times ``d`` leaves a whole number of persons. A count that
+    is not the denominator (``n`` beside ``n_known`` in ``share = n / n_known``) fails in some
+    row, and reading the share against it would "recover" numbers that mean nothing."""
+    for r, row in enumerate(t.cells):
+        cell = row[s]
+        if cell.value is None or cell.kind not in ("num", "npct") or not t.is_count_cell(r, d):
+            continue
+        den = t.value(r, d)
+        if den and numerator_range(cell.value / scale, (cell.pct_half or 0) / scale, den) is None:
+            return False
+    return True
 
 
 def _share_row(
@@ -274,13 +289,24 @@ def complement_hits(t: Table, threshold: int) -> Iterator[Hit]:
     for k in range(1, _max_subset(len(cols)) + 1):
         for a in (c for c in cols if not _PART_NAME.search(t.grid.columns[c])):
             for sub in itertools.combinations([c for c in cols if c != a], k):
-                if any((a, b) in parts for b in sub):
+                if any((a, b) in parts for b in sub) or _mixes_groups(t, (a, *sub)):
                     continue
                 for h in _complement(t, rows, a, sub, threshold):
                     key = (h.row, h.value)
                     if key not in seen:
                         seen.add(key)
                         yield h
+
+
+_REF_NAME = re.compile(r"_ref$", re.I)
+
+
+def _mixes_groups(t: Table, cols: tuple[int, ...]) -> bool:
+    """Counts of the reference group (``n_ref``, ``n_events_ref``: other persons than the
+    row's compared group) are never subtracted from the compared group's counts, nor the
+    other way round: the difference counts nobody."""
+    refs = {bool(_REF_NAME.search(t.grid.columns[c])) for c in cols}
+    return len(refs) > 1
 
 
 _PART_NAME = re.compile(r"(?:^|_)(?:events?|competing|numerator|excluded|censored|deaths?)$", re.I)
