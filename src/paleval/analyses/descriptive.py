@@ -196,7 +196,13 @@ def characteristics(
     """
     frame = _as_frame(cohort)
     if variables is None:
-        variables = [v for v in DEFAULT_CHARACTERISTICS if v in frame.columns]
+        # a column the cohort has but never fills (nursing_home_resident without its
+        # register) is not a characteristic
+        variables = [
+            v
+            for v in DEFAULT_CHARACTERISTICS
+            if v in frame.columns and frame[v].null_count() < frame.height
+        ]
     variables = list(variables)
     require_columns(frame, [*variables, *([by] if by else [])], "characteristics (Table 1)")
     if by is None:
@@ -336,7 +342,8 @@ def _definition_notes(frame: pl.DataFrame, variables: Sequence[str]) -> list[str
                 f"{' / '.join(map(str, lags))} year(s) before the year of death, quartiles within "
                 "the income year"
             )
-    if "living_alone" in variables and "nursing_home_resident" not in frame.columns:
+    nh = frame.get_column("nursing_home_resident", default=None)
+    if "living_alone" in variables and (nh is None or nh.null_count() == frame.height):
         notes.append(
             "living_alone: one-person family in BEF, which includes nursing-home residents"
         )

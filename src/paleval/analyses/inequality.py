@@ -541,7 +541,8 @@ def _living_arrangement(frame: pl.DataFrame, wanted: set[str], notes: list[str])
     cohort has ``nursing_home_resident``; otherwise a note that the two are mixed."""
     if not ({"living_alone", "living_arrangement"} & wanted):
         return frame
-    if "nursing_home_resident" not in frame.columns:
+    nh = frame.get_column("nursing_home_resident", default=None)
+    if nh is None or nh.null_count() == frame.height:  # no column, or no nursing-home register
         if "living_alone" in wanted:
             notes.append(
                 "living_alone is BEF's one-person family (ANTPERSF = 1), which includes "

@@ -587,8 +587,18 @@ def place_of_death_gp(
         raise ValueError(
             f"nursing-home residence (community_dwelling=True, or {NURSING_HOME!r} as an "
             f"exposure, covariate or by) needs the Boolean cohort column {NURSING_HOME!r}, "
-            "which this cohort does not have (nursing-home residence is not in BEF; it "
-            "comes from the municipalities' elderly-care / housing data)"
+            "which this cohort does not have (nursing-home residence is not in BEF; the "
+            "decedent cohort takes it from the nursing-home register 'plh' when delivered)"
+        )
+    if "home_death" in outcomes and NURSING_HOME in [*exposures, *covariates] and not (
+        community_dwelling
+    ):
+        raise ValueError(
+            f"{NURSING_HOME!r} cannot be an exposure or covariate of 'home_death': a "
+            "nursing-home resident's home is the nursing home, so no resident dies in an own "
+            "home and the model has no estimate (separation). Use community_dwelling=True "
+            "(the residents left out, counted), the outcome 'usual_residence_death', or by="
+            f"{NURSING_HOME!r}"
         )
     if NURSING_HOME in frame.columns and frame.schema[NURSING_HOME] != pl.Boolean:
         raise ValueError(
