@@ -30,7 +30,7 @@ a ``suppression`` column says ``"primary"`` or ``"secondary"`` (null when publis
 The heuristic is of the family of sdcTable's ``SIMPLEHEURISTIC`` (protectTable) and
 tau-argus' modular method, without their linear-programming attacker model: it checks each
 equation and the chains of exact deductions through them, not every linear combination. See
-``docs/methods/sdc.md`` for the argument, the limits and the sources.
+``docs/disclosure.md`` for the argument, the limits and the sources.
 """
 
 from __future__ import annotations
