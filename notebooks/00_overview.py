@@ -27,6 +27,7 @@ end = "2024-12-31"  # ... to
 lang = "en"  # figure language: "en" or "da"
 output_dir = "../reports/interactive"  # where figures/ and tables/ are written
 threshold = 5  # disclosure control: smallest publishable count
+rounding = None  # or 5 / 10: published counts rounded to a multiple (after suppression)
 formats = ["png", "svg"]  # figure file formats
 cache_dir = None  # cache of the built study frames (None: beside the data)
 
@@ -47,7 +48,7 @@ study
 # %%
 flow = export(
     flow_result(study.flow), "overview_flow", output_dir,
-    threshold=threshold, lang=lang, formats=formats,
+    threshold=threshold, rounding=rounding, lang=lang, formats=formats,
 )  # fmt: skip
 flow.plot(lang=lang)
 plt.show()
@@ -61,7 +62,7 @@ flow
 # %%
 table1 = export(
     characteristics(study.decedents, by="cause_group"), "overview_table1", output_dir,
-    threshold=threshold, lang=lang, formats=formats,
+    threshold=threshold, rounding=rounding, lang=lang, formats=formats,
 )  # fmt: skip
 table1
 
@@ -74,7 +75,7 @@ by_cancer = study.decedents.with_columns(
 )
 export(
     characteristics(by_cancer, by="group"), "overview_table1_cancer", output_dir,
-    threshold=threshold, lang=lang, formats=formats,
+    threshold=threshold, rounding=rounding, lang=lang, formats=formats,
 )  # fmt: skip
 
 # %% [markdown]

@@ -27,6 +27,7 @@ end = "2024-12-31"  # ... to
 lang = "en"  # figure language: "en" or "da"
 output_dir = "../reports/interactive"  # where figures/ and tables/ are written
 threshold = 5  # disclosure control: smallest publishable count
+rounding = None  # or 5 / 10: published counts rounded to a multiple (after suppression)
 formats = ["png", "svg"]  # figure file formats
 cache_dir = None  # cache of the built study frames (None: beside the data)
 
@@ -40,7 +41,7 @@ from paleval.report import export, load_study
 
 study = load_study(data_dir, start=start, end=end, cache_dir=cache_dir)
 incident = {"cancer": study.incident_cancer, "noncancer": study.incident_noncancer}
-options = dict(threshold=threshold, lang=lang, formats=formats)
+options = dict(threshold=threshold, rounding=rounding, lang=lang, formats=formats)
 
 # %% [markdown]
 # ## Referral from diagnosis: cancer vs non-cancer

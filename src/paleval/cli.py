@@ -119,6 +119,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         end=args.end,
         lang=args.lang,
         threshold=args.threshold,
+        rounding=args.rounding,
         formats=[f.strip() for f in args.formats.split(",") if f.strip()],
         notebooks=args.notebook or None,
         cache_dir=args.cache_dir,
@@ -285,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--end", default="2024-12-31", help="study period end (YYYY-MM-DD)")
     r.add_argument("--lang", choices=["en", "da"], default="en", help="figure language")
     r.add_argument("--threshold", type=int, default=5, help="disclosure threshold")
+    r.add_argument(
+        "--rounding",
+        type=int,
+        choices=[5, 10],
+        default=None,
+        help="also round published counts to a multiple of 5 or 10 (default: no rounding)",
+    )
     r.add_argument("--formats", default="png,svg", help="figure formats (png, svg, pdf)")
     r.add_argument("--notebook", action="append", help="run only this notebook (repeatable)")
     r.add_argument("--cache-dir", default=None, help="cache of the built study frames")

@@ -590,8 +590,10 @@ def place_of_death_gp(
             "which this cohort does not have (nursing-home residence is not in BEF; the "
             "decedent cohort takes it from the nursing-home register 'plh' when delivered)"
         )
-    if "home_death" in outcomes and NURSING_HOME in [*exposures, *covariates] and not (
-        community_dwelling
+    if (
+        "home_death" in outcomes
+        and NURSING_HOME in [*exposures, *covariates]
+        and not (community_dwelling)
     ):
         raise ValueError(
             f"{NURSING_HOME!r} cannot be an exposure or covariate of 'home_death': a "

@@ -570,6 +570,7 @@ def run_report(
     end: str = "2024-12-31",
     lang: str = "en",
     threshold: int = 5,
+    rounding: int | None = None,
     formats: Sequence[str] = ("png", "svg"),
     notebooks: Sequence[str] | None = None,
     notebook_dir: str | Path | None = None,
@@ -599,6 +600,9 @@ def run_report(
     start, end, lang, threshold, formats
         Study period, figure language (``en``/``da``), disclosure threshold, figure formats;
         passed to every notebook's parameters cell.
+    rounding
+        ``None`` (default), 5 or 10: published counts also rounded to that multiple (after
+        suppression; every notebook's parameter ``rounding``).
     notebooks
         Names (stems such as ``"00_overview"``) to run; default all.
     notebook_dir
@@ -628,6 +632,8 @@ def run_report(
     >>> run_report("reports/tiny", preset="tiny")  # doctest: +SKIP
     """
     t_start = time.perf_counter()
+    if rounding not in (None, 5, 10):
+        raise ValueError(f"rounding must be None, 5 or 10, got {rounding!r}")
     data_dir = _synthetic_data(preset, log) if data_dir is None else Path(data_dir)
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
@@ -645,6 +651,7 @@ def run_report(
         "end": end,
         "lang": lang,
         "threshold": int(threshold),
+        "rounding": rounding,
         "formats": list(formats),
         "output_dir": str(staging),
         "cache_dir": str(cache),
@@ -738,6 +745,7 @@ def _index(root: Path, notebooks: Sequence[Path], manifest: dict[str, Any]) -> s
                 ("data fingerprint", manifest["data"]["fingerprint"][:16]),
                 ("period", f"{p['start']} to {p['end']}"),
                 ("disclosure threshold", p["threshold"]),
+                ("rounding of counts", p.get("rounding") or "none"),
                 ("language", p["lang"]),
                 ("paleval", manifest["versions"]["paleval"]),
                 ("total time (s)", manifest["timings"]["total_seconds"]),
