@@ -138,9 +138,14 @@ def test_planted_fit_is_reported_in_ratios(planted_fit, eol_small_lag1):
     model = planted_fit.models["spc_admitted|OR"]
     long = model.table.filter(pl.col("term") == "education[long_higher]")["ratio"].item()
     assert edu.filter(pl.col("level") == "long_higher")["estimate"].item() == pytest.approx(long)
-    # complete cases: cancer decedents with known education and income
+    # complete cases: cancer decedents with known education and income, not living in a
+    # nursing home (residents' living_alone is missing: not living alone at home)
     cancer = eol_small_lag1.filter("cancer")
-    cc = cancer.filter((pl.col("education") != "unknown") & pl.col("income_quartile").is_not_null())
+    cc = cancer.filter(
+        (pl.col("education") != "unknown")
+        & pl.col("income_quartile").is_not_null()
+        & ~pl.col("nursing_home_resident").fill_null(False)
+    )
     assert model.n == cc.height
     assert int(edu["n"].sum()) == cc.height
     assert any("unknown level of education/income_quartile" in x for x in planted_fit.notes)

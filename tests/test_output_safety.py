@@ -401,7 +401,9 @@ def test_the_disclosure_audit_blocks_publication(
 ) -> None:
     out, before = previous
     small = _notebooks(tmp_path / "small", **{"00_mini": GOOD.replace("{a}", "3")})
-    with pytest.raises(ReportError, match=r"disclosure: tables/mini_counts.csv: column 'n'"):
+    with pytest.raises(
+        ReportError, match=r"disclosure: tables/mini_counts.csv: row 1 \(a\), column 'n': 3"
+    ):
         _run(out, tiny_dir, cache, small)
     assert _snapshot(out) == before
 

@@ -174,7 +174,7 @@ def test_the_fingerprint_ignores_the_manifest_and_files_not_read(extract: Path) 
     fp = data_fingerprint(extract)
     (extract / "manifest.json").write_text("{}")
     (extract / "README.txt").write_text("notes")
-    (extract / "dod" / "old_dod_backup.txt").write_text("x")
+    (extract / "dod" / "old_dod_backup.md").write_text("x")  # notes: ignored
     assert data_fingerprint(extract) == fp
     f = extract / "sssy" / sorted(p.name for p in (extract / "sssy").iterdir())[0]
     data = bytearray(f.read_bytes())
