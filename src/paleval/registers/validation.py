@@ -252,10 +252,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "code_not_in_list",
         "warn",
-        "bef, dodsaasg, udda, sssy",
-        "A coded value (municipality, detailed place of death, HFAUDD education, GP service) "
-        "not in its paleval code list (model.CODE_LISTS): kept, and mapped to 'unknown' (place "
-        "of death, education) or not counted (GP services) by the analyses.",
+        "bef, dodsaasg, udda",
+        "A coded value (municipality, detailed place of death, HFAUDD education) not in its "
+        "paleval code list (model.CODE_LISTS): kept, and mapped to 'unknown' (place of death, "
+        "education) by the analyses. Only complete code lists are checked: not SSSY's "
+        "SPECIALE (paleval lists only the services it uses).",
     ),
     Rule(
         "code_shape",
