@@ -604,12 +604,21 @@ def test_nursing_home_options_need_the_column():
     )
     assert r.n == n_keep.height
     assert any("community-dwelling only" in x for x in r.notes)
+    # as a covariate of home_death it is refused (no resident dies in an own home); of the
+    # death at the usual place of residence it is estimable
+    with pytest.raises(ValueError, match="no resident dies in an own home"):
+        place_of_death_gp(
+            d, exposures=["gp_home_visit_category"], covariates=["female", "nursing_home_resident"]
+        )
     r = place_of_death_gp(
-        d, exposures=["gp_home_visit_category"], covariates=["female", "nursing_home_resident"]
+        d,
+        exposures=["gp_home_visit_category"],
+        covariates=["female", "nursing_home_resident"],
+        outcome="usual_residence_death",
+        outcomes=["usual_residence_death"],
     )
-    assert (
-        "nursing_home_resident" in r.models["home_death/PR/adjusted/gp_home_visit_category"].terms
-    )
+    key = "usual_residence_death/PR/adjusted/gp_home_visit_category"
+    assert "nursing_home_resident" in r.models[key].terms
 
 
 def test_coverage_gap_rows_leave_only_the_uncovered_exposure():

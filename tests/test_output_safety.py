@@ -416,17 +416,26 @@ def test_the_audit_hook_sees_the_staging_folder(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Whatever ``paleval.disclosure.check_output`` finds stops publication (the stronger
-    auditor keeps its signature)."""
+    """Whatever ``paleval.disclosure.audit_report`` finds stops publication."""
+    from types import SimpleNamespace
+
+    import polars as pl
+
     out, before = previous
     seen: list[Path] = []
 
-    def auditor(folder: Path, threshold: int = 5) -> list[str]:
+    def auditor(folder: Path, threshold: int = 5) -> SimpleNamespace:
         seen.append(Path(folder))
         assert (Path(folder) / "tables" / "mini_counts.csv").is_file()
-        return ["tables/mini_counts.csv: planted finding"]
+        finding = "tables/mini_counts.csv: planted finding"
+        return SimpleNamespace(
+            ok=False,
+            findings=[finding],
+            unreadable=[],
+            table=lambda: pl.DataFrame({"finding": [finding]}),
+        )
 
-    monkeypatch.setattr(paleval.disclosure, "check_output", auditor)
+    monkeypatch.setattr(paleval.disclosure, "audit_report", auditor)
     # the command line, with the one-cell notebook instead of the shipped ones
     monkeypatch.setattr(
         runner_module, "find_notebooks", lambda folder=None: sorted(nbs.glob("*.py"))
