@@ -49,6 +49,7 @@ __all__ = [
     "GROUPINGS",
     "INDICATORS",
     "NEED_GROUPS",
+    "REFERRAL_RULES",
     "UNITS",
     "QualityIndicatorResult",
     "WaitingTimeResult",
@@ -112,6 +113,12 @@ _NOT_ELIGIBLE = ("opfylder_ikke_kriterier",)
 _PLOT_DIAGNOSES = ("cancer", "noncancer")
 UNITS: tuple[str, ...] = ("patient", "referral")
 """Units of analysis: ``"patient"`` (DPD's, the default) or ``"referral"`` (one row each)."""
+REFERRAL_RULES: tuple[str, ...] = ("first_admitted", "first_referral", "any")
+"""Which of a patient's referrals count (``unit="patient"``); RKKP's rule is not verified
+(``docs/methods.md``). ``"first_admitted"`` (default): the admitted course with the earliest
+first contact is the index for indicators 2 and 4, indicator 1 counts admission at any unit
+and 5 an MDC in any admitted course; ``"first_referral"``: the patient's earliest referral
+alone, for every indicator; ``"any"``: an indicator is met when any admitted course meets it."""
 _UNIT_WORD = {"patient": "patient(s)", "referral": "referral(s)"}
 
 
@@ -149,11 +156,14 @@ def _prepare(
     what: str,
     unit: str = "patient",
     ineligible: Sequence[str] = _NOT_ELIGIBLE,
+    referral_rule: str = "first_admitted",
 ) -> _Referrals:
     """Clean DPD referrals: validation exclusions (counted), year, region, diagnosis, wait;
-    with ``unit="patient"`` one row per patient (:func:`_per_patient`)."""
+    with ``unit="patient"`` one row per patient (:func:`_per_patient`, ``referral_rule``)."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+    if referral_rule not in REFERRAL_RULES:
+        raise ValueError(f"referral_rule must be one of {REFERRAL_RULES}, got {referral_rule!r}")
     raw = _as_frame(dpd)
     require_columns(raw, list(_DPD_REQUIRED), what)
     notes: list[str] = []
@@ -233,12 +243,17 @@ def _prepare(
         if ineligible
         else pl.lit(True)
     )
+    df = df.with_columns(
+        wait_days=pl.when(pl.col("admitted"))
+        .then((pl.col("FOERSTE_KONTAKT_DATO") - pl.col("HENV_DATO")).dt.total_days())
+        .cast(pl.Int64)
+    )
     if unit == "patient":
-        df = _per_patient(df, notes)
+        df = _per_patient(df, notes, referral_rule)
     if years is not None:
         ys = sorted({int(y) for y in years})
         df = df.filter(pl.col("year").is_in(ys))
-    no_date = df.filter(pl.col("admitted") & pl.col("FOERSTE_KONTAKT_DATO").is_null()).height
+    no_date = df.filter(pl.col("admitted") & pl.col("wait_days").is_null()).height
     if no_date:
         notes.append(
             f"{no_date} admitted {_UNIT_WORD[unit]} without a first-contact date: kept for "
@@ -249,45 +264,69 @@ def _prepare(
         notes.append(
             f"{odd} referral(s) with a first-contact date but MODTAGET 0 counted as not admitted"
         )
-    df = df.with_columns(
-        wait_days=pl.when(pl.col("admitted"))
-        .then((pl.col("FOERSTE_KONTAKT_DATO") - pl.col("HENV_DATO")).dt.total_days())
-        .cast(pl.Int64)
-    )
     return _Referrals(df, notes, has_region, has_diagnosis, region_source)
 
 
-def _per_patient(df: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
+def _any_flag(col: str) -> pl.Expr:
+    """1 if any admitted course has ``col`` 1, else 0 if any has 0, else null."""
+    v = pl.col(col).filter(pl.col("admitted"))
+    return (
+        pl.when((v == 1).any())
+        .then(pl.lit(1))
+        .when((v == 0).any())
+        .then(pl.lit(0))
+        .otherwise(pl.lit(None))
+        .alias(col)
+    )
+
+
+_RULE_NOTE = {
+    "first_admitted": "index referral = the admitted referral with the earliest first contact "
+    "(else the earliest eligible referral): its unit, dates and EORTC; indicator 1 counts "
+    "admission at any unit, indicator 5 an MDC in any admitted course",
+    "first_referral": "referral_rule='first_referral': the patient's earliest referral alone "
+    "counts for every indicator (its eligibility, admission, wait, EORTC and MDC)",
+    "any": "referral_rule='any': an indicator is met when any admitted course meets it "
+    "(indicator 2: the shortest wait of the admitted courses); index referral for the unit "
+    "splits = the admitted referral with the earliest first contact",
+}
+
+
+def _per_patient(df: pl.DataFrame, notes: list[str], rule: str = "first_admitted") -> pl.DataFrame:
     """One row per patient (DPD counts patients, not referrals).
 
-    The patient's *index referral* is the admitted referral with the earliest first contact
-    (the first SPC course: its unit, referral date, contact date and EORTC baseline), or for
-    a patient never admitted the earliest eligible referral (else the earliest referral);
-    ties by referral date, then unit. Per patient: ``admitted`` = admitted at any unit,
-    ``eligible`` = any eligible referral, ``MDK`` = discussed at an MDC in any admitted course
-    (1 if any 1, else 0 if any 0, else null), ``n_referrals``. A sort and one group-by.
+    ``rule="first_admitted"`` (default): the patient's *index referral* is the admitted
+    referral with the earliest first contact (the first SPC course: its unit, referral date,
+    contact date, wait and EORTC baseline), or for a patient never admitted the earliest
+    eligible referral (else the earliest referral); ties by referral date, then unit. Per
+    patient: ``admitted`` = admitted at any unit, ``eligible`` = any eligible referral,
+    ``MDK`` = discussed at an MDC in any admitted course (1 if any 1, else 0 if any 0, else
+    null), ``n_referrals``. ``rule="first_referral"``: every column from the earliest referral
+    (ties by unit). ``rule="any"``: as the default, and ``EORTC_UDFYLDT`` as ``MDK`` (any
+    admitted course) and ``wait_days`` the shortest wait of the admitted courses. A sort and
+    one group-by.
     """
     n_ref = df.height
-    has_mdk = "MDK" in df.columns
-    rank = pl.when(pl.col("admitted")).then(0).when(pl.col("eligible")).then(1).otherwise(2)
-    contact_key = pl.when(pl.col("admitted")).then(pl.col("FOERSTE_KONTAKT_DATO"))
+    first_only = rule == "first_referral"
+    if first_only:
+        rank, contact_key = pl.lit(0), pl.lit(None, pl.Date)
+    else:
+        rank = pl.when(pl.col("admitted")).then(0).when(pl.col("eligible")).then(1).otherwise(2)
+        contact_key = pl.when(pl.col("admitted")).then(pl.col("FOERSTE_KONTAKT_DATO"))
     keys = ["PNR", "_rank", "_contact", "HENV_DATO", "unit"]
+    combined = [] if first_only else ["admitted", "eligible", "MDK"]
+    if rule == "any":
+        combined += ["EORTC_UDFYLDT", "wait_days"]
     agg: list[pl.Expr] = [
-        pl.all().exclude("PNR", "_rank", "_contact", "admitted", "eligible", "MDK").first(),
-        pl.col("admitted").any(),
-        pl.col("eligible").any(),
+        pl.all().exclude("PNR", "_rank", "_contact", *combined).first(),
         pl.len().alias("n_referrals"),
     ]
-    if has_mdk:
-        mdk = pl.col("MDK").filter(pl.col("admitted"))
-        agg.append(
-            pl.when((mdk == 1).any())
-            .then(pl.lit(1))
-            .when((mdk == 0).any())
-            .then(pl.lit(0))
-            .otherwise(pl.lit(None))
-            .alias("MDK")
-        )
+    if not first_only:
+        agg += [pl.col("admitted").any(), pl.col("eligible").any()]
+        agg += [_any_flag(c) for c in ("MDK",) if c in df.columns]
+    if rule == "any":
+        agg += [_any_flag(c) for c in ("EORTC_UDFYLDT",) if c in df.columns]
+        agg.append(pl.col("wait_days").filter(pl.col("admitted")).min().alias("wait_days"))
     out = (
         df.lazy()
         .with_columns(_rank=rank, _contact=contact_key)
@@ -299,9 +338,8 @@ def _per_patient(df: pl.DataFrame, notes: list[str]) -> pl.DataFrame:
     multi = out.filter(pl.col("n_referrals") > 1).height
     notes.append(
         f"per patient (DPD counts patients): {n_ref} referral(s) of {out.height} patient(s), "
-        f"{multi} with two or more; index referral = the admitted referral with the earliest "
-        "first contact (else the earliest eligible referral): its unit, dates and EORTC; "
-        "indicator 1 counts admission at any unit, indicator 5 an MDC in any admitted course"
+        f"{multi} with two or more; {_RULE_NOTE[rule]} (RKKP's rule for several referrals "
+        "not verified: docs/methods.md)"
     )
     return out
 
@@ -779,6 +817,7 @@ def quality_indicators(
     noncancer_groups: Sequence[str] = NEED_GROUPS,
     standards: Mapping[str, float | None] | None = None,
     unit: str = "patient",
+    referral_rule: str = "first_admitted",
 ) -> QualityIndicatorResult:
     """The DPD quality indicators 1, 2, 3A, 3B, 4 and 5 with Wilson CIs and standards.
 
@@ -819,6 +858,13 @@ def quality_indicators(
         admitted course; ``unit``/``unit_type``/``region`` splits and the funnel follow the
         index referral; without ``decedents`` the year is that of the index referral.
         ``"referral"``: every referral row counts (a unit-activity view).
+    referral_rule
+        Which of a patient's several referrals count with ``unit="patient"``
+        (:data:`REFERRAL_RULES`; RKKP's rule is not verified, ``docs/methods.md``):
+        ``"first_admitted"`` (default, as described under ``unit``); ``"first_referral"``:
+        the patient's earliest referral alone decides every indicator (a patient first
+        refused as not eligible is out of all of them); ``"any"``: indicators 2, 4 and 5 are
+        met when any admitted course meets them (2: the shortest wait).
 
     Returns
     -------
@@ -851,6 +897,15 @@ def quality_indicators(
     ...     FOERSTE_KONTAKT_DATO=pl.lit(d(2019, 2, 15)))])
     >>> [quality_indicators(two, unit=u).table["denominator"].to_list() for u in UNITS]
     [[4, 3, 3, 3], [5, 4, 4, 4]]
+
+    Patient ``b`` (19 days at ``u1``) is also referred to ``u2`` and seen there after 3 days:
+    indicator 2 by ``referral_rule``.
+
+    >>> b2 = pl.concat([dpd, dpd[1].with_columns(ENHED_ID=pl.lit("u2"),
+    ...     HENV_DATO=pl.lit(d(2019, 2, 5)), FOERSTE_KONTAKT_DATO=pl.lit(d(2019, 2, 8)))])
+    >>> [quality_indicators(b2, referral_rule=r).table.filter(pl.col("indicator") == "2")
+    ...  ["numerator"].item() for r in REFERRAL_RULES]
+    [3, 2, 3]
     """
     what = "DPD quality indicators"
     if not isinstance(days, int) or days < 0:
@@ -858,7 +913,7 @@ def quality_indicators(
     decedents = None if decedents is None else _as_frame(decedents)  # collected once
     refs = _prepare(
         dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit,
-        ineligible=ineligible_reasons,
+        ineligible=ineligible_reasons, referral_rule=referral_rule,
     )  # fmt: skip
     keys = _check_by(by, refs)
     defs = _definitions(days, standards)
@@ -931,6 +986,7 @@ def quality_indicators(
             "days": days,
             "ineligible_reasons": tuple(ineligible_reasons),
             "unit": unit,
+            "referral_rule": referral_rule if unit == "patient" else None,
             "decedents": decedents is not None,
             "standards": dict(zip(defs["indicator"], defs["standard"], strict=True)),
         },
@@ -952,6 +1008,7 @@ def waiting_time(
     years: Iterable[int] | None = None,
     noncancer_groups: Sequence[str] = NEED_GROUPS,
     unit: str = "patient",
+    referral_rule: str = "first_admitted",
 ) -> WaitingTimeResult:
     """Waiting time from referral to first contact among admitted referrals.
 
@@ -980,6 +1037,9 @@ def waiting_time(
         ``"patient"`` (default): one waiting time per admitted patient, from the referral
         that led to the first SPC contact to that contact (as indicator 2); ``"referral"``:
         one per admitted referral.
+    referral_rule
+        As in :func:`quality_indicators` (``"first_referral"``: the earliest referral's wait
+        when it was admitted; ``"any"``: the shortest wait of the admitted courses).
 
     Returns
     -------
@@ -1002,8 +1062,9 @@ def waiting_time(
         raise ValueError(f"days must be a non-negative integer, got {days!r}")
     decedents = None if decedents is None else _as_frame(decedents)  # collected once
     refs = _prepare(
-        dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit
-    )
+        dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit,
+        referral_rule=referral_rule,
+    )  # fmt: skip
     keys = _check_by(by, refs)
     adm = refs.frame.filter(pl.col("admitted") & pl.col("wait_days").is_not_null())
 
@@ -1049,6 +1110,7 @@ def waiting_time(
             "years": None if years is None else tuple(sorted({int(y) for y in years})),
             "decedents": decedents is not None,
             "unit": unit,
+            "referral_rule": referral_rule if unit == "patient" else None,
         },
         notes=notes,
         protection={
