@@ -647,3 +647,38 @@ def test_coverage_gap_rows_leave_only_the_uncovered_exposure():
     )  # fmt: skip
     assert r.models["home_death/PR/adjusted"].nobs == d.height - n_gap
     assert any("with mutual=True they leave every model" in x for x in r.notes)
+
+
+def test_coverage_strata_on_the_synthetic_registers(eol):
+    """On the synthetic registers (Capital Region out-of-hours absent from 2014): the strata are
+    the persons a referee would select by hand from region and date of death."""
+    r = place_of_death_gp(
+        eol, exposures=["gp_home_visit_category", "gp_ooh_30d"], covariates=["age_group"],
+        outcomes=["home_death"], coverage_strata=True,
+    )  # fmt: skip
+    capital = pl.col("region_code") == "84"
+    gap = capital & (pl.col("death_date") >= pl.date(2014, 1, 1))
+    n_gap, n_capital = eol.filter(gap).height, eol.filter(capital).height
+    assert n_gap > 100 and eol["region_code"].null_count() == 0
+    note = next(x for x in r.notes if x.startswith("coverage strata (coverage_strata=True"))
+    assert f"covered by every source {eol.height - n_gap:,} persons" in note
+    assert f"in a declared gap {n_gap:,}" in note
+    assert f"regions without a declared gap {eol.height - n_capital:,}" in note
+    # the sensitivity analysis without the Capital Region: out-of-hours models over the others
+    sample = eol.filter(
+        ~capital & (pl.col("cause_group") != "other") & (pl.col("place_of_death") != "unknown")
+        & pl.col("practice").is_not_null() & pl.col("age_group").is_not_null()
+        & pl.col("gp_ooh_30d").is_not_null()
+    )  # fmt: skip
+    tab = r.tables["coverage"].filter(
+        (pl.col("stratum") == "regions_without_gap") & (pl.col("exposure") == "gp_ooh_30d")
+        & (pl.col("model") == "adjusted") & (pl.col("measure") == "PR")
+    )  # fmt: skip
+    assert tab["n_analysed"].item() == sample.height
+    # the Capital Region before 2014 is covered: its out-of-hours exposure is estimated there
+    assert (
+        r.tables["coverage"]
+        .filter((pl.col("stratum") == "regions_with_gap") & (pl.col("exposure") == "gp_ooh_30d"))
+        .height
+        > 0
+    )

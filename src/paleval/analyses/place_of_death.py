@@ -42,6 +42,7 @@ are recoded "other" places, so this reproduces the generator's planted model exa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -452,6 +453,8 @@ def place_of_death_gp(
     conf_level: float = 0.95,
     population: Literal["expected", "all"] = "expected",
     community_dwelling: bool = False,
+    coverage_strata: bool = False,
+    region: str = "region_code",
 ) -> PlaceOfDeathResult:
     """Place of death relative to the GP's involvement at the end of life.
 
@@ -509,6 +512,21 @@ def place_of_death_gp(
         ``True``: only persons not living in a nursing home (needs the Boolean cohort column
         ``nursing_home_resident``; residents and unknowns excluded, counted). The same column
         can be a covariate (``covariates=[..., "nursing_home_resident"]``).
+    coverage_strata
+        ``True``: also the table ``coverage``, the ``ratios`` re-estimated by coverage stratum
+        (the view a referee asks for when a source does not cover every region and period):
+        split ``"coverage"``: persons whose windows are ``covered`` by every source
+        (``gp_coverage_gap`` null) and the ``uncovered`` (in a declared gap; their uncovered
+        exposure is not estimable there); split ``"region"`` (sensitivity analysis): the
+        regions without a declared gap (``regions_without_gap``: the Capital Region left out
+        entirely, before and after 2014) and the rest (``regions_with_gap``: the regions with
+        a declared ``unknown`` gap in :func:`paleval.codes.coverage_table`, and persons with
+        an unknown region). Each split also repeats the main estimates (``stratum == "all"``).
+        Needs the columns ``gp_coverage_gap`` (:func:`paleval.cohort.add_gp_exposures`) and
+        ``region``.
+    region
+        BEF region code column (81-85) of ``coverage_strata`` (default ``"region_code"``, the
+        decedent cohort's).
 
     Exposures that are null because their source does not cover the person's region and
     period (column ``gp_coverage_gap``, from :func:`paleval.cohort.add_gp_exposures`) leave
@@ -519,7 +537,9 @@ def place_of_death_gp(
     Returns
     -------
     PlaceOfDeathResult
-        Tables ``distribution``, ``ratios``, ``multinomial``, ``standardised``; fitted models
+        Tables ``distribution``, ``ratios``, ``multinomial``, ``standardised`` (and
+        ``coverage`` with ``coverage_strata``: the ``ratios`` columns after ``split,
+        stratum``); fitted models
         in ``models`` keyed ``"<outcome>/<PR|OR>/<crude|adjusted>[/<exposure>]"`` and
         ``"place_of_death/RRR/<model>[/<exposure>]"`` (prefixed ``"<by>=<value>/"`` with
         ``by``); exclusions counted in ``notes``.
@@ -556,6 +576,15 @@ def place_of_death_gp(
     True
     """
     frame = _as_frame(cohort)
+    if coverage_strata:
+        args = dict(
+            exposures=exposures, covariates=covariates, outcome=outcome, outcomes=outcomes,
+            cluster=cluster, by=by, reference=reference, mutual=mutual,
+            unknown_place=unknown_place, place_reference=place_reference,
+            standardise_with=standardise_with, conf_level=conf_level, population=population,
+            community_dwelling=community_dwelling,
+        )  # fmt: skip
+        return _with_coverage_strata(frame, args, region)
     exposures = [exposures] if isinstance(exposures, str) else list(exposures)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
@@ -911,6 +940,7 @@ def place_of_death_gp(
         "conf_level": conf_level,
         "population": population,
         "community_dwelling": community_dwelling,
+        "coverage_strata": False,
     }
     margins = {
         "distribution": [[*lead, "exposure", "level"], [*lead, "exposure", "place"]],
@@ -932,6 +962,101 @@ def place_of_death_gp(
         models=models,
         notes=notes,
         protection=_place_protection(margins),
+    )
+
+
+_STRATA = {
+    "coverage": ("covered", "uncovered"),
+    "region": ("regions_without_gap", "regions_with_gap"),
+}
+"""The splits of ``coverage_strata`` and their two strata (each split partitions the persons
+of the main analysis; ``"all"`` repeats the main estimates)."""
+
+
+def _with_coverage_strata(frame: pl.DataFrame, args: dict[str, Any], region: str):
+    """:func:`place_of_death_gp` with the table ``coverage``: the ratios per coverage stratum
+    and without the regions that have a declared gap (see ``coverage_strata``)."""
+    from paleval.codes import coverage_table
+
+    missing = [c for c in (_COVERAGE, region) if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"coverage_strata=True needs the cohort column(s) {missing}: {_COVERAGE!r} from "
+            "paleval.cohort.add_gp_exposures (applied with the person's region) and the BEF "
+            f"region code {region!r} (the decedent cohort's 'region_code'; or pass region=)"
+        )
+    main = place_of_death_gp(frame, **args)
+    gaps = coverage_table().filter((pl.col("register") == "sssy") & (pl.col("action") == "unknown"))
+    gap_regions = sorted(set(gaps["REG"].drop_nulls().to_list()))
+    gap_names = ", ".join(sorted(set(gaps["region"].drop_nulls().to_list()))) or "none"
+    reg = pl.col(region).cast(pl.String)
+    without = reg.is_not_null() & ~reg.is_in(gap_regions)
+    conds = {
+        "covered": pl.col(_COVERAGE).is_null(),
+        "uncovered": pl.col(_COVERAGE).is_not_null(),
+        "regions_without_gap": without,
+        "regions_with_gap": ~without,
+    }
+    exposures = [args["exposures"]] if isinstance(args["exposures"], str) else args["exposures"]
+    parts = [
+        main.tables["ratios"].select(pl.lit(split).alias("split"), pl.lit("all").alias("stratum"),
+                                     pl.all())
+        for split in _STRATA
+    ]  # fmt: skip
+    counts, notes = {}, []
+    for split, strata in _STRATA.items():
+        for stratum in strata:
+            sub = frame.filter(conds[stratum])
+            counts[stratum] = sub.height
+            exps = [e for e in exposures if sub[e].drop_nulls().n_unique() >= 2]
+            gone = [e for e in exposures if e not in exps]
+            if gone:
+                notes.append(
+                    f"coverage strata: {stratum}: {', '.join(gone)} unknown or constant, "
+                    "not estimated"
+                )
+            if not exps:
+                continue
+            try:
+                res = place_of_death_gp(sub, **{**args, "exposures": exps})
+            except (ValueError, ConvergenceError) as err:
+                notes.append(f"coverage strata: {stratum}: not estimable ({err})")
+                continue
+            parts.append(
+                res.tables["ratios"].select(
+                    pl.lit(split).alias("split"), pl.lit(stratum).alias("stratum"), pl.all()
+                )
+            )
+    notes.insert(
+        0,
+        "coverage strata (coverage_strata=True, table 'coverage'): covered by every source "
+        f"{counts['covered']:,} persons, in a declared gap {counts['uncovered']:,}; regions "
+        f"without a declared gap {counts['regions_without_gap']:,}, regions with one "
+        f"({gap_names}) or an unknown {region} {counts['regions_with_gap']:,} (counts before "
+        "the population and place-of-death exclusions)",
+    )
+    by = args.get("by")
+    lead = [] if by is None else [by]
+    table = pl.concat(parts, how="vertical_relaxed")
+    keys = ["split", *lead, "outcome", "measure", "model", "exposure"]
+    protection = dict(main.protection)
+    protection["coverage"] = Protection(
+        ("n", "events", "n_ref", "n_events_ref", "n_analysed"),
+        [
+            Margin((*keys, "level"), counts=("n", "events"), over="stratum", total="all"),
+            Margin((*keys, "stratum"), counts=("n",)),
+            Complement("n", ("events",)),
+            Complement("n_ref", ("n_events_ref",)),
+        ],
+        differences=False,
+        totals=("n_ref", "n_events_ref", "n_analysed"),
+    )
+    return dataclasses.replace(
+        main,
+        tables={**main.tables, "coverage": table},
+        params={**main.params, "coverage_strata": True, "region": region},
+        notes=[*main.notes, *dict.fromkeys(notes)],
+        protection=protection,
     )
 
 
