@@ -7,12 +7,13 @@ Every list is a CSV file in ``paleval/codes/data`` with a ``source`` column (or 
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from importlib import resources
 
 import polars as pl
 
-__all__ = ["available_code_lists", "code_values", "coverage_table", "load_codes"]
+__all__ = ["available_code_lists", "code_values", "coverage_table", "covered_from", "load_codes"]
 
 
 def available_code_lists() -> list[str]:
@@ -84,11 +85,13 @@ def coverage_table() -> pl.DataFrame:
     """The declared coverage table: where a register source is absent or incomplete.
 
     One row per register x part (``period``, e.g. ``"out_of_hours"`` services of SSSY) x
-    region (``REG``, the BEF region code 81-85) x period of time (``start`` to ``end``, both
-    inclusive; ``end`` null while the gap lasts), with ``coverage`` (``"absent"`` or
-    ``"partial"``), ``action`` (:data:`COVERAGE_ACTIONS`), ``reason`` and ``source``. Read
-    from the code list ``coverage``; the exposure functions
-    (:func:`paleval.cohort.add_gp_exposures`) and :func:`paleval.registers.validate` use it.
+    region (``REG``, the BEF region code 81-85; null: every region) x period of time (``start``
+    to ``end``, both inclusive; ``end`` null while the gap lasts, ``start`` null when the gap
+    is the time before the register began, e.g. ``plh`` before 2011), with ``coverage``
+    (``"absent"`` or ``"partial"``), ``action`` (:data:`COVERAGE_ACTIONS`), ``reason`` and
+    ``source``. Read from the code list ``coverage``; the exposure functions
+    (:func:`paleval.cohort.add_gp_exposures`) and :func:`paleval.registers.validate` use the
+    ``sssy`` rows, :func:`covered_from` the open-start ``absent`` rows (``plh``).
 
     Examples
     --------
@@ -97,10 +100,38 @@ def coverage_table() -> pl.DataFrame:
     ('sssy', 'out_of_hours', '84', datetime.date(2014, 1, 1))
     """
     t = load_codes("coverage").with_columns(pl.col("start", "end").str.to_date("%Y-%m-%d"))
-    bad = t.filter(~pl.col("action").is_in(list(COVERAGE_ACTIONS)) | pl.col("start").is_null())
+    bad = t.filter(
+        ~pl.col("action").is_in(list(COVERAGE_ACTIONS))
+        | (pl.col("start").is_null() & pl.col("end").is_null())
+    )
     if bad.height:
         raise ValueError(
             f"code list 'coverage': rows {bad.select('register', 'REG').rows()} need a start "
-            f"date and an action in {list(COVERAGE_ACTIONS)}"
+            f"or an end date and an action in {list(COVERAGE_ACTIONS)}"
         )
     return t
+
+
+def covered_from(register: str, period: str | None = None) -> dt.date | None:
+    """The first day a register (part) is observed nationally, from the coverage table: the
+    day after the end of a declared ``absent`` gap with an open start (``None`` when no such
+    gap is declared). A value at an earlier date is unknown, not a negative finding.
+
+    Examples
+    --------
+    >>> covered_from("plh")
+    datetime.date(2011, 1, 1)
+    >>> covered_from("sssy", "out_of_hours") is None
+    True
+    """
+    t = coverage_table().filter(
+        (pl.col("register") == register)
+        & pl.col("start").is_null()
+        & (pl.col("coverage") == "absent")
+        & pl.col("REG").is_null()
+    )
+    if period is not None:
+        t = t.filter(pl.col("period") == period)
+    if t.height == 0:
+        return None
+    return t["end"].max() + dt.timedelta(days=1)
