@@ -39,7 +39,11 @@ import math
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
+from scipy import sparse
+
+from paleval.disclosure.lp import leaking_intervals
 
 __all__ = [
     "Complement",
@@ -257,11 +261,15 @@ def _compile_sequence(sys: _System, frame: pl.DataFrame, rel: Steps) -> None:
         vals = sys.values[c]
         diffs: list[int | None] = []
         name = sys.add_virtual(f"diff:{c.lstrip('~')}", diffs)
+        # ties are oriented as the column runs (a reader knows that cumulative events grow
+        # and at-risk sets shrink, not which of two equal hidden values is the larger)
+        steps = [vals[b] - vals[a] for a, b, _ in pairs if None not in (vals[a], vals[b])]  # type: ignore[operator]
+        rising = sum(d > 0 for d in steps) > sum(d < 0 for d in steps)
         for a, b, consecutive in pairs:
             va, vb = vals[a], vals[b]
             if va is None or vb is None:
                 continue
-            hi, lo = (a, b) if va >= vb else (b, a)
+            hi, lo = (a, b) if va > vb or (va == vb and not rising) else (b, a)
             removed = [sys.values[x][b] for x in rel.removed]
             if consecutive and rel.removed and None not in removed and sum(removed) == abs(va - vb):  # type: ignore[arg-type]
                 sys.equation((c, hi), [(c, lo), *((x, b) for x in rel.removed)])
@@ -407,13 +415,115 @@ def _candidate(
     return None if best is None else best[2]
 
 
+def _lp_system(
+    sys: _System, known: set[Cell], threshold: int
+) -> tuple[dict[Cell, int], sparse.csr_array, np.ndarray, np.ndarray, list[list[int]]]:
+    """The attacker's linear system over the cells not known: one row per equation with an
+    unknown cell (an implied total of 1 to ``threshold - 1`` is not known, so its equation is
+    left out), the variables (free when the derived count can be negative) and, per variable,
+    the equations it is in."""
+    vars_: dict[Cell, int] = {}
+    ri, ci, co, rhs = [], [], [], []
+    eqs: list[int] = []
+    for k, (total, parts) in enumerate(sys.equations):
+        if total is None and not _total_known(sys, None, parts, known, threshold):
+            continue
+        terms = [(c, 1.0) for c in parts]
+        const = -float(sum(sys.value(c) or 0 for c in parts)) if total is None else 0.0
+        if total is not None:
+            terms.append((total, -1.0))
+        row_known = const
+        unknown = []
+        for c, coef in terms:
+            if c in known:
+                row_known += coef * (sys.value(c) or 0)
+            else:
+                unknown.append((c, coef))
+        if not unknown:
+            continue
+        i = len(rhs)
+        for c, coef in unknown:
+            ri.append(i)
+            ci.append(vars_.setdefault(c, len(vars_)))
+            co.append(coef)
+        rhs.append(-row_known)
+        eqs.append(k)
+    a = sparse.csr_array((co, (ri, ci)), shape=(len(rhs), len(vars_)))
+    negative = {c for c, vals in sys.values.items() if any(v is not None and v < 0 for v in vals)}
+    free = np.array([c[0] in negative for c in vars_], dtype=bool)
+    of_var: list[list[int]] = [[] for _ in vars_]
+    for i, j in zip(ri, ci, strict=True):
+        of_var[j].append(eqs[i])
+    return vars_, a, np.array(rhs, dtype=float), free, of_var
+
+
+def _lp_candidates(
+    sys: _System, threshold: int, known: set[Cell], hidden: set[int]
+) -> list[tuple[Cell, set[int]]]:
+    """Hidden small cells whose feasibility interval lies in ``[1, threshold - 1]`` (the
+    interval attack), each with the equations it is in."""
+    vars_, a, b, free, of_var = _lp_system(sys, known, threshold)
+    targets = [j for c, j in vars_.items() if _small(sys.value(c), threshold)]
+    if not targets:
+        return []
+    out = leaking_intervals(a, b, targets, threshold, free=free)
+    names = {j: c for c, j in vars_.items()}
+    return [(names[j], set(of_var[j])) for j in sorted(out or {})]
+
+
+def _lp_row(sys: _System, eqs: set[int], hidden: set[int]) -> int | None:
+    """The row to suppress against an interval leak: the smallest published non-zero count in
+    the leaking cell's equations, then in equations sharing a hidden row with them."""
+
+    def best(cells: list[Cell]) -> int | None:
+        pick: tuple[int, int, int] | None = None
+        for cell in cells:
+            if _suppressible(sys, cell, hidden):
+                v = sys.value(cell)
+                key = (int(v == 0), v, cell[1])  # type: ignore[arg-type]
+                if pick is None or key < pick:
+                    pick = key
+        return None if pick is None else pick[2]
+
+    def cells_of(ks: set[int]) -> list[Cell]:
+        return [c for k in ks for c in (sys.equations[k][0], *sys.equations[k][1]) if c is not None]
+
+    seen = set(eqs)
+    for _ in range(4):
+        r = best(cells_of(seen))
+        if r is not None:
+            return r
+        rows = {c[1] for c in cells_of(seen) if c[1] in hidden}
+        more = {
+            k
+            for k, (total, parts) in enumerate(sys.equations)
+            if any(c is not None and c[1] in rows for c in (total, *parts))
+        }
+        if more <= seen:
+            break
+        seen |= more
+    return None
+
+
 def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[int]:
     hidden = set(primary)
     for _ in range(10 * sys.n_rows + 10):
         known, deduced = _propagate(sys, hidden, threshold)
         leaks = _leaks(sys, known, deduced, threshold)
         if not leaks:
-            return hidden
+            lp = _lp_candidates(sys, threshold, known, hidden) if hidden else []
+            if not lp:
+                return hidden
+            rows = {_lp_row(sys, eqs, hidden) for _, eqs in lp} - {None}
+            if not rows:
+                cell = lp[0][0]
+                raise DisclosureError(
+                    f"table {table!r}: {cell[0].lstrip('~')}[row {cell[1]}] stays bounded "
+                    f"to 1-{threshold - 1} by the published numbers and no published cell is "
+                    "left to suppress; publish the table at a coarser level"
+                )
+            hidden |= rows  # type: ignore[arg-type]
+            continue
         added: set[int] = set()
         for k in leaks:
             r = _candidate(sys, k, deduced, hidden, added)
