@@ -16,6 +16,8 @@ import pytest
 from scipy.optimize import linprog
 
 from paleval.disclosure import Margin, Protection, protect
+from paleval.disclosure.audit import audit_grids
+from paleval.disclosure.audit_read import Grid
 
 T = 5
 
@@ -88,3 +90,64 @@ def test_protect_leaves_no_cell_bounded_inside_1_to_4_by_the_margins(
     assert not ((v > 0) & (v < T) & ~hidden).any()
     for cell, (lo, hi) in _intervals(v, hidden).items():
         assert not (lo >= 1 and hi <= T - 1), (cell, v[cell], lo, hi)
+
+
+def _lp_interval(a: list[list[float]], b: list[float], j: int) -> tuple[int, int]:
+    c = np.zeros(len(a[0]))
+    c[j] = 1.0
+    lo = linprog(c, A_eq=np.array(a), b_eq=np.array(b), bounds=(0, None)).fun
+    hi = -linprog(-c, A_eq=np.array(a), b_eq=np.array(b), bounds=(0, None)).fun
+    return math.ceil(lo - 1e-6), math.floor(hi + 1e-6)
+
+
+def test_auditor_bounds_a_cell_through_row_and_column_totals_when_every_row_hides_one() -> None:
+    # Every row, the total row included, hides a cell, so no row confirms that "Total" is the
+    # sum of the places; the column named Total declares it. No single difference opens a
+    # cell (every row and column hides two, and no hidden pair sums to 1-4 within a row);
+    # the six hidden places form a cycle of row and column totals that bounds home deaths of
+    # region a to [2, 4].
+    rows = [
+        ["a", None, None, 12, 35],
+        ["b", 15, None, None, 26],
+        ["c", None, 60, None, 68],
+        ["Total", 19, 81, 29, None],
+    ]
+    g = Grid("places.csv", "", ["region", "home", "hospital", "hospice", "Total"], rows)
+    # independent: unknowns a_home, a_hosp, b_hosp, b_hospice, c_home, c_hospice
+    a = [
+        [1, 1, 0, 0, 0, 0],  # row a: 35 - 12
+        [0, 0, 1, 1, 0, 0],  # row b: 26 - 15
+        [0, 0, 0, 0, 1, 1],  # row c: 68 - 60
+        [1, 0, 0, 0, 1, 0],  # home: 19 - 15
+        [0, 1, 1, 0, 0, 0],  # hospital: 81 - 60
+        [0, 0, 0, 1, 0, 1],  # hospice: 29 - 12
+    ]
+    b = [23.0, 11.0, 8.0, 4.0, 21.0, 17.0]
+    assert _lp_interval(a, b, 0) == (2, 4)
+    findings, _, _ = audit_grids([g], [])
+    hits = [(f.kind, f.location, f.smallest) for f in findings]
+    assert hits == [("differencing", "row 1 (a), column 'home'", 2)], hits
+    assert "[2, 4]" in findings[0].how
+
+
+def test_auditor_bounds_the_complement_of_a_hidden_count_pinned_by_a_total() -> None:
+    # events of region a are hidden but pinned by the total row (92 - 20 - 35 = 37, not
+    # small), and n is published: n - events = 40 - 37 = 3 persons without the event, a
+    # count no published cell shows and no single rule of the old auditor computed.
+    rows = [["a", 40, None], ["b", 30, 20], ["c", 50, 35], ["Total", 120, 92]]
+    g = Grid("events.csv", "", ["region", "n", "events"], rows)
+    assert 40 - (92 - 20 - 35) == 3
+    findings, _, _ = audit_grids([g], [])
+    assert [(f.kind, f.location, f.smallest) for f in findings] == [
+        ("differencing", "row 1 (a), n - events", 3)
+    ]
+    assert "total row 4" in findings[0].how
+
+
+def test_auditor_does_not_take_coincidental_nesting_as_a_complement() -> None:
+    # hospital >= hospice in the visible rows, but neither holds the persons of the row:
+    # hospital - hospice is no count of persons and must not be bounded
+    rows = [["a", 40, None], ["b", 30, 20], ["c", 50, 35], ["Total", 120, 92]]
+    g = Grid("places.csv", "", ["region", "hospital", "hospice"], rows)
+    findings, _, _ = audit_grids([g], [])
+    assert findings == []
