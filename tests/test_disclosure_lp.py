@@ -151,3 +151,59 @@ def test_auditor_does_not_take_coincidental_nesting_as_a_complement() -> None:
     g = Grid("places.csv", "", ["region", "hospital", "hospice"], rows)
     findings, _, _ = audit_grids([g], [])
     assert findings == []
+
+
+def _curve() -> pl.DataFrame:
+    # two groups followed monthly; a few persons are censored every month (emigration), so
+    # the censored count n - at risk - events - competing changes by 1-4 between neighbouring
+    # months: protected row by row, every month after the first is suppressed
+    times = [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0]
+    ev_a = [0, 6, 12, 14, 20, 27, 33]
+    cp_a = [0, 5, 10, 16, 22, 28, 34]
+    ce_a = [0, 2, 4, 5, 8, 10, 12]
+    ev_b = [0, 8, 15, 23, 26, 35, 41]
+    cp_b = [0, 6, 12, 18, 25, 31, 38]
+    ce_b = [0, 1, 3, 6, 7, 9, 12]
+    rows = []
+    for g, n, ev, cp, ce in (("a", 300, ev_a, cp_a, ce_a), ("b", 400, ev_b, cp_b, ce_b)):
+        for t, e, c, z in zip(times, ev, cp, ce, strict=True):
+            rows.append((g, t, n, n - e - c - z, e, c))
+    return pl.DataFrame(
+        rows, schema=["group", "time", "n", "n_risk", "events", "n_competing"], orient="row"
+    ).with_columns(estimate=pl.col("events") / pl.col("n"))
+
+
+def test_curve_published_on_a_coarser_grid_loses_fewer_cells_and_leaks_nothing() -> None:
+    from paleval.analyses.referral import cif_protection
+
+    raw = _curve()
+    rowwise = protect(raw, cif_protection("group"))
+    thinned = protect(raw, cif_protection("group", thin=True))
+    shown = thinned.filter(~pl.col("suppressed"))
+    # fewer suppressed cells, more published time points
+    assert thinned["suppressed"].sum() < rowwise["suppressed"].sum()
+    assert shown.height > rowwise.filter(~pl.col("suppressed")).height
+    # attack, computed here from what is published: every count and the censored identity at
+    # each published time, and their change between any two published times of a group
+    cols = ["n_risk", "events", "n_competing"]
+    for (_,), part in shown.group_by("group"):
+        part = part.sort("time").with_columns(
+            cens=pl.col("n") - pl.col("n_risk") - pl.col("events") - pl.col("n_competing")
+        )
+        vals = part.select([*cols, "cens"]).to_numpy()
+        assert not ((vals > 0) & (vals < T)).any()
+        for i in range(len(vals)):
+            for j in range(i + 1, len(vals)):
+                d = np.abs(vals[j] - vals[i])
+                assert not ((d > 0) & (d < T)).any(), (part["time"][i], part["time"][j])
+    # across groups at each published time (the totals other tables print)
+    assert set(shown.filter(pl.col("group") == "a")["time"]) == set(
+        shown.filter(pl.col("group") == "b")["time"]
+    )
+
+
+def test_reporting_times_stay_on_the_thinned_curve() -> None:
+    from paleval.analyses.referral import cif_protection
+
+    out = protect(_curve(), cif_protection("group", thin=True, keep=(90.0,)))
+    assert 90.0 in out["time"].to_list()

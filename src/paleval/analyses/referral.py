@@ -124,13 +124,15 @@ def _drop_missing(frame: pl.DataFrame, variables: Sequence[str], notes: list[str
     return frame
 
 
-def cif_protection(group: str) -> Protection:
+def cif_protection(group: str, thin: bool = False, keep: Sequence[float] = ()) -> Protection:
     """The declaration of a cumulative-incidence table (``group, time, n, n_risk, events,
     n_competing``): per row ``n - n_risk - events - n_competing`` is the number censored so
     far; at-risk, cumulative event, competing and censored counts differ by a count of persons
     between any two time points of a group; across groups they add up at each time point (a
     total shared with the other tables of the same population, so treated as known). ``n``
-    (the group size, on every row) is a published total.
+    (the group size, on every row) is a published total. With ``thin`` the curve is published
+    on a coarser grid of time points (:func:`paleval.disclosure.thin_grid`) instead of
+    suppressing the time points between; the times in ``keep`` (reporting times) stay.
 
     Examples
     --------
@@ -148,6 +150,8 @@ def cif_protection(group: str) -> Protection:
         keep=("time",),
         differences=False,
         totals=("n",),
+        thin="time" if thin else None,
+        thin_keep=tuple(float(t) for t in keep),
     )
 
 
@@ -160,9 +164,13 @@ _GRAY_PROTECTION = Protection(("n", "events"), [Complement("n", ("events",))], k
 
 
 def _time_to_referral_protection(tables: Mapping[str, pl.DataFrame]) -> dict[str, Protection]:
-    out = {"cif": cif_protection("group"), "at_times": cif_protection("group")}
+    times = tables["at_times"]["time"].unique().to_list() if "at_times" in tables else []
+    out = {
+        "cif": cif_protection("group", thin=True, keep=times),
+        "at_times": cif_protection("group"),
+    }
     if "cif_period" in tables:
-        out["cif_period"] = cif_protection("period")
+        out["cif_period"] = cif_protection("period", thin=True, keep=times)
     for name in ("fine_gray", "cause_specific"):
         out[name] = _MODEL_PROTECTION
     out["gray_test"] = _GRAY_PROTECTION

@@ -54,6 +54,7 @@ __all__ = [
     "Steps",
     "protect",
     "suppress_rows",
+    "thin_grid",
 ]
 
 
@@ -151,6 +152,15 @@ class Protection:
     extremes: tuple[str, ...] = ()
     """Columns holding minima or maxima (one person's value): never published. Columns named
     ``min``, ``max``, ``minimum``, ``maximum`` or ending in ``_min``/``_max`` are added."""
+    thin: str | None = None
+    """The order column of a curve table (``time``) whose rows may be left out rather than
+    suppressed: :func:`protect` publishes the table on a coarser grid of its order values, one
+    grid for all groups, kept only where no count is small and every :class:`Steps` column
+    (derived ones too) changes by 0 or at least the threshold between any two kept points,
+    as life tables are published at fixed times (see :func:`thin_grid`)."""
+    thin_keep: tuple[float, ...] = ()
+    """Order values always published when ``thin`` is set (reporting times); suppression then
+    protects them like any row."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -593,6 +603,11 @@ def protect(
     if not counts:
         raise DisclosureError(f"table {name!r}: no count columns declared")
     _check_columns(table, protection, name)
+    if protection.thin is not None:
+        table = table.filter(
+            pl.col(protection.thin).is_null()
+            | pl.col(protection.thin).is_in(thin_grid(table, protection, threshold))
+        )
     table = table.drop("suppressed", "suppression", strict=False)
     values: dict[str, list[int | None]] = {}
     for c in counts:
@@ -611,8 +626,79 @@ def protect(
     return _apply(table, protection, counts, primary, hidden, rounding, threshold)
 
 
+def thin_grid(table: pl.DataFrame, protection: Protection, threshold: int = 5) -> list:
+    """The order values of ``protection.thin`` at which a curve table is published.
+
+    Walking the order values upwards from the first, a value is kept when, in every group of
+    the table's :class:`Steps`, no count or named :class:`Complement` (``~censored``) there is
+    1 to ``threshold - 1`` and every step column differs from its value at each point kept
+    before by 0 or at least ``threshold``. The first value and those in
+    ``protection.thin_keep`` are kept (suppression then checks them like any row). Groups
+    without a row at a value do not block it.
+
+    Examples
+    --------
+    Cumulative events 0, 2, 6, 7, 12: day 30 (2 events) and day 90 (one more than day 60)
+    are left out; 0, 6 and 12 are at least 5 apart.
+
+    >>> t = pl.DataFrame({"time": [0, 30, 60, 90, 120], "n": [50] * 5,
+    ...                   "events": [0, 2, 6, 7, 12]})
+    >>> thin_grid(t, Protection(("n", "events"), [Steps("time", ("events",))], thin="time"))
+    [0, 60, 120]
+    """
+    order = protection.thin
+    if order is None:
+        raise DisclosureError("thin_grid needs a Protection with thin= (the order column)")
+    steps = [r for r in protection.relations if isinstance(r, Steps) and r.order == order]
+    by = sorted({b for r in steps for b in r.by})
+    virtual = {
+        f"~{r.name}": pl.col(r.total) - pl.sum_horizontal([pl.col(p) for p in r.parts])
+        for r in protection.relations
+        if isinstance(r, Complement) and r.name
+    }
+    step_cols = list(dict.fromkeys(c for r in steps for c in r.columns))
+    small_cols = [c for c in protection.counts if c not in protection.totals] + list(virtual)
+    cols = list(dict.fromkeys(small_cols + step_cols))
+    frame = (
+        table.filter(pl.col(order).is_not_null())
+        .with_columns(**virtual)
+        .select(order, *by, *[pl.col(c).cast(pl.Float64) for c in cols])
+    )
+    values = sorted(frame[order].unique().to_list())
+    if not values:
+        return []
+    groups = frame.select(by).unique(maintain_order=True) if by else pl.DataFrame({"_g": [0]})
+    grid = pl.DataFrame({order: values}).join(groups, how="cross")
+    if not by:
+        frame = frame.with_columns(_g=pl.lit(0))
+        by = ["_g"]
+    full = grid.join(frame, on=[order, *by], how="left").sort(order, *by)
+    x = full.select(cols).to_numpy().reshape(len(values), groups.height, len(cols))
+    small_idx = [cols.index(c) for c in small_cols]
+    step_idx = [cols.index(c) for c in step_cols]
+
+    def small(a: np.ndarray) -> np.ndarray:
+        a = np.abs(a)
+        return (a >= 0.5) & (a < threshold - 0.5)
+
+    forced = {float(v) for v in protection.thin_keep}
+    kept = [0]
+    for i in range(1, len(values)):
+        if float(values[i]) in forced:
+            kept.append(i)
+            continue
+        if small(x[i][:, small_idx]).any():
+            continue
+        diff = x[i][None, :, step_idx] - x[kept][:, :, step_idx]
+        if small(diff).any():
+            continue
+        kept.append(i)
+    return [values[i] for i in kept]
+
+
 def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> None:
     need = set(protection.counts) | set(protection.keep)
+    need |= {protection.thin} if protection.thin else set()
     for rel in protection.relations:
         if isinstance(rel, Margin):
             need |= set(rel.by) | set(rel.counts or ()) | ({rel.over} if rel.over else set())
