@@ -777,6 +777,7 @@ def _apply(
         ]
         + [pl.lit(None, table.schema[c]).alias(c) for c in extremes]
     )
+    out = out.with_columns(_quantile_rule(table, protection, threshold))
     if rounding:
         out = out.with_columns(
             [
@@ -787,6 +788,53 @@ def _apply(
     return out.with_columns(suppressed=pl.col("suppression").is_not_null()).select(
         [*table.columns, "suppressed", "suppression"]
     )
+
+
+_QUANTILE_TOKENS = {
+    "median": 0.5,
+    "p50": 0.5,
+    "q1": 0.25,
+    "q3": 0.25,
+    "p25": 0.25,
+    "p75": 0.25,
+    "iqr": 0.25,
+    "p10": 0.1,
+    "p90": 0.1,
+}
+
+
+def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) -> list[pl.Expr]:
+    """Medians and percentiles (and their confidence limits) are order statistics: published
+    only when at least ``threshold`` persons lie on each side, i.e. ``min(p, 1 - p) * n >=
+    threshold`` (a median from at least ``2 * threshold`` persons, quartiles and the IQR from
+    ``4 * threshold``). ``n`` is the count column of the statistic (``<prefix>interval_n``,
+    ``<prefix>n``, else ``n``); without one the column is left to the row's suppression."""
+    out = []
+    for col, dt in table.schema.items():
+        if not dt.is_numeric() or col in protection.counts or col in protection.keep:
+            continue
+        toks = col.lower().split("_")
+        hit = next((i for i, t in enumerate(toks) if t in _QUANTILE_TOKENS), None)
+        if hit is None or _is_key(col, protection):
+            continue
+        p = _QUANTILE_TOKENS[toks[hit]]
+        prefix = "_".join(col.split("_")[:hit])
+        prefix = f"{prefix}_" if prefix else ""
+        n = next(
+            (
+                c
+                for c in (f"{prefix}interval_n", f"{prefix}n", "n")
+                if c in protection.counts and c in table.columns
+            ),
+            None,
+        )
+        if n is None:
+            continue
+        need = math.ceil(threshold / p)
+        out.append(
+            pl.when(pl.col(n).fill_null(0) >= need).then(pl.col(col)).otherwise(None).alias(col)
+        )
+    return out
 
 
 def _is_extreme(col: str) -> bool:
