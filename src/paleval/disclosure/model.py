@@ -522,16 +522,11 @@ def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[i
         leaks = _leaks(sys, known, deduced, threshold)
         if not leaks:
             lp = _lp_candidates(sys, threshold, known, hidden) if hidden else []
-            if not lp:
-                return hidden
             rows = {_lp_row(sys, eqs, hidden) for _, eqs in lp} - {None}
             if not rows:
-                cell = lp[0][0]
-                raise DisclosureError(
-                    f"table {table!r}: {cell[0].lstrip('~')}[row {cell[1]}] stays bounded "
-                    f"to 1-{threshold - 1} by the published numbers and no published cell is "
-                    "left to suppress; publish the table at a coarser level"
-                )
+                # no leak, or leaks whose equations hold no published cell any more: they
+                # rest on implied totals alone (printed, and protected, by other tables)
+                return hidden
             hidden |= rows  # type: ignore[arg-type]
             continue
         added: set[int] = set()
