@@ -515,13 +515,26 @@ def _lp_row(sys: _System, eqs: set[int], hidden: set[int]) -> int | None:
     return None
 
 
+def _unfixable(sys: _System, threshold: int) -> set[Cell]:
+    """Small cells the interval attack bounds even with every row of the table hidden: they
+    rest on totals known from elsewhere (published or implied), so no suppression in this
+    table protects them; the tables that print those totals must."""
+    every = set(range(sys.n_rows))
+    known, _ = _propagate(sys, every, threshold)
+    return {cell for cell, _ in _lp_candidates(sys, threshold, known, every)}
+
+
 def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[int]:
     hidden = set(primary)
+    unfixable: set[Cell] | None = None
     for _ in range(10 * sys.n_rows + 10):
         known, deduced = _propagate(sys, hidden, threshold)
         leaks = _leaks(sys, known, deduced, threshold)
         if not leaks:
             lp = _lp_candidates(sys, threshold, known, hidden) if hidden else []
+            if lp and unfixable is None:
+                unfixable = _unfixable(sys, threshold)
+            lp = [(cell, eqs) for cell, eqs in lp if cell not in (unfixable or set())]
             rows = {_lp_row(sys, eqs, hidden) for _, eqs in lp} - {None}
             if not rows:
                 # no leak, or leaks whose equations hold no published cell any more: they
