@@ -12,7 +12,9 @@ declaration of the exporter:
 * differences of consecutive rows of a monotone count in a table ordered by step or time;
 * suppressed cells bounded by linear programming over every relation the published numbers
   confirm: row sums and total columns, total rows, group totals, "(n=N)" headers (margins of
-  two-way tables) and totals shared across tables.
+  two-way tables) and totals shared across tables; nested counts (``n - events``) and changes
+  of monotone steps enter as derived non-negative counts and are attacked like cells, with
+  integrality for the cells the aggregate programs leave (:mod:`paleval.disclosure.lp`).
 
 A suppressed cell leaks when its feasibility interval (the smallest and largest value that
 agree with everything published, found by two linear programs with non-negative cells, as in

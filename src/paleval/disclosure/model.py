@@ -27,9 +27,17 @@ printed, such as ``n - events``). :func:`protect` then suppresses whole rows:
 Dependent values (shares, estimates, confidence limits, medians) are blanked with their row;
 a ``suppression`` column says ``"primary"`` or ``"secondary"`` (null when published).
 
+3. **the interval attack**: the attacker's linear programs over every equation
+   (:mod:`paleval.disclosure.lp`); a hidden small cell or derived count whose feasibility
+   interval lies inside ``[1, threshold - 1]`` takes a further row with it, until every one can
+   be 0 or reach the threshold (leaks that persist with the whole table hidden rest on totals
+   printed elsewhere and are left to those tables).
+
+Curve tables may instead be published on a coarser grid of their order column
+(``Protection.thin``, :func:`thin_grid`).
+
 The heuristic is of the family of sdcTable's ``SIMPLEHEURISTIC`` (protectTable) and
-tau-argus' modular method, without their linear-programming attacker model: it checks each
-equation and the chains of exact deductions through them, not every linear combination. See
+tau-argus' modular method, with the linear-programming attacker of the former. See
 ``docs/disclosure.md`` for the argument, the limits and the sources.
 """
 
