@@ -3,7 +3,9 @@
 Expected intervals are computed here with a linear program written from the raw table
 (``scipy.optimize.linprog`` on the row and column sums), independently of
 ``paleval.disclosure.lp``. Each test failed on the code before the interval attack was added
-to ``protect`` and to the auditor (checked with the code of commit 71e3925).
+to ``protect`` and to the auditor and before curves were thinned (checked with the code of
+commit 71e3925), except ``test_auditor_does_not_take_coincidental_nesting_as_a_complement``,
+a guard against false findings of the new attack.
 """
 
 from __future__ import annotations
