@@ -124,13 +124,15 @@ def _drop_missing(frame: pl.DataFrame, variables: Sequence[str], notes: list[str
     return frame
 
 
-def cif_protection(group: str) -> Protection:
+def cif_protection(group: str, thin: bool = False, keep: Sequence[float] = ()) -> Protection:
     """The declaration of a cumulative-incidence table (``group, time, n, n_risk, events,
     n_competing``): per row ``n - n_risk - events - n_competing`` is the number censored so
     far; at-risk, cumulative event, competing and censored counts differ by a count of persons
     between any two time points of a group; across groups they add up at each time point (a
     total shared with the other tables of the same population, so treated as known). ``n``
-    (the group size, on every row) is a published total.
+    (the group size, on every row) is a published total. With ``thin`` the curve is published
+    on a coarser grid of time points (:func:`paleval.disclosure.thin_grid`) instead of
+    suppressing the time points between; the times in ``keep`` (reporting times) stay.
 
     Examples
     --------
@@ -148,7 +150,44 @@ def cif_protection(group: str) -> Protection:
         keep=("time",),
         differences=False,
         totals=("n",),
+        thin="time" if thin else None,
+        thin_keep=tuple(float(t) for t in keep),
     )
+
+
+def _with_reference(tab: pl.DataFrame) -> pl.DataFrame:
+    """A hazard-model table with one helper row per categorical variable (``_reference``
+    true): its reference level, with ``n_level = n - sum(n_level)`` and ``n_events_level =
+    events - sum(n_events_level)``, the persons and events a reader recovers from the published
+    rows. With it the margin of each variable adds up to the model's ``n``/``events``, so a
+    reference level of 1-4 persons is protected like a listed one; the row is dropped again
+    after protection.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"model": ["m", "m"], "variable": ["edu", "edu"],
+    ...                   "level": ["mid", "high"], "reference": ["low", "low"],
+    ...                   "n": [100, 100], "events": [30, 30], "n_level": [40, 57],
+    ...                   "n_events_level": [12, 15]})
+    >>> _with_reference(t).filter("_reference").select("level", "n_level", "n_events_level").row(0)
+    ('low', 3, 3)
+    """
+    base = tab.with_columns(_reference=pl.lit(False))
+    cat = tab.filter(pl.col("reference").is_not_null())
+    if cat.is_empty():
+        return base
+    ref = cat.group_by("model", "variable", maintain_order=True).agg(
+        level=pl.col("reference").first(),
+        reference=pl.col("reference").first(),
+        n=pl.col("n").first(),
+        events=pl.col("events").first(),
+        n_level=pl.col("n").first() - pl.col("n_level").sum(),
+        n_events_level=pl.col("events").first() - pl.col("n_events_level").sum(),
+    )
+    ref = ref.with_columns(_reference=pl.lit(True)).with_columns(
+        [pl.col(c).cast(base.schema[c]) for c in ref.columns if c in base.columns]
+    )
+    return pl.concat([base, ref], how="diagonal_relaxed")
 
 
 _MODEL_PROTECTION = Protection(
@@ -160,9 +199,13 @@ _GRAY_PROTECTION = Protection(("n", "events"), [Complement("n", ("events",))], k
 
 
 def _time_to_referral_protection(tables: Mapping[str, pl.DataFrame]) -> dict[str, Protection]:
-    out = {"cif": cif_protection("group"), "at_times": cif_protection("group")}
+    times = tables["at_times"]["time"].unique().to_list() if "at_times" in tables else []
+    out = {
+        "cif": cif_protection("group", thin=True, keep=times),
+        "at_times": cif_protection("group"),
+    }
     if "cif_period" in tables:
-        out["cif_period"] = cif_protection("period")
+        out["cif_period"] = cif_protection("period", thin=True, keep=times)
     for name in ("fine_gray", "cause_specific"):
         out[name] = _MODEL_PROTECTION
     out["gray_test"] = _GRAY_PROTECTION
@@ -293,10 +336,18 @@ class TimeToReferralResult(AnalysisResult):
         """Disclosure control over the declared survival identities (:func:`cif_protection`:
         at risk, cumulative events, competing events and censored persons between any two
         published time points, and across groups at each time point); ``at_times`` is the
-        protected curve at the reporting times.
+        protected curve at the reporting times. In the hazard-model tables the reference level
+        of each variable (not listed: the model's ``n`` and ``events`` minus the listed levels)
+        is protected as a helper row that is not published (:func:`_with_reference`).
         """
-        res = super().disclosed(threshold, rounding=rounding)
+        models = [k for k in ("fine_gray", "cause_specific") if k in self.tables]
+        work = dataclasses.replace(
+            self, tables={**self.tables, **{k: _with_reference(self.tables[k]) for k in models}}
+        )
+        res = super(TimeToReferralResult, work).disclosed(threshold, rounding=rounding)
         tables = dict(res.tables)
+        for k in models:
+            tables[k] = tables[k].filter(~pl.col("_reference")).drop("_reference")
         cif = tables["cif"]
         times = [float(t) for t in self.params["times"]]
         tables["at_times"] = cif.filter(pl.col("time").is_in(pl.Series(times).implode()))

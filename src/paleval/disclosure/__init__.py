@@ -16,6 +16,7 @@ from paleval.disclosure.model import (
     Relation,
     Steps,
     protect,
+    thin_grid,
 )
 from paleval.disclosure.text import LEGEND, legend_rows, marker, mask_note
 
@@ -39,4 +40,5 @@ __all__ = [
     "protect",
     "scrub_notebook",
     "suppress",
+    "thin_grid",
 ]

@@ -12,7 +12,9 @@ declaration of the exporter:
 * differences of consecutive rows of a monotone count in a table ordered by step or time;
 * suppressed cells bounded by linear programming over every relation the published numbers
   confirm: row sums and total columns, total rows, group totals, "(n=N)" headers (margins of
-  two-way tables) and totals shared across tables.
+  two-way tables) and totals shared across tables; nested counts (``n - events``) and changes
+  of monotone steps enter as derived non-negative counts and are attacked like cells, with
+  integrality for the cells the aggregate programs leave (:mod:`paleval.disclosure.lp`).
 
 A suppressed cell leaks when its feasibility interval (the smallest and largest value that
 agree with everything published, found by two linear programs with non-negative cells, as in
@@ -24,7 +26,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import math
 import re
 import time
 from collections import defaultdict
@@ -36,7 +37,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 from scipy import sparse
-from scipy.optimize import linprog
 
 from paleval.disclosure.audit_cells import text_counts
 from paleval.disclosure.audit_read import (
@@ -57,12 +57,15 @@ from paleval.disclosure.audit_rules import (
     cross_table_relations,
     group_total_relations,
     header_relations,
+    nesting_relations,
     row_sum_relations,
     sequential_hits,
     share_hits,
     small_cells,
+    step_relations,
     total_row_relations,
 )
+from paleval.disclosure.lp import leaking_intervals
 
 __all__ = [
     "AuditReport",
@@ -226,6 +229,13 @@ def _collect(tables: list[Table], values: dict[CellId, float]) -> list[Relation]
     out = []
     for key, rels, totals in fams:
         out += _confirm(rels, values, totals, assumed="!" in key)
+    if out:
+        # inequalities (derived non-negative counts) matter only beside equalities
+        linked = {c[0] for rel in out for c, _ in rel.terms if c not in values}
+        for t in whole:
+            if t.index in linked:
+                out += nesting_relations(t)
+                out += step_relations(t)
     return out
 
 
@@ -266,71 +276,18 @@ def _system(
     return vars_, a, np.array(rhs)
 
 
-def _reach(a: sparse.csr_array, b: np.ndarray, todo: list[int], cap: float) -> set[int] | None:
-    """Variables of ``todo`` that some feasible point puts at ``cap`` or above: one LP that
-    maximises sum(min(x_i, cap)) (None when the system is infeasible)."""
-    n = a.shape[1]
-    m = len(todo)
-    # variables: x (n), y (m); y_i <= x_i, 0 <= y_i <= cap; maximise sum(y)
-    a_eq = sparse.hstack([a, sparse.csr_array((a.shape[0], m))]).tocsr()
-    a_ub = sparse.hstack(
-        [-sparse.csr_array((np.ones(m), (np.arange(m), todo)), shape=(m, n)), sparse.eye(m)]
-    ).tocsr()
-    c = np.concatenate([np.zeros(n), -np.ones(m)])
-    bounds = [(0, None)] * n + [(0, cap)] * m
-    res = linprog(c, A_ub=a_ub, b_ub=np.zeros(m), A_eq=a_eq, b_eq=b, bounds=bounds, method="highs")
-    if res.status == 2:
-        return None
-    if res.status != 0:
-        return set()
-    y = res.x[n:]
-    return {todo[i] for i in range(m) if y[i] >= cap - 1e-6}
-
-
-def _zero(a: sparse.csr_array, b: np.ndarray, todo: list[int]) -> set[int]:
-    """Variables of ``todo`` at 0 in a point minimising their sum."""
-    c = np.zeros(a.shape[1])
-    c[todo] = 1.0
-    res = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-    if res.status != 0:
-        return set()
-    return {j for j in todo if res.x[j] <= 1e-6}
-
-
 def _bounds(
     rels: list[Relation], values: dict[CellId, float], threshold: int
-) -> dict[CellId, tuple[float, float]] | None:
-    """Feasibility intervals of the hidden cells of one component that could leak.
-
-    Cells that some feasible point puts at ``threshold`` or above, or at 0, cannot leak and
-    are settled by a few aggregate linear programs; the rest get the two linear programs of
-    their exact interval. None when the guessed relations do not fit together.
-    """
+) -> dict[CellId, tuple[int, int]] | None:
+    """Hidden cells and derived counts of one component whose feasibility interval (integers,
+    by :func:`paleval.disclosure.lp.leaking_intervals` with integrality) lies inside
+    ``[1, threshold - 1]``; None when the guessed relations do not fit together."""
     vars_, a, b = _system(rels, values)
-    todo = list(range(len(vars_)))
-    while todo:
-        high = _reach(a, b, todo, float(threshold))
-        if high is None:
-            return None
-        todo = [j for j in todo if j not in high]
-        if not high:
-            break
-    while todo:
-        zero = _zero(a, b, todo)
-        todo = [j for j in todo if j not in zero]
-        if not zero:
-            break
+    out = leaking_intervals(a, b, list(range(len(vars_))), threshold, integer=True)
+    if out is None:
+        return None
     names = {j: cid for cid, j in vars_.items()}
-    out = {}
-    for j in todo:
-        c = np.zeros(len(vars_))
-        c[j] = 1.0
-        lo = linprog(c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-        hi = linprog(-c, A_eq=a, b_eq=b, bounds=(0, None), method="highs")
-        lo_v = lo.fun if lo.status == 0 else 0.0
-        hi_v = -hi.fun if hi.status == 0 else math.inf
-        out[names[j]] = (lo_v, hi_v)
-    return out
+    return {names[j]: iv for j, iv in out.items()}
 
 
 def _short(text: str, width: int = 110) -> str:
@@ -342,22 +299,26 @@ def _lp_hits(
 ) -> Iterator[Hit]:
     for comp in _components(rels, values):
         bounds = _bounds(comp, values, threshold)
-        for cid, (lo, hi) in (bounds or {}).items():
-            lo_i = math.ceil(lo - 1e-6)
-            hi_i = math.floor(hi + 1e-6) if math.isfinite(hi) else math.inf
-            if not (lo_i >= 1 and hi_i <= threshold - 1):
-                continue
+        for cid, (lo_i, hi_i) in (bounds or {}).items():
             t = tables[cid[0]]
-            descs = sorted({_short(r.desc) for r in comp if any(c == cid for c, _ in r.terms)})
+            own = sorted({_short(r.desc) for r in comp if any(c == cid for c, _ in r.terms)})
+            rest = sorted({_short(r.desc) for r in comp} - set(own))
+            descs = own + rest
             how = "; ".join(descs[:3]) + ("; ..." if len(descs) > 3 else "")
             what = f"= {lo_i}" if lo_i == hi_i else f"in [{lo_i}, {hi_i}]"
+            if isinstance(cid[2], str):  # a derived count (n - events, a step's change)
+                name = cid[2]
+                where, cell = t.loc(cid[1]), "derived count"
+            else:
+                name = t.grid.columns[cid[2]]
+                where, cell = t.loc(cid[1], cid[2]), "hidden cell"
             yield Hit(
                 t.index,
-                t.grid.columns[cid[2]],
+                name,
                 lo_i,
                 "differencing",
-                t.loc(cid[1], cid[2]),
-                f"hidden cell {what} from: {how}",
+                where if cell == "hidden cell" else f"{where}, {name}",
+                f"{cell} {what} from: {how}",
             )
 
 

@@ -29,7 +29,7 @@ from paleval.disclosure.audit_read import Grid
 
 __all__ = ["Hit", "Relation", "Table", "build_table"]
 
-CellId = tuple[int, int, int]  # (table, row, column)
+CellId = tuple[int, int, int | str]  # (table, row, column, or the name of a derived count)
 
 _TOTAL = re.compile(r"^\s*(?:total|totalt|all|alle|overall|i alt|samlet|in total|sum)\b", re.I)
 _HEADER_N = re.compile(r"\(\s*n\s*=\s*(\d{1,3}(?:[,.\u00a0 ]\d{3})+|\d+)\s*\)", re.I)
@@ -435,7 +435,14 @@ def row_sum_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
         if _TOTAL.match(t.grid.columns[a]) and len(others) > _MAX_SUBSET:
             subsets.append(tuple(others))
         for sub in subsets:
-            if not _sum_holds(t, rows, a, sub):
+            # a column named total over all the others is declared by the output itself: used
+            # without a fully visible row (every row may hide a cell), dropped when contradicted
+            named = (
+                _TOTAL.match(t.grid.columns[a]) is not None
+                and len(sub) == len(others)
+                and all(r in ("count", "share") or k in t.keys for k, r in enumerate(t.roles))
+            )
+            if not _sum_holds(t, rows, a, sub, need_visible=not named):
                 continue
             names = " + ".join(t.grid.columns[c] for c in sub)
             rels = [
@@ -444,12 +451,15 @@ def row_sum_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
                 )
                 for r in rows
             ]
-            yield f"{t.index}:rowsum:{a}:{sub}", rels
+            yield f"{t.index}:rowsum{'!' if named else ':'}{a}:{sub}", rels
 
 
-def _sum_holds(t: Table, rows: list[int], a: int, sub: tuple[int, ...]) -> bool:
-    """Column ``a`` equals the sum of ``sub`` in every fully visible row, and such a row with
-    a non-zero total exists (a cheap pre-check of the family's confirmation)."""
+def _sum_holds(
+    t: Table, rows: list[int], a: int, sub: tuple[int, ...], need_visible: bool = True
+) -> bool:
+    """Column ``a`` equals the sum of ``sub`` in every fully visible row, and (unless
+    ``need_visible`` is false) such a row with a non-zero total exists (a cheap pre-check of
+    the family's confirmation)."""
     seen = False
     for r in rows:
         tot = t.value(r, a)
@@ -459,7 +469,7 @@ def _sum_holds(t: Table, rows: list[int], a: int, sub: tuple[int, ...]) -> bool:
         if abs(sum(parts) - tot) > 1e-9:  # type: ignore[arg-type]
             return False
         seen = seen or tot > 0
-    return seen
+    return seen or not need_visible
 
 
 def total_row_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
@@ -627,3 +637,100 @@ def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tup
     same_groups = own and bool(shared) and set(ga) == set(gb) and len(ga) > 1
     tag = "cross!" if same_groups else "cross:"
     yield f"{tag}{a.index}:{ca}:{b.index}:{cb}", rels
+
+
+# --- inequalities: nested counts and monotone steps, as derived non-negative counts ------------
+
+
+def nesting_relations(t: Table) -> Iterator[Relation]:
+    """``a - b = r`` with a derived count ``r >= 0`` in every row where ``a`` or ``b`` is hidden,
+    for nested column pairs: ``a`` is named as the persons of the row (``n``, ``n_known``,
+    ``denominator``, ``referred``, ...), ``a >= b`` in every visible row (at least two, one
+    strictly); not parts of one whole, not the reference group's counts against the compared
+    group's, and ``a - b`` not itself a published column. ``r`` is the complement a reader bounds
+    (n - events, referred - contacted), and it keeps ``b <= a`` in the linear program."""
+    cols = t.count_cols()
+    if len(cols) < 2 or len(cols) > 40:
+        return
+    rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
+    parts = _part_pairs(t, cols, rows)
+    for a in (c for c in cols if _WHOLE_NAME.match(t.grid.columns[c].strip())):
+        for b in (c for c in cols if c != a):
+            if (a, b) in parts or _mixes_groups(t, (a, b)) or _remainder_published(t, rows, a, b):
+                continue
+            pairs = [(t.value(r, a), t.value(r, b)) for r in rows]
+            seen = [(x, y) for x, y in pairs if x is not None and y is not None]
+            if len(seen) < 2 or any(x < y for x, y in seen) or not any(x > y for x, y in seen):
+                continue
+            name = f"{t.grid.columns[a]} - {t.grid.columns[b]}"
+            for r, (x, y) in zip(rows, pairs, strict=True):
+                if x is None or y is None:
+                    yield Relation(
+                        [
+                            ((t.index, r, a), 1.0),
+                            ((t.index, r, b), -1.0),
+                            ((t.index, r, name), -1.0),
+                        ],
+                        0.0,
+                        f"row {r + 1}: {name} >= 0",
+                    )
+
+
+_WHOLE_NAME = re.compile(
+    r"^(?:n|antal|number|persons|personer|patients|patienter|decedents|døde|n_known|n_total|"
+    r"n_group|n_level|denominator|nævner|referred|henvist)$",
+    re.I,
+)
+"""Names of counts that hold the persons of a row (the minuend of a nested complement)."""
+
+
+def _remainder_published(t: Table, rows: list[int], a: int, b: int) -> bool:
+    """``a - b`` is a published column (``total - y = x``): a cell, not a derived count."""
+    if _TOTAL.match(t.grid.columns[a]):
+        return True
+    for c in t.count_cols():
+        if c in (a, b):
+            continue
+        trip = [(t.value(r, a), t.value(r, b), t.value(r, c)) for r in rows]
+        seen = [(x, y, z) for x, y, z in trip if None not in (x, y, z)]
+        if seen and all(x == y + z for x, y, z in seen):  # type: ignore[operator]
+            return True
+    return False
+
+
+def step_relations(t: Table) -> Iterator[Relation]:
+    """In a table ordered by step or time, a count column monotone over its visible values
+    (within groups of the repeating key columns, as :func:`sequential_hits`) changes by a
+    derived count ``d >= 0`` between consecutive rows where one of the two is hidden: the
+    persons excluded, at risk no more, or with the event in between."""
+    order = [j for j, name in enumerate(t.grid.columns) if _ORDER.match(name.strip())]
+    if not order or t.grid.truncated:
+        return
+    o = order[0]
+    rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
+    by = [k for k in t.keys if k != o and len({str(t.grid.rows[r][k]) for r in rows}) < len(rows)]
+    for grp in _groups(t, by, rows).values():
+        for c in t.count_cols():
+            seq = [t.value(r, c) for r in grp]
+            vis = [v for v in seq if v is not None]
+            if len(vis) < 2 or len(vis) == len(seq):
+                continue
+            steps = [y - x for x, y in itertools.pairwise(vis)]
+            up = all(d >= 0 for d in steps) and any(d > 0 for d in steps)
+            down = all(d <= 0 for d in steps) and any(d < 0 for d in steps)
+            if not (up or down):
+                continue
+            name = f"change of {t.grid.columns[c]}"
+            sign = 1.0 if up else -1.0
+            for r0, r1 in itertools.pairwise(grp):
+                if t.value(r0, c) is not None and t.value(r1, c) is not None:
+                    continue
+                yield Relation(
+                    [
+                        ((t.index, r1, c), sign),
+                        ((t.index, r0, c), -sign),
+                        ((t.index, r1, name), -1.0),
+                    ],
+                    0.0,
+                    f"{t.grid.columns[c]} in row {r1 + 1} vs row {r0 + 1}: monotone",
+                )

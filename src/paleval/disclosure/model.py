@@ -27,9 +27,17 @@ printed, such as ``n - events``). :func:`protect` then suppresses whole rows:
 Dependent values (shares, estimates, confidence limits, medians) are blanked with their row;
 a ``suppression`` column says ``"primary"`` or ``"secondary"`` (null when published).
 
+3. **the interval attack**: the attacker's linear programs over every equation
+   (:mod:`paleval.disclosure.lp`); a hidden small cell or derived count whose feasibility
+   interval lies inside ``[1, threshold - 1]`` takes a further row with it, until every one can
+   be 0 or reach the threshold (leaks that persist with the whole table hidden rest on totals
+   printed elsewhere and are left to those tables).
+
+Curve tables may instead be published on a coarser grid of their order column
+(``Protection.thin``, :func:`thin_grid`).
+
 The heuristic is of the family of sdcTable's ``SIMPLEHEURISTIC`` (protectTable) and
-tau-argus' modular method, without their linear-programming attacker model: it checks each
-equation and the chains of exact deductions through them, not every linear combination. See
+tau-argus' modular method, with the linear-programming attacker of the former. See
 ``docs/disclosure.md`` for the argument, the limits and the sources.
 """
 
@@ -39,7 +47,11 @@ import math
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 
+import numpy as np
 import polars as pl
+from scipy import sparse
+
+from paleval.disclosure.lp import leaking_intervals
 
 __all__ = [
     "Complement",
@@ -50,6 +62,7 @@ __all__ = [
     "Steps",
     "protect",
     "suppress_rows",
+    "thin_grid",
 ]
 
 
@@ -147,6 +160,15 @@ class Protection:
     extremes: tuple[str, ...] = ()
     """Columns holding minima or maxima (one person's value): never published. Columns named
     ``min``, ``max``, ``minimum``, ``maximum`` or ending in ``_min``/``_max`` are added."""
+    thin: str | None = None
+    """The order column of a curve table (``time``) whose rows may be left out rather than
+    suppressed: :func:`protect` publishes the table on a coarser grid of its order values, one
+    grid for all groups, kept only where no count is small and every :class:`Steps` column
+    (derived ones too) changes by 0 or at least the threshold between any two kept points,
+    as life tables are published at fixed times (see :func:`thin_grid`)."""
+    thin_keep: tuple[float, ...] = ()
+    """Order values always published when ``thin`` is set (reporting times); suppression then
+    protects them like any row."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,11 +279,15 @@ def _compile_sequence(sys: _System, frame: pl.DataFrame, rel: Steps) -> None:
         vals = sys.values[c]
         diffs: list[int | None] = []
         name = sys.add_virtual(f"diff:{c.lstrip('~')}", diffs)
+        # ties are oriented as the column runs (a reader knows that cumulative events grow
+        # and at-risk sets shrink, not which of two equal hidden values is the larger)
+        steps = [vals[b] - vals[a] for a, b, _ in pairs if None not in (vals[a], vals[b])]  # type: ignore[operator]
+        rising = sum(d > 0 for d in steps) > sum(d < 0 for d in steps)
         for a, b, consecutive in pairs:
             va, vb = vals[a], vals[b]
             if va is None or vb is None:
                 continue
-            hi, lo = (a, b) if va >= vb else (b, a)
+            hi, lo = (a, b) if va > vb or (va == vb and not rising) else (b, a)
             removed = [sys.values[x][b] for x in rel.removed]
             if consecutive and rel.removed and None not in removed and sum(removed) == abs(va - vb):  # type: ignore[arg-type]
                 sys.equation((c, hi), [(c, lo), *((x, b) for x in rel.removed)])
@@ -407,13 +433,123 @@ def _candidate(
     return None if best is None else best[2]
 
 
+def _lp_system(
+    sys: _System, known: set[Cell], threshold: int
+) -> tuple[dict[Cell, int], sparse.csr_array, np.ndarray, np.ndarray, list[list[int]]]:
+    """The attacker's linear system over the cells not known: one row per equation with an
+    unknown cell (an implied total of 1 to ``threshold - 1`` is not known, so its equation is
+    left out), the variables (free when the derived count can be negative) and, per variable,
+    the equations it is in."""
+    vars_: dict[Cell, int] = {}
+    ri, ci, co, rhs = [], [], [], []
+    eqs: list[int] = []
+    for k, (total, parts) in enumerate(sys.equations):
+        if total is None and not _total_known(sys, None, parts, known, threshold):
+            continue
+        terms = [(c, 1.0) for c in parts]
+        const = -float(sum(sys.value(c) or 0 for c in parts)) if total is None else 0.0
+        if total is not None:
+            terms.append((total, -1.0))
+        row_known = const
+        unknown = []
+        for c, coef in terms:
+            if c in known:
+                row_known += coef * (sys.value(c) or 0)
+            else:
+                unknown.append((c, coef))
+        if not unknown:
+            continue
+        i = len(rhs)
+        for c, coef in unknown:
+            ri.append(i)
+            ci.append(vars_.setdefault(c, len(vars_)))
+            co.append(coef)
+        rhs.append(-row_known)
+        eqs.append(k)
+    a = sparse.csr_array((co, (ri, ci)), shape=(len(rhs), len(vars_)))
+    negative = {c for c, vals in sys.values.items() if any(v is not None and v < 0 for v in vals)}
+    free = np.array([c[0] in negative for c in vars_], dtype=bool)
+    of_var: list[list[int]] = [[] for _ in vars_]
+    for i, j in zip(ri, ci, strict=True):
+        of_var[j].append(eqs[i])
+    return vars_, a, np.array(rhs, dtype=float), free, of_var
+
+
+def _lp_candidates(
+    sys: _System, threshold: int, known: set[Cell], hidden: set[int]
+) -> list[tuple[Cell, set[int]]]:
+    """Hidden small cells whose feasibility interval lies in ``[1, threshold - 1]`` (the
+    interval attack), each with the equations it is in."""
+    vars_, a, b, free, of_var = _lp_system(sys, known, threshold)
+    targets = [j for c, j in vars_.items() if _small(sys.value(c), threshold)]
+    if not targets:
+        return []
+    out = leaking_intervals(a, b, targets, threshold, free=free)
+    names = {j: c for c, j in vars_.items()}
+    return [(names[j], set(of_var[j])) for j in sorted(out or {})]
+
+
+def _lp_row(sys: _System, eqs: set[int], hidden: set[int]) -> int | None:
+    """The row to suppress against an interval leak: the smallest published non-zero count in
+    the leaking cell's equations, then in equations sharing a hidden row with them."""
+
+    def best(cells: list[Cell]) -> int | None:
+        pick: tuple[int, int, int] | None = None
+        for cell in cells:
+            if _suppressible(sys, cell, hidden):
+                v = sys.value(cell)
+                key = (int(v == 0), v, cell[1])  # type: ignore[arg-type]
+                if pick is None or key < pick:
+                    pick = key
+        return None if pick is None else pick[2]
+
+    def cells_of(ks: set[int]) -> list[Cell]:
+        return [c for k in ks for c in (sys.equations[k][0], *sys.equations[k][1]) if c is not None]
+
+    seen = set(eqs)
+    for _ in range(4):
+        r = best(cells_of(seen))
+        if r is not None:
+            return r
+        rows = {c[1] for c in cells_of(seen) if c[1] in hidden}
+        more = {
+            k
+            for k, (total, parts) in enumerate(sys.equations)
+            if any(c is not None and c[1] in rows for c in (total, *parts))
+        }
+        if more <= seen:
+            break
+        seen |= more
+    return None
+
+
+def _unfixable(sys: _System, threshold: int) -> set[Cell]:
+    """Small cells the interval attack bounds even with every row of the table hidden: they
+    rest on totals known from elsewhere (published or implied), so no suppression in this
+    table protects them; the tables that print those totals must."""
+    every = set(range(sys.n_rows))
+    known, _ = _propagate(sys, every, threshold)
+    return {cell for cell, _ in _lp_candidates(sys, threshold, known, every)}
+
+
 def _solve(sys: _System, primary: set[int], threshold: int, table: str) -> set[int]:
     hidden = set(primary)
+    unfixable: set[Cell] | None = None
     for _ in range(10 * sys.n_rows + 10):
         known, deduced = _propagate(sys, hidden, threshold)
         leaks = _leaks(sys, known, deduced, threshold)
         if not leaks:
-            return hidden
+            lp = _lp_candidates(sys, threshold, known, hidden) if hidden else []
+            if lp and unfixable is None:
+                unfixable = _unfixable(sys, threshold)
+            lp = [(cell, eqs) for cell, eqs in lp if cell not in (unfixable or set())]
+            rows = {_lp_row(sys, eqs, hidden) for _, eqs in lp} - {None}
+            if not rows:
+                # no leak, or leaks whose equations hold no published cell any more: they
+                # rest on implied totals alone (printed, and protected, by other tables)
+                return hidden
+            hidden |= rows  # type: ignore[arg-type]
+            continue
         added: set[int] = set()
         for k in leaks:
             r = _candidate(sys, k, deduced, hidden, added)
@@ -483,6 +619,11 @@ def protect(
     if not counts:
         raise DisclosureError(f"table {name!r}: no count columns declared")
     _check_columns(table, protection, name)
+    if protection.thin is not None:
+        table = table.filter(
+            pl.col(protection.thin).is_null()
+            | pl.col(protection.thin).is_in(thin_grid(table, protection, threshold))
+        )
     table = table.drop("suppressed", "suppression", strict=False)
     values: dict[str, list[int | None]] = {}
     for c in counts:
@@ -501,8 +642,79 @@ def protect(
     return _apply(table, protection, counts, primary, hidden, rounding, threshold)
 
 
+def thin_grid(table: pl.DataFrame, protection: Protection, threshold: int = 5) -> list:
+    """The order values of ``protection.thin`` at which a curve table is published.
+
+    Walking the order values upwards from the first, a value is kept when, in every group of
+    the table's :class:`Steps`, no count or named :class:`Complement` (``~censored``) there is
+    1 to ``threshold - 1`` and every step column differs from its value at each point kept
+    before by 0 or at least ``threshold``. The first value and those in
+    ``protection.thin_keep`` are kept (suppression then checks them like any row). Groups
+    without a row at a value do not block it.
+
+    Examples
+    --------
+    Cumulative events 0, 2, 6, 7, 12: day 30 (2 events) and day 90 (one more than day 60)
+    are left out; 0, 6 and 12 are at least 5 apart.
+
+    >>> t = pl.DataFrame({"time": [0, 30, 60, 90, 120], "n": [50] * 5,
+    ...                   "events": [0, 2, 6, 7, 12]})
+    >>> thin_grid(t, Protection(("n", "events"), [Steps("time", ("events",))], thin="time"))
+    [0, 60, 120]
+    """
+    order = protection.thin
+    if order is None:
+        raise DisclosureError("thin_grid needs a Protection with thin= (the order column)")
+    steps = [r for r in protection.relations if isinstance(r, Steps) and r.order == order]
+    by = sorted({b for r in steps for b in r.by})
+    virtual = {
+        f"~{r.name}": pl.col(r.total) - pl.sum_horizontal([pl.col(p) for p in r.parts])
+        for r in protection.relations
+        if isinstance(r, Complement) and r.name
+    }
+    step_cols = list(dict.fromkeys(c for r in steps for c in r.columns))
+    small_cols = [c for c in protection.counts if c not in protection.totals] + list(virtual)
+    cols = list(dict.fromkeys(small_cols + step_cols))
+    frame = (
+        table.filter(pl.col(order).is_not_null())
+        .with_columns(**virtual)
+        .select(order, *by, *[pl.col(c).cast(pl.Float64) for c in cols])
+    )
+    values = sorted(frame[order].unique().to_list())
+    if not values:
+        return []
+    groups = frame.select(by).unique(maintain_order=True) if by else pl.DataFrame({"_g": [0]})
+    grid = pl.DataFrame({order: values}).join(groups, how="cross")
+    if not by:
+        frame = frame.with_columns(_g=pl.lit(0))
+        by = ["_g"]
+    full = grid.join(frame, on=[order, *by], how="left").sort(order, *by)
+    x = full.select(cols).to_numpy().reshape(len(values), groups.height, len(cols))
+    small_idx = [cols.index(c) for c in small_cols]
+    step_idx = [cols.index(c) for c in step_cols]
+
+    def small(a: np.ndarray) -> np.ndarray:
+        a = np.abs(a)
+        return (a >= 0.5) & (a < threshold - 0.5)
+
+    forced = {float(v) for v in protection.thin_keep}
+    kept = [0]
+    for i in range(1, len(values)):
+        if float(values[i]) in forced:
+            kept.append(i)
+            continue
+        if small(x[i][:, small_idx]).any():
+            continue
+        diff = x[i][None, :, step_idx] - x[kept][:, :, step_idx]
+        if small(diff).any():
+            continue
+        kept.append(i)
+    return [values[i] for i in kept]
+
+
 def _check_columns(table: pl.DataFrame, protection: Protection, name: str) -> None:
     need = set(protection.counts) | set(protection.keep)
+    need |= {protection.thin} if protection.thin else set()
     for rel in protection.relations:
         if isinstance(rel, Margin):
             need |= set(rel.by) | set(rel.counts or ()) | ({rel.over} if rel.over else set())
@@ -581,6 +793,7 @@ def _apply(
         ]
         + [pl.lit(None, table.schema[c]).alias(c) for c in extremes]
     )
+    out = out.with_columns(_quantile_rule(table, protection, threshold))
     if rounding:
         out = out.with_columns(
             [
@@ -591,6 +804,53 @@ def _apply(
     return out.with_columns(suppressed=pl.col("suppression").is_not_null()).select(
         [*table.columns, "suppressed", "suppression"]
     )
+
+
+_QUANTILE_TOKENS = {
+    "median": 0.5,
+    "p50": 0.5,
+    "q1": 0.25,
+    "q3": 0.25,
+    "p25": 0.25,
+    "p75": 0.25,
+    "iqr": 0.25,
+    "p10": 0.1,
+    "p90": 0.1,
+}
+
+
+def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) -> list[pl.Expr]:
+    """Medians and percentiles (and their confidence limits) are order statistics: published
+    only when at least ``threshold`` persons lie on each side, i.e. ``min(p, 1 - p) * n >=
+    threshold`` (a median from at least ``2 * threshold`` persons, quartiles and the IQR from
+    ``4 * threshold``). ``n`` is the count column of the statistic (``<prefix>interval_n``,
+    ``<prefix>n``, else ``n``); without one the column is left to the row's suppression."""
+    out = []
+    for col, dt in table.schema.items():
+        if not dt.is_numeric() or col in protection.counts or col in protection.keep:
+            continue
+        toks = col.lower().split("_")
+        hit = next((i for i, t in enumerate(toks) if t in _QUANTILE_TOKENS), None)
+        if hit is None or _is_key(col, protection):
+            continue
+        p = _QUANTILE_TOKENS[toks[hit]]
+        prefix = "_".join(col.split("_")[:hit])
+        prefix = f"{prefix}_" if prefix else ""
+        n = next(
+            (
+                c
+                for c in (f"{prefix}interval_n", f"{prefix}n", "n")
+                if c in protection.counts and c in table.columns
+            ),
+            None,
+        )
+        if n is None:
+            continue
+        need = math.ceil(threshold / p)
+        out.append(
+            pl.when(pl.col(n).fill_null(0) >= need).then(pl.col(col)).otherwise(None).alias(col)
+        )
+    return out
 
 
 def _is_extreme(col: str) -> bool:

@@ -22,7 +22,11 @@ LEGEND: dict[str, dict[str, str]] = {
             "[s]: suppressed to protect a count under {t} that could otherwise be recovered "
             "from totals or differences (secondary suppression; the cell may be large)"
         ),
-        "rounding": "published counts rounded to the nearest multiple of {r}",
+        "rounding": (
+            "published counts rounded to the nearest multiple of {r} for presentation; "
+            "shares, rates and estimates are computed from the unrounded counts, so rounding "
+            "is cosmetic: disclosure control is by suppression"
+        ),
     },
     "da": {
         "primary": "{p}: færre end {t} personer (primær diskretionering; 0 vises som 0)",
@@ -30,7 +34,11 @@ LEGEND: dict[str, dict[str, str]] = {
             "[s]: skjult for at beskytte et antal under {t}, som ellers kunne udledes af "
             "totaler eller differenser (sekundær diskretionering; cellen kan være stor)"
         ),
-        "rounding": "offentliggjorte antal afrundet til nærmeste multiplum af {r}",
+        "rounding": (
+            "offentliggjorte antal afrundet til nærmeste multiplum af {r} af hensyn til "
+            "præsentationen; andele, rater og estimater er beregnet af de uafrundede antal, så "
+            "afrundingen er kosmetisk: diskretioneringen sker ved blænding"
+        ),
     },
 }
 
