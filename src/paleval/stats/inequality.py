@@ -35,7 +35,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats.regression import _Family, _fit_binary, _missing_mask
+from paleval.stats._design import missing_mask
+from paleval.stats.regression import glm
 
 __all__ = [
     "concentration_index",
@@ -102,7 +103,7 @@ def _prepare(
     if _RIDIT in used or "_y" in used or "_w" in used:
         raise ValueError(f"columns named {_RIDIT!r}, '_y' or '_w' are reserved")
     frame = data.select(list(dict.fromkeys(used)))
-    miss = frame.select(_missing_mask(frame, frame.columns).alias("m"))["m"]
+    miss = frame.select(missing_mask(frame, frame.columns).alias("m"))["m"]
     n_dropped = int(miss.sum())
     frame = frame.filter(~miss)
     if frame.height == 0:
@@ -238,28 +239,33 @@ def _index(
     long, tab, n_dropped, wcol = _prepare(
         data, ses, outcome, events, n, covariates, cluster, weights, order
     )
+    y = long.filter(pl.col(wcol) > 0)["_y"]
+    if y.n_unique() < 2:
+        what = f"{events!r}/{n!r}" if outcome is None else repr(outcome)
+        raise ValueError(
+            f"outcome {what}: all {y.len()} analysed rows are {int(y[0])}; "
+            f"the {kind} is not estimable"
+        )
     if kind == "SII":
-        fam = _Family("gaussian", "identity")
+        family, link = "gaussian", "identity"
     elif model == "poisson":
-        fam = _Family("poisson", "log")
+        family, link = "poisson", "log"
     elif model == "logit":
-        fam = _Family("binomial", "logit")
+        family, link = "binomial", "logit"
     else:
         raise ValueError(f"model must be 'poisson' or 'logit', got {model!r}")
-    res = _fit_binary(
-        kind,
-        fam,
-        kind,
+    res = glm(
         long,
         "_y",
         [_RIDIT],
         list(covariates),
-        cluster,
-        wcol,
-        "frequency",
-        None,
-        True,
-        conf_level,
+        family=family,
+        link=link,
+        cluster=cluster,
+        weights=wcol,
+        weight_type="frequency",
+        robust=True,
+        conf_level=conf_level,
     )
     row = res.table.filter(pl.col("term") == _RIDIT)
     est = row["estimate"].item()
