@@ -674,6 +674,95 @@ def glm(
     )
 
 
+def _outcome_order(y_levels: list[str], outcome_reference: str | None, outcome: str) -> list[str]:
+    """The outcome levels with the reference first."""
+    if len(y_levels) < 2:
+        raise ValueError(f"outcome column {outcome!r} has fewer than 2 levels")
+    ref = y_levels[0] if outcome_reference is None else str(outcome_reference)
+    if ref not in y_levels:
+        raise ValueError(f"outcome_reference {ref!r} not found in {outcome!r} ({y_levels})")
+    return [ref, *[v for v in y_levels if v != ref]]
+
+
+def _mlogit_probs(X: np.ndarray, Y: np.ndarray, w: np.ndarray, beta: np.ndarray):
+    """Probabilities of the non-reference levels (n x J) and the log-likelihood."""
+    J, p = Y.shape[1], X.shape[1]
+    eta = X @ beta.reshape(J, p).T  # n x J
+    m = np.maximum(eta.max(axis=1), 0.0)
+    ex = np.exp(eta - m[:, None])
+    den = np.exp(-m) + ex.sum(axis=1)
+    P = ex / den[:, None]
+    ll = float(np.sum(w * ((Y * eta).sum(axis=1) - (m + np.log(den)))))
+    return P, ll
+
+
+def _mlogit_information(X: np.ndarray, w: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """The information (negative Hessian of the log-likelihood), level blocks of p x p."""
+    J, p = P.shape[1], X.shape[1]
+    H = np.zeros((J * p, J * p))
+    for j in range(J):  # loop over outcome levels (few), vectorised over rows
+        for k in range(j, J):
+            d = w * (P[:, j] * ((j == k) - P[:, k]))
+            blk = X.T @ (X * d[:, None])
+            H[j * p : (j + 1) * p, k * p : (k + 1) * p] = blk
+            H[k * p : (k + 1) * p, j * p : (j + 1) * p] = blk.T
+    return H
+
+
+def _diverging(X: np.ndarray, beta: np.ndarray, J: int, limit: float) -> bool:
+    """Whether a coefficient exceeds ``limit`` on the scale of its predictor (|beta| x SD;
+    the intercept, with SD 0, is not judged)."""
+    sd = X.std(axis=0)
+    scaled = np.abs(beta.reshape(J, X.shape[1])) * np.where(sd > 0, sd, 0.0)[None, :]
+    return bool(np.max(scaled) > limit)
+
+
+def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxit: int):
+    """Newton-Raphson with step halving: ``(beta, P, loglik, converged, iterations)``."""
+    J, p = Y.shape[1], X.shape[1]
+    beta = np.zeros(J * p)
+    P, ll = _mlogit_probs(X, Y, w, beta)
+    for it in range(1, maxit + 1):  # noqa: B007
+        grad = (X.T @ ((Y - P) * w[:, None])).T.ravel()
+        try:
+            step = np.linalg.solve(_mlogit_information(X, w, P), grad)
+        except np.linalg.LinAlgError as exc:
+            raise ConvergenceError(
+                "multinomial: singular information matrix (separation, e.g. an empty "
+                "outcome x predictor-level cell?)"
+            ) from exc
+        t = 1.0
+        while True:
+            cand = beta + t * step
+            Pc, llc = _mlogit_probs(X, Y, w, cand)
+            if np.isfinite(llc) and llc >= ll - 1e-10 * abs(ll):
+                break
+            t /= 2
+            if t < 1e-10:
+                # under separation the likelihood flattens out towards its supremum while
+                # some coefficients grow without bound: step halving then finds no increase
+                if _diverging(X, beta, J, 10):
+                    raise ConvergenceError(
+                        "multinomial: coefficients diverging (|beta| x SD > 10) and no step "
+                        "improves the likelihood, probably separation"
+                    )
+                raise ConvergenceError("multinomial: step halving failed")
+        done = abs(llc - ll) / (abs(llc) + 0.1) < tol and np.max(np.abs(t * step)) < 1e-6
+        beta, P, ll = cand, Pc, llc
+        if done:
+            break
+    else:
+        raise ConvergenceError(f"multinomial: no convergence in {maxit} iterations")
+    # Separation drives some coefficient towards infinity; judge each on the scale of its
+    # predictor (|beta| x SD > 30), so an uncentred covariate (e.g. calendar year) with its
+    # large compensating intercept is not mistaken for it. The intercept is not judged.
+    if _diverging(X, beta, J, 30):
+        raise ConvergenceError(
+            "multinomial: coefficients diverging (|beta| x SD > 30), probably separation"
+        )
+    return beta, P, ll, True, it
+
+
 def multinomial(
     data: pl.DataFrame,
     outcome: str,
@@ -743,12 +832,7 @@ def multinomial(
         data, outcome, [*exposures, *covariates], cluster, weights, reference, "nominal"
     )
     assert y_levels is not None
-    if len(y_levels) < 2:
-        raise ValueError(f"outcome column {outcome!r} has fewer than 2 levels")
-    ref = y_levels[0] if outcome_reference is None else str(outcome_reference)
-    if ref not in y_levels:
-        raise ValueError(f"outcome_reference {ref!r} not found in {outcome!r} ({y_levels})")
-    order = [ref, *[v for v in y_levels if v != ref]]
+    order = _outcome_order(y_levels, outcome_reference, outcome)
     remap = np.array([order.index(v) for v in y_levels])
     ycode = remap[design.y]
     X, w = design.X, design.w
@@ -757,76 +841,8 @@ def multinomial(
     Y = np.zeros((n, J))
     rows = np.nonzero(ycode > 0)[0]
     Y[rows, ycode[rows] - 1] = 1.0
-
-    def probs(beta: np.ndarray) -> tuple[np.ndarray, float]:
-        eta = X @ beta.reshape(J, p).T  # n x J
-        m = np.maximum(eta.max(axis=1), 0.0)
-        ex = np.exp(eta - m[:, None])
-        den = np.exp(-m) + ex.sum(axis=1)
-        P = ex / den[:, None]
-        ll = float(np.sum(w * ((Y * eta).sum(axis=1) - (m + np.log(den)))))
-        return P, ll
-
-    def hessian(P: np.ndarray) -> np.ndarray:
-        H = np.zeros((J * p, J * p))
-        for j in range(J):  # loop over outcome levels (few), vectorised over rows
-            for k in range(j, J):
-                d = w * (P[:, j] * ((j == k) - P[:, k]))
-                blk = X.T @ (X * d[:, None])
-                H[j * p : (j + 1) * p, k * p : (k + 1) * p] = blk
-                H[k * p : (k + 1) * p, j * p : (j + 1) * p] = blk.T
-        return H  # negative Hessian of the log-likelihood (information)
-
-    beta = np.zeros(J * p)
-    P, ll = probs(beta)
-    conv = False
-    it = 0
-    for it in range(1, maxit + 1):  # noqa: B007
-        grad = (X.T @ ((Y - P) * w[:, None])).T.ravel()
-        info = hessian(P)
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError as exc:
-            raise ConvergenceError(
-                "multinomial: singular information matrix (separation, e.g. an empty "
-                "outcome x predictor-level cell?)"
-            ) from exc
-        t = 1.0
-        while True:
-            cand = beta + t * step
-            Pc, llc = probs(cand)
-            if np.isfinite(llc) and llc >= ll - 1e-10 * abs(ll):
-                break
-            t /= 2
-            if t < 1e-10:
-                # under separation the likelihood flattens out towards its supremum while
-                # some coefficients grow without bound: step halving then finds no increase
-                sd = X.std(axis=0)
-                scaled = np.abs(beta.reshape(J, p)) * np.where(sd > 0, sd, 0.0)[None, :]
-                if np.max(scaled) > 10:
-                    raise ConvergenceError(
-                        "multinomial: coefficients diverging (|beta| x SD > 10) and no step "
-                        "improves the likelihood, probably separation"
-                    )
-                raise ConvergenceError("multinomial: step halving failed")
-        done = abs(llc - ll) / (abs(llc) + 0.1) < tol and np.max(np.abs(t * step)) < 1e-6
-        beta, P, ll = cand, Pc, llc
-        if done:
-            conv = True
-            break
-    if not conv:
-        raise ConvergenceError(f"multinomial: no convergence in {maxit} iterations")
-    # Separation drives some coefficient towards infinity; judge each on the scale of its
-    # predictor (|beta| x SD > 30), so an uncentred covariate (e.g. calendar year) with its
-    # large compensating intercept is not mistaken for it. The intercept is not judged.
-    sd = X.std(axis=0)
-    scaled = np.abs(beta.reshape(J, p)) * np.where(sd > 0, sd, 0.0)[None, :]
-    if np.max(scaled) > 30:
-        raise ConvergenceError(
-            "multinomial: coefficients diverging (|beta| x SD > 30), probably separation"
-        )
-    info = hessian(P)
-    bread = np.linalg.inv(info)
+    beta, P, ll, conv, it = _mlogit_newton(X, Y, w, tol, maxit)
+    bread = np.linalg.inv(_mlogit_information(X, w, P))
     if design.cluster is not None or robust:
         # score rows u_i (unweighted), stacked by outcome level
         U = ((Y - P)[:, :, None] * X[:, None, :]).reshape(n, J * p)
