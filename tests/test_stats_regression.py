@@ -372,3 +372,15 @@ def test_glm_refuses_unknown_families_links_and_negative_counts() -> None:
         glm(d, "y", ["x"], family="poisson", link="identity")
     with pytest.raises(ValueError, match="1 row\\(s\\) negative or not finite"):
         glm(d, "y", ["x"], family="poisson")
+
+
+def test_irls_that_runs_off_is_a_convergence_error_not_a_lapack_failure() -> None:
+    # A linear predictor where the working weights overflow (as a mutually adjusted modified
+    # Poisson model on the tiny synthetic cohort reached): before, numpy's SVD failed with
+    # LinAlgError ("SVD did not converge"), a traceback that fit_or_note could not catch.
+    from paleval.stats._glm import Family, irls
+
+    X = np.ones((6, 1))
+    y = np.array([0, 1, 0, 1, 1, 0.0])
+    with pytest.raises(ConvergenceError, match="IRLS diverged"):
+        irls(X, y, np.ones(6), Family("poisson", "log"), start=np.array([700.0]))

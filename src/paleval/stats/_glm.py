@@ -148,8 +148,16 @@ def irls(
         good = (w > 0) & (mueta != 0)
         var = family.variance(mu)
         rows = slice(None) if good.all() else good  # usually all: views, not copies
-        z = eta[rows] + (y[rows] - mu[rows]) / mueta[rows]
-        wz = np.sqrt(w[rows] * mueta[rows] ** 2 / var[rows])
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = eta[rows] + (y[rows] - mu[rows]) / mueta[rows]
+            wz = np.sqrt(w[rows] * mueta[rows] ** 2 / var[rows])
+        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(wz))):
+            # the linear predictor has run off to where the working weights overflow: the
+            # fit diverges (separation), and a least-squares step would fail inside LAPACK
+            raise ConvergenceError(
+                "IRLS diverged (working weights not finite; complete or quasi-complete "
+                "separation, e.g. a level of a predictor with no events)"
+            )
         start_new = weighted_lstsq(X[rows] * wz[:, None], z * wz)
         eta = X @ start_new
         mu = family.linkinv(eta)
