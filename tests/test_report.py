@@ -102,6 +102,33 @@ def test_two_runs_give_identical_checksums(
     a = json.loads((tiny_report / "manifest.json").read_text())["checksums"]
     b = json.loads((again / "manifest.json").read_text())["checksums"]
     assert a == b
+    # the executed notebooks too, byte for byte, although the two runs used other folders for
+    # the report, its staging copy and the cache (no path, cell id or run time recorded)
+    for nb in NOTEBOOKS:
+        for ext in ("ipynb", "html"):
+            first = (tiny_report / "notebooks" / f"{nb}.{ext}").read_bytes()
+            assert first == (again / "notebooks" / f"{nb}.{ext}").read_bytes(), f"{nb}.{ext}"
+
+
+def test_executed_notebooks_keep_their_figures_and_no_paths(
+    tiny_report: Path, tiny_dir: Path
+) -> None:
+    root = str(tiny_report.parent)
+    for nb in NOTEBOOKS:
+        doc = json.loads((tiny_report / "notebooks" / f"{nb}.ipynb").read_text())
+        cells = doc["cells"]
+        plots = [c for c in cells if c["cell_type"] == "code" and ".plot(" in "".join(c["source"])]
+        shown = [
+            c for c in plots if any("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+        ]
+        # every cell that draws shows its figure (the kernel must not inherit the Agg backend)
+        assert len(shown) == len(plots), f"{nb}: {len(plots) - len(shown)} plot cell(s) blank"
+        assert [c["id"] for c in cells] == [f"cell-{i:03d}" for i in range(len(cells))]
+        text = (tiny_report / "notebooks" / f"{nb}.ipynb").read_text()
+        assert root not in text and str(tiny_dir) not in text, f"{nb} records a folder"
+        assert 'data_dir = \\"<data>\\"' in text  # the injected parameters name no folder
+    html_text = (tiny_report / "notebooks" / f"{NOTEBOOKS[1]}.html").read_text()
+    assert "data:image/png;base64," in html_text
 
 
 def test_a_failing_notebook_fails_the_run_and_leaves_no_report(

@@ -193,7 +193,8 @@ def drop_separated(
     for _ in range(10):
         bad = []
         for c in cat:
-            lv = frame.group_by(c).agg(e=pl.col(outcome).sum(), n=pl.len())
+            # sorted: group_by's order varies from run to run, and the note must not
+            lv = frame.group_by(c).agg(e=pl.col(outcome).sum(), n=pl.len()).sort(c)
             lv = lv.filter((pl.col("e") == 0) | (pl.col("e") == pl.col("n")))
             if lv.height and lv.height < frame[c].n_unique():
                 bad.append((c, lv[c].to_list()))

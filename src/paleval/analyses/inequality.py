@@ -24,7 +24,7 @@ team 1.23; most affluent academics vs least 1.96 (Adsersen et al., J Palliat Med
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar
 
@@ -710,43 +710,12 @@ def social_inequality(
     notes: list[str] = []
     default_covariates = covariates is None
     if covariates is None:
-        covariates = list(DEFAULT_COVARIATES)
-        if isinstance(population, str) and population == "cancer":
-            if "cancer_site" in frame.columns:
-                covariates.append("cancer_site")
-            else:
-                notes.append("the cohort has no cancer_site column: not adjusted for cancer site")
-    outcomes, factors, covariates = list(outcomes), list(factors), list(covariates)
-    if not outcomes or not factors:
-        raise ValueError("give at least one outcome and one factor")
-    if adjust not in ("mutual", "separate"):
-        raise ValueError(f"adjust must be 'mutual' or 'separate', got {adjust!r}")
-    if missing not in ("exclude", "category"):
-        raise ValueError(f"missing must be 'exclude' or 'category', got {missing!r}")
-    bad = [m for m in measures if m not in _FITTERS]
-    if bad or not measures:
-        raise ValueError(f"measures must be among {list(_FITTERS)}, got {list(measures)}")
-    overlap = sorted(set(factors) & set(covariates))
-    if overlap:
-        raise ValueError(f"column(s) {overlap} given both as factor and as covariate")
-    for name, seq in (("outcomes", outcomes), ("factors", factors), ("covariates", covariates)):
-        dups = sorted({x for x in seq if seq.count(x) > 1})
-        if dups:
-            raise ValueError(f"{name} lists {dups} more than once")
-    joint_pair = list(joint) if joint is not None else []
-    if joint is not None and (len(joint_pair) != 2 or joint_pair[0] == joint_pair[1]):
-        raise ValueError(f"joint must be two different factors, got {joint!r}")
-    joint_outs = list(joint_outcomes) if joint_outcomes is not None else outcomes[:1]
-    unknown_j = [o for o in joint_outs if o not in outcomes]
-    if unknown_j:
-        raise ValueError(f"joint_outcomes {unknown_j} are not among the outcomes {outcomes}")
-
-    frame = _living_arrangement(frame, {*factors, *covariates, *joint_pair}, notes)
-    if "immigrant" in {*factors, *covariates, *joint_pair} and "immigrant" not in frame.columns:
-        require_columns(frame, ["origin"], "social inequality (immigrant)")
-        frame = frame.with_columns(
-            immigrant=pl.when(pl.col("origin").is_not_null()).then(pl.col("origin") == "immigrant")
-        )
+        covariates = _default_covariates(frame, population, notes)
+    outcomes, factors, covariates, joint_pair, joint_outs = _check_options(
+        outcomes, factors, covariates, adjust, missing, measures, joint, joint_outcomes
+    )
+    wanted = {*factors, *covariates, *joint_pair}
+    frame = _derived_factors(frame, wanted, notes)
     defs = {o: _outcome(o, late_referral_days) for o in outcomes}
     needed = [
         *{c for d in defs.values() for c in d.columns},
@@ -756,31 +725,16 @@ def social_inequality(
         *joint_pair,
     ]
     require_columns(frame, list(dict.fromkeys(needed)), "social inequality")
-    for o in defs:
-        if o in OUTCOME_DEFINITIONS:
-            continue
-        dt = frame.schema[o]
-        if not (dt == pl.Boolean or dt.is_integer()):
-            raise ValueError(f"outcome column {o!r} must be Boolean or 0/1, got {dt}")
-        nbad = frame.filter(~pl.col(o).cast(pl.Int64).is_in([0, 1])).height
-        if nbad:
-            raise ValueError(f"outcome column {o!r}: {nbad} row(s) are not 0 or 1")
+    _check_outcome_columns(frame, defs)
     given = {str(k): str(v) for k, v in (reference or {}).items()}
-    stray = sorted(set(given) - {*factors, *covariates, *joint_pair})
+    stray = sorted(set(given) - wanted)
     if stray:
         raise ValueError(f"reference given for {stray}, which are neither factors nor covariates")
 
     frame, pop_text = select_population(frame, population, notes)
     if frame.height == 0:
         raise ValueError("no persons in the population")
-    if "cancer_site" in covariates and frame.schema["cancer_site"] == pl.String:
-        n_unmapped = frame["cancer_site"].null_count()
-        if n_unmapped:
-            frame = frame.with_columns(pl.col("cancer_site").fill_null("unmapped"))
-            notes.append(
-                f"cancer_site: {n_unmapped:,} persons without a mapped site kept as the level "
-                "'unmapped'"
-            )
+    frame = _unmapped_site(frame, covariates, notes)
     estimand = ESTIMANDS[adjust].format(
         covs=", ".join(covariates) or "nothing", facs=", ".join(factors)
     )
@@ -788,28 +742,20 @@ def social_inequality(
         f"adjust={adjust!r}: {estimand}" + ("; default confounders" if default_covariates else "")
     )
     frame, cl = _clusters(frame, cluster, notes)
-
-    # factors as String levels; integer covariates as categories
-    all_factors = list(dict.fromkeys([*factors, *joint_pair]))
-    frame = frame.with_columns([factor_levels(frame, f) for f in all_factors])
-    cov_exprs = []
-    for c in covariates:
-        dt = frame.schema[c]
-        if dt.is_integer() and c not in continuous:
-            cov_exprs.append(pl.col(c).cast(pl.String))
-        elif not (dt in (pl.String, pl.Boolean) or dt.is_numeric()):
-            cov_exprs.append(pl.col(c).cast(pl.String))
-    if cov_exprs:
-        frame = frame.with_columns(cov_exprs)
-    cov_known = pl.all_horizontal([pl.col(c).is_not_null() for c in covariates] or [pl.lit(True)])
-
-    def known(cols: Sequence[str]) -> pl.Expr:
-        return pl.all_horizontal(
-            [~pl.col(f).is_in(list(MISSING_LEVELS)) for f in cols] or [pl.lit(True)]
-        )
+    frame = _coded(frame, list(dict.fromkeys([*factors, *joint_pair])), covariates, continuous)
+    fit = _Fit(
+        factors=factors,
+        covariates=covariates,
+        measures=list(measures),
+        adjust=adjust,
+        missing=missing,
+        cluster=cl,
+        given=given,
+        conf_level=conf_level,
+        notes=notes,
+    )
 
     props, ratios, indices, joint_tabs = [], [], [], []
-    models: dict[str, Any] = {}
     for o, d in defs.items():
         elig = frame.filter(d.eligible.fill_null(False)).with_columns(_event=d.value.cast(pl.Int8))
         if elig.height < frame.height:
@@ -825,175 +771,12 @@ def social_inequality(
                 f"{'/'.join(standardise_by)} left out of the proportions"
             )
         props.append(_proportions(std_frame, o, factors, standardise_by, conf_level, notes))
-
-        # ratio models (complete cases: of all factors when mutual, of the factor when separate)
-        model_frame = elig.filter(cov_known)
-        if model_frame.height < elig.height:
-            notes.append(
-                f"{o}: {elig.height - model_frame.height:,} persons with an unknown covariate "
-                "left out of the ratio models"
-            )
-        if model_frame.height and model_frame["_event"].n_unique() > 1:
-            sets = [factors] if adjust == "mutual" else [[f] for f in factors]
-            for fs in sets:
-                mf = model_frame
-                if missing == "exclude":
-                    mf = mf.filter(known(fs))
-                    if mf.height < model_frame.height:
-                        notes.append(
-                            f"{o}: {model_frame.height - mf.height:,} persons with an unknown "
-                            f"level of {'/'.join(fs)} left out of its ratio model(s)"
-                        )
-                if mf.height == 0 or mf["_event"].n_unique() < 2:
-                    notes.append(f"{o}, {'/'.join(fs)}: outcome constant; no ratio model")
-                    continue
-                mf = drop_separated(mf, [*fs, *covariates], notes, f"{o}, ratio models")
-                refs = _references(mf, [*fs, *covariates], given)
-                for m in measures:
-                    key = f"{o}|{m}" + ("" if adjust == "mutual" else f"|{fs[0]}")
-                    res = fit_or_note(
-                        partial(
-                            _FITTERS[m],
-                            mf,
-                            "_event",
-                            list(fs),
-                            covariates,
-                            cluster=cl,
-                            reference=refs,
-                            conf_level=conf_level,
-                        ),
-                        notes,
-                        key,
-                    )
-                    if res is None:
-                        continue
-                    res.outcome = o
-                    models[key] = res
-                    ratios.append(_ratio_rows(res, mf, o, m, adjust, fs, refs))
-        else:
-            notes.append(f"{o}: outcome constant among the analysed persons; no ratio models")
-
-        # inequality indices for ordered factors
-        for f in factors:
-            if f not in ORDERED_FACTORS:
-                continue
-            fr = drop_separated(
-                elig.filter(cov_known & known([f])), covariates, notes, f"{o}, indices of {f}"
-            )
-            order = ordered_levels(f, fr[f].unique().to_list())
-            if len(order) < 2 or fr["_event"].n_unique() < 2:
-                continue
-            for kind, fn in (
-                ("SII", slope_index_of_inequality),
-                ("RII", relative_index_of_inequality),
-            ):
-                row = fit_or_note(
-                    partial(
-                        fn,
-                        fr,
-                        f,
-                        outcome="_event",
-                        covariates=covariates,
-                        order=order,
-                        cluster=cl,
-                        conf_level=conf_level,
-                    ),
-                    notes,
-                    f"{o}|{kind}|{f}",
-                )
-                if row is None:
-                    continue
-                indices.append(
-                    row.select(
-                        outcome=pl.lit(o),
-                        factor=pl.lit(f),
-                        measure="measure",
-                        estimate="estimate",
-                        conf_low="conf_low",
-                        conf_high="conf_high",
-                        std_error="std_error",
-                        p_value="p_value",
-                        n=pl.col("n").round(0).cast(pl.Int64),
-                        events=pl.col("events").round(0).cast(pl.Int64),
-                        order=pl.lit(" < ".join(order)),
-                    )
-                )
-
-        # joint gradient
+        ratios += fit.ratio_models(o, elig)
+        indices += fit.indices(o, elig)
         if joint is not None and o in joint_outs:
-            f1, f2 = joint_pair
-            jf = elig.filter(cov_known & known(joint_pair)).with_columns(
-                _cell=pl.col(f1) + "|" + pl.col(f2)
-            )
-            if jf.height == 0:
-                continue
-            cells = jf.group_by(f1, f2).agg(
-                n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
-            )
-            jf = drop_separated(jf, ["_cell", *covariates], notes, f"{o}, joint gradient")
-            refs = _references(jf, [f1, f2, *covariates], given)
-            ref_cell = f"{refs[f1]}|{refs[f2]}"
-            res = fit_or_note(
-                partial(
-                    logistic,
-                    jf,
-                    "_event",
-                    ["_cell"],
-                    covariates,
-                    cluster=cl,
-                    reference={
-                        **{k: v for k, v in refs.items() if k in covariates},
-                        "_cell": ref_cell,
-                    },
-                    conf_level=conf_level,
-                ),
-                notes,
-                f"joint|{o}",
-            )
-            o1 = ordered_levels(f1, cells[f1].to_list())
-            o2 = ordered_levels(f2, cells[f2].to_list())
-            cells = cells.with_columns(
-                _cell=pl.col(f1) + "|" + pl.col(f2),
-                _o1=pl.col(f1).replace_strict(o1, range(len(o1)), return_dtype=pl.Int64),
-                _o2=pl.col(f2).replace_strict(o2, range(len(o2)), return_dtype=pl.Int64),
-            ).sort("_o1", "_o2")
-            if res is not None:
-                res.outcome = o
-                models[f"joint|{o}"] = res
-                terms = res.table.filter(pl.col("term").str.starts_with("_cell[")).select(
-                    _cell=pl.col("term").str.slice(6).str.strip_suffix("]"),
-                    estimate="ratio",
-                    conf_low="ratio_low",
-                    conf_high="ratio_high",
-                    p_value="p_value",
-                )
-            else:
-                terms = pl.DataFrame(
-                    schema={
-                        "_cell": pl.String,
-                        "estimate": pl.Float64,
-                        "conf_low": pl.Float64,
-                        "conf_high": pl.Float64,
-                        "p_value": pl.Float64,
-                    }
-                )
-            is_ref = pl.col("_cell") == ref_cell
-            joint_tabs.append(
-                cells.join(terms, on="_cell", how="left").select(
-                    outcome=pl.lit(o),
-                    **{f1: pl.col(f1), f2: pl.col(f2)},
-                    is_reference=is_ref,
-                    n="n",
-                    events="events",
-                    share=pl.col("events") / pl.col("n"),
-                    estimate=pl.when(is_ref)
-                    .then(pl.lit(1.0) if res is not None else None)
-                    .otherwise(pl.col("estimate")),
-                    conf_low="conf_low",
-                    conf_high="conf_high",
-                    p_value="p_value",
-                )
-            )
+            tab = fit.joint_gradient(o, elig, joint_pair)
+            if tab is not None:
+                joint_tabs.append(tab)
 
     tables = {
         "proportions": _concat(props, _PROP_SCHEMA),
@@ -1042,9 +825,324 @@ def social_inequality(
             "standardise_by": list(standardise_by),
             "late_referral_days": late_referral_days,
         },
-        models=models,
+        models=fit.models,
         notes=notes,
         margins=margins,
+    )
+
+
+# ------------------------------------------------------------------ the steps
+def _default_covariates(
+    frame: pl.DataFrame, population: str | pl.Expr, notes: list[str]
+) -> list[str]:
+    """Age group, sex and year of death, and cancer site for the cancer population."""
+    covariates = list(DEFAULT_COVARIATES)
+    if isinstance(population, str) and population == "cancer":
+        if "cancer_site" in frame.columns:
+            covariates.append("cancer_site")
+        else:
+            notes.append("the cohort has no cancer_site column: not adjusted for cancer site")
+    return covariates
+
+
+def _check_options(
+    outcomes: Sequence[str],
+    factors: Sequence[str],
+    covariates: Sequence[str],
+    adjust: str,
+    missing: str,
+    measures: Sequence[str],
+    joint: tuple[str, str] | None,
+    joint_outcomes: Sequence[str] | None,
+) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """The options checked: outcomes, factors, covariates, the joint pair and its outcomes."""
+    outcomes, factors, covariates = list(outcomes), list(factors), list(covariates)
+    if not outcomes or not factors:
+        raise ValueError("give at least one outcome and one factor")
+    if adjust not in ("mutual", "separate"):
+        raise ValueError(f"adjust must be 'mutual' or 'separate', got {adjust!r}")
+    if missing not in ("exclude", "category"):
+        raise ValueError(f"missing must be 'exclude' or 'category', got {missing!r}")
+    bad = [m for m in measures if m not in _FITTERS]
+    if bad or not measures:
+        raise ValueError(f"measures must be among {list(_FITTERS)}, got {list(measures)}")
+    overlap = sorted(set(factors) & set(covariates))
+    if overlap:
+        raise ValueError(f"column(s) {overlap} given both as factor and as covariate")
+    for name, seq in (("outcomes", outcomes), ("factors", factors), ("covariates", covariates)):
+        dups = sorted({x for x in seq if seq.count(x) > 1})
+        if dups:
+            raise ValueError(f"{name} lists {dups} more than once")
+    joint_pair = list(joint) if joint is not None else []
+    if joint is not None and (len(joint_pair) != 2 or joint_pair[0] == joint_pair[1]):
+        raise ValueError(f"joint must be two different factors, got {joint!r}")
+    joint_outs = list(joint_outcomes) if joint_outcomes is not None else outcomes[:1]
+    unknown_j = [o for o in joint_outs if o not in outcomes]
+    if unknown_j:
+        raise ValueError(f"joint_outcomes {unknown_j} are not among the outcomes {outcomes}")
+    return outcomes, factors, covariates, joint_pair, joint_outs
+
+
+def _derived_factors(frame: pl.DataFrame, wanted: set[str], notes: list[str]) -> pl.DataFrame:
+    """Living arrangement (nursing-home residents) and ``immigrant`` from ``origin``."""
+    frame = _living_arrangement(frame, wanted, notes)
+    if "immigrant" in wanted and "immigrant" not in frame.columns:
+        require_columns(frame, ["origin"], "social inequality (immigrant)")
+        frame = frame.with_columns(
+            immigrant=pl.when(pl.col("origin").is_not_null()).then(pl.col("origin") == "immigrant")
+        )
+    return frame
+
+
+def _check_outcome_columns(frame: pl.DataFrame, defs: Mapping[str, _Outcome]) -> None:
+    """A user's outcome column is Boolean or 0/1."""
+    for o in defs:
+        if o in OUTCOME_DEFINITIONS:
+            continue
+        dt = frame.schema[o]
+        if not (dt == pl.Boolean or dt.is_integer()):
+            raise ValueError(f"outcome column {o!r} must be Boolean or 0/1, got {dt}")
+        nbad = frame.filter(~pl.col(o).cast(pl.Int64).is_in([0, 1])).height
+        if nbad:
+            raise ValueError(f"outcome column {o!r}: {nbad} row(s) are not 0 or 1")
+
+
+def _unmapped_site(frame: pl.DataFrame, covariates: Sequence[str], notes: list[str]):
+    """An unmapped cancer site is the level ``"unmapped"`` (counted), not a dropped person."""
+    if "cancer_site" in covariates and frame.schema["cancer_site"] == pl.String:
+        n_unmapped = frame["cancer_site"].null_count()
+        if n_unmapped:
+            frame = frame.with_columns(pl.col("cancer_site").fill_null("unmapped"))
+            notes.append(
+                f"cancer_site: {n_unmapped:,} persons without a mapped site kept as the level "
+                "'unmapped'"
+            )
+    return frame
+
+
+def _coded(
+    frame: pl.DataFrame, factors: list[str], covariates: Sequence[str], continuous: Sequence[str]
+) -> pl.DataFrame:
+    """Factors as String levels; integer covariates as categories unless ``continuous``."""
+    frame = frame.with_columns([factor_levels(frame, f) for f in factors])
+    cov_exprs = []
+    for c in covariates:
+        dt = frame.schema[c]
+        if dt.is_integer() and c not in continuous:
+            cov_exprs.append(pl.col(c).cast(pl.String))
+        elif not (dt in (pl.String, pl.Boolean) or dt.is_numeric()):
+            cov_exprs.append(pl.col(c).cast(pl.String))
+    return frame.with_columns(cov_exprs) if cov_exprs else frame
+
+
+def _known(cols: Sequence[str]) -> pl.Expr:
+    """No unknown or missing level in any of ``cols``."""
+    return pl.all_horizontal(
+        [~pl.col(f).is_in(list(MISSING_LEVELS)) for f in cols] or [pl.lit(True)]
+    )
+
+
+@dataclass
+class _Fit:
+    """The models of one call, fitted outcome by outcome: ratio models (crude, separate or
+    mutual adjustment), inequality indices of the ordered factors, and the joint gradient.
+    Fitted models are kept in ``models``; what could not be estimated is noted."""
+
+    factors: list[str]
+    covariates: list[str]
+    measures: list[str]
+    adjust: str
+    missing: str
+    cluster: str | None
+    given: dict[str, str]
+    conf_level: float
+    notes: list[str]
+    models: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cov_known(self) -> pl.Expr:
+        return pl.all_horizontal(
+            [pl.col(c).is_not_null() for c in self.covariates] or [pl.lit(True)]
+        )
+
+    def ratio_models(self, o: str, elig: pl.DataFrame) -> list[pl.DataFrame]:
+        """Complete cases: of all factors when mutual, of the factor when separate."""
+        notes = self.notes
+        model_frame = elig.filter(self.cov_known)
+        if model_frame.height < elig.height:
+            notes.append(
+                f"{o}: {elig.height - model_frame.height:,} persons with an unknown covariate "
+                "left out of the ratio models"
+            )
+        if not (model_frame.height and model_frame["_event"].n_unique() > 1):
+            notes.append(f"{o}: outcome constant among the analysed persons; no ratio models")
+            return []
+        rows = []
+        sets = [self.factors] if self.adjust == "mutual" else [[f] for f in self.factors]
+        for fs in sets:
+            mf = model_frame
+            if self.missing == "exclude":
+                mf = mf.filter(_known(fs))
+                if mf.height < model_frame.height:
+                    notes.append(
+                        f"{o}: {model_frame.height - mf.height:,} persons with an unknown "
+                        f"level of {'/'.join(fs)} left out of its ratio model(s)"
+                    )
+            if mf.height == 0 or mf["_event"].n_unique() < 2:
+                notes.append(f"{o}, {'/'.join(fs)}: outcome constant; no ratio model")
+                continue
+            mf = drop_separated(mf, [*fs, *self.covariates], notes, f"{o}, ratio models")
+            refs = _references(mf, [*fs, *self.covariates], self.given)
+            for m in self.measures:
+                key = f"{o}|{m}" + ("" if self.adjust == "mutual" else f"|{fs[0]}")
+                res = fit_or_note(
+                    partial(
+                        _FITTERS[m],
+                        mf,
+                        "_event",
+                        list(fs),
+                        self.covariates,
+                        cluster=self.cluster,
+                        reference=refs,
+                        conf_level=self.conf_level,
+                    ),
+                    notes,
+                    key,
+                )
+                if res is None:
+                    continue
+                res.outcome = o
+                self.models[key] = res
+                rows.append(_ratio_rows(res, mf, o, m, self.adjust, fs, refs))
+        return rows
+
+    def indices(self, o: str, elig: pl.DataFrame) -> list[pl.DataFrame]:
+        """Slope and relative index of inequality for the ordered factors."""
+        rows = []
+        for f in self.factors:
+            if f not in ORDERED_FACTORS:
+                continue
+            fr = drop_separated(
+                elig.filter(self.cov_known & _known([f])),
+                self.covariates,
+                self.notes,
+                f"{o}, indices of {f}",
+            )
+            order = ordered_levels(f, fr[f].unique().to_list())
+            if len(order) < 2 or fr["_event"].n_unique() < 2:
+                continue
+            for kind, fn in (
+                ("SII", slope_index_of_inequality),
+                ("RII", relative_index_of_inequality),
+            ):
+                row = fit_or_note(
+                    partial(
+                        fn,
+                        fr,
+                        f,
+                        outcome="_event",
+                        covariates=self.covariates,
+                        order=order,
+                        cluster=self.cluster,
+                        conf_level=self.conf_level,
+                    ),
+                    self.notes,
+                    f"{o}|{kind}|{f}",
+                )
+                if row is not None:
+                    rows.append(_index_row(row, o, f, order))
+        return rows
+
+    def joint_gradient(
+        self, o: str, elig: pl.DataFrame, joint_pair: list[str]
+    ) -> pl.DataFrame | None:
+        """Odds ratios of every cell of two factors against their reference cell."""
+        f1, f2 = joint_pair
+        jf = elig.filter(self.cov_known & _known(joint_pair)).with_columns(
+            _cell=pl.col(f1) + "|" + pl.col(f2)
+        )
+        if jf.height == 0:
+            return None
+        cells = jf.group_by(f1, f2).agg(
+            n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
+        )
+        jf = drop_separated(jf, ["_cell", *self.covariates], self.notes, f"{o}, joint gradient")
+        refs = _references(jf, [f1, f2, *self.covariates], self.given)
+        ref_cell = f"{refs[f1]}|{refs[f2]}"
+        res = fit_or_note(
+            partial(
+                logistic,
+                jf,
+                "_event",
+                ["_cell"],
+                self.covariates,
+                cluster=self.cluster,
+                reference={
+                    **{k: v for k, v in refs.items() if k in self.covariates},
+                    "_cell": ref_cell,
+                },
+                conf_level=self.conf_level,
+            ),
+            self.notes,
+            f"joint|{o}",
+        )
+        o1 = ordered_levels(f1, cells[f1].to_list())
+        o2 = ordered_levels(f2, cells[f2].to_list())
+        cells = cells.with_columns(
+            _cell=pl.col(f1) + "|" + pl.col(f2),
+            _o1=pl.col(f1).replace_strict(o1, range(len(o1)), return_dtype=pl.Int64),
+            _o2=pl.col(f2).replace_strict(o2, range(len(o2)), return_dtype=pl.Int64),
+        ).sort("_o1", "_o2")
+        if res is not None:
+            res.outcome = o
+            self.models[f"joint|{o}"] = res
+            terms = res.table.filter(pl.col("term").str.starts_with("_cell[")).select(
+                _cell=pl.col("term").str.slice(6).str.strip_suffix("]"),
+                estimate="ratio",
+                conf_low="ratio_low",
+                conf_high="ratio_high",
+                p_value="p_value",
+            )
+        else:
+            terms = pl.DataFrame(
+                schema={
+                    "_cell": pl.String,
+                    "estimate": pl.Float64,
+                    "conf_low": pl.Float64,
+                    "conf_high": pl.Float64,
+                    "p_value": pl.Float64,
+                }
+            )
+        is_ref = pl.col("_cell") == ref_cell
+        return cells.join(terms, on="_cell", how="left").select(
+            outcome=pl.lit(o),
+            **{f1: pl.col(f1), f2: pl.col(f2)},
+            is_reference=is_ref,
+            n="n",
+            events="events",
+            share=pl.col("events") / pl.col("n"),
+            estimate=pl.when(is_ref)
+            .then(pl.lit(1.0) if res is not None else None)
+            .otherwise(pl.col("estimate")),
+            conf_low="conf_low",
+            conf_high="conf_high",
+            p_value="p_value",
+        )
+
+
+def _index_row(row: pl.DataFrame, o: str, f: str, order: list[str]) -> pl.DataFrame:
+    return row.select(
+        outcome=pl.lit(o),
+        factor=pl.lit(f),
+        measure="measure",
+        estimate="estimate",
+        conf_low="conf_low",
+        conf_high="conf_high",
+        std_error="std_error",
+        p_value="p_value",
+        n=pl.col("n").round(0).cast(pl.Int64),
+        events=pl.col("events").round(0).cast(pl.Int64),
+        order=pl.lit(" < ".join(order)),
     )
 
 

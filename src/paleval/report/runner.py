@@ -118,7 +118,7 @@ def _run_one(nb_path: Path, tmp: Path, params: dict[str, Any]) -> _Run:
             if "Kernel is running over TCP" not in x and "KeyboardInterrupt caught" not in x
         ]
     if executed.exists():
-        _strip_volatile(executed)
+        _strip_volatile(executed, _path_names(params))
         try:
             _scrub(executed, int(params["threshold"]))
         except Exception as exc:  # an unscrubbed notebook is never rendered
@@ -190,27 +190,79 @@ def _execute(nb_path: Path, executed: Path, params: dict[str, Any], cwd: Path) -
         "display_name": "Python 3",
         "language": "python",
     }
-    pm.execute_notebook(
-        nb,
-        str(executed),
-        parameters=params,
-        kernel_name="python3",
-        cwd=str(cwd),
-        progress_bar=False,
-        log_output=False,
-        report_mode=False,
-    )
+    # The kernel inherits this process's environment: with a non-interactive backend (Agg, set
+    # for this process) every plot() cell would show nothing, so the kernel gets the inline
+    # backend and the executed notebooks keep their figures.
+    saved = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    try:
+        pm.execute_notebook(
+            nb,
+            str(executed),
+            parameters=params,
+            kernel_name="python3",
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved
 
 
-def _strip_volatile(path: Path) -> None:
-    """Remove run times from an executed notebook so reruns differ only where results do."""
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+_PATH_PARAMETERS = {"output_dir": "<report>", "data_dir": "<data>", "cache_dir": "<cache>"}
+"""Folders a notebook is given, and the names that replace them in the published notebooks
+(the folders themselves are in ``manifest.json``)."""
+
+
+def _path_names(params: dict[str, Any]) -> dict[str, str]:
+    """Each folder parameter's absolute path and its spelling as given -> its placeholder,
+    longest first (a path inside another is replaced before the outer one)."""
+    pairs: dict[str, str] = {}
+    for key, name in _PATH_PARAMETERS.items():
+        value = params.get(key)
+        if not value:
+            continue
+        for spelling in {str(value), str(Path(value).resolve())}:
+            pairs[spelling] = name
+    return dict(sorted(pairs.items(), key=lambda kv: -len(kv[0])))
+
+
+def _replace_paths(text: str, names: dict[str, str]) -> str:
+    for path, name in names.items():
+        text = text.replace(path, name)
+    return text
+
+
+def _strip_volatile(path: Path, names: dict[str, str] | None = None) -> None:
+    """Make an executed notebook reproducible: no run times (papermill's and the kernel's
+    timing metadata), stable cell ids (``cell-000``, ... instead of random ones), and the
+    report's, the data's and the cache's folders replaced by ``<report>``, ``<data>`` and
+    ``<cache>`` in every cell's source and text output, so two runs of the same data give the
+    same bytes wherever they are written."""
     import nbformat
 
+    names = names or {}
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        cell["id"] = f"cell-{i:03d}"
+        cell.source = _replace_paths(cell.source, names)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = _replace_paths(out["text"], names)
+            if out.get("output_type") == "error":
+                out["traceback"] = [_replace_paths(t, names) for t in out.get("traceback", [])]
+            for mime, value in out.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith("text/"):
+                    out["data"][mime] = _replace_paths(value, names)
     nbformat.write(nb, path)
 
 

@@ -25,6 +25,7 @@ from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
     ConvergenceError,
     RegressionResult,
+    glm,
     log_binomial,
     logistic,
     marginal_risks,
@@ -59,6 +60,7 @@ __all__ = [
     "fine_gray",
     "funnel_flags",
     "funnel_limits",
+    "glm",
     "gray_test",
     "indirect_standardise",
     "kaplan_meier",

@@ -156,6 +156,46 @@ def check_groups(group: Any, n: int, name: str = "group") -> np.ndarray | None:
     return g
 
 
+def _dummy_levels(s: pl.Series) -> list[str]:
+    """Levels of a categorical column: sorted (String) or category order (Categorical, Enum),
+    those present only; the first is the reference."""
+    if s.dtype == pl.String:
+        return sorted(s.unique().to_list())
+    if isinstance(s.dtype, pl.Enum):
+        return [v for v in s.dtype.categories.to_list() if v in set(s.to_list())]
+    present = set(s.cast(pl.String).to_list())
+    return [v for v in s.cat.get_categories().to_list() if v in present]
+
+
+def _frame_matrix(covariates: pl.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
+    """The columns of a covariate frame as a float matrix, categorical columns dummy coded
+    (terms ``columnlevel``)."""
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for cname in covariates.columns:
+        s = covariates.get_column(cname)
+        if s.null_count() > 0:
+            raise ValueError(
+                f"`{name}` column {cname!r} contains missing values: "
+                + _examples(s.is_null().to_numpy())
+            )
+        if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
+            vals = s.cast(pl.String).to_numpy()
+            for lev in _dummy_levels(s)[1:]:
+                cols.append((vals == lev).astype(np.float64))
+                names.append(f"{cname}{lev}")
+        elif s.dtype == pl.Boolean or s.dtype.is_numeric():
+            cols.append(s.cast(pl.Float64).to_numpy())
+            names.append(cname)
+        else:
+            raise ValueError(
+                f"`{name}` column {cname!r} has unsupported dtype {s.dtype}; "
+                "use numeric, boolean, String, Categorical or Enum columns"
+            )
+    X = np.column_stack(cols) if cols else np.empty((covariates.height, 0))
+    return X, names
+
+
 def covariate_matrix(
     covariates: Any, n: int, name: str = "covariates"
 ) -> tuple[np.ndarray, list[str]]:
@@ -168,40 +208,10 @@ def covariate_matrix(
     """
     if covariates is None:
         raise ValueError(f"`{name}` must be given")
-    cols: list[np.ndarray] = []
-    names: list[str] = []
     if isinstance(covariates, pl.Series):
         covariates = covariates.to_frame()
     if isinstance(covariates, pl.DataFrame):
-        for cname in covariates.columns:
-            s = covariates.get_column(cname)
-            if s.null_count() > 0:
-                raise ValueError(
-                    f"`{name}` column {cname!r} contains missing values: "
-                    + _examples(s.is_null().to_numpy())
-                )
-            if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
-                if s.dtype == pl.String:
-                    levels = sorted(s.unique().to_list())
-                elif isinstance(s.dtype, pl.Enum):
-                    levels = [v for v in s.dtype.categories.to_list() if v in set(s.to_list())]
-                else:
-                    levels = s.cat.get_categories().to_list()
-                    present = set(s.cast(pl.String).to_list())
-                    levels = [v for v in levels if v in present]
-                vals = s.cast(pl.String).to_numpy()
-                for lev in levels[1:]:
-                    cols.append((vals == lev).astype(np.float64))
-                    names.append(f"{cname}{lev}")
-            elif s.dtype == pl.Boolean or s.dtype.is_numeric():
-                cols.append(s.cast(pl.Float64).to_numpy())
-                names.append(cname)
-            else:
-                raise ValueError(
-                    f"`{name}` column {cname!r} has unsupported dtype {s.dtype}; "
-                    "use numeric, boolean, String, Categorical or Enum columns"
-                )
-        X = np.column_stack(cols) if cols else np.empty((covariates.height, 0))
+        X, names = _frame_matrix(covariates, name)
     else:
         X = np.asarray(covariates, dtype=np.float64)
         if X.ndim == 1:
@@ -217,3 +227,19 @@ def covariate_matrix(
     if bad.any():
         raise ValueError(f"`{name}` contains NaN or infinite values: " + _examples(bad))
     return np.ascontiguousarray(X, dtype=np.float64), names
+
+
+def as_counts(x: Any, name: str) -> np.ndarray:
+    """Convert counts to a 1-d float array and check they are finite non-negative integers."""
+    if isinstance(x, pl.Series):
+        if x.null_count() > 0:
+            raise ValueError(f"{name}: {x.null_count()} missing value(s)")
+        arr = x.cast(pl.Float64).to_numpy()
+    else:
+        arr = np.atleast_1d(np.asarray(x, dtype=float))
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected a scalar or 1-d array, got shape {arr.shape}")
+    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr))
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} row(s) are not finite non-negative integers")
+    return arr

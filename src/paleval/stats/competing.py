@@ -20,6 +20,14 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._survival_core import (
+    confint,
+    distinct,
+    newton,
+    prepare_regression,
+    tabulate,
+    z_quantile,
+)
 from paleval.stats._validate import (
     check_event,
     check_groups,
@@ -31,12 +39,6 @@ from paleval.stats.survival import (
     CoxResult,
     HazardRegressionResult,
     SurvivalCurveResult,
-    _confint,
-    _distinct,
-    _newton,
-    _prepare_regression,
-    _tabulate,
-    _z,
     cox,
 )
 
@@ -197,14 +199,14 @@ def aalen_johansen(
     g = check_groups(group, n)
     if not isinstance(cause, int | np.integer) or cause < 1:
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
-    z = _z(conf_level)
-    labels, tabs = _tabulate(t, e, g, int(cause))
+    z = z_quantile(conf_level)
+    labels, tabs = tabulate(t, e, g, int(cause))
     frames = []
     for lab, tab in zip(labels, tabs, strict=True):
         cur = _aj_curve(tab)
         with np.errstate(divide="ignore", invalid="ignore"):
             se_log = np.where(cur["std_error"] == 0, 0.0, cur["std_error"] / cur["estimate"])
-        lo, hi = _confint(cur["estimate"], se_log, conf_type, z)
+        lo, hi = confint(cur["estimate"], se_log, conf_type, z)
         frames.append(
             pl.DataFrame(
                 {"group": [lab] * cur["time"].size, **cur, "conf_low": lo, "conf_high": hi}
@@ -279,7 +281,7 @@ def _gray_stratum(
     arrays and the recursions of the Fortran routine become cumulative sums.
     ``m``: 0 censored, 1 cause of interest, 2 other cause; ``ts`` sorted.
     """
-    utimes, _, block = _distinct(ts)
+    utimes, _, block = distinct(ts)
     nb = utimes.size
     cnt = np.zeros((nb, ng))
     np.add.at(cnt, (block, gcode), 1.0)
@@ -474,7 +476,7 @@ class _FGData:
         self.is1 = e == cause
         self.is2 = (e > 0) & ~self.is1
         cens = e == 0
-        utimes, starts, block = _distinct(self.t)
+        utimes, starts, block = distinct(self.t)
         nb = utimes.size
         self.block = block
         self.starts = starts
@@ -715,7 +717,7 @@ def fine_gray(
     >>> fine_gray(t, e, x, cengroup=period).n_cengroups
     2
     """
-    t, e, X, names = _prepare_regression(time, event, covariates, data)
+    t, e, X, names = prepare_regression(time, event, covariates, data)
     group, n_groups = _censoring_groups(cengroup, data, t.size)
     if not isinstance(cause, int | np.integer) or cause < 1:
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
@@ -724,7 +726,7 @@ def fine_gray(
         raise ValueError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
     fg = _FGData(t, e, X, int(cause), group)
     p = X.shape[1]
-    beta, cur, converged, it = _newton(fg.evaluate, p, max_iter=max_iter, tol=tol)
+    beta, cur, converged, it = newton(fg.evaluate, p, max_iter=max_iter, tol=tol)
     null = fg.evaluate(np.zeros(p), need_info=False)
     vcov_naive = np.linalg.inv(cur["info"])
     vcov = fg.crr_variance(beta, cur["info"])

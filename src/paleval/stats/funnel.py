@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats.proportions import _as_counts
+from paleval.stats._validate import as_counts
 
 __all__ = ["funnel_flags", "funnel_limits"]
 
@@ -107,7 +107,7 @@ def funnel_limits(
     │ 100 ┆ 0.2069      ┆ 0.3869      │
     └─────┴─────────────┴─────────────┘
     """
-    m = _as_counts(n, "n")
+    m = as_counts(n, "n")
     if (m <= 0).any():
         raise ValueError(f"n: {int((m <= 0).sum())} row(s) with a denominator <= 0")
     if not 0 < target < 1:
@@ -180,8 +180,8 @@ def funnel_flags(
     for col in (events, n):
         if col not in units.columns:
             raise ValueError(f"column {col!r} not found in units")
-    x = _as_counts(units[events], events)
-    m = _as_counts(units[n], n)
+    x = as_counts(units[events], events)
+    m = as_counts(units[n], n)
     if (m <= 0).any():
         raise ValueError(f"{n}: {int((m <= 0).sum())} row(s) with a denominator <= 0")
     if (x > m).any():

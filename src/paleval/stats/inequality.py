@@ -35,7 +35,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats.regression import _Family, _fit_binary, _missing_mask
+from paleval.stats._design import missing_mask
+from paleval.stats.regression import glm
 
 __all__ = [
     "concentration_index",
@@ -70,6 +71,68 @@ def _ses_order(values: pl.Series, order: Sequence | None, ses: str) -> list:
     )
 
 
+def _check_data_form(
+    data: pl.DataFrame, outcome: str | None, events: str | None, n: str | None, weights: str | None
+) -> bool:
+    """Whether the data are grouped counts (``events`` and ``n``) rather than individuals."""
+    if not isinstance(data, pl.DataFrame):
+        raise TypeError("data must be a polars DataFrame")
+    grouped = events is not None or n is not None
+    if grouped and (events is None or n is None):
+        raise ValueError("grouped data need both `events` and `n`")
+    if grouped == (outcome is not None):
+        raise ValueError("give either `outcome` (individual data) or `events` and `n` (grouped)")
+    if grouped and weights is not None:
+        raise ValueError("weights are not supported with grouped counts")
+    return grouped
+
+
+def _grouped_long(frame: pl.DataFrame, events: str, n: str, keep: list[str]) -> pl.DataFrame:
+    """Grouped counts as two weighted rows per group (``_y`` 1 with weight events, 0 with
+    weight n - events)."""
+    for c in (events, n):
+        v = frame[c].cast(pl.Float64).to_numpy()
+        bad = int(np.sum(~np.isfinite(v) | (v < 0)))
+        if bad:
+            raise ValueError(f"column {c!r}: {bad} row(s) negative or not finite")
+    over = int((frame[events] > frame[n]).sum())
+    if over:
+        raise ValueError(f"column {events!r}: {over} row(s) with more events than {n!r}")
+    return pl.concat(
+        [
+            frame.select(
+                *keep, pl.lit(1.0).alias("_y"), pl.col(events).cast(pl.Float64).alias("_w")
+            ),
+            frame.select(
+                *keep,
+                pl.lit(0.0).alias("_y"),
+                (pl.col(n) - pl.col(events)).cast(pl.Float64).alias("_w"),
+            ),
+        ]
+    ).filter(pl.col("_w") > 0)
+
+
+def _individual_long(
+    frame: pl.DataFrame, outcome: str, weights: str | None, binary: bool
+) -> pl.DataFrame:
+    """Individual rows with the outcome as ``_y`` and the weight as ``_w``."""
+    yv = frame[outcome]
+    if yv.dtype == pl.Boolean:
+        yv = yv.cast(pl.Float64)
+    if not yv.dtype.is_numeric():
+        raise ValueError(f"outcome column {outcome!r} must be numeric or Boolean")
+    y = yv.cast(pl.Float64).to_numpy()
+    if binary:
+        bad = int(np.sum((y != 0) & (y != 1)))
+        if bad:
+            raise ValueError(f"outcome column {outcome!r}: {bad} row(s) are not 0 or 1")
+    w = frame[weights].cast(pl.Float64).to_numpy() if weights is not None else np.ones(frame.height)
+    bad = int(np.sum(~np.isfinite(w) | (w < 0)))
+    if bad:
+        raise ValueError(f"weights column {weights!r}: {bad} row(s) negative or not finite")
+    return frame.with_columns(pl.Series("_y", y), pl.Series("_w", w))
+
+
 def _prepare(
     data: pl.DataFrame,
     ses: str,
@@ -83,15 +146,7 @@ def _prepare(
     binary: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, str | None]:
     """Return (long frame with y, _w, ridit, covariates...), ridit table, n_dropped, weights."""
-    if not isinstance(data, pl.DataFrame):
-        raise TypeError("data must be a polars DataFrame")
-    grouped = events is not None or n is not None
-    if grouped and (events is None or n is None):
-        raise ValueError("grouped data need both `events` and `n`")
-    if grouped == (outcome is not None):
-        raise ValueError("give either `outcome` (individual data) or `events` and `n` (grouped)")
-    if grouped and weights is not None:
-        raise ValueError("weights are not supported with grouped counts")
+    grouped = _check_data_form(data, outcome, events, n, weights)
     covariates = list(covariates)
     used = [ses, *covariates]
     used += [events, n] if grouped else [outcome]
@@ -102,7 +157,7 @@ def _prepare(
     if _RIDIT in used or "_y" in used or "_w" in used:
         raise ValueError(f"columns named {_RIDIT!r}, '_y' or '_w' are reserved")
     frame = data.select(list(dict.fromkeys(used)))
-    miss = frame.select(_missing_mask(frame, frame.columns).alias("m"))["m"]
+    miss = frame.select(missing_mask(frame, frame.columns).alias("m"))["m"]
     n_dropped = int(miss.sum())
     frame = frame.filter(~miss)
     if frame.height == 0:
@@ -115,48 +170,11 @@ def _prepare(
 
     if grouped:
         assert events is not None and n is not None
-        for c in (events, n):
-            v = frame[c].cast(pl.Float64).to_numpy()
-            bad = int(np.sum(~np.isfinite(v) | (v < 0)))
-            if bad:
-                raise ValueError(f"column {c!r}: {bad} row(s) negative or not finite")
-        over = int((frame[events] > frame[n]).sum())
-        if over:
-            raise ValueError(f"column {events!r}: {over} row(s) with more events than {n!r}")
         keep = [ses, "_k", *covariates] + ([cluster] if cluster else [])
-        long = pl.concat(
-            [
-                frame.select(
-                    *keep, pl.lit(1.0).alias("_y"), pl.col(events).cast(pl.Float64).alias("_w")
-                ),
-                frame.select(
-                    *keep,
-                    pl.lit(0.0).alias("_y"),
-                    (pl.col(n) - pl.col(events)).cast(pl.Float64).alias("_w"),
-                ),
-            ]
-        ).filter(pl.col("_w") > 0)
+        long = _grouped_long(frame, events, n, keep)
     else:
         assert outcome is not None
-        yv = frame[outcome]
-        if yv.dtype == pl.Boolean:
-            yv = yv.cast(pl.Float64)
-        if not yv.dtype.is_numeric():
-            raise ValueError(f"outcome column {outcome!r} must be numeric or Boolean")
-        y = yv.cast(pl.Float64).to_numpy()
-        if binary:
-            bad = int(np.sum((y != 0) & (y != 1)))
-            if bad:
-                raise ValueError(f"outcome column {outcome!r}: {bad} row(s) are not 0 or 1")
-        w = (
-            frame[weights].cast(pl.Float64).to_numpy()
-            if weights is not None
-            else np.ones(frame.height)
-        )
-        bad = int(np.sum(~np.isfinite(w) | (w < 0)))
-        if bad:
-            raise ValueError(f"weights column {weights!r}: {bad} row(s) negative or not finite")
-        long = frame.with_columns(pl.Series("_y", y), pl.Series("_w", w))
+        long = _individual_long(frame, outcome, weights, binary)
     tab = (
         long.group_by("_k")
         .agg(
@@ -238,28 +256,33 @@ def _index(
     long, tab, n_dropped, wcol = _prepare(
         data, ses, outcome, events, n, covariates, cluster, weights, order
     )
+    y = long.filter(pl.col(wcol) > 0)["_y"]
+    if y.n_unique() < 2:
+        what = f"{events!r}/{n!r}" if outcome is None else repr(outcome)
+        raise ValueError(
+            f"outcome {what}: all {y.len()} analysed rows are {int(y[0])}; "
+            f"the {kind} is not estimable"
+        )
     if kind == "SII":
-        fam = _Family("gaussian", "identity")
+        family, link = "gaussian", "identity"
     elif model == "poisson":
-        fam = _Family("poisson", "log")
+        family, link = "poisson", "log"
     elif model == "logit":
-        fam = _Family("binomial", "logit")
+        family, link = "binomial", "logit"
     else:
         raise ValueError(f"model must be 'poisson' or 'logit', got {model!r}")
-    res = _fit_binary(
-        kind,
-        fam,
-        kind,
+    res = glm(
         long,
         "_y",
         [_RIDIT],
         list(covariates),
-        cluster,
-        wcol,
-        "frequency",
-        None,
-        True,
-        conf_level,
+        family=family,
+        link=link,
+        cluster=cluster,
+        weights=wcol,
+        weight_type="frequency",
+        robust=True,
+        conf_level=conf_level,
     )
     row = res.table.filter(pl.col("term") == _RIDIT)
     est = row["estimate"].item()

@@ -22,6 +22,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from paleval.stats._validate import as_counts
+
 __all__ = ["proportion_ci", "risk_difference", "risk_ratio"]
 
 ArrayLike = int | float | Sequence[int] | Sequence[float] | np.ndarray | pl.Series
@@ -31,22 +33,6 @@ def _z(conf_level: float) -> float:
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
     return float(stats.norm.ppf(0.5 + conf_level / 2.0))
-
-
-def _as_counts(x: ArrayLike, name: str) -> np.ndarray:
-    """Convert counts to a 1-d float array and check they are finite non-negative integers."""
-    if isinstance(x, pl.Series):
-        if x.null_count() > 0:
-            raise ValueError(f"{name}: {x.null_count()} missing value(s)")
-        arr = x.cast(pl.Float64).to_numpy()
-    else:
-        arr = np.atleast_1d(np.asarray(x, dtype=float))
-    if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a scalar or 1-d array, got shape {arr.shape}")
-    bad = ~np.isfinite(arr) | (arr < 0) | (arr != np.round(arr))
-    if bad.any():
-        raise ValueError(f"{name}: {int(bad.sum())} row(s) are not finite non-negative integers")
-    return arr
 
 
 def _check_events_n(events: np.ndarray, n: np.ndarray, ename: str, nname: str) -> None:
@@ -106,8 +92,8 @@ def proportion_ci(
     >>> proportion_ci(3, 20, method="clopper-pearson")["conf_high"].round(4).item()
     0.3789
     """
-    x = _as_counts(events, "events")
-    m = _as_counts(n, "n")
+    x = as_counts(events, "events")
+    m = as_counts(n, "n")
     _check_events_n(x, m, "events", "n")
     x, m = _broadcast(x, m)
     alpha = 1.0 - conf_level
@@ -144,10 +130,10 @@ def proportion_ci(
 def _two_group_counts(
     events_1: ArrayLike, n_1: ArrayLike, events_0: ArrayLike, n_0: ArrayLike
 ) -> list[np.ndarray]:
-    x1 = _as_counts(events_1, "events_1")
-    m1 = _as_counts(n_1, "n_1")
-    x0 = _as_counts(events_0, "events_0")
-    m0 = _as_counts(n_0, "n_0")
+    x1 = as_counts(events_1, "events_1")
+    m1 = as_counts(n_1, "n_1")
+    x0 = as_counts(events_0, "events_0")
+    m0 = as_counts(n_0, "n_0")
     _check_events_n(x1, m1, "events_1", "n_1")
     _check_events_n(x0, m0, "events_0", "n_0")
     try:

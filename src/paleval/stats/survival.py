@@ -24,12 +24,18 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._survival_core import (
+    confint,
+    newton,
+    prepare_regression,
+    tabulate,
+    z_quantile,
+)
 from paleval.stats._validate import (
     check_event,
     check_groups,
     check_lengths,
     check_time,
-    covariate_matrix,
     resolve_column,
 )
 
@@ -46,102 +52,6 @@ ConfType = Literal["log", "log-log", "plain"]
 
 
 # --------------------------------------------------------------------------- helpers
-def _z(conf_level: float) -> float:
-    if not 0 < conf_level < 1:
-        raise ValueError(f"`conf_level` must be in (0, 1), got {conf_level}")
-    return float(_sps.norm.ppf(1 - (1 - conf_level) / 2))
-
-
-def _confint(
-    p: np.ndarray, se_log: np.ndarray, conf_type: str, z: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise CI as R ``survival:::survfit_confint`` (``se_log`` = SE of log p)."""
-    p = np.asarray(p, dtype=float)
-    se_log = np.asarray(se_log, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if conf_type == "log":
-            xx = np.where(p == 0, np.nan, p)
-            lo = np.exp(np.log(xx) - z * se_log)
-            hi = np.minimum(np.exp(np.log(xx) + z * se_log), 1.0)
-        elif conf_type == "log-log":
-            xx = np.where((p == 0) | (p == 1), np.nan, p)
-            se2 = z * se_log / np.log(xx)
-            lo = np.exp(-np.exp(np.log(-np.log(xx)) - se2))
-            hi = np.exp(-np.exp(np.log(-np.log(xx)) + se2))
-        elif conf_type == "plain":
-            se2 = z * se_log * p
-            lo = np.maximum(p - se2, 0.0)
-            hi = np.minimum(p + se2, 1.0)
-        else:
-            raise ValueError(f"`conf_type` must be 'log', 'log-log' or 'plain', got {conf_type!r}")
-    return lo, hi
-
-
-def _tabulate(
-    t: np.ndarray, e: np.ndarray, group: np.ndarray | None, cause: int = 1
-) -> tuple[list[Any], list[dict[str, np.ndarray]]]:
-    """Counts per group and distinct time: all rows, events of any cause, of ``cause``.
-
-    Day-resolution data (integer-valued times, not too large) are tabulated with
-    ``np.bincount`` in O(n + max time); other data with one O(n log n) sort. Both
-    paths give identical tables (deterministic, no tie-breaking involved).
-    """
-    n = t.size
-    if group is None:
-        labels: list[Any] = ["all"]
-        codes = np.zeros(n, dtype=np.int64)
-    else:
-        lab_arr, codes = np.unique(group, return_inverse=True)
-        labels = lab_arr.tolist()
-    ng = len(labels)
-    is_ev = (e > 0).astype(np.float64)
-    is_k = (e == cause).astype(np.float64)
-    tmax = float(t.max())
-    out = []
-    if tmax < 2**31 and ng * (tmax + 1) <= max(8 * n, 2**22) and np.all(t == np.floor(t)):
-        m = int(tmax) + 1
-        key = codes * m + t.astype(np.int64)
-        size = ng * m
-        cnt = np.bincount(key, minlength=size).reshape(ng, m)
-        d_all = np.bincount(key, weights=is_ev, minlength=size).reshape(ng, m)
-        d_k = np.bincount(key, weights=is_k, minlength=size).reshape(ng, m)
-        for gi in range(ng):
-            nz = np.flatnonzero(cnt[gi])
-            out.append(
-                {
-                    "time": nz.astype(np.float64),
-                    "cnt": cnt[gi, nz].astype(np.float64),
-                    "d_all": d_all[gi, nz],
-                    "d_k": d_k[gi, nz],
-                }
-            )
-        return labels, out
-    order = np.lexsort((t, codes))
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=ng))])
-    for gi in range(ng):
-        idx = order[bounds[gi] : bounds[gi + 1]]
-        ts = t[idx]
-        utimes, _, block = _distinct(ts)
-        nb = utimes.size
-        out.append(
-            {
-                "time": utimes,
-                "cnt": np.bincount(block, minlength=nb).astype(np.float64),
-                "d_all": np.bincount(block, weights=is_ev[idx], minlength=nb),
-                "d_k": np.bincount(block, weights=is_k[idx], minlength=nb),
-            }
-        )
-    return labels, out
-
-
-def _distinct(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For sorted ``ts``: distinct values, first index of each, block id of every row."""
-    new = np.empty(ts.size, dtype=bool)
-    new[0] = True
-    np.not_equal(ts[1:], ts[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    block = np.cumsum(new) - 1
-    return ts[starts], starts, block
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -201,7 +111,7 @@ class SurvivalCurveResult:
         if np.isnan(tq).any():
             raise ValueError("`times` contains NaN")
         frames = []
-        z = _z(self.conf_level)
+        z = z_quantile(self.conf_level)
         for g in self.groups:
             sub = self.table.filter(pl.col("group") == g) if len(self.groups) > 1 else self.table
             tt = sub["time"].to_numpy()
@@ -212,7 +122,7 @@ class SurvivalCurveResult:
             se = np.where(ok, sub["std_error"].to_numpy()[ii], 0.0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 se_log = np.where(se == 0, 0.0, se / est)
-            lo, hi = _confint(est, se_log, self.conf_type, z)
+            lo, hi = confint(est, se_log, self.conf_type, z)
             lo = np.where(ok, sub["conf_low"].to_numpy()[ii], lo)
             hi = np.where(ok, sub["conf_high"].to_numpy()[ii], hi)
             # number at risk at t: n_risk of the first observed time >= t (0 after the last)
@@ -370,8 +280,8 @@ def kaplan_meier(
     e = check_event(event, max_code=1)
     n = check_lengths(time=t, event=e)
     g = check_groups(group, n)
-    z = _z(conf_level)
-    labels, tabs = _tabulate(t, e, g)
+    z = z_quantile(conf_level)
+    labels, tabs = tabulate(t, e, g)
     frames = []
     for lab, tab in zip(labels, tabs, strict=True):
         utimes, d = tab["time"], tab["d_all"]
@@ -383,7 +293,7 @@ def kaplan_meier(
             gw = np.where(n_risk > d, d / (n_risk * (n_risk - d)), np.inf)
             se_log = np.sqrt(np.cumsum(gw))
             se = np.where(np.isinf(se_log), np.nan, surv * se_log)
-        lo, hi = _confint(surv, se_log, conf_type, z)
+        lo, hi = confint(surv, se_log, conf_type, z)
         frames.append(
             pl.DataFrame(
                 {
@@ -463,7 +373,7 @@ class HazardRegressionResult:
         with np.errstate(divide="ignore", invalid="ignore"):
             zstat = self.params / se
         p = 2 * _sps.norm.sf(np.abs(zstat))
-        z = _z(self.conf_level)
+        z = z_quantile(self.conf_level)
         return pl.DataFrame(
             {
                 "term": self.terms,
@@ -664,62 +574,6 @@ class _CoxData:
         return res
 
 
-def _newton(
-    evaluate: Any, p: int, *, max_iter: int, tol: float, init: np.ndarray | None = None
-) -> tuple[np.ndarray, dict[str, Any], bool, int]:
-    """Newton-Raphson with step halving on the log (partial) likelihood."""
-    beta = np.zeros(p) if init is None else np.asarray(init, dtype=float).copy()
-    cur = evaluate(beta)
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007
-        try:
-            step = np.linalg.solve(cur["info"], cur["score"])
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(cur["info"], cur["score"], rcond=None)[0]
-        new_beta = beta + step
-        new = evaluate(new_beta)
-        halvings = 0
-        while (not np.isfinite(new["loglik"]) or new["loglik"] < cur["loglik"] - 1e-12) and (
-            halvings < 30
-        ):
-            step = step / 2
-            new_beta = beta + step
-            new = evaluate(new_beta)
-            halvings += 1
-        done = abs(new["loglik"] - cur["loglik"]) <= tol * max(1.0, abs(cur["loglik"])) and (
-            np.max(np.abs(step)) <= np.sqrt(tol) * max(1.0, float(np.max(np.abs(beta))))
-        )
-        beta, cur = new_beta, new
-        if done:
-            converged = True
-            break
-    return beta, cur, converged, it
-
-
-def _prepare_regression(
-    time: Any, event: Any, covariates: Any, data: pl.DataFrame | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    time = resolve_column(time, data, "time")
-    event = resolve_column(event, data, "event")
-    if (
-        isinstance(covariates, list | tuple)
-        and covariates
-        and all(isinstance(c, str) for c in covariates)
-    ):
-        if data is None:
-            raise ValueError("`covariates` given as column names but no `data` frame was given")
-        missing = [c for c in covariates if c not in data.columns]
-        if missing:
-            raise ValueError(f"`covariates`: columns {missing} not found in `data`")
-        covariates = data.select(list(covariates))
-    t = check_time(time)
-    e = check_event(event)
-    n = check_lengths(time=t, event=e)
-    X, names = covariate_matrix(covariates, n)
-    return t, e, X, names
-
-
 def cox(
     time: Any,
     event: Any,
@@ -786,7 +640,7 @@ def cox(
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"`ties` must be 'efron' or 'breslow', got {ties!r}")
-    t, e, X, names = _prepare_regression(time, event, covariates, data)
+    t, e, X, names = prepare_regression(time, event, covariates, data)
     if (e > 1).any():
         raise ValueError(
             "`event` must be 0/1 for cox(); for competing causes use cause_specific_cox()"
@@ -798,7 +652,7 @@ def cox(
         raise ValueError("`event` has no events: the Cox model is not estimable")
     cd = _CoxData(t, e, X - X.mean(axis=0), strata, ties)
     p = X.shape[1]
-    beta, cur, converged, it = _newton(cd.evaluate, p, max_iter=max_iter, tol=tol)
+    beta, cur, converged, it = newton(cd.evaluate, p, max_iter=max_iter, tol=tol)
     null = cd.evaluate(np.zeros(p), need_info=False)
     vcov_naive = np.linalg.inv(cur["info"])
     use_robust = robust or cluster is not None

@@ -1,0 +1,254 @@
+"""The design matrix of paleval's regression models: checked columns, dropped incomplete rows,
+the outcome vector, case weights, dummy coding of categorical predictors against a reference
+level and a rank check. Used by :mod:`paleval.stats.regression` and
+:mod:`paleval.stats.inequality`; public names inside this private module, not paleval's API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+_CATEGORICAL = (pl.String, pl.Categorical, pl.Enum)
+
+OutcomeKind = Literal["binary", "nominal", "continuous", "count"]
+
+
+def is_categorical(dtype: pl.DataType) -> bool:
+    """Whether a column of this type is dummy coded (String, Categorical, Enum)."""
+    return isinstance(dtype, _CATEGORICAL) or dtype in (pl.String, pl.Categorical)
+
+
+def observed_levels(s: pl.Series) -> list[str]:
+    """Observed levels of a categorical series, in Enum order or sorted."""
+    present = s.cast(pl.String).unique().drop_nulls().to_list()
+    if isinstance(s.dtype, pl.Enum):
+        cats = s.dtype.categories.to_list()
+        return [c for c in cats if c in set(present)]
+    return sorted(present)
+
+
+@dataclass
+class Coding:
+    """How predictors are turned into design-matrix columns."""
+
+    predictors: list[str]
+    levels: dict[str, list[str]]  # categorical column -> [reference, other levels...]
+    terms: list[str]
+
+    def dummy_mask(self) -> np.ndarray:
+        """Boolean mask of the design columns that are dummy (indicator) terms."""
+        mask = [False]
+        for col in self.predictors:
+            if col in self.levels:
+                mask += [True] * (len(self.levels[col]) - 1)
+            else:
+                mask.append(False)
+        return np.array(mask)
+
+    def matrix(self, frame: pl.DataFrame) -> np.ndarray:
+        """The design matrix of ``frame`` (intercept first, then each predictor's columns)."""
+        exprs: list[pl.Expr] = [pl.lit(1.0).alias("(Intercept)")]
+        for col in self.predictors:
+            if col in self.levels:
+                s = pl.col(col).cast(pl.String)
+                exprs += [
+                    (s == lvl).cast(pl.Float64).alias(f"{col}[{lvl}]")
+                    for lvl in self.levels[col][1:]
+                ]
+            else:
+                exprs.append(pl.col(col).cast(pl.Float64).alias(col))
+        return frame.select(exprs).to_numpy().astype(float)
+
+
+@dataclass
+class Design:
+    """A model's design: matrix, outcome, weights, cluster codes and the rows it came from."""
+
+    X: np.ndarray
+    y: np.ndarray  # binary 0/1, integer codes (nominal), or numbers
+    w: np.ndarray
+    cluster: np.ndarray | None
+    coding: Coding
+    data: pl.DataFrame
+    n_dropped: int
+    weighted: bool
+
+
+def missing_mask(frame: pl.DataFrame, cols: Sequence[str]) -> pl.Expr:
+    """True for rows with a null (or NaN, in float columns) in any of ``cols``."""
+    parts = []
+    for c in cols:
+        e = pl.col(c).is_null()
+        if frame.schema[c].is_float():
+            e = e | pl.col(c).is_nan()
+        parts.append(e)
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+
+def _check_columns(
+    data: pl.DataFrame,
+    outcome: str,
+    predictors: list[str],
+    extra: Sequence[str],
+    reference: Mapping[str, str],
+) -> list[str]:
+    """The columns used, each present once and of a usable type."""
+    if not isinstance(data, pl.DataFrame):
+        raise TypeError(f"data must be a polars DataFrame, got {type(data).__name__}")
+    used = [outcome, *predictors, *extra]
+    missing = [c for c in dict.fromkeys(used) if c not in data.columns]
+    if missing:
+        raise ValueError(f"column(s) {missing} not found in data")
+    dups = {c for c in predictors if predictors.count(c) > 1} | ({outcome} & set(predictors))
+    if dups:
+        raise ValueError(f"column(s) {sorted(dups)} used more than once")
+    unknown_ref = [c for c in reference if c not in predictors]
+    if unknown_ref:
+        raise ValueError(f"reference given for column(s) {unknown_ref} not among the predictors")
+    cols = list(dict.fromkeys(used))
+    for c in cols:
+        dt = data.schema[c]
+        if not (is_categorical(dt) or dt.is_numeric() or dt == pl.Boolean):
+            raise ValueError(f"column {c!r} has unsupported type {dt}")
+    return cols
+
+
+def _binary_outcome(ys: pl.Series, outcome: str) -> np.ndarray:
+    if is_categorical(ys.dtype):
+        raise ValueError(
+            f"outcome column {outcome!r} must be 0/1 (numeric or Boolean), got {ys.dtype}"
+        )
+    y = ys.cast(pl.Float64).to_numpy()
+    bad = int(np.sum((y != 0) & (y != 1)))
+    if bad:
+        raise ValueError(f"outcome column {outcome!r}: {bad} row(s) are not 0 or 1")
+    if np.all(y == 0) or np.all(y == 1):
+        raise ValueError(
+            f"outcome column {outcome!r}: all {y.size} analysed rows are {int(y[0])}; "
+            "the model is not estimable"
+        )
+    return y
+
+
+def _nominal_outcome(ys: pl.Series, outcome: str) -> tuple[np.ndarray, list[str]]:
+    if ys.dtype.is_float():
+        raise ValueError(f"outcome column {outcome!r} must be categorical or integer")
+    if ys.dtype.is_integer():
+        y_levels = [str(v) for v in sorted(ys.unique().to_list())]
+    else:
+        y_levels = observed_levels(ys)
+    y = (
+        ys.cast(pl.String)
+        .replace_strict(y_levels, list(range(len(y_levels))), return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    return y, y_levels
+
+
+def _count_outcome(ys: pl.Series, outcome: str) -> np.ndarray:
+    if is_categorical(ys.dtype):
+        raise ValueError(f"outcome column {outcome!r} must be a non-negative count, got {ys.dtype}")
+    y = ys.cast(pl.Float64).to_numpy()
+    bad = int(np.sum(~np.isfinite(y) | (y < 0)))
+    if bad:
+        raise ValueError(f"outcome column {outcome!r}: {bad} row(s) negative or not finite")
+    return y
+
+
+def _weight_values(clean: pl.DataFrame, weights: str | None) -> np.ndarray:
+    if weights is None:
+        return np.ones(clean.height)
+    w = clean[weights].cast(pl.Float64).to_numpy()
+    bad = int(np.sum(~np.isfinite(w) | (w < 0)))
+    if bad:
+        raise ValueError(f"weights column {weights!r}: {bad} row(s) negative or not finite")
+    if not np.any(w > 0):
+        raise ValueError(f"weights column {weights!r}: all weights are zero")
+    return w
+
+
+def _coding(clean: pl.DataFrame, predictors: list[str], reference: Mapping[str, str]) -> Coding:
+    """Dummy coding of the categorical predictors, each against its reference level."""
+    levels: dict[str, list[str]] = {}
+    terms = ["(Intercept)"]
+    for col in predictors:
+        s = clean[col]
+        if not is_categorical(s.dtype):
+            if col in reference:
+                raise ValueError(f"reference given for numeric column {col!r}")
+            terms.append(col)
+            continue
+        lv = observed_levels(s)
+        ref = reference.get(col, lv[0])
+        if ref not in lv:
+            raise ValueError(
+                f"reference level {ref!r} not found in column {col!r} (levels present: {lv})"
+            )
+        lv = [ref, *[v for v in lv if v != ref]]
+        levels[col] = lv
+        terms += [f"{col}[{v}]" for v in lv[1:]]
+    return Coding(predictors, levels, terms)
+
+
+def _check_rank(X: np.ndarray, terms: list[str]) -> None:
+    norms = np.sqrt((X**2).sum(axis=0))
+    Xs = X / np.where(norms > 0, norms, 1.0)
+    if np.any(norms == 0) or np.linalg.matrix_rank(Xs.T @ Xs, tol=1e-10) < X.shape[1]:
+        raise ValueError(
+            "design matrix is rank deficient (collinear predictors or a level/variable that "
+            f"is constant in the analysis sample); terms: {terms}"
+        )
+
+
+def build_design(
+    data: pl.DataFrame,
+    outcome: str,
+    predictors: Sequence[str],
+    cluster: str | None,
+    weights: str | None,
+    reference: Mapping[str, str] | None,
+    outcome_kind: OutcomeKind,
+) -> tuple[Design, list[str] | None]:
+    """The design of a model, and the outcome's levels for a nominal outcome.
+
+    Rows with a missing value in any used column are dropped (counted in ``n_dropped``).
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"y": [0, 1, 1, 0], "g": ["a", "b", "b", "a"], "x": [1.0, 2, 3, None]})
+    >>> design, _ = build_design(d, "y", ["g", "x"], None, None, None, "binary")
+    >>> design.coding.terms, design.n_dropped
+    (['(Intercept)', 'g[b]', 'x'], 1)
+    """
+    predictors = list(predictors)
+    reference = dict(reference or {})
+    extra = [c for c in (cluster, weights) if c is not None]
+    cols = _check_columns(data, outcome, predictors, extra, reference)
+    frame = data.select(cols)
+    miss = frame.select(missing_mask(frame, cols).alias("m"))["m"]
+    n_dropped = int(miss.sum())
+    clean = frame.filter(~miss)
+    if clean.height == 0:
+        raise ValueError("no rows left after dropping rows with missing values")
+    ys = clean[outcome]
+    y_levels: list[str] | None = None
+    if outcome_kind == "binary":
+        y = _binary_outcome(ys, outcome)
+    elif outcome_kind == "nominal":
+        y, y_levels = _nominal_outcome(ys, outcome)
+    elif outcome_kind == "count":
+        y = _count_outcome(ys, outcome)
+    else:
+        y = ys.cast(pl.Float64).to_numpy()
+    w = _weight_values(clean, weights)
+    coding = _coding(clean, predictors, reference)
+    X = coding.matrix(clean)
+    _check_rank(X, coding.terms)
+    cl = None
+    if cluster is not None:
+        cl = clean[cluster].rank("dense").to_numpy().astype(np.int64) - 1
+    return Design(X, y, w, cl, coding, clean, n_dropped, weights is not None), y_levels
