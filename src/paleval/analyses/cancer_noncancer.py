@@ -352,160 +352,11 @@ def cancer_vs_noncancer(
             "shares"
         )
 
-    # place of death (long)
-    place_parts = []
-    seen = frame["place_of_death"].unique().drop_nulls().to_list()
-    places = [p for p in PLACES if p in seen] + sorted(set(seen) - set(PLACES))
-    for g, c, a, sub in units:
-        counts = sub.group_by(place=pl.col("place_of_death")).agg(n=pl.len().cast(pl.Int64))
-        grid = pl.DataFrame({"place": places}).join(counts, on="place", how="left")
-        grid = grid.with_columns(pl.col("n").fill_null(0))
-        known = grid.filter(pl.col("place") != "unknown")
-        n_known = int(known["n"].sum())
-        if n_known:
-            pc = proportion_ci(known["n"], n_known, conf_level=conf_level)
-            known = known.with_columns(
-                share=pc["estimate"], conf_low=pc["conf_low"], conf_high=pc["conf_high"]
-            )
-        else:
-            known = known.with_columns(
-                share=pl.lit(None, pl.Float64),
-                conf_low=pl.lit(None, pl.Float64),
-                conf_high=pl.lit(None, pl.Float64),
-            )
-        unk = grid.filter(pl.col("place") == "unknown").with_columns(
-            share=pl.lit(None, pl.Float64),
-            conf_low=pl.lit(None, pl.Float64),
-            conf_high=pl.lit(None, pl.Float64),
-        )
-        place_parts.append(
-            pl.concat([known, unk]).select(
-                group=pl.lit(g),
-                **{"class": pl.lit(c)},
-                aggregate=pl.lit(a),
-                place="place",
-                n="n",
-                n_known=pl.lit(n_known, pl.Int64),
-                share="share",
-                conf_low="conf_low",
-                conf_high="conf_high",
-            )
-        )
-    place_tab = pl.concat(place_parts)
-
-    # trends
-    tframe = frame.filter(pl.col(period_col).is_not_null())
-    tsets = [("_class", [CANCER, NONCANCER])]
-    if trend_groups == "each":
-        tsets.append(("_group", need))
-    trend_parts = []
-    for col, keep in tsets:
-        sub = tframe.filter(pl.col(col).is_in(keep)).with_columns(group=pl.col(col))
-        for outcome, expr in (
-            ("spc_admitted", pl.col("spc_admitted").fill_null(False)),
-            (
-                "home_death",
-                pl.when(pl.col("place_of_death") != "unknown").then(
-                    pl.col("place_of_death") == "home"
-                ),
-            ),
-        ):
-            t = share_table(sub.sort(period_col), ["group", period_col], expr, conf_level)
-            trend_parts.append(t.with_columns(outcome=pl.lit(outcome)))
-    trends = (
-        pl.concat(trend_parts, how="vertical_relaxed")
-        .unique(["outcome", "group", period_col], keep="first", maintain_order=True)
-        .select("outcome", "group", period_col, "n", "events", "estimate", "conf_low", "conf_high")
-        .sort("outcome", "group", period_col)
-    )
-
-    # adjusted prevalence ratios of SPC contact vs cancer
-    cov = [*adjust, period_col]
-    mframe = frame.with_columns(
-        [pl.col(c).cast(pl.String) for c in cov if frame.schema[c] != pl.Boolean]
-    ).with_columns(_contact=pl.col("spc_admitted").fill_null(False).cast(pl.Int8))
-    miss = pl.any_horizontal([pl.col(c).is_null() for c in cov])
-    n_miss = mframe.filter(miss).height
-    if n_miss:
-        notes.append(f"{n_miss:,} persons with unknown {', '.join(cov)} left out of the models")
-    mframe = mframe.filter(~miss)
+    place_tab = _place_table(frame, units, conf_level)
+    trends = _trends(frame, period_col, trend_groups, need, conf_level)
     models: dict[str, Any] = {}
-    adj_parts = []
-    for comparison, col, data in (
-        ("noncancer", "_class", mframe.filter(pl.col("_class").is_in([CANCER, NONCANCER]))),
-        ("groups", "_group", mframe),
-    ):
-        if data.filter(pl.col(col) != CANCER).height == 0:
-            continue
-        for model, covs in (("crude", []), ("adjusted", cov)):
-            d = drop_separated(
-                data, [col, *covs], notes, f"{comparison}, {model} model", outcome="_contact"
-            )
-            ref = cancer_level if col == "_group" else CANCER
-            if d.filter(pl.col(col) == ref).height == 0:
-                continue
-            res = fit_or_note(
-                lambda d=d, col=col, covs=covs, ref=ref: modified_poisson(
-                    d, "_contact", [col], covs, reference={col: ref}, conf_level=conf_level
-                ),
-                notes,
-                f"{comparison}|{model}",
-            )
-            if res is None:
-                continue
-            res.outcome = "spc_admitted"
-            models[f"{comparison}|{model}"] = res
-            counts = d.group_by(col).agg(
-                n=pl.len().cast(pl.Int64), events=pl.col("_contact").cast(pl.Int64).sum()
-            )
-            terms = res.table.filter(pl.col("term").str.starts_with(f"{col}[")).select(
-                group=pl.col("term").str.slice(len(col) + 1).str.strip_suffix("]"),
-                estimate="ratio",
-                conf_low="ratio_low",
-                conf_high="ratio_high",
-                p_value="p_value",
-            )
-            adj_parts.append(
-                terms.join(counts.rename({col: "group"}), on="group", how="left").select(
-                    comparison=pl.lit(comparison),
-                    group="group",
-                    reference=pl.lit(CANCER),
-                    model=pl.lit(model),
-                    measure=pl.lit("PR"),
-                    n="n",
-                    events="events",
-                    estimate="estimate",
-                    conf_low="conf_low",
-                    conf_high="conf_high",
-                    p_value="p_value",
-                )
-            )
-    order = [NONCANCER, *need, OTHER]
-    adjusted = (
-        pl.concat(adj_parts)
-        if adj_parts
-        else pl.DataFrame(
-            schema={
-                "comparison": pl.String,
-                "group": pl.String,
-                "reference": pl.String,
-                "model": pl.String,
-                "measure": pl.String,
-                "n": pl.Int64,
-                "events": pl.Int64,
-                "estimate": pl.Float64,
-                "conf_low": pl.Float64,
-                "conf_high": pl.Float64,
-                "p_value": pl.Float64,
-            }
-        )
-    )
-    adjusted = (
-        adjusted.with_columns(
-            _o=pl.col("group").replace_strict(order, range(len(order)), default=len(order))
-        )
-        .sort("comparison", "model", "_o", descending=[True, False, False])
-        .drop("_o")
+    adjusted = _adjusted(
+        frame, [*adjust, period_col], cancer_level, need, conf_level, notes, models
     )
 
     return DiagnosisGroupResult(
@@ -542,6 +393,190 @@ def cancer_vs_noncancer(
                 totals=("n_known",),
             ),
         },
+    )
+
+
+def _place_table(
+    frame: pl.DataFrame, units: list[tuple[str, str, bool, pl.DataFrame]], conf_level: float
+) -> pl.DataFrame:
+    """Place of death by group (long): counts, and shares of the known places."""
+    place_parts = []
+    seen = frame["place_of_death"].unique().drop_nulls().to_list()
+    places = [p for p in PLACES if p in seen] + sorted(set(seen) - set(PLACES))
+    nulls = {
+        "share": pl.lit(None, pl.Float64),
+        "conf_low": pl.lit(None, pl.Float64),
+        "conf_high": pl.lit(None, pl.Float64),
+    }
+    for g, c, a, sub in units:
+        counts = sub.group_by(place=pl.col("place_of_death")).agg(n=pl.len().cast(pl.Int64))
+        grid = pl.DataFrame({"place": places}).join(counts, on="place", how="left")
+        grid = grid.with_columns(pl.col("n").fill_null(0))
+        known = grid.filter(pl.col("place") != "unknown")
+        n_known = int(known["n"].sum())
+        if n_known:
+            pc = proportion_ci(known["n"], n_known, conf_level=conf_level)
+            known = known.with_columns(
+                share=pc["estimate"], conf_low=pc["conf_low"], conf_high=pc["conf_high"]
+            )
+        else:
+            known = known.with_columns(**nulls)
+        unk = grid.filter(pl.col("place") == "unknown").with_columns(**nulls)
+        place_parts.append(
+            pl.concat([known, unk]).select(
+                group=pl.lit(g),
+                **{"class": pl.lit(c)},
+                aggregate=pl.lit(a),
+                place="place",
+                n="n",
+                n_known=pl.lit(n_known, pl.Int64),
+                share="share",
+                conf_low="conf_low",
+                conf_high="conf_high",
+            )
+        )
+    return pl.concat(place_parts)
+
+
+def _trends(
+    frame: pl.DataFrame, period_col: str, trend_groups: str, need: list[str], conf_level: float
+) -> pl.DataFrame:
+    """SPC admittance and home death by period: cancer vs the non-cancer aggregate, and each
+    need group when ``trend_groups == "each"``."""
+    tframe = frame.filter(pl.col(period_col).is_not_null())
+    tsets = [("_class", [CANCER, NONCANCER])]
+    if trend_groups == "each":
+        tsets.append(("_group", need))
+    outcomes = (
+        ("spc_admitted", pl.col("spc_admitted").fill_null(False)),
+        (
+            "home_death",
+            pl.when(pl.col("place_of_death") != "unknown").then(pl.col("place_of_death") == "home"),
+        ),
+    )
+    trend_parts = []
+    for col, keep in tsets:
+        sub = tframe.filter(pl.col(col).is_in(keep)).with_columns(group=pl.col(col))
+        for outcome, expr in outcomes:
+            t = share_table(sub.sort(period_col), ["group", period_col], expr, conf_level)
+            trend_parts.append(t.with_columns(outcome=pl.lit(outcome)))
+    return (
+        pl.concat(trend_parts, how="vertical_relaxed")
+        .unique(["outcome", "group", period_col], keep="first", maintain_order=True)
+        .select("outcome", "group", period_col, "n", "events", "estimate", "conf_low", "conf_high")
+        .sort("outcome", "group", period_col)
+    )
+
+
+_ADJUSTED_SCHEMA = {
+    "comparison": pl.String,
+    "group": pl.String,
+    "reference": pl.String,
+    "model": pl.String,
+    "measure": pl.String,
+    "n": pl.Int64,
+    "events": pl.Int64,
+    "estimate": pl.Float64,
+    "conf_low": pl.Float64,
+    "conf_high": pl.Float64,
+    "p_value": pl.Float64,
+}
+
+
+def _adjusted(
+    frame: pl.DataFrame,
+    cov: list[str],
+    cancer_level: str,
+    need: list[str],
+    conf_level: float,
+    notes: list[str],
+    models: dict[str, Any],
+) -> pl.DataFrame:
+    """Crude and adjusted prevalence ratios of SPC admittance against cancer: the non-cancer
+    aggregate, and every group; fitted models go into ``models``."""
+    mframe = frame.with_columns(
+        [pl.col(c).cast(pl.String) for c in cov if frame.schema[c] != pl.Boolean]
+    ).with_columns(_contact=pl.col("spc_admitted").fill_null(False).cast(pl.Int8))
+    miss = pl.any_horizontal([pl.col(c).is_null() for c in cov])
+    n_miss = mframe.filter(miss).height
+    if n_miss:
+        notes.append(f"{n_miss:,} persons with unknown {', '.join(cov)} left out of the models")
+    mframe = mframe.filter(~miss)
+    adj_parts = []
+    for comparison, col, data in (
+        ("noncancer", "_class", mframe.filter(pl.col("_class").is_in([CANCER, NONCANCER]))),
+        ("groups", "_group", mframe),
+    ):
+        if data.filter(pl.col(col) != CANCER).height == 0:
+            continue
+        for model, covs in (("crude", []), ("adjusted", cov)):
+            part = _prevalence_ratios(
+                data, comparison, col, model, covs, cancer_level, conf_level, notes, models
+            )
+            if part is not None:
+                adj_parts.append(part)
+    order = [NONCANCER, *need, OTHER]
+    adjusted = pl.concat(adj_parts) if adj_parts else pl.DataFrame(schema=_ADJUSTED_SCHEMA)
+    return (
+        adjusted.with_columns(
+            _o=pl.col("group").replace_strict(order, range(len(order)), default=len(order))
+        )
+        .sort("comparison", "model", "_o", descending=[True, False, False])
+        .drop("_o")
+    )
+
+
+def _prevalence_ratios(
+    data: pl.DataFrame,
+    comparison: str,
+    col: str,
+    model: str,
+    covs: list[str],
+    cancer_level: str,
+    conf_level: float,
+    notes: list[str],
+    models: dict[str, Any],
+) -> pl.DataFrame | None:
+    """One modified Poisson model of SPC admittance on ``col`` against cancer, as rows."""
+    d = drop_separated(
+        data, [col, *covs], notes, f"{comparison}, {model} model", outcome="_contact"
+    )
+    ref = cancer_level if col == "_group" else CANCER
+    if d.filter(pl.col(col) == ref).height == 0:
+        return None
+    res = fit_or_note(
+        lambda: modified_poisson(
+            d, "_contact", [col], covs, reference={col: ref}, conf_level=conf_level
+        ),
+        notes,
+        f"{comparison}|{model}",
+    )
+    if res is None:
+        return None
+    res.outcome = "spc_admitted"
+    models[f"{comparison}|{model}"] = res
+    counts = d.group_by(col).agg(
+        n=pl.len().cast(pl.Int64), events=pl.col("_contact").cast(pl.Int64).sum()
+    )
+    terms = res.table.filter(pl.col("term").str.starts_with(f"{col}[")).select(
+        group=pl.col("term").str.slice(len(col) + 1).str.strip_suffix("]"),
+        estimate="ratio",
+        conf_low="ratio_low",
+        conf_high="ratio_high",
+        p_value="p_value",
+    )
+    return terms.join(counts.rename({col: "group"}), on="group", how="left").select(
+        comparison=pl.lit(comparison),
+        group="group",
+        reference=pl.lit(CANCER),
+        model=pl.lit(model),
+        measure=pl.lit("PR"),
+        n="n",
+        events="events",
+        estimate="estimate",
+        conf_low="conf_low",
+        conf_high="conf_high",
+        p_value="p_value",
     )
 
 
