@@ -806,6 +806,47 @@ class WaitingTimeResult(AnalysisResult):
 
 
 # -- public functions --------------------------------------------------------------------------
+def _completeness_notes(
+    df: pl.DataFrame, unit: str, ineligible_reasons: Sequence[str]
+) -> list[str]:
+    """Notes on who leaves indicator 1's denominator and on missing indicator 4/5 columns."""
+    notes = []
+    if "IKKE_MODTAGET_AARSAG" in df.columns and ineligible_reasons:
+        n_inel = df.filter(~pl.col("eligible")).height
+        notes.append(
+            f"indicator 1: {n_inel} {_UNIT_WORD[unit]} not admitted because not eligible "
+            f"({', '.join(ineligible_reasons)}"
+            + ("; every referral of the patient" if unit == "patient" else "")
+            + ") left out of the denominator"
+        )
+    for ind, col in (("4", "EORTC_UDFYLDT"), ("5", "MDK")):
+        if col not in df.columns:
+            notes.append(f"indicator {ind} not computable: the DPD frame has no {col} column")
+        else:
+            miss = df.filter(pl.col("admitted") & pl.col(col).is_null()).height
+            if miss:
+                notes.append(
+                    f"indicator {ind}: {miss} admitted {_UNIT_WORD[unit]} with {col} missing "
+                    "counted as not fulfilled"
+                )
+    return notes
+
+
+def _funnel_parts(
+    refs: _Referrals, dec: pl.DataFrame | None, days: int, noncancer_groups: Sequence[str]
+) -> list[tuple[str, str, pl.DataFrame]]:
+    """Indicators by region and by unit (and 3A/3B by region of residence) for the funnel."""
+    fparts: list[tuple[str, str, pl.DataFrame]] = []
+    levels = (["region"] if refs.has_region else []) + ["unit"]
+    for level in levels:
+        for ind, tab in _referral_indicators(refs, [level], days=days):
+            fparts.append((ind, level, tab))
+    if dec is not None and "region" in dec.columns:
+        for ind, tab in _population_indicators(dec, ["region"], noncancer_groups):
+            fparts.append((ind, "region", tab))
+    return fparts
+
+
 def quality_indicators(
     dpd: pl.DataFrame | pl.LazyFrame | Any,
     decedents: pl.DataFrame | pl.LazyFrame | Any | None = None,
@@ -919,24 +960,7 @@ def quality_indicators(
     defs = _definitions(days, standards)
     notes = list(refs.notes)
     df = refs.frame
-    if "IKKE_MODTAGET_AARSAG" in df.columns and ineligible_reasons:
-        n_inel = df.filter(~pl.col("eligible")).height
-        notes.append(
-            f"indicator 1: {n_inel} {_UNIT_WORD[unit]} not admitted because not eligible "
-            f"({', '.join(ineligible_reasons)}"
-            + ("; every referral of the patient" if unit == "patient" else "")
-            + ") left out of the denominator"
-        )
-    for ind, col in (("4", "EORTC_UDFYLDT"), ("5", "MDK")):
-        if col not in df.columns:
-            notes.append(f"indicator {ind} not computable: the DPD frame has no {col} column")
-        else:
-            miss = df.filter(pl.col("admitted") & pl.col(col).is_null()).height
-            if miss:
-                notes.append(
-                    f"indicator {ind}: {miss} admitted {_UNIT_WORD[unit]} with {col} missing "
-                    "counted as not fulfilled"
-                )
+    notes += _completeness_notes(df, unit, ineligible_reasons)
     dec = None
     if decedents is not None:
         dec = decedents
@@ -963,15 +987,7 @@ def quality_indicators(
     main = compute(keys)
     trend_keys = ["year", "diagnosis"] if refs.has_diagnosis else ["year"]
     trend_tab = compute(trend_keys)
-    fparts: list[tuple[str, str, pl.DataFrame]] = []
-    levels = (["region"] if refs.has_region else []) + ["unit"]
-    for level in levels:
-        for ind, tab in _referral_indicators(refs, [level], days=days):
-            fparts.append((ind, level, tab))
-    if dec is not None and "region" in dec.columns:
-        for ind, tab in _population_indicators(dec, ["region"], noncancer_groups):
-            fparts.append((ind, "region", tab))
-    fun = _funnel_table(fparts)
+    fun = _funnel_table(_funnel_parts(refs, dec, days, noncancer_groups))
     return QualityIndicatorResult(
         title="DPD quality indicators 1-5 (Adsersen et al. 2024)",
         tables={
