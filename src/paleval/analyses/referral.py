@@ -632,6 +632,130 @@ def _cif_grid(
     return tab, aj
 
 
+def _check_options(
+    outcome: str,
+    times: Sequence[int] | None,
+    horizon_days: int,
+    grid_days: int,
+    period: str | None,
+) -> list[int]:
+    """The reporting times, sorted (default: the standard times within the horizon)."""
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"outcome must be one of {_OUTCOMES}, got {outcome!r}")
+    if times is None:
+        times = [x for x in DEFAULT_TIMES if x <= horizon_days] + [horizon_days]
+    times = sorted({int(x) for x in times})
+    if horizon_days <= 0 or grid_days <= 0:
+        raise ValueError("horizon_days and grid_days must be positive")
+    if any(x < 0 or x > horizon_days for x in times):
+        raise ValueError(f"times must lie in [0, horizon_days={horizon_days}], got {times}")
+    if period is not None and not isinstance(period, str):
+        raise ValueError(f"period must be a column name or None, got {period!r}")
+    return times
+
+
+def _check_events(frame: pl.DataFrame, outcome: str, notes: list[str]) -> None:
+    """Event codes 0-3 and non-negative times; event 3 (another competing event) noted."""
+    bad = frame.filter(~pl.col("event").is_in([0, 1, 2, 3]) | pl.col("event").is_null()).height
+    if bad:
+        raise ValueError(
+            f"`event` must be 0 (censored), 1 ({outcome}), 2 (death) or 3 (another competing "
+            f"event, e.g. a new cancer in the non-cancer cohort); {bad} rows are not"
+        )
+    n3 = frame.filter(pl.col("event") == 3).height
+    if n3:
+        notes.append(
+            f"{n3:,} persons with event 3 (a competing event other than death, e.g. a new "
+            "cancer) treated as competing, with death, in the CIF and Fine-Gray; censored in "
+            "the cause-specific Cox model"
+        )
+    neg = frame.filter(pl.col("time").is_null() | (pl.col("time") < 0)).height
+    if neg:
+        raise ValueError(f"`time` must be non-negative days; {neg} rows are missing or negative")
+
+
+def _period_cif(
+    frame: pl.DataFrame,
+    t: np.ndarray,
+    e: np.ndarray,
+    period: str,
+    times: list[int],
+    conf_level: float,
+    tables: dict[str, pl.DataFrame],
+    models: dict[str, Any],
+    notes: list[str],
+) -> list[str]:
+    """The CIF per calendar period of entry at the reporting times (table ``cif_period``);
+    returns the period levels."""
+    pg = frame[period].cast(pl.String).to_numpy().astype(object)
+    plevels = _levels(pg.tolist(), period)
+    cp, models["aalen_johansen_period"] = _cif_grid(
+        t, e, pg, plevels, np.array(times, dtype=float), conf_level
+    )
+    tables["cif_period"] = (
+        cp.rename({"group": "period"})
+        .with_columns(pl.col("period").cast(pl.Enum(plevels)).to_physical().alias("_o"))
+        .sort("_o", "time")
+        .drop("_o")
+    )
+    notes.append(
+        f"calendar period of entry ({period}: {', '.join(plevels)}): CIF per period in "
+        "cif_period"
+        + (
+            f"; a model covariate, and Fine-Gray censoring distributions estimated per "
+            f"{period} (cengroup)"
+            if len(plevels) > 1
+            else "; one period only, so not a model term"
+        )
+    )
+    return plevels
+
+
+def _gray_table(
+    t: np.ndarray, e: np.ndarray, g: np.ndarray, outcome: str, models: dict[str, Any]
+) -> pl.DataFrame:
+    """Gray's test of the groups, per cause, with the persons and events behind it."""
+    gt = gray_test(t, e, g)
+    models["gray_test"] = gt
+    ev_counts = {k: int((e == k).sum()) for k in (1, 2, 3)}
+    return gt.table.with_columns(
+        outcome=pl.col("cause").replace_strict(
+            {1: outcome, 2: "death", 3: "other_competing"}, return_dtype=pl.String
+        ),
+        n=pl.lit(t.size, pl.Int64),
+        events=pl.col("cause").replace_strict(ev_counts, return_dtype=pl.Int64),
+    ).select("cause", "outcome", "statistic", "df", "p_value", "n", "events")
+
+
+def _hazard_models(
+    frame: pl.DataFrame,
+    mvars: list[str],
+    reference: dict[str, Any],
+    outcome: str,
+    cengroup: str | None,
+    conf_level: float,
+    tables: dict[str, pl.DataFrame],
+    models: dict[str, Any],
+    notes: list[str],
+) -> None:
+    """Fine-Gray (censoring distributions per ``cengroup``) and cause-specific Cox models."""
+    mframe = _without_empty_levels(frame, mvars, outcome, notes)
+    design, terms = _design(mframe, mvars, reference)
+    if not terms:
+        notes.append("no model terms with more than one level: no hazard models")
+        return
+    mt = mframe["time"].cast(pl.Float64).to_numpy()
+    me = mframe["event"].cast(pl.Int64).to_numpy()
+    cg = mframe[cengroup].cast(pl.String) if cengroup else None
+    fg = fine_gray(mt, me, design, cause=1, conf_level=conf_level, cengroup=cg)
+    cs = cause_specific_cox(mt, me, design, cause=1, conf_level=conf_level)
+    models["fine_gray"], models["cause_specific"] = fg, cs
+    for name, mod in (("fine_gray", fg), ("cause_specific", cs)):
+        if not mod.converged:
+            notes.append(f"{name} model did not converge")
+        tables[name] = _hr_table(mod, name, terms, mframe, design, me)
+
+
 def time_to_referral(
     cohort: Any,
     *,
@@ -729,15 +853,7 @@ def time_to_referral(
     >>> res.models["fine_gray"].n_cengroups
     3
     """
-    if outcome not in _OUTCOMES:
-        raise ValueError(f"outcome must be one of {_OUTCOMES}, got {outcome!r}")
-    if times is None:
-        times = [x for x in DEFAULT_TIMES if x <= horizon_days] + [horizon_days]
-    times = sorted({int(x) for x in times})
-    if horizon_days <= 0 or grid_days <= 0:
-        raise ValueError("horizon_days and grid_days must be positive")
-    if any(x < 0 or x > horizon_days for x in times):
-        raise ValueError(f"times must lie in [0, horizon_days={horizon_days}], got {times}")
+    times = _check_options(outcome, times, horizon_days, grid_days, period)
     covariates = [c for c in covariates if c != by]
     if period is not None and not isinstance(period, str):
         raise ValueError(f"period must be a column name or None, got {period!r}")
@@ -755,22 +871,7 @@ def time_to_referral(
     all_vars = variables + ([period] if period and period not in variables else [])
     frame = _add_derived(frame, all_vars, "diagnosis_year")
     require_columns(frame, ["time", "event", *all_vars], "time to referral")
-    bad = frame.filter(~pl.col("event").is_in([0, 1, 2, 3]) | pl.col("event").is_null()).height
-    if bad:
-        raise ValueError(
-            f"`event` must be 0 (censored), 1 ({outcome}), 2 (death) or 3 (another competing "
-            f"event, e.g. a new cancer in the non-cancer cohort); {bad} rows are not"
-        )
-    n3 = frame.filter(pl.col("event") == 3).height
-    if n3:
-        notes.append(
-            f"{n3:,} persons with event 3 (a competing event other than death, e.g. a new "
-            "cancer) treated as competing, with death, in the CIF and Fine-Gray; censored in "
-            "the cause-specific Cox model"
-        )
-    neg = frame.filter(pl.col("time").is_null() | (pl.col("time") < 0)).height
-    if neg:
-        raise ValueError(f"`time` must be non-negative days; {neg} rows are missing or negative")
+    _check_events(frame, outcome, notes)
     n_in = frame.height
     frame = _drop_missing(frame, all_vars, notes)
     if frame.height == 0:
@@ -804,61 +905,21 @@ def time_to_referral(
     models: dict[str, Any] = {"aalen_johansen": aj}
     plevels: list[str] = []
     if period:
-        pg = frame[period].cast(pl.String).to_numpy().astype(object)
-        plevels = _levels(pg.tolist(), period)
-        cp, models["aalen_johansen_period"] = _cif_grid(
-            t, e, pg, plevels, np.array(times, dtype=float), conf_level
-        )
-        tables["cif_period"] = (
-            cp.rename({"group": "period"})
-            .with_columns(pl.col("period").cast(pl.Enum(plevels)).to_physical().alias("_o"))
-            .sort("_o", "time")
-            .drop("_o")
-        )
-        notes.append(
-            f"calendar period of entry ({period}: {', '.join(plevels)}): CIF per period in "
-            "cif_period"
-            + (
-                f"; a model covariate, and Fine-Gray censoring distributions estimated per "
-                f"{period} (cengroup)"
-                if len(plevels) > 1
-                else "; one period only, so not a model term"
-            )
-        )
+        plevels = _period_cif(frame, t, e, period, times, conf_level, tables, models, notes)
     mvars = list(variables)
     if period and len(plevels) > 1 and period not in mvars:
         mvars.append(period)
     if by and len(groups) > 1:
-        gt = gray_test(t, e, g)
-        models["gray_test"] = gt
-        ev_counts = {k: int((e == k).sum()) for k in (1, 2, 3)}
-        tables["gray_test"] = gt.table.with_columns(
-            outcome=pl.col("cause").replace_strict(
-                {1: outcome, 2: "death", 3: "other_competing"}, return_dtype=pl.String
-            ),
-            n=pl.lit(t.size, pl.Int64),
-            events=pl.col("cause").replace_strict(ev_counts, return_dtype=pl.Int64),
-        ).select("cause", "outcome", "statistic", "df", "p_value", "n", "events")
+        tables["gray_test"] = _gray_table(t, e, g, outcome, models)
     elif by:
         notes.append(f"only one group of {by} ({groups[0]}): no Gray's test")
     if mvars and int((e == 1).sum()) == 0:
         notes.append(f"no {outcome} events within the horizon: no hazard models")
     elif mvars:
-        mframe = _without_empty_levels(frame, mvars, outcome, notes)
-        design, terms = _design(mframe, mvars, reference)
-        if not terms:
-            notes.append("no model terms with more than one level: no hazard models")
-        else:
-            mt = mframe["time"].cast(pl.Float64).to_numpy()
-            me = mframe["event"].cast(pl.Int64).to_numpy()
-            cg = mframe[period].cast(pl.String) if period and len(plevels) > 1 else None
-            fg = fine_gray(mt, me, design, cause=1, conf_level=conf_level, cengroup=cg)
-            cs = cause_specific_cox(mt, me, design, cause=1, conf_level=conf_level)
-            models["fine_gray"], models["cause_specific"] = fg, cs
-            for name, mod in (("fine_gray", fg), ("cause_specific", cs)):
-                if not mod.converged:
-                    notes.append(f"{name} model did not converge")
-                tables[name] = _hr_table(mod, name, terms, mframe, design, me)
+        cengroup = period if period and len(plevels) > 1 else None
+        _hazard_models(
+            frame, mvars, reference, outcome, cengroup, conf_level, tables, models, notes
+        )
     params = {
         "outcome": outcome,
         "by": by,
