@@ -590,52 +590,10 @@ def place_of_death_gp(
     outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     if outcome not in outcomes:
         outcomes = [outcome, *outcomes]
-    if not exposures:
-        raise ValueError("place_of_death_gp needs at least one exposure")
-    if unknown_place not in ("exclude", "not_home"):
-        raise ValueError(f"unknown_place must be 'exclude' or 'not_home', got {unknown_place!r}")
-    if standardise_with not in ("logistic", "poisson"):
-        raise ValueError(
-            f"standardise_with must be 'logistic' or 'poisson', got {standardise_with!r}"
-        )
-    both = sorted(set(exposures) & set(covariates))
-    if both:
-        raise ValueError(f"column(s) {both} given both as exposure and as covariate")
-    for name, cols in (("exposures", exposures), ("covariates", covariates)):
-        dups = sorted({c for c in cols if cols.count(c) > 1})
-        if dups:
-            raise ValueError(f"{name} {dups} given more than once")
-    if by is not None and by in exposures:
-        raise ValueError(f"by={by!r} is also an exposure")
-    if place_reference not in PLACES:
-        raise ValueError(f"place_reference must be one of {list(PLACES)}, got {place_reference!r}")
-    if population not in POPULATIONS:
-        raise ValueError(f"population must be one of {list(POPULATIONS)}, got {population!r}")
-    wants_nh = community_dwelling or NURSING_HOME in [*exposures, *covariates, by]
-    if wants_nh and NURSING_HOME not in frame.columns:
-        raise ValueError(
-            f"nursing-home residence (community_dwelling=True, or {NURSING_HOME!r} as an "
-            f"exposure, covariate or by) needs the Boolean cohort column {NURSING_HOME!r}, "
-            "which this cohort does not have (nursing-home residence is not in BEF; the "
-            "decedent cohort takes it from the nursing-home register 'plh' when delivered)"
-        )
-    if (
-        "home_death" in outcomes
-        and NURSING_HOME in [*exposures, *covariates]
-        and not (community_dwelling)
-    ):
-        raise ValueError(
-            f"{NURSING_HOME!r} cannot be an exposure or covariate of 'home_death': a "
-            "nursing-home resident's home is the nursing home, so no resident dies in an own "
-            "home and the model has no estimate (separation). Use community_dwelling=True "
-            "(the residents left out, counted), the outcome 'usual_residence_death', or by="
-            f"{NURSING_HOME!r}"
-        )
-    if NURSING_HOME in frame.columns and frame.schema[NURSING_HOME] != pl.Boolean:
-        raise ValueError(
-            f"cohort column {NURSING_HOME!r} must be Boolean (True: living in a nursing home), "
-            f"got {frame.schema[NURSING_HOME]}"
-        )
+    _check_options(
+        exposures, covariates, by, unknown_place, standardise_with, place_reference, population
+    )
+    _check_nursing_home(frame, exposures, covariates, outcomes, by, community_dwelling)
     if population == "expected" and "cause_group" not in frame.columns:
         raise ValueError(
             "population='expected' needs the cohort column 'cause_group' (the underlying "
@@ -652,71 +610,9 @@ def place_of_death_gp(
             raise ValueError(f"{c!r} is an outcome and cannot be an exposure or covariate")
 
     notes: list[str] = []
-    # --- population ---------------------------------------------------------------------
-    if population == "expected":
-        need = frame["cause_group"].cast(pl.String)
-        keep = need.is_not_null() & (need != _NO_NEED)
-        notes.append(
-            f"population: {POPULATIONS['expected']}; {int((~keep).sum()):,} decedents with "
-            "another or unknown cause excluded (option population='all')"
-        )
-        frame = frame.filter(keep)
-    else:
-        notes.append(
-            f"population: {POPULATIONS['all']} (population='all'; the default is the expected "
-            "deaths)"
-        )
-    if community_dwelling:
-        res = frame[NURSING_HOME]
-        keep = res.is_not_null() & ~res.fill_null(True)
-        notes.append(
-            f"community-dwelling only: {int((~keep).sum()):,} nursing-home residents or "
-            f"persons with unknown {NURSING_HOME} excluded"
-        )
-        frame = frame.filter(keep)
-    # --- place of death ---------------------------------------------------------------
-    pod = frame["place_of_death"].cast(pl.String)
-    valid = pl.Series([*PLACES, _UNKNOWN])
-    bad_vals = pod.filter(pod.is_not_null() & ~pod.is_in(valid.implode()))
-    if bad_vals.len():
-        raise ValueError(
-            f"place_of_death has {bad_vals.len()} value(s) outside {[*PLACES, _UNKNOWN]}: "
-            f"{sorted(bad_vals.unique().to_list())[:5]}"
-        )
-    work = frame.with_columns(place_of_death=pod.fill_null(_UNKNOWN))
-    n_unknown = int((work["place_of_death"] == _UNKNOWN).sum())
-    if unknown_place == "exclude":
-        notes.append(f"{n_unknown:,} persons with unknown place of death excluded")
-    else:
-        notes.append(
-            f"{n_unknown:,} persons with unknown place of death counted as not dying at home "
-            "in the home-death analyses; excluded from the others"
-        )
-
-    # --- coverage gaps ------------------------------------------------------------------
-    if _COVERAGE in work.columns:
-        analysed = (
-            work.filter(pl.col("place_of_death") != _UNKNOWN)
-            if unknown_place == "exclude"
-            else work
-        )
-        gap = pl.col(_COVERAGE).is_not_null()
-        for e in exposures:
-            n_gap = analysed.filter(gap & pl.col(e).is_null()).height
-            if n_gap:
-                names = sorted(analysed.filter(gap & pl.col(e).is_null())[_COVERAGE].unique())
-                notes.append(
-                    f"{e}: {n_gap:,} persons whose exposure window falls wholly or partly in a "
-                    f"declared coverage gap ({'; '.join(names)}) excluded from the analyses of "
-                    f"{e} (unknown, not 0); "
-                    + (
-                        "with mutual=True they leave every model (complete cases over all "
-                        "exposures)"
-                        if mutual
-                        else "kept for the other exposures"
-                    )
-                )
-    # --- by ----------------------------------------------------------------------------
+    frame = _population(frame, population, community_dwelling, notes)
+    work = _place_column(frame, unknown_place, notes)
+    _coverage_notes(work, exposures, unknown_place, mutual, notes)
     if by is not None:
         n_by = int(work[by].is_null().sum())
         if n_by:
@@ -725,186 +621,39 @@ def place_of_death_gp(
         if by in covariates:
             covariates = [c for c in covariates if c != by]
             notes.append(f"covariate {by!r} dropped (it is the stratifying variable)")
-
-    # --- exposures as strings ----------------------------------------------------------
-    levels: dict[str, list[str]] = {}
-    exprs = []
-    for e in exposures:
-        expr, lv = _code_exposure(work, e)
-        exprs.append(expr.alias(e))
-        levels[e] = lv
-    work = work.with_columns(exprs)
-    ref: dict[str, str] = {}
-    for c in [*exposures, *covariates]:
-        if c in (reference or {}):
-            given = (reference or {})[c]
-            if c in levels:
-                ref[c] = ("yes" if given else "no") if isinstance(given, bool) else str(given)
-            else:
-                ref[c] = given
-        elif c in levels:
-            default = "no" if frame.schema[c] == pl.Boolean else DEFAULT_REFERENCE.get(c)
-            ref[c] = default if default in levels[c] else levels[c][0]
-        elif c in DEFAULT_REFERENCE and not (
-            work.schema[c].is_numeric() or work.schema[c] == pl.Boolean
-        ):
-            if DEFAULT_REFERENCE[c] in set(work[c].cast(pl.String).drop_nulls().to_list()):
-                ref[c] = DEFAULT_REFERENCE[c]
-    unknown_ref = sorted(set(reference or {}) - set(exposures) - set(covariates))
-    if unknown_ref:
-        raise ValueError(f"reference given for {unknown_ref}, not among exposures or covariates")
-    for e in exposures:
-        if ref[e] not in levels[e]:
-            raise ValueError(
-                f"reference level {ref[e]!r} not found in exposure {e!r} (levels: {levels[e]})"
-            )
+    work, levels = _coded_exposures(work, exposures)
+    ref = _references(work, frame.schema, exposures, covariates, levels, reference)
     # missing for other reasons than a coverage gap (those are counted above)
     other = pl.col(_COVERAGE).is_null() if _COVERAGE in work.columns else pl.lit(True)
     for e in exposures:
         n_miss = work.filter(pl.col(e).is_null() & other).height
         if n_miss:
             notes.append(f"{e} missing for {n_miss:,} persons (left out where it is used)")
+    work = _with_outcomes(work, derived, read, unknown_place, notes)
+    work, shifted = _shifted_covariates(work, covariates)
 
-    # --- outcomes ------------------------------------------------------------------------
-    resident = NURSING_HOME in work.columns
-    out_exprs = [_outcome_expr(o, unknown_place, resident) for o in derived]
-    if "usual_residence_death" in derived:
-        notes.append(
-            "usual_residence_death: "
-            + (
-                f"own home, or the nursing home for residents ({NURSING_HOME})"
-                if resident
-                else "own home or nursing home (no nursing_home_resident column: a nursing "
-                "home counts as the usual residence for everybody)"
-            )
-        )
-    out_exprs += [_check_binary(work, o).alias(o) for o in read]
-    work = work.with_columns(out_exprs)
-
-    # numeric covariates start at 0 (e.g. years since the first death year): the linear
-    # coefficients are unchanged and the intercept stays small (numerically stable fits)
-    shifted = {}
-    for c in covariates:
-        dt = work.schema[c]
-        if dt.is_numeric() and dt != pl.Boolean:
-            low = work[c].min()
-            if low is not None and low == low:  # not NaN
-                shifted[c] = low
-    if shifted:
-        work = work.with_columns([(pl.col(c) - v).alias(c) for c, v in shifted.items()])
-
+    fits = _Fits(
+        exposures=exposures,
+        covariates=covariates,
+        outcomes=outcomes,
+        outcome=outcome,
+        cluster=cluster,
+        by=by,
+        mutual=mutual,
+        ref=ref,
+        levels=levels,
+        unknown_place=unknown_place,
+        place_reference=place_reference,
+        standardise_with=standardise_with,
+        conf_level=conf_level,
+        notes=notes,
+    )
     strata: list[Any] = [None] if by is None else sorted(work[by].unique().to_list())
-    dist_parts, ratio_parts, multi_parts, std_parts = [], [], [], []
-    models: dict[str, RegressionResult] = {}
-    base_cols = [*covariates, *([cluster] if cluster else [])]
-    model_cols = [*exposures, *base_cols] if mutual else base_cols
-    n_dropped_models = 0
     for s in strata:
-        sub = work if by is None else work.filter(pl.col(by) == s)
-        prefix = "" if by is None else f"{by}={s}/"
-
-        def tag(df: pl.DataFrame, s: Any = s) -> pl.DataFrame:
-            return df if by is None else df.select(pl.lit(str(s)).alias(by), pl.all())
-
-        # distribution ---------------------------------------------------------------
-        dist_parts.append(tag(_distribution(sub, exposures, levels, unknown_place, conf_level)))
-
-        # complete cases for the models -------------------------------------------------
-        complete = _known(sub, model_cols)
-        n_dropped_models += sub.height - complete.height
-        covs = []
-        for c in covariates:
-            if complete[c].n_unique() < 2:
-                notes.append(
-                    f"covariate {c!r} is constant in the analysis sample"
-                    + ("" if by is None else f" ({by} = {s})")
-                    + " and was dropped from the models"
-                )
-            else:
-                covs.append(c)
-        exps = []
-        for e in exposures:
-            if complete[e].drop_nulls().n_unique() < 2:
-                notes.append(
-                    f"exposure {e!r} has a single level in the analysis sample"
-                    + ("" if by is None else f" ({by} = {s})")
-                    + "; no models for it"
-                )
-            else:
-                exps.append(e)
-        if not exps:
-            continue
-
-        # binary outcomes: PR and OR, crude and adjusted ---------------------------------
-        for o in outcomes:
-            samp = complete.filter(pl.col(o).is_not_null())
-            for measure in ("PR", "OR"):
-                specs: list[tuple[str, list[str], list[str], str]] = []
-                for e in exps:
-                    specs.append(("crude", [e], [], f"/{e}"))
-                if mutual:
-                    specs.append(("adjusted", exps, covs, ""))
-                elif covs:
-                    specs.extend(("adjusted", [e], covs, f"/{e}") for e in exps)
-                for model, ex, cv, suffix in specs:
-                    key = f"{prefix}{o}/{measure}/{model}{suffix}"
-                    esamp = _known(samp, ex)
-                    fit = _fit(measure, esamp, o, ex, cv, cluster, ref, conf_level, key)
-                    models[key] = fit
-                    for e in ex:
-                        rows = _exposure_rows(fit, e, ref[e], esamp, pl.col(o))
-                        ratio_parts.append(
-                            tag(rows.with_columns(
-                                outcome=pl.lit(o), measure=pl.lit(measure), model=pl.lit(model)
-                            ))
-                        )  # fmt: skip
-
-        # multinomial ----------------------------------------------------------------
-        msamp = complete.filter(pl.col("place_of_death") != _UNKNOWN)
-        places_here = set(msamp["place_of_death"].unique().to_list())
-        if place_reference in places_here and len(places_here) >= 3:
-            mmodel = "adjusted" if (covs or mutual) else "crude"
-            mspecs = [(exps, "")] if mutual else [([e], f"/{e}") for e in exps]
-            for ex, suffix in mspecs:
-                key = f"{prefix}place_of_death/RRR/{mmodel}{suffix}"
-                where = "" if by is None else f" ({by} = {s})"
-                msub, ex_ok, cv_ok, why = _estimable(_known(msamp, ex), ex, covs, ref, where)
-                notes.extend(why)
-                if not ex_ok:
-                    continue
-                fit = _fit(
-                    place_reference, msub, "place_of_death", ex_ok, cv_ok, cluster, ref,
-                    conf_level, key,
-                )  # fmt: skip
-                models[key] = fit
-                for e in ex_ok:
-                    multi_parts.append(
-                        tag(_multinomial_rows(fit, e, ref[e], msub, place_reference, mmodel))
-                    )
-        else:
-            notes.append(
-                "multinomial model skipped"
-                + ("" if by is None else f" ({by} = {s})")
-                + f": needs {place_reference!r} and at least three places of death"
-            )
-
-        # standardised proportions of the main outcome --------------------------------
-        measure = "OR" if standardise_with == "logistic" else "PR"
-        samp = complete.filter(pl.col(outcome).is_not_null())
-        for e in exps:
-            if mutual:
-                key = f"{prefix}{outcome}/{measure}/adjusted"
-            elif covs:
-                key = f"{prefix}{outcome}/{measure}/adjusted/{e}"
-            else:
-                key = f"{prefix}{outcome}/{measure}/crude/{e}"
-            fit = models[key]
-            mr = marginal_risks(fit, e, reference=ref[e], conf_level=conf_level)
-            std_parts.append(tag(_standardised_rows(mr, outcome, _known(samp, [e]), e)))
-
-    if n_dropped_models:
+        fits.stratum(work if by is None else work.filter(pl.col(by) == s), s)
+    if fits.n_dropped:
         notes.append(
-            f"{n_dropped_models:,} persons with a missing "
+            f"{fits.n_dropped:,} persons with a missing "
             f"{'exposure, ' if mutual else ''}covariate or "
             f"{'cluster ' if cluster else ''}value excluded from the models (complete cases)"
         )
@@ -915,10 +664,10 @@ def place_of_death_gp(
         notes.append("robust (HC0) standard errors")
 
     lead = [] if by is None else [by]
-    distribution = pl.concat(dist_parts, how="vertical")
-    ratios = _finish_ratios(ratio_parts, lead)
-    multi = _finish_multinomial(multi_parts, lead)
-    standardised = pl.concat(std_parts, how="vertical") if std_parts else _empty_std(lead)
+    distribution = pl.concat(fits.dist_parts, how="vertical")
+    ratios = _finish_ratios(fits.ratio_parts, lead)
+    multi = _finish_multinomial(fits.multi_parts, lead)
+    standardised = pl.concat(fits.std_parts, how="vertical") if fits.std_parts else _empty_std(lead)
     n_analysed = work.filter(
         pl.col("place_of_death") != _UNKNOWN
         if unknown_place == "exclude"
@@ -959,10 +708,408 @@ def place_of_death_gp(
         },
         n=n_analysed,
         params=params,
-        models=models,
+        models=fits.models,
         notes=notes,
         protection=_place_protection(margins),
     )
+
+
+# ------------------------------------------------------------------ the steps
+def _check_options(
+    exposures: list[str],
+    covariates: list[str],
+    by: str | None,
+    unknown_place: str,
+    standardise_with: str,
+    place_reference: str,
+    population: str,
+) -> None:
+    if not exposures:
+        raise ValueError("place_of_death_gp needs at least one exposure")
+    if unknown_place not in ("exclude", "not_home"):
+        raise ValueError(f"unknown_place must be 'exclude' or 'not_home', got {unknown_place!r}")
+    if standardise_with not in ("logistic", "poisson"):
+        raise ValueError(
+            f"standardise_with must be 'logistic' or 'poisson', got {standardise_with!r}"
+        )
+    both = sorted(set(exposures) & set(covariates))
+    if both:
+        raise ValueError(f"column(s) {both} given both as exposure and as covariate")
+    for name, cols in (("exposures", exposures), ("covariates", covariates)):
+        dups = sorted({c for c in cols if cols.count(c) > 1})
+        if dups:
+            raise ValueError(f"{name} {dups} given more than once")
+    if by is not None and by in exposures:
+        raise ValueError(f"by={by!r} is also an exposure")
+    if place_reference not in PLACES:
+        raise ValueError(f"place_reference must be one of {list(PLACES)}, got {place_reference!r}")
+    if population not in POPULATIONS:
+        raise ValueError(f"population must be one of {list(POPULATIONS)}, got {population!r}")
+
+
+def _check_nursing_home(
+    frame: pl.DataFrame,
+    exposures: list[str],
+    covariates: list[str],
+    outcomes: list[str],
+    by: str | None,
+    community_dwelling: bool,
+) -> None:
+    """Nursing-home residence is asked for only where the cohort has it, and never as a
+    covariate of home death (no resident dies in an own home)."""
+    wants_nh = community_dwelling or NURSING_HOME in [*exposures, *covariates, by]
+    if wants_nh and NURSING_HOME not in frame.columns:
+        raise ValueError(
+            f"nursing-home residence (community_dwelling=True, or {NURSING_HOME!r} as an "
+            f"exposure, covariate or by) needs the Boolean cohort column {NURSING_HOME!r}, "
+            "which this cohort does not have (nursing-home residence is not in BEF; the "
+            "decedent cohort takes it from the nursing-home register 'plh' when delivered)"
+        )
+    if (
+        "home_death" in outcomes
+        and NURSING_HOME in [*exposures, *covariates]
+        and not (community_dwelling)
+    ):
+        raise ValueError(
+            f"{NURSING_HOME!r} cannot be an exposure or covariate of 'home_death': a "
+            "nursing-home resident's home is the nursing home, so no resident dies in an own "
+            "home and the model has no estimate (separation). Use community_dwelling=True "
+            "(the residents left out, counted), the outcome 'usual_residence_death', or by="
+            f"{NURSING_HOME!r}"
+        )
+    if NURSING_HOME in frame.columns and frame.schema[NURSING_HOME] != pl.Boolean:
+        raise ValueError(
+            f"cohort column {NURSING_HOME!r} must be Boolean (True: living in a nursing home), "
+            f"got {frame.schema[NURSING_HOME]}"
+        )
+
+
+def _population(
+    frame: pl.DataFrame, population: str, community_dwelling: bool, notes: list[str]
+) -> pl.DataFrame:
+    """Expected deaths (or all), and community-dwelling persons only when asked."""
+    if population == "expected":
+        need = frame["cause_group"].cast(pl.String)
+        keep = need.is_not_null() & (need != _NO_NEED)
+        notes.append(
+            f"population: {POPULATIONS['expected']}; {int((~keep).sum()):,} decedents with "
+            "another or unknown cause excluded (option population='all')"
+        )
+        frame = frame.filter(keep)
+    else:
+        notes.append(
+            f"population: {POPULATIONS['all']} (population='all'; the default is the expected "
+            "deaths)"
+        )
+    if community_dwelling:
+        res = frame[NURSING_HOME]
+        keep = res.is_not_null() & ~res.fill_null(True)
+        notes.append(
+            f"community-dwelling only: {int((~keep).sum()):,} nursing-home residents or "
+            f"persons with unknown {NURSING_HOME} excluded"
+        )
+        frame = frame.filter(keep)
+    return frame
+
+
+def _place_column(frame: pl.DataFrame, unknown_place: str, notes: list[str]) -> pl.DataFrame:
+    """``place_of_death`` checked against the places, null as ``unknown`` (counted)."""
+    pod = frame["place_of_death"].cast(pl.String)
+    valid = pl.Series([*PLACES, _UNKNOWN])
+    bad_vals = pod.filter(pod.is_not_null() & ~pod.is_in(valid.implode()))
+    if bad_vals.len():
+        raise ValueError(
+            f"place_of_death has {bad_vals.len()} value(s) outside {[*PLACES, _UNKNOWN]}: "
+            f"{sorted(bad_vals.unique().to_list())[:5]}"
+        )
+    work = frame.with_columns(place_of_death=pod.fill_null(_UNKNOWN))
+    n_unknown = int((work["place_of_death"] == _UNKNOWN).sum())
+    if unknown_place == "exclude":
+        notes.append(f"{n_unknown:,} persons with unknown place of death excluded")
+    else:
+        notes.append(
+            f"{n_unknown:,} persons with unknown place of death counted as not dying at home "
+            "in the home-death analyses; excluded from the others"
+        )
+    return work
+
+
+def _coverage_notes(
+    work: pl.DataFrame, exposures: list[str], unknown_place: str, mutual: bool, notes: list[str]
+) -> None:
+    """Persons whose exposure is unknown because of a declared coverage gap, counted."""
+    if _COVERAGE not in work.columns:
+        return
+    analysed = (
+        work.filter(pl.col("place_of_death") != _UNKNOWN) if unknown_place == "exclude" else work
+    )
+    gap = pl.col(_COVERAGE).is_not_null()
+    for e in exposures:
+        n_gap = analysed.filter(gap & pl.col(e).is_null()).height
+        if n_gap:
+            names = sorted(analysed.filter(gap & pl.col(e).is_null())[_COVERAGE].unique())
+            notes.append(
+                f"{e}: {n_gap:,} persons whose exposure window falls wholly or partly in a "
+                f"declared coverage gap ({'; '.join(names)}) excluded from the analyses of "
+                f"{e} (unknown, not 0); "
+                + (
+                    "with mutual=True they leave every model (complete cases over all exposures)"
+                    if mutual
+                    else "kept for the other exposures"
+                )
+            )
+
+
+def _coded_exposures(
+    work: pl.DataFrame, exposures: list[str]
+) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """Exposures as String levels, and their levels."""
+    levels: dict[str, list[str]] = {}
+    exprs = []
+    for e in exposures:
+        expr, lv = _code_exposure(work, e)
+        exprs.append(expr.alias(e))
+        levels[e] = lv
+    return work.with_columns(exprs), levels
+
+
+def _references(
+    work: pl.DataFrame,
+    schema: pl.Schema,
+    exposures: list[str],
+    covariates: list[str],
+    levels: dict[str, list[str]],
+    reference: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """Reference levels: given, or "no" for Boolean exposures, or the domain default, or
+    the first level."""
+    given_refs = dict(reference or {})
+    ref: dict[str, str] = {}
+    for c in [*exposures, *covariates]:
+        if c in given_refs:
+            given = given_refs[c]
+            if c in levels:
+                ref[c] = ("yes" if given else "no") if isinstance(given, bool) else str(given)
+            else:
+                ref[c] = given
+        elif c in levels:
+            default = "no" if schema[c] == pl.Boolean else DEFAULT_REFERENCE.get(c)
+            ref[c] = default if default in levels[c] else levels[c][0]
+        elif c in DEFAULT_REFERENCE and not (
+            work.schema[c].is_numeric() or work.schema[c] == pl.Boolean
+        ):
+            if DEFAULT_REFERENCE[c] in set(work[c].cast(pl.String).drop_nulls().to_list()):
+                ref[c] = DEFAULT_REFERENCE[c]
+    unknown_ref = sorted(set(given_refs) - set(exposures) - set(covariates))
+    if unknown_ref:
+        raise ValueError(f"reference given for {unknown_ref}, not among exposures or covariates")
+    for e in exposures:
+        if ref[e] not in levels[e]:
+            raise ValueError(
+                f"reference level {ref[e]!r} not found in exposure {e!r} (levels: {levels[e]})"
+            )
+    return ref
+
+
+def _with_outcomes(
+    work: pl.DataFrame, derived: list[str], read: list[str], unknown_place: str, notes: list[str]
+) -> pl.DataFrame:
+    """The derived binary outcomes, and the user's 0/1 outcome columns checked."""
+    resident = NURSING_HOME in work.columns
+    out_exprs = [_outcome_expr(o, unknown_place, resident) for o in derived]
+    if "usual_residence_death" in derived:
+        notes.append(
+            "usual_residence_death: "
+            + (
+                f"own home, or the nursing home for residents ({NURSING_HOME})"
+                if resident
+                else "own home or nursing home (no nursing_home_resident column: a nursing "
+                "home counts as the usual residence for everybody)"
+            )
+        )
+    out_exprs += [_check_binary(work, o).alias(o) for o in read]
+    return work.with_columns(out_exprs)
+
+
+def _shifted_covariates(
+    work: pl.DataFrame, covariates: list[str]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Numeric covariates start at 0 (e.g. years since the first death year): the linear
+    coefficients are unchanged and the intercept stays small (numerically stable fits)."""
+    shifted = {}
+    for c in covariates:
+        dt = work.schema[c]
+        if dt.is_numeric() and dt != pl.Boolean:
+            low = work[c].min()
+            if low is not None and low == low:  # not NaN
+                shifted[c] = low
+    if shifted:
+        work = work.with_columns([(pl.col(c) - v).alias(c) for c, v in shifted.items()])
+    return work, shifted
+
+
+@dataclass
+class _Fits:
+    """The models of one call, stratum by stratum: binary outcomes (PR and OR, crude and
+    adjusted), the multinomial place of death, and standardised proportions of the main
+    outcome. Tables' parts, fitted models and dropped persons accumulate here."""
+
+    exposures: list[str]
+    covariates: list[str]
+    outcomes: list[str]
+    outcome: str
+    cluster: str | None
+    by: str | None
+    mutual: bool
+    ref: dict[str, str]
+    levels: dict[str, list[str]]
+    unknown_place: str
+    place_reference: str
+    standardise_with: str
+    conf_level: float
+    notes: list[str]
+    models: dict[str, RegressionResult] = dataclasses.field(default_factory=dict)
+    dist_parts: list[pl.DataFrame] = dataclasses.field(default_factory=list)
+    ratio_parts: list[pl.DataFrame] = dataclasses.field(default_factory=list)
+    multi_parts: list[pl.DataFrame] = dataclasses.field(default_factory=list)
+    std_parts: list[pl.DataFrame] = dataclasses.field(default_factory=list)
+    n_dropped: int = 0
+
+    def _tag(self, df: pl.DataFrame, s: Any) -> pl.DataFrame:
+        return df if self.by is None else df.select(pl.lit(str(s)).alias(self.by), pl.all())
+
+    def _where(self, s: Any) -> str:
+        return "" if self.by is None else f" ({self.by} = {s})"
+
+    def stratum(self, sub: pl.DataFrame, s: Any) -> None:
+        """Every table's part for one stratum (``s`` is None without ``by``)."""
+        self.dist_parts.append(
+            self._tag(
+                _distribution(
+                    sub, self.exposures, self.levels, self.unknown_place, self.conf_level
+                ),
+                s,
+            )
+        )
+        base_cols = [*self.covariates, *([self.cluster] if self.cluster else [])]
+        model_cols = [*self.exposures, *base_cols] if self.mutual else base_cols
+        complete = _known(sub, model_cols)
+        self.n_dropped += sub.height - complete.height
+        covs, exps = self._usable(complete, s)
+        if not exps:
+            return
+        prefix = "" if self.by is None else f"{self.by}={s}/"
+        self._binary(complete, exps, covs, prefix, s)
+        self._multinomial(complete, exps, covs, prefix, s)
+        self._standardised(complete, exps, covs, prefix, s)
+
+    def _usable(self, complete: pl.DataFrame, s: Any) -> tuple[list[str], list[str]]:
+        """Covariates and exposures with more than one level in the analysis sample."""
+        covs = []
+        for c in self.covariates:
+            if complete[c].n_unique() < 2:
+                self.notes.append(
+                    f"covariate {c!r} is constant in the analysis sample"
+                    + self._where(s)
+                    + " and was dropped from the models"
+                )
+            else:
+                covs.append(c)
+        exps = []
+        for e in self.exposures:
+            if complete[e].drop_nulls().n_unique() < 2:
+                self.notes.append(
+                    f"exposure {e!r} has a single level in the analysis sample"
+                    + self._where(s)
+                    + "; no models for it"
+                )
+            else:
+                exps.append(e)
+        return covs, exps
+
+    def _binary(
+        self, complete: pl.DataFrame, exps: list[str], covs: list[str], prefix: str, s: Any
+    ) -> None:
+        """PR and OR, crude and adjusted, for every binary outcome."""
+        for o in self.outcomes:
+            samp = complete.filter(pl.col(o).is_not_null())
+            for measure in ("PR", "OR"):
+                specs: list[tuple[str, list[str], list[str], str]] = [
+                    ("crude", [e], [], f"/{e}") for e in exps
+                ]
+                if self.mutual:
+                    specs.append(("adjusted", exps, covs, ""))
+                elif covs:
+                    specs.extend(("adjusted", [e], covs, f"/{e}") for e in exps)
+                for model, ex, cv, suffix in specs:
+                    key = f"{prefix}{o}/{measure}/{model}{suffix}"
+                    esamp = _known(samp, ex)
+                    fit = _fit(
+                        measure, esamp, o, ex, cv, self.cluster, self.ref, self.conf_level, key
+                    )
+                    self.models[key] = fit
+                    for e in ex:
+                        rows = _exposure_rows(fit, e, self.ref[e], esamp, pl.col(o))
+                        self.ratio_parts.append(
+                            self._tag(rows.with_columns(
+                                outcome=pl.lit(o), measure=pl.lit(measure), model=pl.lit(model)
+                            ), s)
+                        )  # fmt: skip
+
+    def _multinomial(
+        self, complete: pl.DataFrame, exps: list[str], covs: list[str], prefix: str, s: Any
+    ) -> None:
+        """Relative risk ratios of each place of death against ``place_reference``."""
+        msamp = complete.filter(pl.col("place_of_death") != _UNKNOWN)
+        places_here = set(msamp["place_of_death"].unique().to_list())
+        if not (self.place_reference in places_here and len(places_here) >= 3):
+            self.notes.append(
+                "multinomial model skipped"
+                + self._where(s)
+                + f": needs {self.place_reference!r} and at least three places of death"
+            )
+            return
+        mmodel = "adjusted" if (covs or self.mutual) else "crude"
+        mspecs = [(exps, "")] if self.mutual else [([e], f"/{e}") for e in exps]
+        for ex, suffix in mspecs:
+            key = f"{prefix}place_of_death/RRR/{mmodel}{suffix}"
+            msub, ex_ok, cv_ok, why = _estimable(
+                _known(msamp, ex), ex, covs, self.ref, self._where(s)
+            )
+            self.notes.extend(why)
+            if not ex_ok:
+                continue
+            fit = _fit(
+                self.place_reference, msub, "place_of_death", ex_ok, cv_ok, self.cluster,
+                self.ref, self.conf_level, key,
+            )  # fmt: skip
+            self.models[key] = fit
+            for e in ex_ok:
+                self.multi_parts.append(
+                    self._tag(
+                        _multinomial_rows(fit, e, self.ref[e], msub, self.place_reference, mmodel),
+                        s,
+                    )
+                )
+
+    def _standardised(
+        self, complete: pl.DataFrame, exps: list[str], covs: list[str], prefix: str, s: Any
+    ) -> None:
+        """Standardised proportions of the main outcome (g-computation from its model)."""
+        measure = "OR" if self.standardise_with == "logistic" else "PR"
+        samp = complete.filter(pl.col(self.outcome).is_not_null())
+        for e in exps:
+            if self.mutual:
+                key = f"{prefix}{self.outcome}/{measure}/adjusted"
+            elif covs:
+                key = f"{prefix}{self.outcome}/{measure}/adjusted/{e}"
+            else:
+                key = f"{prefix}{self.outcome}/{measure}/crude/{e}"
+            fit = self.models[key]
+            mr = marginal_risks(fit, e, reference=self.ref[e], conf_level=self.conf_level)
+            self.std_parts.append(
+                self._tag(_standardised_rows(mr, self.outcome, _known(samp, [e]), e), s)
+            )
 
 
 _STRATA = {
