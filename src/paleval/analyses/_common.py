@@ -209,3 +209,23 @@ def drop_separated(
             f"(odds ratio not finite): {', '.join(dropped)}"
         )
     return frame
+
+
+def as_frame(data: pl.DataFrame | pl.LazyFrame | Any) -> pl.DataFrame:
+    """Accept a DataFrame, a LazyFrame or a paleval Cohort; collect with the streaming engine.
+
+    Examples
+    --------
+    >>> as_frame(pl.LazyFrame({"a": [1, 2]})).height
+    2
+    """
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect(engine="streaming")
+    frame = getattr(data, "frame", None)
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect(engine="streaming")
+    raise TypeError(
+        f"expected a polars DataFrame/LazyFrame or a paleval Cohort, got {type(data).__name__}"
+    )

@@ -21,13 +21,14 @@ from typing import Any, ClassVar
 import polars as pl
 
 from paleval.analyses._common import (
+    as_frame,
     drop_separated,
     fit_or_note,
     select_population,
     share_table,
     with_female,
 )
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import Complement, Margin, Protection, count_columns
 from paleval.plots import bars, figure, label, stacked_bars, trend
 from paleval.stats import modified_poisson, proportion_ci
@@ -294,7 +295,7 @@ def cancer_vs_noncancer(
     >>> res.table.select("group", "n").rows()
     [('cancer', 150), ('noncancer', 314), ('heart', 148), ('dementia', 166), ('other', 136)]
     """
-    frame = with_female(_as_frame(cohort))
+    frame = with_female(as_frame(cohort))
     if trend_groups not in ("aggregate", "each"):
         raise ValueError(f"trend_groups must be 'aggregate' or 'each', got {trend_groups!r}")
     adjust = list(adjust)

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from paleval.analyses._common import ordered_levels
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses._common import as_frame, ordered_levels
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import (
     DEFAULT_THRESHOLD,
     Margin,
@@ -194,7 +194,7 @@ def characteristics(
     >>> res.table.filter(pl.col("group") == "b").select("level", "n").rows()
     [('1', 0), ('2', 2), ('missing', 1)]
     """
-    frame = _as_frame(cohort)
+    frame = as_frame(cohort)
     if variables is None:
         # a column the cohort has but never fills (nursing_home_resident without its
         # register) is not a characteristic

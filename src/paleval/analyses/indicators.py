@@ -39,7 +39,8 @@ from typing import Any, ClassVar
 import numpy as np
 import polars as pl
 
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses._common import as_frame
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection
 from paleval.plots import figure, label, points, trend
 from paleval.plots import funnel as funnel_chart
@@ -164,7 +165,7 @@ def _prepare(
         raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
     if referral_rule not in REFERRAL_RULES:
         raise ValueError(f"referral_rule must be one of {REFERRAL_RULES}, got {referral_rule!r}")
-    raw = _as_frame(dpd)
+    raw = as_frame(dpd)
     require_columns(raw, list(_DPD_REQUIRED), what)
     notes: list[str] = []
     n0 = raw.height
@@ -195,7 +196,7 @@ def _prepare(
     region_source = "DPD column 'region'" if has_region else None
     has_diagnosis = False
     if decedents is not None:
-        dec = _as_frame(decedents)
+        dec = as_frame(decedents)
         require_columns(dec, list(_DECEDENT_REQUIRED), what)
         cols = ["PNR", "death_date", "death_year", "cancer", "cause_group"]
         if not has_region and "region" in dec.columns:
@@ -951,7 +952,7 @@ def quality_indicators(
     what = "DPD quality indicators"
     if not isinstance(days, int) or days < 0:
         raise ValueError(f"days must be a non-negative integer, got {days!r}")
-    decedents = None if decedents is None else _as_frame(decedents)  # collected once
+    decedents = None if decedents is None else as_frame(decedents)  # collected once
     refs = _prepare(
         dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit,
         ineligible=ineligible_reasons, referral_rule=referral_rule,
@@ -1076,7 +1077,7 @@ def waiting_time(
     what = "waiting time to SPC"
     if not isinstance(days, int) or days < 0:
         raise ValueError(f"days must be a non-negative integer, got {days!r}")
-    decedents = None if decedents is None else _as_frame(decedents)  # collected once
+    decedents = None if decedents is None else as_frame(decedents)  # collected once
     refs = _prepare(
         dpd, decedents, years=years, noncancer_groups=noncancer_groups, what=what, unit=unit,
         referral_rule=referral_rule,

@@ -32,6 +32,7 @@ import polars as pl
 
 from paleval.analyses._common import (
     MISSING_LEVELS,
+    as_frame,
     drop_separated,
     factor_levels,
     fit_or_note,
@@ -41,7 +42,7 @@ from paleval.analyses._common import (
     share_table,
     with_female,
 )
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.plots import figure, forest, label, points
 from paleval.stats import (
     direct_standardise,
@@ -706,7 +707,7 @@ def social_inequality(
     >>> res.tables["joint"].height
     8
     """
-    frame = with_female(_as_frame(cohort))
+    frame = with_female(as_frame(cohort))
     notes: list[str] = []
     default_covariates = covariates is None
     if covariates is None:

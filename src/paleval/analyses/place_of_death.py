@@ -49,7 +49,8 @@ from typing import Any, ClassVar, Literal
 
 import polars as pl
 
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses._common import as_frame
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import forest as forest_chart
 from paleval.plots import label, points, stacked_bars
@@ -575,7 +576,7 @@ def place_of_death_gp(
     >>> bool((pr["ratio"] > 1).all())
     True
     """
-    frame = _as_frame(cohort)
+    frame = as_frame(cohort)
     if coverage_strata:
         args = dict(
             exposures=exposures, covariates=covariates, outcome=outcome, outcomes=outcomes,

@@ -33,7 +33,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from paleval.analyses.result import AnalysisResult, _as_frame, require_columns
+from paleval.analyses._common import as_frame
+from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
 from paleval.disclosure.model import suppress_rows
 from paleval.plots import curves, figure, forest, label, points, stacked_bars
@@ -402,10 +403,10 @@ def _stack(cohort: Any) -> pl.DataFrame:
     """A frame, or a mapping name -> frame stacked with ``cohort`` = name and a
     ``diagnosis_group`` (``"cancer"`` for the incident cancer cohort)."""
     if not isinstance(cohort, Mapping):
-        return _as_frame(cohort)
+        return as_frame(cohort)
     frames = []
     for name, data in cohort.items():
-        f = _as_frame(data).with_columns(cohort=pl.lit(str(name)))
+        f = as_frame(data).with_columns(cohort=pl.lit(str(name)))
         if "diagnosis_group" not in f.columns:
             f = f.with_columns(
                 diagnosis_group=pl.lit("cancer" if "cancer_site" in f.columns else str(name))
@@ -425,7 +426,7 @@ def _contact_outcome(
     require_columns(
         frame, ["PNR", "diagnosis_date", "death_date", "exit_date"], "time to SPC contact"
     )
-    reg = _as_frame(dpd)
+    reg = as_frame(dpd)
     require_columns(reg, ["PNR", "FOERSTE_KONTAKT_DATO"], "time to SPC contact (the DPD)")
     if followup_end is None:
         fu_end = frame["exit_date"].max()
@@ -1140,7 +1141,7 @@ def referral_before_death(
     if not thresholds or thresholds[0] <= 0:
         raise ValueError(f"thresholds must be positive days, got {thresholds}")
     edges, bin_labels = _bins(bins if bins is not None else [*thresholds, 180, 365])
-    frame = _as_frame(cohort)
+    frame = as_frame(cohort)
     needed = ["death_date", "spc_referred", "spc_referral_date", "spc_admitted", "spc_contact_date"]
     variables = [by] if by else []
     frame = _add_derived(frame, variables, "death_year")

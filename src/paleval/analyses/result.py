@@ -49,20 +49,6 @@ def require_columns(frame: pl.DataFrame, columns: list[str] | tuple[str, ...], w
         )
 
 
-def _as_frame(data: pl.DataFrame | pl.LazyFrame | Any) -> pl.DataFrame:
-    """Accept a DataFrame, a LazyFrame or a paleval Cohort; collect with the streaming engine."""
-    if isinstance(data, pl.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        return data.collect(engine="streaming")
-    frame = getattr(data, "frame", None)
-    if isinstance(frame, pl.LazyFrame):
-        return frame.collect(engine="streaming")
-    raise TypeError(
-        f"expected a polars DataFrame/LazyFrame or a paleval Cohort, got {type(data).__name__}"
-    )
-
-
 @dataclass(repr=False)
 class AnalysisResult:
     """Base class of analysis results: tidy tables, models, figures, disclosure, export.
