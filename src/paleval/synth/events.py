@@ -454,11 +454,12 @@ class EventContext:
         is_ooh = np.concatenate(ooh)
         ok = day >= np.maximum(self.start, a["birth"][who])
         ok &= self.in_denmark("sssy", who, day)
-        who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         # Capital Region: out-of-hours has been hospital-based (1813) since 2014 -> not in SSSY.
-        drop = is_ooh & (a["region"][who] == 1084) & (day >= day_number("2014-01-01"))
+        drop = ok & is_ooh & (day >= day_number("2014-01-01"))
+        drop[drop] = a["region"][who[drop]] == 1084
         self.count("sssy_capital_region_ooh_not_in_register", int(drop.sum()), defect=False)
-        who, day, code, is_ooh = who[~drop], day[~drop], code[~drop], is_ooh[~drop]
+        ok &= ~drop
+        who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         self._service_truth(idx, who, day, code, is_ooh)
         prac = self.practice_on(who, day)
         lag_w = np.zeros(len(day), np.int64)
@@ -470,64 +471,79 @@ class EventContext:
             probs = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS.values()))
             lag_w = weeks[np.searchsorted(np.cumsum(probs) / probs.sum(), r_lag.random(len(day)))]
         pay = day + 7 * lag_w
-        # the payment week starts (Monday; day 0 is a Thursday) after the person's death
-        paid_after_death = a["died"][who] & (pay - (pay + 3) % 7 > a["death"][who])
-        provider = np.where(is_ooh, 910000 + a["region"][who] % 10, self.pop.practices["id"][prac])
-        fees = np.array([C.GP_FEES[c] for c in SERVICES])
-        fee = fees[code] * np.where(is_ooh, C.OOH_FEE_FACTOR, 1.0)
-        df = pl.DataFrame(
-            {
-                "pnr_idx": who,
-                "day": pl.Series(pay.astype(np.int32)).cast(pl.Date),
-                "provider": provider,
-                "code": code,
-                "ooh": is_ooh,
-                "fee": fee,
-            }
+        # Payment weeks numbered from the week of the first day of the period (weeks start on
+        # Monday; day 0 is a Thursday, so a week's Monday is ``day - (day + 3) % 7``), with
+        # their ISO year (the year of their Thursday) and text YYWW (HONUGE).
+        week0 = self.start - (self.start + 3) % 7
+        n_week = (self.end - week0) // 7 + 80  # payment lags reach beyond the period
+        mondays = week0 + 7 * np.arange(n_week)
+        week_year = year_of(mondays + 3)
+        jan1 = (week_year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+        week_no = (mondays + 3 - jan1) // 7 + 1
+        honuge = np.char.add(
+            np.char.zfill((week_year % 100).astype(str), 2), np.char.zfill(week_no.astype(str), 2)
         )
-        df = df.with_columns(iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week())
-        inside = pl.Series(df["iso_year"].is_between(self.cfg.start_year, self.cfg.end_year))
-        late = (~inside & (df["iso_year"] > self.cfg.end_year)).sum()
+        week = (pay - week0) // 7
+        # the payment week starts after the person's death
+        paid_after_death = a["died"][who] & (mondays[week] > a["death"][who])
+        iso_year = week_year[week]
+        inside = (iso_year >= self.cfg.start_year) & (iso_year <= self.cfg.end_year)
+        late = int((iso_year > self.cfg.end_year).sum())
         self.count("sssy_services_in_a_payment_week_after_the_delivery_period", late, False)
-        df = df.filter(inside)
-        kept = inside.to_numpy()
-        self.count("sssy_services", df.height, False)
-        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[kept] > 0).sum()), False)
+        self.count("sssy_services", int(inside.sum()), False)
+        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[inside] > 0).sum()), False)
         self.count(
-            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[kept].sum()), False
+            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[inside].sum()), False
         )
-        out = (
-            df.group_by(["pnr_idx", "iso_year", "week", "provider", "code", "ooh"])
-            .agg(
-                YDLANT=pl.len(),
-                BRUHON=pl.col("fee").sum(),
-                monday=(pl.col("day").cast(pl.Int32) - pl.col("day").dt.weekday() + 1).min(),
-            )
-            .sort(["pnr_idx", "iso_year", "week", "code", "provider", "ooh"])
-        )
-        who_row = out["pnr_idx"].to_numpy()
-        rows_after = a["died"][who_row] & (out["monday"].to_numpy() > a["death"][who_row])
+        who, week, code, is_ooh = who[inside], week[inside], code[inside], is_ooh[inside]
+        prac = prac[inside]
+        # One row per person, payment week, service, provider and time of day, in that order:
+        # the fields packed into one integer key, so one numpy sort groups and orders the rows.
+        prov_ids, prov_rank = self._providers()
+        region_ooh = prov_rank[len(self.pop.practices["id"]) + (a["region"][who] % 10) - 1]
+        prank = np.where(is_ooh, region_ooh, prov_rank[prac])
+        base, n_prov = int(idx.min()), len(prov_ids)
+        n_person = int(idx.max()) - base + 1
+        if n_person * n_week * len(SERVICES) * n_prov * 2 >= 2**62:
+            raise ValueError(f"chunk of {n_person:,} persons too large for the SSSY row key")
+        key = (who - base) * n_week + week
+        key = ((key * len(SERVICES) + code) * n_prov + prank) * 2 + is_ooh
+        key, n_services = np.unique(key, return_counts=True)
+        ooh_row = (key % 2).astype(bool)
+        key //= 2
+        prov_row = key % n_prov
+        key //= n_prov
+        code_row = (key % len(SERVICES)).astype(np.int64)
+        key //= len(SERVICES)
+        week_row = key % n_week
+        who_row = key // n_week + base
+        rows_after = a["died"][who_row] & (mondays[week_row] > a["death"][who_row])
         self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
+        fees = np.array([C.GP_FEES[c] for c in SERVICES])
+        fee = fees[code_row] * np.where(ooh_row, C.OOH_FEE_FACTOR, 1.0)
         speciale = pl.Series([f"80{c}" for c in SERVICES])
         return pl.DataFrame(
             {
-                "PNR": self.pnrs(out["pnr_idx"].to_numpy()),
-                "HONUGE": out.select(
-                    pl.format(
-                        "{}{}",
-                        (pl.col("iso_year") % 100).cast(pl.String).str.zfill(2),
-                        pl.col("week").cast(pl.String).str.zfill(2),
-                    )
-                ).to_series(),
-                "YDERNR": out["provider"].cast(pl.String),
-                "SPEC2": pl.Series(["80"]).gather(np.zeros(out.height, np.int64)),
-                "SPECIALE": speciale.gather(out["code"].cast(pl.Int64)),
-                "YDLTID": pl.Series(["1", "2"]).gather(out["ooh"].cast(pl.Int64)),
-                "YDLANT": out["YDLANT"].cast(pl.Int64),
-                "BRUHON": out["BRUHON"].round(2),
-                "year": out["iso_year"].cast(pl.Int64),
+                "PNR": self.pnrs(who_row),
+                "HONUGE": pl.Series(honuge).gather(week_row),
+                "YDERNR": pl.Series(prov_ids.astype(str)).gather(prov_row),
+                "SPEC2": pl.Series(["80"]).gather(np.zeros(len(key), np.int64)),
+                "SPECIALE": speciale.gather(code_row),
+                "YDLTID": pl.Series(["1", "2"]).gather(ooh_row.astype(np.int64)),
+                "YDLANT": n_services,
+                "BRUHON": np.round(n_services * fee, 2),
+                "year": week_year[week_row],
             }
         )
+
+    def _providers(self) -> tuple[np.ndarray, np.ndarray]:
+        """SSSY provider numbers in ascending order, and the rank of each practice (by index)
+        followed by the five regional out-of-hours services (region code % 10 = 1..5)."""
+        practice = self.pop.practices["id"].astype(np.int64)
+        ooh = 910000 + np.arange(1, 6)
+        ids = np.concatenate([practice, ooh])
+        uniq = np.unique(ids)
+        return uniq, np.searchsorted(uniq, ids)
 
     def _service_truth(
         self,
