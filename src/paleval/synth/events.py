@@ -46,6 +46,7 @@ SPEC_CODE = {
 }
 SERVICES = ("0101", "0105", "0201", "0411", "0121")
 PLACE_HOSPITAL = PLACES.index("hospital")
+CIVST_CODES = pl.Series(["U", "E", "F", "G"])  # BEF civil status; ``bef`` uses the index
 
 
 def as_date(days: np.ndarray, nullable: bool = False) -> pl.Series:
@@ -159,6 +160,7 @@ class EventContext:
         self.lpr3_start = day_number(self.cfg.lpr3_start)
         self.practice_ids = pop.practices["id"].astype(str)
         self.pnr_s = pl.Series("PNR", pnr)
+        self.hfaudd = pl.Series("HFAUDD", pop.arrays["hfaudd"].astype(str))
         # Diagnosis vocabulary: every SKS code the generator can write, as an index.
         a = pop.arrays
         cause = np.char.add("D", a["underlying_cause"].astype(str))
@@ -254,35 +256,34 @@ class EventContext:
         alone = start_alone | ((widowed | apart) & (size == 1)) | inh
         fem = a["female"][alive]
         h = (self.pnr_hash(alive) % 100) / 100.0
+        # civil status as an index into CIVST_CODES (U unmarried, E widowed, F divorced, G married)
+        u, e, f, g = range(len(CIVST_CODES))
         civst = np.where(
             alone,
             np.where(
                 age < 35,
-                "U",
-                np.where(
-                    h < np.where(fem & (age > 70), 0.65, 0.3), "E", np.where(h < 0.7, "F", "U")
-                ),
+                u,
+                np.where(h < np.where(fem & (age > 70), 0.65, 0.3), e, np.where(h < 0.7, f, u)),
             ),
-            np.where(h < 0.75, "G", "U"),
+            np.where(h < 0.75, g, u),
         )
-        civst = np.where(age < 18, "U", civst)
+        civst = np.where(age < 18, u, civst)
         if "married" in a:
             wed = a["married"][alive]
-            civst = np.where(coupled, np.where(wed, "G", "U"), civst)
-            civst = np.where(widowed & wed, "E", np.where(widowed, "U", civst))
-        married = civst == "G"
+            civst = np.where(coupled, np.where(wed, g, u), civst)
+            civst = np.where(widowed & wed, e, np.where(widowed, u, civst))
+        married = civst == g
         ftype = np.where(
             alone, np.where(year >= 2015, 9, 5), np.where(married, np.where(year >= 2015, 7, 1), 3)
         )
-        reg_bef = (a["region"][alive] - 1000).astype(str)
         return pl.DataFrame(
             {
                 "PNR": self.pnrs(alive),
                 "KOEN": np.where(fem, 2, 1),
                 "FOED_DAG": as_date(a["birth"][alive]),
-                "KOM": a["kom"][alive].astype(str),
-                "REG": reg_bef,
-                "CIVST": civst,
+                "KOM": pl.Series(a["kom"][alive]).cast(pl.String),
+                "REG": pl.Series(a["region"][alive] - 1000).cast(pl.String),
+                "CIVST": CIVST_CODES.gather(civst),
                 "FAMILIE_ID": self.pnrs(ref).alias("FAMILIE_ID"),
                 "FAMILIE_TYPE": ftype,
                 "ANTPERSF": size,
@@ -372,7 +373,7 @@ class EventContext:
         return pl.DataFrame(
             {
                 "PNR": self.pnrs(keep),
-                "HFAUDD": self.pop.arrays["hfaudd"][keep].astype(str),
+                "HFAUDD": self.hfaudd.gather(keep),
                 "HF_VFRA": as_date(a["birth"][keep] + int(20 * DAYS_PER_YEAR)),
             }
         )
@@ -497,16 +498,19 @@ class EventContext:
         )
         who, week, code, is_ooh = who[inside], week[inside], code[inside], is_ooh[inside]
         prac = prac[inside]
-        # One row per person, payment week, service, provider and time of day, in that order:
-        # the fields packed into one integer key, so one numpy sort groups and orders the rows.
+        # One row per person, payment week, service, provider and time of day, in that order
+        # within each ISO year (the file): the year and these fields packed into one integer
+        # key, so one numpy sort groups and orders the rows.
         prov_ids, prov_rank = self._providers()
         region_ooh = prov_rank[len(self.pop.practices["id"]) + (a["region"][who] % 10) - 1]
         prank = np.where(is_ooh, region_ooh, prov_rank[prac])
         base, n_prov = int(idx.min()), len(prov_ids)
         n_person = int(idx.max()) - base + 1
-        if n_person * n_week * len(SERVICES) * n_prov * 2 >= 2**62:
+        n_year = self.cfg.end_year - self.cfg.start_year + 1
+        if n_year * n_person * n_week * len(SERVICES) * n_prov * 2 >= 2**62:
             raise ValueError(f"chunk of {n_person:,} persons too large for the SSSY row key")
-        key = (who - base) * n_week + week
+        year_ix = week_year[week] - self.cfg.start_year
+        key = (year_ix * n_person + who - base) * n_week + week
         key = ((key * len(SERVICES) + code) * n_prov + prank) * 2 + is_ooh
         key, n_services = np.unique(key, return_counts=True)
         ooh_row = (key % 2).astype(bool)
@@ -516,7 +520,7 @@ class EventContext:
         code_row = (key % len(SERVICES)).astype(np.int64)
         key //= len(SERVICES)
         week_row = key % n_week
-        who_row = key // n_week + base
+        who_row = key // n_week % n_person + base
         rows_after = a["died"][who_row] & (mondays[week_row] > a["death"][who_row])
         self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
         fees = np.array([C.GP_FEES[c] for c in SERVICES])
@@ -600,8 +604,10 @@ class EventContext:
         ok = day >= np.maximum(self.start, a["birth"][who])
         ok &= self.in_denmark("lmdb", who, day)
         who, day, drug = who[ok], day[ok], drug[ok]
-        order = np.lexsort((drug, day, who))
-        who, day, drug = who[order], day[order], drug[order]
+        # ordered by person, day and drug within each year (the file)
+        year = year_of(day)
+        order = np.lexsort((drug, day, who, year))
+        who, day, drug, year = who[order], day[order], drug[order], year[order]
         table = np.array([drugs[k][1:] for k in atc_names], dtype=object)
         return pl.DataFrame(
             {
@@ -612,7 +618,7 @@ class EventContext:
                 "APK": np.ones(len(who)),
                 "PACKSIZE": np.array([t[1] for t in table], float)[drug],
                 "VOLUME": np.array([t[2] for t in table], float)[drug],
-                "year": year_of(day),
+                "year": year,
             }
         )
 
@@ -829,7 +835,9 @@ class EventContext:
             {
                 key_col: pl.concat([key, key.gather(b_rows)]),
                 code_col: self.codes(codes, rng, code_col),
-                type_col: np.concatenate([np.full(len(rows), "A"), np.full(len(b_rows), "B")]),
+                type_col: pl.Series(["A", "B"]).gather(
+                    np.repeat(np.array([0, 1]), [len(rows), len(b_rows)])
+                ),
                 "year": np.concatenate([years, years[b_rows]]),
             }
         ).sort(key_col, type_col, maintain_order=True)
@@ -865,11 +873,13 @@ class EventContext:
             {
                 "PNR": self.pnrs(rec["who"][rows]),
                 "RECNUM": recnum,
-                "C_SGH": dep.sgh[d],
-                "C_AFD": dep.afd[d],
-                "C_SPEC": dep.spec_code[d],
-                "C_PATTYPE": np.where(er_after, 2, k).astype(str),
-                "C_INDM": np.where(rec["acute"][rows] | (k == 3), "1", "2"),
+                "C_SGH": pl.Series(dep.sgh).gather(d),
+                "C_AFD": pl.Series(dep.afd).gather(d),
+                "C_SPEC": pl.Series(dep.spec_code).gather(d),
+                "C_PATTYPE": pl.Series(np.where(er_after, 2, k)).cast(pl.String),
+                "C_INDM": pl.Series(["2", "1"]).gather(
+                    (rec["acute"][rows] | (k == 3)).view(np.int8)
+                ),
                 "D_INDDTO": as_date(start),
                 "D_UDDTO": as_date(end),
                 "V_SENGDAGE": np.where(k == 0, end - start, 0),
@@ -905,11 +915,7 @@ class EventContext:
             k == 0, rng.integers(8, 18, n), np.minimum(hour_s + rng.integers(1, 4, n), 23)
         )
         is_pal = dep.kind[d] == "palliative"
-        ktype = np.where(
-            is_pal & (rng.random(n) < 0.6),
-            "ALCA10",
-            np.where(rng.random(n) < 0.08, "ALCA20", "ALCA00"),
-        )
+        ktype = np.where(is_pal & (rng.random(n) < 0.6), 1, np.where(rng.random(n) < 0.08, 2, 0))
         hours = pl.Series([f"{h:02d}:00:00" for h in range(24)])
         years = year_of(start)
         forloeb = pl.select(pl.format("F{}", pl.Series(who).cast(pl.String).str.zfill(10)))
@@ -918,14 +924,16 @@ class EventContext:
                 "PNR": self.pnrs(who),
                 "DW_EK_KONTAKT": key,
                 "DW_EK_FORLOEB": forloeb.to_series(),
-                "SORENHED_ANS": dep.sor[d],
-                "hovedspeciale_ans": dep.specialty[d],
+                "SORENHED_ANS": pl.Series(dep.sor).gather(d),
+                "hovedspeciale_ans": pl.Series(dep.specialty).gather(d),
                 "dato_start": as_date(start),
                 "tidspunkt_start": hours.gather(hour_s),
                 "dato_slut": as_date(end),
                 "tidspunkt_slut": hours.gather(hour_e),
-                "kontakttype": ktype,
-                "prioritet": np.where(rec["acute"][rows] | (k == 3), "ATA1", "ATA3"),
+                "kontakttype": pl.Series(["ALCA00", "ALCA10", "ALCA20"]).gather(ktype),
+                "prioritet": pl.Series(["ATA3", "ATA1"]).gather(
+                    (rec["acute"][rows] | (k == 3)).view(np.int8)
+                ),
                 "aktionsdiagnose": self.codes(rec["code"][rows], rng, "aktionsdiagnose"),
                 "year": years,
             }
@@ -941,7 +949,9 @@ class EventContext:
             ("DW_EK_KONTAKT", "diagnosekode", "diagnosetype"),
         )
         diagnoser = diagnoser.with_columns(
-            senere_afkraeftet=pl.Series(np.where(rng.random(diagnoser.height) < 0.01, "Ja", "Nej"))
+            senere_afkraeftet=pl.Series(["Nej", "Ja"]).gather(
+                (rng.random(diagnoser.height) < 0.01).view(np.int8)
+            )
         )
         return {"lpr_f_kontakter": kontakter, "lpr_f_diagnoser": diagnoser}
 
