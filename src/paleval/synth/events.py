@@ -507,20 +507,25 @@ class EventContext:
         base, n_prov = int(idx.min()), len(prov_ids)
         n_person = int(idx.max()) - base + 1
         n_year = self.cfg.end_year - self.cfg.start_year + 1
-        if n_year * n_person * n_week * len(SERVICES) * n_prov * 2 >= 2**62:
+        # bit fields, most significant first: year, person, week, service, provider, time of day
+        widths = [max(int(x - 1).bit_length(), 1) for x in (n_person, n_week, len(SERVICES))]
+        b_person, b_week, b_code = widths
+        b_prov = max((n_prov - 1).bit_length(), 1)
+        if (n_year - 1).bit_length() + b_person + b_week + b_code + b_prov + 1 > 62:
             raise ValueError(f"chunk of {n_person:,} persons too large for the SSSY row key")
         year_ix = week_year[week] - self.cfg.start_year
-        key = (year_ix * n_person + who - base) * n_week + week
-        key = ((key * len(SERVICES) + code) * n_prov + prank) * 2 + is_ooh
+        key = (year_ix << b_person) | (who - base)
+        key = (((key << b_week) | week) << b_code) | code
+        key = (((key << b_prov) | prank) << 1) | is_ooh
         key, n_services = np.unique(key, return_counts=True)
-        ooh_row = (key % 2).astype(bool)
-        key //= 2
-        prov_row = key % n_prov
-        key //= n_prov
-        code_row = (key % len(SERVICES)).astype(np.int64)
-        key //= len(SERVICES)
-        week_row = key % n_week
-        who_row = key // n_week % n_person + base
+        ooh_row = (key & 1).astype(bool)
+        key >>= 1
+        prov_row = key & ((1 << b_prov) - 1)
+        key >>= b_prov
+        code_row = key & ((1 << b_code) - 1)
+        key >>= b_code
+        week_row = key & ((1 << b_week) - 1)
+        who_row = ((key >> b_week) & ((1 << b_person) - 1)) + base
         rows_after = a["died"][who_row] & (mondays[week_row] > a["death"][who_row])
         self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
         fees = np.array([C.GP_FEES[c] for c in SERVICES])

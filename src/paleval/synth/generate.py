@@ -104,7 +104,8 @@ class _Sink:
     def write(self, key: str, df: pl.DataFrame, year: int | None = None) -> None:
         reg = REGISTERS[key]
         df = df.select([pl.col(v.name).cast(v.dtype) for v in reg.variables])
-        table = df.to_arrow()
+        # arrow's plain string type (polars' default export is string_view)
+        table = df.to_arrow(compat_level=pl.CompatLevel.oldest())
         schema = _arrow_schema(reg)
         table = table.cast(schema)
         w = self.writers.get((key, year))
