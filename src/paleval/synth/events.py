@@ -611,7 +611,14 @@ class EventContext:
         who, day, drug = who[ok], day[ok], drug[ok]
         # ordered by person, day and drug within each year (the file)
         year = year_of(day)
-        order = np.lexsort((drug, day, who, year))
+        # one packed key (year, person, day, drug) instead of a four-key lexsort; both stable
+        base = int(idx.min()) if len(idx) else 0
+        b_who = max(int(idx.max() - base).bit_length(), 1) if len(idx) else 1
+        b_day = max(int(self.end - self.start).bit_length(), 1)
+        b_drug = max((len(atc_names) - 1).bit_length(), 1)
+        key = (year - self.cfg.start_year) << b_who | (who - base)
+        key = ((key << b_day | (day - self.start)) << b_drug) | drug
+        order = np.argsort(key, kind="stable")
         who, day, drug, year = who[order], day[order], drug[order], year[order]
         table = np.array([drugs[k][1:] for k in atc_names], dtype=object)
         return pl.DataFrame(
@@ -774,7 +781,11 @@ class EventContext:
         )
         end = start + los
         end = np.where(a["died"][who], np.minimum(end, a["death"][who]), np.minimum(end, self.end))
-        order = np.lexsort((end, start, who))
+        # one packed key (person, start, end) instead of a three-key lexsort; both stable
+        base = int(idx.min()) if len(idx) else 0
+        b_day = max(int(self.end - self.lpr_start).bit_length(), 1)
+        key = ((who - base) << b_day | (start - self.lpr_start)) << b_day | (end - self.lpr_start)
+        order = np.argsort(key, kind="stable")
         rec = {
             "who": who[order],
             "start": start[order],
@@ -836,16 +847,20 @@ class EventContext:
         b_rows = first_of[b_of[sel]]
         key_col, code_col, type_col = names
         codes = np.concatenate([rec["code"][rows], b_code[sel]])
-        return pl.DataFrame(
+        kind = np.repeat(np.array([0, 1]), [len(rows), len(b_rows)])
+        year = np.concatenate([years, years[b_rows]])
+        df = pl.DataFrame(
             {
                 key_col: pl.concat([key, key.gather(b_rows)]),
                 code_col: self.codes(codes, rng, code_col),
-                type_col: pl.Series(["A", "B"]).gather(
-                    np.repeat(np.array([0, 1]), [len(rows), len(b_rows)])
-                ),
-                "year": np.concatenate([years, years[b_rows]]),
+                type_col: pl.Series(["A", "B"]).gather(kind),
+                "year": year,
             }
-        ).sort(key_col, type_col, maintain_order=True)
+        )
+        # ordered by record (keys number the records in their order, at one width, so this is
+        # their text order), action diagnosis first, ties as drawn
+        record = np.concatenate([np.arange(len(rows)), b_rows])
+        return df[np.argsort((record << 1) | kind, kind="stable")]
 
     def _keys(self, chunk: int, n: int, width: int) -> pl.Series:
         return pl.select(
