@@ -79,14 +79,3 @@ def test_files_per_year_keep_the_row_order_of_an_unsorted_frame(
         assert got.equals(want)
     with pytest.raises(AssertionError, match="outside the delivery years"):
         generate_module._Sink(tmp_path / "x").write_by_year("lmdb", shuffled, years[1:])
-
-
-def test_a_failure_of_the_writer_thread_reaches_the_caller(tiny_dir: Path, tmp_path: Path) -> None:
-    (tmp_path / "bef").write_text("a file where the register folder should be")
-    bef = pl.read_parquet(_files(tiny_dir, "bef")[0])
-    sink = generate_module._Sink(tmp_path)
-    sink.write("bef", bef, 2015)
-    with pytest.raises(RuntimeError, match="writing the synthetic registers failed") as err:
-        sink.close()
-    assert isinstance(err.value.__cause__, OSError)
-    assert not sink._thread.is_alive()
