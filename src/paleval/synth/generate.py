@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -91,25 +89,12 @@ def synthetic_pnr(birth_days: np.ndarray) -> np.ndarray:
 
 
 class _Sink:
-    """One parquet writer per register file; chunks are appended as row groups.
+    """One parquet writer per register file; chunks are appended as row groups."""
 
-    Encoding and writing happen on one background thread, in the order of the ``write`` calls
-    (so the files are the same bytes as written inline), while the caller generates the next
-    frames: arrow's parquet writer and numpy release the GIL, so the two overlap on a second
-    core. At most ``queued`` frames wait, which bounds the memory held for writing.
-    """
-
-    def __init__(self, out: Path, queued: int = 16) -> None:
+    def __init__(self, out: Path) -> None:
         self.out = out
         self.writers: dict[tuple[str, int | None], pq.ParquetWriter] = {}
         self.rows: dict[str, int] = {}
-        self._queue: queue.Queue[tuple[str, pl.DataFrame, int | None] | None] = queue.Queue(
-            maxsize=queued
-        )
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="paleval-synth-writer")
-        self._thread.daemon = True
-        self._thread.start()
 
     def _path(self, reg: Register, year: int | None) -> Path:
         folder = self.out / reg.key
@@ -117,16 +102,8 @@ class _Sink:
         return folder / reg.file_name(year)
 
     def write(self, key: str, df: pl.DataFrame, year: int | None = None) -> None:
-        """Queue the rows of ``df`` for the file of register ``key`` (and ``year``)."""
-        if self._failed is not None:
-            raise RuntimeError("writing the synthetic registers failed") from self._failed
         reg = REGISTERS[key]
         df = df.select([pl.col(v.name).cast(v.dtype) for v in reg.variables])
-        self.rows[key] = self.rows.get(key, 0) + df.height
-        self._queue.put((key, df, year))
-
-    def _write_now(self, key: str, df: pl.DataFrame, year: int | None) -> None:
-        reg = REGISTERS[key]
         # arrow's plain string type (polars' default export is string_view)
         table = df.to_arrow(compat_level=pl.CompatLevel.oldest())
         schema = _arrow_schema(reg)
@@ -137,14 +114,7 @@ class _Sink:
             self.writers[(key, year)] = w
         if table.num_rows:
             w.write_table(table)
-
-    def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._failed is None:
-                try:
-                    self._write_now(*item)
-                except BaseException as exc:  # handed to the caller by write() and close()
-                    self._failed = exc
+        self.rows[key] = self.rows.get(key, 0) + table.num_rows
 
     def write_by_year(self, key: str, df: pl.DataFrame, years: list[int]) -> None:
         """Write the rows of each year (column ``year``) to that year's file, in their order.
@@ -166,13 +136,8 @@ class _Sink:
             raise AssertionError(f"{key}: {outside} rows outside the delivery years")
 
     def close(self) -> None:
-        """Write what is queued, close every file, and raise a failure of the writer."""
-        self._queue.put(None)
-        self._thread.join()
         for w in self.writers.values():
             w.close()
-        if self._failed is not None:
-            raise RuntimeError("writing the synthetic registers failed") from self._failed
 
 
 def _arrow_schema(reg: Register) -> pa.Schema:
@@ -239,35 +204,33 @@ def generate(
     departments = make_departments()
     ctx = EventContext(pop, pnr, departments)
     sink = _Sink(out)
-    try:  # the writer thread finishes and the files close even if generation fails
-        say("writing person-level registers")
-        _write_person_registers(pop, ctx, sink)
-        years_bef = list(range(cfg.start_year - 1, cfg.end_year + 1))
-        years = cfg.years
-        years_lpr = list(range(cfg.start_year - cfg.lpr_lookback_years, cfg.end_year + 1))
-        lpr3_year = int(year_of(np.array([day_number(cfg.lpr3_start)]))[0])
-        years_lpr2 = [y for y in years_lpr if y <= lpr3_year]
-        years_lpr3 = [y for y in years_lpr if y >= lpr3_year]
-        n_chunks = -(-pop.n // cfg.chunk_persons)
-        for chunk in range(n_chunks):
-            idx = np.arange(chunk * cfg.chunk_persons, min(pop.n, (chunk + 1) * cfg.chunk_persons))
-            rng = np.random.default_rng([cfg.seed, 2, chunk])
-            say(f"chunk {chunk + 1}/{n_chunks}: persons {idx[0]:,}-{idx[-1]:,}")
-            for y in years_bef:
-                sink.write("bef", ctx.bef(idx, y), y)
-                ind, faik = ctx.income(idx, y, rng)
-                sink.write("ind", ind, y)
-                sink.write("faik", faik, y)
-                sink.write("udda", ctx.udda(idx, y, pop["edu_missing"]), y)
-            sink.write_by_year("sssy", ctx.sssy(idx, rng), years)
-            sink.write_by_year("lmdb", ctx.lmdb(idx, rng), years)
-            lpr = ctx.lpr(idx, rng, chunk)
-            sink.write_by_year("lpr_adm", lpr["lpr_adm"], years_lpr2)
-            sink.write_by_year("lpr_diag", lpr["lpr_diag"], years_lpr2)
-            sink.write_by_year("lpr_f_kontakter", lpr["lpr_f_kontakter"], years_lpr3)
-            sink.write_by_year("lpr_f_diagnoser", lpr["lpr_f_diagnoser"], years_lpr3)
-    finally:
-        sink.close()
+    say("writing person-level registers")
+    _write_person_registers(pop, ctx, sink)
+    years_bef = list(range(cfg.start_year - 1, cfg.end_year + 1))
+    years = cfg.years
+    years_lpr = list(range(cfg.start_year - cfg.lpr_lookback_years, cfg.end_year + 1))
+    lpr3_year = int(year_of(np.array([day_number(cfg.lpr3_start)]))[0])
+    years_lpr2 = [y for y in years_lpr if y <= lpr3_year]
+    years_lpr3 = [y for y in years_lpr if y >= lpr3_year]
+    n_chunks = -(-pop.n // cfg.chunk_persons)
+    for chunk in range(n_chunks):
+        idx = np.arange(chunk * cfg.chunk_persons, min(pop.n, (chunk + 1) * cfg.chunk_persons))
+        rng = np.random.default_rng([cfg.seed, 2, chunk])
+        say(f"chunk {chunk + 1}/{n_chunks}: persons {idx[0]:,}-{idx[-1]:,}")
+        for y in years_bef:
+            sink.write("bef", ctx.bef(idx, y), y)
+            ind, faik = ctx.income(idx, y, rng)
+            sink.write("ind", ind, y)
+            sink.write("faik", faik, y)
+            sink.write("udda", ctx.udda(idx, y, pop["edu_missing"]), y)
+        sink.write_by_year("sssy", ctx.sssy(idx, rng), years)
+        sink.write_by_year("lmdb", ctx.lmdb(idx, rng), years)
+        lpr = ctx.lpr(idx, rng, chunk)
+        sink.write_by_year("lpr_adm", lpr["lpr_adm"], years_lpr2)
+        sink.write_by_year("lpr_diag", lpr["lpr_diag"], years_lpr2)
+        sink.write_by_year("lpr_f_kontakter", lpr["lpr_f_kontakter"], years_lpr3)
+        sink.write_by_year("lpr_f_diagnoser", lpr["lpr_f_diagnoser"], years_lpr3)
+    sink.close()
     _write_truth_persons(pop, ctx, out / "truth" / "persons.parquet")
     truth = _truth(pop, ctx, sink, time.perf_counter() - t0)
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
