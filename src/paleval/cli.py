@@ -26,10 +26,28 @@ from paleval import __version__
 __all__ = ["main"]
 
 
+# ``paleval synth --no-FEATURE``: each realism feature of the synthetic registers
+# (``paleval.synth.config.REALISM_FEATURES``, a test keeps the two in step) and what switching it
+# off gives.
+SYNTH_FEATURES_OFF = {
+    "multi_unit_spc": "one DPD referral per SPC patient (no course at a second unit)",
+    "sssy_payment_lag": (
+        "GP services paid in the week they happened, background visits near death deleted"
+    ),
+    "migration": "nobody emigrates or immigrates during the period (no VNDS rows)",
+    "households": "no couples or families: FAMILIE_ID is the person, no widowhood",
+    "nursing_homes": "no nursing-home register (plh); residence stays latent",
+}
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from paleval.synth import SynthConfig, generate
     from paleval.synth.summary import summary_text
 
+    off = {f: False for f in SYNTH_FEATURES_OFF if getattr(args, f"no_{f}")}
+    if args.clean and off:  # checked before any work, like the configuration below
+        flags = ", ".join(f"--no-{f.replace('_', '-')}" for f in off)
+        raise ValueError(f"--clean already switches every realism feature off; drop {flags}")
     cfg = SynthConfig.from_preset(
         args.preset,
         seed=args.seed,
@@ -37,6 +55,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         start_year=args.start_year,
         end_year=args.end_year,
         messiness=not args.clean,
+        **off,  # type: ignore[arg-type]
     )
     out = Path(args.out)
     truth = generate(cfg, out, progress=not args.quiet, overwrite=args.overwrite)
@@ -254,7 +273,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--persons", type=int, default=None, help="override the preset's persons")
     s.add_argument("--start-year", type=int, default=None)
     s.add_argument("--end-year", type=int, default=None)
-    s.add_argument("--clean", action="store_true", help="switch off injected messiness")
+    s.add_argument(
+        "--clean",
+        action="store_true",
+        help="switch off injected messiness and every realism feature below",
+    )
+    for feature, without in SYNTH_FEATURES_OFF.items():
+        s.add_argument(
+            f"--no-{feature.replace('_', '-')}",
+            dest=f"no_{feature}",
+            action="store_true",
+            help=f"switch off realism feature {feature}: {without}",
+        )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=_cmd_synth)

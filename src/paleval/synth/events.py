@@ -46,6 +46,7 @@ SPEC_CODE = {
 }
 SERVICES = ("0101", "0105", "0201", "0411", "0121")
 PLACE_HOSPITAL = PLACES.index("hospital")
+CIVST_CODES = pl.Series(["U", "E", "F", "G"])  # BEF civil status; ``bef`` uses the index
 
 
 def as_date(days: np.ndarray, nullable: bool = False) -> pl.Series:
@@ -159,6 +160,7 @@ class EventContext:
         self.lpr3_start = day_number(self.cfg.lpr3_start)
         self.practice_ids = pop.practices["id"].astype(str)
         self.pnr_s = pl.Series("PNR", pnr)
+        self.hfaudd = pl.Series("HFAUDD", pop.arrays["hfaudd"].astype(str))
         # Diagnosis vocabulary: every SKS code the generator can write, as an index.
         a = pop.arrays
         cause = np.char.add("D", a["underlying_cause"].astype(str))
@@ -254,35 +256,34 @@ class EventContext:
         alone = start_alone | ((widowed | apart) & (size == 1)) | inh
         fem = a["female"][alive]
         h = (self.pnr_hash(alive) % 100) / 100.0
+        # civil status as an index into CIVST_CODES (U unmarried, E widowed, F divorced, G married)
+        u, e, f, g = range(len(CIVST_CODES))
         civst = np.where(
             alone,
             np.where(
                 age < 35,
-                "U",
-                np.where(
-                    h < np.where(fem & (age > 70), 0.65, 0.3), "E", np.where(h < 0.7, "F", "U")
-                ),
+                u,
+                np.where(h < np.where(fem & (age > 70), 0.65, 0.3), e, np.where(h < 0.7, f, u)),
             ),
-            np.where(h < 0.75, "G", "U"),
+            np.where(h < 0.75, g, u),
         )
-        civst = np.where(age < 18, "U", civst)
+        civst = np.where(age < 18, u, civst)
         if "married" in a:
             wed = a["married"][alive]
-            civst = np.where(coupled, np.where(wed, "G", "U"), civst)
-            civst = np.where(widowed & wed, "E", np.where(widowed, "U", civst))
-        married = civst == "G"
+            civst = np.where(coupled, np.where(wed, g, u), civst)
+            civst = np.where(widowed & wed, e, np.where(widowed, u, civst))
+        married = civst == g
         ftype = np.where(
             alone, np.where(year >= 2015, 9, 5), np.where(married, np.where(year >= 2015, 7, 1), 3)
         )
-        reg_bef = (a["region"][alive] - 1000).astype(str)
         return pl.DataFrame(
             {
                 "PNR": self.pnrs(alive),
                 "KOEN": np.where(fem, 2, 1),
                 "FOED_DAG": as_date(a["birth"][alive]),
-                "KOM": a["kom"][alive].astype(str),
-                "REG": reg_bef,
-                "CIVST": civst,
+                "KOM": pl.Series(a["kom"][alive]).cast(pl.String),
+                "REG": pl.Series(a["region"][alive] - 1000).cast(pl.String),
+                "CIVST": CIVST_CODES.gather(civst),
                 "FAMILIE_ID": self.pnrs(ref).alias("FAMILIE_ID"),
                 "FAMILIE_TYPE": ftype,
                 "ANTPERSF": size,
@@ -372,7 +373,7 @@ class EventContext:
         return pl.DataFrame(
             {
                 "PNR": self.pnrs(keep),
-                "HFAUDD": self.pop.arrays["hfaudd"][keep].astype(str),
+                "HFAUDD": self.hfaudd.gather(keep),
                 "HF_VFRA": as_date(a["birth"][keep] + int(20 * DAYS_PER_YEAR)),
             }
         )
@@ -454,11 +455,12 @@ class EventContext:
         is_ooh = np.concatenate(ooh)
         ok = day >= np.maximum(self.start, a["birth"][who])
         ok &= self.in_denmark("sssy", who, day)
-        who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         # Capital Region: out-of-hours has been hospital-based (1813) since 2014 -> not in SSSY.
-        drop = is_ooh & (a["region"][who] == 1084) & (day >= day_number("2014-01-01"))
+        drop = ok & is_ooh & (day >= day_number("2014-01-01"))
+        drop[drop] = a["region"][who[drop]] == 1084
         self.count("sssy_capital_region_ooh_not_in_register", int(drop.sum()), defect=False)
-        who, day, code, is_ooh = who[~drop], day[~drop], code[~drop], is_ooh[~drop]
+        ok &= ~drop
+        who, day, code, is_ooh = who[ok], day[ok], code[ok], is_ooh[ok]
         self._service_truth(idx, who, day, code, is_ooh)
         prac = self.practice_on(who, day)
         lag_w = np.zeros(len(day), np.int64)
@@ -470,64 +472,87 @@ class EventContext:
             probs = np.array(list(C.SSSY_PAYMENT_LAG_WEEKS.values()))
             lag_w = weeks[np.searchsorted(np.cumsum(probs) / probs.sum(), r_lag.random(len(day)))]
         pay = day + 7 * lag_w
-        # the payment week starts (Monday; day 0 is a Thursday) after the person's death
-        paid_after_death = a["died"][who] & (pay - (pay + 3) % 7 > a["death"][who])
-        provider = np.where(is_ooh, 910000 + a["region"][who] % 10, self.pop.practices["id"][prac])
-        fees = np.array([C.GP_FEES[c] for c in SERVICES])
-        fee = fees[code] * np.where(is_ooh, C.OOH_FEE_FACTOR, 1.0)
-        df = pl.DataFrame(
-            {
-                "pnr_idx": who,
-                "day": pl.Series(pay.astype(np.int32)).cast(pl.Date),
-                "provider": provider,
-                "code": code,
-                "ooh": is_ooh,
-                "fee": fee,
-            }
+        # Payment weeks numbered from the week of the first day of the period (weeks start on
+        # Monday; day 0 is a Thursday, so a week's Monday is ``day - (day + 3) % 7``), with
+        # their ISO year (the year of their Thursday) and text YYWW (HONUGE).
+        week0 = self.start - (self.start + 3) % 7
+        n_week = (self.end - week0) // 7 + 80  # payment lags reach beyond the period
+        mondays = week0 + 7 * np.arange(n_week)
+        week_year = year_of(mondays + 3)
+        jan1 = (week_year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+        week_no = (mondays + 3 - jan1) // 7 + 1
+        honuge = np.char.add(
+            np.char.zfill((week_year % 100).astype(str), 2), np.char.zfill(week_no.astype(str), 2)
         )
-        df = df.with_columns(iso_year=pl.col("day").dt.iso_year(), week=pl.col("day").dt.week())
-        inside = pl.Series(df["iso_year"].is_between(self.cfg.start_year, self.cfg.end_year))
-        late = (~inside & (df["iso_year"] > self.cfg.end_year)).sum()
+        week = (pay - week0) // 7
+        # the payment week starts after the person's death
+        paid_after_death = a["died"][who] & (mondays[week] > a["death"][who])
+        iso_year = week_year[week]
+        inside = (iso_year >= self.cfg.start_year) & (iso_year <= self.cfg.end_year)
+        late = int((iso_year > self.cfg.end_year).sum())
         self.count("sssy_services_in_a_payment_week_after_the_delivery_period", late, False)
-        df = df.filter(inside)
-        kept = inside.to_numpy()
-        self.count("sssy_services", df.height, False)
-        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[kept] > 0).sum()), False)
+        self.count("sssy_services", int(inside.sum()), False)
+        self.count("sssy_services_paid_a_week_or_more_late", int((lag_w[inside] > 0).sum()), False)
         self.count(
-            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[kept].sum()), False
+            "sssy_services_paid_in_a_week_after_death", int(paid_after_death[inside].sum()), False
         )
-        out = (
-            df.group_by(["pnr_idx", "iso_year", "week", "provider", "code", "ooh"])
-            .agg(
-                YDLANT=pl.len(),
-                BRUHON=pl.col("fee").sum(),
-                monday=(pl.col("day").cast(pl.Int32) - pl.col("day").dt.weekday() + 1).min(),
-            )
-            .sort(["pnr_idx", "iso_year", "week", "code", "provider", "ooh"])
-        )
-        who_row = out["pnr_idx"].to_numpy()
-        rows_after = a["died"][who_row] & (out["monday"].to_numpy() > a["death"][who_row])
+        who, week, code, is_ooh = who[inside], week[inside], code[inside], is_ooh[inside]
+        prac = prac[inside]
+        # One row per person, payment week, service, provider and time of day, in that order
+        # within each ISO year (the file): the year and these fields packed into one integer
+        # key, so one numpy sort groups and orders the rows.
+        prov_ids, prov_rank = self._providers()
+        region_ooh = prov_rank[len(self.pop.practices["id"]) + (a["region"][who] % 10) - 1]
+        prank = np.where(is_ooh, region_ooh, prov_rank[prac])
+        base, n_prov = int(idx.min()), len(prov_ids)
+        n_person = int(idx.max()) - base + 1
+        n_year = self.cfg.end_year - self.cfg.start_year + 1
+        # bit fields, most significant first: year, person, week, service, provider, time of day
+        widths = [max(int(x - 1).bit_length(), 1) for x in (n_person, n_week, len(SERVICES))]
+        b_person, b_week, b_code = widths
+        b_prov = max((n_prov - 1).bit_length(), 1)
+        if (n_year - 1).bit_length() + b_person + b_week + b_code + b_prov + 1 > 62:
+            raise ValueError(f"chunk of {n_person:,} persons too large for the SSSY row key")
+        year_ix = week_year[week] - self.cfg.start_year
+        key = (year_ix << b_person) | (who - base)
+        key = (((key << b_week) | week) << b_code) | code
+        key = (((key << b_prov) | prank) << 1) | is_ooh
+        key, n_services = np.unique(key, return_counts=True)
+        ooh_row = (key & 1).astype(bool)
+        key >>= 1
+        prov_row = key & ((1 << b_prov) - 1)
+        key >>= b_prov
+        code_row = key & ((1 << b_code) - 1)
+        key >>= b_code
+        week_row = key & ((1 << b_week) - 1)
+        who_row = ((key >> b_week) & ((1 << b_person) - 1)) + base
+        rows_after = a["died"][who_row] & (mondays[week_row] > a["death"][who_row])
         self.count("sssy_rows_paid_in_a_week_after_death", int(rows_after.sum()), False)
+        fees = np.array([C.GP_FEES[c] for c in SERVICES])
+        fee = fees[code_row] * np.where(ooh_row, C.OOH_FEE_FACTOR, 1.0)
         speciale = pl.Series([f"80{c}" for c in SERVICES])
         return pl.DataFrame(
             {
-                "PNR": self.pnrs(out["pnr_idx"].to_numpy()),
-                "HONUGE": out.select(
-                    pl.format(
-                        "{}{}",
-                        (pl.col("iso_year") % 100).cast(pl.String).str.zfill(2),
-                        pl.col("week").cast(pl.String).str.zfill(2),
-                    )
-                ).to_series(),
-                "YDERNR": out["provider"].cast(pl.String),
-                "SPEC2": pl.Series(["80"]).gather(np.zeros(out.height, np.int64)),
-                "SPECIALE": speciale.gather(out["code"].cast(pl.Int64)),
-                "YDLTID": pl.Series(["1", "2"]).gather(out["ooh"].cast(pl.Int64)),
-                "YDLANT": out["YDLANT"].cast(pl.Int64),
-                "BRUHON": out["BRUHON"].round(2),
-                "year": out["iso_year"].cast(pl.Int64),
+                "PNR": self.pnrs(who_row),
+                "HONUGE": pl.Series(honuge).gather(week_row),
+                "YDERNR": pl.Series(prov_ids.astype(str)).gather(prov_row),
+                "SPEC2": pl.Series(["80"]).gather(np.zeros(len(key), np.int64)),
+                "SPECIALE": speciale.gather(code_row),
+                "YDLTID": pl.Series(["1", "2"]).gather(ooh_row.astype(np.int64)),
+                "YDLANT": n_services,
+                "BRUHON": np.round(n_services * fee, 2),
+                "year": week_year[week_row],
             }
         )
+
+    def _providers(self) -> tuple[np.ndarray, np.ndarray]:
+        """SSSY provider numbers in ascending order, and the rank of each practice (by index)
+        followed by the five regional out-of-hours services (region code % 10 = 1..5)."""
+        practice = self.pop.practices["id"].astype(np.int64)
+        ooh = 910000 + np.arange(1, 6)
+        ids = np.concatenate([practice, ooh])
+        uniq = np.unique(ids)
+        return uniq, np.searchsorted(uniq, ids)
 
     def _service_truth(
         self,
@@ -584,8 +609,17 @@ class EventContext:
         ok = day >= np.maximum(self.start, a["birth"][who])
         ok &= self.in_denmark("lmdb", who, day)
         who, day, drug = who[ok], day[ok], drug[ok]
-        order = np.lexsort((drug, day, who))
-        who, day, drug = who[order], day[order], drug[order]
+        # ordered by person, day and drug within each year (the file)
+        year = year_of(day)
+        # one packed key (year, person, day, drug) instead of a four-key lexsort; both stable
+        base = int(idx.min()) if len(idx) else 0
+        b_who = max(int(idx.max() - base).bit_length(), 1) if len(idx) else 1
+        b_day = max(int(self.end - self.start).bit_length(), 1)
+        b_drug = max((len(atc_names) - 1).bit_length(), 1)
+        key = (year - self.cfg.start_year) << b_who | (who - base)
+        key = ((key << b_day | (day - self.start)) << b_drug) | drug
+        order = np.argsort(key, kind="stable")
+        who, day, drug, year = who[order], day[order], drug[order], year[order]
         table = np.array([drugs[k][1:] for k in atc_names], dtype=object)
         return pl.DataFrame(
             {
@@ -596,7 +630,7 @@ class EventContext:
                 "APK": np.ones(len(who)),
                 "PACKSIZE": np.array([t[1] for t in table], float)[drug],
                 "VOLUME": np.array([t[2] for t in table], float)[drug],
-                "year": year_of(day),
+                "year": year,
             }
         )
 
@@ -747,7 +781,11 @@ class EventContext:
         )
         end = start + los
         end = np.where(a["died"][who], np.minimum(end, a["death"][who]), np.minimum(end, self.end))
-        order = np.lexsort((end, start, who))
+        # one packed key (person, start, end) instead of a three-key lexsort; both stable
+        base = int(idx.min()) if len(idx) else 0
+        b_day = max(int(self.end - self.lpr_start).bit_length(), 1)
+        key = ((who - base) << b_day | (start - self.lpr_start)) << b_day | (end - self.lpr_start)
+        order = np.argsort(key, kind="stable")
         rec = {
             "who": who[order],
             "start": start[order],
@@ -809,14 +847,20 @@ class EventContext:
         b_rows = first_of[b_of[sel]]
         key_col, code_col, type_col = names
         codes = np.concatenate([rec["code"][rows], b_code[sel]])
-        return pl.DataFrame(
+        kind = np.repeat(np.array([0, 1]), [len(rows), len(b_rows)])
+        year = np.concatenate([years, years[b_rows]])
+        df = pl.DataFrame(
             {
                 key_col: pl.concat([key, key.gather(b_rows)]),
                 code_col: self.codes(codes, rng, code_col),
-                type_col: np.concatenate([np.full(len(rows), "A"), np.full(len(b_rows), "B")]),
-                "year": np.concatenate([years, years[b_rows]]),
+                type_col: pl.Series(["A", "B"]).gather(kind),
+                "year": year,
             }
-        ).sort(key_col, type_col, maintain_order=True)
+        )
+        # ordered by record (keys number the records in their order, at one width, so this is
+        # their text order), action diagnosis first, ties as drawn
+        record = np.concatenate([np.arange(len(rows)), b_rows])
+        return df[np.argsort((record << 1) | kind, kind="stable")]
 
     def _keys(self, chunk: int, n: int, width: int) -> pl.Series:
         return pl.select(
@@ -849,11 +893,13 @@ class EventContext:
             {
                 "PNR": self.pnrs(rec["who"][rows]),
                 "RECNUM": recnum,
-                "C_SGH": dep.sgh[d],
-                "C_AFD": dep.afd[d],
-                "C_SPEC": dep.spec_code[d],
-                "C_PATTYPE": np.where(er_after, 2, k).astype(str),
-                "C_INDM": np.where(rec["acute"][rows] | (k == 3), "1", "2"),
+                "C_SGH": pl.Series(dep.sgh).gather(d),
+                "C_AFD": pl.Series(dep.afd).gather(d),
+                "C_SPEC": pl.Series(dep.spec_code).gather(d),
+                "C_PATTYPE": pl.Series(np.where(er_after, 2, k)).cast(pl.String),
+                "C_INDM": pl.Series(["2", "1"]).gather(
+                    (rec["acute"][rows] | (k == 3)).view(np.int8)
+                ),
                 "D_INDDTO": as_date(start),
                 "D_UDDTO": as_date(end),
                 "V_SENGDAGE": np.where(k == 0, end - start, 0),
@@ -889,11 +935,7 @@ class EventContext:
             k == 0, rng.integers(8, 18, n), np.minimum(hour_s + rng.integers(1, 4, n), 23)
         )
         is_pal = dep.kind[d] == "palliative"
-        ktype = np.where(
-            is_pal & (rng.random(n) < 0.6),
-            "ALCA10",
-            np.where(rng.random(n) < 0.08, "ALCA20", "ALCA00"),
-        )
+        ktype = np.where(is_pal & (rng.random(n) < 0.6), 1, np.where(rng.random(n) < 0.08, 2, 0))
         hours = pl.Series([f"{h:02d}:00:00" for h in range(24)])
         years = year_of(start)
         forloeb = pl.select(pl.format("F{}", pl.Series(who).cast(pl.String).str.zfill(10)))
@@ -902,14 +944,16 @@ class EventContext:
                 "PNR": self.pnrs(who),
                 "DW_EK_KONTAKT": key,
                 "DW_EK_FORLOEB": forloeb.to_series(),
-                "SORENHED_ANS": dep.sor[d],
-                "hovedspeciale_ans": dep.specialty[d],
+                "SORENHED_ANS": pl.Series(dep.sor).gather(d),
+                "hovedspeciale_ans": pl.Series(dep.specialty).gather(d),
                 "dato_start": as_date(start),
                 "tidspunkt_start": hours.gather(hour_s),
                 "dato_slut": as_date(end),
                 "tidspunkt_slut": hours.gather(hour_e),
-                "kontakttype": ktype,
-                "prioritet": np.where(rec["acute"][rows] | (k == 3), "ATA1", "ATA3"),
+                "kontakttype": pl.Series(["ALCA00", "ALCA10", "ALCA20"]).gather(ktype),
+                "prioritet": pl.Series(["ATA3", "ATA1"]).gather(
+                    (rec["acute"][rows] | (k == 3)).view(np.int8)
+                ),
                 "aktionsdiagnose": self.codes(rec["code"][rows], rng, "aktionsdiagnose"),
                 "year": years,
             }
@@ -925,7 +969,9 @@ class EventContext:
             ("DW_EK_KONTAKT", "diagnosekode", "diagnosetype"),
         )
         diagnoser = diagnoser.with_columns(
-            senere_afkraeftet=pl.Series(np.where(rng.random(diagnoser.height) < 0.01, "Ja", "Nej"))
+            senere_afkraeftet=pl.Series(["Nej", "Ja"]).gather(
+                (rng.random(diagnoser.height) < 0.01).view(np.int8)
+            )
         )
         return {"lpr_f_kontakter": kontakter, "lpr_f_diagnoser": diagnoser}
 

@@ -104,7 +104,8 @@ class _Sink:
     def write(self, key: str, df: pl.DataFrame, year: int | None = None) -> None:
         reg = REGISTERS[key]
         df = df.select([pl.col(v.name).cast(v.dtype) for v in reg.variables])
-        table = df.to_arrow()
+        # arrow's plain string type (polars' default export is string_view)
+        table = df.to_arrow(compat_level=pl.CompatLevel.oldest())
         schema = _arrow_schema(reg)
         table = table.cast(schema)
         w = self.writers.get((key, year))
@@ -116,9 +117,21 @@ class _Sink:
         self.rows[key] = self.rows.get(key, 0) + table.num_rows
 
     def write_by_year(self, key: str, df: pl.DataFrame, years: list[int]) -> None:
+        """Write the rows of each year (column ``year``) to that year's file, in their order.
+
+        Frames already ordered by year (the generator builds them so) are written as slices;
+        others are first ordered by a stable sort on the year.
+        """
+        year = df["year"].to_numpy()
+        if len(year) > 1 and bool((year[1:] < year[:-1]).any()):
+            order = np.argsort(year, kind="stable")
+            df, year = df[order], year[order]
+        written = 0
         for y in years:
-            self.write(key, df.filter(pl.col("year") == y), y)
-        outside = df.filter(~pl.col("year").is_in(years)).height
+            lo, hi = np.searchsorted(year, [y, y + 1])
+            self.write(key, df.slice(int(lo), int(hi - lo)), y)
+            written += int(hi - lo)
+        outside = df.height - written
         if outside:
             raise AssertionError(f"{key}: {outside} rows outside the delivery years")
 
