@@ -264,12 +264,35 @@ def decedent_cohort(
         .join(places, on="_pod", how="left")
         .join(regions, on="region_code", how="left")
     )
-    cohort, nh_note = _nursing_home_step(cohort, registers, nursing_home_days)
-    cohort = _coarse_place(cohort)
-    cohort = add_education(cohort, registers["udda"], education_map)
-    cohort = add_income(
-        cohort, registers["faik"], lag=income_lag, bef=registers["bef"], negative=income_negative
+    # The per-person additions (nursing home, education, income) are tables of the deaths in
+    # the period (they depend on the person and the date of death only), joined to the
+    # cohort side by side. Chained add_* calls would nest the cohort plan in each other
+    # (each uses its input twice): the national plan read BEF five times, DOD eight times.
+    if income_negative not in ("keep", "null"):
+        raise ValueError(f"negative must be 'keep' or 'null', got {income_negative!r}")
+    keys = deaths.select("PNR", "death_date", "death_year")
+    if NURSING_HOME_REGISTER in registers:
+        nh = _nursing_home_table(
+            keys.select("PNR", "death_date"), registers[NURSING_HOME_REGISTER], nursing_home_days
+        )
+        cohort = cohort.join(nh, on=["PNR", "death_date"], how="left", maintain_order="left")
+    edu = _education_table(keys.select("PNR", "death_year"), registers["udda"], education_map)
+    inc = _income_table(
+        keys.select("PNR", "death_year"),
+        registers["faik"],
+        "death_year",
+        lag=income_lag,
+        bef=registers["bef"],
+        negative=income_negative,
     )
+    cohort = (
+        cohort.join(edu, on=["PNR", "death_year"], how="left", maintain_order="left")
+        .with_columns(income_year=(pl.col("death_year") - income_lag).cast(pl.Int64))
+        .join(inc, on=["PNR", "death_year"], how="left", maintain_order="left")
+        .with_columns(education=pl.col("education").fill_null("unknown"))
+    )
+    cohort, nh_note = _nursing_home_step(cohort, registers, nursing_home_days)
+    cohort = _with_income_groups(_coarse_place(cohort))
     columns = [
         "PNR", "death_date", "death_year", "birth_date", "age", "age_group", "sex", "region",
         "region_code", "municipality", "living_alone", "nursing_home_resident", "civil_status",
@@ -320,7 +343,8 @@ def _coarse_place(cohort: pl.LazyFrame) -> pl.LazyFrame:
 def _nursing_home_step(
     cohort: pl.LazyFrame, registers: Mapping[str, pl.LazyFrame], days: int
 ) -> tuple[pl.LazyFrame, str]:
-    """``nursing_home_resident`` and ``living_alone`` without residents, or null + a note."""
+    """``nursing_home_resident`` (the residents joined from :func:`_nursing_home_table`, else
+    False) and ``living_alone`` without residents, or null + a note."""
     if NURSING_HOME_REGISTER not in registers:
         note = (
             f"nursing-home register ({NURSING_HOME_REGISTER!r}) not delivered: "
@@ -328,7 +352,9 @@ def _nursing_home_step(
             "includes nursing-home residents"
         )
         return cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean)), note
-    cohort = add_nursing_home(cohort, registers[NURSING_HOME_REGISTER], days=days)
+    cohort = cohort.with_columns(
+        nursing_home_resident=pl.col("nursing_home_resident").fill_null(False)
+    )
     note = (
         f"nursing_home_resident: a stay in {NURSING_HOME_REGISTER!r} covering the date of death"
         + (f" or ending at most {days} days before it" if days else "")
@@ -362,30 +388,32 @@ def add_nursing_home(
     >>> add_nursing_home(c, s, days=30).collect()["nursing_home_resident"].to_list()
     [True, True, False]
     """
+    residents = _nursing_home_table(cohort.select("PNR", anchor), stays, days)
+    return cohort.join(
+        residents, on=["PNR", anchor], how="left", maintain_order="left"
+    ).with_columns(nursing_home_resident=pl.col("nursing_home_resident").fill_null(False))
+
+
+def _nursing_home_table(keys: pl.LazyFrame, stays: pl.LazyFrame, days: int) -> pl.LazyFrame:
+    """The ``(PNR, anchor)`` pairs of ``keys`` (its two columns) with a stay covering the
+    anchor (:func:`add_nursing_home`), one row each, ``nursing_home_resident = True``."""
+    pnr, anchor = keys.collect_schema().names()
     if days < 0:
         raise ValueError(f"days must be 0 or more (days before {anchor!r}), got {days}")
     start, stop = pl.col("TILFLYT_DATO"), pl.col("FRAFLYT_DATO")
-    at = pl.col("_nh_anchor")
+    at = pl.col(anchor)
     covers = (
         (start <= at)
         & (stop.is_null() | (stop >= at - pl.duration(days=days)))
         & (stop.is_null() | (stop >= start))
     )
-    residents = (
+    return (
         stays.select("PNR", "TILFLYT_DATO", "FRAFLYT_DATO")
-        .join(
-            cohort.select("PNR", _nh_anchor=pl.col(anchor)),
-            on="PNR",
-            how="inner",
-            build_side="force_right",
-        )
+        .join(keys, on=pnr, how="inner", build_side="force_right")
         .filter(covers)
-        .select("PNR")
+        .select(pnr, anchor)
         .unique()
         .with_columns(nursing_home_resident=pl.lit(True))
-    )
-    return cohort.join(residents, on="PNR", how="left", maintain_order="left").with_columns(
-        nursing_home_resident=pl.col("nursing_home_resident").fill_null(False)
     )
 
 
@@ -437,23 +465,30 @@ def add_education(
     >>> add_education(c, u, "education_hfaudd").collect()["education"].to_list()
     ['lower_secondary', 'unknown']
     """
+    last = _education_table(cohort.select("PNR", year_col), udda, mapping)
+    return cohort.join(last, on=["PNR", year_col], how="left", maintain_order="left").with_columns(
+        education=pl.col("education").fill_null("unknown")
+    )
+
+
+def _education_table(keys: pl.LazyFrame, udda: pl.LazyFrame, mapping: str) -> pl.LazyFrame:
+    """The ``(PNR, year)`` pairs of ``keys`` (``PNR`` and a year column) with a UDDA status up
+    to that year: ``education`` of the last one (:func:`add_education`), one row each."""
+    year_col = keys.collect_schema().names()[1]
     levels = load_codes(mapping).select("HFAUDD", education=pl.col("level")).lazy()
-    last = (
+    return (
         udda.select("PNR", "year", "HFAUDD")
         .join(
-            cohort.select("PNR", pl.col(year_col).alias("_upto")),
+            keys.select("PNR", _upto=pl.col(year_col)).unique(),
             on="PNR",
             how="inner",
             build_side="force_right",
         )
         .filter(pl.col("year") <= pl.col("_upto"))
-        .group_by("PNR")
+        .group_by("PNR", "_upto")
         .agg(pl.col("HFAUDD").sort_by("year").last())
         .join(levels, on="HFAUDD", how="left")
-        .select("PNR", "education")
-    )
-    return cohort.join(last, on="PNR", how="left", maintain_order="left").with_columns(
-        education=pl.col("education").fill_null("unknown")
+        .select("PNR", pl.col("_upto").alias(year_col), "education")
     )
 
 
@@ -501,29 +536,52 @@ def add_income(
     """
     if negative not in ("keep", "null"):
         raise ValueError(f"negative must be 'keep' or 'null', got {negative!r}")
+    # the income depends on the person and year (the family of the income year from BEF), or
+    # without BEF on the cohort's family and year only
+    on = ["PNR", year_col] if bef is not None else [year_col, "_family"]
+    table = _income_table(cohort.select(on), faik, year_col, lag=lag, bef=bef, negative=negative)
+    out = cohort.with_columns(income_year=(pl.col(year_col) - lag).cast(pl.Int64)).join(
+        table, on=on, how="left", maintain_order="left"
+    )
+    return _with_income_groups(out)
+
+
+def _income_table(
+    keys: pl.LazyFrame,
+    faik: pl.LazyFrame,
+    year_col: str,
+    *,
+    lag: int,
+    bef: pl.LazyFrame | None,
+    negative: str,
+) -> pl.LazyFrame:
+    """``income`` and ``income_status`` (:func:`add_income`) of each distinct row of ``keys``
+    (``PNR`` and ``year_col``, or with ``bef=None`` ``year_col`` and the family ``_family``)."""
     if lag < 0:
         raise ValueError(f"lag must be 0 or more years before {year_col!r}, got {lag}")
+    on = keys.collect_schema().names()
     income_year = (pl.col(year_col) - lag).cast(pl.Int64)
+    keys = keys.unique()
     if bef is None:
         if lag != 1:
             raise ValueError(
                 f"add_income with lag={lag} needs bef= (the family of the income year); "
                 "without it only lag=1 (the cohort's _family from BEF the year before) is known"
             )
-        cohort = cohort.with_columns(_inc_family=pl.col("_family"), income_year=income_year)
+        keys = keys.with_columns(_inc_family=pl.col("_family"), income_year=income_year)
     else:
-        cohort = cohort.with_columns(income_year=income_year)
+        keys = keys.with_columns(income_year=income_year)
         fam = (
             bef.select("PNR", income_year=pl.col("year").cast(pl.Int64), _inc_family="FAMILIE_ID")
             .join(
-                cohort.select("PNR", "income_year"),
+                keys.select("PNR", "income_year"),
                 on=["PNR", "income_year"],
                 how="semi",
                 build_side="force_right",
             )
             .unique(["PNR", "income_year"], keep="first")
         )
-        cohort = cohort.join(fam, on=["PNR", "income_year"], how="left", maintain_order="left")
+        keys = keys.join(fam, on=["PNR", "income_year"], how="left")
     raw = pl.col("_inc_raw")
     valid = raw.is_finite() & ((raw >= 0) if negative == "null" else pl.lit(True))
     inc = (
@@ -534,7 +592,7 @@ def add_income(
         )
         # only the families and years the cohort needs (hash table on the small side)
         .join(
-            cohort.select("_inc_family", "income_year"),
+            keys.select("_inc_family", "income_year"),
             on=["_inc_family", "income_year"],
             how="semi",
             build_side="force_right",
@@ -542,21 +600,25 @@ def add_income(
         .unique(["_inc_family", "income_year"], keep="first")
         .with_columns(_inc_row=pl.lit(True))
     )
-    out = (
-        cohort.join(inc, on=["_inc_family", "income_year"], how="left", maintain_order="left")
-        .with_columns(
-            income=pl.when(valid).then(raw),
-            income_status=pl.when(pl.col("_inc_row").is_null())
-            .then(pl.lit("no_record"))
-            .when(valid)
-            .then(pl.lit("known"))
-            .otherwise(pl.lit("invalid")),
-        )
-        .drop("_inc_family", "_inc_raw", "_inc_row")
+    return keys.join(inc, on=["_inc_family", "income_year"], how="left").select(
+        *on,
+        income=pl.when(valid).then(raw),
+        income_status=pl.when(pl.col("_inc_row").is_null())
+        .then(pl.lit("no_record"))
+        .when(valid)
+        .then(pl.lit("known"))
+        .otherwise(pl.lit("invalid")),
     )
+
+
+def _with_income_groups(cohort: pl.LazyFrame) -> pl.LazyFrame:
+    """``income_status`` of persons without a row in the income table (a null key) is
+    ``"no_record"``; ``income_quartile`` and ``income_quintile`` within each income year
+    among persons with a known income (ties share the lower group)."""
     rank = pl.col("income").rank("min").over("income_year")
     n = pl.col("income").count().over("income_year")
-    return out.with_columns(
+    return cohort.with_columns(
+        income_status=pl.col("income_status").fill_null("no_record"),
         income_quartile=pl.when(pl.col("income").is_not_null()).then(
             ((rank - 1) * 4 // n + 1).cast(pl.Int8)
         ),

@@ -25,11 +25,13 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from paleval.cohort.decedents import (
+    NURSING_HOME_REGISTER,
     Cohort,
     _date,
     _require,
     add_education,
     add_income,
+    add_nursing_home,
     bef_status,
     regions_table,
 )
@@ -68,6 +70,7 @@ def incident_cancer_cohort(
     followup_end: str | dt.date | None = None,
     min_age: int = 18,
     education_map: str = "education_hfaudd",
+    residence_years: int | None = None,
 ) -> Cohort:
     """Adults with a first cancer diagnosis (cancer register) between ``start`` and ``end``.
 
@@ -79,13 +82,31 @@ def incident_cancer_cohort(
     Steps (the flow): first cancer diagnosis per person in the period (CAR) -> resident on 31
     December before the year of diagnosis (BEF) -> aged ``min_age`` or more -> not dead or
     referred before the diagnosis date -> (with ``vnds``) living in Denmark at diagnosis (the
-    last migration before it is not an emigration). Follow-up ends at the first emigration on
-    or after the diagnosis date (``vnds``; censored) or at ``followup_end`` (default ``end``).
+    last migration before it is not an emigration) -> (with ``residence_years``) no
+    immigration or return from abroad in the ``residence_years`` years before the diagnosis
+    date. Follow-up ends at the first emigration on or after the diagnosis date (``vnds``;
+    censored) or at ``followup_end`` (default ``end``).
+
+    Migration (``vnds``): follow-up is censored at the first emigration after entry and never
+    resumes: a person who returns does not re-enter (one follow-up spell per person, as the
+    competing-risks estimators need; Danish register cohorts are "censored only at emigration
+    or death", Schmidt et al., Clin Epidemiol 2019;11:563-591). Before entry, a person living
+    in Denmark at diagnosis enters whatever their migration history (default
+    ``residence_years=None``); ``residence_years=N`` excludes persons who immigrated or came
+    back from abroad less than ``N`` years before the diagnosis date, whose Danish register
+    history (cancer, markers, washout) does not cover the look-back (as studies that require
+    no prior migration do). It needs ``vnds``.
+
+    Living alone: BEF's one-person family (``ANTPERSF == 1``) the year before diagnosis; with
+    the nursing-home register (key ``"plh"``) ``nursing_home_resident`` is a stay covering the
+    diagnosis date (:func:`~paleval.cohort.add_nursing_home`) and residents do not count as
+    living alone, as in :func:`~paleval.cohort.decedent_cohort`; without it
+    ``nursing_home_resident`` is null and ``params["nursing_home"]`` says so.
 
     Columns: ``PNR, diagnosis_date, diagnosis_year, cancer_code, cancer_site, age, age_group,
-    sex, region, region_code, living_alone, origin, education, income, income_quartile,
-    income_quintile`` (income of the year before diagnosis, from FAIK when ``registers`` has
-    ``"faik"``; quartiles within diagnosis year) and ``referral_date, death_date,
+    sex, region, region_code, living_alone, nursing_home_resident, origin, education, income,
+    income_quartile, income_quintile`` (income of the year before diagnosis, from FAIK when
+    ``registers`` has ``"faik"``; quartiles within diagnosis year) and ``referral_date, death_date,
     emigration_date, censor_date, exit_date, time, event, event_label, censor_reason``
     (``censor_date``: the date follow-up would end without an event).
 
@@ -114,6 +135,7 @@ def incident_cancer_cohort(
     """
     _require(registers, ["car", "bef", "dod", "dpd", "udda"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
+    _check_residence(registers, residence_years)
     from paleval.codes import load_codes
 
     cancers = load_codes("cancer_exclusion")["icd10_prefix"].implode()
@@ -142,6 +164,7 @@ def incident_cancer_cohort(
         fu_end=fu_end,
         min_age=min_age,
         education_map=education_map,
+        residence_years=residence_years,
     )
     columns = [
         "PNR", "diagnosis_date", "diagnosis_year", "cancer_code", "cancer_site", *_COMMON,
@@ -153,6 +176,8 @@ def incident_cancer_cohort(
         "followup_end": str(fu_end),
         "min_age": min_age,
         "emigration": _emigration_note(registers),
+        "residence_years": residence_years,
+        "nursing_home": _nursing_home_note(registers),
     }
     return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
 
@@ -171,14 +196,41 @@ def _period(
 def _emigration_note(registers: Mapping[str, pl.LazyFrame]) -> str:
     if "vnds" in registers:
         return (
-            "censored at the first emigration on or after entry (vnds INDUD_KODE 'U'); "
-            "persons whose last migration before entry is an emigration are excluded"
+            "censored at the first emigration on or after entry (vnds INDUD_KODE 'U'), with "
+            "no re-entry on return; persons whose last migration before entry is an "
+            "emigration are excluded"
         )
     return "not handled: no migration register (vnds); emigrants are followed as residents"
 
 
+def _check_residence(registers: Mapping[str, pl.LazyFrame], years: int | None) -> None:
+    if years is None:
+        return
+    if not isinstance(years, int) or isinstance(years, bool) or years < 0:
+        raise ValueError(f"residence_years must be None or an int >= 0, got {years!r}")
+    if "vnds" not in registers:
+        raise ValueError(
+            f"residence_years={years} needs the migration register 'vnds' (immigration and "
+            f"return dates); got {sorted(registers)}"
+        )
+
+
+def _nursing_home_note(registers: Mapping[str, pl.LazyFrame]) -> str:
+    if NURSING_HOME_REGISTER in registers:
+        return (
+            f"nursing_home_resident: a stay in {NURSING_HOME_REGISTER!r} covering the diagnosis "
+            "date; living_alone excludes nursing-home residents"
+        )
+    return (
+        f"nursing-home register ({NURSING_HOME_REGISTER!r}) not delivered: "
+        "nursing_home_resident is null (unknown) and living_alone (BEF's one-person family) "
+        "includes nursing-home residents"
+    )
+
+
 _COMMON = [
-    "age", "age_group", "sex", "region", "region_code", "living_alone", "origin", "education",
+    "age", "age_group", "sex", "region", "region_code", "living_alone", "nursing_home_resident",
+    "origin", "education",
     "income", "income_quartile", "income_quintile", "referral_date", "death_date",
     "emigration_date", "censor_date", "exit_date", "time", "event", "event_label",
     "censor_reason",
@@ -186,8 +238,9 @@ _COMMON = [
 
 
 def _migrations(vnds: pl.LazyFrame, first: pl.LazyFrame, persons: pl.Expr) -> pl.LazyFrame:
-    """Per cohort person: ``emigration_date`` (first emigration on or after the diagnosis date)
-    and ``_abroad`` (the last migration before the diagnosis date is an emigration).
+    """Per cohort person: ``emigration_date`` (first emigration on or after the diagnosis date),
+    ``_abroad`` (the last migration before the diagnosis date is an emigration) and
+    ``_last_arrival`` (the last immigration, or return from abroad, before the diagnosis date).
 
     Rows of the cohort's persons with an ``INDUD_KODE`` other than I/U or no ``HAEND_DATO`` are
     an error (counted, with examples): a migration that cannot be placed cannot censor."""
@@ -213,6 +266,7 @@ def _migrations(vnds: pl.LazyFrame, first: pl.LazyFrame, persons: pl.Expr) -> pl
             emigration_date=pl.col("date").filter((pl.col("code") == "U") & ~before).min(),
             _abroad=pl.col("code").filter(before).sort_by(pl.col("date").filter(before)).last()
             == "U",
+            _last_arrival=pl.col("date").filter((pl.col("code") == "I") & before).max(),
         )
     )
 
@@ -233,12 +287,17 @@ def _follow_up(
     education_map: str,
     exclusions: Sequence[tuple[str, pl.Expr]] = (),
     new_cancer: str | None = None,
+    residence_years: int | None = None,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame, list[tuple[str, pl.Expr]]]:
     """Covariates at diagnosis, exclusions and follow-up to referral / death / censoring.
 
     ``exclusions`` are flow steps on columns of ``first`` placed right after the starting
     population; ``new_cancer`` (``"censor"`` / ``"compete"``) uses ``first``'s
-    ``new_cancer_date``. The first diagnoses (one row per person) are collected here, once,
+    ``new_cancer_date``; ``residence_years`` (needs ``vnds``) excludes persons who immigrated
+    or returned from abroad within that many years before the diagnosis date. With the
+    nursing-home register (``plh``) ``nursing_home_resident`` is a stay covering the diagnosis
+    date and ``living_alone`` leaves residents out; without it, null and BEF's one-person
+    family. The first diagnoses (one row per person) are collected here, once,
     and the person registers are restricted to those persons by a PNR filter that the
     loaders push into their scans, so at national scale only the cohort's rows are parsed.
     """
@@ -300,10 +359,26 @@ def _follow_up(
                 ~pl.col("_abroad").fill_null(False),
             )
         )
+        if residence_years is not None:
+            since = pl.col("diagnosis_date").dt.offset_by(f"-{residence_years}y")
+            steps.append(
+                (
+                    f"immigrated or returned from abroad less than {residence_years} years "
+                    "before the diagnosis date (incomplete register history)",
+                    (pl.col("_last_arrival") <= since).fill_null(True),
+                )
+            )
     else:
         base = base.with_columns(emigration_date=pl.lit(None, pl.Date))
     keep = pl.all_horizontal([cond for _, cond in steps[1:]])
     cohort = base.filter(keep).with_columns(_end=pl.lit(fu_end))
+    if NURSING_HOME_REGISTER in registers:
+        stays = registers[NURSING_HOME_REGISTER].filter(persons)
+        cohort = add_nursing_home(cohort, stays, anchor="diagnosis_date").with_columns(
+            living_alone=pl.col("living_alone") & ~pl.col("nursing_home_resident")
+        )
+    else:
+        cohort = cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean))
     cohort = _outcome(cohort, new_cancer)
     cohort = cohort.join(regions_table(), on="region_code", how="left")
     cohort = add_education(
@@ -400,6 +475,7 @@ def incident_noncancer_cohort(
     cancer_lookback_years: int | None = None,
     diagnosis_types: Sequence[str] = ("A", "B"),
     new_cancer: str = "censor",
+    residence_years: int | None = None,
 ) -> Cohort:
     """Adults with a first hospital marker of advanced non-cancer disease, free of cancer.
 
@@ -417,7 +493,9 @@ def incident_noncancer_cohort(
     cancer on or before entry (cancer register C_ICD10, or an LPR diagnosis, C00-C97 except
     C44; within ``cancer_lookback_years`` before entry, default ``None``: all history) -> the
     steps of :func:`incident_cancer_cohort` (resident, age, not dead or referred before
-    entry, living in Denmark at entry when ``vnds`` is given).
+    entry, living in Denmark at entry when ``vnds`` is given, and ``residence_years``).
+    Migration, ``residence_years``, ``nursing_home_resident`` and ``living_alone`` as in
+    :func:`incident_cancer_cohort`.
 
     Follow-up ends at referral, death, ``followup_end``, the first emigration (``vnds``) or a
     new cancer (CAR or LPR, after the entry date): with ``new_cancer="censor"`` (default) it is
@@ -459,6 +537,7 @@ def incident_noncancer_cohort(
     start_d, end_d, fu_end = _period(start, end, followup_end)
     if new_cancer not in ("censor", "compete"):
         raise ValueError(f"new_cancer must be 'censor' or 'compete', got {new_cancer!r}")
+    _check_residence(registers, residence_years)
     for name, n in (
         ("washout_years", washout_years),
         ("cancer_lookback_years", cancer_lookback_years),
@@ -507,6 +586,7 @@ def incident_noncancer_cohort(
         education_map=education_map,
         exclusions=exclusions,
         new_cancer=new_cancer,
+        residence_years=residence_years,
     )
     columns = [
         "PNR",
@@ -532,6 +612,8 @@ def incident_noncancer_cohort(
         "except C44 (code list cancer_exclusion)",
         "new_cancer": new_cancer,
         "emigration": _emigration_note(registers),
+        "residence_years": residence_years,
+        "nursing_home": _nursing_home_note(registers),
     }
     return Cohort(frame=frame.select(columns).sort("PNR"), base=base, steps=steps, params=params)
 
