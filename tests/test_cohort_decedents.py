@@ -542,3 +542,41 @@ def test_every_coarse_code_is_in_the_verified_list(tiny_dir: Path) -> None:
         pairs, on="C_PRAECIS_DODSSTED", how="left", suffix="_list"
     )
     assert (j["C_DODSSTED"] == j["C_DODSSTED_list"]).all()
+
+
+def test_nursing_home_residence_is_unknown_before_the_register_begins() -> None:
+    # plh starts in 2011 (coverage table): a 2010 death without a stay is not "no stay"
+    from paleval.cohort import add_nursing_home
+
+    c = pl.LazyFrame(
+        {
+            "PNR": ["a", "b", "c", "d"],
+            "death_date": [
+                dt.date(2010, 6, 1),
+                dt.date(2010, 12, 31),
+                dt.date(2011, 1, 1),
+                dt.date(2015, 3, 1),
+            ],
+        }
+    )
+    stays = pl.LazyFrame(
+        {
+            "PNR": ["b", "d"],
+            "TILFLYT_DATO": [dt.date(2009, 1, 1), dt.date(2014, 1, 1)],
+            "FRAFLYT_DATO": [None, None],
+        },
+        schema_overrides={"FRAFLYT_DATO": pl.Date},
+    )
+    got = add_nursing_home(c, stays).collect()["nursing_home_resident"].to_list()
+    assert got == [None, None, False, True]
+
+
+def test_decedents_before_2011_have_unknown_residence(tiny_dir: Path) -> None:
+    keys = ["dod", "dodsaasg", "bef", "udda", "faik", "plh"]
+    coh = decedent_cohort(scan_registers(tiny_dir, keys)).frame.collect()
+    early = coh.filter(pl.col("death_date") < pl.date(2011, 1, 1))
+    late = coh.filter(pl.col("death_date") >= pl.date(2011, 1, 1))
+    assert early.height and early["nursing_home_resident"].null_count() == early.height
+    assert late["nursing_home_resident"].null_count() == 0
+    # a one-person family before 2011 may be a resident: living alone is unknown then
+    assert early.filter(pl.col("living_alone") == True).height == 0  # noqa: E712

@@ -43,7 +43,7 @@ def test_living_alone_leaves_out_nursing_home_residents(
     one_person = (
         entry.with_columns(year=(pl.col("diagnosis_date").dt.year() - 1).cast(pl.Int32))
         .join(bef, on=["PNR", "year"], how="left")
-        .select("PNR", one=pl.col("ANTPERSF") == 1)
+        .select("PNR", "diagnosis_date", one=pl.col("ANTPERSF") == 1)
     )
     stays = _raw(tiny_dir, "plh").join(entry, on="PNR")
     resident = (
@@ -60,13 +60,16 @@ def test_living_alone_leaves_out_nursing_home_residents(
         .unique()
         .to_list()
     )
+    # the register begins in 2011: before it, residence is unknown (null), not "no stay"
+    observed = pl.col("diagnosis_date") >= pl.date(2011, 1, 1)
     expected = one_person.with_columns(
-        resident=pl.col("PNR").is_in(resident),
+        resident=pl.when(observed).then(pl.col("PNR").is_in(resident)),
     ).with_columns(alone=pl.col("one") & ~pl.col("resident"))
     both = expected.join(cancer_tiny.select("PNR", "living_alone"), on="PNR", validate="1:1")
     assert both.height == cancer_tiny.height
     # the case the rule is about exists in the data: a one-person family in a nursing home
     assert both.filter(pl.col("one") & pl.col("resident")).height > 0
+    assert both.filter(~observed & pl.col("one"))["living_alone"].null_count() > 0
     assert both["living_alone"].to_list() == both["alone"].to_list()
     got = expected.join(cancer_tiny, on="PNR")
     assert got["nursing_home_resident"].to_list() == got["resident"].to_list()

@@ -16,7 +16,13 @@ from typing import Any
 
 import polars as pl
 
-from paleval.codes import load_codes
+from paleval.codes import covered_from, load_codes
+from paleval.cohort._common import (
+    NURSING_HOME_REGISTER,
+    as_date,
+    require_registers,
+    resident_or_unknown,
+)
 from paleval.cohort.expressions import age_group, icd10_clean, icd10_grouper, years_between
 from paleval.cohort.flow import Flow
 from paleval.registers.validation import death_rules
@@ -37,7 +43,6 @@ INCOME_LAG_YEARS = 3
 before the year of death, which ends at least two full years before death (see
 :func:`add_income` and ``docs/methods.md``)."""
 
-NURSING_HOME_REGISTER = "plh"
 """Register key of nursing-home stays (SDS's Plejehjemsdata, see ``paleval.registers``):
 optional in :func:`decedent_cohort`."""
 
@@ -106,16 +111,6 @@ class Cohort:
     def __repr__(self) -> str:
         p = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"<Cohort {self.params.get('name', '')} ({p})>\n{self.flow!r}"
-
-
-def _require(registers: Mapping[str, pl.LazyFrame], keys: list[str]) -> None:
-    missing = [k for k in keys if k not in registers]
-    if missing:
-        raise KeyError(f"the cohort needs the registers {missing}; got {sorted(registers)}")
-
-
-def _date(x: str | dt.date) -> dt.date:
-    return x if isinstance(x, dt.date) else dt.date.fromisoformat(x)
 
 
 def decedent_cohort(
@@ -194,8 +189,8 @@ def decedent_cohort(
     >>> c.collect().select("income_year", "income", "income_status").row(0)
     (2012, 250000.0, 'known')
     """
-    _require(registers, ["dod", "dodsaasg", "bef", "udda", "faik"])
-    start_d, end_d = _date(start), _date(end)
+    require_registers(registers, ["dod", "dodsaasg", "bef", "udda", "faik"])
+    start_d, end_d = as_date(start), as_date(end)
     if start_d > end_d:
         raise ValueError(f"start {start_d} is after end {end_d}")
     deaths = (
@@ -352,13 +347,12 @@ def _nursing_home_step(
             "includes nursing-home residents"
         )
         return cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean)), note
-    cohort = cohort.with_columns(
-        nursing_home_resident=pl.col("nursing_home_resident").fill_null(False)
-    )
+    cohort = cohort.with_columns(resident_or_unknown("death_date"))
     note = (
         f"nursing_home_resident: a stay in {NURSING_HOME_REGISTER!r} covering the date of death"
         + (f" or ending at most {days} days before it" if days else "")
-        + "; living_alone excludes nursing-home residents"
+        + "; living_alone excludes nursing-home residents; "
+        + _before_coverage_note("death")
     )
     return cohort.with_columns(
         living_alone=pl.col("living_alone") & ~pl.col("nursing_home_resident")
@@ -375,7 +369,8 @@ def add_nursing_home(
     on or after ``anchor - days``. ``days=0``: living in a nursing home at death; a positive
     ``days`` also counts residents who moved out (e.g. to a hospice) shortly before. A stay
     whose move-out date is before its move-in date never counts. Persons without a stay get
-    ``False``.
+    ``False`` where the register covers the anchor date, and null (unknown) before it begins
+    (2011-01-01, :func:`paleval.codes.covered_from`).
 
     Examples
     --------
@@ -391,7 +386,18 @@ def add_nursing_home(
     residents = _nursing_home_table(cohort.select("PNR", anchor), stays, days)
     return cohort.join(
         residents, on=["PNR", anchor], how="left", maintain_order="left"
-    ).with_columns(nursing_home_resident=pl.col("nursing_home_resident").fill_null(False))
+    ).with_columns(resident_or_unknown(anchor))
+
+
+def _before_coverage_note(what: str) -> str:
+    first = covered_from(NURSING_HOME_REGISTER)
+    if first is None:
+        return ""
+    return (
+        f"unknown (null) for a {what} before {first.isoformat()}, when the register begins "
+        "(paleval.codes.coverage_table); living_alone is then unknown for persons in a "
+        "one-person family"
+    )
 
 
 def _nursing_home_table(keys: pl.LazyFrame, stays: pl.LazyFrame, days: int) -> pl.LazyFrame:

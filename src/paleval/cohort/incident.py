@@ -24,11 +24,10 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from paleval.cohort._common import as_date, require_registers
 from paleval.cohort.decedents import (
     NURSING_HOME_REGISTER,
     Cohort,
-    _date,
-    _require,
     add_education,
     add_income,
     add_nursing_home,
@@ -133,7 +132,7 @@ def incident_cancer_cohort(
     >>> c.collect().select("PNR", "time", "event_label", "censor_reason").rows()
     [('a', 120, 'spc_referral', None), ('b', 59, 'censored', 'emigration')]
     """
-    _require(registers, ["car", "bef", "dod", "dpd", "udda"])
+    require_registers(registers, ["car", "bef", "dod", "dpd", "udda"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
     _check_residence(registers, residence_years)
     from paleval.codes import load_codes
@@ -186,8 +185,8 @@ def _period(
     start: str | dt.date, end: str | dt.date, followup_end: str | dt.date | None
 ) -> tuple[dt.date, dt.date, dt.date]:
     """Entry period and end of follow-up (default: the end of entry), checked in order."""
-    start_d, end_d = _date(start), _date(end)
-    fu_end = _date(followup_end) if followup_end is not None else end_d
+    start_d, end_d = as_date(start), as_date(end)
+    fu_end = as_date(followup_end) if followup_end is not None else end_d
     if not start_d <= end_d <= fu_end:
         raise ValueError(f"need start <= end <= followup_end, got {start_d}, {end_d}, {fu_end}")
     return start_d, end_d, fu_end
@@ -219,7 +218,8 @@ def _nursing_home_note(registers: Mapping[str, pl.LazyFrame]) -> str:
     if NURSING_HOME_REGISTER in registers:
         return (
             f"nursing_home_resident: a stay in {NURSING_HOME_REGISTER!r} covering the diagnosis "
-            "date; living_alone excludes nursing-home residents"
+            "date; living_alone excludes nursing-home residents; unknown (null) for a diagnosis "
+            "before the register begins (paleval.codes.covered_from)"
         )
     return (
         f"nursing-home register ({NURSING_HOME_REGISTER!r}) not delivered: "
@@ -533,7 +533,7 @@ def incident_noncancer_cohort(
     >>> c.flow.table.filter(pl.col("excluded") > 0)["label"].to_list()
     ['Excluded: cancer (CAR or LPR, C00-C97 except C44) on or before entry (all history)']
     """
-    _require(registers, ["bef", "dod", "dpd", "udda", "car"])
+    require_registers(registers, ["bef", "dod", "dpd", "udda", "car"])
     start_d, end_d, fu_end = _period(start, end, followup_end)
     if new_cancer not in ("censor", "compete"):
         raise ValueError(f"new_cancer must be 'censor' or 'compete', got {new_cancer!r}")

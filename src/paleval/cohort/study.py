@@ -7,12 +7,11 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from paleval.cohort._common import as_date, require_registers
 from paleval.cohort.comorbidity import add_charlson
 from paleval.cohort.decedents import (
     INCOME_LAG_YEARS,
     Cohort,
-    _date,
-    _require,
     decedent_cohort,
 )
 from paleval.cohort.exposures import (
@@ -116,8 +115,8 @@ def end_of_life_cohort(
     >>> contacts, _ = deduplicate_contacts(lpr_contacts(d))  # doctest: +SKIP
     >>> cohort = end_of_life_cohort(regs, contacts, lpr_diagnoses(d))  # doctest: +SKIP
     """
-    _require(registers, list(END_OF_LIFE_REGISTERS))
-    start_d, end_d = _date(start), _date(end)
+    require_registers(registers, list(END_OF_LIFE_REGISTERS))
+    start_d, end_d = as_date(start), as_date(end)
     base = decedent_cohort(
         registers, start=start_d, end=end_d, min_age=min_age, income_lag=income_lag
     )

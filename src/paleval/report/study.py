@@ -31,10 +31,11 @@ __all__ = [
     "study_registers",
 ]
 
-_CACHE_VERSION = "5"  # 2: the LPR registers are validated too; 3: incident non-cancer
+_CACHE_VERSION = "6"  # 2: the LPR registers are validated too; 3: incident non-cancer
 # cohort on markers of advanced disease, censoring at new cancer and emigration; 4: declared
 # coverage gaps, practice propensity before death, income 3 years before death, age 80-89/90+;
-# 5: keyed by the register files read (size, mtime, content hash), not manifest.json
+# 5: keyed by the register files read (size, mtime, content hash), not manifest.json;
+# 6: nursing-home residence unknown before the register begins, residence in the incident cohorts
 
 
 _SAMPLE = 1 << 20  # bytes hashed at each end of a register file
