@@ -130,6 +130,12 @@ def _cmd_check_output(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from paleval.report import run_report
 
+    if args.start > args.end:
+        print(
+            f"paleval report: error: --start {args.start} is after --end {args.end}",
+            file=sys.stderr,
+        )
+        return 2
     run_report(
         args.out,
         data_dir=args.data,
@@ -139,7 +145,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         lang=args.lang,
         threshold=args.threshold,
         rounding=args.rounding,
-        formats=[f.strip() for f in args.formats.split(",") if f.strip()],
+        formats=args.formats,
         notebooks=args.notebook or None,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
@@ -250,11 +256,60 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return code
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each option's default, where it has one worth showing (not when the
+    help text already names it, and not for switches)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line (``paleval report: error: ...``) and exit code 2."""
+    """Usage errors as one line (``paleval report: error: ...``) and exit code 2; help with
+    defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Help)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _iso_date(text: str) -> str:
+    """An argument that must be a date (YYYY-MM-DD), checked before any work."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return text
+
+
+def _formats(text: str) -> list[str]:
+    """Comma-separated figure formats, each one paleval writes."""
+    items = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in items if f not in FIGURE_FORMATS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: figure formats are a comma-separated list of {', '.join(FIGURE_FORMATS)}"
+        )
+    return items
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -300,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_dictionary)
     k = sub.add_parser("check-output", help="fail if an exported count is below the threshold")
     k.add_argument("directory", help="an output directory (tables as CSV, parquet or XLSX)")
-    k.add_argument("--threshold", type=int, default=5, help="smallest publishable count")
+    k.add_argument("--threshold", type=_positive_int, default=5, help="smallest publishable count")
     k.set_defaults(func=_cmd_check_output)
 
     r = sub.add_parser("report", help="run every notebook headless and write the report")
@@ -312,10 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--data", default=None, help="folder of register files (a real extract)")
     r.add_argument("--out", default="reports/latest", help="report folder (replaced atomically)")
-    r.add_argument("--start", default="2010-01-01", help="study period start (YYYY-MM-DD)")
-    r.add_argument("--end", default="2024-12-31", help="study period end (YYYY-MM-DD)")
+    r.add_argument("--start", type=_iso_date, default="2010-01-01", help="study period start")
+    r.add_argument("--end", type=_iso_date, default="2024-12-31", help="study period end")
     r.add_argument("--lang", choices=["en", "da"], default="en", help="figure language")
-    r.add_argument("--threshold", type=int, default=5, help="disclosure threshold")
+    r.add_argument("--threshold", type=_positive_int, default=5, help="disclosure threshold")
     r.add_argument(
         "--rounding",
         type=int,
@@ -323,11 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also round published counts to a multiple of 5 or 10 (default: no rounding)",
     )
-    r.add_argument("--formats", default="png,svg", help="figure formats (png, svg, pdf)")
+    r.add_argument(
+        "--formats", type=_formats, default="png,svg", help="figure formats (png, svg, pdf)"
+    )
     r.add_argument("--notebook", action="append", help="run only this notebook (repeatable)")
     r.add_argument("--cache-dir", default=None, help="cache of the built study frames")
     r.add_argument(
-        "--jobs", type=int, default=2, help="notebooks run in parallel (after the first)"
+        "--jobs", type=_positive_int, default=2, help="notebooks run in parallel (after the first)"
     )
     r.set_defaults(func=_cmd_report)
 
