@@ -23,41 +23,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _badinputs import BEF, DOD, DPD, LPR, SERVICE, SSSY, write_files
 from paleval.codes import load_codes
 from paleval.registers import scan_register, validate
 
 D = dt.date
 PLACE = load_codes("place_of_death")["C_PRAECIS_DODSSTED"][0]
 HFAUDD = load_codes("education_hfaudd")["HFAUDD"][0]
-SERVICE = load_codes("gp_services")["SPECIALE"][0]
 UNKNOWN = "ZZ9"  # a code in no list (letters and digits in no code list's pattern)
 
-BEF = (
-    "PNR,KOEN,FOED_DAG,KOM,REG,CIVST,FAMILIE_ID,FAMILIE_TYPE,ANTPERSF,IE_TYPE,OPR_LAND,"
-    "REFERENCETID\n"
-    "0101501111,1,1950-01-01,101,84,G,F1,1,2,1,5100,2019-12-31\n"
-    "0202602222,2,1960-02-02,751,82,U,F2,9,1,1,5100,2019-12-31\n"
-    "0303703333,1,1970-03-03,461,83,E,F3,9,1,2,5120,2019-12-31\n"
-)
-DOD = "PNR,DODDATO\n0101501111,2020-06-01\n"
 DODSAASG = (
     "PNR,D_DODSDATO,C_DODTILGRUNDL_ACME,C_DOD_1A,C_DOD_1B,C_DOD_1C,C_DOD_21,C_DOD_22,"
     "C_DODSMAADE,C_DODSSTED,C_PRAECIS_DODSSTED\n"
     f"0101501111,2020-06-01,C349,C349,,,,,5,1,{PLACE}\n"
-)
-DPD = (
-    "PNR,ENHED_ID,ENHED_TYPE,HENV_DATO,HENV_FRA,MODTAGET,FOERSTE_KONTAKT_DATO,"
-    "IKKE_MODTAGET_AARSAG,EORTC_UDFYLDT,MDK\n"
-    "0101501111,98102,hospice,2020-05-01,own_doctor,1,2020-05-10,,1,1\n"
-)
-LPR = (
-    "PNR,RECNUM,C_SGH,C_AFD,C_SPEC,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,V_SENGDAGE,C_ADIAG\n"
-    "0101501111,R1,9101,011,01,0,1,2019-01-10,2019-01-12,2,DC349\n"
-    "0202602222,R2,9101,011,01,2,2,2019-03-01,2019-03-01,0,DI219\n"
-)
-SSSY = (
-    "PNR,HONUGE,YDERNR,SPEC2,SPECIALE,YDLTID,YDLANT,BRUHON\n"
-    f"0101501111,1905,123456,80,{SERVICE},1,1,145.0\n"
 )
 LMDB = (
     "PNR,EKSD,ATC,VNR,APK,PACKSIZE,VOLUME\n"
@@ -102,10 +80,7 @@ ROW_RULES = {
 
 
 def _base(d: Path) -> Path:
-    for rel, text in BASE.items():
-        (d / rel).parent.mkdir(parents=True, exist_ok=True)
-        (d / rel).write_text(text)
-    return d
+    return write_files(d, BASE)
 
 
 def _append(key: str, *lines: str) -> Callable[[Path], None]:
