@@ -310,13 +310,39 @@ def test_extract_end_option_and_default(tmp_path: Path) -> None:
     lf = scan_register(d, "dpd")
     kept = lf.filter(exclusion_filter("dpd", lf.collect_schema().names(), extract_end="2020-06-30"))
     assert kept.collect()["HENV_DATO"].to_list() == [D(2020, 5, 1)]
-    # a manifest's end year wins over the files' years
+
+
+def test_stale_manifest_does_not_set_the_extract_end(tmp_path: Path) -> None:
+    """The extract's end comes from the files; a manifest that disagrees is a finding."""
+    from paleval.registers.validation import extract_end_of
+
+    d = _base(tmp_path)
+    # stale: the yearly files are of 2019; DPD and DOD hold a referral and a death of 2020
     (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
-    assert extract_end_of(d) == D(2019, 12, 31)
+    assert extract_end_of(d) == D(2020, 12, 31)
     rep = validate(d, KEYS)
-    assert rep.n("date_after_extract_end", "dpd", "HENV_DATO") == 2  # 2020-05-01, 2020-08-01
-    assert rep.n("date_after_extract_end", "dpd", "FOERSTE_KONTAKT_DATO") == 1
+    # the old code took 2019-12-31 and excluded the 2020 referral, contact and death
+    assert rep.n("date_after_extract_end") == 0
+    assert rep.n("manifest_disagrees") == 1
+    assert (
+        "end_year 2019"
+        in rep.findings.filter(pl.col("rule") == "manifest_disagrees")["examples"][0][0]
+    )
+    assert scan_register(d, "dod", exclude=True).collect().height == 1
+    # a manifest claiming a later end does not hide a future date; DOD and DPD move the end by
+    # at most one year past the yearly files (a death in 2022 is after the end, not the end)
+    (d / "manifest.json").write_text('{"config": {"end_year": 2040}}')
+    _append("dpd", DPD_ROW.format("2021-02-01"))(d)
+    _append("dod", "0202602222,2022-01-05")(d)
+    assert extract_end_of(d) == D(2020, 12, 31)
+    rep = validate(d, KEYS)
+    assert rep.n("date_after_extract_end", "dpd", "HENV_DATO") == 1
     assert rep.n("date_after_extract_end", "dod", "DODDATO") == 1
+    assert rep.n("manifest_disagrees") == 1
+    assert scan_register(d, "dod", exclude=True).collect()["DODDATO"].to_list() == [D(2020, 6, 1)]
+    # a manifest that agrees with the files is no finding
+    (d / "manifest.json").write_text('{"config": {"end_year": 2020}}')
+    assert validate(d, ["dod"]).n("manifest_disagrees") == 0
 
 
 def test_income_quartiles_never_hold_invalid_income(tmp_path: Path) -> None:
@@ -427,7 +453,7 @@ def planted(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     rng = np.random.default_rng(15)
     d = tmp_path_factory.mktemp("planted") / "data"
     shutil.copytree(tiny_dir, d)
-    (d / "manifest.json").unlink(missing_ok=True)  # extract end from the files: 2025-12-31
+    (d / "manifest.json").unlink(missing_ok=True)  # extract end from the files: 2024-12-31
     dpd = pl.read_parquet(d / "dpd" / "dpd.parquet")
     keys = ["bef", "dod", "dodsaasg", "udda", "faik"]
     adults = decedent_cohort(scan_registers(tiny_dir, keys)).collect()

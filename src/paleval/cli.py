@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--extract-end",
         default=None,
         help="last day the extract covers (YYYY-MM-DD); later dates are excluded "
-        "(default: from manifest.json or the yearly files' last year)",
+        "(default: 31 December of the last yearly file's year, or of the latest death, DPD "
+        "referral or cancer diagnosis in the year after; never manifest.json)",
     )
     v.set_defaults(func=_cmd_validate)
     return p

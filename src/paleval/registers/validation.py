@@ -47,6 +47,7 @@ from paleval.registers.loading import (
     parse_expr,
     present_expr,
     register_inventory,
+    scan_register,
     verify_file,
 )
 from paleval.registers.model import (
@@ -78,6 +79,7 @@ __all__ = [
     "death_rules",
     "exclusion_filter",
     "extract_end_of",
+    "manifest_end",
     "ooh_rates",
     "rate_collapses",
     "row_rules",
@@ -129,6 +131,14 @@ RULES: tuple[Rule, ...] = (
         "all",
         "verify=True: a full read disagrees with the file's own metadata (page checksum, row "
         "count or a value outside the footer's column statistics).",
+    ),
+    Rule(
+        "manifest_disagrees",
+        "warn",
+        "all",
+        "manifest.json's end year disagrees with the extract's end taken from the files "
+        "(extract_end_of): the manifest is stale or belongs to another extract; the files' "
+        "end (or validate(extract_end=...)) is used.",
     ),
     Rule("column_missing", "error", "all", "A required (non-nullable) column is absent."),
     Rule(
@@ -245,9 +255,11 @@ RULES: tuple[Rule, ...] = (
         "date_after_extract_end",
         "exclude",
         "all",
-        "A date after the extract's end (validate(extract_end=...); default: the manifest's "
-        "end year, else the last delivery year of the yearly files, 31 December), e.g. a birth "
-        "or an event in the future. Not checked: model.NOT_BOUNDED_BY_EXTRACT.",
+        "A date after the extract's end (validate(extract_end=...); default: 31 December of "
+        "the last year of the yearly files, or of the latest death, DPD referral or cancer "
+        "diagnosis in the year after; never "
+        "manifest.json), e.g. a birth or an event in the future. Not checked: "
+        "model.NOT_BOUNDED_BY_EXTRACT.",
     ),
     Rule(
         "code_not_in_list",
@@ -499,13 +511,17 @@ def death_rules(death: pl.Expr, birth: pl.Expr) -> dict[str, pl.Expr]:
 
 
 def extract_end_of(data_dir: str | Path) -> dt.date:
-    """The default end of an extract (the latest plausible date in it).
+    """The default end of an extract (the latest plausible date in it), from the files read.
 
-    31 December of the manifest's ``end_year`` when the folder has a ``manifest.json`` (the
-    synthetic generator's ``config.end_year``). Otherwise 31 December of the year after the
-    last year of the yearly registers' files (a yearly file of year Y, e.g. BEF's status on
-    31 December Y, is delivered with the deaths and events of year Y + 1), and never later
-    than today.
+    31 December of the last year the extract's files show: the year of the last yearly file
+    (:func:`register_inventory`: a yearly register's file of year Y holds the events of year
+    Y, or the status on 31 December Y), or of the latest event of the registers delivered as
+    one file (:data:`LATEST_DATES`: deaths, DPD referrals, cancer diagnoses; often more
+    current than the yearly registers) when that lies in the year after. Never later than
+    today. ``manifest.json`` plays no part (a stale or copied manifest would move the end):
+    :func:`validate` reports a manifest whose ``end_year`` disagrees with the files as
+    ``manifest_disagrees``. Give ``extract_end=`` (``paleval validate --extract-end``) when the
+    extract's end is known.
 
     Examples
     --------
@@ -514,28 +530,67 @@ def extract_end_of(data_dir: str | Path) -> dt.date:
     >>> (d / "lmdb").mkdir()
     >>> _ = (d / "lmdb" / "lmdb2019.csv").write_text("PNR,EKSD,ATC\\n")
     >>> extract_end_of(d)
+    datetime.date(2019, 12, 31)
+    >>> _ = (d / "dod.csv").write_text("PNR,DODDATO\\n0101010000,2020-03-01\\n")
+    >>> extract_end_of(d)
     datetime.date(2020, 12, 31)
+    """
+    data_dir = Path(data_dir)
+    today = dt.date.today()
+    try:
+        inv = register_inventory(data_dir)
+    except RegisterLoadError:
+        return today
+    yearly = [k for k, reg in REGISTERS.items() if reg.yearly]
+    last = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(yearly))["year"].max()
+    if last is None:
+        return today
+    year = int(last)  # type: ignore[arg-type]
+    latest = _latest_event(data_dir, dt.date(year + 1, 12, 31))
+    if latest is not None:
+        year = max(year, latest.year)
+    return min(dt.date(year, 12, 31), today)
+
+
+LATEST_DATES: dict[str, str] = {"dod": "DODDATO", "dpd": "HENV_DATO", "car": "D_DIAGNOSEDATO"}
+"""The event dates of the registers delivered as one file (not yearly) that can move the
+extract's end past the last yearly file (:func:`extract_end_of`)."""
+
+
+def _latest_event(data_dir: Path, limit: dt.date) -> dt.date | None:
+    """The latest date of :data:`LATEST_DATES` up to ``limit`` (None without any)."""
+    found: list[dt.date] = []
+    for key, col in LATEST_DATES.items():
+        try:
+            lf = scan_register(data_dir, key, columns="declared")
+            d = pl.col(col)
+            day = lf.select(d.filter(d <= pl.lit(limit)).max()).collect(engine="streaming").item()
+        except (RegisterLoadError, pl.exceptions.PolarsError):
+            continue
+        if day is not None:
+            found.append(day)
+    return max(found, default=None)
+
+
+def manifest_end(data_dir: str | Path) -> dt.date | None:
+    """31 December of ``manifest.json``'s ``config.end_year`` (the synthetic generator's), or
+    None without a readable one. Only compared with the files (``manifest_disagrees``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
+    >>> manifest_end(d)
+    datetime.date(2019, 12, 31)
     """
     import json
 
-    data_dir = Path(data_dir)
-    manifest = data_dir / "manifest.json"
-    if manifest.is_file():
-        try:
-            year = json.loads(manifest.read_text())["config"]["end_year"]
-            return dt.date(int(year), 12, 31)
-        except (ValueError, KeyError, TypeError):
-            pass
-    years: list[int] = []
-    for key, reg in REGISTERS.items():
-        if not reg.yearly:
-            continue
-        try:
-            years += [f.year for f in find_register_files(data_dir, key) if f.year is not None]
-        except RegisterLoadError:
-            continue
-    today = dt.date.today()
-    return min(dt.date(max(years) + 1, 12, 31), today) if years else today
+    manifest = Path(data_dir) / "manifest.json"
+    try:
+        return dt.date(int(json.loads(manifest.read_text())["config"]["end_year"]), 12, 31)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 _FINDING_SCHEMA = {
@@ -1457,8 +1512,10 @@ def validate(
     """
     data_dir = Path(data_dir)
     keys = list(REGISTERS) if keys is None else list(keys)
-    end = _end_date(extract_end) or extract_end_of(data_dir)
+    files_end = extract_end_of(data_dir)
+    end = _end_date(extract_end) or files_end
     out = _Collector()
+    _manifest_check(data_dir, files_end, out)
     _refused_files(data_dir, keys, out)
     loadable: dict[str, list[RegisterFile]] = {}
     for key in keys:
@@ -1485,6 +1542,14 @@ def validate(
     if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
         _duplicate_contacts(data_dir, keys, out, cache_dir)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def _manifest_check(data_dir: Path, files: dt.date, out: _Collector) -> None:
+    """``manifest_disagrees``: a manifest end year other than the files' extract end."""
+    stated = manifest_end(data_dir)
+    if stated is not None and stated != files:
+        msg = f"manifest.json end_year {stated.year}: the files end {files.isoformat()}"
+        out.add("manifest_disagrees", "all", "manifest.json", None, 1, [msg])
 
 
 def _refused_files(data_dir: Path, keys: list[str], out: _Collector) -> None:
