@@ -295,8 +295,26 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "end_before_start",
         "exclude",
-        "lpr_adm, lpr_f_kontakter, tilknytning",
-        "End date before start date.",
+        "lpr_adm, lpr_f_kontakter, tilknytning, plh",
+        "End date before start date (a nursing-home stay moved out of before it was moved "
+        "into); an open stay (no move-out date) is kept.",
+    ),
+    Rule(
+        "stay_overlap",
+        "warn",
+        "plh",
+        "A nursing-home stay that begins before an earlier stay of the same person has ended "
+        "(an open stay never ends; a move-in on the day of the previous move-out is a move, "
+        "not an overlap), over the stays the loaders keep: kept (residence at a date counts "
+        "once).",
+    ),
+    Rule(
+        "stay_after_death",
+        "warn",
+        "plh",
+        "A nursing-home stay moved into (TILFLYT_DATO) or out of (FRAFLYT_DATO) after the "
+        "person's death (dod DODDATO): kept; a move-out registered after death still covers "
+        "the death, a move-in after death never does.",
     ),
     Rule(
         "dpd_contact_before_referral",
@@ -392,6 +410,7 @@ DATE_PAIRS: dict[str, tuple[str, str, str]] = {
     "lpr_f_kontakter": ("dato_start", "dato_slut", "end_before_start"),
     "tilknytning": ("DATO_FRA", "DATO_TIL", "end_before_start"),
     "dpd": ("HENV_DATO", "FOERSTE_KONTAKT_DATO", "dpd_contact_before_referral"),
+    "plh": ("TILFLYT_DATO", "FRAFLYT_DATO", "end_before_start"),
 }
 
 ICD10_SHAPE = r"(?i)^[\s.\-]*(D[\s.\-]*)?[A-Z]([\s.\-]*[0-9]){2}[0-9A-Z\s.\-]*$"
@@ -1132,6 +1151,55 @@ def _death_checks(
                 out.add(rule, "dod", f.name, "DODDATO", counts[rule], ex)
 
 
+def _stay_checks(
+    files: list[RegisterFile],
+    deaths: pl.DataFrame | None,
+    out: _Collector,
+    debug: bool,
+    cache_dir: str | Path | None,
+    extract_end: dt.date,
+) -> None:
+    """``stay_overlap`` and ``stay_after_death`` of the nursing-home stays the loaders keep
+    (:func:`exclusion_filter`), per file, with the file's row numbers as examples."""
+    start, stop = pl.col("TILFLYT_DATO"), pl.col("FRAFLYT_DATO")
+    parts = []
+    for i, f in enumerate(files):
+        lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
+        keep = exclusion_filter("plh", lf.collect_schema().names(), extract_end=extract_end)
+        lf = lf.with_row_index("__row", offset=1).with_columns(__file=pl.lit(i, pl.Int32))
+        parts.append(lf.filter(keep) if keep is not None else lf)
+    try:
+        stays = (
+            pl.concat(parts)
+            .select("__file", "__row", "PNR", "TILFLYT_DATO", "FRAFLYT_DATO")
+            .sort("PNR", "TILFLYT_DATO", "__file", "__row")
+            .collect(engine="streaming")
+        )
+    except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
+        msg = f"nursing-home stays not checked: {_first_line(exc)}"
+        out.add("cross_check_skipped", "plh", None, "TILFLYT_DATO", 1, [msg])
+        return
+    open_end = stop.fill_null(dt.date.max)
+    earlier_end = open_end.cum_max().shift(1).over("PNR")
+    flags = {"stay_overlap": ("TILFLYT_DATO", (start < earlier_end).fill_null(False))}
+    if deaths is not None:
+        stays = stays.join(deaths, on="PNR", how="left", maintain_order="left")
+        died = pl.col("DODDATO")
+        flags["stay_after_death"] = ("TILFLYT_DATO", (start > died).fill_null(False))
+        flags["stay_after_death|out"] = ("FRAFLYT_DATO", (stop > died).fill_null(False))
+    found = stays.with_columns(**{k: c for k, (_, c) in flags.items()})
+    for i, f in enumerate(files):
+        mine = found.filter(pl.col("__file") == i)
+        for flag, (col, _) in flags.items():
+            hits = mine.filter(pl.col(flag)).sort("__row")
+            if hits.height:
+                shown = [
+                    f"row {r}" + (f": {p}" if debug else "")
+                    for r, p in hits.select("__row", "PNR").head(_N_EXAMPLES).iter_rows()
+                ]
+                out.add(flag.split("|")[0], "plh", f.name, col, hits.height, shown)
+
+
 def _cross_checks(
     data_dir: Path,
     loadable: dict[str, list[RegisterFile]],
@@ -1141,9 +1209,13 @@ def _cross_checks(
     extract_end: dt.date,
 ) -> None:
     dated = [k for k in EVENT_DATES if k in loadable]
-    if not dated and "dod" not in loadable:
+    if not dated and "dod" not in loadable and "plh" not in loadable:
         return
     deaths = _person_dates("dod", "DODDATO", loadable, data_dir, cache_dir, extract_end)
+    if "plh" in loadable:
+        _stay_checks(loadable["plh"], deaths, out, debug, cache_dir, extract_end)
+    if not dated and "dod" not in loadable:
+        return
     births = _person_dates("bef", "FOED_DAG", loadable, data_dir, cache_dir, extract_end)
     _death_checks(loadable, births, out, debug, cache_dir, extract_end)
     for ref, what in ((deaths, "dod"), (births, "bef")):
