@@ -50,8 +50,8 @@ Casting (text or numbers as delivered -> declared dtype)
     - Date: text in :data:`~paleval.registers.normalise.TEXT_DATE_FORMATS` (ISO, ``01JAN2015``
       also with Danish month names, ``DD-MM-YYYY``, ``DD.MM.YYYY``, ``DD/MM/YYYY``,
       ``YYYY/MM/DD``, ``YYYYMMDD``, ``DDMMYYYY``), each optionally followed by a time; two-digit
-      years only with ``two_digit_year_pivot=`` (else refused when the first rows have them,
-      null and counted further down), month-first dates refused; numbers without a SAS date
+      years only with ``two_digit_year_pivot=`` (else refused, counted over every row),
+      month-first dates refused; numbers without a SAS date
       format are SAS day numbers or ``YYYYMMDD`` integers by range, a column mixing both is
       refused; datetimes are truncated to the date.
     - Values that cannot be cast become null (the loader stays lazy); :func:`validate
@@ -1050,15 +1050,15 @@ def _scan_raw(
     return lf
 
 
-_SNIFF_ROWS = 10_000
+_TEXT_DATE_COUNTS: dict[tuple, dict[str, int]] = {}
 _NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str]]] = {}
 _MONTH_FIRST = r"^(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
 
 
 def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
     """Refuse date columns read wrongly otherwise: two-digit years (without a pivot) and
-    month-first dates in the first rows of a text column; a numeric column mixing SAS day
-    numbers and ``YYYYMMDD`` integers (all rows of that column; remembered per file)."""
+    month-first dates in a text column, and a numeric column mixing SAS day numbers and
+    ``YYYYMMDD`` integers (all rows of the column; remembered per file)."""
     reg = REGISTERS[f.register]
     schema = lf.collect_schema()
     m = match_columns(schema.names(), reg)
@@ -1078,30 +1078,54 @@ def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) ->
 def _sniff_text_dates(
     lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]], pivot: int | None
 ) -> None:
-    head = lf.select([r for _, r in cols]).head(_SNIFF_ROWS).with_row_index("__row", offset=1)
-    try:
-        sample = head.collect()
-    except Exception:  # unreadable rows: reported where the data are read
-        return
-    for name, raw in cols:
+    """Month-first dates and two-digit years (without a pivot) in every row of the text date
+    columns: one streaming pass counting them (remembered per file, size and modification
+    time), and a second query for the first three examples only when there are any."""
+    st = f.path.stat()
+    checks: list[tuple[str, str, str]] = []  # (raw column, what, condition id)
+    conds: dict[str, pl.Expr] = {}
+    for i, (_, raw) in enumerate(cols):
         s = pl.col(raw).str.strip_chars().str.to_uppercase()
-        checks = [("month-first dates (MM/DD/YYYY)", s.str.contains(_MONTH_FIRST), "paleval reads "
-                   "DD/MM/YYYY (Danish usage): convert the column")]  # fmt: skip
+        conds[f"m{i}"] = s.str.contains(_MONTH_FIRST).fill_null(False)
+        checks.append((raw, "month-first", f"m{i}"))
         if pivot is None:
-            checks.append((
-                "two-digit years",
-                s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "").str.contains(TWO_DIGIT_YEAR),
-                "the century is unknown: deliver four-digit years or pass "
-                "two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)",
-            ))  # fmt: skip
-        for what, cond, todo in checks:
-            bad = sample.filter(cond.fill_null(False))
-            if bad.height:
-                ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.head(3).iter_rows())
-                raise RegisterLoadError(
-                    f.register, f.name, name,
-                    f"{what} in {bad.height} of the first {sample.height} rows (e.g. {ex}): {todo}",
-                )  # fmt: skip
+            no_time = s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "")
+            conds[f"t{i}"] = no_time.str.contains(TWO_DIGIT_YEAR).fill_null(False)
+            checks.append((raw, "two-digit", f"t{i}"))
+    key = (str(f.path), st.st_size, st.st_mtime_ns, tuple(sorted(conds)), tuple(cols))
+    counts = _TEXT_DATE_COUNTS.get(key)
+    if counts is None:
+        aggs = [pl.len().alias("__n")] + [c.sum().alias(k) for k, c in conds.items()]
+        try:
+            row = lf.select(aggs).collect(engine="streaming").row(0, named=True)
+        except Exception:  # unreadable rows: reported where the data are read
+            return
+        counts = {k: int(v) for k, v in row.items()}
+        _TEXT_DATE_COUNTS[key] = counts
+    todo = {
+        "month-first": ("month-first dates (MM/DD/YYYY)", "paleval reads DD/MM/YYYY (Danish "
+                        "usage): convert the column"),
+        "two-digit": ("two-digit years", "the century is unknown: deliver four-digit years or "
+                      "pass two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)"),
+    }  # fmt: skip
+    names = dict((raw, name) for name, raw in cols)
+    for raw, kind, cid in checks:
+        n = counts[cid]
+        if not n:
+            continue
+        what, advice = todo[kind]
+        bad = (
+            lf.select(raw)
+            .with_row_index("__row", offset=1)
+            .filter(conds[cid])
+            .head(3)
+            .collect(engine="streaming")
+        )
+        ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.iter_rows())
+        raise RegisterLoadError(
+            f.register, f.name, names[raw],
+            f"{what} in {n} of {counts['__n']} rows (e.g. {ex}): {advice}",
+        )  # fmt: skip
 
 
 def _check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]]) -> None:
