@@ -105,6 +105,7 @@ __all__ = [
     "RegisterLoadError",
     "csv_encoding",
     "deduplicate_contacts",
+    "drop_repeated_rows",
     "expected_rows",
     "find_register_files",
     "flag_duplicate_contacts",
@@ -1744,14 +1745,18 @@ def scan_register(
         docstring).
     exclude
         Drop the rows that the validation rules of severity *exclude* drop
-        (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
+        (:func:`paleval.registers.validation.exclusion_filter`), make null the values that
+        the rules of severity *null* null (:func:`~paleval.registers.validation.value_nulls`:
+        NaN/infinite or negative amounts, an implausible date in a nullable non-key column),
+        and read rows repeated in a later part file of a year once
+        (:func:`drop_repeated_rows`); :func:`validate` counts them all.
     encoding
         Text encoding of CSV files (``"utf-8"``, ``"latin-1"``, ``"cp1252"``); default:
         detected per file (:func:`csv_encoding`), mixed encodings refused.
     two_digit_year_pivot
         Read dates with two-digit years (``31-01-15``): years below the pivot are 20yy, the
-        others 19yy. Default ``None``: such dates are refused (a clear error when the first
-        rows have them; null and counted by validation further down).
+        others 19yy. Default ``None``: such dates are refused (a clear error with the count
+        over every row).
     extract_end
         With ``exclude=True``: the extract's last plausible date (rule
         ``date_after_extract_end``); default :func:`~paleval.registers.validation.extract_end_of`
@@ -1779,6 +1784,24 @@ def scan_register(
     reg = _register(key)
     files = find_register_files(data_dir, key, years=years)
     frames = []
+    keep_rows: Callable[[list[str]], pl.Expr | None] | None = None
+    null_values: Callable[[list[str]], dict[str, pl.Expr]] = dict
+    if exclude:
+        from paleval.registers.validation import (  # (imports this module)
+            exclusion_filter,
+            extract_end_of,
+            value_nulls,
+        )
+
+        end = extract_end if extract_end is not None else extract_end_of(data_dir)
+
+        def keep_rows(names: list[str]) -> pl.Expr | None:
+            return exclusion_filter(key, names, extract_end=end)
+
+        def null_values(names: list[str]) -> dict[str, pl.Expr]:
+            return value_nulls(key, names, extract_end=end)
+
+    earlier_parts: dict[int | None, list[pl.LazyFrame]] = {}
     for f in files:
         if not lowercase_ok:
             names = (
@@ -1802,22 +1825,54 @@ def scan_register(
             encoding=encoding,
             two_digit_year_pivot=two_digit_year_pivot,
         )
-        if exclude:
-            from paleval.registers.validation import (  # (imports this module)
-                exclusion_filter,
-                extract_end_of,
-            )
-
-            end = extract_end if extract_end is not None else extract_end_of(data_dir)
-            keep = exclusion_filter(key, lf.collect_schema().names(), extract_end=end)
+        if keep_rows is not None:
+            if f.part is not None:  # rows an earlier part of the year already delivered
+                lf = drop_repeated_rows(lf, earlier_parts.setdefault(f.year, []), reg.columns)
+            names = lf.collect_schema().names()
+            keep = keep_rows(names)
             if keep is not None:
                 lf = lf.filter(keep)
+            nulled = null_values(names)
+            if nulled:  # a rule about one value: the value is made null, the row stays
+                lf = lf.with_columns(**nulled)
         if reg.yearly:  # the delivery year lives in the file name: keep it as a column
             lf = lf.with_columns(year=pl.lit(f.year, dtype=pl.Int64))
         frames.append(lf)
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+def drop_repeated_rows(
+    part: pl.LazyFrame, earlier: list[pl.LazyFrame], columns: Sequence[str]
+) -> pl.LazyFrame:
+    """``part`` without the rows identical (every declared column in ``columns`` present,
+    nulls equal) to a row of an ``earlier`` part of the same register-year; appends ``part``
+    (as read) to ``earlier``. Rule ``duplicate_across_parts``: the same rows delivered in two
+    part files (``lmdb2019_1.parquet`` and ``lmdb2019_2.parquet``) are read once.
+
+    Examples
+    --------
+    >>> a = pl.LazyFrame({"PNR": ["1", "2"], "ATC": ["N02", None]})
+    >>> b = pl.LazyFrame({"PNR": ["2", "3"], "ATC": [None, "N05"]})
+    >>> seen = []
+    >>> drop_repeated_rows(a, seen, ["PNR", "ATC"]).collect().height
+    2
+    >>> drop_repeated_rows(b, seen, ["PNR", "ATC"]).collect()["PNR"].to_list()
+    ['3']
+    """
+    out = part
+    if earlier:
+        names = set(part.collect_schema().names())
+        cols = [c for c in columns if c in names]
+        for e in earlier:
+            names_e = set(e.collect_schema().names())
+            cols = [c for c in cols if c in names_e]
+        if cols:
+            seen = pl.concat([e.select(cols) for e in earlier]).unique()
+            out = part.join(seen, on=cols, how="anti", nulls_equal=True, maintain_order="left")
+    earlier.append(part)
+    return out
 
 
 def scan_registers(
