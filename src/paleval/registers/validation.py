@@ -646,10 +646,22 @@ def extract_end_of(data_dir: str | Path) -> dt.date:
     if last is None:
         return today
     year = int(last)  # type: ignore[arg-type]
-    latest = _latest_event(data_dir, dt.date(year + 1, 12, 31))
+    # the one-file registers' dates are read once per version of their files
+    ones = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(list(LATEST_DATES)))
+    stamp = []
+    for rel in ones["path"].to_list():
+        st = (data_dir / rel).stat()
+        stamp.append((rel, st.st_size, st.st_mtime_ns))
+    memo_key = (str(data_dir.resolve()), year, tuple(stamp))
+    if memo_key not in _LATEST_MEMO:
+        _LATEST_MEMO[memo_key] = _latest_event(data_dir, dt.date(year + 1, 12, 31))
+    latest = _LATEST_MEMO[memo_key]
     if latest is not None:
         year = max(year, latest.year)
     return min(dt.date(year, 12, 31), today)
+
+
+_LATEST_MEMO: dict[tuple, dt.date | None] = {}
 
 
 LATEST_DATES: dict[str, str] = {"dod": "DODDATO", "dpd": "HENV_DATO", "car": "D_DIAGNOSEDATO"}
