@@ -84,6 +84,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from paleval.registers.exclusion import exclusion_filter, value_nulls
 from paleval.registers.model import REGISTERS
 from paleval.registers.normalise import (
     TWO_DIGIT_YEAR,
@@ -107,11 +108,13 @@ __all__ = [
     "deduplicate_contacts",
     "drop_repeated_rows",
     "expected_rows",
+    "extract_end_of",
     "find_register_files",
     "flag_duplicate_contacts",
     "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
+    "manifest_end",
     "match_columns",
     "parse_expr",
     "present_expr",
@@ -1787,12 +1790,6 @@ def scan_register(
     keep_rows: Callable[[list[str]], pl.Expr | None] | None = None
     null_values: Callable[[list[str]], dict[str, pl.Expr]] = dict
     if exclude:
-        from paleval.registers.validation import (  # (imports this module)
-            exclusion_filter,
-            extract_end_of,
-            value_nulls,
-        )
-
         end = extract_end if extract_end is not None else extract_end_of(data_dir)
 
         def keep_rows(names: list[str]) -> pl.Expr | None:
@@ -1841,6 +1838,102 @@ def scan_register(
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+# --------------------------------------------------------------------------- extract's end
+def extract_end_of(data_dir: str | Path) -> dt.date:
+    """The default end of an extract (the latest plausible date in it), from the files read.
+
+    31 December of the last year the extract's files show: the year of the last yearly file
+    (:func:`register_inventory`: a yearly register's file of year Y holds the events of year
+    Y, or the status on 31 December Y), or of the latest event of the registers delivered as
+    one file (:data:`LATEST_DATES`: deaths, DPD referrals, cancer diagnoses; often more
+    current than the yearly registers) when that lies in the year after. Never later than
+    today. ``manifest.json`` plays no part (a stale or copied manifest would move the end):
+    :func:`validate` reports a manifest whose ``end_year`` disagrees with the files as
+    ``manifest_disagrees``. Give ``extract_end=`` (``paleval validate --extract-end``) when the
+    extract's end is known.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "lmdb").mkdir()
+    >>> _ = (d / "lmdb" / "lmdb2019.csv").write_text("PNR,EKSD,ATC\\n")
+    >>> extract_end_of(d)
+    datetime.date(2019, 12, 31)
+    >>> _ = (d / "dod.csv").write_text("PNR,DODDATO\\n0101010000,2020-03-01\\n")
+    >>> extract_end_of(d)
+    datetime.date(2020, 12, 31)
+    """
+    data_dir = Path(data_dir)
+    today = dt.date.today()
+    try:
+        inv = register_inventory(data_dir)
+    except RegisterLoadError:
+        return today
+    yearly = [k for k, reg in REGISTERS.items() if reg.yearly]
+    last = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(yearly))["year"].max()
+    if last is None:
+        return today
+    year = int(last)  # type: ignore[arg-type]
+    # the one-file registers' dates are read once per version of their files
+    ones = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(list(LATEST_DATES)))
+    stamp = []
+    for rel in ones["path"].to_list():
+        st = (data_dir / rel).stat()
+        stamp.append((rel, st.st_size, st.st_mtime_ns))
+    memo_key = (str(data_dir.resolve()), year, tuple(stamp))
+    if memo_key not in _LATEST_MEMO:
+        _LATEST_MEMO[memo_key] = _latest_event(data_dir, dt.date(year + 1, 12, 31))
+    latest = _LATEST_MEMO[memo_key]
+    if latest is not None:
+        year = max(year, latest.year)
+    return min(dt.date(year, 12, 31), today)
+
+
+_LATEST_MEMO: dict[tuple, dt.date | None] = {}
+
+
+LATEST_DATES: dict[str, str] = {"dod": "DODDATO", "dpd": "HENV_DATO", "car": "D_DIAGNOSEDATO"}
+"""The event dates of the registers delivered as one file (not yearly) that can move the
+extract's end past the last yearly file (:func:`extract_end_of`)."""
+
+
+def _latest_event(data_dir: Path, limit: dt.date) -> dt.date | None:
+    """The latest date of :data:`LATEST_DATES` up to ``limit`` (None without any)."""
+    found: list[dt.date] = []
+    for key, col in LATEST_DATES.items():
+        try:
+            lf = scan_register(data_dir, key, columns="declared")
+            d = pl.col(col)
+            day = lf.select(d.filter(d <= pl.lit(limit)).max()).collect(engine="streaming").item()
+        except (RegisterLoadError, pl.exceptions.PolarsError):
+            continue
+        if day is not None:
+            found.append(day)
+    return max(found, default=None)
+
+
+def manifest_end(data_dir: str | Path) -> dt.date | None:
+    """31 December of ``manifest.json``'s ``config.end_year`` (the synthetic generator's), or
+    None without a readable one. Only compared with the files (``manifest_disagrees``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
+    >>> manifest_end(d)
+    datetime.date(2019, 12, 31)
+    """
+    import json
+
+    manifest = Path(data_dir) / "manifest.json"
+    try:
+        return dt.date(int(json.loads(manifest.read_text())["config"]["end_year"]), 12, 31)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def drop_repeated_rows(

@@ -31,8 +31,22 @@ from typing import Literal
 import polars as pl
 
 from paleval.codes import code_values, coverage_table, load_codes
+from paleval.registers.exclusion import (
+    DATE_PAIRS,
+    NON_NEGATIVE,
+    NULL_MEANS_OPEN,
+    date_rules,
+    end_date,
+    exclusion_filter,
+    nulls_value,
+    row_rules,
+    valid_date,
+    value_nulls,
+    value_rules,
+)
 from paleval.registers.loading import (
     FIXED_WIDTH,
+    LATEST_DATES,
     ColumnMatch,
     RegisterFile,
     RegisterLoadError,
@@ -41,37 +55,34 @@ from paleval.registers.loading import (
     _scan_raw,
     _unique_contacts,
     drop_repeated_rows,
+    extract_end_of,
     find_register_files,
     flag_duplicate_contacts,
     lpr_contacts,
+    manifest_end,
     match_columns,
     parse_expr,
     present_expr,
     register_inventory,
-    scan_register,
     verify_file,
 )
 from paleval.registers.model import (
     CODE_LISTS,
-    DATE_FLOOR,
-    EARLIEST_DATES,
     MAX_AGE_AT_DEATH,
-    NOT_BOUNDED_BY_EXTRACT,
-    OPEN_END_DATES,
     REGISTERS,
-    SAS_ZERO,
-    SENTINEL_DATES,
-    SENTINEL_FROM_YEAR,
 )
 from paleval.registers.normalise import (
     PAYMENT_GRACE_WEEKS,
-    honuge_is_valid,
     honuge_to_week_end,
     honuge_to_week_start,
 )
 from paleval.registers.schema import Variable
 
 __all__ = [
+    "DATE_PAIRS",
+    "LATEST_DATES",
+    "NON_NEGATIVE",
+    "NULL_MEANS_OPEN",
     "RULES",
     "RegisterValidationError",
     "Rule",
@@ -419,15 +430,6 @@ EVENT_DATES: dict[str, str] = {
 }
 """The event date of each dated register, checked against death and birth."""
 
-NON_NEGATIVE: frozenset[str] = frozenset({"V_SENGDAGE", "ANTPERSF", "LISTESTOERRELSE", "PACKSIZE"})
-
-DATE_PAIRS: dict[str, tuple[str, str, str]] = {
-    "lpr_adm": ("D_INDDTO", "D_UDDTO", "end_before_start"),
-    "lpr_f_kontakter": ("dato_start", "dato_slut", "end_before_start"),
-    "tilknytning": ("DATO_FRA", "DATO_TIL", "end_before_start"),
-    "dpd": ("HENV_DATO", "FOERSTE_KONTAKT_DATO", "dpd_contact_before_referral"),
-    "plh": ("TILFLYT_DATO", "FRAFLYT_DATO", "end_before_start"),
-}
 
 ICD10_SHAPE = r"(?i)^[\s.\-]*(D[\s.\-]*)?[A-Z]([\s.\-]*[0-9]){2}[0-9A-Z\s.\-]*$"
 """ICD-10 as delivered: a letter, two digits and optional subdivisions, after an optional SKS
@@ -436,158 +438,6 @@ removes (one regular expression on the raw value: no per-row string copies)."""
 
 ATC_SHAPE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 """An ATC code of any of the five levels (WHO ATC/DDD index: N, N02, N02A, N02AA, N02AA01)."""
-
-
-def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> dict[str, pl.Expr]:
-    """The date plausibility rules of one date column: rule -> condition (``True``: the value
-    breaks it; never null). The conditions are disjoint: a sentinel is only ``date_sentinel``.
-
-    Examples
-    --------
-    >>> d = dt.date
-    >>> df = pl.DataFrame({"x": [d(1900, 1, 1), d(1960, 1, 1), d(1993, 5, 1), d(2030, 1, 1),
-    ...     d(2015, 3, 3), None]})
-    >>> r = date_rules("lmdb", "EKSD", pl.col("x"), d(2024, 12, 31))
-    >>> df.select(**r).rows()  # doctest: +NORMALIZE_WHITESPACE
-    [(True, False, False), (True, False, False), (False, True, False),
-     (False, False, True), (False, False, False), (False, False, False)]
-    """
-    earliest = EARLIEST_DATES.get((key, column), DATE_FLOOR)
-    far_future = value >= pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1))
-    if (key, column) in OPEN_END_DATES:  # "still current": kept, an interval open to the future
-        sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES if d.year < 2000])
-    else:
-        sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES]) | far_future
-    if earliest > SAS_ZERO:
-        sentinel = sentinel | (value == pl.lit(SAS_ZERO))
-    out = {
-        "date_sentinel": sentinel,
-        "date_before_range": ~sentinel & (value < pl.lit(earliest)),
-    }
-    if (key, column) not in NOT_BOUNDED_BY_EXTRACT:
-        out["date_after_extract_end"] = ~sentinel & (value > pl.lit(extract_end))
-    return {rule: cond.fill_null(False) for rule, cond in out.items()}
-
-
-def _valid_date(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> pl.Expr:
-    return ~pl.any_horizontal(list(date_rules(key, column, value, extract_end).values()))
-
-
-def row_rules(
-    key: str, values: dict[str, pl.Expr], extract_end: dt.date
-) -> list[tuple[str, str, pl.Expr]]:
-    """The per-row *exclude* rules of register ``key`` that look at values, as
-    ``(rule, column, condition)`` (``True``: the row breaks the rule; never null).
-
-    ``values`` maps each declared column present to its (parsed) value: :func:`validate`
-    passes the raw columns cast to the declared types, :func:`exclusion_filter` the loaded
-    columns, so what is counted and what is dropped come from the same conditions. Rules:
-    the date rules (:func:`date_rules`) of the key and required date columns, the date pairs
-    (``end_before_start``, ``dpd_contact_before_referral``; only between two plausible
-    dates), ``honuge_invalid`` and ``lpr3_refuted_diagnosis``. ``null_required`` is
-    separate (a missing raw value, see :func:`exclusion_filter`). The rules about one value
-    (``number_not_finite``, ``negative_value``, an implausible date in a nullable non-key
-    column) null the value instead: :func:`value_rules`.
-
-    Examples
-    --------
-    >>> d = dt.date
-    >>> df = pl.DataFrame({"PNR": ["a", "b"], "EKSD": [d(2019, 1, 1), d(1900, 1, 1)],
-    ...     "APK": [1.0, float("nan")]})
-    >>> rules = row_rules("lmdb", {c: pl.col(c) for c in df.columns}, d(2024, 12, 31))
-    >>> [(r, c) for r, c, _ in rules]
-    [('date_sentinel', 'EKSD'), ('date_before_range', 'EKSD'), ('date_after_extract_end', 'EKSD')]
-    >>> df.select(rules[0][2]).to_series().to_list()
-    [False, True]
-    """
-    return [r for r in _value_conditions(key, values, extract_end) if not nulls_value(key, *r[:2])]
-
-
-def value_rules(
-    key: str, values: dict[str, pl.Expr], extract_end: dt.date
-) -> list[tuple[str, str, pl.Expr]]:
-    """The per-value rules of register ``key``, as ``(rule, column, condition)`` (``True``: the
-    value breaks the rule; never null): the value is made null by the loaders
-    (:func:`value_nulls`) and counted by :func:`validate` (severity ``null``); the row is kept.
-
-    ``number_not_finite`` and ``negative_value`` always; the date rules in a nullable date
-    column outside the register's key (:func:`nulls_value`).
-
-    Examples
-    --------
-    >>> rules = value_rules("faik", {"FAMAEKVIVADISP_13": pl.col("x")}, dt.date(2024, 12, 31))
-    >>> [(r, c) for r, c, _ in rules]
-    [('number_not_finite', 'FAMAEKVIVADISP_13')]
-    """
-    return [r for r in _value_conditions(key, values, extract_end) if nulls_value(key, *r[:2])]
-
-
-def nulls_value(key: str, rule: str, column: str) -> bool:
-    """Whether ``rule`` makes a value of ``column`` null (``True``) or drops the row.
-
-    Examples
-    --------
-    >>> nulls_value("dpd", "date_sentinel", "FOERSTE_KONTAKT_DATO")
-    True
-    >>> nulls_value("dpd", "date_sentinel", "HENV_DATO")
-    False
-    >>> nulls_value("faik", "number_not_finite", "FAMAEKVIVADISP_13")
-    True
-    >>> nulls_value("plh", "date_sentinel", "FRAFLYT_DATO")  # null would mean "still there"
-    False
-    """
-    if rule in ("number_not_finite", "negative_value"):
-        return True
-    if rule in ("date_sentinel", "date_before_range", "date_after_extract_end"):
-        reg = REGISTERS[key]
-        v = next((v for v in reg.variables if v.name == column), None)
-        return (
-            v is not None
-            and v.nullable
-            and column not in reg.primary_key
-            and (key, column) not in NULL_MEANS_OPEN
-        )
-    return False
-
-
-NULL_MEANS_OPEN: frozenset[tuple[str, str]] = frozenset(
-    {("tilknytning", "DATO_TIL"), ("plh", "FRAFLYT_DATO")}
-)
-"""Nullable end dates in which an empty value means "still current" (a listing, a
-nursing-home stay): an implausible date there excludes the row, as nulling it would turn an
-unknown end into an interval open to the end of follow-up."""
-
-
-def _value_conditions(
-    key: str, values: dict[str, pl.Expr], extract_end: dt.date
-) -> list[tuple[str, str, pl.Expr]]:
-    reg = REGISTERS[key]
-    out: list[tuple[str, str, pl.Expr]] = []
-    for v in reg.variables:
-        e = values.get(v.name)
-        if e is None:
-            continue
-        if v.name in NON_NEGATIVE:
-            out.append(("negative_value", v.name, (e < 0).fill_null(False)))
-        if v.dtype == pl.Float64:
-            out.append(
-                ("number_not_finite", v.name, (e.is_nan() | e.is_infinite()).fill_null(False))
-            )
-        if v.dtype == pl.Date:
-            out += [(r, v.name, c) for r, c in date_rules(key, v.name, e, extract_end).items()]
-        if v.name == "HONUGE":
-            out.append(
-                ("honuge_invalid", v.name, (e.is_not_null() & ~honuge_is_valid(e)).fill_null(False))
-            )
-        if key == "lpr_f_diagnoser" and v.name == "senere_afkraeftet":
-            out.append(("lpr3_refuted_diagnosis", v.name, (e == "Ja").fill_null(False)))
-    pair = DATE_PAIRS.get(key)
-    if pair and pair[0] in values and pair[1] in values:
-        start, end, rule = pair
-        s_, e_ = values[start], values[end]
-        both = _valid_date(key, start, s_, extract_end) & _valid_date(key, end, e_, extract_end)
-        out.append((rule, end, (both & (e_ < s_)).fill_null(False)))
-    return out
 
 
 def death_rules(death: pl.Expr, birth: pl.Expr) -> dict[str, pl.Expr]:
@@ -608,101 +458,6 @@ def death_rules(death: pl.Expr, birth: pl.Expr) -> dict[str, pl.Expr]:
         "death_before_birth": (death < birth).fill_null(False),
         "age_over_max": over.fill_null(False),
     }
-
-
-def extract_end_of(data_dir: str | Path) -> dt.date:
-    """The default end of an extract (the latest plausible date in it), from the files read.
-
-    31 December of the last year the extract's files show: the year of the last yearly file
-    (:func:`register_inventory`: a yearly register's file of year Y holds the events of year
-    Y, or the status on 31 December Y), or of the latest event of the registers delivered as
-    one file (:data:`LATEST_DATES`: deaths, DPD referrals, cancer diagnoses; often more
-    current than the yearly registers) when that lies in the year after. Never later than
-    today. ``manifest.json`` plays no part (a stale or copied manifest would move the end):
-    :func:`validate` reports a manifest whose ``end_year`` disagrees with the files as
-    ``manifest_disagrees``. Give ``extract_end=`` (``paleval validate --extract-end``) when the
-    extract's end is known.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> (d / "lmdb").mkdir()
-    >>> _ = (d / "lmdb" / "lmdb2019.csv").write_text("PNR,EKSD,ATC\\n")
-    >>> extract_end_of(d)
-    datetime.date(2019, 12, 31)
-    >>> _ = (d / "dod.csv").write_text("PNR,DODDATO\\n0101010000,2020-03-01\\n")
-    >>> extract_end_of(d)
-    datetime.date(2020, 12, 31)
-    """
-    data_dir = Path(data_dir)
-    today = dt.date.today()
-    try:
-        inv = register_inventory(data_dir)
-    except RegisterLoadError:
-        return today
-    yearly = [k for k, reg in REGISTERS.items() if reg.yearly]
-    last = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(yearly))["year"].max()
-    if last is None:
-        return today
-    year = int(last)  # type: ignore[arg-type]
-    # the one-file registers' dates are read once per version of their files
-    ones = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(list(LATEST_DATES)))
-    stamp = []
-    for rel in ones["path"].to_list():
-        st = (data_dir / rel).stat()
-        stamp.append((rel, st.st_size, st.st_mtime_ns))
-    memo_key = (str(data_dir.resolve()), year, tuple(stamp))
-    if memo_key not in _LATEST_MEMO:
-        _LATEST_MEMO[memo_key] = _latest_event(data_dir, dt.date(year + 1, 12, 31))
-    latest = _LATEST_MEMO[memo_key]
-    if latest is not None:
-        year = max(year, latest.year)
-    return min(dt.date(year, 12, 31), today)
-
-
-_LATEST_MEMO: dict[tuple, dt.date | None] = {}
-
-
-LATEST_DATES: dict[str, str] = {"dod": "DODDATO", "dpd": "HENV_DATO", "car": "D_DIAGNOSEDATO"}
-"""The event dates of the registers delivered as one file (not yearly) that can move the
-extract's end past the last yearly file (:func:`extract_end_of`)."""
-
-
-def _latest_event(data_dir: Path, limit: dt.date) -> dt.date | None:
-    """The latest date of :data:`LATEST_DATES` up to ``limit`` (None without any)."""
-    found: list[dt.date] = []
-    for key, col in LATEST_DATES.items():
-        try:
-            lf = scan_register(data_dir, key, columns="declared")
-            d = pl.col(col)
-            day = lf.select(d.filter(d <= pl.lit(limit)).max()).collect(engine="streaming").item()
-        except (RegisterLoadError, pl.exceptions.PolarsError):
-            continue
-        if day is not None:
-            found.append(day)
-    return max(found, default=None)
-
-
-def manifest_end(data_dir: str | Path) -> dt.date | None:
-    """31 December of ``manifest.json``'s ``config.end_year`` (the synthetic generator's), or
-    None without a readable one. Only compared with the files (``manifest_disagrees``).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
-    >>> manifest_end(d)
-    datetime.date(2019, 12, 31)
-    """
-    import json
-
-    manifest = Path(data_dir) / "manifest.json"
-    try:
-        return dt.date(int(json.loads(manifest.read_text())["config"]["end_year"]), 12, 31)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 _FINDING_SCHEMA = {
@@ -1213,7 +968,7 @@ def _person_dates(
         return (
             pl.concat(frames)
             .filter(pl.col("PNR").is_not_null() & pl.col(col).is_not_null())
-            .filter(_valid_date(key, col, pl.col(col), extract_end))
+            .filter(valid_date(key, col, pl.col(col), extract_end))
             .group_by("PNR")
             .agg(pl.col(col).min())
             .collect(engine="streaming")
@@ -1563,7 +1318,7 @@ def _dated_rows(
     and count are the file's (row numbers in examples stay right)."""
     lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
     if lf.collect_schema()[col] == pl.Date:
-        ok = _valid_date(f.register, col, pl.col(col), extract_end)
+        ok = valid_date(f.register, col, pl.col(col), extract_end)
         lf = lf.with_columns(pl.when(ok).then(pl.col(col)).alias(col))
     return lf
 
@@ -1689,7 +1444,7 @@ def validate(
     data_dir = Path(data_dir)
     keys = list(REGISTERS) if keys is None else list(keys)
     files_end = extract_end_of(data_dir)
-    end = _end_date(extract_end) or files_end
+    end = end_date(extract_end) or files_end
     out = _Collector()
     _manifest_check(data_dir, files_end, out)
     _refused_files(data_dir, keys, out)
@@ -1778,83 +1533,3 @@ def _verified(f: RegisterFile, out: _Collector) -> bool:
         out.add("file_corrupt", f.register, f.name, None, 1, [exc.message])
         return False
     return True
-
-
-def _end_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(value)
-
-
-def exclusion_filter(
-    key: str,
-    columns: Iterable[str] | None = None,
-    *,
-    extract_end: dt.date | str | None = None,
-) -> pl.Expr | None:
-    """The row filter (``True``: keep) of every per-row *exclude* rule of register ``key``:
-    the one source of what the loaders drop and what :func:`validate` counts.
-
-    Applied by the loaders with ``exclude=True`` (:func:`~paleval.registers.scan_register`,
-    :func:`~paleval.registers.lpr_contacts`, :func:`~paleval.registers.lpr_diagnoses`):
-
-    - ``null_required``: a required (non-nullable) variable is missing;
-    - the conditions of :func:`row_rules` (the same expressions :func:`validate` counts):
-      ``negative_value``, ``number_not_finite``, ``date_sentinel``, ``date_before_range``,
-      ``date_after_extract_end``, ``end_before_start``, ``dpd_contact_before_referral``,
-      ``honuge_invalid``, ``lpr3_refuted_diagnosis``.
-
-    Exclude rules that are not per row of one register: ``lpr_duplicate_contact``
-    (:func:`deduplicate_contacts`, and :func:`paleval.cohort.add_hospital_use` inside its
-    window); ``death_before_birth`` and ``age_over_max`` (:func:`death_rules`, applied by
-    :func:`paleval.cohort.decedent_cohort`); ``event_after_death`` and
-    ``event_before_birth`` (every exposure window ends at its anchor date, e.g. death).
-    ``columns`` restricts the filter to the variables present (default: all declared).
-    ``extract_end`` defaults to today; pass :func:`extract_end_of` ``(data_dir)`` (what
-    :func:`validate` uses by default) to drop what validation counts after the extract's end.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> d = dt.date
-    >>> dpd = pl.DataFrame({"PNR": ["a", "b", None, "c"], "HENV_DATO": [d(2020, 1, 5)] * 3
-    ...     + [d(1900, 1, 1)], "FOERSTE_KONTAKT_DATO": [d(2020, 1, 9), d(2020, 1, 1), None, None]})
-    >>> dpd.filter(exclusion_filter("dpd", dpd.columns))["PNR"].to_list()
-    ['a']
-    """
-    reg = REGISTERS[key]
-    present = set(columns) if columns is not None else {v.name for v in reg.variables}
-    end = _end_date(extract_end) or dt.date.today()
-    values = {v.name: pl.col(v.name) for v in reg.variables if v.name in present}
-    conds = [
-        pl.col(v.name).is_not_null() for v in reg.variables if v.name in present and not v.nullable
-    ]
-    conds += [~cond for _, _, cond in row_rules(key, values, end)]
-    return pl.all_horizontal(conds) if conds else None
-
-
-def value_nulls(
-    key: str,
-    columns: Iterable[str] | None = None,
-    *,
-    extract_end: dt.date | str | None = None,
-) -> dict[str, pl.Expr]:
-    """Column -> the column with its invalid values made null: the per-value rules
-    (:func:`value_rules`) of register ``key``, applied by the loaders with ``exclude=True``
-    after :func:`exclusion_filter`. A value :func:`validate` counts as nulled (severity
-    ``null``) is null in every study frame; the row stays.
-
-    Examples
-    --------
-    >>> faik = pl.DataFrame({"FAMILIE_ID": ["a", "b"], "FAMAEKVIVADISP_13": [1.0, float("nan")]})
-    >>> faik.with_columns(**value_nulls("faik", faik.columns))["FAMAEKVIVADISP_13"].to_list()
-    [1.0, None]
-    """
-    reg = REGISTERS[key]
-    present = set(columns) if columns is not None else {v.name for v in reg.variables}
-    end = _end_date(extract_end) or dt.date.today()
-    values = {v.name: pl.col(v.name) for v in reg.variables if v.name in present}
-    bad: dict[str, list[pl.Expr]] = {}
-    for _, col, cond in value_rules(key, values, end):
-        bad.setdefault(col, []).append(cond)
-    return {c: pl.when(~pl.any_horizontal(cs)).then(pl.col(c)).alias(c) for c, cs in bad.items()}
