@@ -1,4 +1,4 @@
-"""Building defective register files by hand, for tests/test_bad_inputs_files.py.
+"""Building defective register files by hand, for the bad-input and validation tests.
 
 Every helper writes a small file whose content the test knows exactly, so expected values are
 computed from the construction and not from paleval.
@@ -13,7 +13,46 @@ import pandas as pd
 import polars as pl
 import pyreadstat
 
+from paleval.codes import load_codes
+
 SAS_EPOCH = dt.date(1960, 1, 1)
+
+SERVICE = load_codes("gp_services")["SPECIALE"][0]
+"""A GP service (SSSY ``SPECIALE``) in paleval's list."""
+
+# A small extract that validates without any finding (hand-written: the tests plant one defect
+# in it and know the expected counts). Shared by test_bad_inputs_values.py and
+# test_registers_validation.py.
+BEF = (
+    "PNR,KOEN,FOED_DAG,KOM,REG,CIVST,FAMILIE_ID,FAMILIE_TYPE,ANTPERSF,IE_TYPE,OPR_LAND,"
+    "REFERENCETID\n"
+    "0101501111,1,1950-01-01,101,84,G,F1,1,2,1,5100,2019-12-31\n"
+    "0202602222,2,1960-02-02,751,82,U,F2,9,1,1,5100,2019-12-31\n"
+    "0303703333,1,1970-03-03,461,83,E,F3,9,1,2,5120,2019-12-31\n"
+)
+DOD = "PNR,DODDATO\n0101501111,2020-06-01\n"
+DPD = (
+    "PNR,ENHED_ID,ENHED_TYPE,HENV_DATO,HENV_FRA,MODTAGET,FOERSTE_KONTAKT_DATO,"
+    "IKKE_MODTAGET_AARSAG,EORTC_UDFYLDT,MDK\n"
+    "0101501111,98102,hospice,2020-05-01,own_doctor,1,2020-05-10,,1,1\n"
+)
+LPR = (
+    "PNR,RECNUM,C_SGH,C_AFD,C_SPEC,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,V_SENGDAGE,C_ADIAG\n"
+    "0101501111,R1,9101,011,01,0,1,2019-01-10,2019-01-12,2,DC349\n"
+    "0202602222,R2,9101,011,01,2,2,2019-03-01,2019-03-01,0,DI219\n"
+)
+SSSY = (
+    "PNR,HONUGE,YDERNR,SPEC2,SPECIALE,YDLTID,YDLANT,BRUHON\n"
+    f"0101501111,1905,123456,80,{SERVICE},1,1,145.0\n"
+)
+
+
+def write_files(d: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (path relative to ``d`` -> text) under ``d``; returns ``d``."""
+    for rel, text in files.items():
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_text(text)
+    return d
 
 
 def dod_frame(n: int, start: dt.date = dt.date(2015, 1, 1)) -> pl.DataFrame:

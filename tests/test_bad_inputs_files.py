@@ -412,7 +412,7 @@ def test_two_digit_years_are_refused_with_rows(tmp_path: Path) -> None:
     with pytest.raises(RegisterLoadError, match=r"column 'DODDATO': two-digit years") as e:
         scan_register(tmp_path, "dod")
     msg = str(e.value)
-    assert "in 2 of the first 3 rows" in msg and "row 2: '31-01-11'" in msg
+    assert "in 2 of 3 rows" in msg and "row 2: '31-01-11'" in msg
     assert "two_digit_year_pivot" in msg
 
 
@@ -426,16 +426,28 @@ def test_two_digit_years_with_an_explicit_pivot(tmp_path: Path) -> None:
     ]
 
 
-def test_two_digit_years_past_the_first_rows_are_counted_not_read(tmp_path: Path) -> None:
-    n_ok = L._SNIFF_ROWS + 5
+def test_two_digit_years_past_the_first_rows_are_refused_with_the_full_count(
+    tmp_path: Path,
+) -> None:
+    # every row is checked, not the first 10,000 (before: the late ones became nulls)
+    n_ok = 10_005
     lines = [f"{i};2015-01-01" for i in range(n_ok)] + ["x1;31-01-11", "x2;01JAN11"]
     (tmp_path / "dod.csv").write_text("PNR;DODDATO\n" + "\n".join(lines) + "\n")
-    got = scan_register(tmp_path, "dod").collect()
-    assert got.height == n_ok + 2  # every row read ...
-    assert got["DODDATO"].null_count() == 2  # ... the two-digit ones not as year 11
-    assert got["DODDATO"].drop_nulls().dt.year().unique().to_list() == [2015]
-    with pytest.raises(RegisterLoadError, match=r"2 value\(s\) cannot be read as Date"):
-        scan_register(tmp_path, "dod", strict=True)
+    with pytest.raises(RegisterLoadError, match=r"column 'DODDATO': two-digit years") as e:
+        scan_register(tmp_path, "dod")
+    msg = str(e.value)
+    assert f"in 2 of {n_ok + 2} rows" in msg
+    assert f"row {n_ok + 1}: '31-01-11'; row {n_ok + 2}: '01JAN11'" in msg
+    got = scan_register(tmp_path, "dod", two_digit_year_pivot=30).collect()
+    assert got["DODDATO"].tail(2).to_list() == [dt.date(2011, 1, 31), dt.date(2011, 1, 1)]
+
+
+def test_month_first_dates_past_the_first_rows_are_refused(tmp_path: Path) -> None:
+    lines = [f"{i};01/02/2015" for i in range(12_000)] + ["y;02/28/2016"]
+    (tmp_path / "dod.csv").write_text("PNR;DODDATO\n" + "\n".join(lines) + "\n")
+    with pytest.raises(RegisterLoadError, match=r"month-first dates \(MM/DD/YYYY\)") as e:
+        scan_register(tmp_path, "dod")
+    assert "in 1 of 12001 rows (e.g. row 12001: '02/28/2016')" in str(e.value)
 
 
 def test_month_first_dates_are_refused(tmp_path: Path) -> None:

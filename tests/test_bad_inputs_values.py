@@ -23,41 +23,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _badinputs import BEF, DOD, DPD, LPR, SERVICE, SSSY, write_files
 from paleval.codes import load_codes
 from paleval.registers import scan_register, validate
 
 D = dt.date
 PLACE = load_codes("place_of_death")["C_PRAECIS_DODSSTED"][0]
 HFAUDD = load_codes("education_hfaudd")["HFAUDD"][0]
-SERVICE = load_codes("gp_services")["SPECIALE"][0]
 UNKNOWN = "ZZ9"  # a code in no list (letters and digits in no code list's pattern)
 
-BEF = (
-    "PNR,KOEN,FOED_DAG,KOM,REG,CIVST,FAMILIE_ID,FAMILIE_TYPE,ANTPERSF,IE_TYPE,OPR_LAND,"
-    "REFERENCETID\n"
-    "0101501111,1,1950-01-01,101,84,G,F1,1,2,1,5100,2019-12-31\n"
-    "0202602222,2,1960-02-02,751,82,U,F2,9,1,1,5100,2019-12-31\n"
-    "0303703333,1,1970-03-03,461,83,E,F3,9,1,2,5120,2019-12-31\n"
-)
-DOD = "PNR,DODDATO\n0101501111,2020-06-01\n"
 DODSAASG = (
     "PNR,D_DODSDATO,C_DODTILGRUNDL_ACME,C_DOD_1A,C_DOD_1B,C_DOD_1C,C_DOD_21,C_DOD_22,"
     "C_DODSMAADE,C_DODSSTED,C_PRAECIS_DODSSTED\n"
     f"0101501111,2020-06-01,C349,C349,,,,,5,1,{PLACE}\n"
-)
-DPD = (
-    "PNR,ENHED_ID,ENHED_TYPE,HENV_DATO,HENV_FRA,MODTAGET,FOERSTE_KONTAKT_DATO,"
-    "IKKE_MODTAGET_AARSAG,EORTC_UDFYLDT,MDK\n"
-    "0101501111,98102,hospice,2020-05-01,own_doctor,1,2020-05-10,,1,1\n"
-)
-LPR = (
-    "PNR,RECNUM,C_SGH,C_AFD,C_SPEC,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,V_SENGDAGE,C_ADIAG\n"
-    "0101501111,R1,9101,011,01,0,1,2019-01-10,2019-01-12,2,DC349\n"
-    "0202602222,R2,9101,011,01,2,2,2019-03-01,2019-03-01,0,DI219\n"
-)
-SSSY = (
-    "PNR,HONUGE,YDERNR,SPEC2,SPECIALE,YDLTID,YDLANT,BRUHON\n"
-    f"0101501111,1905,123456,80,{SERVICE},1,1,145.0\n"
 )
 LMDB = (
     "PNR,EKSD,ATC,VNR,APK,PACKSIZE,VOLUME\n"
@@ -89,8 +67,6 @@ FILE = {p.split("/")[0]: p.split("/")[1] for p in BASE}
 # dropped by the decedent cohort, not by the loader of one register
 ROW_RULES = {
     "null_required",
-    "negative_value",
-    "number_not_finite",
     "date_sentinel",
     "date_before_range",
     "date_after_extract_end",
@@ -99,13 +75,24 @@ ROW_RULES = {
     "honuge_invalid",
     "lpr3_refuted_diagnosis",
 }
+# per-value rules: the value is made null, the row kept (issue 15); the date rules null the
+# value in the nullable date columns outside a register's key (by hand, from the model)
+VALUE_RULES = {"negative_value", "number_not_finite"}
+VALUE_DATES = {
+    ("bef", "REFERENCETID"),
+    ("lpr_adm", "D_UDDTO"),
+    ("lpr_f_kontakter", "dato_slut"),
+    ("dpd", "FOERSTE_KONTAKT_DATO"),
+    ("udda", "HF_VFRA"),
+}  # not tilknytning.DATO_TIL, plh.FRAFLYT_DATO: an empty end means "still current"
+
+
+def _nulled(rule: str, key: str, col: str) -> bool:
+    return rule in VALUE_RULES or (rule.startswith("date_") and (key, col) in VALUE_DATES)
 
 
 def _base(d: Path) -> Path:
-    for rel, text in BASE.items():
-        (d / rel).parent.mkdir(parents=True, exist_ok=True)
-        (d / rel).write_text(text)
-    return d
+    return write_files(d, BASE)
 
 
 def _append(key: str, *lines: str) -> Callable[[Path], None]:
@@ -183,9 +170,9 @@ CASES = [
          {("date_sentinel", "dpd", "HENV_DATO"): 1}, {"dpd": 1}),
     Case("dpd_contact_1900_not_also_contact_before_referral",
          _edit("dpd", "2020-05-10", "1900-01-01"),
-         {("date_sentinel", "dpd", "FOERSTE_KONTAKT_DATO"): 1}, {"dpd": 0}),
+         {("date_sentinel", "dpd", "FOERSTE_KONTAKT_DATO"): 1}, {"dpd": 1}),
     Case("lpr_discharge_9999_12_31", _edit("lpr_adm", "2019-01-12", "9999-12-31"),
-         {("date_sentinel", "lpr_adm", "D_UDDTO"): 1}, {"lpr_adm": 1}),
+         {("date_sentinel", "lpr_adm", "D_UDDTO"): 1}, {"lpr_adm": 2}),
     Case("lmdb_dispensing_2099", _append("lmdb", LMDB_ROW.format("2099-06-30")),
          {("date_sentinel", "lmdb", "EKSD"): 1}, {"lmdb": 2}),
     Case("lmdb_dispensing_1960_sas_zero", _append("lmdb", LMDB_ROW.format("1960-01-01")),
@@ -222,33 +209,33 @@ CASES = [
     Case("age_at_death_115_kept", _both(_edit("bef", "1960-02-02", "1904-06-01"),
                                         _append("dod", "0202602222,2019-06-01")),
          {}, {"dod": 2}),
-    # ---- numbers (excluded)
+    # ---- numbers (the value made null, the row kept)
     Case("income_nan_text", _edit("faik", "F2,180000", "F2,NaN"),
-         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 2}),
+         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 3}),
     Case("income_inf_text", _edit("faik", "F2,180000", "F2,inf"),
-         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 2}),
+         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 3}),
     Case("income_minus_inf_text", _edit("faik", "F2,180000", "F2,-inf"),
-         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 2}),
+         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 3}),
     Case("income_nan_parquet", _faik_parquet(float("nan")),
-         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 2}),
+         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 3}),
     Case("income_inf_parquet", _faik_parquet(float("inf")),
-         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 2}),
+         {("number_not_finite", "faik", "FAMAEKVIVADISP_13"): 1}, {"faik": 3}),
     Case("personal_income_nan", _edit("ind", "250000,-5000", "250000,NaN"),
-         {("number_not_finite", "ind", "DISPON_13"): 1}, {"ind": 1}),
+         {("number_not_finite", "ind", "DISPON_13"): 1}, {"ind": 2}),
     Case("negative_disposable_income_kept", _edit("ind", "300000,200000", "300000,-1"),
          {}, {"ind": 2}),
     Case("packages_infinite", _edit("lmdb", "C10AA01,234567,2,", "C10AA01,234567,inf,"),
-         {("number_not_finite", "lmdb", "APK"): 1}, {"lmdb": 1}),
+         {("number_not_finite", "lmdb", "APK"): 1}, {"lmdb": 2}),
     Case("package_size_negative", _edit("lmdb", "1,20,10", "1,-20,10"),
-         {("negative_value", "lmdb", "PACKSIZE"): 1}, {"lmdb": 1}),
+         {("negative_value", "lmdb", "PACKSIZE"): 1}, {"lmdb": 2}),
     Case("fee_nan", _edit("sssy", "145.0", "NaN"),
-         {("number_not_finite", "sssy", "BRUHON"): 1}, {"sssy": 0}),
+         {("number_not_finite", "sssy", "BRUHON"): 1}, {"sssy": 1}),
     Case("family_size_negative", _edit("bef", "F2,9,1,", "F2,9,-1,"),
-         {("negative_value", "bef", "ANTPERSF"): 1}, {"bef": 2}),
+         {("negative_value", "bef", "ANTPERSF"): 1}, {"bef": 3}),
     Case("bed_days_negative", _edit("lpr_adm", "2019-01-12,2,", "2019-01-12,-2,"),
-         {("negative_value", "lpr_adm", "V_SENGDAGE"): 1}, {"lpr_adm": 1}),
+         {("negative_value", "lpr_adm", "V_SENGDAGE"): 1}, {"lpr_adm": 2}),
     Case("list_size_negative", _edit("yder", ",1500", ",-1500"),
-         {("negative_value", "yder", "LISTESTOERRELSE"): 1}, {"yder": 0}),
+         {("negative_value", "yder", "LISTESTOERRELSE"): 1}, {"yder": 1}),
     # ---- codes (counted warnings; normalisation counted)
     Case("place_of_death_unknown", _edit("dodsaasg", f",1,{PLACE}", f",1,{UNKNOWN}"),
          {("code_not_in_list", "dodsaasg", "C_PRAECIS_DODSSTED"): 1}, {"dodsaasg": 1}),
@@ -313,9 +300,19 @@ def test_bad_value(case: Case, tmp_path: Path) -> None:
     for key in {k for _, k, _ in case.findings} | set(case.kept or {}):
         read = scan_register(d, key).collect().height
         excluded = sum(
-            n for (rule, reg, _), n in case.findings.items() if reg == key and rule in ROW_RULES
+            n
+            for (rule, reg, col), n in case.findings.items()
+            if reg == key and rule in ROW_RULES and not _nulled(rule, reg, col)
         )
         assert read == _kept(d, key) + excluded, (key, read, excluded)
+        # a value counted as nulled is null in the loaded frame (one more null per value)
+        raw = scan_register(d, key).collect()
+        loaded = scan_register(d, key, exclude=True).collect()
+        for (rule, reg, col), n in case.findings.items():
+            if reg == key and _nulled(rule, reg, col):
+                assert rep.findings.filter(pl.col("rule") == rule)["severity"].to_list() == ["null"]
+                if loaded.height == raw.height:
+                    assert loaded[col].null_count() == raw[col].null_count() + n, (rule, col)
         if case.kept is not None and key in case.kept:
             assert _kept(d, key) == case.kept[key]
             # the loader with exclude=True (extract end: today) drops the same rows here
@@ -335,13 +332,39 @@ def test_extract_end_option_and_default(tmp_path: Path) -> None:
     lf = scan_register(d, "dpd")
     kept = lf.filter(exclusion_filter("dpd", lf.collect_schema().names(), extract_end="2020-06-30"))
     assert kept.collect()["HENV_DATO"].to_list() == [D(2020, 5, 1)]
-    # a manifest's end year wins over the files' years
+
+
+def test_stale_manifest_does_not_set_the_extract_end(tmp_path: Path) -> None:
+    """The extract's end comes from the files; a manifest that disagrees is a finding."""
+    from paleval.registers.validation import extract_end_of
+
+    d = _base(tmp_path)
+    # stale: the yearly files are of 2019; DPD and DOD hold a referral and a death of 2020
     (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
-    assert extract_end_of(d) == D(2019, 12, 31)
+    assert extract_end_of(d) == D(2020, 12, 31)
     rep = validate(d, KEYS)
-    assert rep.n("date_after_extract_end", "dpd", "HENV_DATO") == 2  # 2020-05-01, 2020-08-01
-    assert rep.n("date_after_extract_end", "dpd", "FOERSTE_KONTAKT_DATO") == 1
+    # the old code took 2019-12-31 and excluded the 2020 referral, contact and death
+    assert rep.n("date_after_extract_end") == 0
+    assert rep.n("manifest_disagrees") == 1
+    assert (
+        "end_year 2019"
+        in rep.findings.filter(pl.col("rule") == "manifest_disagrees")["examples"][0][0]
+    )
+    assert scan_register(d, "dod", exclude=True).collect().height == 1
+    # a manifest claiming a later end does not hide a future date; DOD and DPD move the end by
+    # at most one year past the yearly files (a death in 2022 is after the end, not the end)
+    (d / "manifest.json").write_text('{"config": {"end_year": 2040}}')
+    _append("dpd", DPD_ROW.format("2021-02-01"))(d)
+    _append("dod", "0202602222,2022-01-05")(d)
+    assert extract_end_of(d) == D(2020, 12, 31)
+    rep = validate(d, KEYS)
+    assert rep.n("date_after_extract_end", "dpd", "HENV_DATO") == 1
     assert rep.n("date_after_extract_end", "dod", "DODDATO") == 1
+    assert rep.n("manifest_disagrees") == 1
+    assert scan_register(d, "dod", exclude=True).collect()["DODDATO"].to_list() == [D(2020, 6, 1)]
+    # a manifest that agrees with the files is no finding
+    (d / "manifest.json").write_text('{"config": {"end_year": 2020}}')
+    assert validate(d, ["dod"]).n("manifest_disagrees") == 0
 
 
 def test_income_quartiles_never_hold_invalid_income(tmp_path: Path) -> None:
@@ -363,6 +386,12 @@ def test_income_quartiles_never_hold_invalid_income(tmp_path: Path) -> None:
     # five valid incomes 1..5: quartiles by hand (rank-1)*4//5+1 -> 1,1,2,3,4
     assert out["income_quartile"].to_list() == [1, 1, None, 2, None, 3, None, 4]
     assert out.filter(pl.col("income_quartile").is_null())["income"].null_count() == 3
+    # the family's income row stays, its value null: "invalid", not "no_record"
+    assert faik.collect().height == 8
+    assert out["income_status"].to_list() == ["known", "known", "invalid"] + [
+        "known",
+        "invalid",
+    ] * 2 + ["known"]
 
 
 # --------------------------------------------------------------------------- properties
@@ -397,13 +426,14 @@ _RULE_OF = {
 @given(rows=st.lists(st.tuples(_DATE_KIND, _DATE_KIND, st.booleans()), min_size=1, max_size=12))
 def test_dpd_counts_equal_drops(rows: list[tuple[str, str, bool]], tmp_path: Path) -> None:
     """Random DPD rows (referral date, contact date, contact before referral): the counts
-    per rule are the rows the expected rules give (worked out here row by row), and the loader
-    keeps exactly the rows without any."""
+    per rule are the rows the expected rules give (worked out here row by row), the loader
+    keeps exactly the rows without a row rule, and an implausible contact date is null."""
     d = Path(tempfile.mkdtemp(dir=tmp_path))
     (d / "dpd").mkdir()
     lines = [DPD.splitlines()[0]]
     expected: dict[str, int] = {}
     keep = []
+    nulled: set[str] = set()
     for i, (ref, contact, swap) in enumerate(rows):
         ref_s, con_s = _DATES[ref], _DATES[contact]
         if ref == contact == "ok" and swap:
@@ -416,7 +446,10 @@ def test_dpd_counts_equal_drops(rows: list[tuple[str, str, bool]], tmp_path: Pat
         for kind in (ref, contact):
             if kind in _RULE_OF:
                 expected[_RULE_OF[kind]] = expected.get(_RULE_OF[kind], 0) + 1
-                rules.add(_RULE_OF[kind])
+        if ref in _RULE_OF:  # the referral is DPD's key: the row is dropped
+            rules.add(_RULE_OF[ref])
+        if contact in _RULE_OF:  # the first contact is one value: made null, row kept
+            nulled.add(pnr)
         if ref == "null":
             expected["null_required"] = expected.get("null_required", 0) + 1
         if ref == contact == "ok" and swap:
@@ -431,8 +464,11 @@ def test_dpd_counts_equal_drops(rows: list[tuple[str, str, bool]], tmp_path: Pat
     found = rep.findings.filter(pl.col("rule") != "cross_check_skipped")  # (no dod, no bef)
     got = {r: n for r, n in found.group_by("rule").agg(pl.col("n").sum()).iter_rows()}
     assert got == expected, repr(rep)
-    kept = scan_register(d, "dpd", exclude=True).collect()["PNR"].to_list()
-    assert kept == keep
+    loaded = scan_register(d, "dpd", exclude=True).collect()
+    assert loaded["PNR"].to_list() == keep
+    # a contact date counted as implausible is null in the kept row
+    contact = dict(zip(loaded["PNR"], loaded["FOERSTE_KONTAKT_DATO"], strict=True))
+    assert all(contact[p] is None for p in nulled & set(keep))
     shutil.rmtree(d)
 
 
@@ -452,7 +488,7 @@ def planted(tiny_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     rng = np.random.default_rng(15)
     d = tmp_path_factory.mktemp("planted") / "data"
     shutil.copytree(tiny_dir, d)
-    (d / "manifest.json").unlink(missing_ok=True)  # extract end from the files: 2025-12-31
+    (d / "manifest.json").unlink(missing_ok=True)  # extract end from the files: 2024-12-31
     dpd = pl.read_parquet(d / "dpd" / "dpd.parquet")
     keys = ["bef", "dod", "dodsaasg", "udda", "faik"]
     adults = decedent_cohort(scan_registers(tiny_dir, keys)).collect()
@@ -538,7 +574,7 @@ def test_planted_rows_are_counted_and_absent(planted: dict) -> None:
     assert dod_unchanged(planted)
     assert rep.n("death_before_birth", "dod") == 1
     assert rep.n("age_over_max", "dod") == 1
-    # (b) none of them in the loaded frames ...
+    # (b) none of the excluded rows in the loaded frames, no invalid income value ...
     keys = ["bef", "dod", "dodsaasg", "dpd", "udda", "faik", "car"]
     regs = scan_registers(d, keys, exclude=True)
     planted_dpd = [p for r, ps in truth.items() if r[0] == "dpd" for p in ps]
@@ -552,7 +588,7 @@ def test_planted_rows_are_counted_and_absent(planted: dict) -> None:
     inc = rows.filter(pl.col("PNR").is_in(truth["faik_persons"]))
     assert inc.height == len(truth["faik_persons"]) == 6
     assert inc["income_quartile"].null_count() == inc.height
-    assert set(inc["income_status"]) == {"no_record"}
+    assert set(inc["income_status"]) == {"invalid"}  # (before: "no_record", the row gone)
     dead = [*truth[("dod", "death_before_birth")], *truth[("dod", "age_over_max")]]
     assert rows.filter(pl.col("PNR").is_in(dead)).height == 0
     # the flow: the two implausible deaths are their own step, not "aged under 18"
@@ -614,6 +650,9 @@ _PLANTS = [
     ("date_before_range", "lmdb", "EKSD", "{pnr},1990-01-01,N02AA01,111111,1,10,10"),
     ("date_before_range", "lpr_adm", "D_INDDTO", "{pnr},X{pnr},9101,011,01,0,1,1970-05-05,,1,DC349"),
     ("date_after_extract_end", "lmdb", "EKSD", "{pnr},2035-01-01,N02AA01,111111,1,10,10"),
+    ("date_sentinel", "lpr_adm", "D_UDDTO", "{pnr},X{pnr},9101,011,01,0,1,2019-02-02,1900-01-01,1,DC349"),
+    ("date_before_range", "dpd", "FOERSTE_KONTAKT_DATO",
+     "{pnr},98102,hospice,2019-05-10,own_doctor,1,2003-05-01,,1,1"),
     ("end_before_start", "lpr_adm", "D_UDDTO",
      "{pnr},X{pnr},9101,011,01,0,1,2019-05-10,2019-05-01,1,DC349"),
     ("dpd_contact_before_referral", "dpd", "FOERSTE_KONTAKT_DATO",
@@ -625,9 +664,10 @@ _PLANTS = [
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> None:
-    """Seeded random plants of every per-row exclude rule (1-4 rows each, random order among
-    the good rows): validation counts exactly the planted rows under each rule, and none of
-    them is in the frames the loaders return with exclude=True."""
+    """Seeded random plants of every per-row exclude rule and per-value null rule (1-4 rows
+    each, random order among the good rows): validation counts exactly the planted rows under
+    each rule; a row counted as excluded is in none of the frames the loaders return with
+    exclude=True, and a value counted as nulled is null there (its row kept)."""
     rng = np.random.default_rng(seed)
     d = _base(tmp_path)
     (d / "lpr_f_diagnoser").mkdir()
@@ -636,6 +676,7 @@ def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> No
     files = FILE | {"lpr_f_diagnoser": "lpr_f_diagnoser2019.csv"}
     expected: dict[tuple[str, str, str], int] = {}
     marks: dict[str, list[str]] = {}
+    value_marks: dict[tuple[str, str], list[str]] = {}
     lines: dict[str, list[str]] = {}
     serial = 0
     for rule, key, col, row in _PLANTS:
@@ -643,7 +684,10 @@ def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> No
             serial += 1
             pnr = f"99{serial:08d}"
             lines.setdefault(key, []).append(row.format(pnr=pnr))
-            marks.setdefault(key, []).append(pnr)
+            if _nulled(rule, key, col):
+                value_marks.setdefault((key, col), []).append(pnr)
+            else:
+                marks.setdefault(key, []).append(pnr)
             expected[(rule, key, col)] = expected.get((rule, key, col), 0) + 1
     for key, new in lines.items():
         p = d / key / files[key]
@@ -653,16 +697,26 @@ def test_every_exclude_rule_counted_and_dropped(seed: int, tmp_path: Path) -> No
         p.write_text("\n".join([head, *(rows[i] for i in order)]) + "\n")
     keys = [*KEYS, "lpr_f_diagnoser"]
     rep = validate(d, keys)
-    found = rep.findings.filter(pl.col("severity") == "exclude")
+    found = rep.findings.filter(pl.col("severity").is_in(["exclude", "null"]))
     got = {(r["rule"], r["register"], r["column"]): r["n"] for r in found.iter_rows(named=True)}
     assert got == expected, repr(rep)
+    for r in found.iter_rows(named=True):
+        assert (r["severity"] == "null") == _nulled(r["rule"], r["register"], r["column"]), r
     for key, pnrs in marks.items():
         lf = scan_register(d, key, exclude=True)
         ident = "DW_EK_KONTAKT" if key == "lpr_f_diagnoser" else "PNR"
-        values = lf.select(pl.col(ident).str.strip_prefix("K")).collect().to_series()
-        assert not set(values) & set(pnrs), key
+        loaded = lf.with_columns(pl.col(ident).str.strip_prefix("K")).collect()
+        # a row counted as excluded is absent ...
+        assert not set(loaded[ident]) & set(pnrs), key
         read = scan_register(d, key).collect().height
-        assert read == lf.collect().height + len(pnrs), key
+        nulled_rows = [p for (k, _), ps in value_marks.items() if k == key for p in ps]
+        assert read == loaded.height + len(pnrs), key
+        # ... and a value counted as nulled is null in its (kept) row
+        for (k, col), ps in value_marks.items():
+            if k == key:
+                mine = loaded.filter(pl.col(ident).is_in(ps))
+                assert mine.height == len(ps) and mine[col].null_count() == len(ps), (k, col)
+        assert set(nulled_rows) <= set(loaded[ident]), key
 
 
 def test_incident_cohort_ignores_a_death_before_birth() -> None:

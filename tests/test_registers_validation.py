@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from _badinputs import BEF, DOD, DPD, LPR, SSSY, write_files
 from paleval.registers import REGISTERS
 from paleval.registers.loading import RegisterLoadError, lpr_contacts, scan_register
 from paleval.registers.validation import (
@@ -96,34 +97,12 @@ def test_missing_data_dir_is_a_finding_not_a_crash(tmp_path: Path) -> None:
 def test_rules_table_is_the_single_source() -> None:
     t = rules_table()
     assert t["id"].is_unique().all()
-    assert set(t["severity"]) == {"error", "exclude", "warn"}
+    assert set(t["severity"]) == {"error", "exclude", "null", "warn"}
     md = rules_markdown()
     assert all(f"`{r.id}`" in md for r in RULES)
 
 
 # --------------------------------------------------------------------------- bad inputs
-BEF = (
-    "PNR,KOEN,FOED_DAG,KOM,REG,CIVST,FAMILIE_ID,FAMILIE_TYPE,ANTPERSF,IE_TYPE,OPR_LAND,"
-    "REFERENCETID\n"
-    "0101501111,1,1950-01-01,101,84,G,F1,1,2,1,5100,2019-12-31\n"
-    "0202602222,2,1960-02-02,751,82,U,F2,9,1,1,5100,2019-12-31\n"
-    "0303703333,1,1970-03-03,461,83,E,F3,9,1,2,5120,2019-12-31\n"
-)
-DOD = "PNR,DODDATO\n0101501111,2020-06-01\n"
-DPD = (
-    "PNR,ENHED_ID,ENHED_TYPE,HENV_DATO,HENV_FRA,MODTAGET,FOERSTE_KONTAKT_DATO,"
-    "IKKE_MODTAGET_AARSAG,EORTC_UDFYLDT,MDK\n"
-    "0101501111,98102,hospice,2020-05-01,own_doctor,1,2020-05-10,,1,1\n"
-)
-LPR = (
-    "PNR,RECNUM,C_SGH,C_AFD,C_SPEC,C_PATTYPE,C_INDM,D_INDDTO,D_UDDTO,V_SENGDAGE,C_ADIAG\n"
-    "0101501111,R1,9101,011,01,0,1,2019-01-10,2019-01-12,2,DC349\n"
-    "0202602222,R2,9101,011,01,2,2,2019-03-01,2019-03-01,0,DI219\n"
-)
-SSSY = (
-    "PNR,HONUGE,YDERNR,SPEC2,SPECIALE,YDLTID,YDLANT,BRUHON\n"
-    "0101501111,1905,123456,80,800101,1,1,145.0\n"
-)
 BASE = {
     "bef/bef201912.csv": BEF,
     "dod/dod.csv": DOD,
@@ -522,10 +501,7 @@ def assert_len(df: pl.DataFrame, n: int) -> None:
 
 
 def _base(d: Path) -> Path:
-    for rel, text in BASE.items():
-        (d / rel).parent.mkdir(parents=True, exist_ok=True)
-        (d / rel).write_text(text)
-    return d
+    return write_files(d, BASE)
 
 
 def test_base_set_is_clean(tmp_path: Path) -> None:

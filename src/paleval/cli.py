@@ -153,13 +153,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-_SEVERITIES = ("error", "exclude", "warn")
+_SEVERITIES = ("error", "exclude", "null", "warn")
 
 
 def validation_summary(findings: Any) -> Any:
     """One row per register, rule and severity: the files with the finding, the rows it
-    concerns and the rows it excludes (those of ``exclude`` rules; ``error`` and ``warn`` rows
-    are kept or stop the study, never dropped).
+    concerns, the rows it excludes (those of ``exclude`` rules) and the values it makes null
+    (``null`` rules: the row is kept); ``error`` and ``warn`` rows are kept or stop the study.
 
     Examples
     --------
@@ -169,7 +169,7 @@ def validation_summary(findings: Any) -> Any:
     ...     "file": ["bef2019.csv", "bef2020.csv", "dod.csv"], "column": ["PNR"] * 2 + [None],
     ...     "n": [3, 4, 1]})
     >>> validation_summary(f).rows()
-    [('bef', 'null_required', 'exclude', 2, 7, 7), ('dod', 'no_rows', 'warn', 1, 1, 0)]
+    [('bef', 'null_required', 'exclude', 2, 7, 7, 0), ('dod', 'no_rows', 'warn', 1, 1, 0, 0)]
     """
     import polars as pl
 
@@ -180,6 +180,7 @@ def validation_summary(findings: Any) -> Any:
             files=pl.col("file").n_unique(),
             rows=pl.col("n").sum(),
             excluded=pl.when(pl.col("severity") == "exclude").then(pl.col("n")).otherwise(0).sum(),
+            nulled=pl.when(pl.col("severity") == "null").then(pl.col("n")).otherwise(0).sum(),
         )
         .with_columns(_o=pl.col("severity").replace_strict(order, return_dtype=pl.Int32))
         .sort("_o", "register", "rule")
@@ -220,7 +221,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         dt.date.fromisoformat(args.extract_end)  # a bad date: one line, exit 2
     report = validate(data, keys, verify=args.verify, extract_end=args.extract_end)
     counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
-    failed = counts["error"] > 0 or (args.strict and counts["warn"] + counts["exclude"] > 0)
+    failed = counts["error"] > 0 or (
+        args.strict and counts["warn"] + counts["exclude"] + counts["null"] > 0
+    )
     code = 1 if failed else 0
     summary = validation_summary(report.findings)
     out = sys.stderr if args.json == "-" else sys.stdout
@@ -231,9 +234,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         print(f"not delivered (optional for the study): {', '.join(absent)}", file=out)
     print(
         f"{len(keys)} register(s) checked: {counts['error']} error, {counts['exclude']} exclude, "
-        f"{counts['warn']} warn finding(s); "
+        f"{counts['null']} null, {counts['warn']} warn finding(s); "
         + ("NOT OK" if failed else "OK")
-        + (" (--strict: exclude and warn findings count)" if args.strict else ""),
+        + (" (--strict: exclude, null and warn findings count)" if args.strict else ""),
         file=out,
     )
     if args.json:
@@ -392,12 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="list every finding of a register extract, with a summary and an exit code",
         description="Validate every register of an extract (all findings, not the first): "
-        "exit 0 without errors, 1 with errors (with --strict also exclude and warn findings).",
+        "exit 0 without errors, 1 with errors (with --strict also exclude, null and warn "
+        "findings).",
     )
     v.add_argument("data", help="folder of register files (a real extract or synthetic data)")
     v.add_argument("--json", default=None, help="also write the findings as JSON (- : stdout)")
     v.add_argument(
-        "--strict", action="store_true", help="exclude and warn findings fail too (exit 1)"
+        "--strict", action="store_true", help="exclude, null and warn findings fail too (exit 1)"
     )
     v.add_argument(
         "--verify",
@@ -409,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--extract-end",
         default=None,
         help="last day the extract covers (YYYY-MM-DD); later dates are excluded "
-        "(default: from manifest.json or the yearly files' last year)",
+        "(default: 31 December of the last yearly file's year, or of the latest death, DPD "
+        "referral or cancer diagnosis in the year after; never manifest.json)",
     )
     v.set_defaults(func=_cmd_validate)
     return p

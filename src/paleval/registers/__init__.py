@@ -42,10 +42,14 @@ from paleval.registers.validation import (
     death_rules,
     exclusion_filter,
     extract_end_of,
+    manifest_end,
+    nulls_value,
     row_rules,
     rules_markdown,
     rules_table,
     validate,
+    value_nulls,
+    value_rules,
 )
 
 __all__ = [
@@ -74,7 +78,9 @@ __all__ = [
     "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
+    "manifest_end",
     "normalise_icd10",
+    "nulls_value",
     "number_to_date",
     "register_delivered",
     "register_inventory",
@@ -87,5 +93,7 @@ __all__ = [
     "scan_registers",
     "text_to_date",
     "validate",
+    "value_nulls",
+    "value_rules",
     "verify_file",
 ]

@@ -50,8 +50,8 @@ Casting (text or numbers as delivered -> declared dtype)
     - Date: text in :data:`~paleval.registers.normalise.TEXT_DATE_FORMATS` (ISO, ``01JAN2015``
       also with Danish month names, ``DD-MM-YYYY``, ``DD.MM.YYYY``, ``DD/MM/YYYY``,
       ``YYYY/MM/DD``, ``YYYYMMDD``, ``DDMMYYYY``), each optionally followed by a time; two-digit
-      years only with ``two_digit_year_pivot=`` (else refused when the first rows have them,
-      null and counted further down), month-first dates refused; numbers without a SAS date
+      years only with ``two_digit_year_pivot=`` (else refused, counted over every row),
+      month-first dates refused; numbers without a SAS date
       format are SAS day numbers or ``YYYYMMDD`` integers by range, a column mixing both is
       refused; datetimes are truncated to the date.
     - Values that cannot be cast become null (the loader stays lazy); :func:`validate
@@ -84,6 +84,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from paleval.registers.exclusion import exclusion_filter, value_nulls
 from paleval.registers.model import REGISTERS
 from paleval.registers.normalise import (
     TWO_DIGIT_YEAR,
@@ -105,12 +106,15 @@ __all__ = [
     "RegisterLoadError",
     "csv_encoding",
     "deduplicate_contacts",
+    "drop_repeated_rows",
     "expected_rows",
+    "extract_end_of",
     "find_register_files",
     "flag_duplicate_contacts",
     "integrity_exprs",
     "lpr_contacts",
     "lpr_diagnoses",
+    "manifest_end",
     "match_columns",
     "parse_expr",
     "present_expr",
@@ -1050,15 +1054,15 @@ def _scan_raw(
     return lf
 
 
-_SNIFF_ROWS = 10_000
+_TEXT_DATE_COUNTS: dict[tuple, dict[str, int]] = {}
 _NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str]]] = {}
 _MONTH_FIRST = r"^(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
 
 
 def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
     """Refuse date columns read wrongly otherwise: two-digit years (without a pivot) and
-    month-first dates in the first rows of a text column; a numeric column mixing SAS day
-    numbers and ``YYYYMMDD`` integers (all rows of that column; remembered per file)."""
+    month-first dates in a text column, and a numeric column mixing SAS day numbers and
+    ``YYYYMMDD`` integers (all rows of the column; remembered per file)."""
     reg = REGISTERS[f.register]
     schema = lf.collect_schema()
     m = match_columns(schema.names(), reg)
@@ -1078,30 +1082,54 @@ def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) ->
 def _sniff_text_dates(
     lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]], pivot: int | None
 ) -> None:
-    head = lf.select([r for _, r in cols]).head(_SNIFF_ROWS).with_row_index("__row", offset=1)
-    try:
-        sample = head.collect()
-    except Exception:  # unreadable rows: reported where the data are read
-        return
-    for name, raw in cols:
+    """Month-first dates and two-digit years (without a pivot) in every row of the text date
+    columns: one streaming pass counting them (remembered per file, size and modification
+    time), and a second query for the first three examples only when there are any."""
+    st = f.path.stat()
+    checks: list[tuple[str, str, str]] = []  # (raw column, what, condition id)
+    conds: dict[str, pl.Expr] = {}
+    for i, (_, raw) in enumerate(cols):
         s = pl.col(raw).str.strip_chars().str.to_uppercase()
-        checks = [("month-first dates (MM/DD/YYYY)", s.str.contains(_MONTH_FIRST), "paleval reads "
-                   "DD/MM/YYYY (Danish usage): convert the column")]  # fmt: skip
+        conds[f"m{i}"] = s.str.contains(_MONTH_FIRST).fill_null(False)
+        checks.append((raw, "month-first", f"m{i}"))
         if pivot is None:
-            checks.append((
-                "two-digit years",
-                s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "").str.contains(TWO_DIGIT_YEAR),
-                "the century is unknown: deliver four-digit years or pass "
-                "two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)",
-            ))  # fmt: skip
-        for what, cond, todo in checks:
-            bad = sample.filter(cond.fill_null(False))
-            if bad.height:
-                ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.head(3).iter_rows())
-                raise RegisterLoadError(
-                    f.register, f.name, name,
-                    f"{what} in {bad.height} of the first {sample.height} rows (e.g. {ex}): {todo}",
-                )  # fmt: skip
+            no_time = s.str.replace(r"(?:[ T:]\d{1,2}:\d{2}.*)$", "")
+            conds[f"t{i}"] = no_time.str.contains(TWO_DIGIT_YEAR).fill_null(False)
+            checks.append((raw, "two-digit", f"t{i}"))
+    key = (str(f.path), st.st_size, st.st_mtime_ns, tuple(sorted(conds)), tuple(cols))
+    counts = _TEXT_DATE_COUNTS.get(key)
+    if counts is None:
+        aggs = [pl.len().alias("__n")] + [c.sum().alias(k) for k, c in conds.items()]
+        try:
+            row = lf.select(aggs).collect(engine="streaming").row(0, named=True)
+        except Exception:  # unreadable rows: reported where the data are read
+            return
+        counts = {k: int(v) for k, v in row.items()}
+        _TEXT_DATE_COUNTS[key] = counts
+    todo = {
+        "month-first": ("month-first dates (MM/DD/YYYY)", "paleval reads DD/MM/YYYY (Danish "
+                        "usage): convert the column"),
+        "two-digit": ("two-digit years", "the century is unknown: deliver four-digit years or "
+                      "pass two_digit_year_pivot= (e.g. 30: 00-29 -> 20yy, 30-99 -> 19yy)"),
+    }  # fmt: skip
+    names = dict((raw, name) for name, raw in cols)
+    for raw, kind, cid in checks:
+        n = counts[cid]
+        if not n:
+            continue
+        what, advice = todo[kind]
+        bad = (
+            lf.select(raw)
+            .with_row_index("__row", offset=1)
+            .filter(conds[cid])
+            .head(3)
+            .collect(engine="streaming")
+        )
+        ex = "; ".join(f"row {r}: {v!r}" for r, v in bad.iter_rows())
+        raise RegisterLoadError(
+            f.register, f.name, names[raw],
+            f"{what} in {n} of {counts['__n']} rows (e.g. {ex}): {advice}",
+        )  # fmt: skip
 
 
 def _check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, str]]) -> None:
@@ -1720,14 +1748,18 @@ def scan_register(
         docstring).
     exclude
         Drop the rows that the validation rules of severity *exclude* drop
-        (:func:`paleval.registers.validation.exclusion_filter`); :func:`validate` counts them.
+        (:func:`paleval.registers.validation.exclusion_filter`), make null the values that
+        the rules of severity *null* null (:func:`~paleval.registers.validation.value_nulls`:
+        NaN/infinite or negative amounts, an implausible date in a nullable non-key column),
+        and read rows repeated in a later part file of a year once
+        (:func:`drop_repeated_rows`); :func:`validate` counts them all.
     encoding
         Text encoding of CSV files (``"utf-8"``, ``"latin-1"``, ``"cp1252"``); default:
         detected per file (:func:`csv_encoding`), mixed encodings refused.
     two_digit_year_pivot
         Read dates with two-digit years (``31-01-15``): years below the pivot are 20yy, the
-        others 19yy. Default ``None``: such dates are refused (a clear error when the first
-        rows have them; null and counted by validation further down).
+        others 19yy. Default ``None``: such dates are refused (a clear error with the count
+        over every row).
     extract_end
         With ``exclude=True``: the extract's last plausible date (rule
         ``date_after_extract_end``); default :func:`~paleval.registers.validation.extract_end_of`
@@ -1755,6 +1787,18 @@ def scan_register(
     reg = _register(key)
     files = find_register_files(data_dir, key, years=years)
     frames = []
+    keep_rows: Callable[[list[str]], pl.Expr | None] | None = None
+    null_values: Callable[[list[str]], dict[str, pl.Expr]] = dict
+    if exclude:
+        end = extract_end if extract_end is not None else extract_end_of(data_dir)
+
+        def keep_rows(names: list[str]) -> pl.Expr | None:
+            return exclusion_filter(key, names, extract_end=end)
+
+        def null_values(names: list[str]) -> dict[str, pl.Expr]:
+            return value_nulls(key, names, extract_end=end)
+
+    earlier_parts: dict[int | None, list[pl.LazyFrame]] = {}
     for f in files:
         if not lowercase_ok:
             names = (
@@ -1778,22 +1822,150 @@ def scan_register(
             encoding=encoding,
             two_digit_year_pivot=two_digit_year_pivot,
         )
-        if exclude:
-            from paleval.registers.validation import (  # (imports this module)
-                exclusion_filter,
-                extract_end_of,
-            )
-
-            end = extract_end if extract_end is not None else extract_end_of(data_dir)
-            keep = exclusion_filter(key, lf.collect_schema().names(), extract_end=end)
+        if keep_rows is not None:
+            if f.part is not None:  # rows an earlier part of the year already delivered
+                lf = drop_repeated_rows(lf, earlier_parts.setdefault(f.year, []), reg.columns)
+            names = lf.collect_schema().names()
+            keep = keep_rows(names)
             if keep is not None:
                 lf = lf.filter(keep)
+            nulled = null_values(names)
+            if nulled:  # a rule about one value: the value is made null, the row stays
+                lf = lf.with_columns(**nulled)
         if reg.yearly:  # the delivery year lives in the file name: keep it as a column
             lf = lf.with_columns(year=pl.lit(f.year, dtype=pl.Int64))
         frames.append(lf)
     if len(frames) == 1:
         return frames[0]
     return pl.concat(frames, how="diagonal_relaxed")
+
+
+# --------------------------------------------------------------------------- extract's end
+def extract_end_of(data_dir: str | Path) -> dt.date:
+    """The default end of an extract (the latest plausible date in it), from the files read.
+
+    31 December of the last year the extract's files show: the year of the last yearly file
+    (:func:`register_inventory`: a yearly register's file of year Y holds the events of year
+    Y, or the status on 31 December Y), or of the latest event of the registers delivered as
+    one file (:data:`LATEST_DATES`: deaths, DPD referrals, cancer diagnoses; often more
+    current than the yearly registers) when that lies in the year after. Never later than
+    today. ``manifest.json`` plays no part (a stale or copied manifest would move the end):
+    :func:`validate` reports a manifest whose ``end_year`` disagrees with the files as
+    ``manifest_disagrees``. Give ``extract_end=`` (``paleval validate --extract-end``) when the
+    extract's end is known.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "lmdb").mkdir()
+    >>> _ = (d / "lmdb" / "lmdb2019.csv").write_text("PNR,EKSD,ATC\\n")
+    >>> extract_end_of(d)
+    datetime.date(2019, 12, 31)
+    >>> _ = (d / "dod.csv").write_text("PNR,DODDATO\\n0101010000,2020-03-01\\n")
+    >>> extract_end_of(d)
+    datetime.date(2020, 12, 31)
+    """
+    data_dir = Path(data_dir)
+    today = dt.date.today()
+    try:
+        inv = register_inventory(data_dir)
+    except RegisterLoadError:
+        return today
+    yearly = [k for k, reg in REGISTERS.items() if reg.yearly]
+    last = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(yearly))["year"].max()
+    if last is None:
+        return today
+    year = int(last)  # type: ignore[arg-type]
+    # the one-file registers' dates are read once per version of their files
+    ones = inv.filter((pl.col("status") == "read") & pl.col("register").is_in(list(LATEST_DATES)))
+    stamp = []
+    for rel in ones["path"].to_list():
+        st = (data_dir / rel).stat()
+        stamp.append((rel, st.st_size, st.st_mtime_ns))
+    memo_key = (str(data_dir.resolve()), year, tuple(stamp))
+    if memo_key not in _LATEST_MEMO:
+        _LATEST_MEMO[memo_key] = _latest_event(data_dir, dt.date(year + 1, 12, 31))
+    latest = _LATEST_MEMO[memo_key]
+    if latest is not None:
+        year = max(year, latest.year)
+    return min(dt.date(year, 12, 31), today)
+
+
+_LATEST_MEMO: dict[tuple, dt.date | None] = {}
+
+
+LATEST_DATES: dict[str, str] = {"dod": "DODDATO", "dpd": "HENV_DATO", "car": "D_DIAGNOSEDATO"}
+"""The event dates of the registers delivered as one file (not yearly) that can move the
+extract's end past the last yearly file (:func:`extract_end_of`)."""
+
+
+def _latest_event(data_dir: Path, limit: dt.date) -> dt.date | None:
+    """The latest date of :data:`LATEST_DATES` up to ``limit`` (None without any)."""
+    found: list[dt.date] = []
+    for key, col in LATEST_DATES.items():
+        try:
+            lf = scan_register(data_dir, key, columns="declared")
+            d = pl.col(col)
+            day = lf.select(d.filter(d <= pl.lit(limit)).max()).collect(engine="streaming").item()
+        except (RegisterLoadError, pl.exceptions.PolarsError):
+            continue
+        if day is not None:
+            found.append(day)
+    return max(found, default=None)
+
+
+def manifest_end(data_dir: str | Path) -> dt.date | None:
+    """31 December of ``manifest.json``'s ``config.end_year`` (the synthetic generator's), or
+    None without a readable one. Only compared with the files (``manifest_disagrees``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "manifest.json").write_text('{"config": {"end_year": 2019}}')
+    >>> manifest_end(d)
+    datetime.date(2019, 12, 31)
+    """
+    import json
+
+    manifest = Path(data_dir) / "manifest.json"
+    try:
+        return dt.date(int(json.loads(manifest.read_text())["config"]["end_year"]), 12, 31)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def drop_repeated_rows(
+    part: pl.LazyFrame, earlier: list[pl.LazyFrame], columns: Sequence[str]
+) -> pl.LazyFrame:
+    """``part`` without the rows identical (every declared column in ``columns`` present,
+    nulls equal) to a row of an ``earlier`` part of the same register-year; appends ``part``
+    (as read) to ``earlier``. Rule ``duplicate_across_parts``: the same rows delivered in two
+    part files (``lmdb2019_1.parquet`` and ``lmdb2019_2.parquet``) are read once.
+
+    Examples
+    --------
+    >>> a = pl.LazyFrame({"PNR": ["1", "2"], "ATC": ["N02", None]})
+    >>> b = pl.LazyFrame({"PNR": ["2", "3"], "ATC": [None, "N05"]})
+    >>> seen = []
+    >>> drop_repeated_rows(a, seen, ["PNR", "ATC"]).collect().height
+    2
+    >>> drop_repeated_rows(b, seen, ["PNR", "ATC"]).collect()["PNR"].to_list()
+    ['3']
+    """
+    out = part
+    if earlier:
+        names = set(part.collect_schema().names())
+        cols = [c for c in columns if c in names]
+        for e in earlier:
+            names_e = set(e.collect_schema().names())
+            cols = [c for c in cols if c in names_e]
+        if cols:
+            seen = pl.concat([e.select(cols) for e in earlier]).unique()
+            out = part.join(seen, on=cols, how="anti", nulls_equal=True, maintain_order="left")
+    earlier.append(part)
+    return out
 
 
 def scan_registers(
