@@ -1326,7 +1326,11 @@ def _empty_cells(sample: pl.DataFrame, col: str) -> list[tuple[str, list[str], i
     dt = sample.schema[col]
     if dt.is_numeric() and dt != pl.Boolean:
         return []
-    places = sample["place_of_death"].unique().to_list()
+    present = set(sample["place_of_death"].unique().to_list())
+    # in the domain's order: unique() varies from run to run, and the notes name the places
+    places = [p for p in (*PLACES, _UNKNOWN) if p in present] + sorted(
+        present - {*PLACES, _UNKNOWN}
+    )
     cells = sample.group_by(pl.col(col).cast(pl.String).alias("lv")).agg(
         [(pl.col("place_of_death") == p).sum().alias(p) for p in places]
     )

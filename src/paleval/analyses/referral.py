@@ -200,7 +200,7 @@ _GRAY_PROTECTION = Protection(("n", "events"), [Complement("n", ("events",))], k
 
 
 def _time_to_referral_protection(tables: Mapping[str, pl.DataFrame]) -> dict[str, Protection]:
-    times = tables["at_times"]["time"].unique().to_list() if "at_times" in tables else []
+    times = tables["at_times"]["time"].unique().sort().to_list() if "at_times" in tables else []
     out = {
         "cif": cif_protection("group", thin=True, keep=times),
         "at_times": cif_protection("group"),
