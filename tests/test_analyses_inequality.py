@@ -145,6 +145,9 @@ def test_planted_fit_is_reported_in_ratios(planted_fit, eol_small_lag1):
         (pl.col("education") != "unknown")
         & pl.col("income_quartile").is_not_null()
         & ~pl.col("nursing_home_resident").fill_null(False)
+        # and not a one-person family who died before the nursing-home register began (2011):
+        # living alone at home or in a nursing home is then unknown
+        & pl.col("living_alone").is_not_null()
     )
     assert model.n == cc.height
     assert int(edu["n"].sum()) == cc.height
