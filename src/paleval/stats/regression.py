@@ -296,18 +296,26 @@ def _table(
     return pl.DataFrame(cols)
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """What a regression call asks for, shared by the GLM-type models (one argument list)."""
+
+    data: pl.DataFrame
+    outcome: str
+    exposures: Sequence[str]
+    covariates: Sequence[str]
+    cluster: str | None
+    weights: str | None
+    weight_type: WeightType
+    reference: Mapping[str, str] | None
+
+
 def _fit_binary(
     model: str,
     family: Family,
     measure: str,
-    data: pl.DataFrame,
-    outcome: str,
-    exposures: Sequence[str],
-    covariates: Sequence[str],
-    cluster: str | None,
-    weights: str | None,
-    weight_type: WeightType,
-    reference: Mapping[str, str] | None,
+    spec: _Spec,
+    *,
     robust: bool,
     conf_level: float,
     start: Sequence[float] | None = None,
@@ -315,14 +323,20 @@ def _fit_binary(
     maxit: int = 100,
     outcome_kind: OutcomeKind = "binary",
 ) -> RegressionResult:
-    if isinstance(exposures, str):
-        exposures = [exposures]
-    if isinstance(covariates, str):
-        covariates = [covariates]
+    exposures = [spec.exposures] if isinstance(spec.exposures, str) else spec.exposures
+    covariates = [spec.covariates] if isinstance(spec.covariates, str) else spec.covariates
+    weight_type = spec.weight_type
     if weight_type not in ("frequency", "prior"):
         raise ValueError(f"weight_type must be 'frequency' or 'prior', got {weight_type!r}")
+    predictors = [*exposures, *covariates]
     design, _ = build_design(
-        data, outcome, [*exposures, *covariates], cluster, weights, reference, outcome_kind
+        spec.data,
+        spec.outcome,
+        predictors,
+        spec.cluster,
+        spec.weights,
+        spec.reference,
+        outcome_kind,
     )
     X, y, w = design.X, design.y, design.w
     fit = irls(X, y, w, family, None if start is None else np.asarray(start, float), tol, maxit)
@@ -353,7 +367,7 @@ def _fit_binary(
         table=tab,
         measure=measure,
         model=model,
-        outcome=outcome,
+        outcome=spec.outcome,
         n=nice(n_all),
         nobs=X.shape[0],
         n_events=nice(e_all),
@@ -436,20 +450,9 @@ def logistic(
     >>> round(res.table["ratio"][1], 3)
     4.619
     """
+    spec = _Spec(data, outcome, exposures, covariates, cluster, weights, weight_type, reference)
     return _fit_binary(
-        "logistic",
-        Family("binomial", "logit"),
-        "OR",
-        data,
-        outcome,
-        exposures,
-        covariates,
-        cluster,
-        weights,
-        weight_type,
-        reference,
-        robust,
-        conf_level,
+        "logistic", Family("binomial", "logit"), "OR", spec, robust=robust, conf_level=conf_level
     )
 
 
@@ -489,20 +492,9 @@ def modified_poisson(
     >>> round(res.table["ratio"][1], 3), res.vcov_type
     (3.0, 'HC0')
     """
+    spec = _Spec(data, outcome, exposures, covariates, cluster, weights, weight_type, reference)
     return _fit_binary(
-        "modified Poisson",
-        Family("poisson", "log"),
-        "PR",
-        data,
-        outcome,
-        exposures,
-        covariates,
-        cluster,
-        weights,
-        weight_type,
-        reference,
-        True,
-        conf_level,
+        "modified Poisson", Family("poisson", "log"), "PR", spec, robust=True, conf_level=conf_level
     )
 
 
@@ -563,10 +555,12 @@ def log_binomial(
     3.0
     """
     args = (data, outcome, exposures, covariates, cluster, weights, weight_type, reference)
+    spec = _Spec(*args)
     fam = Family("binomial", "log")
+    opts = {"robust": robust, "conf_level": conf_level}
     try:
         try:
-            return _fit_binary("log-binomial", fam, "RR", *args, robust, conf_level, start)
+            return _fit_binary("log-binomial", fam, "RR", spec, **opts, start=start)
         except ConvergenceError:
             if start is not None:
                 raise
@@ -576,7 +570,7 @@ def log_binomial(
             etamax = float(np.max(pois._design.X @ st))
             if etamax >= -1e-3:
                 st[0] -= etamax + 1e-3
-            return _fit_binary("log-binomial", fam, "RR", *args, robust, conf_level, st)
+            return _fit_binary("log-binomial", fam, "RR", spec, **opts, start=st)
     except ConvergenceError as exc:
         if not fallback:
             raise ConvergenceError(
@@ -654,21 +648,15 @@ def glm(
     link = links[0] if link is None else link
     if link not in links:
         raise ValueError(f"the {family} family takes link {' or '.join(links)}, got {link!r}")
+    spec = _Spec(data, outcome, exposures, covariates, cluster, weights, weight_type, reference)
     return _fit_binary(
         f"GLM ({family}, {link} link)",
         Family(family, link),
         _GLM_MEASURES[link],
-        data,
-        outcome,
-        exposures,
-        covariates,
-        cluster,
-        weights,
-        weight_type,
-        reference,
-        robust,
-        conf_level,
-        start,
+        spec,
+        robust=robust,
+        conf_level=conf_level,
+        start=start,
         maxit=maxit,
         outcome_kind=kind,
     )
