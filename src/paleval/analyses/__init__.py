@@ -9,6 +9,7 @@
 :func:`waiting_time`           waiting time from referral to first SPC contact
 :func:`cancer_vs_noncancer`    non-cancer versus cancer by Murtagh/Etkind group
 :func:`social_inequality`      inequality by education, income, cohabitation, origin, region
+:func:`care_trajectories`      weekly care in the last year of life; aggressive care at the end
 =============================  ==========================================================
 """
 
@@ -34,9 +35,11 @@ from paleval.analyses.referral import (
     time_to_referral,
 )
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.analyses.trajectories import CareTrajectoriesResult, care_trajectories
 
 __all__ = [
     "AnalysisResult",
+    "CareTrajectoriesResult",
     "CharacteristicsResult",
     "DiagnosisGroupResult",
     "FlowResult",
@@ -47,6 +50,7 @@ __all__ = [
     "TimeToReferralResult",
     "WaitingTimeResult",
     "cancer_vs_noncancer",
+    "care_trajectories",
     "characteristics",
     "flow_result",
     "place_of_death_gp",

@@ -38,8 +38,15 @@ from paleval.cohort.practice import (
     practice_propensity_before_death,
 )
 from paleval.cohort.study import END_OF_LIFE_REGISTERS, end_of_life_cohort, practice_at
+from paleval.cohort.trajectories import (
+    CARE_MEASURES,
+    add_aggressiveness,
+    care_use_unknown,
+    weekly_care_use,
+)
 
 __all__ = [
+    "CARE_MEASURES",
     "CENSOR_REASONS",
     "END_OF_LIFE_REGISTERS",
     "EVENT_CODES",
@@ -50,6 +57,7 @@ __all__ = [
     "Cohort",
     "Flow",
     "FlowStep",
+    "add_aggressiveness",
     "add_charlson",
     "add_drug_use",
     "add_education",
@@ -64,6 +72,7 @@ __all__ = [
     "advanced_disease_codes",
     "age_group",
     "bef_status",
+    "care_use_unknown",
     "charlson_codes",
     "decedent_cohort",
     "diagnosis_group_codes",
@@ -76,5 +85,6 @@ __all__ = [
     "practice_at",
     "practice_home_visit_propensity",
     "practice_propensity_before_death",
+    "weekly_care_use",
     "years_between",
 ]

@@ -1,6 +1,15 @@
 """Figures in one house style: chart primitives over tidy tables, labels in English or Danish."""
 
-from paleval.plots.charts import bars, curves, forest, funnel, points, stacked_bars, trend
+from paleval.plots.charts import (
+    bars,
+    curves,
+    forest,
+    funnel,
+    points,
+    stacked_bars,
+    suppressed_note,
+    trend,
+)
 from paleval.plots.style import (
     LABELS,
     PALETTE,
@@ -27,5 +36,6 @@ __all__ = [
     "save_figure",
     "stacked_bars",
     "style",
+    "suppressed_note",
     "trend",
 ]

@@ -18,7 +18,16 @@ import polars as pl
 
 from paleval.plots.style import PALETTE, figure, label, style
 
-__all__ = ["bars", "curves", "forest", "funnel", "points", "stacked_bars", "trend"]
+__all__ = [
+    "bars",
+    "curves",
+    "forest",
+    "funnel",
+    "points",
+    "stacked_bars",
+    "suppressed_note",
+    "trend",
+]
 
 
 def _groups(table: pl.DataFrame, group: str | None) -> list[Any]:
@@ -157,9 +166,20 @@ def _mark_suppressed(ax: Any, x: np.ndarray, y: np.ndarray, colour: Any) -> bool
     return True
 
 
+def suppressed_note(lang: str = "en") -> str:
+    """The explanation of the "x" that marks a suppressed point, in ``lang``.
+
+    Examples
+    --------
+    >>> suppressed_note("da")
+    'x: værdi skjult af diskretionering'
+    """
+    return _SUPPRESSED_NOTE.get(lang, _SUPPRESSED_NOTE["en"])
+
+
 def _suppressed_note(ax: Any, lang: str) -> None:
     ax.annotate(
-        _SUPPRESSED_NOTE.get(lang, _SUPPRESSED_NOTE["en"]),
+        suppressed_note(lang),
         xy=(0.0, -0.16),
         xycoords="axes fraction",
         fontsize=7,

@@ -205,6 +205,32 @@ LABELS: dict[str, tuple[str, str]] = {
     "dg_per_cent_of_deaths": ("Per cent of deaths", "Procent af dødsfald"),
     "dg_other_causes": ("Other causes", "Andre dødsårsager"),
     # end analyses.inequality and analyses.cancer_noncancer
+    # analyses.trajectories: care in the last year of life
+    "hospital_nights": ("Nights in hospital", "Nætter på hospital"),
+    "acute_admissions": ("Acute admissions", "Akutte indlæggelser"),
+    "emergency_contacts": ("Emergency contacts", "Akutte ambulante kontakter"),
+    "gp_contacts_daytime": ("GP contacts, daytime", "Kontakter med egen læge, dagtid"),
+    "gp_home_visits": ("GP home visits", "Sygebesøg ved egen læge"),
+    "gp_out_of_hours": ("Out-of-hours GP contacts", "Kontakter med lægevagten"),
+    "opioid_dispensings": ("Opioid prescriptions dispensed", "Indløste opioidrecepter"),
+    "per_person": ("Per person", "Pr. person"),
+    "weeks_before_death": ("Weeks before death", "Uger før død"),
+    "share_of_decedents": ("Share of decedents", "Andel af afdøde"),
+    "aggressiveness_title": (
+        "Aggressive care at the end of life",
+        "Aggressiv behandling i livets sidste tid",
+    ),
+    "emergency_contacts_gt1": (
+        "More than one emergency contact",
+        "Mere end én akut ambulant kontakt",
+    ),
+    "acute_admissions_gt1": ("More than one acute admission", "Mere end én akut indlæggelse"),
+    "hospital_nights_gt14": ("More than 14 nights in hospital", "Mere end 14 nætter på hospital"),
+    "death_in_hospital": ("Death in hospital", "Død på hospital"),
+    "spc_none_or_late": (
+        "No or late (<3 days) specialised palliative care",
+        "Ingen eller sen (<3 dage) specialiseret palliativ indsats",
+    ),
 }
 
 

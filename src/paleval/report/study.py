@@ -31,11 +31,12 @@ __all__ = [
     "study_registers",
 ]
 
-_CACHE_VERSION = "6"  # 2: the LPR registers are validated too; 3: incident non-cancer
+_CACHE_VERSION = "7"  # 2: the LPR registers are validated too; 3: incident non-cancer
 # cohort on markers of advanced disease, censoring at new cancer and emigration; 4: declared
 # coverage gaps, practice propensity before death, income 3 years before death, age 80-89/90+;
 # 5: keyed by the register files read (size, mtime, content hash), not manifest.json;
 # 6: nursing-home residence unknown before the register begins, residence in the incident cohorts
+# 7: care in the last year of life (care_use, care_unknown, Earle's counts in decedents)
 
 
 _SAMPLE = 1 << 20  # bytes hashed at each end of a register file
@@ -136,6 +137,12 @@ class StudyData:
         Incident cohorts from diagnosis (:mod:`paleval.cohort.incident`).
     dpd
         The DPD referrals (referral level) as loaded.
+    care_use
+        Care week by week in the last year of life, per decedent (sparse:
+        :func:`paleval.cohort.weekly_care_use`, every measure).
+    care_unknown
+        Decedents whose care measure is unknown (a declared coverage gap:
+        :func:`paleval.cohort.care_use_unknown`).
     flow
         The decedent cohort's flow table (``step, label, n, excluded``).
     validation
@@ -150,9 +157,20 @@ class StudyData:
     dpd: pl.DataFrame
     flow: pl.DataFrame
     validation: pl.DataFrame
+    care_use: pl.DataFrame
+    care_unknown: pl.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
 
-    _FRAMES = ("decedents", "incident_cancer", "incident_noncancer", "dpd", "flow", "validation")
+    _FRAMES = (
+        "decedents",
+        "incident_cancer",
+        "incident_noncancer",
+        "dpd",
+        "flow",
+        "validation",
+        "care_use",
+        "care_unknown",
+    )
 
     def flow_object(self) -> Any:
         """The flow as a :class:`paleval.cohort.Flow` (for ``.plot()``)."""
@@ -295,6 +313,7 @@ def _build(
         incident_noncancer_cohort,
     )
     from paleval.cohort.incident import advanced_disease_codes
+    from paleval.cohort.trajectories import add_aggressiveness, care_use_unknown, weekly_care_use
     from paleval.registers import lpr_contacts, lpr_diagnoses, scan_registers
 
     # the incident cohorts censor at emigration when DST's migration register (vnds) is
@@ -320,13 +339,25 @@ def _build(
         start=start,
         end=end,
     )
+    # Earle's aggressiveness counts join the decedents; weekly care in the last year is its
+    # own (sparse) frame
+    decedents = add_aggressiveness(eol.collect(), contacts).collect()
+    persons = pl.col("PNR").is_in(decedents["PNR"].implode())
+    care = weekly_care_use(
+        decedents,
+        contacts=contacts,
+        sssy=regs["sssy"].filter(persons),
+        lmdb=regs["lmdb"].filter(persons),
+    )
     return StudyData(
-        decedents=eol.collect(),
+        decedents=decedents,
         incident_cancer=cancer.collect(),
         incident_noncancer=noncancer.collect(),
         dpd=regs["dpd"].collect(engine="streaming"),
         flow=eol.flow.table,
         validation=findings,
+        care_use=care.collect(engine="streaming"),
+        care_unknown=care_use_unknown(decedents).collect(),
     )
 
 

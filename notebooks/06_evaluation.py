@@ -1,0 +1,77 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Evaluation: care in the last year of life
+#
+# Health-care use week by week in the last year of life, the classic figure of end-of-life
+# research: nights in hospital, acute admissions, emergency contacts, daytime and out-of-hours
+# GP contacts, GP home visits and opioid prescriptions, by group. Then the indicators of
+# aggressive care at the end of life of Earle et al. (J Clin Oncol 2003;21:1133-8) that the
+# registers measure: more than one emergency contact or acute admission, or more than 14
+# nights in hospital, in the last 30 days; death in hospital; no or late (under 3 days)
+# specialised palliative care. Chemotherapy and intensive care need LPR procedure codes, which
+# the study does not read. Out-of-hours GP use is unknown, not 0, in the Capital Region from
+# 2014 (its 1813 service is not in the health insurance register). Definitions and sources:
+# `docs/methods.md`.
+
+# %% tags=["parameters"]
+data_dir = "../data_synthetic/small"  # folder of register files (synthetic or a real extract)
+start = "2010-01-01"  # study period: deaths from ...
+end = "2024-12-31"  # ... to
+lang = "en"  # figure language: "en" or "da"
+output_dir = "../reports/interactive"  # where figures/ and tables/ are written
+threshold = 5  # disclosure control: smallest publishable count
+rounding = None  # or 5 / 10: published counts rounded to a multiple (after suppression)
+formats = ["png", "svg"]  # figure file formats
+cache_dir = None  # cache of the built study frames (None: beside the data)
+
+# %%
+
+# %%
+import matplotlib.pyplot as plt
+
+from paleval.analyses import care_trajectories
+from paleval.report import export, load_study
+
+study = load_study(data_dir, start=start, end=end, cache_dir=cache_dir)
+options = dict(threshold=threshold, rounding=rounding, lang=lang, formats=formats)
+
+# %% [markdown]
+# ## Cancer and non-cancer decedents
+# Mean use per person in each week before death (week 1: the 7 days ending on the death day),
+# with 95 % confidence intervals; weeks with fewer than 5 persons using the service are
+# suppressed (marked x, never bridged).
+
+# %%
+care = care_trajectories(study.decedents, study.care_use, unknown=study.care_unknown, by="cancer")
+care_pub = export(care, "care_last_year_cancer", output_dir, **options)
+for kind in care_pub.figures:
+    care_pub.plot(kind, lang=lang)
+    plt.show()
+care_pub
+
+# %% [markdown]
+# ## By region
+# The same indicators by region of residence at death: regional variation in aggressive care.
+
+# %%
+by_region = care_trajectories(
+    study.decedents, study.care_use, unknown=study.care_unknown, by="region"
+)
+region_pub = export(
+    by_region, "care_last_year_region", output_dir, figures=["indicators"], **options
+)
+region_pub.plot("indicators", lang=lang)
+plt.show()
+region_pub.tables["indicators"]
