@@ -23,6 +23,7 @@ __all__ = [
     "curves",
     "forest",
     "funnel",
+    "place_labels",
     "points",
     "stacked_bars",
     "suppressed_note",
@@ -178,10 +179,15 @@ def suppressed_note(lang: str = "en") -> str:
 
 
 def _suppressed_note(ax: Any, lang: str) -> None:
+    """The note under the x-axis label (anchored to it, so the two never overlap)."""
     ax.annotate(
         suppressed_note(lang),
-        xy=(0.0, -0.16),
-        xycoords="axes fraction",
+        xy=(0.0, 0.0),
+        xycoords=ax.xaxis.label,
+        xytext=(0, -3),
+        textcoords="offset points",
+        va="top",
+        ha="left",
         fontsize=7,
         color="0.3",
     )
@@ -549,17 +555,70 @@ def funnel(
         lo = np.interp(units[n].to_numpy(), outer["n"].to_numpy(), outer["lower_limit"].to_numpy())
         hi = np.interp(units[n].to_numpy(), outer["n"].to_numpy(), outer["upper_limit"].to_numpy())
         est = units[estimate].to_numpy()
-        for name, xv, yv, out in zip(
-            units[unit], units[n], est, (est < lo) | (est > hi), strict=True
-        ):
-            if out:
-                ax.annotate(
-                    label(name, lang), (xv, scale * yv), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points",
-                )  # fmt: skip
+        outside = (est < lo) | (est > hi)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel + (" (%)" if percent else ""))
         if title:
             ax.set_title(title)
         ax.legend()
+        names = [label(v, lang) for v in units[unit].filter(pl.Series(outside))]
+        points_out = list(zip(units[n].to_numpy()[outside], scale * est[outside], strict=True))
+        place_labels(ax, names, points_out)
     return ax
+
+
+_OFFSETS = ((3, 3), (3, -10), (-3, 3), (-3, -10), (3, 12), (3, -19), (-3, 12), (-3, -19))
+
+
+def place_labels(ax: Any, texts: Sequence[str], points: Sequence[tuple[float, float]]) -> list:
+    """Label points so that no label overlaps another label, the title, the legend or the
+    axis labels: each label takes the first of a few offsets around its point that is free,
+    else it is left out (the point stays) and the figure says how many were left out.
+
+    Returns the placed annotations.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([1, 1.001], [1, 1.001], "o")
+    >>> anns = place_labels(ax, ["first unit", "second unit"], [(1, 1), (1.001, 1.001)])
+    >>> a, b = (x.get_window_extent() for x in anns)
+    >>> bool(a.overlaps(b))
+    False
+    >>> plt.close(fig)
+    """
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    taken = [
+        t.get_window_extent(renderer)
+        for t in (ax.title, ax.xaxis.label, ax.yaxis.label)
+        if t.get_text()
+    ]
+    if ax.get_legend() is not None:
+        taken.append(ax.get_legend().get_window_extent(renderer))
+    frame = ax.get_window_extent(renderer)
+    placed, skipped = [], 0
+    for text, xy in zip(texts, points, strict=True):
+        for dx, dy in _OFFSETS:
+            ann = ax.annotate(
+                text, xy, xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                ha="left" if dx > 0 else "right",
+            )  # fmt: skip
+            box = ann.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1 + 2
+            if inside and not any(box.overlaps(b) for b in taken):
+                taken.append(box)
+                placed.append(ann)
+                break
+            ann.remove()
+        else:
+            skipped += 1
+    if skipped:
+        ax.annotate(
+            f"{skipped} label(s) left out: no room",
+            xy=(1.0, 0.0), xycoords=ax.xaxis.label, xytext=(0, -3),
+            textcoords="offset points", ha="right", va="top", fontsize=7, color="0.3",
+        )  # fmt: skip
+    return placed
