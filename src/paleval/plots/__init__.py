@@ -3,6 +3,7 @@
 from paleval.plots.charts import (
     bars,
     curves,
+    fit_ticklabels,
     forest,
     funnel,
     place_labels,
@@ -30,6 +31,7 @@ __all__ = [
     "colour_for",
     "curves",
     "figure",
+    "fit_ticklabels",
     "forest",
     "funnel",
     "label",

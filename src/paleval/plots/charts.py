@@ -10,6 +10,8 @@ note; points, bars and forest plots leave them out.
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from paleval.plots.style import PALETTE, figure, label, style
 __all__ = [
     "bars",
     "curves",
+    "fit_ticklabels",
     "forest",
     "funnel",
     "place_labels",
@@ -367,7 +370,8 @@ def points(
         if log:
             _log_ratio_axis(ax, "y")
         ax.set_xticks(range(len(xs)))
-        ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
+        ax.set_xticklabels([label(v, lang) for v in xs])
+        fit_ticklabels(ax)
         ax.set_ylabel(ylabel + (" (%)" if scale == 100.0 else ""))
         _finish(ax, title, group, groups, lang)
     return ax
@@ -422,7 +426,8 @@ def bars(
                 label=None if g is None else label(g, lang),
             )
         ax.set_xticks(range(len(xs)))
-        ax.set_xticklabels([label(v, lang) for v in xs], rotation=20 if len(xs) > 4 else 0)
+        ax.set_xticklabels([label(v, lang) for v in xs])
+        fit_ticklabels(ax)
         ax.set_ylabel(ylabel + (" (%)" if percent else ""))
         _finish(ax, title, group, groups, lang)
     return ax
@@ -567,6 +572,42 @@ def funnel(
     return ax
 
 
+def _overlapping(boxes: list) -> bool:
+    return any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+
+
+def fit_ticklabels(ax: Any, width: int = 22) -> None:
+    """Make the categorical x tick labels of ``ax`` readable without overlapping: long labels
+    are wrapped at ``width`` characters, then the labels are turned 30, 45 and at last 90
+    degrees until no two overlap.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots(figsize=(3, 2))
+    >>> _ = ax.set_xticks(range(6))
+    >>> _ = ax.set_xticklabels([f"a rather long category label {i}" for i in range(6)])
+    >>> fit_ticklabels(ax)
+    >>> ax.get_xticklabels()[0].get_rotation()
+    90.0
+    >>> plt.close(fig)
+    """
+    labels = ax.get_xticklabels()
+    for t in labels:
+        text = t.get_text()
+        if len(text) > width and "\n" not in text:
+            t.set_text(textwrap.fill(text, width))
+    renderer = ax.figure.canvas.get_renderer()
+    for angle in (0, 30, 45, 90):
+        for t in labels:
+            t.set_rotation(angle)
+            t.set_horizontalalignment("center" if angle in (0, 90) else "right")
+            t.set_rotation_mode("anchor" if angle not in (0, 90) else "default")
+        ax.figure.canvas.draw()
+        if not _overlapping([t.get_window_extent(renderer) for t in labels if t.get_text()]):
+            return
+
+
 _OFFSETS = ((3, 3), (3, -10), (-3, 3), (-3, -10), (3, 12), (3, -19), (-3, 12), (-3, -19))
 
 
@@ -607,7 +648,8 @@ def place_labels(ax: Any, texts: Sequence[str], points: Sequence[tuple[float, fl
                 ha="left" if dx > 0 else "right",
             )  # fmt: skip
             box = ann.get_window_extent(renderer)
-            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1 + 2
+            # inside the axes: a title or facet label set later cannot cover it
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1
             if inside and not any(box.overlaps(b) for b in taken):
                 taken.append(box)
                 placed.append(ann)
