@@ -35,9 +35,9 @@ import polars as pl
 from scipy import special
 
 from paleval.stats._design import build_design, offset_values
-from paleval.stats._glm import ConvergenceError, Family, irls, wald_table
+from paleval.stats._glm import ConvergenceError, Family, GLMFit, irls, wald_table
 
-__all__ = ["NegativeBinomialResult", "negative_binomial"]
+__all__ = ["NegativeBinomialResult", "fit_negbin", "negative_binomial"]
 
 
 @dataclass
@@ -274,24 +274,8 @@ def negative_binomial(
         data, outcome, covariates, None, None, reference, "count", extra_columns=extra
     )
     off, off_col = offset_values(design.data, offset, exposure)
-    X, y, w = design.X, design.y, design.w
-    fit = irls(X, y, w, Family("poisson", "log"), maxit=maxit, offset=off)
-    theta, _ = theta_ml(y, fit.mu, w, maxit=maxit)
-    converged = False
-    it = 0
-    for it in range(1, maxit + 1):  # noqa: B007
-        fit = irls(X, y, w, Family("negbin", "log", theta), start=fit.coef, maxit=maxit, offset=off)
-        new, _ = theta_ml(y, fit.mu, w, maxit=maxit)
-        change = abs(new - theta) / theta
-        theta = new
-        if change < 1e-10:
-            converged = True
-            break
-    fit = irls(X, y, w, Family("negbin", "log", theta), start=fit.coef, maxit=maxit, offset=off)
-    theta_se = theta_ml(y, fit.mu, w, maxit=maxit)[1]
-    converged = converged and fit.converged
-    if not converged:
-        raise ConvergenceError(f"negative binomial fit did not converge in {maxit} alternations")
+    y, w = design.y, design.w
+    fit, theta, theta_se, it = fit_negbin(design.X, y, w, off, maxit)
     terms = design.coding.terms
     vcov = fit.bread
     ll = nb_loglik(y, fit.mu, theta, w)
@@ -310,7 +294,41 @@ def negative_binomial(
         nobs=int(y.size),
         n_dropped=design.n_dropped,
         offset=off_col,
-        converged=converged,
+        converged=True,
         iterations=it,
         conf_level=conf_level,
     )
+
+
+def fit_negbin(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, offset: np.ndarray | None, maxit: int = 100
+) -> tuple[GLMFit, float, float, int]:
+    """The NB2 fit on a design matrix: the IRLS state at the final ``theta``, ``theta``, its
+    SE and the number of alternations (see :func:`negative_binomial`).
+
+    Examples
+    --------
+    >>> X = np.column_stack([np.ones(8), [0, 0, 0, 0, 1, 1, 1, 1]])
+    >>> y = np.array([0.0, 2, 1, 5, 0, 7, 3, 9])
+    >>> fit, theta, se, it = fit_negbin(X, y, np.ones(8), None)
+    >>> [round(float(v), 4) for v in np.exp(fit.coef)]
+    [2.0, 2.375]
+    """
+    fit = irls(X, y, w, Family("poisson", "log"), maxit=maxit, offset=offset)
+    theta, _ = theta_ml(y, fit.mu, w, maxit=maxit)
+    converged = False
+    it = 0
+    for it in range(1, maxit + 1):  # noqa: B007
+        nb = Family("negbin", "log", theta)
+        fit = irls(X, y, w, nb, start=fit.coef, maxit=maxit, offset=offset)
+        new, _ = theta_ml(y, fit.mu, w, maxit=maxit)
+        change = abs(new - theta) / theta
+        theta = new
+        if change < 1e-10:
+            converged = True
+            break
+    nb = Family("negbin", "log", theta)
+    fit = irls(X, y, w, nb, start=fit.coef, maxit=maxit, offset=offset)
+    if not (converged and fit.converged):
+        raise ConvergenceError(f"negative binomial fit did not converge in {maxit} alternations")
+    return fit, theta, theta_ml(y, fit.mu, w, maxit=maxit)[1], it
