@@ -191,9 +191,16 @@ def _whiten(cl: _Clusters, corstr: str, alpha: float, m: np.ndarray) -> np.ndarr
         means = cl.sums(m) / n[:, None]
         return (m - (d[:, None] * means)[cl.code]) / np.sqrt(1 - alpha)
     gap = np.diff(cl.wave, prepend=cl.wave[0])
-    rho = np.where(cl.first, 0.0, alpha ** np.where(cl.first, 1.0, gap))
-    prev = np.vstack([np.zeros((1, m.shape[1])), m[:-1]])
-    return (m - rho[:, None] * prev) / np.sqrt(1 - rho**2)[:, None]
+    if np.all(gap[~cl.first] == 1):  # consecutive order values: one rho
+        rho = np.where(cl.first, 0.0, alpha)
+    else:
+        rho = np.where(cl.first, 0.0, alpha ** np.where(cl.first, 1.0, gap))
+    out = np.empty_like(m)
+    out[0] = m[0]
+    np.multiply(rho[1:, None], m[:-1], out=out[1:])
+    np.subtract(m[1:], out[1:], out=out[1:])
+    out /= np.sqrt(1 - rho**2)[:, None]
+    return out
 
 
 def _alpha_exchangeable(cl: _Clusters, r: np.ndarray, phi: float) -> float:
@@ -441,8 +448,8 @@ def _beta_step(X, y, off, fam, cl, corstr, alpha, beta):
     """One Fisher-scoring step of the estimating equations (phi cancels), step halved while
     the fitted means leave the family's valid range (as geepack)."""
     D, r = _standardised(X, y, off, fam, beta)
-    Dw = _whiten(cl, corstr, alpha, D)
-    rw = _whiten(cl, corstr, alpha, r[:, None])[:, 0]
+    both = _whiten(cl, corstr, alpha, np.column_stack([D, r]))
+    Dw, rw = both[:, :-1], both[:, -1]
     step = np.linalg.solve(Dw.T @ Dw, Dw.T @ rw)
     for _ in range(60):
         new = beta + step
@@ -454,8 +461,8 @@ def _beta_step(X, y, off, fam, cl, corstr, alpha, beta):
 
 def _covariances(X, y, off, fam, cl, corstr, alpha, phi, beta):
     D, r = _standardised(X, y, off, fam, beta)
-    Dw = _whiten(cl, corstr, alpha, D)
-    rw = _whiten(cl, corstr, alpha, r[:, None])[:, 0]
+    both = _whiten(cl, corstr, alpha, np.column_stack([D, r]))
+    Dw, rw = both[:, :-1], both[:, -1]
     naive = np.linalg.inv(Dw.T @ Dw / phi)
     U = cl.sums(Dw * (rw / phi)[:, None])
     return naive @ (U.T @ U) @ naive, naive
