@@ -170,3 +170,21 @@ def test_bad_input():
         )
     with pytest.raises(ValueError, match="needs a log-link family"):
         segmented_regression(SB, "front", "date", LAW, exposure="kms")
+
+
+def test_planted_effects_inside_ci():
+    # tests/reference/its.R planted: trend 0.1, level -2 and slope -0.15 from 2014 Q3, level +1
+    # and slope 0 from 2018 Q1, 0.3 sin(2 pi s / 4), AR(1) errors with phi 0.5
+    res = segmented_regression(QU, "rate", "date", QDATES, seasonality=1, se="model", errors="ar1")
+    truth = {
+        "time": 0.1,
+        "level[2014-07-01]": -2.0,
+        "slope[2014-07-01]": -0.15,
+        "level[2018-01-01]": 1.0,
+        "slope[2018-01-01]": 0.0,
+        "sin1": 0.3,
+        "cos1": 0.0,
+    }
+    tab = res.table.filter(pl.col("term").is_in(list(truth)))
+    for term, lo, hi in tab.select("term", "conf_low", "conf_high").rows():
+        assert lo < truth[term] < hi, term

@@ -119,3 +119,19 @@ def test_bad_input():
     p = pl.DataFrame({"y": rng.poisson(3.0, 400), "x": rng.normal(size=400)})
     with pytest.raises(ConvergenceError, match="no overdispersion"):
         negative_binomial(p, "y", ["x"])
+
+
+def test_planted_effects_inside_ci():
+    # tests/reference/negbin.R planted: intercept 0.4 - 0.015 * 75, South 0.3, North -0.2,
+    # Zealand 0.5, age 0.015 per year, theta (size) 1.7
+    res = fit("synth")
+    truth = {
+        "(Intercept)": 0.4 - 0.015 * 75,
+        "region[North]": -0.2,
+        "region[South]": 0.3,
+        "region[Zealand]": 0.5,
+        "age": 0.015,
+    }
+    for term, lo, hi in res.table.select("term", "conf_low", "conf_high").rows():
+        assert lo < truth[term] < hi, term
+    assert abs(res.theta - 1.7) < 1.96 * res.theta_se
