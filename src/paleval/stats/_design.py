@@ -212,10 +212,13 @@ def build_design(
     weights: str | None,
     reference: Mapping[str, str] | None,
     outcome_kind: OutcomeKind,
+    extra_columns: Sequence[str] = (),
 ) -> tuple[Design, list[str] | None]:
     """The design of a model, and the outcome's levels for a nominal outcome.
 
-    Rows with a missing value in any used column are dropped (counted in ``n_dropped``).
+    Rows with a missing value in any used column are dropped (counted in ``n_dropped``);
+    ``extra_columns`` (e.g. an offset or a time order) count as used and are kept in
+    ``Design.data``.
 
     Examples
     --------
@@ -226,7 +229,7 @@ def build_design(
     """
     predictors = list(predictors)
     reference = dict(reference or {})
-    extra = [c for c in (cluster, weights) if c is not None]
+    extra = [c for c in (cluster, weights) if c is not None] + list(extra_columns)
     cols = _check_columns(data, outcome, predictors, extra, reference)
     frame = data.select(cols)
     miss = frame.select(missing_mask(frame, cols).alias("m"))["m"]
@@ -252,3 +255,41 @@ def build_design(
     if cluster is not None:
         cl = clean[cluster].rank("dense").to_numpy().astype(np.int64) - 1
     return Design(X, y, w, cl, coding, clean, n_dropped, weights is not None), y_levels
+
+
+def offset_values(
+    data: pl.DataFrame, offset: str | None, exposure: str | None
+) -> tuple[np.ndarray | None, str | None]:
+    """The offset of a log-link model, from ``offset`` (a column on the log scale, as R
+    ``offset = ``) or ``exposure`` (person-time, whose log is the offset), and the column used.
+
+    Raises a ``ValueError`` naming the column when both are given, or when values are not
+    finite (offset) or not positive (exposure). Rows with a missing value are the caller's
+    to drop first (they are counted as dropped rows).
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"pt": [1.0, 2.0]})
+    >>> off, col = offset_values(d, None, "pt")
+    >>> [round(float(v), 4) for v in off], col
+    ([0.0, 0.6931], 'pt')
+    """
+    if offset is not None and exposure is not None:
+        raise ValueError("give either `offset` (log scale) or `exposure`, not both")
+    col = offset if offset is not None else exposure
+    if col is None:
+        return None, None
+    if col not in data.columns:
+        raise ValueError(f"column {col!r} (the {'offset' if offset else 'exposure'}) not found")
+    if not data.schema[col].is_numeric():
+        raise ValueError(f"column {col!r} must be numeric, got {data.schema[col]}")
+    v = data[col].cast(pl.Float64).to_numpy()
+    if exposure is not None:
+        bad = int(np.sum(~(v > 0) | ~np.isfinite(v)))
+        if bad:
+            raise ValueError(f"exposure column {col!r}: {bad} row(s) not positive and finite")
+        return np.log(v), col
+    bad = int(np.sum(~np.isfinite(v)))
+    if bad:
+        raise ValueError(f"offset column {col!r}: {bad} row(s) not finite")
+    return v, col

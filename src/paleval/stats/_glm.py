@@ -33,7 +33,9 @@ class ConvergenceError(RuntimeError):
 @dataclass(frozen=True)
 class Family:
     """An exponential family and its link (R ``family`` objects): ``binomial`` with ``logit``
-    or ``log``, ``poisson`` with ``log``, ``gaussian`` with ``identity``.
+    or ``log``, ``poisson`` with ``log``, ``gaussian`` with ``identity``, and ``negbin``
+    (negative binomial NB2, variance ``mu + mu^2 / theta``, R ``MASS::negative.binomial``)
+    with ``log`` and a fixed ``theta``.
 
     Examples
     --------
@@ -43,6 +45,7 @@ class Family:
 
     name: str
     link: str
+    theta: float = float("inf")  # negbin only: the NB2 shape parameter
 
     def linkinv(self, eta: np.ndarray) -> np.ndarray:
         if self.link == "logit":
@@ -71,6 +74,8 @@ class Family:
             return mu * (1 - mu)
         if self.name == "poisson":
             return mu
+        if self.name == "negbin":
+            return mu + mu**2 / self.theta
         return np.ones_like(mu)
 
     def valid(self, mu: np.ndarray) -> bool:
@@ -78,7 +83,7 @@ class Family:
             return False
         if self.name == "binomial":
             return bool(np.all((mu > 0) & (mu < 1)))
-        if self.name == "poisson":
+        if self.name in ("poisson", "negbin"):
             return bool(np.all(mu > 0))
         return True
 
@@ -87,6 +92,8 @@ class Family:
             return (w * y + 0.5) / (w + 1)
         if self.name == "poisson":
             return y + 0.1
+        if self.name == "negbin":
+            return y + (y == 0) / 6
         return y.astype(float)
 
     def deviance(self, y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
@@ -97,6 +104,11 @@ class Family:
                 return float(2 * np.sum(w * (t1 + t2)))
             if self.name == "poisson":
                 t = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+                return float(2 * np.sum(w * t))
+            if self.name == "negbin":
+                th = self.theta
+                t = np.where(y > 0, y * np.log(y / mu), 0.0)
+                t = t - (y + th) * np.log((y + th) / (mu + th))
                 return float(2 * np.sum(w * t))
         return float(np.sum(w * (y - mu) ** 2))
 
@@ -123,9 +135,15 @@ def irls(
     start: np.ndarray | None = None,
     tol: float = 1e-12,
     maxit: int = 100,
+    offset: np.ndarray | None = None,
 ) -> GLMFit:
-    """Iteratively reweighted least squares with R ``glm.fit`` semantics."""
+    """Iteratively reweighted least squares with R ``glm.fit`` semantics.
+
+    ``offset`` (one value per row, on the linear-predictor scale, e.g. log person-time) is
+    added to ``X @ coef`` as R ``glm(..., offset = )``; ``eta`` in the result includes it.
+    """
     p = X.shape[1]
+    off = np.zeros(X.shape[0]) if offset is None else np.asarray(offset, dtype=float)
     if start is None:
         eta = family.linkfun(family.mustart(y, w))
         coefold = None
@@ -133,7 +151,7 @@ def irls(
         coefold = np.asarray(start, dtype=float)
         if coefold.shape != (p,):
             raise ValueError(f"start must have length {p}")
-        eta = X @ coefold
+        eta = X @ coefold + off
     mu = family.linkinv(eta)
     if not family.valid(mu):
         raise ConvergenceError(
@@ -149,7 +167,7 @@ def irls(
         var = family.variance(mu)
         rows = slice(None) if good.all() else good  # usually all: views, not copies
         with np.errstate(over="ignore", invalid="ignore"):
-            z = eta[rows] + (y[rows] - mu[rows]) / mueta[rows]
+            z = eta[rows] - off[rows] + (y[rows] - mu[rows]) / mueta[rows]
             wz = np.sqrt(w[rows] * mueta[rows] ** 2 / var[rows])
         if not (np.all(np.isfinite(z)) and np.all(np.isfinite(wz))):
             # the linear predictor has run off to where the working weights overflow: the
@@ -159,7 +177,7 @@ def irls(
                 "separation, e.g. a level of a predictor with no events)"
             )
         start_new = weighted_lstsq(X[rows] * wz[:, None], z * wz)
-        eta = X @ start_new
+        eta = X @ start_new + off
         mu = family.linkinv(eta)
         dev = family.deviance(y, mu, w)
         halvings = 0
@@ -173,7 +191,7 @@ def irls(
             if halvings > 60:
                 raise ConvergenceError("step halving failed to find valid fitted values")
             start_new = (start_new + coefold) / 2
-            eta = X @ start_new
+            eta = X @ start_new + off
             mu = family.linkinv(eta)
             dev = family.deviance(y, mu, w)
         small_step = coefold is not None and np.max(np.abs(start_new - coefold)) < 1e-8
@@ -235,3 +253,35 @@ def sandwich(
         ws = scores * w[:, None]
         meat = ws.T @ ws
     return bread @ meat @ bread
+
+
+def wald_table(
+    terms: list[str],
+    coef: np.ndarray,
+    vcov: np.ndarray,
+    conf_level: float,
+) -> dict[str, np.ndarray | list[str]]:
+    """Columns of a tidy coefficient table: ``term, estimate, std_error, statistic, p_value,
+    conf_low, conf_high`` (Wald, normal quantiles, link scale) and ``ratio, ratio_low,
+    ratio_high`` (exponentiated), as a dict for ``polars.DataFrame``."""
+    from scipy import stats  # lazy: only the tables need it
+
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
+    z = stats.norm.ppf(0.5 + conf_level / 2)
+    se = np.sqrt(np.diag(vcov))
+    stat = coef / se
+    low, high = coef - z * se, coef + z * se
+    with np.errstate(over="ignore"):
+        return {
+            "term": list(terms),
+            "estimate": coef,
+            "std_error": se,
+            "statistic": stat,
+            "p_value": 2 * stats.norm.sf(np.abs(stat)),
+            "conf_low": low,
+            "conf_high": high,
+            "ratio": np.exp(coef),
+            "ratio_low": np.exp(low),
+            "ratio_high": np.exp(high),
+        }
