@@ -1,16 +1,17 @@
 """The analyses: one call on a cohort frame, returning a result object with tables and figures.
 
-=============================  ==========================================================
-:func:`characteristics`        Table 1 by group (:class:`CharacteristicsResult`)
-:func:`time_to_referral`       SPC referral/contact from diagnosis, death competing
-:func:`referral_before_death`  referral and first contact before death; late referral
-:func:`place_of_death_gp`      place of death relative to the GP's involvement
-:func:`quality_indicators`     the DPD quality indicators 1-5 with standards and funnels
-:func:`waiting_time`           waiting time from referral to first SPC contact
-:func:`cancer_vs_noncancer`    non-cancer versus cancer by Murtagh/Etkind group
-:func:`social_inequality`      inequality by education, income, cohabitation, origin, region
-:func:`care_trajectories`      weekly care in the last year of life; aggressive care at the end
-=============================  ==========================================================
+=================================  ==================================================================
+:func:`characteristics`            Table 1 by group (:class:`CharacteristicsResult`)
+:func:`time_to_referral`           SPC referral/contact from diagnosis, death competing
+:func:`referral_before_death`      referral and first contact before death; late referral
+:func:`place_of_death_gp`          place of death relative to the GP's involvement
+:func:`quality_indicators`         the DPD quality indicators 1-5 with standards and funnels
+:func:`waiting_time`               waiting time from referral to first SPC contact
+:func:`cancer_vs_noncancer`        non-cancer versus cancer by Murtagh/Etkind group
+:func:`social_inequality`          inequality by education, income, cohabitation, origin, region
+:func:`care_trajectories`          weekly care in the last year of life; aggressive care at the end
+:func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
+=================================  ==================================================================
 """
 
 from paleval.analyses.cancer_noncancer import DiagnosisGroupResult, cancer_vs_noncancer
@@ -20,6 +21,7 @@ from paleval.analyses.descriptive import (
     characteristics,
     flow_result,
 )
+from paleval.analyses.evaluation import InterruptedTimeSeriesResult, interrupted_time_series
 from paleval.analyses.indicators import (
     QualityIndicatorResult,
     WaitingTimeResult,
@@ -44,6 +46,7 @@ __all__ = [
     "DiagnosisGroupResult",
     "FlowResult",
     "InequalityResult",
+    "InterruptedTimeSeriesResult",
     "PlaceOfDeathResult",
     "QualityIndicatorResult",
     "ReferralBeforeDeathResult",
@@ -53,6 +56,7 @@ __all__ = [
     "care_trajectories",
     "characteristics",
     "flow_result",
+    "interrupted_time_series",
     "place_of_death_gp",
     "quality_indicators",
     "referral_before_death",

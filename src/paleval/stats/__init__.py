@@ -1,8 +1,8 @@
 """Statistical estimators, validated against R; no knowledge of registers.
 
 Everything here takes arrays or polars frames and returns tidy polars frames or result objects
-with ``.table``; reference values from R (survival, cmprsk, sandwich, nnet, stats) are under
-``tests/reference/``.
+with ``.table``; reference values from R (survival, cmprsk, sandwich, nnet, stats, MASS,
+geepack, nlme, lme4) are under ``tests/reference/``.
 """
 
 from paleval.stats.competing import (
@@ -14,13 +14,16 @@ from paleval.stats.competing import (
     fine_gray,
     gray_test,
 )
+from paleval.stats.count import NegativeBinomialResult, negative_binomial
 from paleval.stats.funnel import funnel_flags, funnel_limits
+from paleval.stats.gee import GEEResult, gee
 from paleval.stats.inequality import (
     concentration_index,
     relative_index_of_inequality,
     ridit_scores,
     slope_index_of_inequality,
 )
+from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_regression
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
     ConvergenceError,
@@ -47,10 +50,13 @@ __all__ = [
     "ConvergenceError",
     "CoxResult",
     "FineGrayResult",
+    "GEEResult",
     "GrayTestResult",
     "HazardRegressionResult",
     "KaplanMeierResult",
+    "NegativeBinomialResult",
     "RegressionResult",
+    "SegmentedRegressionResult",
     "SurvivalCurveResult",
     "aalen_johansen",
     "cause_specific_cox",
@@ -60,6 +66,7 @@ __all__ = [
     "fine_gray",
     "funnel_flags",
     "funnel_limits",
+    "gee",
     "glm",
     "gray_test",
     "indirect_standardise",
@@ -69,10 +76,13 @@ __all__ = [
     "marginal_risks",
     "modified_poisson",
     "multinomial",
+    "negative_binomial",
+    "newey_west",
     "proportion_ci",
     "relative_index_of_inequality",
     "ridit_scores",
     "risk_difference",
     "risk_ratio",
+    "segmented_regression",
     "slope_index_of_inequality",
 ]

@@ -1,0 +1,253 @@
+"""Evaluating an intervention from a cohort: interrupted time series of a person-level outcome.
+
+:func:`interrupted_time_series` turns a cohort (one row per person, a date and a 0/1 outcome)
+into a monthly or quarterly series of persons (``n``) and events, and fits a segmented
+regression (:func:`paleval.stats.segmented_regression`): by default a Poisson model of the
+events with the persons as exposure (``log n`` offset), so the effects are ratios of the share
+(the level change at the intervention and the change in the monthly trend), with harmonic
+seasonality and Newey-West standard errors (Bernal, Cummins and Gasparrini, Int J Epidemiol
+2017;46:348-55). ``family="gaussian"`` models the share itself (differences in percentage
+points).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import polars as pl
+
+from paleval.analyses._common import as_frame
+from paleval.analyses.result import AnalysisResult
+from paleval.disclosure import Complement, Margin, Protection
+from paleval.plots import PALETTE, figure, label, style, suppressed_note
+from paleval.stats.its import segmented_regression
+
+__all__ = ["InterruptedTimeSeriesResult", "interrupted_time_series"]
+
+_TRUNC = {"month": "1mo", "quarter": "1q"}
+
+
+class InterruptedTimeSeriesResult(AnalysisResult):
+    """An interrupted time series of a share.
+
+    Tables
+    ------
+    ``effects`` (main): ``term, estimate, conf_low, conf_high, p_value, n, events`` (the
+    segmented regression's level and slope changes; ratios for the Poisson and negative
+    binomial families, differences of the share for the Gaussian; ``n``, ``events``: the
+    persons and events of the whole series). ``series``: ``period, n, events, share,
+    fitted, counterfactual`` (shares; the counterfactual without the intervention terms).
+
+    Figures: ``series`` (observed shares, the fitted and counterfactual lines, the
+    intervention dates).
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ("series",)
+
+    def _plot_series(self, ax: Any = None, lang: str = "en") -> Any:
+        tab = self.tables["series"]
+        if ax is None:
+            _fig, ax = figure(7.0, 4.0)
+        x = tab["period"].to_numpy()
+        with style():
+            share = 100 * tab["share"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+            ax.plot(x, share, "o", markersize=3, color=PALETTE[0], label=label("observed", lang))
+            hidden = np.isnan(share)
+            if hidden.any():  # suppressed months: marked on the axis, never drawn as 0
+                ax.plot(x[hidden], np.full(hidden.sum(), 0.02), "x", color=PALETTE[0],
+                        transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+                ax.annotate(suppressed_note(lang), xy=(0, 0), xycoords=ax.xaxis.label,
+                            xytext=(0, -3), textcoords="offset points", va="top",
+                            fontsize=7, color="0.3")  # fmt: skip
+            for col, style_, key in (
+                ("fitted", "-", "fitted"),
+                ("counterfactual", "--", "counterfactual"),
+            ):
+                y = 100 * tab[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if col == "counterfactual":  # only where it differs: after the first intervention
+                    first = min(self.params["intervention_dates"].values())
+                    y = np.where(x >= np.datetime64(first), y, np.nan)
+                ax.plot(x, y, style_, color="black" if col == "fitted" else "0.45",
+                        linewidth=1.2, label=label(key, lang))  # fmt: skip
+            for name, when in self.params["intervention_dates"].items():
+                ax.axvline(np.datetime64(when), color="0.6", linestyle=":", linewidth=1)
+                ax.annotate(label(name, lang), xy=(np.datetime64(when), 1.0),
+                            xycoords=("data", "axes fraction"), xytext=(3, -10),
+                            textcoords="offset points", fontsize=7, color="0.3")  # fmt: skip
+            ax.set_ylabel(label(self.params["outcome"], lang) + " (%)")
+            ax.set_xlabel(label(self.params["freq"], lang))
+            ax.set_ylim(bottom=0)
+            ax.legend(fontsize=8, loc="lower right")
+        return ax
+
+
+def _series(frame: pl.DataFrame, outcome: str, date: str, freq: str) -> pl.DataFrame:
+    """Persons and events per period, every period of the span (0 where nobody)."""
+    period = pl.col(date).cast(pl.Date).dt.truncate(_TRUNC[freq])
+    counted = (
+        frame.group_by(period.alias("period"))
+        .agg(n=pl.len().cast(pl.Int64), events=pl.col(outcome).cast(pl.Int64).sum())
+        .sort("period")
+    )
+    first, last = counted["period"].min(), counted["period"].max()
+    every = pl.DataFrame({"period": pl.date_range(first, last, _TRUNC[freq], eager=True)})
+    return every.join(counted, on="period", how="left").with_columns(
+        pl.col("n", "events").fill_null(0)
+    )
+
+
+def _check(frame: pl.DataFrame, outcome: str, date: str, freq: str, family: str) -> None:
+    missing = [c for c in (outcome, date) if c not in frame.columns]
+    if missing:
+        raise ValueError(f"interrupted_time_series: cohort lacks column(s) {missing}")
+    if not frame.schema[date].is_temporal():
+        raise ValueError(f"{date!r} must be a date column, got {frame.schema[date]}")
+    if freq not in _TRUNC:
+        raise ValueError(f"freq must be 'month' or 'quarter', got {freq!r}")
+    if family not in ("poisson", "negbin", "gaussian"):
+        raise ValueError(f"family must be 'poisson', 'negbin' or 'gaussian', got {family!r}")
+    values = frame[outcome].drop_nulls()
+    if values.dtype != pl.Boolean and not values.is_in([0, 1]).all():
+        raise ValueError(f"outcome {outcome!r} must be Boolean or 0/1")
+
+
+def interrupted_time_series(
+    cohort: pl.DataFrame | pl.LazyFrame | Any,
+    outcome: str,
+    date: str,
+    intervention: dt.date | str | Mapping[str, dt.date | str],
+    *,
+    freq: Literal["month", "quarter"] = "month",
+    family: Literal["poisson", "negbin", "gaussian"] = "poisson",
+    seasonality: int = 1,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    conf_level: float = 0.95,
+) -> InterruptedTimeSeriesResult:
+    """Interrupted time series of the share of persons with ``outcome``, by calendar period.
+
+    Parameters
+    ----------
+    cohort
+        One row per person (DataFrame, LazyFrame or Cohort).
+    outcome
+        A Boolean or 0/1 column (e.g. ``"spc_admitted"``, ``"home_death"``); persons with a
+        null outcome are left out, counted in a note.
+    date
+        The date that places a person in a period (e.g. ``"death_date"``).
+    intervention
+        A date, or a mapping name -> date for several (each takes effect from the first period
+        starting on or after it).
+    freq
+        ``"month"`` or ``"quarter"``.
+    family
+        ``"poisson"`` (events with the persons as exposure: ratios of the share; default),
+        ``"negbin"`` (overdispersed) or ``"gaussian"`` (the share; differences).
+    seasonality
+        Fourier pairs for the season within the year (default 1; 0 for none).
+    start, end
+        The series' span (default: the cohort's dates); partial periods at the ends are not
+        trimmed, so give whole months or quarters.
+    conf_level
+        Confidence level.
+
+    Returns
+    -------
+    InterruptedTimeSeriesResult
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rng = np.random.default_rng(3)
+    >>> days = pl.date_range(dt.date(2016, 1, 1), dt.date(2019, 12, 31), "1d", eager=True)
+    >>> day = days.sample(20_000, with_replacement=True, seed=1)
+    >>> after = (day >= dt.date(2018, 1, 1)).to_numpy()
+    >>> spc = rng.random(20_000) < np.where(after, 0.45, 0.3)  # a level change of 1.5
+    >>> c = pl.DataFrame({"death_date": day, "spc": spc})
+    >>> res = interrupted_time_series(c, "spc", "death_date", {"reform": dt.date(2018, 1, 1)})
+    >>> row = res.table.filter(pl.col("term") == "level[reform]")
+    >>> bool(row["conf_low"][0] < 1.5 < row["conf_high"][0])
+    True
+    """
+    frame = as_frame(cohort)
+    _check(frame, outcome, date, freq, family)
+    notes: list[str] = []
+    missing = frame[outcome].null_count() + frame[date].null_count()
+    frame = frame.filter(pl.col(outcome).is_not_null() & pl.col(date).is_not_null())
+    if missing:
+        notes.append(f"{missing:,} persons with a missing {outcome} or {date} left out")
+    if start is not None:
+        frame = frame.filter(pl.col(date) >= pl.lit(start).cast(pl.Date))
+    if end is not None:
+        frame = frame.filter(pl.col(date) <= pl.lit(end).cast(pl.Date))
+    dates = (
+        dict(intervention) if isinstance(intervention, Mapping) else {"intervention": intervention}
+    )
+    dates = {k: dt.date.fromisoformat(v) if isinstance(v, str) else v for k, v in dates.items()}
+    series = _series(frame, outcome, date, freq)
+    empty = series.filter(pl.col("n") == 0).height
+    if empty:
+        raise ValueError(
+            f"interrupted_time_series: {empty} {freq}(s) without persons in the series; "
+            "choose a coarser freq or a shorter span"
+        )
+    data = series.with_columns(share=pl.col("events") / pl.col("n"))
+    if family == "gaussian":
+        fit = segmented_regression(data, "share", "period", dates, family="gaussian",
+                                   seasonality=seasonality, conf_level=conf_level)  # fmt: skip
+        fitted = fit.series["fitted"]
+        counterfactual = fit.series["counterfactual"]
+    else:
+        fit = segmented_regression(data, "events", "period", dates, family=family,
+                                   exposure="n", seasonality=seasonality,
+                                   conf_level=conf_level)  # fmt: skip
+        fitted = fit.series["fitted"] / data["n"]
+        counterfactual = fit.series["counterfactual"] / data["n"]
+    ratio = family != "gaussian"
+    effects = fit.table.filter(pl.col("term").str.contains(r"^(level|slope)\["))
+    effects = effects.select(
+        "term",
+        estimate=pl.col("ratio" if ratio else "estimate"),
+        conf_low=pl.col("ratio_low" if ratio else "conf_low"),
+        conf_high=pl.col("ratio_high" if ratio else "conf_high"),
+        p_value="p_value",
+        n=pl.lit(int(series["n"].sum()), pl.Int64),
+        events=pl.lit(int(series["events"].sum()), pl.Int64),
+    )
+    table = data.with_columns(fitted=fitted, counterfactual=counterfactual)
+    notes.append(
+        f"segmented regression ({family}{', persons as exposure' if ratio else ''}), "
+        f"{series.height} {freq}s, seasonality {seasonality} Fourier pair(s), "
+        f"{fit.se_type} standard errors; effects are "
+        + ("ratios of the share" if ratio else "differences of the share")
+        + "; level: the change at the intervention, slope: the change per "
+        + freq
+    )
+    n_total, e_total = int(series["n"].sum()), int(series["events"].sum())
+    return InterruptedTimeSeriesResult(
+        title=f"Interrupted time series of {outcome}",
+        tables={"effects": effects, "series": table},
+        n=n_total,
+        params={
+            "outcome": outcome,
+            "date": date,
+            "freq": freq,
+            "family": family,
+            "seasonality": seasonality,
+            "conf_level": conf_level,
+            "intervention_dates": {k: v.isoformat() for k, v in dates.items()},
+            "events": e_total,
+        },
+        models={"segmented_regression": fit},
+        notes=notes,
+        protection={
+            "effects": Protection(("n", "events"), [Complement("n", ("events",))]),
+            # the periods add up to the published total of the effects table
+            "series": Protection(
+                ("n", "events"), [Complement("n", ("events",)), Margin(())], keep=("period",)
+            ),
+        },
+    )
