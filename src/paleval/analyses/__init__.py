@@ -1,6 +1,6 @@
 """The analyses: one call on a cohort frame, returning a result object with tables and figures.
 
-=================================  ==================================================================
+=================================  =================================================================
 :func:`characteristics`            Table 1 by group (:class:`CharacteristicsResult`)
 :func:`time_to_referral`           SPC referral/contact from diagnosis, death competing
 :func:`referral_before_death`      referral and first contact before death; late referral
@@ -9,9 +9,9 @@
 :func:`waiting_time`               waiting time from referral to first SPC contact
 :func:`cancer_vs_noncancer`        non-cancer versus cancer by Murtagh/Etkind group
 :func:`social_inequality`          inequality by education, income, cohabitation, origin, region
-:func:`care_trajectories`          weekly care in the last year of life; aggressive care at the end
+:func:`care_trajectories`          weekly care in the last year of life; aggressive care at death
 :func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
-=================================  ==================================================================
+=================================  =================================================================
 """
 
 from paleval.analyses.cancer_noncancer import DiagnosisGroupResult, cancer_vs_noncancer
