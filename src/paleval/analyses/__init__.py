@@ -9,7 +9,7 @@
 :func:`waiting_time`               waiting time from referral to first SPC contact
 :func:`cancer_vs_noncancer`        non-cancer versus cancer by Murtagh/Etkind group
 :func:`social_inequality`          inequality by education, income, cohabitation, origin, region
-:func:`care_trajectories`          weekly care in the last year of life; aggressive care at death
+:func:`care_trajectories`          weekly care in the last year of life; aggressive end-of-life care
 :func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
 =================================  =================================================================
 """
