@@ -183,3 +183,9 @@ def test_poisson_bad_exposure_and_both_offsets():
         mixed_poisson(
             d.with_columns(pl.lit("m").alias("municipality")), "admissions", [], "municipality"
         )
+
+
+def test_offset_is_the_log_of_exposure():
+    d = DATA["synth_count"].with_columns(pl.col("pyears").log().alias("log_py"))
+    a = mixed_poisson(d, "admissions", ["period"], "municipality", offset="log_py")
+    np.testing.assert_allclose(a.params, cached("synth_count", 1).params, rtol=1e-8)
