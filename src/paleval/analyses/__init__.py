@@ -11,6 +11,7 @@
 :func:`social_inequality`          inequality by education, income, cohabitation, origin, region
 :func:`care_trajectories`          weekly care in the last year of life; aggressive end-of-life care
 :func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
+:func:`difference_in_differences`  staggered adoption by regions or municipalities (DiD)
 =================================  =================================================================
 """
 
@@ -21,7 +22,12 @@ from paleval.analyses.descriptive import (
     characteristics,
     flow_result,
 )
-from paleval.analyses.evaluation import InterruptedTimeSeriesResult, interrupted_time_series
+from paleval.analyses.evaluation import (
+    DifferenceInDifferencesResult,
+    InterruptedTimeSeriesResult,
+    difference_in_differences,
+    interrupted_time_series,
+)
 from paleval.analyses.indicators import (
     QualityIndicatorResult,
     WaitingTimeResult,
@@ -44,6 +50,7 @@ __all__ = [
     "CareTrajectoriesResult",
     "CharacteristicsResult",
     "DiagnosisGroupResult",
+    "DifferenceInDifferencesResult",
     "FlowResult",
     "InequalityResult",
     "InterruptedTimeSeriesResult",
@@ -55,6 +62,7 @@ __all__ = [
     "cancer_vs_noncancer",
     "care_trajectories",
     "characteristics",
+    "difference_in_differences",
     "flow_result",
     "interrupted_time_series",
     "place_of_death_gp",

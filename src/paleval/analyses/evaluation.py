@@ -251,3 +251,192 @@ def interrupted_time_series(
             ),
         },
     )
+
+
+class DifferenceInDifferencesResult(AnalysisResult):
+    """Staggered difference-in-differences of a share across units (regions, municipalities).
+
+    Tables
+    ------
+    ``event_study`` (main): ``event_time, att, conf_low, conf_high, n_groups, n`` (the
+    average effect on the share by years since adoption, Callaway and Sant'Anna's dynamic
+    aggregation; ``n``: persons in the adopting units' cells at that event time). ``overall``:
+    ``aggregation, att, conf_low, conf_high, n`` (simple, event-study and group averages;
+    ``n``: persons in the adopting units, all years). The group-time effects are in
+    ``models["did"].group_time`` (not exported: their persons would add up to the event
+    study's).
+
+    Figures: ``event_study`` (effects with CIs by event time; the adoption between -1 and 0).
+    """
+
+    figures: ClassVar[tuple[str, ...]] = ("event_study",)
+
+    def _plot_event_study(self, ax: Any = None, lang: str = "en") -> Any:
+        tab = self.tables["event_study"].filter(pl.col("att").is_not_null())
+        if ax is None:
+            _fig, ax = figure(6.4, 4.0)
+        scale = 100.0
+        with style():
+            e = tab["event_time"].to_numpy()
+            att, lo, hi = (scale * tab[c].to_numpy() for c in ("att", "conf_low", "conf_high"))
+            pre = e < 0
+            for mask, colour in ((pre, "0.5"), (~pre, PALETTE[0])):
+                ax.errorbar(e[mask], att[mask], yerr=[att[mask] - lo[mask], hi[mask] - att[mask]],
+                            fmt="o", capsize=3, markersize=4, color=colour)  # fmt: skip
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.axvline(-0.5, color="0.6", linestyle=":", linewidth=1)
+            ax.set_xlabel(label("years_since_adoption", lang))
+            ax.set_ylabel(label("effect_on_share", lang) + " (%-points)")
+            ax.set_title(label(self.params["outcome"], lang))
+        return ax
+
+
+def _unit_panel(
+    frame: pl.DataFrame, outcome: str, unit: str, date: str, adoption: Mapping[Any, Any]
+) -> pl.DataFrame:
+    """Persons, events and the share per unit and calendar year, with the adoption year."""
+    first = pl.DataFrame(
+        {unit: list(adoption), "first_treated": [_year(v) for v in adoption.values()]},
+        schema={unit: frame.schema[unit], "first_treated": pl.Int64},
+    )
+    return (
+        frame.group_by(unit, pl.col(date).dt.year().cast(pl.Int64).alias("year"))
+        .agg(n=pl.len().cast(pl.Int64), events=pl.col(outcome).cast(pl.Int64).sum())
+        .join(first, on=unit, how="left")
+        .with_columns(pl.col("first_treated").fill_null(0), share=pl.col("events") / pl.col("n"))
+        .sort(unit, "year")
+    )
+
+
+def _year(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    if value.month != 1 or value.day != 1:
+        raise ValueError(
+            f"adoption date {value} is not 1 January: the panel is yearly, so an adoption "
+            "within a year would count that year as treated; give the first full year"
+        )
+    return value.year
+
+
+def difference_in_differences(
+    cohort: pl.DataFrame | pl.LazyFrame | Any,
+    outcome: str,
+    unit: str,
+    date: str,
+    adoption: Mapping[Any, dt.date | str | int | None],
+    *,
+    control: Literal["never", "not_yet"] = "never",
+    cluster: str | None = None,
+    conf_level: float = 0.95,
+) -> DifferenceInDifferencesResult:
+    """Effect of an intervention adopted by units at different times, on the share of persons
+    with ``outcome`` (staggered difference-in-differences, Callaway and Sant'Anna 2021).
+
+    The cohort is counted per unit and calendar year; the outcome of a unit-year is its share
+    (each unit weighted equally, as the did package does for a panel of units);
+    :func:`paleval.stats.did_group_time` gives the group-time effects and their aggregations
+    with standard errors clustered by unit (or ``cluster``).
+
+    Parameters
+    ----------
+    cohort
+        One row per person, with ``outcome`` (Boolean or 0/1), ``unit`` and ``date``.
+    outcome, unit, date
+        The outcome, the adopting unit (e.g. ``"region"``, ``"municipality"``) and the date
+        that places a person in a year (e.g. ``"death_date"``).
+    adoption
+        Unit -> the first year (an int, or 1 January of it) of the intervention; units not
+        listed, or ``None``, never adopted.
+    control
+        ``"never"`` (never-adopting units) or ``"not_yet"`` (also units adopting later).
+    cluster
+        A column constant within unit to cluster on (default: the unit).
+    conf_level
+        Confidence level.
+
+    Returns
+    -------
+    DifferenceInDifferencesResult
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rng = np.random.default_rng(5)
+    >>> n = 40_000
+    >>> unit = rng.integers(0, 20, n)
+    >>> year = rng.integers(2012, 2020, n)
+    >>> treated = (unit < 8) & (year >= np.where(unit < 4, 2015, 2017))
+    >>> c = pl.DataFrame({"unit": unit, "death_date": [dt.date(int(y), 6, 1) for y in year],
+    ...                   "home": rng.random(n) < 0.3 + 0.01 * (year - 2012) + 0.1 * treated})
+    >>> res = difference_in_differences(c, "home", "unit", "death_date",
+    ...                                 {u: (2015 if u < 4 else 2017) for u in range(8)})
+    >>> simple = res.tables["overall"].filter(pl.col("aggregation") == "simple")
+    >>> bool(simple["conf_low"][0] < 0.1 < simple["conf_high"][0])
+    True
+    """
+    from paleval.stats.did import did_group_time
+
+    frame = as_frame(cohort)
+    missing = [
+        c for c in (outcome, unit, date, *([cluster] if cluster else [])) if c not in frame.columns
+    ]
+    if missing:
+        raise ValueError(f"difference_in_differences: cohort lacks column(s) {missing}")
+    notes: list[str] = []
+    dropped = frame.filter(pl.any_horizontal(pl.col(outcome, unit, date).is_null())).height
+    if dropped:
+        notes.append(f"{dropped:,} persons with a missing {outcome}, {unit} or {date} left out")
+        frame = frame.filter(pl.all_horizontal(pl.col(outcome, unit, date).is_not_null()))
+    unknown = sorted(set(adoption) - set(frame[unit].unique().to_list()), key=str)
+    if unknown:
+        raise ValueError(f"adoption names unit(s) not in the cohort's {unit!r}: {unknown[:5]}")
+    panel = _unit_panel(frame, outcome, unit, date, adoption)
+    if cluster:
+        panel = panel.join(frame.select(unit, cluster).unique(unit), on=unit, how="left")
+    fit = did_group_time(panel, "share", unit, "year", "first_treated", control=control,
+                         cluster=cluster, conf_level=conf_level)  # fmt: skip
+    # persons behind each published effect: the adopting units' cells of that year
+    treated = panel.filter(pl.col("first_treated") > 0).with_columns(
+        event_time=pl.col("year") - pl.col("first_treated")
+    )
+    n_event = treated.group_by("event_time").agg(n=pl.col("n").sum())
+    n_treated = int(treated["n"].sum())
+    keep = ["att", "conf_low", "conf_high"]
+    event_study = fit.event_study.select("event_time", *keep, "n_groups").join(
+        n_event, on="event_time", how="left"
+    )
+    overall = fit.overall.select("aggregation", *keep).with_columns(n=pl.lit(n_treated, pl.Int64))
+    if fit.n_dropped_units:
+        notes.append(f"units left out: {fit.n_dropped_units}")
+    notes.append(
+        f"Callaway and Sant'Anna group-time effects on the yearly share of {outcome} "
+        f"({fit.n_units} units, {control}-treated controls, unconditional parallel trends), "
+        f"standard errors clustered by {cluster or unit} ({fit.n_clusters} clusters); "
+        "effects are differences of the share"
+    )
+    # the event times' persons add up to the overall table's n (published): one margin
+    return DifferenceInDifferencesResult(
+        title=f"Difference-in-differences of {outcome}",
+        tables={"event_study": event_study, "overall": overall},
+        n=frame.height,
+        params={
+            "outcome": outcome,
+            "unit": unit,
+            "date": date,
+            "control": control,
+            "cluster": cluster,
+            "conf_level": conf_level,
+            "adoption": {str(k): _year(v) for k, v in adoption.items()},
+        },
+        models={"did": fit},
+        notes=notes,
+        protection={
+            "event_study": Protection(("n",), [Margin((), counts=("n",))], keep=("event_time",)),
+            "overall": Protection(("n",), []),
+        },
+    )

@@ -227,6 +227,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "acute_admissions_gt1": ("More than one acute admission", "Mere end én akut indlæggelse"),
     "hospital_nights_gt14": ("More than 14 nights in hospital", "Mere end 14 nætter på hospital"),
     "death_in_hospital": ("Death in hospital", "Død på hospital"),
+    # analyses.evaluation: interrupted time series, difference-in-differences
+    "observed": ("Observed", "Observeret"),
+    "fitted": ("Fitted", "Modelleret"),
+    "counterfactual": ("Without the intervention", "Uden interventionen"),
+    "intervention": ("Intervention", "Intervention"),
+    "month": ("Month", "Måned"),
+    "quarter": ("Quarter", "Kvartal"),
+    "years_since_adoption": ("Years since adoption", "År efter indførelse"),
+    "effect_on_share": ("Effect on the share", "Effekt på andelen"),
     "spc_none_or_late": (
         "No or late (<3 days) specialised palliative care",
         "Ingen eller sen (<3 dage) specialiseret palliativ indsats",

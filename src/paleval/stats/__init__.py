@@ -15,6 +15,7 @@ from paleval.stats.competing import (
     gray_test,
 )
 from paleval.stats.count import NegativeBinomialResult, negative_binomial
+from paleval.stats.did import DidResult, did_group_time
 from paleval.stats.funnel import funnel_flags, funnel_limits
 from paleval.stats.gee import GEEResult, gee
 from paleval.stats.inequality import (
@@ -24,6 +25,7 @@ from paleval.stats.inequality import (
     slope_index_of_inequality,
 )
 from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_regression
+from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
     ConvergenceError,
@@ -49,11 +51,13 @@ __all__ = [
     "AalenJohansenResult",
     "ConvergenceError",
     "CoxResult",
+    "DidResult",
     "FineGrayResult",
     "GEEResult",
     "GrayTestResult",
     "HazardRegressionResult",
     "KaplanMeierResult",
+    "MixedResult",
     "NegativeBinomialResult",
     "RegressionResult",
     "SegmentedRegressionResult",
@@ -62,6 +66,7 @@ __all__ = [
     "cause_specific_cox",
     "concentration_index",
     "cox",
+    "did_group_time",
     "direct_standardise",
     "fine_gray",
     "funnel_flags",
@@ -74,6 +79,8 @@ __all__ = [
     "log_binomial",
     "logistic",
     "marginal_risks",
+    "mixed_logistic",
+    "mixed_poisson",
     "modified_poisson",
     "multinomial",
     "negative_binomial",
