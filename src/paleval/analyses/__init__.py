@@ -12,6 +12,7 @@
 :func:`care_trajectories`          weekly care in the last year of life; aggressive end-of-life care
 :func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
 :func:`difference_in_differences`  staggered adoption by regions or municipalities (DiD)
+:func:`practice_variation`         between-practice variation: MOR, ICC, caterpillar, funnel
 =================================  =================================================================
 """
 
@@ -44,6 +45,7 @@ from paleval.analyses.referral import (
 )
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.analyses.trajectories import CareTrajectoriesResult, care_trajectories
+from paleval.analyses.variation import PracticeVariationResult, practice_variation
 
 __all__ = [
     "AnalysisResult",
@@ -55,6 +57,7 @@ __all__ = [
     "InequalityResult",
     "InterruptedTimeSeriesResult",
     "PlaceOfDeathResult",
+    "PracticeVariationResult",
     "QualityIndicatorResult",
     "ReferralBeforeDeathResult",
     "TimeToReferralResult",
@@ -66,6 +69,7 @@ __all__ = [
     "flow_result",
     "interrupted_time_series",
     "place_of_death_gp",
+    "practice_variation",
     "quality_indicators",
     "referral_before_death",
     "require_columns",

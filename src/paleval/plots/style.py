@@ -234,6 +234,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "intervention": ("Intervention", "Intervention"),
     "month": ("Month", "Måned"),
     "quarter": ("Quarter", "Kvartal"),
+    "practices_ranked": ("Practices, ranked", "Praksis, rangordnet"),
+    "odds_ratio_vs_typical": (
+        "Odds ratio against the typical practice",
+        "Oddsratio over for den typiske praksis",
+    ),
+    "rate_ratio_vs_typical": (
+        "Rate ratio against the typical practice",
+        "Rateratio over for den typiske praksis",
+    ),
+    "persons_n": ("Persons (n)", "Personer (n)"),
+    "gp_home_visits_90d": ("GP home visits, last 90 days", "Sygebesøg, sidste 90 dage"),
     "years_since_adoption": ("Years since adoption", "År efter indførelse"),
     "effect_on_share": ("Effect on the share", "Effekt på andelen"),
     "spc_none_or_late": (
