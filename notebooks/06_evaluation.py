@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Evaluation: care in the last year of life
+# # Evaluation: care in the last year of life, and variation between practices
 #
 # Health-care use week by week in the last year of life, the classic figure of end-of-life
 # research: nights in hospital, acute admissions, emergency contacts, daytime and out-of-hours
@@ -75,3 +75,36 @@ region_pub = export(
 region_pub.plot("indicators", lang=lang)
 plt.show()
 region_pub.tables["indicators"]
+
+
+# %% [markdown]
+# ## Variation between general practices
+# How much do practices differ in GP home visits to their dying patients, beyond their
+# patients' age, cancer, living alone, specialised palliative care and region? A
+# random-intercept Poisson model of the home visits in the last 90 days by practice gives the
+# median rate ratio (two patients alike but for their practice: the median ratio of their
+# expected visits) and each practice's shrunken rate ratio against the typical practice
+# (caterpillar). For dying at home, a random-intercept logistic model gives the median odds
+# ratio (Merlo 2006) and the funnel plot of the practices' crude shares.
+
+# %%
+from paleval.analyses import practice_variation
+
+case_mix = ["age_group", "cancer", "living_alone", "spc_admitted", "region"]
+visits = practice_variation(
+    study.decedents, "gp_home_visits_90d", family="poisson", covariates=case_mix
+)
+visits_pub = export(visits, "practice_variation_home_visits", output_dir, **options)
+visits_pub.plot("caterpillar", lang=lang)
+plt.show()
+visits_pub.tables["variation"]
+
+# %%
+home = practice_variation(
+    study.decedents, "home_death", covariates=["age_group", "female", "cancer", "living_alone"]
+)
+home_pub = export(home, "practice_variation_home_death", output_dir, **options)
+for kind in home_pub.figures:
+    home_pub.plot(kind, lang=lang)
+    plt.show()
+home_pub.tables["variation"]
