@@ -58,6 +58,7 @@ __all__ = [
     "DisclosureError",
     "Margin",
     "Protection",
+    "Quantile",
     "Relation",
     "Steps",
     "protect",
@@ -126,6 +127,27 @@ class Steps:
     removed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Quantile:
+    """A column holding an order statistic (``p`` = 0.5 for a median, 0.25 for a quartile) of
+    the persons counted in ``n``, in the rows where ``where`` (column, value) holds (all rows
+    when None): published only when ``min(p, 1 - p) * n >= threshold``, i.e. at least the
+    threshold of persons on each side (a median from ``2 * threshold`` persons, a quartile
+    from ``4 * threshold``). For columns not named like the statistic (Table 1's ``value``,
+    ``value_low``, ``value_high`` on its ``"median (IQR)"`` rows).
+
+    Examples
+    --------
+    >>> Quantile("value", 0.5, where=("level", "median (IQR)"))
+    Quantile(column='value', p=0.5, n='n', where=('level', 'median (IQR)'))
+    """
+
+    column: str
+    p: float
+    n: str = "n"
+    where: tuple[str, str] | None = None
+
+
 Relation = Margin | Complement | Steps
 """A declared relation between the numbers of a table."""
 
@@ -169,6 +191,9 @@ class Protection:
     thin_keep: tuple[float, ...] = ()
     """Order values always published when ``thin`` is set (reporting times); suppression then
     protects them like any row."""
+    quantiles: tuple[Quantile, ...] = ()
+    """Order statistics in columns not named like them (:class:`Quantile`); columns named
+    ``median``, ``q1``, ``q3``, ``p25``, ``iqr``, ... are found by name."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -827,7 +852,8 @@ def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) 
     ``<prefix>n``, else ``n``); without one the column is left to the row's suppression."""
     out = []
     for col, dt in table.schema.items():
-        if not dt.is_numeric() or col in protection.counts or col in protection.keep:
+        declared = {q.column for q in protection.quantiles}
+        if not dt.is_numeric() or col in (*protection.counts, *protection.keep, *declared):
             continue
         toks = col.lower().split("_")
         hit = next((i for i, t in enumerate(toks) if t in _QUANTILE_TOKENS), None)
@@ -849,6 +875,25 @@ def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) 
         need = math.ceil(threshold / p)
         out.append(
             pl.when(pl.col(n).fill_null(0) >= need).then(pl.col(col)).otherwise(None).alias(col)
+        )
+    return out + _declared_quantiles(table, protection, threshold)
+
+
+def _declared_quantiles(
+    table: pl.DataFrame, protection: Protection, threshold: int
+) -> list[pl.Expr]:
+    out = []
+    for q in protection.quantiles:
+        missing = [c for c in (q.column, q.n, *(q.where[:1] if q.where else ())) if c not in table]
+        if missing:
+            raise DisclosureError(f"Quantile declaration names column(s) {missing} not in table")
+        need = math.ceil(threshold / min(q.p, 1 - q.p))
+        applies = pl.col(q.where[0]) == q.where[1] if q.where else pl.lit(True)
+        out.append(
+            pl.when(applies & (pl.col(q.n).fill_null(0) < need))
+            .then(None)
+            .otherwise(pl.col(q.column))
+            .alias(q.column)
         )
     return out
 
