@@ -553,3 +553,49 @@ def test_truncated_notebook_table_is_not_summed(tmp_path: Path) -> None:
         (tmp_path / "r.html").read_text().replace("<tr><td>…</td><td>…</td></tr>", "")
     )
     assert [(f.kind, f.smallest) for f in findings(tmp_path)] == [("differencing", 3)]
+
+
+# --- order statistics of small groups (medians from 2t, quartiles from 4t persons) ------------
+
+
+def test_medians_and_quartiles_of_small_groups_in_every_form(tmp_path: Path) -> None:
+    # named columns: a median of 8 persons (< 10), a q1 of 12 (< 20); a median of 12 and the
+    # quartiles of 20 are fine; the interval's own count is used when there is one
+    write_csv(
+        tmp_path / "named.csv",
+        """
+group,n,median,q1,wait_interval_n,wait_median
+a,8,70.0,,40,3.0
+b,12,71.0,60.0,9,4.0
+c,20,72.0,61.0,40,5.0
+""",
+    )
+    # Table 1 long form: value = median, value_low/high = quartiles of the "median (IQR)" row
+    write_csv(
+        tmp_path / "long.csv",
+        """
+variable,level,group,n,value,value_low,value_high
+age,median (IQR),a,12,74.0,69.0,80.75
+age,mean (SD),a,12,74.1,,9.5
+age,median (IQR),c,25,74.0,62.0,86.0
+""",
+    )
+    # formatted Table 1: "median (q1–q3)" under "(n=15)"; "74.0 ([s])" under "(n=12)" is fine
+    write_csv(
+        tmp_path / "formatted.csv",
+        """
+Variable,Level,A (n=15),B (n=12),C (n=8)
+Age,Median (IQR),50.0 (37.0–61.0),74.0 ([s]),[s]
+""",
+    )
+    got = sorted(
+        (Path(f.file).name, f.column, f.smallest) for f in findings(tmp_path) if f.kind == "quantile"
+    )
+    assert got == [
+        ("formatted.csv", "A (n=15)", 15),
+        ("long.csv", "value_high", 12),
+        ("long.csv", "value_low", 12),
+        ("named.csv", "median", 8),
+        ("named.csv", "q1", 12),
+        ("named.csv", "wait_median", 9),
+    ]

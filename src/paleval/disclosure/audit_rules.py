@@ -11,6 +11,7 @@ instances with hidden cells then become equality constraints of the linear progr
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from paleval.disclosure.audit_cells import (
 )
 from paleval.disclosure.audit_read import Grid
 
-__all__ = ["Hit", "Relation", "Table", "build_table"]
+__all__ = ["Hit", "Relation", "Table", "build_table", "quantile_hits"]
 
 CellId = tuple[int, int, int | str]  # (table, row, column, or the name of a derived count)
 
@@ -178,6 +179,113 @@ def small_cells(t: Table, threshold: int) -> Iterator[Hit]:
                     t.loc(r, c),
                     f"published as {t.grid.rows[r][c]!r}",
                 )
+
+
+# --- order statistics of small groups ---------------------------------------------------------
+
+_QUANTILE_P = {
+    "median": 0.5, "p50": 0.5, "q1": 0.25, "q3": 0.25, "p25": 0.25, "p75": 0.25, "iqr": 0.25,
+    "p10": 0.1, "p90": 0.1, "kvartil": 0.25,
+}  # fmt: skip
+_RANGE = re.compile(r"\(\s*(-?[\d.,]+)\s*[–-]\s*(-?[\d.,]+)\s*\)")
+_QUARTILE_LABEL = re.compile(r"iqr|quartile|kvartil|q1|q3", re.I)
+
+
+def _need(p: float, threshold: int) -> int:
+    """Persons needed for an order statistic: ``threshold`` on each side."""
+    return math.ceil(threshold / min(p, 1 - p) - 1e-9)
+
+
+def _stat_count(t: Table, r: int, prefix: list[str]) -> tuple[int, float] | None:
+    """The count of persons behind a statistic of row ``r``: the column
+    ``<prefix>_interval_n``, ``<prefix>_n``, else ``n``/``antal`` (visible only)."""
+    names = [t.grid.columns[j].lower() for j in range(len(t.grid.columns))]
+    for cand in ("_".join([*prefix, "interval", "n"]), "_".join([*prefix, "n"]), "n", "antal"):
+        if cand in names:
+            j = names.index(cand)
+            v = t.cells[r][j].value if t.cells[r][j].kind == "num" else None
+            return (j, v) if v is not None else None
+    return None
+
+
+def _labels(t: Table, r: int) -> str:
+    return " ".join(str(v) for k in t.keys if isinstance(v := t.grid.rows[r][k], str) and v)
+
+
+def quantile_hits(t: Table, threshold: int) -> Iterator[Hit]:
+    """Medians, quartiles and percentiles published for too few persons: a median needs
+    ``2 x threshold`` persons, a quartile ``4 x threshold`` (``threshold`` persons on each side
+    of one person's value). Read in three forms: columns named like the statistic
+    (``median``, ``q1``, ``referral_to_death_median``) against the statistic's count; long
+    tables whose row label says median (``value`` the median, ``*_low``/``*_high`` its
+    quartiles when the label says IQR); formatted cells ``"m (q1–q3)"`` under an ``(n=N)``
+    header."""
+    for j, name in enumerate(t.grid.columns):
+        toks = name_tokens(name)
+        hit = next((i for i, x in enumerate(toks) if x in _QUANTILE_P), None)
+        if hit is not None and t.roles[j] != "count":
+            yield from _named_quantile(t, j, toks, hit, threshold)
+    yield from _long_quantiles(t, threshold)
+    yield from _formatted_quantiles(t, threshold)
+
+
+def _named_quantile(t: Table, j: int, toks: list[str], hit: int, thr: int) -> Iterator[Hit]:
+    need = _need(_QUANTILE_P[toks[hit]], thr)
+    for r in range(len(t.cells)):
+        if t.cells[r][j].kind != "num":
+            continue
+        got = _stat_count(t, r, toks[:hit])
+        if got is not None and got[1] < need:
+            n_name = t.grid.columns[got[0]]
+            yield Hit(
+                t.index, t.grid.columns[j], int(got[1]), "quantile", t.loc(r, j),
+                f"an order statistic of {n_name} = {got[1]:g} persons (needs {need})", r,
+            )  # fmt: skip
+
+
+def _long_quantiles(t: Table, threshold: int) -> Iterator[Hit]:
+    for r in sorted(t.stat_rows):
+        labels = _labels(t, r)
+        if "median" not in labels.lower():
+            continue
+        got = _stat_count(t, r, [])
+        if got is None:
+            continue
+        quart = bool(_QUARTILE_LABEL.search(labels))
+        for j, name in enumerate(t.grid.columns):
+            if j == got[0] or t.roles[j] == "count" or t.cells[r][j].kind != "num":
+                continue
+            toks = set(name_tokens(name))
+            if not toks & {"value", "low", "high", "lower", "upper", "estimate"}:
+                continue
+            need = _need(
+                0.25 if quart and toks & {"low", "high", "lower", "upper"} else 0.5, threshold
+            )
+            if got[1] < need:
+                yield Hit(
+                    t.index, name, int(got[1]), "quantile", t.loc(r, j),
+                    f"{labels.strip()} from n = {got[1]:g} persons (needs {need})", r,
+                )  # fmt: skip
+
+
+def _formatted_quantiles(t: Table, threshold: int) -> Iterator[Hit]:
+    for j, name in enumerate(t.grid.columns):
+        m = _HEADER_N.search(name)
+        if not m:
+            continue
+        n = int(re.sub(r"\D", "", m.group(1)))
+        for r in sorted(t.stat_rows):
+            labels = _labels(t, r)
+            cell = str(t.grid.rows[r][j] or "")
+            if "median" not in labels.lower() or not re.match(r"\s*-?\d", cell):
+                continue
+            quart = bool(_RANGE.search(cell)) and bool(_QUARTILE_LABEL.search(labels))
+            need = _need(0.25 if quart else 0.5, threshold)
+            if n < need:
+                yield Hit(
+                    t.index, name, n, "quantile", t.loc(r, j),
+                    f"{cell!r} for a group of n = {n} (needs {need})", r,
+                )  # fmt: skip
 
 
 def _share_scale(name: str, values: list[float]) -> float:
