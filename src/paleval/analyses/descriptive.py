@@ -56,12 +56,16 @@ TABLE1_PROTECTION = Protection(
         Quantile("value_low", 0.25, where=("level", MEDIAN)),
         Quantile("value_high", 0.25, where=("level", MEDIAN)),
     ),
+    link=("variable", "level", "group"),
 )
 """Table 1's declaration: the levels of a variable add up to the group size (published in the
 header), the groups add up to the total column, and ``n_group - n`` is a count (persons of
 the group not at this level; for a continuous variable, those with a missing value). On the
 ``"median (IQR)"`` rows ``value`` is a median (published from ``2 x threshold`` persons with a
-value) and ``value_low``/``value_high`` the quartiles (from ``4 x threshold``)."""
+value) and ``value_low``/``value_high`` the quartiles (from ``4 x threshold``). Cells are
+identified across Table 1s of one report by variable, level and group (``link``): Table 1 by
+cancer repeats the cancer and total columns of Table 1 by cause, so under the report's
+ledger the later one is protected together with the earlier."""
 
 FLOW_PROTECTION = Protection(
     ("n", "n_excluded"),

@@ -11,6 +11,7 @@ from paleval.disclosure.core import (
 from paleval.disclosure.model import (
     Complement,
     DisclosureError,
+    Ledger,
     Margin,
     Protection,
     Quantile,
@@ -28,6 +29,7 @@ __all__ = [
     "Complement",
     "DisclosureError",
     "DisclosureFinding",
+    "Ledger",
     "Margin",
     "Protection",
     "Quantile",
