@@ -38,6 +38,7 @@ _ORDER = re.compile(r"^(?:step|trin|time|t|tid|days?|dage?|weeks?|uger?|months?|
 _PER = re.compile(r"per[_ ]?(1[, .]?000|100)\b", re.I)
 _PCT_NAME = re.compile(r"pct|percent|procent|%", re.I)
 _MAX_SUBSET = 3
+_MARKER_COL = re.compile(r"^(?:suppress\w*|diskretion\w*|blænd\w*|skjult)$", re.I)
 
 
 def _max_subset(ncols: int) -> int:
@@ -129,7 +130,13 @@ def build_table(index: int, grid: Grid) -> Table:
         col_cells = [cells[i][j] for i in range(len(cells)) if i not in stat_rows]
         raw = [grid.rows[i][j] for i in range(len(cells))]
         roles.append(classify_column(grid.columns[j], col_cells, raw))
-        if roles[-1] == "other" and _is_key(raw, grid.columns[j]):
+        # a marker column (suppressed, suppression) says how a row was printed, not which row
+        # it is: as a key it would split a total's block into its printed and hidden rows
+        if (
+            roles[-1] == "other"
+            and _is_key(raw, grid.columns[j])
+            and not _MARKER_COL.match(grid.columns[j])
+        ):
             keys.append(j)
     return Table(index, grid, cells, roles, keys, stat_rows)
 
@@ -637,8 +644,21 @@ def group_total_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
                     continue
                 named = _TOTAL_COL.match(t.grid.columns[tot]) is not None
                 for c in (c for c in cols if c != tot):
+                    if named and _group_sum_exceeded(t, groups, tot, c):
+                        continue  # not this grouping (Table 1's n_group by group alone)
                     if named or _group_sum_holds(t, groups, tot, c):
                         yield _group_family(t, g, groups, tot, c, named)
+
+
+def _group_sum_exceeded(t: Table, groups: list[list[int]], tot: int, c: int) -> bool:
+    """Some group's visible parts add up to more than its total: the grouping is wrong (the
+    counts of every variable of a Table 1 group summed against the group's size)."""
+    for grp in groups:
+        total = t.value(_visible_row(t, grp, tot), tot)
+        seen = sum(v for r in grp if (v := t.value(r, c)) is not None)
+        if total is not None and seen > total + 1e-9:
+            return True
+    return False
 
 
 def _group_sum_holds(t: Table, groups: list[list[int]], tot: int, c: int) -> bool:
@@ -712,6 +732,36 @@ def cross_table_relations(tables: list[Table]) -> Iterator[tuple[str, list[Relat
                 continue  # nothing shared: a grand total only, too weak to pair on
             for (a, ca), (b, cb) in itertools.product(buckets[ka], buckets[kb]):
                 yield from _cross_pair(a, ca, b, cb, name)
+        for ka, members in buckets.items():
+            if ka:
+                for (a, ca), (b, cb) in itertools.combinations(members, 2):
+                    yield from _same_cells(a, ca, b, cb, name)
+
+
+def _same_cells(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:
+    """Two tables with the same breakdown that share some rows (Table 1 by cause and by
+    cancer: the cancer and total columns): a cell of one is the cell with the same labels in
+    the other. Used when the published numbers confirm it (some shared cell printed equal in
+    both, none printed different): one analysis run on two populations is not paired."""
+    if Path(a.grid.file).with_suffix("") == Path(b.grid.file).with_suffix(""):
+        return  # a table and its twin in another format
+    an = {a.grid.columns[k]: k for k in a.keys}
+    keys = sorted(an)
+    ga = _groups(a, [an[k] for k in keys], [r for r in range(len(a.cells)) if r not in a.stat_rows])
+    bn = {b.grid.columns[k]: k for k in b.keys}
+    gb = _groups(b, [bn[k] for k in keys], [r for r in range(len(b.cells)) if r not in b.stat_rows])
+    common = [k for k in ga if k in gb and len(ga[k]) == 1 and len(gb[k]) == 1]
+    if not common or len(common) == len(ga) == len(gb):
+        return  # nothing shared, or the same table twice (a notebook's copy)
+    rels = [
+        Relation(
+            [((a.index, ga[k][0], ca), 1.0), ((b.index, gb[k][0], cb), -1.0)],
+            0.0,
+            f"{name!r} ({', '.join(k)}) in {a.grid.label()} = in {b.grid.label()}",
+        )
+        for k in common
+    ]
+    yield f"same:{a.index}:{ca}:{b.index}:{cb}", rels
 
 
 def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:
