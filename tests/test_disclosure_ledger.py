@@ -110,3 +110,28 @@ def test_without_the_ledger_the_adversary_recovers_the_small_count(tmp_path: Pat
     alone = pl.read_csv(tmp_path / "b" / "tables" / "t1_cancer_characteristics.csv")
     pair = alone.filter(pl.col("level") == "1-2", pl.col("group").is_in(["non", "total"]))
     assert pair["n"].to_list() == [1275, 1329]
+
+
+def test_groups_hidden_for_their_size_stay_hidden_for_later_tables() -> None:
+    # group a has 3 persons, so its size is hidden, and with it the size of the smallest other
+    # group (the sizes add up to the printed total): d, 62. protect() alone hides a's rows and
+    # their partners but prints d/f = 50 and d/m = 12; the group-size step then hides d. The
+    # ledger must record that, or a later table repeating group d would print it.
+    from paleval.analyses.descriptive import TABLE1_PROTECTION
+    from paleval.disclosure import Ledger, protect
+
+    cells = {("a", "f"): 3, ("b", "f"): 30, ("b", "m"): 40, ("c", "f"): 20, ("c", "m"): 70,
+             ("d", "f"): 50, ("d", "m"): 12}  # fmt: skip
+    d = pl.DataFrame(
+        [(g, s) for (g, s), k in cells.items() for _ in range(k)], schema=["g", "sex"], orient="row"
+    )
+    res = characteristics(d, by="g", variables=["sex"])
+    alone = protect(res.tables["characteristics"], TABLE1_PROTECTION)
+    assert alone.filter(pl.col("group") == "d")["suppressed"].to_list() == [False, False]
+    ledger = Ledger()
+    with ledger.active():
+        pub = res.disclosed()
+    assert pub.table.filter(pl.col("group") == "d")["suppressed"].to_list() == [True, True]
+    entry = ledger.entries[-1]
+    rows = entry.table.with_row_index("r").filter(pl.col("group") == "d")["r"].to_list()
+    assert set(rows) <= entry.hidden

@@ -22,7 +22,7 @@ from paleval.disclosure import (
     marker,
     protect,
 )
-from paleval.disclosure.model import suppress_rows
+from paleval.disclosure.model import active_ledger, suppress_rows
 from paleval.plots import label
 
 __all__ = [
@@ -113,6 +113,9 @@ class CharacteristicsResult(AnalysisResult):
             return res
         tab = res.tables["characteristics"]
         mask = tab["group"].is_in(hidden["group"].implode())
+        ledger = active_ledger()
+        if ledger is not None:  # a later linked table must not print these rows
+            ledger.hide_more(raw, set(mask.arg_true().to_list()))
         decl = dataclasses.replace(TABLE1_PROTECTION, totals=())
         tables = {"characteristics": suppress_rows(tab, decl, mask)}
         return dataclasses.replace(res, tables=tables)

@@ -65,6 +65,7 @@ __all__ = [
     "Quantile",
     "Relation",
     "Steps",
+    "active_ledger",
     "protect",
     "suppress_rows",
     "thin_grid",
@@ -763,6 +764,15 @@ class Ledger:
         """Remember a protected table (unpublished values in memory only)."""
         self.entries.append(_Entry(name, table, protection, set(hidden), t))
 
+    def hide_more(self, table: pl.DataFrame, rows: set[int]) -> None:
+        """Record rows of an already recorded table that were suppressed after
+        :func:`protect` (Table 1's group sizes): later tables treat them as hidden."""
+        table = table.drop("suppressed", "suppression", strict=False)
+        for e in reversed(self.entries):
+            if e.table.equals(table):
+                e.hidden |= set(rows)
+                return
+
     def linked(self, table: pl.DataFrame, protection: Protection, threshold: int) -> list[_Entry]:
         """The recorded tables that hold cells of ``table`` (see the class docstring)."""
         return [
@@ -772,6 +782,20 @@ class Ledger:
             and e.threshold == threshold
             and _shares_cells(table, e.table, protection.link, _common_counts(protection, e))
         ]
+
+
+def active_ledger() -> Ledger | None:
+    """The ledger :func:`protect` consults now (None outside ``Ledger.active()``).
+
+    Examples
+    --------
+    >>> active_ledger() is None
+    True
+    >>> with Ledger().active() as led:
+    ...     active_ledger() is led
+    True
+    """
+    return _ACTIVE_LEDGER.get()
 
 
 def _common_counts(protection: Protection, e: _Entry) -> list[str]:
