@@ -17,6 +17,7 @@ from paleval.disclosure.model import (
     Quantile,
     Relation,
     Steps,
+    active_ledger,
     protect,
     thin_grid,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "Quantile",
     "Relation",
     "Steps",
+    "active_ledger",
     "audit_report",
     "check_output",
     "count_columns",
