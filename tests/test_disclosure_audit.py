@@ -553,3 +553,142 @@ def test_truncated_notebook_table_is_not_summed(tmp_path: Path) -> None:
         (tmp_path / "r.html").read_text().replace("<tr><td>…</td><td>…</td></tr>", "")
     )
     assert [(f.kind, f.smallest) for f in findings(tmp_path)] == [("differencing", 3)]
+
+
+# --- order statistics of small groups (medians from 2t, quartiles from 4t persons) ------------
+
+
+def test_medians_and_quartiles_of_small_groups_in_every_form(tmp_path: Path) -> None:
+    # named columns: a median of 8 persons (< 10), a q1 of 12 (< 20); a median of 12 and the
+    # quartiles of 20 are fine; the interval's own count is used when there is one
+    write_csv(
+        tmp_path / "named.csv",
+        """
+group,n,median,q1,wait_interval_n,wait_median
+a,8,70.0,,40,3.0
+b,12,71.0,60.0,9,4.0
+c,20,72.0,61.0,40,5.0
+""",
+    )
+    # Table 1 long form: value = median, value_low/high = quartiles of the "median (IQR)" row
+    write_csv(
+        tmp_path / "long.csv",
+        """
+variable,level,group,n,value,value_low,value_high
+age,median (IQR),a,12,74.0,69.0,80.75
+age,mean (SD),a,12,74.1,,9.5
+age,median (IQR),c,25,74.0,62.0,86.0
+""",
+    )
+    # formatted Table 1: "median (q1–q3)" under "(n=15)"; "74.0 ([s])" under "(n=12)" is fine
+    write_csv(
+        tmp_path / "formatted.csv",
+        """
+Variable,Level,A (n=15),B (n=12),C (n=8)
+Age,Median (IQR),50.0 (37.0–61.0),74.0 ([s]),[s]
+""",
+    )
+    got = sorted(
+        (Path(f.file).name, f.column, f.smallest)
+        for f in findings(tmp_path)
+        if f.kind == "quantile"
+    )
+    assert got == [
+        ("formatted.csv", "A (n=15)", 15),
+        ("long.csv", "value_high", 12),
+        ("long.csv", "value_low", 12),
+        ("named.csv", "median", 8),
+        ("named.csv", "q1", 12),
+        ("named.csv", "wait_median", 9),
+    ]
+
+
+# --- the same cells in two tables of one report ------------------------------------------------
+
+_T1_GROUPS = {"cancer": 615, "dementia": 233, "heart": 297, "liver": 64, "neuro": 37,
+              "other": 888, "renal": 50, "respiratory": 149, "stroke": 151}  # fmt: skip
+
+
+def _sex_rows(groups: dict[str, tuple[int, int]]) -> str:
+    # (f, m) per group: every cell large and printed (confirms the sums); total = the sum
+    rows = []
+    for i, lv in enumerate(("f", "m")):
+        for g, fm in groups.items():
+            rows.append(f"sex,{lv},{g},{fm[i]},{sum(fm)}")
+        rows.append(f"sex,{lv},total,{sum(fm[i] for fm in groups.values())},2484")
+    return "\n".join(rows)
+
+
+# f = ceil(n / 2), m = floor(n / 2) in each cause group; non-cancer is their sum without cancer
+_SEX = {g: (-(-n // 2), n // 2) for g, n in _T1_GROUPS.items()}
+_SEX_CANCER = {
+    "cancer": _SEX["cancer"],
+    "non": tuple(sum(v[i] for g, v in _SEX.items() if g != "cancer") for i in (0, 1)),
+}
+
+
+def test_a_cell_repeated_in_a_second_table_of_the_same_breakdown(tmp_path: Path) -> None:
+    # Table 1 by cause (each protected alone, as the report did before the ledger): cancer/0 = 2
+    # hidden with cancer/1-2 = 54; cancer/3+ = 559 printed. Table 1 by cancer hides its cancer
+    # column but prints non/1-2 = 1275 and total/1-2 = 1329: cancer/1-2 = 54 there, so in the
+    # first table cancer/0 = 615 - 559 - 54 = 2.
+    by_cause = """
+variable,level,group,n,n_group
+charlson_group,0,cancer,,615
+charlson_group,0,dementia,0,233
+charlson_group,0,heart,12,297
+charlson_group,0,liver,6,64
+charlson_group,0,neuro,,37
+charlson_group,0,other,93,888
+charlson_group,0,renal,0,50
+charlson_group,0,respiratory,,149
+charlson_group,0,stroke,0,151
+charlson_group,0,total,116,2484
+charlson_group,1-2,cancer,,615
+charlson_group,1-2,dementia,83,233
+charlson_group,1-2,heart,207,297
+charlson_group,1-2,liver,28,64
+charlson_group,1-2,neuro,,37
+charlson_group,1-2,other,721,888
+charlson_group,1-2,renal,,50
+charlson_group,1-2,respiratory,141,149
+charlson_group,1-2,stroke,61,151
+charlson_group,1-2,total,1329,2484
+charlson_group,3+,cancer,559,615
+charlson_group,3+,dementia,150,233
+charlson_group,3+,heart,78,297
+charlson_group,3+,liver,30,64
+charlson_group,3+,neuro,,37
+charlson_group,3+,other,74,888
+charlson_group,3+,renal,,50
+charlson_group,3+,respiratory,,149
+charlson_group,3+,stroke,90,151
+charlson_group,3+,total,1039,2484
+"""
+    by_cancer = """
+variable,level,group,n,n_group
+charlson_group,0,cancer,,615
+charlson_group,0,non,,1869
+charlson_group,0,total,,2484
+charlson_group,1-2,cancer,,615
+charlson_group,1-2,non,1275,1869
+charlson_group,1-2,total,1329,2484
+charlson_group,3+,cancer,,615
+charlson_group,3+,non,,1869
+charlson_group,3+,total,1039,2484
+"""
+    both = tmp_path / "both"
+    write_csv(both / "t1.csv", by_cause.strip() + "\n" + _sex_rows(_SEX))
+    write_csv(
+        both / "t1_cancer.csv",
+        by_cancer.strip() + "\n" + _sex_rows(_SEX_CANCER),
+    )
+    # each alone: nothing recoverable
+    for name in ("t1.csv", "t1_cancer.csv"):
+        alone = tmp_path / name.removesuffix(".csv")
+        alone.mkdir()
+        (alone / name).write_bytes((both / name).read_bytes())
+        assert findings(alone) == [], name
+    # together: cancer/0 = 2, in both tables
+    got = {(Path(f.file).name, f.smallest) for f in findings(both) if "cancer" in f.location}
+    assert ("t1.csv", 2) in got and ("t1_cancer.csv", 2) in got, got

@@ -16,12 +16,13 @@ from paleval.disclosure import (
     DEFAULT_THRESHOLD,
     Margin,
     Protection,
+    Quantile,
     Steps,
     legend_rows,
     marker,
     protect,
 )
-from paleval.disclosure.model import suppress_rows
+from paleval.disclosure.model import active_ledger, suppress_rows
 from paleval.plots import label
 
 __all__ = [
@@ -41,6 +42,7 @@ DEFAULT_CHARACTERISTICS: tuple[str, ...] = (
 """Variables of the default Table 1 of the end-of-life cohort (those present are used)."""
 
 TOTAL = "total"
+MEDIAN = "median (IQR)"
 
 TABLE1_PROTECTION = Protection(
     ("n", "n_group"),
@@ -49,10 +51,21 @@ TABLE1_PROTECTION = Protection(
         Margin(("variable", "level"), counts=("n",), over="group", total=TOTAL),
     ],
     totals=("n_group",),
+    quantiles=(
+        Quantile("value", 0.5, where=("level", MEDIAN)),
+        Quantile("value_low", 0.25, where=("level", MEDIAN)),
+        Quantile("value_high", 0.25, where=("level", MEDIAN)),
+    ),
+    link=("variable", "level", "group"),
 )
 """Table 1's declaration: the levels of a variable add up to the group size (published in the
 header), the groups add up to the total column, and ``n_group - n`` is a count (persons of
-the group not at this level; for a continuous variable, those with a missing value)."""
+the group not at this level; for a continuous variable, those with a missing value). On the
+``"median (IQR)"`` rows ``value`` is a median (published from ``2 x threshold`` persons with a
+value) and ``value_low``/``value_high`` the quartiles (from ``4 x threshold``). Cells are
+identified across Table 1s of one report by variable, level and group (``link``): Table 1 by
+cancer repeats the cancer and total columns of Table 1 by cause, so under the report's
+ledger the later one is protected together with the earlier."""
 
 FLOW_PROTECTION = Protection(
     ("n", "n_excluded"),
@@ -100,6 +113,9 @@ class CharacteristicsResult(AnalysisResult):
             return res
         tab = res.tables["characteristics"]
         mask = tab["group"].is_in(hidden["group"].implode())
+        ledger = active_ledger()
+        if ledger is not None:  # a later linked table must not print these rows
+            ledger.hide_more(raw, set(mask.arg_true().to_list()))
         decl = dataclasses.replace(TABLE1_PROTECTION, totals=())
         tables = {"characteristics": suppress_rows(tab, decl, mask)}
         return dataclasses.replace(res, tables=tables)
@@ -116,21 +132,32 @@ class CharacteristicsResult(AnalysisResult):
         cat = (pl.col("n").cast(pl.Int64).cast(pl.String) + " (") + (
             (100 * pl.col("share")).round(digits).cast(pl.String) + "%)"
         )
-        cont = pl.col("value").round(digits).cast(pl.String) + pl.when(
-            pl.col("level") == "median (IQR)"
-        ).then(
+        sec = pl.lit(marker("secondary", thr))
+        median = pl.col("level") == MEDIAN
+        iqr = (
             pl.lit(" (")
             + pl.col("value_low").round(digits).cast(pl.String)
             + "–"
             + pl.col("value_high").round(digits).cast(pl.String)
             + ")"
+        )
+        cont = pl.col("value").round(digits).cast(pl.String) + pl.when(median).then(
+            pl.coalesce(iqr, pl.lit(" (") + sec + ")")
         ).otherwise(pl.lit(" (") + pl.col("value_high").round(digits).cast(pl.String) + ")")
+        # a median or quartile hidden by the quantile rule (too few persons on a side)
+        quantile_hidden = (
+            median & (pl.col("n") > 0) & pl.col("value_low").is_null()
+            if "suppressed" in tab.columns
+            else pl.lit(False)
+        )
         sup = pl.col("suppression") if "suppression" in tab.columns else pl.lit(None, pl.String)
         cell = (
             pl.when(pl.col("n").is_null() & (sup == "secondary"))
             .then(pl.lit(marker("secondary", thr)))
             .when(pl.col("n").is_null())
             .then(pl.lit(marker("primary", thr)))
+            .when(quantile_hidden & pl.col("value").is_null())
+            .then(sec)
             .when(pl.col("value").is_not_null())
             .then(cont)
             .otherwise(cat)
@@ -152,8 +179,9 @@ class CharacteristicsResult(AnalysisResult):
         heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max(), prim)
         names = {g: f"{label(g, lang)} (n={_head(n, p, thr)})" for g, n, p in heads.iter_rows()}
         out = wide.select("Variable", "Level", *groups).rename(names)
-        if "suppressed" in tab.columns and tab["suppressed"].any():
-            notes = legend_rows(lang, thr, self.disclosure_rounding)
+        hidden_q = tab.select(quantile_hidden.any()).item()
+        if "suppressed" in tab.columns and (tab["suppressed"].any() or hidden_q):
+            notes = legend_rows(lang, thr, self.disclosure_rounding, quantiles=hidden_q)
             foot = pl.DataFrame({"Variable": ["Note"] * len(notes), "Level": notes})
             out = pl.concat([out, foot], how="diagonal")
         return out

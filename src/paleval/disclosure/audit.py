@@ -58,6 +58,7 @@ from paleval.disclosure.audit_rules import (
     group_total_relations,
     header_relations,
     nesting_relations,
+    quantile_hits,
     row_sum_relations,
     sequential_hits,
     share_hits,
@@ -414,7 +415,7 @@ def audit_grids(
                     values[(t.index, r, c)] = v
     hits: list[Hit] = []
     for t in tables:
-        for rule in (small_cells, share_hits, complement_hits, sequential_hits):
+        for rule in (small_cells, share_hits, complement_hits, sequential_hits, quantile_hits):
             hits += rule(t, threshold)
     rels = _collect(tables, values)
     hits += _lp_hits(tables, rels, values, threshold)

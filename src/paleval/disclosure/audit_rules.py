@@ -11,6 +11,7 @@ instances with hidden cells then become equality constraints of the linear progr
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from paleval.disclosure.audit_cells import (
 )
 from paleval.disclosure.audit_read import Grid
 
-__all__ = ["Hit", "Relation", "Table", "build_table"]
+__all__ = ["Hit", "Relation", "Table", "build_table", "quantile_hits"]
 
 CellId = tuple[int, int, int | str]  # (table, row, column, or the name of a derived count)
 
@@ -37,6 +38,7 @@ _ORDER = re.compile(r"^(?:step|trin|time|t|tid|days?|dage?|weeks?|uger?|months?|
 _PER = re.compile(r"per[_ ]?(1[, .]?000|100)\b", re.I)
 _PCT_NAME = re.compile(r"pct|percent|procent|%", re.I)
 _MAX_SUBSET = 3
+_MARKER_COL = re.compile(r"^(?:suppress\w*|diskretion\w*|blænd\w*|skjult)$", re.I)
 
 
 def _max_subset(ncols: int) -> int:
@@ -128,7 +130,13 @@ def build_table(index: int, grid: Grid) -> Table:
         col_cells = [cells[i][j] for i in range(len(cells)) if i not in stat_rows]
         raw = [grid.rows[i][j] for i in range(len(cells))]
         roles.append(classify_column(grid.columns[j], col_cells, raw))
-        if roles[-1] == "other" and _is_key(raw, grid.columns[j]):
+        # a marker column (suppressed, suppression) says how a row was printed, not which row
+        # it is: as a key it would split a total's block into its printed and hidden rows
+        if (
+            roles[-1] == "other"
+            and _is_key(raw, grid.columns[j])
+            and not _MARKER_COL.match(grid.columns[j])
+        ):
             keys.append(j)
     return Table(index, grid, cells, roles, keys, stat_rows)
 
@@ -178,6 +186,113 @@ def small_cells(t: Table, threshold: int) -> Iterator[Hit]:
                     t.loc(r, c),
                     f"published as {t.grid.rows[r][c]!r}",
                 )
+
+
+# --- order statistics of small groups ---------------------------------------------------------
+
+_QUANTILE_P = {
+    "median": 0.5, "p50": 0.5, "q1": 0.25, "q3": 0.25, "p25": 0.25, "p75": 0.25, "iqr": 0.25,
+    "p10": 0.1, "p90": 0.1, "kvartil": 0.25,
+}  # fmt: skip
+_RANGE = re.compile(r"\(\s*(-?[\d.,]+)\s*[–-]\s*(-?[\d.,]+)\s*\)")
+_QUARTILE_LABEL = re.compile(r"iqr|quartile|kvartil|q1|q3", re.I)
+
+
+def _need(p: float, threshold: int) -> int:
+    """Persons needed for an order statistic: ``threshold`` on each side."""
+    return math.ceil(threshold / min(p, 1 - p) - 1e-9)
+
+
+def _stat_count(t: Table, r: int, prefix: list[str]) -> tuple[int, float] | None:
+    """The count of persons behind a statistic of row ``r``: the column
+    ``<prefix>_interval_n``, ``<prefix>_n``, else ``n``/``antal`` (visible only)."""
+    names = [t.grid.columns[j].lower() for j in range(len(t.grid.columns))]
+    for cand in ("_".join([*prefix, "interval", "n"]), "_".join([*prefix, "n"]), "n", "antal"):
+        if cand in names:
+            j = names.index(cand)
+            v = t.cells[r][j].value if t.cells[r][j].kind == "num" else None
+            return (j, v) if v is not None else None
+    return None
+
+
+def _labels(t: Table, r: int) -> str:
+    return " ".join(str(v) for k in t.keys if isinstance(v := t.grid.rows[r][k], str) and v)
+
+
+def quantile_hits(t: Table, threshold: int) -> Iterator[Hit]:
+    """Medians, quartiles and percentiles published for too few persons: a median needs
+    ``2 x threshold`` persons, a quartile ``4 x threshold`` (``threshold`` persons on each side
+    of one person's value). Read in three forms: columns named like the statistic
+    (``median``, ``q1``, ``referral_to_death_median``) against the statistic's count; long
+    tables whose row label says median (``value`` the median, ``*_low``/``*_high`` its
+    quartiles when the label says IQR); formatted cells ``"m (q1–q3)"`` under an ``(n=N)``
+    header."""
+    for j, name in enumerate(t.grid.columns):
+        toks = name_tokens(name)
+        hit = next((i for i, x in enumerate(toks) if x in _QUANTILE_P), None)
+        if hit is not None and t.roles[j] != "count":
+            yield from _named_quantile(t, j, toks, hit, threshold)
+    yield from _long_quantiles(t, threshold)
+    yield from _formatted_quantiles(t, threshold)
+
+
+def _named_quantile(t: Table, j: int, toks: list[str], hit: int, thr: int) -> Iterator[Hit]:
+    need = _need(_QUANTILE_P[toks[hit]], thr)
+    for r in range(len(t.cells)):
+        if t.cells[r][j].kind != "num":
+            continue
+        got = _stat_count(t, r, toks[:hit])
+        if got is not None and got[1] < need:
+            n_name = t.grid.columns[got[0]]
+            yield Hit(
+                t.index, t.grid.columns[j], int(got[1]), "quantile", t.loc(r, j),
+                f"an order statistic of {n_name} = {got[1]:g} persons (needs {need})", r,
+            )  # fmt: skip
+
+
+def _long_quantiles(t: Table, threshold: int) -> Iterator[Hit]:
+    for r in sorted(t.stat_rows):
+        labels = _labels(t, r)
+        if "median" not in labels.lower():
+            continue
+        got = _stat_count(t, r, [])
+        if got is None:
+            continue
+        quart = bool(_QUARTILE_LABEL.search(labels))
+        for j, name in enumerate(t.grid.columns):
+            if j == got[0] or t.roles[j] == "count" or t.cells[r][j].kind != "num":
+                continue
+            toks = set(name_tokens(name))
+            if not toks & {"value", "low", "high", "lower", "upper", "estimate"}:
+                continue
+            need = _need(
+                0.25 if quart and toks & {"low", "high", "lower", "upper"} else 0.5, threshold
+            )
+            if got[1] < need:
+                yield Hit(
+                    t.index, name, int(got[1]), "quantile", t.loc(r, j),
+                    f"{labels.strip()} from n = {got[1]:g} persons (needs {need})", r,
+                )  # fmt: skip
+
+
+def _formatted_quantiles(t: Table, threshold: int) -> Iterator[Hit]:
+    for j, name in enumerate(t.grid.columns):
+        m = _HEADER_N.search(name)
+        if not m:
+            continue
+        n = int(re.sub(r"\D", "", m.group(1)))
+        for r in sorted(t.stat_rows):
+            labels = _labels(t, r)
+            cell = str(t.grid.rows[r][j] or "")
+            if "median" not in labels.lower() or not re.match(r"\s*-?\d", cell):
+                continue
+            quart = bool(_RANGE.search(cell)) and bool(_QUARTILE_LABEL.search(labels))
+            need = _need(0.25 if quart else 0.5, threshold)
+            if n < need:
+                yield Hit(
+                    t.index, name, n, "quantile", t.loc(r, j),
+                    f"{cell!r} for a group of n = {n} (needs {need})", r,
+                )  # fmt: skip
 
 
 def _share_scale(name: str, values: list[float]) -> float:
@@ -529,8 +644,21 @@ def group_total_relations(t: Table) -> Iterator[tuple[str, list[Relation]]]:
                     continue
                 named = _TOTAL_COL.match(t.grid.columns[tot]) is not None
                 for c in (c for c in cols if c != tot):
+                    if named and _group_sum_exceeded(t, groups, tot, c):
+                        continue  # not this grouping (Table 1's n_group by group alone)
                     if named or _group_sum_holds(t, groups, tot, c):
                         yield _group_family(t, g, groups, tot, c, named)
+
+
+def _group_sum_exceeded(t: Table, groups: list[list[int]], tot: int, c: int) -> bool:
+    """Some group's visible parts add up to more than its total: the grouping is wrong (the
+    counts of every variable of a Table 1 group summed against the group's size)."""
+    for grp in groups:
+        total = t.value(_visible_row(t, grp, tot), tot)
+        seen = sum(v for r in grp if (v := t.value(r, c)) is not None)
+        if total is not None and seen > total + 1e-9:
+            return True
+    return False
 
 
 def _group_sum_holds(t: Table, groups: list[list[int]], tot: int, c: int) -> bool:
@@ -604,6 +732,36 @@ def cross_table_relations(tables: list[Table]) -> Iterator[tuple[str, list[Relat
                 continue  # nothing shared: a grand total only, too weak to pair on
             for (a, ca), (b, cb) in itertools.product(buckets[ka], buckets[kb]):
                 yield from _cross_pair(a, ca, b, cb, name)
+        for ka, members in buckets.items():
+            if ka:
+                for (a, ca), (b, cb) in itertools.combinations(members, 2):
+                    yield from _same_cells(a, ca, b, cb, name)
+
+
+def _same_cells(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:
+    """Two tables with the same breakdown that share some rows (Table 1 by cause and by
+    cancer: the cancer and total columns): a cell of one is the cell with the same labels in
+    the other. Used when the published numbers confirm it (some shared cell printed equal in
+    both, none printed different): one analysis run on two populations is not paired."""
+    if Path(a.grid.file).with_suffix("") == Path(b.grid.file).with_suffix(""):
+        return  # a table and its twin in another format
+    an = {a.grid.columns[k]: k for k in a.keys}
+    keys = sorted(an)
+    ga = _groups(a, [an[k] for k in keys], [r for r in range(len(a.cells)) if r not in a.stat_rows])
+    bn = {b.grid.columns[k]: k for k in b.keys}
+    gb = _groups(b, [bn[k] for k in keys], [r for r in range(len(b.cells)) if r not in b.stat_rows])
+    common = [k for k in ga if k in gb and len(ga[k]) == 1 and len(gb[k]) == 1]
+    if not common or len(common) == len(ga) == len(gb):
+        return  # nothing shared, or the same table twice (a notebook's copy)
+    rels = [
+        Relation(
+            [((a.index, ga[k][0], ca), 1.0), ((b.index, gb[k][0], cb), -1.0)],
+            0.0,
+            f"{name!r} ({', '.join(k)}) in {a.grid.label()} = in {b.grid.label()}",
+        )
+        for k in common
+    ]
+    yield f"same:{a.index}:{ca}:{b.index}:{cb}", rels
 
 
 def _cross_pair(a: Table, ca: int, b: Table, cb: int, name: str) -> Iterator[tuple[str, list]]:

@@ -44,7 +44,10 @@ tau-argus' modular method, with the linear-programming attacker of the former. S
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from collections.abc import Sequence as Seq
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,10 +59,13 @@ from paleval.disclosure.lp import leaking_intervals
 __all__ = [
     "Complement",
     "DisclosureError",
+    "Ledger",
     "Margin",
     "Protection",
+    "Quantile",
     "Relation",
     "Steps",
+    "active_ledger",
     "protect",
     "suppress_rows",
     "thin_grid",
@@ -126,6 +132,27 @@ class Steps:
     removed: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Quantile:
+    """A column holding an order statistic (``p`` = 0.5 for a median, 0.25 for a quartile) of
+    the persons counted in ``n``, in the rows where ``where`` (column, value) holds (all rows
+    when None): published only when ``min(p, 1 - p) * n >= threshold``, i.e. at least the
+    threshold of persons on each side (a median from ``2 * threshold`` persons, a quartile
+    from ``4 * threshold``). For columns not named like the statistic (Table 1's ``value``,
+    ``value_low``, ``value_high`` on its ``"median (IQR)"`` rows).
+
+    Examples
+    --------
+    >>> Quantile("value", 0.5, where=("level", "median (IQR)"))
+    Quantile(column='value', p=0.5, n='n', where=('level', 'median (IQR)'))
+    """
+
+    column: str
+    p: float
+    n: str = "n"
+    where: tuple[str, str] | None = None
+
+
 Relation = Margin | Complement | Steps
 """A declared relation between the numbers of a table."""
 
@@ -169,6 +196,16 @@ class Protection:
     thin_keep: tuple[float, ...] = ()
     """Order values always published when ``thin`` is set (reporting times); suppression then
     protects them like any row."""
+    quantiles: tuple[Quantile, ...] = ()
+    """Order statistics in columns not named like them (:class:`Quantile`); columns named
+    ``median``, ``q1``, ``q3``, ``p25``, ``iqr``, ... are found by name."""
+    link: tuple[str, ...] = ()
+    """Label columns that identify a cell across the tables of one report (Table 1 by cause
+    and Table 1 by cancer share the cancer and total columns). Under an active
+    :class:`Ledger` (``paleval.report.export`` opens one per report), a table with ``link`` is
+    protected together with the tables already published that hold the same cells (same
+    labels, same counts): their suppression is fixed, their published cells are known, and
+    secondary suppression in this table closes every leak of the union."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -185,6 +222,9 @@ class _System:
         self.totals: set[str] = set()
         self.published: set[Cell] = set()
         self.known_totals: dict[int, int] = {}
+        self.fixed: set[int] = set()
+        """Rows of tables published before (ledger): never suppressed here."""
+        self.fixed_hidden: set[int] = set()
 
     def value(self, cell: Cell) -> int | None:
         return self.values[cell[0]][cell[1]]
@@ -409,7 +449,11 @@ def _pool(sys: _System, k: int, deduced: dict[Cell, int], hidden: set[int]) -> l
 def _suppressible(sys: _System, cell: Cell, hidden: set[int]) -> bool:
     col, r = cell
     return not (
-        col.startswith("~") or r in hidden or col in sys.totals or cell in sys.published
+        col.startswith("~")
+        or r in hidden
+        or r in sys.fixed
+        or col in sys.totals
+        or cell in sys.published
     ) and (sys.value(cell) is not None)
 
 
@@ -527,7 +571,7 @@ def _unfixable(sys: _System, threshold: int) -> set[Cell]:
     """Small cells the interval attack bounds even with every row of the table hidden: they
     rest on totals known from elsewhere (published or implied), so no suppression in this
     table protects them; the tables that print those totals must."""
-    every = set(range(sys.n_rows))
+    every = (set(range(sys.n_rows)) - sys.fixed) | sys.fixed_hidden
     known, _ = _propagate(sys, every, threshold)
     return {cell for cell, _ in _lp_candidates(sys, threshold, known, every)}
 
@@ -631,15 +675,206 @@ def protect(
         if not s.dtype.is_numeric():
             raise DisclosureError(f"table {name!r}: count column {c!r} is {s.dtype}, not numeric")
         values[c] = [_as_count(v) for v in s.to_list()]
-    sys = _System(values, table.height)
-    sys.totals = set(protection.totals)
-    sys.published = {(c, r % table.height) for c, r in protection.published if table.height}
-    _compile(sys, table, protection, counts)
+    sys = _system_of(table, protection, values)
     primary = {
         r for r in range(table.height) if any(_small(values[c][r], threshold) for c in counts)
     }
-    hidden = _solve(sys, primary, threshold, name)
+    ledger = _ACTIVE_LEDGER.get()
+    linked = ledger.linked(table, protection, threshold) if ledger and protection.link else []
+    if linked:
+        sys = _with_linked(sys, table, protection, linked)
+    hidden = _solve(sys, primary | sys.fixed_hidden, threshold, name)
+    hidden = {r for r in hidden if r < table.height}
+    if ledger is not None and protection.link:
+        ledger.record(name, table, protection, hidden, threshold)
     return _apply(table, protection, counts, primary, hidden, rounding, threshold)
+
+
+def _system_of(
+    table: pl.DataFrame, protection: Protection, values: dict[str, list[int | None]]
+) -> _System:
+    sys = _System(values, table.height)
+    sys.totals = set(protection.totals)
+    sys.published = {(c, r % table.height) for c, r in protection.published if table.height}
+    _compile(sys, table, protection, list(protection.counts))
+    return sys
+
+
+# --------------------------------------------------------------------------------------------
+# the report's ledger: tables that hold the same cells are protected together
+
+_ACTIVE_LEDGER: ContextVar[Ledger | None] = ContextVar("paleval_ledger", default=None)
+
+
+@dataclass
+class _Entry:
+    name: str
+    table: pl.DataFrame
+    protection: Protection
+    hidden: set[int]
+    threshold: int
+
+
+class Ledger:
+    """What one report has published so far, for tables that declare ``Protection.link``.
+
+    A table protected while the ledger is active (``with ledger.active(): ...``) is checked
+    against the tables recorded before it: those that hold the same cells (rows with the same
+    ``link`` labels and the same counts, on at least one such row with a non-zero count, and
+    no shared row whose counts differ) are *linked*. The union is then one system of
+    equations: each table's own relations, and ``cell = cell`` for every shared cell. The
+    earlier tables' suppression is fixed (they are printed already), so secondary suppression
+    happens in the new table until no count under the threshold is recoverable from the union.
+    Hiding all of the new table always works, so this never fails where the tables alone did
+    not. Only unpublished values are kept in memory; nothing is written.
+
+    Examples
+    --------
+    Table 1 by cause hides d (2) and, because the total 70 is printed, c (30) with it; Table 1
+    by cancer would print c = 30, giving d = 70 - 30 - 38 = 2, so it must hide c (and nc):
+
+    >>> decl = Protection(("n",), [Margin(("v",), over="g", total="all")], link=("v", "g"))
+    >>> by_cause = pl.DataFrame({"v": ["x"] * 4, "g": ["c", "d", "e", "all"], "n": [30, 2, 38, 70]})
+    >>> by_cancer = pl.DataFrame({"v": ["x"] * 3, "g": ["c", "nc", "all"], "n": [30, 40, 70]})
+    >>> protect(by_cancer, decl)["suppression"].to_list()  # alone: nothing to hide
+    [None, None, None]
+    >>> ledger = Ledger()
+    >>> with ledger.active():
+    ...     first = protect(by_cause, decl)
+    ...     second = protect(by_cancer, decl)
+    >>> first["suppression"].to_list(), second["suppression"].to_list()
+    (['secondary', 'primary', None, None], ['secondary', 'secondary', None])
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[_Entry] = []
+
+    @contextmanager
+    def active(self) -> Iterator[Ledger]:
+        """Make this ledger the one :func:`protect` consults (within this context)."""
+        token = _ACTIVE_LEDGER.set(self)
+        try:
+            yield self
+        finally:
+            _ACTIVE_LEDGER.reset(token)
+
+    def record(
+        self, name: str, table: pl.DataFrame, protection: Protection, hidden: set[int], t: int
+    ) -> None:
+        """Remember a protected table (unpublished values in memory only)."""
+        self.entries.append(_Entry(name, table, protection, set(hidden), t))
+
+    def hide_more(self, table: pl.DataFrame, rows: set[int]) -> None:
+        """Record rows of an already recorded table that were suppressed after
+        :func:`protect` (Table 1's group sizes): later tables treat them as hidden."""
+        table = table.drop("suppressed", "suppression", strict=False)
+        for e in reversed(self.entries):
+            if e.table.equals(table):
+                e.hidden |= set(rows)
+                return
+
+    def linked(self, table: pl.DataFrame, protection: Protection, threshold: int) -> list[_Entry]:
+        """The recorded tables that hold cells of ``table`` (see the class docstring)."""
+        return [
+            e
+            for e in self.entries
+            if e.protection.link == protection.link
+            and e.threshold == threshold
+            and _shares_cells(table, e.table, protection.link, _common_counts(protection, e))
+        ]
+
+
+def active_ledger() -> Ledger | None:
+    """The ledger :func:`protect` consults now (None outside ``Ledger.active()``).
+
+    Examples
+    --------
+    >>> active_ledger() is None
+    True
+    >>> with Ledger().active() as led:
+    ...     active_ledger() is led
+    True
+    """
+    return _ACTIVE_LEDGER.get()
+
+
+def _common_counts(protection: Protection, e: _Entry) -> list[str]:
+    return [c for c in protection.counts if c in e.protection.counts]
+
+
+def _shares_cells(a: pl.DataFrame, b: pl.DataFrame, on: Seq[str], counts: list[str]) -> bool:
+    if not counts or any(c not in a.columns or c not in b.columns for c in on):
+        return False
+    left = a.select(*on, *counts).with_columns(pl.col(list(on)).cast(pl.String))
+    right = b.select(*on, *counts).with_columns(pl.col(list(on)).cast(pl.String))
+    both = left.join(right, on=list(on), how="inner", suffix="_b")
+    if both.height == 0:
+        return False
+    same = pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_b")) for c in counts])
+    nonzero = pl.any_horizontal([pl.col(c).fill_null(0) > 0 for c in counts])
+    return bool(both.select(same.all() & nonzero.any()).item())
+
+
+def _with_linked(
+    sys: _System, table: pl.DataFrame, protection: Protection, linked: list[_Entry]
+) -> _System:
+    """One system: this table (rows first), the linked tables after it (fixed), and an
+    equation ``cell = cell`` for every cell two of them share. A cell of this table that a
+    linked table printed is published here too (it is known; hiding it would only lose it)."""
+    parts = [(table, protection, sys)]
+    for e in linked:
+        vals = {c: [_as_count(v) for v in e.table[c].to_list()] for c in e.protection.counts}
+        parts.append((e.table, e.protection, _system_of(e.table, e.protection, vals)))
+    n_rows = sum(t.height for t, _, _ in parts)
+    merged = _System({}, n_rows)
+    offsets = []
+    off = 0
+    for k, (tab, _, sub) in enumerate(parts):
+        offsets.append(off)
+        rename = {c: (c if not c.startswith("~") else f"{c}@{k}") for c in sub.values}
+        for c, vals in sub.values.items():
+            col = merged.values.setdefault(rename[c], [None] * n_rows)
+            col[off : off + tab.height] = vals
+        for total, ps in sub.equations:
+            merged.equations.append(
+                (
+                    None if total is None else (rename[total[0]], total[1] + off),
+                    [(rename[c], r + off) for c, r in ps],
+                )
+            )
+        merged.totals |= sub.totals
+        merged.published |= {(rename[c], r + off) for c, r in sub.published}
+        off += tab.height
+    for k, e in enumerate(linked, start=1):
+        merged.fixed |= set(range(offsets[k], offsets[k] + e.table.height))
+        merged.fixed_hidden |= {r + offsets[k] for r in e.hidden}
+    _link_equations(merged, parts, offsets, protection.link)
+    return merged
+
+
+def _link_equations(
+    sys: _System, parts: list[tuple[pl.DataFrame, Protection, _System]], offsets: list[int],
+    on: Seq[str],
+) -> None:  # fmt: skip
+    keyed = [
+        tab.select(pl.concat_str([pl.col(c).cast(pl.String) for c in on], separator="\x1f"))
+        .to_series()
+        .to_list()
+        for tab, _, _ in parts
+    ]
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts)):
+            where = {key: r for r, key in enumerate(keyed[j])}
+            counts = [c for c in parts[i][1].counts if c in parts[j][1].counts]
+            for r, key in enumerate(keyed[i]):
+                if key not in where:
+                    continue
+                a, b = r + offsets[i], where[key] + offsets[j]
+                for c in counts:
+                    sys.equation((c, a), [(c, b)])
+                if i == 0 and b not in sys.fixed_hidden:
+                    # printed already: known to every reader, and hiding it here hides nothing
+                    sys.published |= {(c, a) for c in counts}
 
 
 def thin_grid(table: pl.DataFrame, protection: Protection, threshold: int = 5) -> list:
@@ -827,7 +1062,8 @@ def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) 
     ``<prefix>n``, else ``n``); without one the column is left to the row's suppression."""
     out = []
     for col, dt in table.schema.items():
-        if not dt.is_numeric() or col in protection.counts or col in protection.keep:
+        declared = {q.column for q in protection.quantiles}
+        if not dt.is_numeric() or col in (*protection.counts, *protection.keep, *declared):
             continue
         toks = col.lower().split("_")
         hit = next((i for i, t in enumerate(toks) if t in _QUANTILE_TOKENS), None)
@@ -849,6 +1085,25 @@ def _quantile_rule(table: pl.DataFrame, protection: Protection, threshold: int) 
         need = math.ceil(threshold / p)
         out.append(
             pl.when(pl.col(n).fill_null(0) >= need).then(pl.col(col)).otherwise(None).alias(col)
+        )
+    return out + _declared_quantiles(table, protection, threshold)
+
+
+def _declared_quantiles(
+    table: pl.DataFrame, protection: Protection, threshold: int
+) -> list[pl.Expr]:
+    out = []
+    for q in protection.quantiles:
+        missing = [c for c in (q.column, q.n, *(q.where[:1] if q.where else ())) if c not in table]
+        if missing:
+            raise DisclosureError(f"Quantile declaration names column(s) {missing} not in table")
+        need = math.ceil(threshold / min(q.p, 1 - q.p))
+        applies = pl.col(q.where[0]) == q.where[1] if q.where else pl.lit(True)
+        out.append(
+            pl.when(applies & (pl.col(q.n).fill_null(0) < need))
+            .then(None)
+            .otherwise(pl.col(q.column))
+            .alias(q.column)
         )
     return out
 

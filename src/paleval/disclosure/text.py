@@ -22,6 +22,10 @@ LEGEND: dict[str, dict[str, str]] = {
             "[s]: suppressed to protect a count under {t} that could otherwise be recovered "
             "from totals or differences (secondary suppression; the cell may be large)"
         ),
+        "quantile": (
+            "[s] in a median (IQR): a median is shown only for at least {m} persons with a "
+            "value and quartiles for at least {q} ({t} persons on each side of it)"
+        ),
         "rounding": (
             "published counts rounded to the nearest multiple of {r} for presentation; "
             "shares, rates and estimates are computed from the unrounded counts, so rounding "
@@ -33,6 +37,10 @@ LEGEND: dict[str, dict[str, str]] = {
         "secondary": (
             "[s]: skjult for at beskytte et antal under {t}, som ellers kunne udledes af "
             "totaler eller differenser (sekundær diskretionering; cellen kan være stor)"
+        ),
+        "quantile": (
+            "[s] i en median (IQR): en median vises kun for mindst {m} personer med en værdi og "
+            "kvartiler for mindst {q} ({t} personer på hver side af den)"
         ),
         "rounding": (
             "offentliggjorte antal afrundet til nærmeste multiplum af {r} af hensyn til "
@@ -58,13 +66,22 @@ def marker(kind: str | None, threshold: int = 5) -> str:
     raise ValueError(f"unknown suppression kind {kind!r}; expected 'primary' or 'secondary'")
 
 
-def legend_rows(lang: str = "en", threshold: int = 5, rounding: int | None = None) -> list[str]:
-    """The legend lines explaining the markers, in English or Danish.
+def legend_rows(
+    lang: str = "en",
+    threshold: int = 5,
+    rounding: int | None = None,
+    *,
+    quantiles: bool = False,
+) -> list[str]:
+    """The legend lines explaining the markers, in English or Danish; ``quantiles`` adds the
+    rule for medians and quartiles (shown only with ``threshold`` persons on each side).
 
     Examples
     --------
     >>> legend_rows("da")[0]
     '<5: færre end 5 personer (primær diskretionering; 0 vises som 0)'
+    >>> legend_rows("en", quantiles=True)[2][:40]
+    '[s] in a median (IQR): a median is shown'
     """
     if lang not in LEGEND:
         raise ValueError(f"lang must be one of {sorted(LEGEND)}, got {lang!r}")
@@ -73,6 +90,8 @@ def legend_rows(lang: str = "en", threshold: int = 5, rounding: int | None = Non
         txt["primary"].format(p=marker("primary", threshold), t=threshold),
         txt["secondary"].format(t=threshold),
     ]
+    if quantiles:
+        rows.append(txt["quantile"].format(m=2 * threshold, q=4 * threshold, t=threshold))
     if rounding:
         rows.append(txt["rounding"].format(r=rounding))
     return rows

@@ -1,6 +1,6 @@
 """Reports: study data for the notebooks, export with disclosure control, `paleval report`."""
 
-from paleval.report.export import export, write_table
+from paleval.report.export import export, report_ledger, write_table
 from paleval.report.runner import (
     REPORT_MARKER,
     NotebookFailure,
@@ -30,6 +30,7 @@ __all__ = [
     "find_notebooks",
     "load_study",
     "register_file_entries",
+    "report_ledger",
     "run_report",
     "study_registers",
     "write_table",

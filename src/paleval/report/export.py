@@ -10,13 +10,30 @@ from typing import Any
 import polars as pl
 
 from paleval.analyses.result import AnalysisResult
-from paleval.disclosure import DEFAULT_THRESHOLD
+from paleval.disclosure import DEFAULT_THRESHOLD, Ledger
 from paleval.disclosure.text import legend_rows
 from paleval.plots import save_figure
 
-__all__ = ["export", "write_definitions", "write_table"]
+__all__ = ["export", "report_ledger", "write_definitions", "write_table"]
 
 _FIXED_TIME = dt.datetime(2000, 1, 1)
+
+_LEDGERS: dict[str, Ledger] = {}
+
+
+def report_ledger(output_dir: str | Path) -> Ledger:
+    """The disclosure ledger of a report folder in this process: what :func:`export` has
+    published there so far, for tables whose cells recur in other tables (Table 1 by cause
+    and by cancer). See :class:`paleval.disclosure.Ledger`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> report_ledger(d) is report_ledger(Path(d)), report_ledger(d).entries
+    (True, [])
+    """
+    return _LEDGERS.setdefault(str(Path(output_dir).resolve()), Ledger())
 
 
 def write_table(
@@ -116,10 +133,12 @@ def export(
     ``output_dir/definitions/{name}.json``, which the report's index lists.
 
     Disclosure control (:meth:`AnalysisResult.disclosed`): ``threshold`` (default 5) and
-    ``rounding`` (``None``, 5 or 10). Suppressed rows carry ``suppression`` = ``"primary"``
-    (a count under the threshold, shown "<5") or ``"secondary"`` (suppressed to protect one,
-    shown "[s]"); every XLSX file has a ``legend`` sheet and ``output_dir/tables/LEGEND.txt``
-    explains the markers in the report's language.
+    ``rounding`` (``None``, 5 or 10), under the report's ledger (:func:`report_ledger`): a
+    table declaring ``Protection.link`` is protected together with the tables already exported
+    to ``output_dir`` that hold the same cells. Suppressed rows carry ``suppression`` =
+    ``"primary"`` (a count under the threshold, shown "<5") or ``"secondary"`` (suppressed to
+    protect one, shown "[s]"); every XLSX file has a ``legend`` sheet and
+    ``output_dir/tables/LEGEND.txt`` explains the markers in the report's language.
 
     Examples
     --------
@@ -134,7 +153,10 @@ def export(
     import matplotlib.pyplot as plt
 
     out = Path(output_dir)
-    pub = result.disclosed(threshold, rounding=rounding)
+    # tables that repeat cells of tables exported before to this report are protected
+    # together with them (report-level ledger)
+    with report_ledger(out).active():
+        pub = result.disclosed(threshold, rounding=rounding)
     legend = legend_rows(lang, threshold, rounding)
     write_definitions(result, out / "definitions" / f"{name}.json")
     for tname, tab in pub.tables.items():
