@@ -404,6 +404,18 @@ def test_survival_identity_gives_censored_persons(tmp_path: Path) -> None:
     ]
 
 
+def test_events_are_not_subtracted_from_the_persons_still_at_risk(tmp_path: Path) -> None:
+    """At 730 days 77 are at risk, 38 had the event and 35 the competing event by then (of
+    156): 77 - 38 - 35 = 4 counts nobody (the events are not among those at risk), while
+    156 - 77 - 38 - 35 = 6 are the censored. Found on tiny, seed 11, as a false finding that
+    stopped the report."""
+    pl.DataFrame(
+        {"group": ["g", "g"], "time": [365.0, 730.0], "n": [156, 156], "n_risk": [None, 77],
+         "events": [None, 38], "n_competing": [None, 35]}
+    ).write_csv(tmp_path / "at_times.csv")  # fmt: skip
+    assert [f for f in findings(tmp_path) if f.kind == "complement"] == []
+
+
 # --- (3) a clean report passes; false positives ---------------------------------------------------
 
 

@@ -399,7 +399,7 @@ def complement_hits(t: Table, threshold: int) -> Iterator[Hit]:
     if len(cols) < 2:
         return
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
-    parts = _part_pairs(t, cols, rows)
+    parts = _part_pairs(t, cols, rows) | _at_risk_pairs(t, cols)
     seen: set[tuple[int, int]] = set()
     for k in range(1, _max_subset(len(cols)) + 1):
         for a in (c for c in cols if not _PART_NAME.search(t.grid.columns[c])):
@@ -414,6 +414,21 @@ def complement_hits(t: Table, threshold: int) -> Iterator[Hit]:
 
 
 _REF_NAME = re.compile(r"_ref$", re.I)
+_AT_RISK = re.compile(r"^(?:n_)?(?:at_)?risk$|^n_at_risk$|^antal_i_risiko$", re.I)
+
+
+def _at_risk_pairs(t: Table, cols: list[int]) -> set[tuple[int, int]]:
+    """In a curve table with the group size ``n``, the persons still at risk at a time and the
+    events (competing events, censorings) up to that time are disjoint parts of ``n``
+    (``n - n_risk - events - n_competing`` is the number censored, attacked as such): the
+    events are not persons among those at risk, so they are never subtracted from ``n_risk``
+    (the columns of paleval's curve tables, ``docs/disclosure.md``)."""
+    names = [t.grid.columns[c].strip().lower() for c in cols]
+    if "n" not in names:
+        return set()
+    risk = [c for c in cols if _AT_RISK.match(t.grid.columns[c].strip())]
+    events = [c for c in cols if _PART_NAME.search(t.grid.columns[c])]
+    return {p for r in risk for e in events for p in ((r, e), (e, r))}
 
 
 def _mixes_groups(t: Table, cols: tuple[int, ...]) -> bool:
