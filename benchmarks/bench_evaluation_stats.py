@@ -14,13 +14,15 @@
   paleval do not use, so its coefficients differ slightly);
 * ``segmented_regression``: a 240-month series, Poisson with Newey-West SEs;
 * R (``geepack::geeglm``, ``MASS::glm.nb``) through ``Rscript`` on a CSV of the first
-  ``--r-rows`` rows (default 100,000; ``0`` skips R), timed inside R with ``system.time``;
-  paleval is timed on the same subsample.
+  ``--r-rows`` rows (default 20,000; ``0`` skips R), timed inside R with ``system.time``;
+  paleval is timed on the same subsample. (geepack's cost grows with the cube of the cluster
+  size: on 100,000 rows in clusters of ~450 it had not finished after 7 CPU minutes.)
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_evaluation_stats.py [--rows 900000]
-        [--clusters 2000] [--repeats 2] [--r-rows 100000] [--seed 1] [--workdir DIR]
+        [--clusters 2000] [--repeats 2] [--r-rows 20000] [--sm-ar1-rows 20000] [--seed 1]
+        [--workdir DIR]
 
 Peak memory is measured with ``tracemalloc`` in a separate (untimed) run of each call. Prints
 a markdown table for ``benchmarks/RESULTS.md``.
@@ -201,7 +203,10 @@ d <- read.csv(commandArgs(TRUE)[1])
 for (v in c("sex", "region", "education")) d[[v]] <- factor(d[[v]])
 f <- ~ age + sex + region + education + spc
 res <- list()
-tm <- function(name, expr) res[[name]] <<- unname(system.time(expr)[c("elapsed", "user.self")])
+tm <- function(name, expr) {  # one line per call as it finishes (a long run can be stopped)
+  res[[name]] <<- unname(system.time(expr)[c("elapsed", "user.self")])
+  message(sprintf("R %s: %.2f s wall, %.2f s CPU", name, res[[name]][1], res[[name]][2]))
+}
 tm("gee binomial exchangeable", geeglm(update(f, home_death ~ .), binomial, d, id = practice,
    corstr = "exchangeable"))
 tm("gee binomial ar1", geeglm(update(f, home_death ~ .), binomial, d, id = practice,
@@ -221,9 +226,9 @@ def run_r(d: pl.DataFrame, workdir: Path) -> dict[str, list[float]] | None:
     d.write_csv(csv)
     script = workdir / "bench_r.R"
     script.write_text(R_SCRIPT)
-    out = subprocess.run(["Rscript", str(script), str(csv)], capture_output=True, text=True)
+    out = subprocess.run(["Rscript", str(script), str(csv)], stdout=subprocess.PIPE, text=True)
     if out.returncode != 0:
-        print("R failed:", out.stderr[-2000:])
+        print("R failed (see its messages above)")
         return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -233,7 +238,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=900_000)
     ap.add_argument("--clusters", type=int, default=2_000)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--r-rows", type=int, default=100_000)
+    ap.add_argument("--r-rows", type=int, default=20_000)
     ap.add_argument("--sm-ar1-rows", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=None)
