@@ -131,9 +131,6 @@ class DiagnosisGroupResult(AnalysisResult):
             lang=lang,
             ax=ax,
         )
-        for t in ax.get_xticklabels():
-            t.set_rotation(35)
-            t.set_horizontalalignment("right")
         if ax.get_legend() is not None:
             ax.get_legend().set_title(None)
         return ax

@@ -42,7 +42,7 @@ import polars as pl
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection
-from paleval.plots import figure, label, points, trend
+from paleval.plots import figure, fit_ticklabels, label, points, trend
 from paleval.plots import funnel as funnel_chart
 from paleval.stats import funnel_flags, funnel_limits, proportion_ci
 
@@ -720,7 +720,8 @@ class QualityIndicatorResult(AnalysisResult):
         )
         xs = tab["indicator"].unique(maintain_order=True).to_list()
         ax.set_xticks(range(len(xs)))
-        ax.set_xticklabels([self._text(i, lang, short=True) for i in xs], rotation=20)
+        ax.set_xticklabels([self._text(i, lang, short=True) for i in xs])
+        fit_ticklabels(ax)
         ax.set_xlabel("Indicator" if lang == "en" else "Indikator")
         first = True
         for i, ind in enumerate(xs):

@@ -43,7 +43,7 @@ from paleval.analyses._common import (
     with_female,
 )
 from paleval.analyses.result import AnalysisResult, require_columns
-from paleval.plots import figure, forest, label, points
+from paleval.plots import figure, fit_ticklabels, forest, label, points
 from paleval.stats import (
     direct_standardise,
     logistic,
@@ -259,9 +259,8 @@ class InequalityResult(AnalysisResult):
             ax=ax,
         )
         ax.set_xticks(range(len(xs)))
-        ax.set_xticklabels(
-            [level_label(*x.split("=", 1), lang) for x in xs], rotation=35, ha="right"
-        )
+        ax.set_xticklabels([level_label(*x.split("=", 1), lang) for x in xs])
+        fit_ticklabels(ax)
         ax.get_legend().set_title(None)
         # factor blocks: separators and names along the top
         start = 0
@@ -281,7 +280,8 @@ class InequalityResult(AnalysisResult):
                 fontsize=8,
             )
             start += k
-        ax.title.set_y(1.05)
+        # the title above the factor names (8 pt text at the top edge), never on them
+        ax.set_title(ax.get_title(), pad=22)
         return ax
 
     def forest_plot(

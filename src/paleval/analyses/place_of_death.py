@@ -52,8 +52,8 @@ import polars as pl
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import Complement, Margin, Protection
+from paleval.plots import fit_ticklabels, label, points, stacked_bars
 from paleval.plots import forest as forest_chart
-from paleval.plots import label, points, stacked_bars
 from paleval.stats import logistic, marginal_risks, modified_poisson, multinomial, proportion_ci
 from paleval.stats.regression import ConvergenceError, RegressionResult
 
@@ -270,10 +270,7 @@ class PlaceOfDeathResult(AnalysisResult):
             lang=lang,
             ax=ax,
         )
-        for t in ax.get_xticklabels():  # long labels: rotate about their right end
-            t.set_rotation(35)
-            t.set_horizontalalignment("right")
-            t.set_rotation_mode("anchor")
+        fit_ticklabels(ax)  # long labels: wrapped, turned only as far as needed
         return ax
 
 

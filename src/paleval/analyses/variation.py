@@ -17,12 +17,11 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
-from matplotlib.ticker import FuncFormatter
 
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult
 from paleval.disclosure import Complement, Margin, Protection
-from paleval.plots import PALETTE, figure, funnel, label, style
+from paleval.plots import PALETTE, figure, funnel, label, log_ratio_axis, style
 from paleval.stats.funnel import funnel_limits
 from paleval.stats.mixed import mixed_logistic, mixed_poisson
 
@@ -59,9 +58,7 @@ class PracticeVariationResult(AnalysisResult):
                 ax.errorbar(x[mask], r[mask], yerr=[r[mask] - lo[mask], hi[mask] - r[mask]],
                             fmt="o", markersize=2, linewidth=0.6, color=colour)  # fmt: skip
             ax.axhline(1.0, color="black", linewidth=0.8)
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            log_ratio_axis(ax, "y")
             ax.set_xticks([])
             ax.set_xlabel(label("practices_ranked", lang))
             ratio = "odds" if self.params["family"] == "binomial" else "rate"

@@ -26,6 +26,7 @@ __all__ = [
     "fit_ticklabels",
     "forest",
     "funnel",
+    "log_ratio_axis",
     "place_labels",
     "points",
     "stacked_bars",
@@ -62,6 +63,23 @@ def _finish(ax: Any, title: str | None, group: str | None, groups: list[Any], la
         ax.set_title(title)
     if group and len(groups) > 1:
         ax.legend(title=label(group, lang))
+
+
+def log_ratio_axis(ax: Any, axis: str = "x") -> None:
+    """Log scale for ratios with readable ticks (at least three, also for narrow ranges) and no
+    labels on the minor ticks.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0.6, 2.5])
+    >>> log_ratio_axis(ax, "y")
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['0.75', '1', '1.25', '1.5', '2']
+    >>> plt.close(fig)
+    """
+    _log_ratio_axis(ax, axis)
 
 
 def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
@@ -566,6 +584,9 @@ def funnel(
         if title:
             ax.set_title(title)
         ax.legend()
+        if percent:  # a proportion lies in [0, 100] %: limits first, so labels stay in view
+            bottom, top = ax.get_ylim()
+            ax.set_ylim(max(bottom, 0.0), min(top, 100.0))
         names = [label(v, lang) for v in units[unit].filter(pl.Series(outside))]
         points_out = list(zip(units[n].to_numpy()[outside], scale * est[outside], strict=True))
         place_labels(ax, names, points_out)
