@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -771,19 +772,24 @@ _Checks = dict[tuple[str, str], tuple[pl.Expr, str | None]]
 
 
 def _value_checks(
-    key: str, schema: pl.Schema, m: ColumnMatch
-) -> tuple[_Checks, dict[str, pl.Expr]]:
+    key: str, schema: pl.Schema, m: ColumnMatch, materialise: bool = False
+) -> tuple[_Checks, dict[str, pl.Expr], dict[str, pl.Expr]]:
     """The per-column value checks of one file (rule, column) -> (condition, raw column to
-    show) and the parsed value of each declared column present."""
+    show), the parsed value of each declared column present, and the columns to add to the
+    raw frame first (``materialise``: the parsed values, see :func:`_check_file`)."""
     reg = REGISTERS[key]
     checks: _Checks = {}
     parsed: dict[str, pl.Expr] = {}
+    added: dict[str, pl.Expr] = {}
     for v in reg.variables:
         rawname = m.mapping.get(v.name)
         if rawname is None:
             continue
         src = schema[rawname]
         p = parse_expr(rawname, src, v)
+        if materialise:
+            added[f"__p|{v.name}"] = p
+            p = pl.col(f"__p|{v.name}")
         parsed[v.name] = p
         present = present_expr(rawname, src)
         if not (v.dtype == pl.String and src == pl.String):
@@ -806,7 +812,7 @@ def _value_checks(
                 rawname,
             )
         checks |= _code_checks(key, v, p, rawname)
-    return checks, parsed
+    return checks, parsed, added
 
 
 def _check_file(
@@ -823,8 +829,14 @@ def _check_file(
     m = match_columns(schema.names(), reg)
     loadable = _column_checks(f, schema, m, out)
 
+    # CSV and SAS: every value is parsed once, into a column the checks read (a text date's
+    # parsing is a long expression: repeated in each date rule, and in both dates of a date
+    # pair, it made the one pass over a CSV file 20 times slower). Parquet: the checks keep
+    # their own expressions, so that each filter query reads only its own column.
+    materialise = f.format != "parquet"
+    checks, parsed, added = _value_checks(f.register, schema, m, materialise)
+    raw = raw.with_columns(**added) if added else raw
     lf = raw.with_row_index("__row", offset=1)
-    checks, parsed = _value_checks(f.register, schema, m)
     for rule, col, cond in row_rules(f.register, parsed, extract_end):
         shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
         checks[(rule, col)] = (cond, shown)
@@ -1335,12 +1347,28 @@ def _join_persons(deaths: pl.DataFrame | None, births: pl.DataFrame | None) -> p
 
 
 def _duplicate_contacts(
-    data_dir: Path, keys: list[str], out: _Collector, cache_dir: str | Path | None
+    data_dir: Path,
+    keys: list[str],
+    out: _Collector,
+    cache_dir: str | Path | None,
+    text_files: bool = False,
 ) -> None:
+    """``lpr_duplicate_contact``. ``text_files``: some LPR contact file is CSV or SAS, whose
+    every scan parses the whole file again; the contacts are then written once to a parquet
+    file in a temporary folder of this run (in ``cache_dir`` when given, never beside the
+    data), which the per-year counts read (on the ``tiny`` extract as latin-1 CSV: 113 s of
+    re-parsing per year, against one pass)."""
     try:
-        contacts = lpr_contacts(data_dir, cache_dir=cache_dir)
-        counts, examples = _duplicate_counts(contacts)
-    except (RegisterLoadError, pl.exceptions.PolarsError):
+        with tempfile.TemporaryDirectory(
+            prefix="paleval-validate-", dir=_temp_root(cache_dir)
+        ) as tmp:
+            contacts = lpr_contacts(data_dir, cache_dir=cache_dir)
+            if text_files:
+                path = Path(tmp) / "contacts.parquet"
+                contacts.sink_parquet(path, maintain_order=True)
+                contacts = pl.scan_parquet(path)
+            counts, examples = _duplicate_counts(contacts)
+    except (RegisterLoadError, pl.exceptions.PolarsError, OSError):
         return
     for source, key_ in (("LPR2", "lpr_adm"), ("LPR3", "lpr_f_kontakter")):
         if key_ not in keys:
@@ -1471,9 +1499,21 @@ def validate(
             _repeated_part_rows(ok_files, out, cache_dir)
     _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
     _rate_collapse(loadable, out, cache_dir)
-    if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
-        _duplicate_contacts(data_dir, keys, out, cache_dir)
+    lpr = [f for k in ("lpr_adm", "lpr_f_kontakter") for f in loadable.get(k, [])]
+    if lpr:
+        text_files = any(f.format != "parquet" for f in lpr)
+        _duplicate_contacts(data_dir, keys, out, cache_dir, text_files)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def _temp_root(cache_dir: str | Path | None) -> Path | None:
+    """Where a run's temporary files go: ``cache_dir`` (created) when given, else the
+    system's temporary folder."""
+    if cache_dir is None:
+        return None
+    root = Path(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _manifest_check(data_dir: Path, files: dt.date, out: _Collector) -> None:
