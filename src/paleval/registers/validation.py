@@ -321,6 +321,15 @@ RULES: tuple[Rule, ...] = (
         "twice; the loaders (exclude=True) read it once (drop_repeated_rows).",
     ),
     Rule(
+        "duplicate_key_across_parts",
+        "error",
+        "registers with a primary key delivered in part files",
+        "A row of a part file whose primary key a row of an earlier part of the same "
+        "register-year already holds, with other values in some declared column (rows "
+        "identical in every column are duplicate_across_parts): two versions of one record, "
+        "and nothing tells which is right (counted as the later parts' rows).",
+    ),
+    Rule(
         "end_before_start",
         "exclude",
         "lpr_adm, lpr_f_kontakter, tilknytning, plh",
@@ -1528,16 +1537,18 @@ def _repeated_part_rows(
     files: list[RegisterFile], out: _Collector, cache_dir: str | Path | None
 ) -> None:
     """``duplicate_across_parts``: per part file, the rows an earlier part of the same
-    register-year already holds (the rows :func:`drop_repeated_rows` drops)."""
+    register-year already holds (the rows :func:`drop_repeated_rows` drops);
+    ``duplicate_key_across_parts``: of the other rows, those whose primary key an earlier
+    part holds (with other values, then)."""
     earlier: dict[int | None, list[pl.LazyFrame]] = {}
-    columns = REGISTERS[files[0].register].columns
+    reg = REGISTERS[files[0].register]
     for f in files:
         if f.part is None:
             continue
         try:
             part = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
             seen = list(earlier.setdefault(f.year, []))
-            kept = drop_repeated_rows(part.with_row_index("__row", offset=1), seen, columns)
+            kept = drop_repeated_rows(part.with_row_index("__row", offset=1), seen, reg.columns)
             earlier[f.year].append(part)
             if len(seen) == 1:  # the first part of its year
                 continue
@@ -1546,12 +1557,39 @@ def _repeated_part_rows(
             )
             n = rows.select(pl.len()).collect(engine="streaming").item()
             ex = rows.select("__row").head(_N_EXAMPLES).collect()["__row"].to_list()
+            clash = _key_clashes(kept, seen[:-1], list(reg.primary_key))
         except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
             out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
             continue
         where = f"{f.year} " if f.year is not None else ""
         shown = [f"row {r} (also in an earlier part of {where}{f.register})" for r in ex]
         out.add("duplicate_across_parts", f.register, f.name, None, n, shown)
+        if clash is not None:
+            n_key, rows_key = clash
+            what = f"key also in an earlier part of {where}{f.register}, other values"
+            out.add(
+                "duplicate_key_across_parts",
+                f.register,
+                f.name,
+                ",".join(reg.primary_key),
+                n_key,
+                [f"row {r} ({what})" for r in rows_key],
+            )
+
+
+def _key_clashes(
+    kept: pl.LazyFrame, earlier: list[pl.LazyFrame], key: list[str]
+) -> tuple[int, list[int]] | None:
+    """Rows of ``kept`` (a part without the rows identical to earlier parts' rows) whose
+    primary ``key`` (no part of it null) is in an ``earlier`` part: their number and first row
+    numbers; None for a register without a primary key."""
+    if not key or not earlier:
+        return None
+    keys = pl.concat([e.select(key) for e in earlier]).unique()
+    rows = kept.join(keys, on=key, how="semi", maintain_order="left")
+    n = rows.select(pl.len()).collect(engine="streaming").item()
+    ex = rows.select("__row").head(_N_EXAMPLES).collect()["__row"].to_list() if n else []
+    return n, ex
 
 
 def _refused_files(data_dir: Path, keys: list[str], out: _Collector) -> None:
