@@ -32,6 +32,23 @@ from typing import Literal
 import polars as pl
 
 from paleval.codes import code_values, coverage_table, load_codes
+from paleval.registers._raw import (
+    FIXED_WIDTH,
+    ColumnMatch,
+    conform,
+    first_line,
+    match_columns,
+    parse_expr,
+    present_expr,
+    scan_raw,
+    verify_file,
+)
+from paleval.registers.discovery import (
+    RegisterFile,
+    RegisterLoadError,
+    find_register_files,
+    register_inventory,
+)
 from paleval.registers.exclusion import (
     DATE_PAIRS,
     NON_NEGATIVE,
@@ -46,26 +63,13 @@ from paleval.registers.exclusion import (
     value_rules,
 )
 from paleval.registers.loading import (
-    FIXED_WIDTH,
     LATEST_DATES,
-    ColumnMatch,
-    RegisterFile,
-    RegisterLoadError,
-    _conform,
-    _first_line,
-    _scan_raw,
-    _unique_contacts,
     drop_repeated_rows,
     extract_end_of,
-    find_register_files,
     flag_duplicate_contacts,
     lpr_contacts,
     manifest_end,
-    match_columns,
-    parse_expr,
-    present_expr,
-    register_inventory,
-    verify_file,
+    unique_contacts,
 )
 from paleval.registers.model import (
     CODE_LISTS,
@@ -863,7 +867,7 @@ def _check_file(
         groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
         counts = _count(raw, f, conds, distinct, groups)
     except Exception as exc:  # a corrupt file that only fails when read
-        out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
+        out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
         return False
     if counts["__n"] == 0:
         out.add("no_rows", f.register, f.name, None, 1, ["header only"])
@@ -975,7 +979,7 @@ def _person_dates(
             files = [
                 f
                 for f in found
-                if _check_file(_scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
+                if _check_file(scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
             ]
         except RegisterLoadError:
             return None
@@ -983,7 +987,7 @@ def _person_dates(
         return None
     try:
         frames = [
-            _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+            conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
             for f in files
         ]
         return (
@@ -1040,7 +1044,7 @@ def _stay_checks(
     start, stop = pl.col("TILFLYT_DATO"), pl.col("FRAFLYT_DATO")
     parts = []
     for i, f in enumerate(files):
-        lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
+        lf = conform(scan_raw(f, cache_dir), f, "declared", cache_dir)
         keep = exclusion_filter("plh", lf.collect_schema().names(), extract_end=extract_end)
         lf = lf.with_row_index("__row", offset=1).with_columns(__file=pl.lit(i, pl.Int32))
         parts.append(lf.filter(keep) if keep is not None else lf)
@@ -1052,7 +1056,7 @@ def _stay_checks(
             .collect(engine="streaming")
         )
     except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
-        msg = f"nursing-home stays not checked: {_first_line(exc)}"
+        msg = f"nursing-home stays not checked: {first_line(exc)}"
         out.add("cross_check_skipped", "plh", None, "TILFLYT_DATO", 1, [msg])
         return
     open_end = stop.fill_null(dt.date.max)
@@ -1284,7 +1288,7 @@ def _rate_collapse(
         return
 
     def scan(f: RegisterFile, cols: list[str]) -> pl.LazyFrame:
-        return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
+        return conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
 
     def bef_of(files: list[RegisterFile]) -> pl.LazyFrame:
         return pl.concat(
@@ -1337,7 +1341,7 @@ def _dated_rows(
     """``PNR, col`` of one file; a date column's implausible dates (counted by the date
     rules, dropped by the loaders) are null, so they are not counted again. The row order
     and count are the file's (row numbers in examples stay right)."""
-    lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+    lf = conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
     if lf.collect_schema()[col] == pl.Date:
         ok = valid_date(f.register, col, pl.col(col), extract_end)
         lf = lf.with_columns(pl.when(ok).then(pl.col(col)).alias(col))
@@ -1420,7 +1424,7 @@ def _duplicate_counts(
             first, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
             part = contacts.filter((pl.col("start") >= first) & (pl.col("start") < after))
         totals, kept = pl.collect_all(
-            [part.group_by("source").len(), _unique_contacts(part).group_by("source").len()],
+            [part.group_by("source").len(), unique_contacts(part).group_by("source").len()],
             engine="streaming",
         )
         kept_n = dict(kept.iter_rows())
@@ -1495,7 +1499,7 @@ def validate(
         ok_files = []
         for f in files:
             try:
-                raw = _scan_raw(f, cache_dir)
+                raw = scan_raw(f, cache_dir)
             except RegisterLoadError as exc:
                 out.add("file_unreadable", key, f.name, None, 1, [exc.message])
                 continue
@@ -1546,7 +1550,7 @@ def _repeated_part_rows(
         if f.part is None:
             continue
         try:
-            part = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
+            part = conform(scan_raw(f, cache_dir), f, "declared", cache_dir)
             seen = list(earlier.setdefault(f.year, []))
             kept = drop_repeated_rows(part.with_row_index("__row", offset=1), seen, reg.columns)
             earlier[f.year].append(part)
@@ -1559,7 +1563,7 @@ def _repeated_part_rows(
             ex = rows.select("__row").head(_N_EXAMPLES).collect()["__row"].to_list()
             clash = _key_clashes(kept, seen[:-1], list(reg.primary_key))
         except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
-            out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
+            out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
             continue
         where = f"{f.year} " if f.year is not None else ""
         shown = [f"row {r} (also in an earlier part of {where}{f.register})" for r in ex]
