@@ -358,7 +358,7 @@ def test_common_sas_date_formats_read_exactly(fmt: str, tmp_path: Path) -> None:
 def test_sas_time_format_in_a_date_column_is_not_a_date(tmp_path: Path) -> None:
     # TIME8. holds seconds since midnight: read as days it would be a date in the 1960s
     write_xport(tmp_path / "dod.xpt", [dt.date(1960, 1, 2)], "TIME8.")
-    raw = L._scan_raw(L.RegisterFile("dod", tmp_path / "dod.xpt", None, "xpt"), tmp_path / "c")
+    raw = L.scan_raw(L.RegisterFile("dod", tmp_path / "dod.xpt", None, "xpt"), tmp_path / "c")
     assert raw.collect_schema()["DODDATO"] == pl.Time
     bad = L.unparseable_counts(raw, L.RegisterFile("dod", tmp_path / "dod.xpt", None, "xpt"))
     assert bad["DODDATO"][0] == 1

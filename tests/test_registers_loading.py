@@ -307,7 +307,7 @@ def test_clean_column_memo_is_kept_on_disk(tmp_path: Path, monkeypatch: pytest.M
     import datetime as dt
     import json
 
-    from paleval.registers import loading
+    from paleval.registers import _raw
 
     data, cache = tmp_path / "data", tmp_path / "cache"
     data.mkdir()
@@ -319,8 +319,8 @@ def test_clean_column_memo_is_kept_on_disk(tmp_path: Path, monkeypatch: pytest.M
     assert [r[3:] for r in rows] == [["PNR", "PNR", True]]
     assert rows[0][0] == str(path.resolve())
     # a new process (empty in-memory memo) takes the result from disk: no check query
-    monkeypatch.setattr(loading, "_CLEAN_MEMO", {})
-    monkeypatch.setattr(loading, "_MEMO_READ", set())
+    monkeypatch.setattr(_raw, "_CLEAN_MEMO", {})
+    monkeypatch.setattr(_raw, "_MEMO_READ", set())
     monkeypatch.setattr(pl, "collect_all", None)  # would fail if a check ran
     lf = scan_register(data, "dod", cache_dir=cache).filter(pl.col("PNR") == pnr[1])
     assert "SELECTION" in lf.explain().split("Parquet SCAN")[1]

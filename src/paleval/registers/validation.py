@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
@@ -31,6 +32,23 @@ from typing import Literal
 import polars as pl
 
 from paleval.codes import code_values, coverage_table, load_codes
+from paleval.registers._raw import (
+    FIXED_WIDTH,
+    ColumnMatch,
+    conform,
+    first_line,
+    match_columns,
+    parse_expr,
+    present_expr,
+    scan_raw,
+    verify_file,
+)
+from paleval.registers.discovery import (
+    RegisterFile,
+    RegisterLoadError,
+    find_register_files,
+    register_inventory,
+)
 from paleval.registers.exclusion import (
     DATE_PAIRS,
     NON_NEGATIVE,
@@ -45,26 +63,13 @@ from paleval.registers.exclusion import (
     value_rules,
 )
 from paleval.registers.loading import (
-    FIXED_WIDTH,
     LATEST_DATES,
-    ColumnMatch,
-    RegisterFile,
-    RegisterLoadError,
-    _conform,
-    _first_line,
-    _scan_raw,
-    _unique_contacts,
     drop_repeated_rows,
     extract_end_of,
-    find_register_files,
     flag_duplicate_contacts,
     lpr_contacts,
     manifest_end,
-    match_columns,
-    parse_expr,
-    present_expr,
-    register_inventory,
-    verify_file,
+    unique_contacts,
 )
 from paleval.registers.model import (
     CODE_LISTS,
@@ -318,6 +323,15 @@ RULES: tuple[Rule, ...] = (
         "A row of a part file identical in every declared column to a row of an earlier part "
         "of the same register-year (lmdb2019_1/lmdb2019_2, a folder of parts): delivered "
         "twice; the loaders (exclude=True) read it once (drop_repeated_rows).",
+    ),
+    Rule(
+        "duplicate_key_across_parts",
+        "error",
+        "registers with a primary key delivered in part files",
+        "A row of a part file whose primary key a row of an earlier part of the same "
+        "register-year already holds, with other values in some declared column (rows "
+        "identical in every column are duplicate_across_parts): two versions of one record, "
+        "and nothing tells which is right (counted as the later parts' rows).",
     ),
     Rule(
         "end_before_start",
@@ -771,19 +785,24 @@ _Checks = dict[tuple[str, str], tuple[pl.Expr, str | None]]
 
 
 def _value_checks(
-    key: str, schema: pl.Schema, m: ColumnMatch
-) -> tuple[_Checks, dict[str, pl.Expr]]:
+    key: str, schema: pl.Schema, m: ColumnMatch, materialise: bool = False
+) -> tuple[_Checks, dict[str, pl.Expr], dict[str, pl.Expr]]:
     """The per-column value checks of one file (rule, column) -> (condition, raw column to
-    show) and the parsed value of each declared column present."""
+    show), the parsed value of each declared column present, and the columns to add to the
+    raw frame first (``materialise``: the parsed values, see :func:`_check_file`)."""
     reg = REGISTERS[key]
     checks: _Checks = {}
     parsed: dict[str, pl.Expr] = {}
+    added: dict[str, pl.Expr] = {}
     for v in reg.variables:
         rawname = m.mapping.get(v.name)
         if rawname is None:
             continue
         src = schema[rawname]
         p = parse_expr(rawname, src, v)
+        if materialise:
+            added[f"__p|{v.name}"] = p
+            p = pl.col(f"__p|{v.name}")
         parsed[v.name] = p
         present = present_expr(rawname, src)
         if not (v.dtype == pl.String and src == pl.String):
@@ -806,7 +825,7 @@ def _value_checks(
                 rawname,
             )
         checks |= _code_checks(key, v, p, rawname)
-    return checks, parsed
+    return checks, parsed, added
 
 
 def _check_file(
@@ -823,8 +842,14 @@ def _check_file(
     m = match_columns(schema.names(), reg)
     loadable = _column_checks(f, schema, m, out)
 
+    # CSV and SAS: every value is parsed once, into a column the checks read (a text date's
+    # parsing is a long expression: repeated in each date rule, and in both dates of a date
+    # pair, it made the one pass over a CSV file 20 times slower). Parquet: the checks keep
+    # their own expressions, so that each filter query reads only its own column.
+    materialise = f.format != "parquet"
+    checks, parsed, added = _value_checks(f.register, schema, m, materialise)
+    raw = raw.with_columns(**added) if added else raw
     lf = raw.with_row_index("__row", offset=1)
-    checks, parsed = _value_checks(f.register, schema, m)
     for rule, col, cond in row_rules(f.register, parsed, extract_end):
         shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
         checks[(rule, col)] = (cond, shown)
@@ -842,7 +867,7 @@ def _check_file(
         groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
         counts = _count(raw, f, conds, distinct, groups)
     except Exception as exc:  # a corrupt file that only fails when read
-        out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
+        out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
         return False
     if counts["__n"] == 0:
         out.add("no_rows", f.register, f.name, None, 1, ["header only"])
@@ -954,7 +979,7 @@ def _person_dates(
             files = [
                 f
                 for f in found
-                if _check_file(_scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
+                if _check_file(scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
             ]
         except RegisterLoadError:
             return None
@@ -962,7 +987,7 @@ def _person_dates(
         return None
     try:
         frames = [
-            _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+            conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
             for f in files
         ]
         return (
@@ -1019,7 +1044,7 @@ def _stay_checks(
     start, stop = pl.col("TILFLYT_DATO"), pl.col("FRAFLYT_DATO")
     parts = []
     for i, f in enumerate(files):
-        lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
+        lf = conform(scan_raw(f, cache_dir), f, "declared", cache_dir)
         keep = exclusion_filter("plh", lf.collect_schema().names(), extract_end=extract_end)
         lf = lf.with_row_index("__row", offset=1).with_columns(__file=pl.lit(i, pl.Int32))
         parts.append(lf.filter(keep) if keep is not None else lf)
@@ -1031,7 +1056,7 @@ def _stay_checks(
             .collect(engine="streaming")
         )
     except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
-        msg = f"nursing-home stays not checked: {_first_line(exc)}"
+        msg = f"nursing-home stays not checked: {first_line(exc)}"
         out.add("cross_check_skipped", "plh", None, "TILFLYT_DATO", 1, [msg])
         return
     open_end = stop.fill_null(dt.date.max)
@@ -1263,7 +1288,7 @@ def _rate_collapse(
         return
 
     def scan(f: RegisterFile, cols: list[str]) -> pl.LazyFrame:
-        return _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
+        return conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select(cols)
 
     def bef_of(files: list[RegisterFile]) -> pl.LazyFrame:
         return pl.concat(
@@ -1316,7 +1341,7 @@ def _dated_rows(
     """``PNR, col`` of one file; a date column's implausible dates (counted by the date
     rules, dropped by the loaders) are null, so they are not counted again. The row order
     and count are the file's (row numbers in examples stay right)."""
-    lf = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
+    lf = conform(scan_raw(f, cache_dir), f, "declared", cache_dir).select("PNR", col)
     if lf.collect_schema()[col] == pl.Date:
         ok = valid_date(f.register, col, pl.col(col), extract_end)
         lf = lf.with_columns(pl.when(ok).then(pl.col(col)).alias(col))
@@ -1335,12 +1360,28 @@ def _join_persons(deaths: pl.DataFrame | None, births: pl.DataFrame | None) -> p
 
 
 def _duplicate_contacts(
-    data_dir: Path, keys: list[str], out: _Collector, cache_dir: str | Path | None
+    data_dir: Path,
+    keys: list[str],
+    out: _Collector,
+    cache_dir: str | Path | None,
+    text_files: bool = False,
 ) -> None:
+    """``lpr_duplicate_contact``. ``text_files``: some LPR contact file is CSV or SAS, whose
+    every scan parses the whole file again; the contacts are then written once to a parquet
+    file in a temporary folder of this run (in ``cache_dir`` when given, never beside the
+    data), which the per-year counts read (on the ``tiny`` extract as latin-1 CSV: 113 s of
+    re-parsing per year, against one pass)."""
     try:
-        contacts = lpr_contacts(data_dir, cache_dir=cache_dir)
-        counts, examples = _duplicate_counts(contacts)
-    except (RegisterLoadError, pl.exceptions.PolarsError):
+        with tempfile.TemporaryDirectory(
+            prefix="paleval-validate-", dir=_temp_root(cache_dir)
+        ) as tmp:
+            contacts = lpr_contacts(data_dir, cache_dir=cache_dir)
+            if text_files:
+                path = Path(tmp) / "contacts.parquet"
+                contacts.sink_parquet(path, maintain_order=True)
+                contacts = pl.scan_parquet(path)
+            counts, examples = _duplicate_counts(contacts)
+    except (RegisterLoadError, pl.exceptions.PolarsError, OSError):
         return
     for source, key_ in (("LPR2", "lpr_adm"), ("LPR3", "lpr_f_kontakter")):
         if key_ not in keys:
@@ -1383,7 +1424,7 @@ def _duplicate_counts(
             first, after = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
             part = contacts.filter((pl.col("start") >= first) & (pl.col("start") < after))
         totals, kept = pl.collect_all(
-            [part.group_by("source").len(), _unique_contacts(part).group_by("source").len()],
+            [part.group_by("source").len(), unique_contacts(part).group_by("source").len()],
             engine="streaming",
         )
         kept_n = dict(kept.iter_rows())
@@ -1458,7 +1499,7 @@ def validate(
         ok_files = []
         for f in files:
             try:
-                raw = _scan_raw(f, cache_dir)
+                raw = scan_raw(f, cache_dir)
             except RegisterLoadError as exc:
                 out.add("file_unreadable", key, f.name, None, 1, [exc.message])
                 continue
@@ -1471,9 +1512,21 @@ def validate(
             _repeated_part_rows(ok_files, out, cache_dir)
     _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
     _rate_collapse(loadable, out, cache_dir)
-    if any(k in loadable for k in ("lpr_adm", "lpr_f_kontakter")):
-        _duplicate_contacts(data_dir, keys, out, cache_dir)
+    lpr = [f for k in ("lpr_adm", "lpr_f_kontakter") for f in loadable.get(k, [])]
+    if lpr:
+        text_files = any(f.format != "parquet" for f in lpr)
+        _duplicate_contacts(data_dir, keys, out, cache_dir, text_files)
     return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def _temp_root(cache_dir: str | Path | None) -> Path | None:
+    """Where a run's temporary files go: ``cache_dir`` (created) when given, else the
+    system's temporary folder."""
+    if cache_dir is None:
+        return None
+    root = Path(cache_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _manifest_check(data_dir: Path, files: dt.date, out: _Collector) -> None:
@@ -1488,16 +1541,18 @@ def _repeated_part_rows(
     files: list[RegisterFile], out: _Collector, cache_dir: str | Path | None
 ) -> None:
     """``duplicate_across_parts``: per part file, the rows an earlier part of the same
-    register-year already holds (the rows :func:`drop_repeated_rows` drops)."""
+    register-year already holds (the rows :func:`drop_repeated_rows` drops);
+    ``duplicate_key_across_parts``: of the other rows, those whose primary key an earlier
+    part holds (with other values, then)."""
     earlier: dict[int | None, list[pl.LazyFrame]] = {}
-    columns = REGISTERS[files[0].register].columns
+    reg = REGISTERS[files[0].register]
     for f in files:
         if f.part is None:
             continue
         try:
-            part = _conform(_scan_raw(f, cache_dir), f, "declared", cache_dir)
+            part = conform(scan_raw(f, cache_dir), f, "declared", cache_dir)
             seen = list(earlier.setdefault(f.year, []))
-            kept = drop_repeated_rows(part.with_row_index("__row", offset=1), seen, columns)
+            kept = drop_repeated_rows(part.with_row_index("__row", offset=1), seen, reg.columns)
             earlier[f.year].append(part)
             if len(seen) == 1:  # the first part of its year
                 continue
@@ -1506,12 +1561,39 @@ def _repeated_part_rows(
             )
             n = rows.select(pl.len()).collect(engine="streaming").item()
             ex = rows.select("__row").head(_N_EXAMPLES).collect()["__row"].to_list()
+            clash = _key_clashes(kept, seen[:-1], list(reg.primary_key))
         except (RegisterLoadError, pl.exceptions.PolarsError) as exc:
-            out.add("file_unreadable", f.register, f.name, None, 1, [_first_line(exc)])
+            out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
             continue
         where = f"{f.year} " if f.year is not None else ""
         shown = [f"row {r} (also in an earlier part of {where}{f.register})" for r in ex]
         out.add("duplicate_across_parts", f.register, f.name, None, n, shown)
+        if clash is not None:
+            n_key, rows_key = clash
+            what = f"key also in an earlier part of {where}{f.register}, other values"
+            out.add(
+                "duplicate_key_across_parts",
+                f.register,
+                f.name,
+                ",".join(reg.primary_key),
+                n_key,
+                [f"row {r} ({what})" for r in rows_key],
+            )
+
+
+def _key_clashes(
+    kept: pl.LazyFrame, earlier: list[pl.LazyFrame], key: list[str]
+) -> tuple[int, list[int]] | None:
+    """Rows of ``kept`` (a part without the rows identical to earlier parts' rows) whose
+    primary ``key`` (no part of it null) is in an ``earlier`` part: their number and first row
+    numbers; None for a register without a primary key."""
+    if not key or not earlier:
+        return None
+    keys = pl.concat([e.select(key) for e in earlier]).unique()
+    rows = kept.join(keys, on=key, how="semi", maintain_order="left")
+    n = rows.select(pl.len()).collect(engine="streaming").item()
+    ex = rows.select("__row").head(_N_EXAMPLES).collect()["__row"].to_list() if n else []
+    return n, ex
 
 
 def _refused_files(data_dir: Path, keys: list[str], out: _Collector) -> None:
