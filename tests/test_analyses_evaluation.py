@@ -107,6 +107,8 @@ def test_disclosed_series_has_no_small_count_and_draws() -> None:
         for col in count_columns(tab.columns):
             assert tab.filter(pl.col(col).is_between(1, 4)).height == 0, (name, col)
     assert pub.tables["series"]["suppressed"].any()
+    assert not pub.tables["series"]["suppressed"].all()
+    assert not [n for n in pub.notes if "withheld" in n], pub.notes
     assert pub.plot("series", lang="da") is not None
 
 
@@ -193,6 +195,7 @@ def test_did_disclosure_and_bad_input() -> None:
     pub = difference_in_differences(c, "home", "unit", "death_date", adopt).disclosed()
     for tab in pub.tables.values():
         assert tab.filter(pl.col("n").is_between(1, 4)).height == 0
+    assert not [n for n in pub.notes if "withheld" in n], pub.notes
     assert pub.plot("event_study") is not None
     with pytest.raises(ValueError, match="not 1 January"):
         difference_in_differences(c, "home", "unit", "death_date", {0: dt.date(2015, 7, 1)})

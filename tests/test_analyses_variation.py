@@ -78,6 +78,8 @@ def test_disclosure_figures_and_bad_input() -> None:
         for col in count_columns(tab.columns):
             assert tab.filter(pl.col(col).is_between(1, 4)).height == 0, (name, col)
     assert pub.tables["practices"]["suppressed"].any()
+    assert not pub.tables["practices"]["suppressed"].all()
+    assert not [n for n in pub.notes if "withheld" in n], pub.notes
     for kind in pub.figures:
         assert pub.plot(kind, lang="da") is not None
     with pytest.raises(ValueError, match="lacks column"):

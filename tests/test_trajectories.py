@@ -251,6 +251,11 @@ def test_disclosed_tables_have_no_small_count_and_figures_draw(tiny: dict) -> No
             if tab.schema[col].is_numeric():
                 small = tab.filter(pl.col(col).is_between(1, 4))
                 assert small.height == 0, (name, col, small)
+    assert not [n for n in pub.notes if "withheld" in n], pub.notes
+    weekly = pub.tables["weekly"]
+    # most weeks of the common measures are published (a withheld table blanks every row)
+    common = weekly.filter(pl.col("measure").is_in(["hospital_nights", "acute_admissions"]))
+    assert common["suppressed"].mean() < 0.5
     ind = pub.tables["indicators"]
     assert set(ind["indicator"]) >= {"acute_admissions_gt1", "death_in_hospital"}
     for kind in ("weekly", "indicators"):

@@ -334,7 +334,7 @@ def care_trajectories(
     tables = {"weekly": _weekly(frame, use, unk, keys, measures, weeks, conf_level)}
     # ``total - persons`` counts the uses beyond the first of each user (1 means one person
     # used the service twice): a count of persons like ``n - persons``, protected alike
-    margin = [Margin(("measure", "week"), counts=("n", "persons", "total"))] if by else []
+    margin = [Margin(("measure", "week_before"), counts=("n", "persons", "total"))] if by else []
     protection = {
         "weekly": Protection(
             ("n", "persons", "total"),
