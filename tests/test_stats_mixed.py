@@ -159,6 +159,7 @@ def test_missing_rows_dropped_and_counted():
         ({"nagq": 0}, "nagq must be between 1 and 25"),
         ({"nagq": 1.5}, "nagq must be an integer"),
         ({"conf_level": 1.0}, "conf_level"),
+        ({"sigma_ci": "bootstrap"}, "sigma_ci must be 'wald' or 'profile'"),
         ({"trials": "size"}, "trials column 'size': 1 row"),
         ({"group": "nope"}, r"column\(s\) \['nope'\] not found"),
     ],
@@ -189,3 +190,37 @@ def test_offset_is_the_log_of_exposure():
     d = DATA["synth_count"].with_columns(pl.col("pyears").log().alias("log_py"))
     a = mixed_poisson(d, "admissions", ["period"], "municipality", offset="log_py")
     np.testing.assert_allclose(a.params, cached("synth_count", 1).params, rtol=1e-8)
+
+
+PROFILE = pl.read_csv(REF / "profile.csv")
+
+
+@pytest.mark.parametrize(("ds", "nagq"), CASES)
+def test_profile_interval_for_sigma_matches_r(ds, nagq):
+    kw = {"sigma_ci": "profile"}
+    d = DATA[ds]
+    if ds == "cbpp":
+        res = mixed_logistic(d, "incidence", ["period"], "herd", trials="size", nagq=nagq, **kw)
+    elif ds == "grouseticks":
+        res = mixed_poisson(d, "TICKS", ["YEAR", "cHEIGHT"], "LOCATION", nagq=nagq, **kw)
+    elif ds == "synth_binary":
+        res = mixed_logistic(d, "home_death", ["cancer", "age"], "practice", nagq=nagq, **kw)
+    else:
+        res = mixed_poisson(
+            d, "admissions", ["period"], "municipality", exposure="pyears", nagq=nagq, **kw
+        )
+    ref = PROFILE.filter((pl.col("dataset") == ds) & (pl.col("nagq") == nagq)).row(0, named=True)
+    got = res.variance.row(0, named=True)
+    # R: roots of lme4's deviance function profiled over beta; and lme4's confint (splines)
+    np.testing.assert_allclose([got["conf_low"], got["conf_high"]], [ref["lower"], ref["upper"]],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        [got["conf_low"], got["conf_high"]], [ref["lme4_lower"], ref["lme4_upper"]], rtol=1e-4
+    )
+    mor = res.variance.row(-1, named=True)  # median_ratio
+    k = np.sqrt(2) * 0.6744897501960817
+    np.testing.assert_allclose(
+        [mor["conf_low"], mor["conf_high"]],
+        np.exp(k * np.array([ref["lower"], ref["upper"]])),
+        rtol=1e-6,
+    )
