@@ -224,3 +224,28 @@ def test_profile_interval_for_sigma_matches_r(ds, nagq):
         np.exp(k * np.array([ref["lower"], ref["upper"]])),
         rtol=1e-6,
     )
+
+
+def test_many_small_groups_not_stuck_at_sigma_zero():
+    # benchmarks/bench_mixed.py's data (seed 1), first 20,000 rows: ~10 per group, sigma 0.4.
+    # sigma = 0 is a stationary point of every model (the likelihood is even in sigma); a
+    # bound there once stopped the optimiser at 0 on these data
+    rng = np.random.default_rng(1)
+    n, groups = 900_000, 2000
+    size = rng.lognormal(0, 0.6, groups)
+    g = rng.choice(groups, size=n, p=size / size.sum())
+    age = rng.normal(80, 9, n).round()
+    sex = rng.choice(["F", "M"], n)
+    cancer = rng.choice(["no", "yes"], n, p=[0.65, 0.35])
+    region = rng.choice(["H", "M", "N", "S"], n)
+    u = rng.normal(0, 0.4, groups)[g]
+    lp = (-1.1 - 0.02 * (age - 80) + 0.1 * (sex == "M") + 0.8 * (cancer == "yes")
+          + np.select([region == "M", region == "N"], [0.2, 0.3], 0.0) + u)  # fmt: skip
+    y = rng.binomial(1, 1 / (1 + np.exp(-lp)))
+    d = pl.DataFrame(
+        {"y": y, "age": age, "sex": sex, "cancer": cancer, "region": region, "g": g}
+    ).head(20_000)
+    res = mixed_logistic(d, "y", ["age", "sex", "cancer", "region"], "g")
+    assert not res.at_boundary
+    s = res.variance.row(0, named=True)
+    assert s["conf_low"] < 0.4 < s["conf_high"]

@@ -279,7 +279,7 @@ def _polish(obj: _Objective, x: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, 
         f, g = obj(x)
         step = np.linalg.solve(H, g)
         x_new = x - step
-        if x_new[-1] <= 0 or obj(x_new)[0] > f + 1e-12 * (1 + abs(f)):
+        if obj(x_new)[0] > f + 1e-12 * (1 + abs(f)):
             break
         x = x_new
         if np.max(np.abs(step)) < 1e-10:
@@ -299,16 +299,17 @@ def fit_mixed(d: MixedData, nagq: int, start_beta: np.ndarray, theta0: float = 1
         f, g = obj(x0 + S @ phi)
         return f, S.T @ g
 
-    bounds = [(None, None)] * start_beta.size + [(-theta0 / S[-1, -1], None)]
+    # theta unbounded: the likelihood is even in theta (u -> -u), so |theta| is the estimate;
+    # a bound at 0 would stop L-BFGS-B there, a stationary point of every model
     res = optimize.minimize(
         scaled,
         np.zeros(x0.size),
         jac=True,
         method="L-BFGS-B",
-        bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
     )
     x = x0 + S @ res.x
+    x[-1] = abs(x[-1])
     boundary = bool(x[-1] < 1e-6)
     converged = bool(res.success)
     if boundary:
@@ -317,6 +318,7 @@ def fit_mixed(d: MixedData, nagq: int, start_beta: np.ndarray, theta0: float = 1
     else:
         H = numeric_hessian(obj, x)
         x, moved = _polish(obj, x, H)
+        x[-1] = abs(x[-1])
         converged = converged or moved > 0
         if moved > 1e-6:
             H = numeric_hessian(obj, x)
