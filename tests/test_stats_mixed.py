@@ -159,6 +159,7 @@ def test_missing_rows_dropped_and_counted():
         ({"nagq": 0}, "nagq must be between 1 and 25"),
         ({"nagq": 1.5}, "nagq must be an integer"),
         ({"conf_level": 1.0}, "conf_level"),
+        ({"sigma_ci": "bootstrap"}, "sigma_ci must be 'wald' or 'profile'"),
         ({"trials": "size"}, "trials column 'size': 1 row"),
         ({"group": "nope"}, r"column\(s\) \['nope'\] not found"),
     ],
@@ -189,3 +190,62 @@ def test_offset_is_the_log_of_exposure():
     d = DATA["synth_count"].with_columns(pl.col("pyears").log().alias("log_py"))
     a = mixed_poisson(d, "admissions", ["period"], "municipality", offset="log_py")
     np.testing.assert_allclose(a.params, cached("synth_count", 1).params, rtol=1e-8)
+
+
+PROFILE = pl.read_csv(REF / "profile.csv")
+
+
+@pytest.mark.parametrize(("ds", "nagq"), CASES)
+def test_profile_interval_for_sigma_matches_r(ds, nagq):
+    kw = {"sigma_ci": "profile"}
+    d = DATA[ds]
+    if ds == "cbpp":
+        res = mixed_logistic(d, "incidence", ["period"], "herd", trials="size", nagq=nagq, **kw)
+    elif ds == "grouseticks":
+        res = mixed_poisson(d, "TICKS", ["YEAR", "cHEIGHT"], "LOCATION", nagq=nagq, **kw)
+    elif ds == "synth_binary":
+        res = mixed_logistic(d, "home_death", ["cancer", "age"], "practice", nagq=nagq, **kw)
+    else:
+        res = mixed_poisson(
+            d, "admissions", ["period"], "municipality", exposure="pyears", nagq=nagq, **kw
+        )
+    ref = PROFILE.filter((pl.col("dataset") == ds) & (pl.col("nagq") == nagq)).row(0, named=True)
+    got = res.variance.row(0, named=True)
+    # R: roots of lme4's deviance function profiled over beta; and lme4's confint (splines)
+    np.testing.assert_allclose([got["conf_low"], got["conf_high"]], [ref["lower"], ref["upper"]],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        [got["conf_low"], got["conf_high"]], [ref["lme4_lower"], ref["lme4_upper"]], rtol=1e-4
+    )
+    mor = res.variance.row(-1, named=True)  # median_ratio
+    k = np.sqrt(2) * 0.6744897501960817
+    np.testing.assert_allclose(
+        [mor["conf_low"], mor["conf_high"]],
+        np.exp(k * np.array([ref["lower"], ref["upper"]])),
+        rtol=1e-6,
+    )
+
+
+def test_many_small_groups_not_stuck_at_sigma_zero():
+    # benchmarks/bench_mixed.py's data (seed 1), first 20,000 rows: ~10 per group, sigma 0.4.
+    # sigma = 0 is a stationary point of every model (the likelihood is even in sigma); a
+    # bound there once stopped the optimiser at 0 on these data
+    rng = np.random.default_rng(1)
+    n, groups = 900_000, 2000
+    size = rng.lognormal(0, 0.6, groups)
+    g = rng.choice(groups, size=n, p=size / size.sum())
+    age = rng.normal(80, 9, n).round()
+    sex = rng.choice(["F", "M"], n)
+    cancer = rng.choice(["no", "yes"], n, p=[0.65, 0.35])
+    region = rng.choice(["H", "M", "N", "S"], n)
+    u = rng.normal(0, 0.4, groups)[g]
+    lp = (-1.1 - 0.02 * (age - 80) + 0.1 * (sex == "M") + 0.8 * (cancer == "yes")
+          + np.select([region == "M", region == "N"], [0.2, 0.3], 0.0) + u)  # fmt: skip
+    y = rng.binomial(1, 1 / (1 + np.exp(-lp)))
+    d = pl.DataFrame(
+        {"y": y, "age": age, "sex": sex, "cancer": cancer, "region": region, "g": g}
+    ).head(20_000)
+    res = mixed_logistic(d, "y", ["age", "sex", "cancer", "region"], "g")
+    assert not res.at_boundary
+    s = res.variance.row(0, named=True)
+    assert s["conf_low"] < 0.4 < s["conf_high"]

@@ -14,6 +14,10 @@
 #   params.csv  dataset, nagq, sigma, loglik, se_sigma (from the same Hessian),
 #               se_sigma_exact, nobs, ngroups
 #   ranef.csv   dataset, nagq, group, mode, cond_sd (ranef(condVar = TRUE))
+#   profile.csv dataset, nagq, lower, upper (95% profile-likelihood interval for sigma: the
+#               roots of devfun profiled over beta (nlminb, scaled) minus its minimum = qchisq(.95, 1),
+#               by uniroot), lme4_lower, lme4_upper (confint(method = "profile"), which
+#               interpolates the profile by splines)
 suppressPackageStartupMessages({library(lme4); library(numDeriv)})
 
 # -2 log-likelihood by adaptive Gauss-Hermite quadrature (Laplace for k = 1) for a random
@@ -93,7 +97,23 @@ models <- list(
                                     (1 | municipality), data = synth_count,
                                   family = poisson, nAGQ = k, control = ctrl)
 )
-co <- list(); pa <- list(); re <- list()
+profile_ci <- function(fit) {
+  dd <- update(fit, devFunOnly = TRUE)
+  th <- getME(fit, "theta")[[1]]; b <- fixef(fit); se <- sqrt(diag(as.matrix(vcov(fit))))
+  dmin <- dd(c(th, b))
+  safe <- function(p) tryCatch(dd(p), error = function(e) 1e10)  # PIRLS failure far out
+  # beta in units of its SE: unscaled, nlminb stops early on synth_binary (age in years)
+  prof <- function(s) nlminb(b / se, function(z) safe(c(s, z * se)),
+                             control = list(rel.tol = 1e-14, x.tol = 1e-12))$objective
+  f <- function(s) prof(s) - dmin - qchisq(0.95, 1)
+  lo <- if (f(0) > 0) uniroot(f, c(0, th), tol = 1e-10)$root else 0
+  hi <- th * 1.5; while (f(hi) < 0) hi <- hi * 1.5
+  up <- uniroot(f, c(th, hi), tol = 1e-10)$root
+  ci <- tryCatch(confint(fit, parm = "theta_", method = "profile", oldNames = FALSE),
+                 error = function(e) matrix(NA, 1, 2))
+  c(lo, up, ci[1, 1], ci[1, 2])
+}
+co <- list(); pa <- list(); re <- list(); pr <- list()
 for (ds in names(models)) for (k in c(1, 10)) {
   fit <- models[[ds]](k)
   H <- fit@optinfo$derivs$Hessian
@@ -116,10 +136,14 @@ for (ds in names(models)) for (k in c(1, 10)) {
   rr <- ranef(fit, condVar = TRUE)[[1]]
   re[[length(re) + 1]] <- data.frame(dataset = ds, nagq = k, group = rownames(rr),
     mode = rr[[1]], cond_sd = sqrt(as.vector(attr(rr, "postVar"))))
+  ci <- profile_ci(fit)  # last: the deviance function shares the fit's internal state
+  pr[[length(pr) + 1]] <- data.frame(dataset = ds, nagq = k, lower = ci[1], upper = ci[2],
+                                     lme4_lower = ci[3], lme4_upper = ci[4])
 }
 write.csv(do.call(rbind, co), file.path(out, "coefs.csv"), row.names = FALSE)
 write.csv(do.call(rbind, pa), file.path(out, "params.csv"), row.names = FALSE)
 write.csv(do.call(rbind, re), file.path(out, "ranef.csv"), row.names = FALSE)
+write.csv(do.call(rbind, pr), file.path(out, "profile.csv"), row.names = FALSE)
 writeLines(c(R.version.string, paste("lme4", packageVersion("lme4")),
              paste("Matrix", packageVersion("Matrix")),
              paste("numDeriv", packageVersion("numDeriv"))), file.path(out, "versions.txt"))

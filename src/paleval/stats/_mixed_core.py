@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, sparse
+from scipy import optimize, sparse, stats
 from scipy.special import gammaln, logsumexp
 
 
@@ -279,7 +279,7 @@ def _polish(obj: _Objective, x: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, 
         f, g = obj(x)
         step = np.linalg.solve(H, g)
         x_new = x - step
-        if x_new[-1] <= 0 or obj(x_new)[0] > f + 1e-12 * (1 + abs(f)):
+        if obj(x_new)[0] > f + 1e-12 * (1 + abs(f)):
             break
         x = x_new
         if np.max(np.abs(step)) < 1e-10:
@@ -299,16 +299,17 @@ def fit_mixed(d: MixedData, nagq: int, start_beta: np.ndarray, theta0: float = 1
         f, g = obj(x0 + S @ phi)
         return f, S.T @ g
 
-    bounds = [(None, None)] * start_beta.size + [(-theta0 / S[-1, -1], None)]
+    # theta unbounded: the likelihood is even in theta (u -> -u), so |theta| is the estimate;
+    # a bound at 0 would stop L-BFGS-B there, a stationary point of every model
     res = optimize.minimize(
         scaled,
         np.zeros(x0.size),
         jac=True,
         method="L-BFGS-B",
-        bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20},
     )
     x = x0 + S @ res.x
+    x[-1] = abs(x[-1])
     boundary = bool(x[-1] < 1e-6)
     converged = bool(res.success)
     if boundary:
@@ -317,8 +318,53 @@ def fit_mixed(d: MixedData, nagq: int, start_beta: np.ndarray, theta0: float = 1
     else:
         H = numeric_hessian(obj, x)
         x, moved = _polish(obj, x, H)
+        x[-1] = abs(x[-1])
         converged = converged or moved > 0
         if moved > 1e-6:
             H = numeric_hessian(obj, x)
     ll, _, st = loglik_and_gradient(d, x, nagq, obj.u)
     return MixedFit(x, ll + d.family.constant(d.y, d.n), H, st, converged, int(res.nit), boundary)
+
+
+def profile_loglik(
+    d: MixedData, nagq: int, theta: float, beta: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The log-likelihood (without the constant) maximised over ``beta`` at a fixed
+    ``theta``, and the maximising ``beta`` (L-BFGS-B with the exact gradient, rescaled)."""
+    obj = _Objective(d, nagq)
+    Sb = _scaling(d, beta)[:-1, :-1]
+
+    def f(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        val, g = obj(np.append(beta + Sb @ phi, theta))
+        return val, Sb.T @ g[:-1]
+
+    res = optimize.minimize(
+        f, np.zeros(beta.size), jac=True, method="L-BFGS-B",
+        options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-9},
+    )  # fmt: skip
+    return -float(res.fun), beta + Sb @ res.x
+
+
+def profile_interval(
+    d: MixedData, nagq: int, fit: MixedFit, conf_level: float
+) -> tuple[float, float]:
+    """Profile-likelihood interval for ``theta``: where twice the drop of the profile
+    log-likelihood from its maximum reaches the chi-squared(1) quantile (root finding)."""
+    p = fit.params.size - 1
+    ll_hat = fit.loglik - d.family.constant(d.y, d.n)
+    crit = 0.5 * stats.chi2.ppf(conf_level, 1)
+    theta_hat, beta_hat = float(fit.params[-1]), fit.params[:p]
+
+    def drop(theta: float) -> float:
+        return ll_hat - profile_loglik(d, nagq, theta, beta_hat)[0] - crit
+
+    lower = 0.0
+    if theta_hat > 0 and drop(0.0) > 0:
+        lower = optimize.brentq(drop, 0.0, theta_hat, xtol=1e-10, rtol=1e-10)
+    hi = max(theta_hat, 1e-3)
+    for _ in range(60):  # widen until the profile has dropped far enough
+        hi *= 1.5
+        if drop(hi) > 0:
+            break
+    upper = optimize.brentq(drop, max(theta_hat, hi / 1.5), hi, xtol=1e-10, rtol=1e-10)
+    return lower, upper

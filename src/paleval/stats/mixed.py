@@ -16,7 +16,8 @@ central differences of the exact gradient). Reference values from lme4 on ``cbpp
 The between-group variation is summarised by
 
 * ``sigma`` and the variance ``sigma**2``, with a Wald interval on ``log(sigma)`` (the
-  standard error of ``sigma`` from the same Hessian, by the delta method);
+  standard error of ``sigma`` from the same Hessian, by the delta method) or, with
+  ``sigma_ci="profile"``, a profile-likelihood interval;
 * the latent-scale intraclass correlation ``sigma^2 / (sigma^2 + pi^2/3)`` (logit only;
   Snijders and Bosker);
 * the median odds ratio (Merlo et al. 2006, *J Epidemiol Community Health* 60:290) or, for
@@ -40,7 +41,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -48,7 +49,7 @@ from scipy import stats
 
 from paleval.stats._design import build_design, missing_mask
 from paleval.stats._glm import ConvergenceError, Family, irls
-from paleval.stats._mixed_core import MixedData, MixedFamily, fit_mixed
+from paleval.stats._mixed_core import MixedData, MixedFamily, fit_mixed, profile_interval
 
 __all__ = ["MixedResult", "mixed_logistic", "mixed_poisson"]
 
@@ -172,7 +173,9 @@ class MixedResult:
         return f"<p>{head}</p>" + self.variance._repr_html_() + self.table._repr_html_()
 
 
-def _check_options(nagq: int, conf_level: float) -> None:
+def _check_options(nagq: int, conf_level: float, sigma_ci: str) -> None:
+    if sigma_ci not in ("wald", "profile"):
+        raise ValueError(f"sigma_ci must be 'wald' or 'profile', got {sigma_ci!r}")
     if isinstance(nagq, bool) or not isinstance(nagq, (int, np.integer)):
         raise TypeError(f"nagq must be an integer, got {type(nagq).__name__}")
     if not 1 <= nagq <= _MAX_NAGQ:
@@ -203,15 +206,24 @@ def _numeric(clean: pl.DataFrame, col: str, arg: str) -> np.ndarray:
     return v
 
 
+def _sigma_interval(
+    md: MixedData, fit: Any, se_sigma: float, method: str, nagq: int, conf_level: float
+) -> tuple[float, float]:
+    """Interval for sigma: Wald on log(sigma) (delta method) or profile likelihood."""
+    sigma = float(fit.params[-1])
+    if method == "profile":
+        return profile_interval(md, nagq, fit, conf_level)
+    if fit.at_boundary or not np.isfinite(se_sigma) or sigma <= 0:
+        return np.nan, np.nan
+    z = stats.norm.ppf(0.5 + conf_level / 2)
+    se_log = se_sigma / sigma
+    return sigma * np.exp(-z * se_log), sigma * np.exp(z * se_log)
+
+
 def _intervals(
-    fit_sigma: float, se_sigma: float, z: float, logit: bool, boundary: bool
+    fit_sigma: float, se_sigma: float, lo: float, hi: float, logit: bool
 ) -> pl.DataFrame:
-    """sigma, variance, ICC and median ratio with Wald intervals on log(sigma)."""
-    if boundary or not np.isfinite(se_sigma) or fit_sigma <= 0:
-        lo = hi = np.nan
-    else:
-        se_log = se_sigma / fit_sigma
-        lo, hi = fit_sigma * np.exp(-z * se_log), fit_sigma * np.exp(z * se_log)
+    """sigma, variance, ICC and median ratio with the interval for sigma transformed."""
     sig = np.array([fit_sigma, lo, hi])
     k = np.sqrt(2.0) * stats.norm.ppf(0.75)
     rows = {
@@ -267,8 +279,9 @@ def _fit(
     nagq: int,
     reference: Mapping[str, str] | None,
     conf_level: float,
+    sigma_ci: str,
 ) -> MixedResult:
-    _check_options(nagq, conf_level)
+    _check_options(nagq, conf_level, sigma_ci)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if group in covariates or group == outcome:
         raise ValueError(f"group column {group!r} is also the outcome or a covariate")
@@ -322,7 +335,8 @@ def _fit(
         vcov, se_sigma = V[:p, :p], float(np.sqrt(V[p, p]))
     zq = float(stats.norm.ppf(0.5 + conf_level / 2))
     sigma = float(fit.params[-1])
-    variance = _intervals(sigma, se_sigma, zq, family == "binomial", fit.at_boundary)
+    lo, hi = _sigma_interval(md, fit, se_sigma, sigma_ci, nagq, conf_level)
+    variance = _intervals(sigma, se_sigma, lo, hi, family == "binomial")
     groups = _group_table(md, fit, clean[group], zq, n)
     return MixedResult(
         table=_fixed_table(design.coding.terms, fit.params[:p], vcov, zq),
@@ -405,6 +419,7 @@ def mixed_logistic(
     nagq: int = 1,
     reference: Mapping[str, str] | None = None,
     conf_level: float = 0.95,
+    sigma_ci: Literal["wald", "profile"] = "wald",
 ) -> MixedResult:
     """Random-intercept logistic regression (R ``glmer(..., family = binomial, nAGQ)``).
 
@@ -426,6 +441,11 @@ def mixed_logistic(
         Reference level per categorical covariate (default the first level).
     conf_level
         Confidence level of the intervals.
+    sigma_ci
+        Interval for sigma (and the variance, ICC and median odds ratio derived from it):
+        ``"wald"`` on log(sigma) by the delta method (default, instant) or ``"profile"``
+        likelihood (refits the fixed effects at each trial sigma; better with few groups;
+        R ``confint(fit, method = "profile")``).
 
     Returns
     -------
@@ -453,6 +473,7 @@ def mixed_logistic(
         nagq=nagq,
         reference=reference,
         conf_level=conf_level,
+        sigma_ci=sigma_ci,
     )
 
 
@@ -467,12 +488,13 @@ def mixed_poisson(
     nagq: int = 1,
     reference: Mapping[str, str] | None = None,
     conf_level: float = 0.95,
+    sigma_ci: Literal["wald", "profile"] = "wald",
 ) -> MixedResult:
     """Random-intercept Poisson regression (R ``glmer(..., family = poisson, nAGQ)``).
 
     Parameters
     ----------
-    frame, covariates, group, nagq, reference, conf_level
+    frame, covariates, group, nagq, reference, conf_level, sigma_ci
         As :func:`mixed_logistic`.
     outcome
         Count column (non-negative whole numbers).
@@ -510,4 +532,5 @@ def mixed_poisson(
         nagq=nagq,
         reference=reference,
         conf_level=conf_level,
+        sigma_ci=sigma_ci,
     )
