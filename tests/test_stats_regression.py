@@ -384,3 +384,11 @@ def test_irls_that_runs_off_is_a_convergence_error_not_a_lapack_failure() -> Non
     y = np.array([0, 1, 0, 1, 1, 0.0])
     with pytest.raises(ConvergenceError, match="IRLS diverged"):
         irls(X, y, np.ones(6), Family("poisson", "log"), start=np.array([700.0]))
+
+
+def test_intercept_only_model_has_one_row_per_observation() -> None:
+    """An intercept-only design is a column of ones as long as the data (it was one row)."""
+    d = pl.DataFrame({"y": [1, 0, 0, 1, 1, 1, 0, 1]})
+    res = logistic(d, "y", [])
+    assert res.nobs == 8
+    assert res.params[0] == pytest.approx(np.log(5 / 3), rel=1e-9)

@@ -51,7 +51,7 @@ class Coding:
 
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """The design matrix of ``frame`` (intercept first, then each predictor's columns)."""
-        exprs: list[pl.Expr] = [pl.lit(1.0).alias("(Intercept)")]
+        exprs: list[pl.Expr] = [pl.repeat(1.0, pl.len()).alias("(Intercept)")]
         for col in self.predictors:
             if col in self.levels:
                 s = pl.col(col).cast(pl.String)
