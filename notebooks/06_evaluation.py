@@ -55,7 +55,7 @@ options = dict(threshold=threshold, rounding=rounding, lang=lang, formats=format
 
 # %%
 care = care_trajectories(study.decedents, study.care_use, unknown=study.care_unknown, by="cancer")
-care_pub = export(care, "care_last_year_cancer", output_dir, **options)
+care_pub = export(care, "evaluation_care_cancer", output_dir, **options)
 for kind in care_pub.figures:
     care_pub.plot(kind, lang=lang)
     plt.show()
@@ -70,7 +70,7 @@ by_region = care_trajectories(
     study.decedents, study.care_use, unknown=study.care_unknown, by="region"
 )
 region_pub = export(
-    by_region, "care_last_year_region", output_dir, figures=["indicators"], **options
+    by_region, "evaluation_care_region", output_dir, figures=["indicators"], **options
 )
 region_pub.plot("indicators", lang=lang)
 plt.show()
@@ -94,7 +94,7 @@ case_mix = ["age_group", "cancer", "living_alone", "spc_admitted", "region"]
 visits = practice_variation(
     study.decedents, "gp_home_visits_90d", family="poisson", covariates=case_mix
 )
-visits_pub = export(visits, "practice_variation_home_visits", output_dir, **options)
+visits_pub = export(visits, "evaluation_practice_home_visits", output_dir, **options)
 visits_pub.plot("caterpillar", lang=lang)
 plt.show()
 visits_pub.tables["variation"]
@@ -103,7 +103,7 @@ visits_pub.tables["variation"]
 home = practice_variation(
     study.decedents, "home_death", covariates=["age_group", "female", "cancer", "living_alone"]
 )
-home_pub = export(home, "practice_variation_home_death", output_dir, **options)
+home_pub = export(home, "evaluation_practice_home_death", output_dir, **options)
 for kind in home_pub.figures:
     home_pub.plot(kind, lang=lang)
     plt.show()
