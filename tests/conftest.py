@@ -85,3 +85,58 @@ def incident_small(small_dir: Path) -> dict[str, pl.DataFrame]:
         regs, lpr_diagnoses(small_dir), contacts=lpr_contacts(small_dir)
     )
     return {"cancer": incident_cancer_cohort(regs).collect(), "noncancer": noncancer.collect()}
+
+
+def _place_from_raw_files(data_dir: Path) -> dict[str, str]:
+    """Each death's place of death computed from the raw DAR and plh files and the two code
+    list CSV files, in plain Python (independently of paleval.cohort): the detailed code
+    (C_PRAECIS_DODSSTED) where it is in the list ``place_of_death``; otherwise the coarse
+    C_DODSSTED (list ``place_of_death_coarse``), whose home address (code 1) is the nursing
+    home for a resident at death (a plh stay covering the death date), the own home for a
+    non-resident, and the own home when residence is unknown (deaths before the nursing-home
+    register begins on 2011-01-01); no usable code -> "unknown"."""
+    import csv
+    import datetime as dt
+    from collections import defaultdict
+    from importlib import resources
+
+    def rows(name: str) -> list[dict[str, str]]:
+        text = (resources.files("paleval.codes") / "data" / f"{name}.csv").read_text("utf-8")
+        return list(csv.DictReader(text.splitlines()))
+
+    detailed = {r["C_PRAECIS_DODSSTED"]: r["place"] for r in rows("place_of_death")}
+    coarse = {r["C_DODSSTED"]: r for r in rows("place_of_death_coarse")}
+    death = dict(pl.read_parquet(data_dir / "dod" / "*.parquet").select("PNR", "DODDATO").rows())
+    stays: dict[str, list[tuple[dt.date, dt.date | None]]] = defaultdict(list)
+    if (data_dir / "plh").exists():
+        for pnr, start, stop in (
+            pl.read_parquet(data_dir / "plh" / "*.parquet")
+            .select("PNR", "TILFLYT_DATO", "FRAFLYT_DATO")
+            .rows()
+        ):
+            stays[pnr].append((start, stop))
+    dar = pl.read_parquet(data_dir / "dodsaasg" / "*.parquet")
+    out: dict[str, str] = {}
+    for pnr, det, code in dar.select("PNR", "C_PRAECIS_DODSSTED", "C_DODSSTED").rows():
+        if det is not None and det in detailed:
+            out[pnr] = detailed[det]
+            continue
+        row = coarse.get(code.strip()) if code is not None else None
+        if row is None:
+            out[pnr] = "unknown"
+            continue
+        d = death[pnr]
+        if not (data_dir / "plh").exists() or d < dt.date(2011, 1, 1):
+            out[pnr] = row["place_residence_unknown"]
+        elif any(s <= d and (e is None or e >= d) for s, e in stays[pnr]):
+            out[pnr] = row["place_resident"]
+        else:
+            out[pnr] = row["place_not_resident"]
+    return out
+
+
+@pytest.fixture(scope="session")
+def place_from_raw_files():
+    """The function ``data_dir -> {PNR: place of death}`` computed from the raw files through
+    the documented fallback to the coarse code (see ``_place_from_raw_files``)."""
+    return _place_from_raw_files

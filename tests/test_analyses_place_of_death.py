@@ -165,12 +165,23 @@ def test_unknown_place_counted_as_not_home_in_truth_fit(res_truth, eol):
     assert any("no model for exposure 'spc_unit'" in x for x in res_truth.notes)
 
 
-def test_distribution_counts_match_generator_truth(res, eol, small_dir: Path, truth_small):
+def test_distribution_counts_match_generator_truth(
+    res, eol, small_dir: Path, truth_small, place_from_raw_files
+):
+    """The distribution counts the place computed from the raw files (the detailed place, or
+    the coarse code where it is missing: conftest ``_place_from_raw_files``); where the
+    detailed place is given it is the generator's true place."""
+    raw = place_from_raw_files(small_dir)
     persons = pl.read_parquet(small_dir / "truth" / "persons.parquet")
+    persons = persons.filter(pl.col("died")).with_columns(
+        observed=pl.col("PNR").replace_strict(raw, default=None)
+    )
     adults = persons.filter(pl.col("adult_decedent"))
-    children = persons.filter(pl.col("died") & ~pl.col("adult_decedent"))
-    want = dict(adults.group_by("place_of_death").len().iter_rows())
-    kids = dict(children.group_by("place_of_death").len().iter_rows())
+    given = adults.filter(~pl.col("place_detail_missing"))
+    assert (given["observed"] == given["place_of_death"]).all()
+    missing = adults.filter("place_detail_missing")
+    assert missing.height > 0.02 * adults.height
+    want = dict(adults.group_by("observed").len().iter_rows())
     res_all = place_of_death_gp(
         eol, exposures=["terminal_declaration"], covariates=["female"],
         outcomes=["home_death"], population="all",
@@ -178,9 +189,13 @@ def test_distribution_counts_match_generator_truth(res, eol, small_dir: Path, tr
     overall = res_all.tables["distribution"].filter(pl.col("exposure") == "all")
     got = dict(overall.select("place", "n").iter_rows())
     assert got == {p: want.get(p, 0) for p in PLACES}
-    # truth.json counts every decedent (children too); the cohort is adults only
-    for p in PLACES:
-        assert got[p] == truth_small["counts"]["place_of_death"][p] - kids.get(p, 0)
+    # truth.json counts every decedent's true place (children too; the cohort is adults
+    # only); the fallback moves hospice deaths without the detailed place to hospital
+    kids = dict(persons.filter(~pl.col("adult_decedent")).group_by("place_of_death").len().rows())
+    true = {p: truth_small["counts"]["place_of_death"][p] - kids.get(p, 0) for p in PLACES}
+    assert sum(got.values()) == sum(true.values())
+    moved = missing.filter(pl.col("place_of_death") == "hospice").height
+    assert moved > 0 and got["hospice"] == true["hospice"] - moved
     n_unknown = want["unknown"]
     assert f"{n_unknown:,} persons with unknown place of death excluded" in res_all.notes
     assert res_all.n == adults.height - n_unknown
@@ -188,7 +203,7 @@ def test_distribution_counts_match_generator_truth(res, eol, small_dir: Path, tr
     expected = adults.filter(pl.col("cause_group") != "other")
     n_other = adults.height - expected.height
     assert 0 < n_other < adults.height
-    want_exp = dict(expected.group_by("place_of_death").len().iter_rows())
+    want_exp = dict(expected.group_by("observed").len().iter_rows())
     got_exp = dict(
         res.tables["distribution"].filter(pl.col("exposure") == "all")
         .select("place", "n").iter_rows()

@@ -34,7 +34,9 @@ def test_cohort_is_exactly_the_adult_decedents(cohort_and_truth) -> None:
     assert (flow["n"][:-1] - flow["n"][1:] == flow["excluded"][1:]).all()
 
 
-def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
+def test_characteristics_match_the_ground_truth(
+    cohort_and_truth, tiny_dir: Path, place_from_raw_files
+) -> None:
     rows, truth, _ = cohort_and_truth
     t = truth.filter(pl.col("adult_decedent")).select(
         "PNR",
@@ -46,6 +48,7 @@ def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
         "age_group",
         "education",
         "education_missing",
+        "place_detail_missing",
         "death_date",
         "age_years",
         female=pl.col("female"),
@@ -61,9 +64,23 @@ def test_characteristics_match_the_ground_truth(cohort_and_truth) -> None:
     assert ((m["age_group_true"] == "80+") == (m["age_years"] >= 80)).all()
     assert m.filter(pl.col("age") >= 80)["age_group"].n_unique() == 2
     assert (m["nursing_home_resident"] == m["nursing_home"]).all()
-    for col in ("cause_group", "place_of_death", "living_alone", "death_date"):
+    for col in ("cause_group", "living_alone", "death_date"):
         bad = m.filter(pl.col(col) != pl.col(f"{col}_true"))
         assert bad.height == 0, (col, bad.select("PNR", col, f"{col}_true").head())
+    # place of death: computed from the raw files through the fallback to the coarse code
+    # where the detailed code is missing (feature place_detail_missing); equal to the true
+    # place where the detailed code is given
+    want = place_from_raw_files(tiny_dir)
+    assert m["place_of_death"].to_list() == [want[p] for p in m["PNR"]]
+    given = m.filter(~pl.col("place_detail_missing"))
+    assert (given["place_of_death"] == given["place_of_death_true"]).all()
+    missing = m.filter("place_detail_missing")
+    assert missing.height > 0.02 * m.height
+    assert missing["place_of_death"].is_in(["hospital", "home", "nursing_home", "other",
+                                            "unknown"]).all()  # fmt: skip
+    # the coarse code cannot tell a hospice from a hospital
+    hospice = missing.filter(pl.col("place_of_death_true") == "hospice")
+    assert (hospice["place_of_death"] == "hospital").all()
     assert (m["age"] == m["age_years"]).all()
     assert ((m["sex"] == "female") == m["female"]).all()
     cancer = m.filter(pl.col("cause_group") == "cancer")
@@ -289,8 +306,19 @@ def test_hospital_use_and_opioids_at_the_end_of_life(tiny_dir: Path) -> None:
     lf = add_hospital_use(decedent_cohort(regs).frame, contacts)
     lf = add_drug_use(lf, regs["lmdb"])
     rows = lf.collect(engine="streaming")
-    hosp = rows.filter(pl.col("place_of_death") == "hospital")
+    # true hospital deaths; a hospice death without its detailed place is a "hospital" death
+    # in the cohort (coarse code 0) and need not follow an admission
+    true = pl.read_parquet(tiny_dir / "truth" / "persons.parquet").select(
+        "PNR", true_place="place_of_death"
+    )
+    rows = rows.join(true, on="PNR", how="left")
+    hosp = rows.filter(pl.col("place_of_death") == "hospital", pl.col("true_place") == "hospital")
     assert (hosp["admissions_30d"] >= 1).all() and (hosp["bed_days_30d"] >= 1).all()
+    assert (
+        rows.filter(pl.col("place_of_death") == "hospital")["true_place"]
+        .is_in(["hospital", "hospice"])
+        .all()
+    )
     assert (rows["bed_days_30d"] <= 30).all()
     share = rows.group_by(pl.col("cause_group") == "cancer").agg(pl.col("opioid_90d").mean())
     cancer = share.filter(pl.col("cause_group"))["opioid_90d"].item()

@@ -40,3 +40,29 @@ def test_each_register_is_read_a_fixed_number_of_times(tiny_dir: Path, lag: int)
     assert per_file["udda"] == per_file["faik"] == per_file["plh"] == 1, per_file
     # DOD is small: the deaths, and the keys of the three per-person tables
     assert per_file["dod"] <= 5, per_file
+
+
+def test_incident_cohorts_read_each_register_once(tiny_dir: Path) -> None:
+    """The incident cohorts' entrants joined to BEF, DOD, DPD and VNDS are collected once when
+    the cohort is built, and nursing home and education are tables of the entrants joined side
+    by side: the frame's plan reads UDDA, FAIK and plh once per file and BEF, DOD, DPD and VNDS
+    not at all. The chained additions copied the plan into itself (BEF, DOD, DPD and VNDS
+    eight times, plh four times, UDDA twice)."""
+    from paleval.cohort import incident_cancer_cohort, incident_noncancer_cohort
+    from paleval.registers import lpr_contacts, lpr_diagnoses
+
+    keys = ["car", "bef", "dod", "dpd", "udda", "faik", "plh", "vnds"]
+    regs = scan_registers(tiny_dir, keys)
+    files = {k: len(list((tiny_dir / k).glob("*.parquet"))) for k in keys}
+    cohorts = {
+        "cancer": incident_cancer_cohort(regs),
+        "noncancer": incident_noncancer_cohort(
+            regs, lpr_diagnoses(tiny_dir), contacts=lpr_contacts(tiny_dir)
+        ),
+    }
+    for name, cohort in cohorts.items():
+        scans = _scans(cohort.frame, keys)
+        per_file = {k: scans[k] / files[k] for k in keys}
+        assert per_file["udda"] == per_file["faik"] == per_file["plh"] == 1, (name, per_file)
+        assert per_file["bef"] == per_file["dod"] == per_file["dpd"] == 0, (name, per_file)
+        assert per_file["vnds"] == 0, (name, per_file)

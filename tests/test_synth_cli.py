@@ -80,3 +80,25 @@ def test_no_households_and_no_nursing_homes_in_the_written_registers(tmp_path: P
     bef_on = pl.read_parquet(on / "bef" / "*.parquet")
     assert (bef_on["FAMILIE_ID"] != bef_on["PNR"]).any()
     assert pl.read_parquet(on / "plh" / "*.parquet").height > 0
+
+
+@pytest.mark.parametrize(("argv", "years"), [([], 15), (["--lpr-lookback-years", "5"], 5)])
+def test_lpr_lookback_years_flag(
+    argv: list[str], years: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_generate(cfg: SynthConfig, *args: object, **kwargs: object) -> None:
+        raise _Captured(cfg)
+
+    monkeypatch.setattr(paleval.synth, "generate", fake_generate)
+    with pytest.raises(_Captured) as got:
+        main(["synth", "--preset", "tiny", "--out", str(tmp_path / "x"), *argv])
+    assert got.value.cfg.lpr_lookback_years == years
+
+
+def test_lpr_lookback_years_out_of_range_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    rc = main(["synth", "--preset", "tiny", "--out", str(out), "--lpr-lookback-years", "40"])
+    assert rc == 2
+    assert "lpr_lookback_years" in capsys.readouterr().err and not out.exists()

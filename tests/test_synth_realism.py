@@ -38,6 +38,8 @@ def plain_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         migration=False,
         households=False,
         nursing_homes=False,
+        plh_coverage=False,
+        place_detail_missing=False,
     )
     generate(cfg, out)
     return out
@@ -344,8 +346,11 @@ def test_couples_share_a_family_and_its_income(tiny_dir: Path) -> None:
     assert couples.height == counted["couples"] > 0.15 * p.height
     bef = _bef(tiny_dir)
     deaths = read(tiny_dir, "dod")
-    # a partner who moved into a nursing home (register plh) no longer lives with the other
-    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
+    # a partner who moved into a nursing home no longer lives with the other: the true move-in
+    # (the register plh shows no stay before 2011, feature plh_coverage)
+    movein = p.filter(pl.col("nursing_home_movein").is_not_null()).select(
+        "PNR", NH="nursing_home_movein"
+    )
     for year in (2009, 2016, 2024):
         dec31 = dt.date(year, 12, 31)
         alive = (
@@ -403,8 +408,11 @@ def test_widowhood_changes_civil_status_and_living_alone(tiny_dir: Path) -> None
     married = after.filter(pl.col("married"))
     assert (married["CIVST"] == "E").all()  # widow(er)
     assert (before.filter(pl.col("married"))["CIVST"] == "G").all()
-    # before widowhood a family of two or more, unless a partner lives in a nursing home
-    movein = read(tiny_dir, "plh").group_by("PNR").agg(NH=pl.col("TILFLYT_DATO").min())
+    # before widowhood a family of two or more, unless a partner lives in a nursing home (the
+    # true move-in: the register plh has no stay before 2011, feature plh_coverage)
+    movein = p.filter(pl.col("nursing_home_movein").is_not_null()).select(
+        "PNR", NH="nursing_home_movein"
+    )
     nh = before.join(movein, on="PNR", how="left").join(
         movein.rename({"PNR": "partner", "NH": "NH2"}), on="partner", how="left"
     )
@@ -436,14 +444,10 @@ def test_living_alone_in_truth_is_what_bef_shows_the_year_before_death(tiny_dir:
     bef = _bef(tiny_dir).select("PNR", "year", "ANTPERSF")
     j = p.with_columns(year=pl.col("death_date").dt.year() - 1).join(bef, on=["PNR", "year"])
     assert j.height > 0.95 * p.height
-    # residents at death (a plh stay covering the death date) are not living alone; everyone
-    # else lives alone exactly when BEF shows a one-person family
-    stays = read(tiny_dir, "plh").join(p.select("PNR", "death_date"), on="PNR")
-    res = stays.filter(
-        (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
-        & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
-    )["PNR"]
-    j = j.with_columns(resident=pl.col("PNR").is_in(res.implode()))
+    # residents at death (true residence: plh shows it from 2011 only, checked in the
+    # nursing-home tests below) are not living alone; everyone else lives alone exactly when
+    # BEF shows a one-person family
+    j = j.with_columns(resident=pl.col("nursing_home"))
     assert (j["living_alone"] == ((j["ANTPERSF"] == 1) & ~j["resident"])).all()
     assert (j["living_alone_bef"] == (j["ANTPERSF"] == 1)).all()
     assert j.filter(pl.col("living_alone") & ~pl.col("living_alone_start")).height > 0
@@ -464,7 +468,8 @@ def test_switched_off_every_family_is_one_person(
 
 # ---------------------------------------------------------------- nursing homes (plh)
 def _residents_at_death(data: Path) -> pl.DataFrame:
-    """Adult decedents with the place of death (DAR) and residence from the raw plh stays."""
+    """Adult decedents with the detailed place of death (DAR; null where missing), residence
+    from the raw plh stays (``resident``) and the true residence (``nursing_home``)."""
     deaths = read(data, "dod").rename({"DODDATO": "death_date"})
     places = load_codes("place_of_death").select("C_PRAECIS_DODSSTED", "place")
     dar = read(data, "dodsaasg").join(places, on="C_PRAECIS_DODSSTED", how="left")
@@ -473,7 +478,8 @@ def _residents_at_death(data: Path) -> pl.DataFrame:
         (pl.col("TILFLYT_DATO") <= pl.col("death_date"))
         & (pl.col("FRAFLYT_DATO").is_null() | (pl.col("FRAFLYT_DATO") >= pl.col("death_date")))
     )["PNR"]
-    p = persons(data).filter(pl.col("adult_decedent")).select("PNR", "age_years", "cause_group")
+    p = persons(data).filter(pl.col("adult_decedent"))
+    p = p.select("PNR", "age_years", "cause_group", "nursing_home", true_place="place_of_death")
     return (
         p.join(dar.select("PNR", "place", "C_DODSSTED"), on="PNR", how="left")
         .join(deaths, on="PNR")
@@ -484,12 +490,19 @@ def _residents_at_death(data: Path) -> pl.DataFrame:
 def test_nursing_home_residents_in_the_register(tiny_dir: Path) -> None:
     """Residence at death from the raw stays: about 1 in 4 adult decedents (22 % of deaths in
     a nursing home / 80 % of residents dying there), old, often with dementia, dying in the
-    nursing home (never in an 'own home'), as truth.json counts them."""
-    d = _residents_at_death(tiny_dir)
+    nursing home (never in an 'own home'), as truth.json counts them. The register begins in
+    2011 (feature plh_coverage), so this looks at deaths from 2011 on."""
+    d = _residents_at_death(tiny_dir).filter(pl.col("death_date") >= dt.date(2011, 1, 1))
     counted = truth(tiny_dir)["realism"]["nursing_homes"]
     res = d.filter("resident")
     assert counted["enabled"] is True
-    assert res.height == counted["residents_at_death"] == counted["stays_written"]
+    before = counted["residents_at_death_before_the_register"]
+    assert res.height == counted["residents_at_death"] - before == counted["stays_written"]
+    # from 2011 the register shows exactly the true residents
+    assert (d["resident"] == d["nursing_home"]).all()
+    # the detailed place where it is given (feature place_detail_missing blanks some)
+    res = res.filter(pl.col("place").is_not_null())
+    d = d.filter(pl.col("place").is_not_null())
     assert 0.20 < res.height / d.height < 0.33
     assert (res["age_years"] >= 80).mean() > 0.65 and (res["age_years"] >= 50).all()
     dem = (pl.col("cause_group") == "dementia").mean()
@@ -522,6 +535,74 @@ def test_switched_off_no_nursing_home_register(which: str, request: pytest.Fixtu
     assert p.filter("nursing_home")["nursing_home_movein"].null_count() == p["nursing_home"].sum()
 
 
+# ---------------------------------------------------------------- plh from its start (2011)
+def test_no_plh_stay_before_the_register_begins(tiny_dir: Path) -> None:
+    """The coverage table declares plh absent before 2011: no stay is written before it, yet
+    the true residence still drives where residents who died in 2010 died (truth and register
+    differ), and a stay that began earlier is written from 2011-01-01."""
+    begins = dt.date(2011, 1, 1)
+    stays = read(tiny_dir, "plh")
+    deaths = read(tiny_dir, "dod").rename({"DODDATO": "death_date"})
+    assert stays["TILFLYT_DATO"].min() >= begins
+    assert stays.join(deaths, on="PNR").filter(pl.col("death_date") < begins).height == 0
+    counted = truth(tiny_dir)["realism"]["plh_coverage"]
+    assert counted["enabled"] is True and counted["register_from"] == "2011-01-01"
+    d = _residents_at_death(tiny_dir)
+    early = d.filter(pl.col("death_date") < begins)
+    res = early.filter("nursing_home")
+    assert res.height == counted["residents_at_death_before_the_register"] > 10
+    assert not res["resident"].any()  # nothing in the register
+    # the true residence still drives the place: most of them die in the nursing home (DAR),
+    # none in an own home, and no 2010 non-resident dies in a nursing home
+    assert (res["true_place"] == "nursing_home").mean() > 0.6
+    assert not (res["true_place"] == "home").any()
+    assert not early.filter(~pl.col("nursing_home"), pl.col("place") == "nursing_home").height
+    # stays begun before 2011 start on 2011-01-01; the true move-in is earlier
+    p = persons(tiny_dir).select("PNR", "nursing_home_movein")
+    cut = stays.join(p, on="PNR").filter(pl.col("nursing_home_movein") < begins)
+    assert (cut["TILFLYT_DATO"] == begins).all()
+    assert cut.height == counted["stays_begun_before_the_register_written_from_its_start"] > 0
+    later = stays.join(p, on="PNR").filter(pl.col("nursing_home_movein") >= begins)
+    assert (later["TILFLYT_DATO"] == later["nursing_home_movein"]).all()
+
+
+def test_plh_coverage_switched_off_writes_stays_from_the_move_in(tmp_path: Path) -> None:
+    out = tmp_path / "plh_all"
+    generate(SynthConfig(n_persons=4000, seed=12, plh_coverage=False), out)
+    stays = read(out, "plh").join(persons(out).select("PNR", "nursing_home_movein"), on="PNR")
+    assert (stays["TILFLYT_DATO"] == stays["nursing_home_movein"]).all()
+    assert stays["TILFLYT_DATO"].min() < dt.date(2011, 1, 1)
+    assert truth(out)["realism"]["plh_coverage"]["enabled"] is False
+
+
+# ---------------------------------------------------------------- detailed place of death missing
+def test_detailed_place_of_death_missing_at_its_rate(tiny_dir: Path) -> None:
+    """A share of deaths lacks the detailed place (C_PRAECIS_DODSSTED), never the coarse
+    C_DODSSTED, at the assumed rate, independently of the place, as truth.json counts."""
+    dar = read(tiny_dir, "dodsaasg")
+    counted = truth(tiny_dir)["realism"]["place_detail_missing"]
+    miss = dar.filter(pl.col("C_PRAECIS_DODSSTED").is_null())
+    assert miss.height == counted["deaths_without_detailed_place"]
+    assert dar["C_DODSSTED"].null_count() == 0
+    share, se = miss.height / dar.height, (0.05 * 0.95 / dar.height) ** 0.5
+    assert counted["share"] == 0.05 and abs(share - 0.05) < 4 * se
+    true = persons(tiny_dir).select("PNR", "place_of_death")
+    by = miss.join(true, on="PNR").group_by("place_of_death").len()
+    got = dict(by.iter_rows())
+    assert {k: v for k, v in counted["by_true_place"].items() if v} == got
+    assert got.get("hospice", 0) > 0 and got.get("nursing_home", 0) > 0
+
+
+@pytest.mark.parametrize("which", ["plain_dir", "clean_dir"])
+def test_switched_off_every_detailed_place_is_given(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    data: Path = request.getfixturevalue(which)
+    assert read(data, "dodsaasg")["C_PRAECIS_DODSSTED"].null_count() == 0
+    counted = truth(data)["realism"]["place_detail_missing"]
+    assert counted["enabled"] is False and counted["deaths_without_detailed_place"] == 0
+
+
 # ---------------------------------------------------------------- skin cancer in CAR
 def test_skin_cancers_are_in_the_cancer_register(tiny_dir: Path) -> None:
     """Non-melanoma skin cancers (C44) are written to CAR as in the real register, counted in
@@ -549,11 +630,22 @@ def test_clean_mode_writes_no_skin_cancer(clean_dir: Path) -> None:
 
 # ---------------------------------------------------------------- LPR history
 def test_lpr_history_reaches_back_as_configured(tmp_path: Path) -> None:
+    """The default reaches 15 years back (LPR from 1995 for a 2010 start: the 10-year Charlson
+    window and the look-backs, docs/methods.md); 5 years remains an option."""
     out = tmp_path / "lpr15"
-    generate(SynthConfig(n_persons=3000, seed=4, lpr_lookback_years=15), out)
+    cfg = SynthConfig(n_persons=3000, seed=4)
+    assert cfg.lpr_lookback_years == 15
+    generate(cfg, out)
     adm = read(out, "lpr_adm")
     assert adm["D_INDDTO"].min().year == 1995
     assert (out / "lpr_adm" / "lpr_adm1995.parquet").is_file()
     assert not (out / "lpr_adm" / "lpr_adm1994.parquet").exists()
+    assert truth(out)["generator"]["config"]["lpr_lookback_years"] == 15
+    # every year of LPR2 has contacts (1995 to LPR3's start in February 2019)
+    assert adm["D_INDDTO"].dt.year().n_unique() == 2019 - 1995 + 1
+    out5 = tmp_path / "lpr5"
+    generate(SynthConfig(n_persons=3000, seed=4, lpr_lookback_years=5), out5)
+    assert read(out5, "lpr_adm")["D_INDDTO"].min().year == 2005
+    assert not (out5 / "lpr_adm" / "lpr_adm2004.parquet").exists()
     with pytest.raises(ValueError, match="lpr_lookback_years"):
         SynthConfig(n_persons=3000, lpr_lookback_years=40).check()

@@ -37,6 +37,8 @@ SYNTH_FEATURES_OFF = {
     "migration": "nobody emigrates or immigrates during the period (no VNDS rows)",
     "households": "no couples or families: FAMILIE_ID is the person, no widowhood",
     "nursing_homes": "no nursing-home register (plh); residence stays latent",
+    "plh_coverage": "plh stays written from the move-in date, also before the register begins",
+    "place_detail_missing": "the detailed place of death (C_PRAECIS_DODSSTED) always filled",
 }
 
 
@@ -55,6 +57,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         start_year=args.start_year,
         end_year=args.end_year,
         messiness=not args.clean,
+        lpr_lookback_years=args.lpr_lookback_years,
         **off,  # type: ignore[arg-type]
     )
     out = Path(args.out)
@@ -331,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--persons", type=int, default=None, help="override the preset's persons")
     s.add_argument("--start-year", type=int, default=None)
     s.add_argument("--end-year", type=int, default=None)
+    s.add_argument(
+        "--lpr-lookback-years",
+        type=int,
+        default=None,
+        help="years of LPR history before the start year (default 15; 5 is the former, "
+        "faster default)",
+    )
     s.add_argument(
         "--clean",
         action="store_true",

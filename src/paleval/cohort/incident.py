@@ -370,20 +370,15 @@ def _follow_up(
             )
     else:
         base = base.with_columns(emigration_date=pl.lit(None, pl.Date))
+    # The entrants joined to BEF, DOD, DPD and VNDS, collected once (one row per entrant):
+    # the additions below (nursing home, education, income) each use their input twice, so a
+    # lazy base was copied into itself at every step and the plan read BEF, DOD, DPD and VNDS
+    # eight times each.
+    base = base.collect(engine="streaming").lazy()
     keep = pl.all_horizontal([cond for _, cond in steps[1:]])
     cohort = base.filter(keep).with_columns(_end=pl.lit(fu_end))
-    if NURSING_HOME_REGISTER in registers:
-        stays = registers[NURSING_HOME_REGISTER].filter(persons)
-        cohort = add_nursing_home(cohort, stays, anchor="diagnosis_date").with_columns(
-            living_alone=pl.col("living_alone") & ~pl.col("nursing_home_resident")
-        )
-    else:
-        cohort = cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean))
     cohort = _outcome(cohort, new_cancer)
     cohort = cohort.join(regions_table(), on="region_code", how="left")
-    cohort = add_education(
-        cohort, registers["udda"].filter(persons), education_map, year_col="diagnosis_year"
-    )
     if "faik" in registers:
         cohort = add_income(cohort, registers["faik"], year_col="diagnosis_year")
     else:
@@ -392,6 +387,23 @@ def _follow_up(
             income_quartile=pl.lit(None, pl.Int8),
             income_quintile=pl.lit(None, pl.Int8),
         )
+    # Nursing home and education depend on the person and the diagnosis date only: tables of
+    # the (in-memory) entrants joined side by side, so plh and UDDA are read once each.
+    if NURSING_HOME_REGISTER in registers:
+        stays = registers[NURSING_HOME_REGISTER].filter(persons)
+        nh = add_nursing_home(first.select("PNR", "diagnosis_date"), stays, anchor="diagnosis_date")
+        cohort = cohort.join(
+            nh, on=["PNR", "diagnosis_date"], how="left", maintain_order="left"
+        ).with_columns(living_alone=pl.col("living_alone") & ~pl.col("nursing_home_resident"))
+    else:
+        cohort = cohort.with_columns(nursing_home_resident=pl.lit(None, pl.Boolean))
+    edu = add_education(
+        first.select("PNR", "diagnosis_year"),
+        registers["udda"].filter(persons),
+        education_map,
+        year_col="diagnosis_year",
+    )
+    cohort = cohort.join(edu, on=["PNR", "diagnosis_year"], how="left", maintain_order="left")
     return cohort, base, steps
 
 

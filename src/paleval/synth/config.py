@@ -19,6 +19,8 @@ REALISM_FEATURES = (
     "migration",
     "households",
     "nursing_homes",
+    "plh_coverage",
+    "place_detail_missing",
 )
 
 
@@ -75,10 +77,18 @@ class SynthConfig:
     # Nursing-home residence written as a register of stays (``plh``), residents dying in the
     # nursing home, and residents not living alone (see ``NURSING_HOME`` below).
     nursing_homes: bool = True
+    # The nursing-home register as delivered: no stays before it begins (2011, the coverage
+    # table's ``plh`` rows), while the true residence still drives the place of death.
+    plh_coverage: bool = True
+    # The detailed place of death (C_PRAECIS_DODSSTED) missing for a share of deaths
+    # (``PLACE_DETAIL_MISSING``), so the cohort falls back to the coarse C_DODSSTED.
+    place_detail_missing: bool = True
     # Years of LPR history before the study period (look-back and washout windows). The real
     # LPR has somatic inpatients from 1977 and outpatient/emergency contacts from 1995; the
-    # default keeps national generation within its time budget, 15 reaches 1995.
-    lpr_lookback_years: int = 5
+    # default 15 (LPR from 1995 for a 2010 start) covers the 10-year Charlson window and the
+    # cancer-exclusion and washout look-backs (docs/methods.md, "LPR history (look-back)"); 5
+    # (the default before session 8) is the option for a faster, smaller extract.
+    lpr_lookback_years: int = 15
 
     def realism(self, feature: str) -> bool:
         """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
@@ -439,6 +449,15 @@ NH_DEATH_PLACE = {"nursing_home": 0.80, "hospital": 0.17, "other": 0.03}
 # lognormal with this median (years) and SD of the log; a synthetic assumption of the order
 # of Danish nursing-home stays (most residents die within a few years of moving in).
 NURSING_HOME = {"stay_median_years": 1.6, "stay_sigma": 0.9, "min_age": 50}
+# Detailed place of death missing (realism feature ``place_detail_missing``): a share of
+# deaths has no C_PRAECIS_DODSSTED, while DAR's coarse C_DODSSTED is always written, so the
+# cohort's fallback to the coarse code (hospice deaths then count as hospital deaths, the home
+# address as the nursing home only for known residents) runs on generated data. 5 % is a
+# synthetic assumption, not a published rate of missing detailed codes: docs/methods.md
+# ("Place of death") cites a missing place for 20-25 % of deaths a year in 2007-12 and about
+# 10 % in 2014 (registers-guide, from SDS; not re-verified in session 8, and it may concern the
+# coarse code), so a real extract may miss more. Missingness is independent of the place.
+PLACE_DETAIL_MISSING = 0.05
 P_HOSPICE_DEATH_IF_HOSPICE = 0.85
 # Places with several DAR codes (code list place_of_death, in its row order): deaths
 # "elsewhere" at a known address (C_DODSSTED 2) or a place without an address (3); synthetic
@@ -446,7 +465,7 @@ P_HOSPICE_DEATH_IF_HOSPICE = 0.85
 PLACE_CODE_WEIGHTS = {"other": [0.75, 0.25]}
 
 # --- Health-care use (events) ----------------------------------------------------------------
-LPR_LOOKBACK_YEARS = 5  # default of SynthConfig.lpr_lookback_years
+LPR_LOOKBACK_YEARS = 15  # default of SynthConfig.lpr_lookback_years
 # Yearly rates per person: a + b * max(age - 40, 0)
 LPR_RATES = {"inpatient": (0.05, 0.005), "outpatient": (0.6, 0.02), "emergency": (0.10, 0.002)}
 EOL_EXTRA_ADMISSIONS = {"cancer": 1.6, "need": 1.3, "other": 0.5}

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import paleval
-from paleval.codes import load_codes
+from paleval.codes import covered_from, load_codes
 from paleval.registers import REGISTERS, Register
 from paleval.synth import config as C
 from paleval.synth.config import SynthConfig
@@ -294,6 +294,7 @@ def _write_person_registers(pop: Population, ctx: EventContext, sink: _Sink) -> 
     place = a["place"][d]
     place_name = np.array(PLACES)[place]
     detailed, coarse = _place_codes(place_name, np.random.default_rng([cfg.seed, 4, 2]))
+    detailed = _place_detail_missing(pop, d, detailed, np.random.default_rng([cfg.seed, 4, 4]))
     external = np.isin(a["underlying_cause"][d].astype("U1"), ["V", "W", "X", "Y"])
     sink.write(
         "dodsaasg",
@@ -488,28 +489,78 @@ def _place_codes(place_name: np.ndarray, r: np.random.Generator) -> tuple[np.nda
     return detailed, coarse
 
 
+def _place_detail_missing(
+    pop: Population, d: np.ndarray, detailed: np.ndarray, r: np.random.Generator
+) -> np.ndarray:
+    """Blank the detailed place of death (``C_PRAECIS_DODSSTED``) of a share
+    ``PLACE_DETAIL_MISSING`` of the deaths ``d`` (realism feature ``place_detail_missing``),
+    independently of the place; counted in ``truth.json`` by true place."""
+    a, cfg = pop.arrays, pop.cfg
+    on = cfg.realism("place_detail_missing")
+    miss = (r.random(len(d)) < C.PLACE_DETAIL_MISSING) if on else np.zeros(len(d), bool)
+    a["place_detail_missing"] = np.zeros(pop.n, bool)
+    a["place_detail_missing"][d] = miss
+    names = np.array(PLACES)[a["place"][d]]
+    pop.truth.setdefault("realism", {})["place_detail_missing"] = {
+        "enabled": on,
+        "share": C.PLACE_DETAIL_MISSING if on else 0.0,
+        "deaths_without_detailed_place": int(miss.sum()),
+        "by_true_place": {p: int((miss & (names == p)).sum()) for p in PLACES},
+        "note": (
+            "C_PRAECIS_DODSSTED null, C_DODSSTED written: the cohort takes the place from the "
+            "coarse code (hospice -> hospital; home address -> nursing home for known residents, "
+            "else home). The share is a synthetic assumption, not a published rate"
+        ),
+    }
+    out = detailed.copy()
+    out[miss] = None
+    return out
+
+
 def _nursing_home_stays(pop: Population, ctx: EventContext, r: np.random.Generator) -> pl.DataFrame:
     """The nursing-home register (``plh``): one stay per resident at death, from the move-in
     date to the date of death; with messiness a share of stays is left open (no move-out
-    date) although the resident died, as in a register updated twice a year."""
+    date) although the resident died, as in a register updated twice a year.
+
+    With the realism feature ``plh_coverage`` the register begins where the coverage table
+    says (``covered_from("plh")``, 2011-01-01): stays of residents who died before it are not
+    written, and a stay that began before it is written from that day (the earlier move-in is
+    not observed). The true residence (``truth/persons.parquet``) is unchanged and still
+    drives the place of death, so truth and the register differ before 2011."""
     a, cfg = pop.arrays, pop.cfg
     res = np.flatnonzero(a["nh_resident"])
+    movein = a["nh_movein"][res].copy()
+    # one draw per resident at death (stays left open), whether or not the stay is written
+    u = r.random(len(res))
+    info = pop.truth.setdefault("realism", {}).setdefault("nursing_homes", {})
+    info["residents_at_death_before_the_register"] = 0
+    info["stays_begun_before_the_register_written_from_its_start"] = 0
+    first = covered_from("plh") if cfg.realism("plh_coverage") else None
+    info["register_from"] = None if first is None else str(first)
+    if first is not None:
+        begins = day_number(str(first))
+        seen = a["death"][res] >= begins
+        info["residents_at_death_before_the_register"] = int((~seen).sum())
+        res, movein, u = res[seen], movein[seen], u[seen]
+        info["stays_begun_before_the_register_written_from_its_start"] = int(
+            (movein < begins).sum()
+        )
+        movein = np.maximum(movein, begins)
     out = a["death"][res].copy()
     n_open = 0
     if cfg.messiness:
-        still_open = r.random(len(res)) < C.MESS["nursing_home_stay_left_open"]
+        still_open = u < C.MESS["nursing_home_stay_left_open"]
         out[still_open] = -1
         n_open = int(still_open.sum())
-    info = pop.truth.setdefault("realism", {}).setdefault("nursing_homes", {})
     info["stays_written"] = len(res)
     info["stays_without_move_out_date"] = n_open
     info["stays_started_before_the_period"] = int(
-        (a["nh_movein"][res] < day_number(f"{cfg.start_year}-01-01")).sum()
+        (movein < day_number(f"{cfg.start_year}-01-01")).sum()
     )
     return pl.DataFrame(
         {
             "PNR": ctx.pnr[res],
-            "TILFLYT_DATO": as_date(a["nh_movein"][res]),
+            "TILFLYT_DATO": as_date(movein),
             "FRAFLYT_DATO": as_date(out, nullable=True),
         }
     ).sort("PNR")
@@ -701,13 +752,16 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             "gp_ooh_30d": a["gp_ooh30"],
             "terminal_declaration": a["terminal"],
             # nursing-home residence: with the nursing_homes feature, living in a nursing home
-            # at death (the register plh); without it, the latent residence of non-home deaths
+            # at death (true; the register plh shows it only from its start in 2011 with the
+            # plh_coverage feature); without it, the latent residence of non-home deaths
             "nursing_home": a["nursing_home"],
             "nursing_home_movein": as_date(a["nh_movein"], nullable=True),
             # BEF's one-person family the year before death (living_alone minus residents is
             # what the planted models use when the nursing_homes feature is on)
             "living_alone_bef": a["living_alone_bef"],
             "place_of_death": _labels(np.array(PLACES), a["place"]),
+            # the detailed place (C_PRAECIS_DODSSTED) left out (feature place_detail_missing)
+            "place_detail_missing": a["place_detail_missing"],
             # spell abroad [abroad_from, abroad_until): null from = arrived during the period
             # (immigrant), null until = still abroad at the end (emigrant)
             "migration": _labels(
@@ -809,12 +863,27 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
             "die in their own home (80 % in the nursing home, 17 % in hospital, 3 % elsewhere, "
             "REHPA 2012-2020) and are not 'living alone' in the planted models"
         )
+        nh = truth["realism"]["nursing_homes"]
+        truth["realism"]["plh_coverage"] = {
+            "enabled": nh["register_from"] is not None,
+            "register_from": nh["register_from"],
+            "residents_at_death_before_the_register": nh["residents_at_death_before_the_register"],
+            "stays_begun_before_the_register_written_from_its_start": nh[
+                "stays_begun_before_the_register_written_from_its_start"
+            ],
+            "note": (
+                "no plh stay before the register begins (coverage table); the true residence "
+                "(truth/persons.parquet nursing_home) still drives the place of death, so a "
+                "resident who died before it is a resident in truth and unknown in the cohort"
+            ),
+        }
     else:
         truth["planted"]["nursing_home_residence"] = (
             "unobserved in the registers; depends on age, dementia and living alone; affects "
             "only where non-home deaths happen"
         )
         truth["realism"]["nursing_homes"] = {"enabled": False, "residents_at_death": 0}
+        truth["realism"]["plh_coverage"] = {"enabled": False, "register_from": None}
     return truth
 
 

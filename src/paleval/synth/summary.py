@@ -53,6 +53,12 @@ def _realism_lines(realism: dict[str, Any]) -> list[str]:
         "sssy_payment_lag": ("sssy_services_paid_a_week_or_more_late", "GP services paid late"),
         "migration": ("emigrants", "emigrants"),
         "households": ("couples", "couples"),
+        "nursing_homes": ("residents_at_death", "residents at death"),
+        "plh_coverage": (
+            "residents_at_death_before_the_register",
+            "residents at death before the register, no stay",
+        ),
+        "place_detail_missing": ("deaths_without_detailed_place", "deaths without it"),
     }
     lines = []
     for name, info in realism.items():
