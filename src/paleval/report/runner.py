@@ -50,7 +50,7 @@ REPORT_MARKER = ".paleval-report.json"
 """The file that marks a folder as a report paleval wrote (report id, every file written)."""
 
 _PACKAGES = (
-    "paleval", "polars", "numpy", "scipy", "statsmodels", "lifelines", "matplotlib", "pandas",
+    "paleval", "polars", "numpy", "scipy", "matplotlib", "pandas", "pyreadstat",
     "pyarrow", "papermill", "jupytext", "nbconvert", "xlsxwriter",
 )  # fmt: skip
 
