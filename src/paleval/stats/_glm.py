@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import polars as pl
 from scipy import sparse
 
 WeightType = Literal["frequency", "prior"]
@@ -253,6 +254,24 @@ def sandwich(
         ws = scores * w[:, None]
         meat = ws.T @ ws
     return bread @ meat @ bread
+
+
+def coefficient_text(table: pl.DataFrame) -> str:
+    """A coefficient table as plain text for a result's ``summary()``: every row and column,
+    estimates to 4 decimals, p-values to 6.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"term": ["x"], "estimate": [0.123456], "statistic": [2.0],
+    ...                   "p_value": [0.0455003]})
+    >>> print(coefficient_text(t).splitlines()[-2])
+    │ x    ┆ 0.1235   ┆ 0.0455  │
+    """
+    tab = table.select(
+        "term", pl.exclude("term", "statistic", "p_value").round(4), pl.col("p_value").round(6)
+    )
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=200):
+        return str(tab)
 
 
 def wald_table(

@@ -55,7 +55,7 @@ import polars as pl
 from scipy import optimize, sparse
 
 from paleval.stats._design import build_design, offset_values
-from paleval.stats._glm import ConvergenceError, Family, irls, wald_table
+from paleval.stats._glm import ConvergenceError, Family, coefficient_text, irls, wald_table
 
 __all__ = ["GEEResult", "gee"]
 
@@ -133,13 +133,7 @@ class GEEResult:
             f"converged: {self.converged} ({self.iterations} iterations)",
             "",
         ]
-        tab = self.table.select(
-            "term", pl.exclude("term", "statistic", "p_value").round(4), pl.col("p_value").round(6)
-        )
-        with pl.Config(
-            tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=200
-        ):
-            lines.append(str(tab))
+        lines.append(coefficient_text(self.table))
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -68,7 +68,7 @@ import polars as pl
 from scipy import optimize
 
 from paleval.stats._design import offset_values
-from paleval.stats._glm import Family, irls, wald_table
+from paleval.stats._glm import Family, coefficient_text, irls, wald_table
 from paleval.stats.count import fit_negbin
 
 __all__ = ["SegmentedRegressionResult", "newey_west", "segmented_regression"]
@@ -152,13 +152,7 @@ class SegmentedRegressionResult:
             f"standard errors: {self.se_type}" + (f"; {'; '.join(extra)}" if extra else ""),
             "",
         ]
-        tab = self.table.select(
-            "term", pl.exclude("term", "statistic", "p_value").round(4), pl.col("p_value").round(6)
-        )
-        with pl.Config(
-            tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=200
-        ):
-            lines.append(str(tab))
+        lines.append(coefficient_text(self.table))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
