@@ -25,6 +25,7 @@ from paleval.stats.inequality import (
     slope_index_of_inequality,
 )
 from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_regression
+from paleval.stats.lexis import lexis_split, person_time_table
 from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
@@ -76,6 +77,7 @@ __all__ = [
     "gray_test",
     "indirect_standardise",
     "kaplan_meier",
+    "lexis_split",
     "log_binomial",
     "logistic",
     "marginal_risks",
@@ -85,6 +87,7 @@ __all__ = [
     "multinomial",
     "negative_binomial",
     "newey_west",
+    "person_time_table",
     "proportion_ci",
     "relative_index_of_inequality",
     "ridit_scores",
