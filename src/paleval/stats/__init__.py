@@ -25,7 +25,7 @@ from paleval.stats.inequality import (
     slope_index_of_inequality,
 )
 from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_regression
-from paleval.stats.lexis import lexis_split, person_time_table
+from paleval.stats.lexis import age_band_labels, lexis_split, person_time_table
 from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
@@ -38,7 +38,11 @@ from paleval.stats.regression import (
     modified_poisson,
     multinomial,
 )
-from paleval.stats.standardise import direct_standardise, indirect_standardise
+from paleval.stats.standardise import (
+    direct_standardise,
+    european_standard_population,
+    indirect_standardise,
+)
 from paleval.stats.survival import (
     CoxResult,
     HazardRegressionResult,
@@ -64,11 +68,13 @@ __all__ = [
     "SegmentedRegressionResult",
     "SurvivalCurveResult",
     "aalen_johansen",
+    "age_band_labels",
     "cause_specific_cox",
     "concentration_index",
     "cox",
     "did_group_time",
     "direct_standardise",
+    "european_standard_population",
     "fine_gray",
     "funnel_flags",
     "funnel_limits",

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["lexis_split", "person_time_table"]
+__all__ = ["age_band_labels", "lexis_split", "person_time_table"]
 
 _DAYS_PER_YEAR = 365.25
 _RESERVED = (
@@ -41,17 +41,30 @@ _RESERVED = (
 )
 
 
-def _band_labels(bands: Sequence[float]) -> list[str]:
-    """Labels of the intervals ``[b_k, b_{k+1})`` plus the one below ``b_0``."""
+def age_band_labels(bands: Sequence[float]) -> list[str]:
+    """Labels of the age bands cut at ``bands``: the band below ``bands[0]``, the bands
+    ``[b_k, b_{k+1})`` and the open last band.
+
+    Examples
+    --------
+    >>> age_band_labels([0, 1, 65, 75, 85])
+    ['<0', '0', '1-64', '65-74', '75-84', '85+']
+    >>> age_band_labels([0, 62.5])
+    ['<0', '0-<62.5', '62.5+']
+    """
+    b = _check_bands(bands)
 
     def fmt(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
-    integer = all(float(b).is_integer() for b in bands)
-    labels = [f"<{fmt(bands[0])}"]
-    for lo, hi in itertools.pairwise(bands):
-        labels.append(f"{fmt(lo)}-{fmt(hi - 1)}" if integer else f"{fmt(lo)}-<{fmt(hi)}")
-    labels.append(f"{fmt(bands[-1])}+")
+    integer = all(x.is_integer() for x in b)
+    labels = [f"<{fmt(b[0])}"]
+    for lo, hi in itertools.pairwise(b):
+        if integer:
+            labels.append(fmt(lo) if hi - lo == 1 else f"{fmt(lo)}-{fmt(hi - 1)}")
+        else:
+            labels.append(f"{fmt(lo)}-<{fmt(hi)}")
+    labels.append(f"{fmt(b[-1])}+")
     return labels
 
 
@@ -210,7 +223,7 @@ def lexis_split(
     """
     schema = _check_input(frame, entry, exit, birth, event)
     b = _check_bands(bands)
-    labels = _band_labels(b)
+    labels = age_band_labels(b)
     lazy = isinstance(frame, pl.LazyFrame)
     lf = frame.lazy().with_columns(
         _as_years(entry, schema[entry], "entry").alias("_t0"),
