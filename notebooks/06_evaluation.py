@@ -108,3 +108,39 @@ for kind in home_pub.figures:
     home_pub.plot(kind, lang=lang)
     plt.show()
 home_pub.tables["variation"]
+
+
+# %% [markdown]
+# ## Age-standardised rates
+# Specialised palliative care referral after a diagnosis, per 1,000 person-years, by region and
+# calendar period: each person's follow-up from diagnosis (to referral, death, emigration or
+# the end of follow-up) is split into age bands and periods, and the rates are standardised to
+# the 2013 European Standard Population (0-64, 65-74, 75-84, 85+), with Fay-Feuer 95 %
+# intervals. Regions then compare as if they had the same age structure. A region and period
+# with fewer than 5 referrals in an age band is suppressed with its rate.
+
+# %%
+from paleval.analyses import standardised_rates
+
+rate_periods = list(range(int(str(start)[:4]), int(str(end)[:4]) + 1, 5))
+rates_cancer = standardised_rates(
+    study.incident_cancer, event_value=1, by="region", periods=rate_periods
+)
+rates_cancer_pub = export(rates_cancer, "evaluation_rates_referral_cancer", output_dir, **options)
+rates_cancer_pub.plot(lang=lang)
+plt.show()
+rates_cancer_pub.tables["rates"]
+
+# %% [markdown]
+# The same for the incident non-cancer cohort (heart failure, COPD, dementia, ...).
+
+# %%
+rates_noncancer = standardised_rates(
+    study.incident_noncancer, event_value=1, by="region", periods=rate_periods
+)
+rates_noncancer_pub = export(
+    rates_noncancer, "evaluation_rates_referral_noncancer", output_dir, **options
+)
+rates_noncancer_pub.plot(lang=lang)
+plt.show()
+rates_noncancer_pub.tables["rates"]

@@ -152,3 +152,104 @@ def test_bad_input_messages(change, kwargs, message):
         d = d.with_columns(pl.col("lpop") + pl.col("year") * 1e-3)
     with pytest.raises(ValueError, match=message):
         did_group_time(d, "lemp", "countyreal", "year", "first.treat", **kwargs)
+
+
+# --- simultaneous confidence bands (multiplier bootstrap) ---
+
+# did README (github.com/bcallaway11/did, commit 0c4287f): att_gt(..., est_method = "reg") on
+# mpdta with its default bootstrap bands (biters = 1000): printed SE (bootstrap) and the band's
+# upper limit; the implied critical value is (upper - att) / se.
+PUBLISHED_BANDS = {
+    "group_time": [((2004, 2004), -0.0105, 0.0241, 0.0539), ((2004, 2005), -0.0704, 0.0313, 0.0131),
+                   ((2004, 2006), -0.1373, 0.0380, -0.0357), ((2006, 2007), -0.0412, 0.0202, 0.0128),
+                   ((2007, 2006), -0.0311, 0.0190, 0.0196), ((2007, 2007), -0.0261, 0.0182, 0.0225)],
+    "event_study": [(-3, 0.0305, 0.0153, 0.0692), (-1, -0.0245, 0.0138, 0.0105),
+                    (0, -0.0199, 0.0115, 0.0091), (2, -0.1373, 0.0356, -0.0470)],
+    "by_group": [(2004, -0.0797, 0.0277, -0.0175), (2006, -0.0229, 0.0172, 0.0159),
+                 (2007, -0.0261, 0.0177, 0.0138)],
+}  # fmt: skip
+
+
+def _band_fit(seed=7, biters=20000, **kw):
+    return did_group_time(
+        MPDTA, "lemp", "countyreal", "year", "first.treat", cband=True, biters=biters, seed=seed,
+        **kw,
+    )  # fmt: skip
+
+
+def test_bands_match_published_did_mpdta():
+    """Critical values within Monte Carlo error of did's (its 1,000 draws: SD about 0.05);
+    a pointwise 1.96 or a Bonferroni value (2.87, 2.69, 2.39) fails."""
+    res = _band_fit()
+    tables = {"group_time": res.group_time, "event_study": res.event_study,
+              "by_group": res.by_group}  # fmt: skip
+    for name, rows in PUBLISHED_BANDS.items():
+        implied = np.mean([(hi - att) / se for _, att, se, hi in rows])
+        assert res.critical_values[name] == pytest.approx(implied, abs=0.1), name
+        tab = tables[name]
+        for key, _att, se, _hi in rows:
+            if name == "group_time":
+                row = tab.filter((pl.col("group") == key[0]) & (pl.col("time") == key[1]))
+            else:
+                row = tab.filter(pl.col(tab.columns[0]) == key)
+            # did printed a 1,000-draw IQR estimate: relative MC SD about 4 %
+            assert row["bootstrap_se"].item() == pytest.approx(se, rel=0.1)
+            c = res.critical_values[name]
+            assert row["band_high"].item() == pytest.approx(
+                row["att"].item() + c * row["bootstrap_se"].item()
+            )
+    assert res.bootstrap == {"iterations": 20000, "seed": 7, "weights": "rademacher"}
+
+
+def test_bands_reproducible_with_a_seed_and_at_least_pointwise():
+    a, b, c = (
+        _band_fit(seed=3, biters=500),
+        _band_fit(seed=3, biters=500),
+        _band_fit(seed=4, biters=500),
+    )
+    assert a.critical_values == b.critical_values
+    assert a.event_study.equals(b.event_study)
+    assert a.critical_values != c.critical_values
+    for v in a.critical_values.values():
+        assert v >= 1.959963984540054
+    # bands contain the pointwise intervals
+    es = a.event_study
+    assert (es["band_high"] - es["att"] >= (es["conf_high"] - es["att"]) * 0.9).all()
+
+
+def test_one_parameter_band_is_the_pointwise_interval():
+    """One cohort, two periods: one ATT, so the sup-t value is the normal quantile (within
+    Monte Carlo error; 2,000 units make the multiplier distribution nearly normal)."""
+    rng = np.random.default_rng(11)
+    n = 2000
+    g = np.where(np.arange(n) < 700, 2, 0)
+    y1 = rng.normal(size=n)
+    y2 = y1 + 0.3 + 0.5 * (g == 2) + rng.normal(size=n)
+    d = pl.DataFrame({"id": np.repeat(np.arange(n), 2), "t": np.tile([1, 2], n),
+                      "y": np.column_stack([y1, y2]).ravel(), "g": np.repeat(g, 2)})  # fmt: skip
+    for level, z in [(0.95, 1.959963984540054), (0.9, 1.6448536269514722)]:
+        res = did_group_time(d, "y", "id", "t", "g", cband=True, biters=20000, seed=1,
+                             conf_level=level)  # fmt: skip
+        for name in ("group_time", "event_study", "by_group"):
+            assert z <= res.critical_values[name] < z + 0.05
+        gt = res.group_time
+        assert gt["bootstrap_se"].item() == pytest.approx(gt["std_error"].item(), rel=0.03)
+
+
+def test_bands_are_clustered():
+    """With cluster='region' the multiplier is drawn per region: the bootstrap SEs follow the
+    region-clustered SEs (which differ from the unit ones by 0.59 to 1.47 here)."""
+    res = did_group_time(SYNTH, "y", "unit", "period", "first_treated", cluster="region",
+                         cband=True, biters=20000, seed=1)  # fmt: skip
+    ratio = (res.event_study["bootstrap_se"] / res.event_study["std_error"]).to_numpy()
+    assert np.all((ratio > 0.85) & (ratio < 1.2))
+    unit = fit("synth", "never", False).event_study["std_error"].to_numpy()
+    wrong = res.event_study["bootstrap_se"].to_numpy() / unit
+    assert not np.all((wrong > 0.85) & (wrong < 1.2))
+
+
+def test_no_bands_by_default_and_biters_checked():
+    res = fit("mpdta", "never", False)
+    assert "band_low" not in res.event_study.columns and res.critical_values == {}
+    with pytest.raises(ValueError, match="biters must be an integer"):
+        _band_fit(biters=10)

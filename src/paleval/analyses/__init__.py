@@ -13,6 +13,7 @@
 :func:`interrupted_time_series`    a share by month or quarter around an intervention (ITS)
 :func:`difference_in_differences`  staggered adoption by regions or municipalities (DiD)
 :func:`practice_variation`         between-practice variation: MOR, ICC, caterpillar, funnel
+:func:`standardised_rates`         age-standardised rates per person-years (ESP2013), by group
 =================================  =================================================================
 """
 
@@ -37,6 +38,7 @@ from paleval.analyses.indicators import (
 )
 from paleval.analyses.inequality import InequalityResult, social_inequality
 from paleval.analyses.place_of_death import PlaceOfDeathResult, place_of_death_gp
+from paleval.analyses.rates import StandardisedRatesResult, standardised_rates
 from paleval.analyses.referral import (
     ReferralBeforeDeathResult,
     TimeToReferralResult,
@@ -60,6 +62,7 @@ __all__ = [
     "PracticeVariationResult",
     "QualityIndicatorResult",
     "ReferralBeforeDeathResult",
+    "StandardisedRatesResult",
     "TimeToReferralResult",
     "WaitingTimeResult",
     "cancer_vs_noncancer",
@@ -74,6 +77,7 @@ __all__ = [
     "referral_before_death",
     "require_columns",
     "social_inequality",
+    "standardised_rates",
     "time_to_referral",
     "waiting_time",
 ]

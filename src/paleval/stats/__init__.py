@@ -25,6 +25,7 @@ from paleval.stats.inequality import (
     slope_index_of_inequality,
 )
 from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_regression
+from paleval.stats.lexis import age_band_labels, lexis_split, person_time_table
 from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
@@ -37,7 +38,11 @@ from paleval.stats.regression import (
     modified_poisson,
     multinomial,
 )
-from paleval.stats.standardise import direct_standardise, indirect_standardise
+from paleval.stats.standardise import (
+    direct_standardise,
+    european_standard_population,
+    indirect_standardise,
+)
 from paleval.stats.survival import (
     CoxResult,
     HazardRegressionResult,
@@ -63,11 +68,13 @@ __all__ = [
     "SegmentedRegressionResult",
     "SurvivalCurveResult",
     "aalen_johansen",
+    "age_band_labels",
     "cause_specific_cox",
     "concentration_index",
     "cox",
     "did_group_time",
     "direct_standardise",
+    "european_standard_population",
     "fine_gray",
     "funnel_flags",
     "funnel_limits",
@@ -76,6 +83,7 @@ __all__ = [
     "gray_test",
     "indirect_standardise",
     "kaplan_meier",
+    "lexis_split",
     "log_binomial",
     "logistic",
     "marginal_risks",
@@ -85,6 +93,7 @@ __all__ = [
     "multinomial",
     "negative_binomial",
     "newey_west",
+    "person_time_table",
     "proportion_ci",
     "relative_index_of_inequality",
     "ridit_scores",

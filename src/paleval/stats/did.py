@@ -21,14 +21,17 @@ The aggregations are those of the did package's ``aggte``: *simple* (post-treatm
 are analytical, from the influence functions (including the estimation of the cohort
 weights), clustered by unit (or by a coarser ``cluster`` column constant within unit):
 ``se = sqrt(sum_c (sum_{i in c} psi_i)^2) / n``; no small-sample factor, as the did package.
-Confidence intervals are pointwise (normal); the did package's bootstrap simultaneous bands
-are not computed.
+Confidence intervals are pointwise (normal). With ``cband=True`` a simultaneous (uniform)
+band is added to the group-time, event-study and by-group tables, from the multiplier
+bootstrap of Callaway and Sant'Anna (2021, sec. 4.1, Remark 10; the did package's ``mboot``):
+Rademacher weights per cluster on the cluster sums of the influence functions, the sup-t
+statistic over the table's estimates, its ``conf_level`` quantile as the critical value.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -67,6 +70,12 @@ class DidResult:
         Units analysed, clusters of the standard errors.
     n_dropped_units : dict
         Units left out, by reason (``unbalanced``, ``treated_at_start``).
+    critical_values : dict
+        With ``cband=True``: the simultaneous critical value of each table (``group_time``,
+        ``event_study``, ``by_group``), whose ``band_low``/``band_high`` are
+        ``att -/+ c x bootstrap_se`` (as did); empty otherwise.
+    bootstrap : dict
+        With ``cband=True``: ``iterations``, ``seed`` and ``weights`` (``"rademacher"``).
 
     Examples
     --------
@@ -90,6 +99,8 @@ class DidResult:
     n_clusters: int
     n_dropped_units: dict
     conf_level: float
+    critical_values: dict = field(default_factory=dict)
+    bootstrap: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         """Plain-text summary of the overall effects and the event study.
@@ -299,7 +310,58 @@ def _aggregate(p: _Panel, tab: pl.DataFrame, inf: np.ndarray, z: float):
         _se(np.column_stack([psi_simple, psi_dyn, psi_group]), p),
         z,
     )
-    return event, by_group, overall
+    return event, by_group, overall, psi_e, psi_g
+
+
+def _multiplier_draws(inf: np.ndarray, p: _Panel, biters: int, rng: np.random.Generator):
+    """Multiplier-bootstrap draws of the estimates' deviations: ``(1/n) sum_c v_c S_c`` with
+    Rademacher ``v_c`` per cluster and cluster sums ``S_c`` of the influence functions
+    (biters x columns); their conditional SD is the analytical clustered SE."""
+    n = p.G.size
+    Z = sparse.csr_matrix((np.ones(n), (p.cl, np.arange(n))), shape=(p.n_clusters, n))
+    S = np.asarray(Z @ inf.reshape(n, -1))
+    out = np.empty((biters, S.shape[1]))
+    step = max(1, 2_000_000 // max(p.n_clusters, 1))  # bound the weight matrix's memory
+    for start in range(0, biters, step):  # chunks of draws, not records
+        k = min(step, biters - start)
+        v = rng.integers(0, 2, size=(k, p.n_clusters), dtype=np.int8) * 2 - 1
+        out[start : start + k] = (v @ S) / n
+    return out
+
+
+def _critical_value(
+    draws: np.ndarray, se: np.ndarray, conf_level: float, z: float
+) -> tuple[float, np.ndarray]:
+    """Sup-t critical value as did's ``mboot``: each estimate's bootstrap SE is the
+    interquartile range of its draws over that of the normal (type-1 quantiles); the critical
+    value is the ``conf_level`` quantile (type 1) of ``max_j |D_j| / se_boot_j`` over the
+    non-degenerate estimates, and never below the pointwise ``z`` (did's rule)."""
+    b = draws.shape[0]
+
+    def q(x: np.ndarray, prob: float) -> np.ndarray:  # R quantile(type = 1)
+        return np.sort(x, axis=0)[max(int(np.ceil(prob * b)) - 1, 0)]
+
+    iqr = stats.norm.ppf(0.75) - stats.norm.ppf(0.25)
+    se_boot = (q(draws, 0.75) - q(draws, 0.25)) / iqr
+    finite = np.isfinite(se)
+    keep = finite & (se > 1e-10 * np.max(se[finite], initial=0.0)) & (se_boot > 0)
+    se_boot = np.where(keep, se_boot, np.nan)
+    if not keep.any():
+        return z, se_boot
+    t = np.max(np.abs(draws[:, keep]) / se_boot[keep], axis=1)
+    return max(float(q(t, conf_level)), z), se_boot
+
+
+def _add_bands(
+    tab: pl.DataFrame, inf: np.ndarray, p: _Panel, conf_level: float, z: float, b: int, rng
+) -> tuple[pl.DataFrame, float]:
+    draws = _multiplier_draws(inf, p, b, rng)
+    c, se_boot = _critical_value(draws, tab["std_error"].to_numpy(), conf_level, z)
+    sb = pl.Series("bootstrap_se", se_boot).fill_nan(None)
+    return tab.with_columns(sb).with_columns(
+        band_low=pl.col("att") - c * pl.col("bootstrap_se").fill_null(0.0),
+        band_high=pl.col("att") + c * pl.col("bootstrap_se").fill_null(0.0),
+    ), c
 
 
 def did_group_time(
@@ -312,6 +374,9 @@ def did_group_time(
     control: ControlGroup = "never",
     cluster: str | None = None,
     conf_level: float = 0.95,
+    cband: bool = False,
+    biters: int = 1000,
+    seed: int | None = None,
 ) -> DidResult:
     """Group-time average treatment effects under staggered adoption (R ``did::att_gt`` with
     ``xformla = ~1``, ``bstrap = FALSE``) and their aggregations (``did::aggte``).
@@ -336,7 +401,18 @@ def did_group_time(
         Optional column, constant within unit, to cluster the standard errors on (e.g. the
         region of a municipality); default: by unit.
     conf_level
-        Level of the pointwise confidence intervals.
+        Level of the pointwise confidence intervals and of the simultaneous bands.
+    cband
+        Add simultaneous confidence bands (``bootstrap_se``, ``band_low``, ``band_high``) to
+        ``group_time``, ``event_study`` and ``by_group``, from the multiplier bootstrap
+        (Rademacher weights, clustered as the SEs), as ``did::att_gt(cband = TRUE)`` and
+        ``aggte``: ``att -/+ c x bootstrap_se`` with the sup-t critical value ``c``
+        (:attr:`DidResult.critical_values`). The pointwise ``conf_low``/``conf_high`` keep
+        the analytical SE.
+    biters
+        Bootstrap draws for the bands.
+    seed
+        Seed of the bootstrap (``None``: not reproducible).
 
     Returns
     -------
@@ -361,6 +437,8 @@ def did_group_time(
         raise ValueError(f"control must be 'never' or 'not_yet', got {control!r}")
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level!r}")
+    if cband and (isinstance(biters, bool) or not isinstance(biters, int) or biters < 100):
+        raise ValueError(f"biters must be an integer of at least 100, got {biters!r}")
     p = _panel(frame, outcome, unit, time, first_treated, cluster)
     if control == "never" and not np.any(p.G == 0):
         raise ValueError(
@@ -383,7 +461,15 @@ def did_group_time(
         _se(inf, p),
         z,
     ).with_columns(n_treated=cells["n1"], n_control=cells["n0"])
-    event, by_group, overall = _aggregate(p, gt, inf, z)
+    event, by_group, overall, psi_e, psi_g = _aggregate(p, gt, inf, z)
+    crit: dict[str, float] = {}
+    boot: dict = {}
+    if cband:
+        rng = np.random.default_rng(seed)
+        gt, crit["group_time"] = _add_bands(gt, inf, p, conf_level, z, biters, rng)
+        event, crit["event_study"] = _add_bands(event, psi_e, p, conf_level, z, biters, rng)
+        by_group, crit["by_group"] = _add_bands(by_group, psi_g, p, conf_level, z, biters, rng)
+        boot = {"iterations": biters, "seed": seed, "weights": "rademacher"}
     return DidResult(
         group_time=gt,
         event_study=event,
@@ -397,4 +483,6 @@ def did_group_time(
         n_clusters=p.n_clusters,
         n_dropped_units=p.dropped,
         conf_level=conf_level,
+        critical_values=crit,
+        bootstrap=boot,
     )

@@ -7,18 +7,94 @@ based on the gamma distribution. Statistics in Medicine 16:791-801.
 
 Breslow NE, Day NE (1987). Statistical Methods in Cancer Research, vol. II (indirect
 standardisation, SMR/SIR with exact Poisson limits).
+
+Eurostat (2013). Revision of the European Standard Population: report of Eurostat's task
+force. Methodologies and Working papers, Luxembourg: Publications Office of the European
+Union (the 2013 European Standard Population, :func:`european_standard_population`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from importlib import resources
 from typing import Literal
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
-__all__ = ["direct_standardise", "indirect_standardise"]
+from paleval.stats.lexis import age_band_labels
+
+__all__ = ["direct_standardise", "european_standard_population", "indirect_standardise"]
+
+
+def european_standard_population(bands: Sequence[float] | None = None) -> pl.DataFrame:
+    """The 2013 European Standard Population (ESP2013), optionally in coarser age bands.
+
+    ESP2013 (Eurostat, *Revision of the European Standard Population*, 2013) gives 100,000
+    persons in the age groups 0, 1-4, 5-9, ..., 90-94, 95+; it is bundled as
+    ``paleval/stats/data/esp2013.csv``.
+
+    Parameters
+    ----------
+    bands
+        Lower age limits of the bands wanted (as for :func:`paleval.stats.lexis_split`), each
+        one of ESP2013's limits (0, 1, 5, 10, ..., 95). Ages below ``bands[0]`` are left out (the
+        standard then covers the ages studied). ``None``: the 21 ESP2013 groups.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``age_lower`` (float, the join key of :func:`paleval.stats.person_time_table`'s table),
+        ``age_upper`` (``inf`` for the last band), ``age_band`` (label) and ``population``.
+
+    Raises
+    ------
+    ValueError
+        A band limit that is not an ESP2013 limit.
+
+    Examples
+    --------
+    >>> european_standard_population()["population"].sum()
+    100000
+    >>> european_standard_population([65, 75, 85]).rows()
+    [(65.0, 75.0, '65-74', 10500), (75.0, 85.0, '75-84', 6500), (85.0, inf, '85+', 2500)]
+    """
+    path = resources.files("paleval.stats") / "data" / "esp2013.csv"
+    with resources.as_file(path) as f:
+        esp = pl.read_csv(f, schema_overrides={"age_band": pl.String})
+    esp = esp.with_columns(
+        pl.col("age_lower").cast(pl.Float64),
+        pl.col("age_upper").cast(pl.Float64).fill_null(math.inf),
+    )
+    if bands is None:
+        return esp
+    labels = age_band_labels(bands)
+    b = [float(x) for x in bands]
+    limits = set(esp["age_lower"].to_list())
+    bad = [x for x in b if x not in limits]
+    if bad:
+        raise ValueError(
+            f"bands {bad} are not ESP2013 age limits (0, 1, 5, 10, ..., 95); choose bands "
+            "made of whole ESP2013 age groups"
+        )
+    k = pl.sum_horizontal([(pl.col("age_lower") >= x).cast(pl.Int32) for x in b])
+    uppers = [*b[1:], math.inf]
+    idx = list(range(1, len(b) + 1))
+    return (
+        esp.with_columns(k.alias("_k"))
+        .filter(pl.col("_k") > 0)
+        .group_by("_k")
+        .agg(pl.col("population").sum())
+        .sort("_k")
+        .select(
+            pl.col("_k").replace_strict(idx, b, return_dtype=pl.Float64).alias("age_lower"),
+            pl.col("_k").replace_strict(idx, uppers, return_dtype=pl.Float64).alias("age_upper"),
+            pl.col("_k").replace_strict(idx, labels[1:], return_dtype=pl.String).alias("age_band"),
+            "population",
+        )
+    )
 
 
 def _as_list(x: str | Sequence[str] | None) -> list[str]:
@@ -49,6 +125,18 @@ def _check_counts(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
             raise ValueError(
                 f"{what}: column {c!r} has {int(bad.sum())} negative or non-finite value(s)"
             )
+
+
+def _check_integer(frame: pl.DataFrame, col: str) -> None:
+    """Event counts must be whole numbers (Poisson counts)."""
+    v = frame[col].cast(pl.Float64).to_numpy()
+    bad = v != np.round(v)
+    if bad.any():
+        raise ValueError(
+            f"data: column {col!r} has {int(bad.sum())} non-integer value(s) (e.g. "
+            f"{v[bad][:3].tolist()}); direct standardisation needs event counts (its variance and "
+            "the Fay-Feuer gamma limits assume Poisson counts)"
+        )
 
 
 def _check_strata_nulls(frame: pl.DataFrame, cols: Sequence[str], what: str) -> None:
@@ -85,6 +173,7 @@ def direct_standardise(
     by: str | Sequence[str] | None = None,
     method: Literal["gamma", "normal"] = "gamma",
     conf_level: float = 0.95,
+    per: float = 1.0,
 ) -> pl.DataFrame:
     """Directly standardised proportions (rates) per group.
 
@@ -92,6 +181,11 @@ def direct_standardise(
     weights ``w_s = W_s / sum(W)`` over strata ``s`` (e.g. age band x sex). Its
     variance is the Poisson-based ``v = sum_s w_s^2 x_s / n_s^2``, as in R
     ``epitools::ageadjust.direct``.
+
+    With person-years as ``n`` these are directly standardised rates (Poisson counts over
+    person-time, as ``ageadjust.direct`` with ``pop`` = person-years); ``per`` scales the
+    crude rate, the estimate, its SE and CI (e.g. ``per=1000`` for rates per 1,000
+    person-years). The standard may be :func:`european_standard_population`.
 
     Confidence interval:
 
@@ -123,17 +217,22 @@ def direct_standardise(
         ``"gamma"`` or ``"normal"``.
     conf_level
         Confidence level.
+    per
+        Multiplier of the rates (1 for proportions or rates per unit of ``n``; 1000 for rates
+        per 1,000 person-years when ``n`` is in person-years).
 
     Returns
     -------
     polars.DataFrame
         One row per group: ``by...`` columns, ``events, n, n_strata, crude, estimate,
-        std_error, conf_low, conf_high, method``.
+        std_error, conf_low, conf_high, method`` (rates per ``per``).
 
     Raises
     ------
     ValueError
-        Missing columns or values, negative counts, duplicated strata in ``standard``,
+        Missing columns or values, negative counts, non-integer events (the variance and the
+        gamma limits assume Poisson counts), ``per`` not positive, duplicated strata in
+        ``standard``,
         strata of ``data`` absent from ``standard``, or a group lacking (or with zero
         denominator in) a stratum that has positive standard weight.
 
@@ -166,6 +265,9 @@ def direct_standardise(
     _check_strata_nulls(standard, strata_l, "standard")
     if method not in ("gamma", "normal"):
         raise ValueError(f"method must be 'gamma' or 'normal', got {method!r}")
+    _check_integer(data, events)
+    if not (isinstance(per, int | float) and math.isfinite(per) and per > 0):
+        raise ValueError(f"per must be a positive number, got {per!r}")
     dup = standard.select(strata_l).is_duplicated().sum()
     if dup:
         raise ValueError(f"standard: {dup} row(s) with duplicated strata")
@@ -227,10 +329,11 @@ def direct_standardise(
         low = y - z * np.sqrt(v)
         high = y + z * np.sqrt(v)
     res = out.with_columns(
-        (pl.col("events") / pl.col("n")).alias("crude"),
-        pl.Series("std_error", np.sqrt(v)),
-        pl.Series("conf_low", low),
-        pl.Series("conf_high", high),
+        (pl.col("events") / pl.col("n") * per).alias("crude"),
+        pl.col("estimate") * per,
+        pl.Series("std_error", np.sqrt(v) * per),
+        pl.Series("conf_low", low * per),
+        pl.Series("conf_high", high * per),
         pl.lit(method).alias("method"),
         pl.col("events").cast(pl.Int64),
         pl.col("n").cast(pl.Int64) if data[n].dtype.is_integer() else pl.col("n"),
