@@ -191,3 +191,13 @@ def test_plot_and_repr():
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         standardised_rates(_cohort(20), **{"birth": "birth_date", **kwargs})
+
+
+def test_bad_types_are_named():
+    d = _cohort(20).with_columns(age=pl.lit(70))
+    with pytest.raises(ValueError, match="entry column 'diagnosis_date' must be a date"):
+        standardised_rates(d.with_columns(pl.col("diagnosis_date").cast(pl.String)))
+    with pytest.raises(ValueError, match="event column 'region' must be Boolean or numeric"):
+        standardised_rates(d, "region")
+    with pytest.raises(ValueError, match=r"all be dates or all numeric.*'exit': 'String'"):
+        standardised_rates(d.with_columns(pl.col("exit_date").cast(pl.String)), birth="birth_date")

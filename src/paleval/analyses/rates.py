@@ -91,6 +91,12 @@ def _prepare(
         ev = (ev == event_value).fill_null(False)
     out = frame.with_columns(ev.cast(pl.Int64).alias("_event"), pl.int_range(pl.len()).alias("_id"))
     if birth is None:
+        if frame.schema[entry] != pl.Date or not frame.schema[age].is_numeric():
+            raise ValueError(
+                f"standardised_rates: without `birth`, entry column {entry!r} must be a date "
+                f"(got {frame.schema[entry]}) and age column {age!r} numeric "
+                f"(got {frame.schema[age]})"
+            )
         # completed years at entry: birth taken half a year before the last birthday
         days = ((pl.col(age).cast(pl.Float64) + 0.5) * _DAYS_PER_YEAR).round().cast(pl.Int64)
         out = out.with_columns((pl.col(entry) - pl.duration(days=days)).alias("_birth"))

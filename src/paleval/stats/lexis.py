@@ -204,8 +204,8 @@ def lexis_split(
         The input columns plus ``age_band`` (label), ``age_lower``, ``age_upper`` (band
         limits, ``inf`` for the last), ``calendar_year`` (with ``calendar``), ``start`` and
         ``stop`` (decimal years on the input's scale; dates as years since 1970 of 365.25
-        days) and ``person_years`` (``stop - start``). Records with ``entry == exit`` keep one
-        piece of length 0 (as ``survSplit``).
+        days) and ``person_years`` (``stop - start``), in record order and then time order.
+        Records with ``entry == exit`` keep one piece of length 0 (as ``survSplit``).
 
     Raises
     ------
@@ -253,7 +253,7 @@ def lexis_split(
             pl.int_ranges(k0, pl.max_horizontal(k0, k1) + 1, dtype=pl.Int32).alias("_k")
         )
         .explode("_k")
-        .join(band_tab, on="_k", how="left")
+        .join(band_tab, on="_k", how="left", maintain_order="left")
         .with_columns(
             pl.max_horizontal("_t0", pl.col("_b") + pl.col("age_lower")).alias("start"),
             pl.min_horizontal("_t1", pl.col("_b") + pl.col("age_upper")).alias("stop"),
