@@ -226,10 +226,14 @@ class _Out:
     count: bool = False
 
 
-def _pairs(cols: list[str]) -> dict[str, tuple[str, str, str]]:
-    """Base column -> (low, high, kind) for CIs (``ci``), IQRs (``iqr``) and ranges."""
+def _pairs(cols: list[str], schema: Mapping[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """Base column -> (low, high, kind) for CIs (``ci``), IQRs (``iqr``) and ranges; the ends
+    of a range whose base is a label (``bin`` = ``"0-6"``) are dropped (``drop``)."""
     out: dict[str, tuple[str, str, str]] = {}
     have = set(cols)
+    for c in cols:
+        if c.endswith("_low") and c[:-4] in have and not schema[c[:-4]].is_numeric():
+            out["_drop_" + c[:-4]] = (c, c[:-4] + "_high", "drop")
     if {"conf_low", "conf_high"} <= have:
         ratio = "ratio" if "ratio_low" not in have else None
         base = next((b for b in (ratio, "estimate", "share") if b and b in have), None)
@@ -237,6 +241,8 @@ def _pairs(cols: list[str]) -> dict[str, tuple[str, str, str]]:
             out[base] = ("conf_low", "conf_high", "ci")
     for c in cols:
         if c.endswith("_low") and c[:-4] + "_high" in have and c != "conf_low":
+            if "_drop_" + c[:-4] in out:
+                continue
             stem = c[:-4]
             base = next((b for b in (stem, f"{stem}_share") if b in have and b not in out), None)
             out[base or stem] = (c, f"{stem}_high", "ci" if base else "range")
@@ -321,7 +327,7 @@ class _Plan:
         self.counts = {
             c for c in [*counts, *count_columns(cols)] if c in cols and tab.schema[c].is_numeric()
         }
-        self.pairs = _pairs(cols)
+        self.pairs = _pairs(cols, tab.schema)
         self.paired = {x for lo, hi, _ in self.pairs.values() for x in (lo, hi)}
         # a range without a base column (bins, control limits) sits where its lower end was
         self.unbased = {lo: b for b, (lo, _, _) in self.pairs.items() if b not in tab.columns}
@@ -432,6 +438,8 @@ class _Plan:
         done: set[str] = set()
         for col in self.cols:
             c = self.unbased.get(col, col)
+            if c.startswith("_drop_"):
+                continue
             if c in done or (c in self.paired and c not in self.pairs):
                 continue
             done |= {c, *self.pairs.get(c, ("", ""))[:2]}
