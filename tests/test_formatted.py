@@ -59,7 +59,7 @@ def test_model_row_by_hand_english_and_danish() -> None:
     da = _ratios().formatted(lang="da")
     assert _cell(da, "Ratio", 0) == "1,61 (1,54–1,68)"
     assert _cell(da, "P-værdi", 0) == "<0,001"
-    assert _cell(da, "n", 0) == "1.234"
+    assert _cell(da, "n", 0) == "1.234"  # counts keep their names (the auditor reads them)
     assert _cell(da, "Term", 0) == "Sygebesøg, sidste 90 dage: 1-2"
     assert "Justeret for: Køn." in da.footnotes and "Adjusted for: Sex." in en.footnotes
 

@@ -471,10 +471,7 @@ class _Plan:
 
 
 def _count_header(col: str, lang: str) -> str:
-    """``n`` stays ``n``; ``n_referred``/``referred_n`` become ``"Referred (n)"``."""
-    if col == "n":
-        return "n"
-    stem = col.removeprefix("n_").removesuffix("_n").removesuffix("_count")
-    if stem == col:  # events, numerator ...
-        return label(col, lang)
-    return f"{label(stem, lang)} (n)"
+    """Count columns keep their name (``n``, ``events``, ``n_ref``, ``n_events_ref``): the
+    disclosure auditor (``paleval check-output``) reads the relations between counts (parts of
+    a whole, reference-group counts, numbers at risk) from these names, in every language."""
+    return col

@@ -198,7 +198,7 @@ class CharacteristicsResult(AnalysisResult):
         elif self.disclosure_rounding:
             notes = legend_rows(lang, thr, self.disclosure_rounding)
         pct = "n (%)" if lang == "en" else "antal (%)"
-        notes = [f"{pct}; {label('median_iqr', lang)}.", *notes, *self.notes]
+        notes = [f"{pct}; {label('median_iqr', lang)}.", *notes]
         name = name or next(iter(self.tables))
         return FormattedTable(out, notes, title=self.title, name=name, lang=lang)
 

@@ -179,8 +179,9 @@ class AnalysisResult:
         )
 
     def _footnotes(self, name: str, lang: str) -> list[str]:
-        """Model and adjustment footnotes from ``params`` and the table's ``model`` column,
-        then the (masked) notes."""
+        """Model and adjustment footnotes from ``params`` and the table's ``model`` column.
+        The result's free-text notes stay in :attr:`notes` (the notebook prints them): their
+        numbers ("14 nights", "3 days before death") read as counts to an output checker."""
         from paleval.plots import label
 
         out: list[str] = []
@@ -205,7 +206,7 @@ class AnalysisResult:
         if adjust:
             head = "Adjusted for" if lang == "en" else "Justeret for"
             out.append(f"{head}: {', '.join(dict.fromkeys(adjust))}.")
-        return out + list(self.notes)
+        return out
 
     def declaration(self, name: str) -> Protection:
         """The disclosure declaration of table ``name``: :attr:`protection`, else the
