@@ -154,3 +154,17 @@ def test_save_writes_the_formatted_tables(tmp_path: Path) -> None:
     assert names == ["demo_ratios.csv", "demo_ratios_formatted.csv"]
     text = (tmp_path / "demo_ratios_formatted.csv").read_text()
     assert "1.61 (1.54–1.68)" in text and ",3," not in text
+
+
+def test_plot_title_and_labels_override(eol_tiny: pl.DataFrame) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    pub = place_of_death_gp(eol_tiny, exposures=["gp_home_visit_category"]).disclosed()
+    ax = pub.plot("distribution", title="My title", labels={"Home": "At home"})
+    texts = [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+    ticks = [t.get_text() for t in ax.get_yticklabels()] + [
+        t.get_text() for t in ax.get_xticklabels()
+    ]
+    assert ax.get_title() == "My title"
+    assert "At home" in texts + ticks and "Home" not in texts + ticks

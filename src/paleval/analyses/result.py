@@ -119,17 +119,32 @@ class AnalysisResult:
         """The main table (the first in :attr:`tables`)."""
         return next(iter(self.tables.values()))
 
-    def plot(self, kind: str | None = None, *, lang: str = "en", ax: Any = None) -> Any:
+    def plot(
+        self,
+        kind: str | None = None,
+        *,
+        lang: str = "en",
+        ax: Any = None,
+        title: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> Any:
         """Draw one of the result's figures (``kind`` in :attr:`figures`; default the first).
 
-        ``lang`` is ``"en"`` or ``"da"``. Returns the matplotlib Axes.
+        ``lang`` is ``"en"`` or ``"da"``. ``title`` replaces the figure's title; ``labels``
+        renames legend entries and tick labels (displayed text -> new text). Returns the
+        matplotlib Axes.
         """
         if not self.figures:
             raise ValueError(f"{type(self).__name__} has no figures")
         kind = kind or self.figures[0]
         if kind not in self.figures:
             raise ValueError(f"unknown figure {kind!r}; choose one of {list(self.figures)}")
-        return getattr(self, f"_plot_{kind}")(ax=ax, lang=lang)
+        out = getattr(self, f"_plot_{kind}")(ax=ax, lang=lang)
+        if title is not None:
+            out.set_title(title)
+        if labels:
+            _relabel(out, labels)
+        return out
 
     def formatted(
         self, name: str | None = None, *, lang: str = "en", digits: int | None = None
@@ -340,6 +355,19 @@ class AnalysisResult:
         if self.figures:
             parts.append(f"<p>figures: {html.escape(', '.join(self.figures))}</p>")
         return "".join(parts)
+
+
+def _relabel(ax: Any, labels: dict[str, str]) -> None:
+    """Rename legend entries and tick labels of ``ax`` by their displayed text."""
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_text(labels.get(text.get_text(), text.get_text()))
+    for axis in (ax.xaxis, ax.yaxis):
+        ticks = axis.get_ticklabels()
+        if any(t.get_text() in labels for t in ticks):
+            axis.set_ticks(axis.get_ticklocs())
+            axis.set_ticklabels([labels.get(t.get_text(), t.get_text()) for t in ticks])
 
 
 def _snake(name: str) -> str:
