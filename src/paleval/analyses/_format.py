@@ -43,7 +43,16 @@ DIGITS: dict[str, int] = {"ratio": 2, "percent": 1, "number": 1, "p": 3}
 p-values 3 (below 0.001 shown as ``"<0.001"``)."""
 
 _DROP = {"suppressed", "suppression", "std_error", "log_estimate", "log_hr", "order"}
-_SHARE_NAMES = {"share", "crude", "proportion", "cif", "share_within", "overall_share"}
+_SHARE_NAMES = {
+    "share",
+    "crude",
+    "proportion",
+    "cif",
+    "share_within",
+    "overall_share",
+    "standard",
+    "target",
+}
 _EVENT_NAMES = {"events", "numerator", "n_late", "n_within", "n_events"}
 _NOT_SHARE_TABLE = {"ratio", "term", "is_reference", "parameter"}
 _PERCENT_MEASURES = {"risk", "difference", "sii", "proportion", "share", "cif", "rd"}
