@@ -1,6 +1,7 @@
 """Figures in one house style: chart primitives over tidy tables, labels in English or Danish."""
 
 from paleval.plots.charts import (
+    at_risk_table,
     bars,
     curves,
     fit_ticklabels,
@@ -28,6 +29,7 @@ __all__ = [
     "LABELS",
     "PALETTE",
     "STYLE",
+    "at_risk_table",
     "bars",
     "colour_for",
     "curves",
