@@ -168,3 +168,30 @@ def test_plot_title_and_labels_override(eol_tiny: pl.DataFrame) -> None:
     ]
     assert ax.get_title() == "My title"
     assert "At home" in texts + ticks and "Home" not in texts + ticks
+
+
+def test_danish_figures_use_a_decimal_comma(eol_tiny: pl.DataFrame) -> None:
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    pub = place_of_death_gp(eol_tiny, exposures=["gp_home_visit_category"]).disclosed()
+    english_points = 0
+    for kind in pub.figures:
+        ax = pub.plot(kind, lang="da")
+        ax.figure.canvas.draw()
+        ticks = [
+            t.get_text()
+            for a in ax.figure.axes
+            for t in [*a.get_xticklabels(), *a.get_yticklabels()]
+        ]
+        assert not any(re.search(r"\d\.\d", t) for t in ticks), (kind, ticks)
+        en = pub.plot(kind, lang="en")
+        en.figure.canvas.draw()
+        english_points += sum(
+            bool(re.search(r"\d\.\d", t.get_text()))
+            for a in en.figure.axes
+            for t in [*a.get_xticklabels(), *a.get_yticklabels()]
+        )
+        plt.close("all")
+    assert english_points  # the same ticks in English have decimal points (the test can fail)

@@ -130,9 +130,9 @@ class AnalysisResult:
     ) -> Any:
         """Draw one of the result's figures (``kind`` in :attr:`figures`; default the first).
 
-        ``lang`` is ``"en"`` or ``"da"``. ``title`` replaces the figure's title; ``labels``
-        renames legend entries and tick labels (displayed text -> new text). Returns the
-        matplotlib Axes.
+        ``lang`` is ``"en"`` or ``"da"`` (Danish: decimal comma on every numeric axis).
+        ``title`` replaces the figure's title; ``labels`` renames legend entries and tick
+        labels (displayed text -> new text). Returns the matplotlib Axes.
         """
         if not self.figures:
             raise ValueError(f"{type(self).__name__} has no figures")
@@ -144,6 +144,10 @@ class AnalysisResult:
             out.set_title(title)
         if labels:
             _relabel(out, labels)
+        if lang == "da":
+            from paleval.plots import decimal_comma
+
+            decimal_comma(out.figure)
         return out
 
     def formatted(

@@ -21,6 +21,7 @@ __all__ = [
     "PALETTE",
     "STYLE",
     "colour_for",
+    "decimal_comma",
     "figure",
     "label",
     "save_figure",
@@ -322,6 +323,57 @@ def label(key: Any, lang: str = "en") -> str:
         return LABELS[text][0 if lang == "en" else 1]
     text = text.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def decimal_comma(fig: Any) -> Any:
+    """Danish number format on every numeric axis of ``fig``: decimal comma (``0,25``).
+
+    Category axes (fixed labels) are left alone. Returns ``fig``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0.0, 0.5])
+    >>> fig = decimal_comma(fig); fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_yticklabels()][1:3]
+    ['0,0', '0,1']
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FixedFormatter, Formatter, NullFormatter
+
+    class _Comma(Formatter):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            self.inner.set_axis(axis)
+            self.axis = axis
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [_comma(s) for s in self.inner.format_ticks(values)]
+
+        def __call__(self, x: Any, pos: Any = None) -> str:
+            return _comma(self.inner(x, pos))
+
+        def get_offset(self) -> str:
+            return _comma(self.inner.get_offset())
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for which in ("major", "minor"):
+                get = getattr(axis, f"get_{which}_formatter")
+                fmt = get()
+                if isinstance(fmt, FixedFormatter | NullFormatter | _Comma):
+                    continue
+                getattr(axis, f"set_{which}_formatter")(_Comma(fmt))
+    return fig
+
+
+def _comma(text: str) -> str:
+    import re
+
+    return re.sub(r"(?<=\d)\.(?=\d)", ",", text)
 
 
 def colour_for(category: Any, categories: Sequence[Any]) -> str:
