@@ -370,6 +370,15 @@ class TimeToReferralResult(AnalysisResult):
         )
         times, rows = self.numbers_at_risk(lang)
         xs = [t / DAYS_PER_MONTH for t in times]
+        # reporting times too close to the previous one for their numbers (day 30 next to 0)
+        # are left out of the table and the ticks, so no two numbers overlap
+        room = 0.07 * max(ax.get_xlim()[1], max(xs))
+        keep = [0]
+        for k in range(1, len(xs)):
+            if xs[k] - xs[keep[-1]] >= room:
+                keep.append(k)
+        xs = [xs[k] for k in keep]
+        rows = [(name, [cells[k] for k in keep]) for name, cells in rows]
         ax.set_xticks(xs)
         ax.set_xticklabels([f"{round(x):d}" for x in xs])
         return at_risk_table(ax, xs, rows, lang=lang)
