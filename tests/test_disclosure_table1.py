@@ -66,9 +66,9 @@ def test_formatted_table1_marks_hidden_medians_and_quartiles_and_explains_them()
     assert row[cols["B"]] == "[s]"
     q1, q3 = np.quantile(AGES["c"], [0.25, 0.75])
     assert row[cols["C"]] == f"{np.median(AGES['c']):.1f} ({q1:.1f}–{q3:.1f})"
-    notes = fmt.filter(pl.col("Variable") == "Note")["Level"].to_list()
+    notes = fmt.footnotes
     assert any("at least 10 persons" in x and "at least 20" in x for x in notes)
-    da = res.formatted(lang="da").filter(pl.col("Variable") == "Note")["Level"].to_list()
+    da = res.formatted(lang="da").footnotes
     assert any("mindst 10 personer" in x for x in da)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,21 @@ def test_report_layout_and_index(tiny_report: Path) -> None:
     # no partial or temporary folders are left beside the report, which carries its marker
     assert [p.name for p in tiny_report.parent.iterdir() if p.name.startswith(".out")] == []
     assert (tiny_report / REPORT_MARKER).is_file()
+
+
+def test_every_exported_analysis_has_its_formatted_tables(tiny_report: Path) -> None:
+    tables = tiny_report / "tables"
+    names = {p.stem.removesuffix("_formatted") for p in tables.glob("*_formatted.csv")}
+    defs = [p.stem for p in (tiny_report / "definitions").glob("*.json")]
+    assert defs and all(d in names for d in defs), sorted(set(defs) - names)
+    for stem in names:
+        assert (tables / f"{stem}_formatted.xlsx").is_file(), stem
+        text = (tables / f"{stem}_formatted.csv").read_text(encoding="utf-8")
+        # fixed decimals: the 12-digit floats of the tidy tables never reach a formatted one
+        assert not re.search(r"\d[.,]\d{4,}", text), stem
+    ratios = (tables / "place_of_death_gp_ratios_formatted.csv").read_text(encoding="utf-8")
+    assert re.search(r"\d\.\d\d \(\d\.\d\d–\d\.\d\d\)", ratios)
+    assert "95% CI" in ratios.splitlines()[0]
 
 
 def test_manifest(tiny_report: Path, tiny_dir: Path) -> None:
@@ -168,6 +184,10 @@ def test_danish_report(tiny_dir: Path, tmp_path: Path) -> None:
     )
     table1 = pl.read_csv(out / "tables" / "overview_table1_formatted.csv")
     assert "Kræft" in " ".join(table1.columns)
+    # Danish formatted tables: decimal comma, "." for thousands, Danish labels and footnotes
+    ind = (out / "tables" / "indicators_by_year_formatted.csv").read_text(encoding="utf-8")
+    assert re.search(r"\d,\d \(\d+,\d–\d+,\d\)", ind) and not re.search(r"\d\.\d\b", ind)
+    assert "Andele og kumulerede incidenser i procent." in ind
     svg = (out / "figures" / "indicators_by_year_trends.svg").read_text()
     assert json.loads((out / "manifest.json").read_text())["parameters"]["lang"] == "da"
     assert svg.count("<path") > 10

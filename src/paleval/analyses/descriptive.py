@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from paleval.analyses._common import as_frame, ordered_levels
+from paleval.analyses._format import FormattedTable, fixed, format_count
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import (
     DEFAULT_THRESHOLD,
@@ -120,30 +121,39 @@ class CharacteristicsResult(AnalysisResult):
         tables = {"characteristics": suppress_rows(tab, decl, mask)}
         return dataclasses.replace(res, tables=tables)
 
-    def formatted(self, lang: str = "en", digits: int = 1) -> pl.DataFrame:
+    def formatted(
+        self, name: str | None = None, *, lang: str = "en", digits: int | None = None
+    ) -> FormattedTable:
         """Wide printable table: one row per variable level, one column per group.
 
         Suppressed cells (disclosure control) show ``"<5"`` (a count under the threshold) or
-        ``"[s]"`` (secondary suppression: the cell may be large), never a number; footnote rows
-        explain the markers. Group sizes in the headers are published totals.
+        ``"[s]"`` (secondary suppression: the cell may be large), never a number; the
+        ``footnotes`` explain the markers. Group sizes in the headers are published totals.
+        A raw result is disclosed first. ``digits`` (default 1) are the decimals of shares
+        and statistics; Danish (``lang="da"``) uses decimal commas.
         """
+        if name is not None and name not in self.tables:
+            raise ValueError(f"unknown table {name!r}; choose one of {list(self.tables)}")
+        if self.disclosure_threshold is None:
+            return self.disclosed().formatted(name, lang=lang, digits=digits)
+        digits = 1 if digits is None else digits
         tab = self.table
         thr = self.disclosure_threshold or 5
-        cat = (pl.col("n").cast(pl.Int64).cast(pl.String) + " (") + (
-            (100 * pl.col("share")).round(digits).cast(pl.String) + "%)"
+        cat = (format_count(pl.col("n"), lang) + " (") + (
+            fixed(100 * pl.col("share"), digits, lang) + "%)"
         )
         sec = pl.lit(marker("secondary", thr))
         median = pl.col("level") == MEDIAN
         iqr = (
             pl.lit(" (")
-            + pl.col("value_low").round(digits).cast(pl.String)
+            + fixed(pl.col("value_low"), digits, lang)
             + "–"
-            + pl.col("value_high").round(digits).cast(pl.String)
+            + fixed(pl.col("value_high"), digits, lang)
             + ")"
         )
-        cont = pl.col("value").round(digits).cast(pl.String) + pl.when(median).then(
+        cont = fixed(pl.col("value"), digits, lang) + pl.when(median).then(
             pl.coalesce(iqr, pl.lit(" (") + sec + ")")
-        ).otherwise(pl.lit(" (") + pl.col("value_high").round(digits).cast(pl.String) + ")")
+        ).otherwise(pl.lit(" (") + fixed(pl.col("value_high"), digits, lang) + ")")
         # a median or quartile hidden by the quantile rule (too few persons on a side)
         quantile_hidden = (
             median & (pl.col("n") > 0) & pl.col("value_low").is_null()
@@ -177,20 +187,26 @@ class CharacteristicsResult(AnalysisResult):
             else pl.lit(True)
         )
         heads = tab.group_by("group", maintain_order=True).agg(pl.col("n_group").max(), prim)
-        names = {g: f"{label(g, lang)} (n={_head(n, p, thr)})" for g, n, p in heads.iter_rows()}
+        names = {
+            g: f"{label(g, lang)} (n={_head(n, p, thr, lang)})" for g, n, p in heads.iter_rows()
+        }
         out = wide.select("Variable", "Level", *groups).rename(names)
         hidden_q = tab.select(quantile_hidden.any()).item()
+        notes: list[str] = []
         if "suppressed" in tab.columns and (tab["suppressed"].any() or hidden_q):
             notes = legend_rows(lang, thr, self.disclosure_rounding, quantiles=hidden_q)
-            foot = pl.DataFrame({"Variable": ["Note"] * len(notes), "Level": notes})
-            out = pl.concat([out, foot], how="diagonal")
-        return out
+        elif self.disclosure_rounding:
+            notes = legend_rows(lang, thr, self.disclosure_rounding)
+        pct = "n (%)" if lang == "en" else "antal (%)"
+        notes = [f"{pct}; {label('median_iqr', lang)}.", *notes]
+        name = name or next(iter(self.tables))
+        return FormattedTable(out, notes, title=self.title, name=name, lang=lang)
 
     def __repr__(self) -> str:
         with pl.Config(
             tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, fmt_str_lengths=40
         ):
-            return "\n".join([*self._header(), str(self.formatted())])
+            return "\n".join([*self._header(), repr(self.formatted())])
 
     def _repr_html_(self) -> str:
         head = "<br>".join(html.escape(x) for x in self._header())
@@ -334,9 +350,9 @@ def characteristics(
     )
 
 
-def _head(n: int | None, primary: bool, thr: int) -> str:
+def _head(n: int | None, primary: bool, thr: int, lang: str = "en") -> str:
     if n is not None:
-        return f"{n:,}"
+        return f"{n:,}".replace(",", "." if lang == "da" else ",")
     return marker("primary" if primary else "secondary", thr)
 
 

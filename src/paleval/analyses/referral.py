@@ -37,7 +37,7 @@ from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
 from paleval.disclosure.model import suppress_rows
-from paleval.plots import curves, figure, forest, label, points, stacked_bars
+from paleval.plots import at_risk_table, curves, figure, forest, label, points, stacked_bars
 from paleval.stats import (
     aalen_johansen,
     cause_specific_cox,
@@ -357,16 +357,57 @@ class TimeToReferralResult(AnalysisResult):
     def _plot_cif(self, ax: Any = None, lang: str = "en") -> Any:
         tab = self.tables["cif"].with_columns(pl.col("time") / DAYS_PER_MONTH)
         outcome = self.params["outcome"]
-        return curves(
+        grouped = bool(self.params.get("by"))
+        ax = curves(
             tab,
             time="time",
-            group="group" if self.params.get("by") else None,
+            group="group" if grouped else None,
             xlabel=_txt("months_since_diagnosis", lang),
             ylabel=f"{label('cumulative_incidence', lang)}: {label(outcome, lang).lower()}",
             title=_txt(f"cif_title_{outcome}", lang),
             lang=lang,
             ax=ax,
         )
+        times, rows = self.numbers_at_risk(lang)
+        xs = [t / DAYS_PER_MONTH for t in times]
+        # reporting times too close to the previous one for their numbers (day 30 next to 0)
+        # are left out of the table and the ticks, so no two numbers overlap
+        room = 0.07 * max(ax.get_xlim()[1], max(xs))
+        keep = [0]
+        for k in range(1, len(xs)):
+            if xs[k] - xs[keep[-1]] >= room:
+                keep.append(k)
+        xs = [xs[k] for k in keep]
+        rows = [(name, [cells[k] for k in keep]) for name, cells in rows]
+        ax.set_xticks(xs)
+        ax.set_xticklabels([f"{round(x):d}" for x in xs])
+        return at_risk_table(ax, xs, rows, lang=lang)
+
+    def numbers_at_risk(self, lang: str = "en") -> tuple[list[float], list[tuple[str, list[str]]]]:
+        """The numbers at risk printed under the CIF: at time 0 (the group size) and at the
+        reporting times (``params["times"]``), per group, from the disclosed ``at_times``
+        table only (a raw result is disclosed first). A number hidden by disclosure control
+        (a count under the threshold, or one that the numbers at risk, events, competing
+        events or censored persons of the neighbouring time points would reveal) or under the
+        threshold is shown as ``"[s]"``. Returns the times in days and ``(label, cells)`` rows.
+        """
+        res = self if self.disclosure_threshold is not None else self.disclosed()
+        thr = res.disclosure_threshold or DEFAULT_THRESHOLD
+        at = res.tables["at_times"]
+        times = [0.0, *sorted(float(t) for t in self.params["times"])]
+        sep = "." if lang == "da" else ","
+        groups = at["group"].unique(maintain_order=True).to_list()
+        rows = []
+        for g in groups:
+            part = at.filter(pl.col("group") == g)
+            sizes = part["n"].drop_nulls()
+            risk = dict(zip(part["time"].to_list(), part["n_risk"].to_list(), strict=True))
+            vals = [sizes[0] if len(sizes) else None, *(risk.get(t) for t in times[1:])]
+            cells = [
+                "[s]" if v is None or v < thr else f"{int(v):,}".replace(",", sep) for v in vals
+            ]
+            rows.append((label(g, lang), cells))
+        return times, rows
 
     def _plot_forest(self, ax: Any = None, lang: str = "en") -> Any:
         parts = [self.tables[k] for k in ("fine_gray", "cause_specific") if k in self.tables]

@@ -13,7 +13,7 @@ import dataclasses
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
@@ -26,6 +26,9 @@ from paleval.disclosure import (
     mask_note,
     protect,
 )
+
+if TYPE_CHECKING:
+    from paleval.analyses._format import FormattedTable
 
 __all__ = ["AnalysisResult", "require_columns"]
 
@@ -107,22 +110,122 @@ class AnalysisResult:
     figures: ClassVar[tuple[str, ...]] = ()
     """The figure kinds :meth:`plot` can draw; the first is the default."""
 
+    percent_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """Per table, columns :meth:`formatted` shows as per cent besides the ``share``-named ones
+    (and ``estimate`` of tables of events, which is a proportion)."""
+
     @property
     def table(self) -> pl.DataFrame:
         """The main table (the first in :attr:`tables`)."""
         return next(iter(self.tables.values()))
 
-    def plot(self, kind: str | None = None, *, lang: str = "en", ax: Any = None) -> Any:
+    def plot(
+        self,
+        kind: str | None = None,
+        *,
+        lang: str = "en",
+        ax: Any = None,
+        title: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> Any:
         """Draw one of the result's figures (``kind`` in :attr:`figures`; default the first).
 
-        ``lang`` is ``"en"`` or ``"da"``. Returns the matplotlib Axes.
+        ``lang`` is ``"en"`` or ``"da"`` (Danish: decimal comma on every numeric axis).
+        ``title`` replaces the figure's title; ``labels`` renames legend entries and tick
+        labels (displayed text -> new text). Returns the matplotlib Axes.
         """
         if not self.figures:
             raise ValueError(f"{type(self).__name__} has no figures")
         kind = kind or self.figures[0]
         if kind not in self.figures:
             raise ValueError(f"unknown figure {kind!r}; choose one of {list(self.figures)}")
-        return getattr(self, f"_plot_{kind}")(ax=ax, lang=lang)
+        out = getattr(self, f"_plot_{kind}")(ax=ax, lang=lang)
+        if title is not None:
+            out.set_title(title)
+        if labels:
+            _relabel(out, labels)
+        if lang == "da":
+            from paleval.plots import decimal_comma
+
+            decimal_comma(out.figure)
+        return out
+
+    def formatted(
+        self, name: str | None = None, *, lang: str = "en", digits: int | None = None
+    ) -> FormattedTable:
+        """The publication table of table ``name`` (default the main one), from the disclosed
+        table only (a raw result is disclosed first, threshold 5).
+
+        Estimates with their CI as ``"1.61 (1.54–1.68)"``, shares as per cent, fixed decimals
+        per column kind (``digits`` overrides those of estimates and shares), p-values as
+        ``"<0.001"``, labels of variables and levels in English or Danish (``lang="da"``:
+        decimal comma, ``"."`` for thousands), suppressed cells as ``"<5"``/``"[s]"``, and
+        :attr:`~paleval.analyses._format.FormattedTable.footnotes` on the model, adjustment
+        and suppression.
+
+        Examples
+        --------
+        >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b", "c"],
+        ...     "n": [3, 40, 1234], "share": [0.0125, 0.5, 0.25]})}, 1277, margins={"main": []})
+        >>> r.formatted().table.rows()
+        [('A', '<5', '<5'), ('B', '40', '50.0'), ('C', '1,234', '25.0')]
+        >>> r.formatted(lang="da").table.row(2), r.formatted().columns
+        (('C', '1.234', '25,0'), ['G', 'n', 'Share, %'])
+        """
+        from paleval.analyses._format import format_table
+
+        if not self.tables:
+            raise ValueError(f"{type(self).__name__} has no tables to format")
+        res = self if self.disclosure_threshold is not None else self.disclosed()
+        name = name or next(iter(res.tables))
+        if name not in res.tables:
+            raise ValueError(f"unknown table {name!r}; choose one of {list(res.tables)}")
+        try:
+            counts: tuple[str, ...] = tuple(res.declaration(name).counts)
+        except DisclosureError:
+            counts = ()
+        return format_table(
+            res.tables[name],
+            counts=counts,
+            percent=self.percent_columns.get(name, ()),
+            lang=lang,
+            digits=digits,
+            threshold=res.disclosure_threshold or DEFAULT_THRESHOLD,
+            rounding=res.disclosure_rounding,
+            notes=res._footnotes(name, lang),
+            title=res.title,
+            name=name,
+        )
+
+    def _footnotes(self, name: str, lang: str) -> list[str]:
+        """Model and adjustment footnotes from ``params`` and the table's ``model`` column.
+        The result's free-text notes stay in :attr:`notes` (the notebook prints them): their
+        numbers ("14 nights", "3 days before death") read as counts to an output checker."""
+        from paleval.plots import label
+
+        out: list[str] = []
+        tab = self.tables[name]
+        models = []
+        for key in ("model", "measure"):
+            if key in tab.columns:
+                models += [
+                    label(v, lang) for v in tab[key].drop_nulls().unique(maintain_order=True)
+                ]
+        for key in ("family", "estimand", "cluster"):
+            if self.params.get(key):
+                models.append(f"{label(key, lang).lower()} {label(self.params[key], lang)}")
+        if models:
+            out.append(f"Model: {', '.join(models)}.")
+        adjust: list[str] = []
+        for key in ("adjust", "covariates", "standardise_by"):
+            val = self.params.get(key)
+            if val:
+                vals = [val] if isinstance(val, str) else list(val)
+                adjust += [label(v, lang) for v in vals]
+        if adjust:
+            head = "Adjusted for" if lang == "en" else "Justeret for"
+            out.append(f"{head}: {', '.join(dict.fromkeys(adjust))}.")
+        return out
 
     def declaration(self, name: str) -> Protection:
         """The disclosure declaration of table ``name``: :attr:`protection`, else the
@@ -195,10 +298,13 @@ class AnalysisResult:
         """Write every table (CSV, optionally XLSX) and figure after disclosure control.
 
         Files are named ``{stem}_{table}.csv`` and ``{stem}_{figure}.{fmt}``; ``stem`` defaults
-        to the class name in snake case. Returns the written paths.
+        to the class name in snake case. Each table's publication form (:meth:`formatted`, in
+        ``lang``) goes to ``{stem}_{table}_formatted.csv`` (and ``.xlsx``), through the same
+        writer as the report's. Returns the written paths.
         """
         import matplotlib.pyplot as plt
 
+        from paleval.analyses._output import write_formatted, write_table
         from paleval.plots import save_figure
 
         directory = Path(directory)
@@ -208,13 +314,9 @@ class AnalysisResult:
         res = self if done else self.disclosed(threshold, rounding=rounding)
         out: list[Path] = []
         for name, tab in res.tables.items():
-            path = directory / f"{stem}_{name}.csv"
-            tab.write_csv(path)
-            out.append(path)
-            if xlsx:
-                xpath = directory / f"{stem}_{name}.xlsx"
-                tab.write_excel(xpath, worksheet=name[:31])
-                out.append(xpath)
+            out.extend(write_table(tab, directory / f"{stem}_{name}", xlsx=xlsx))
+            ft = res.formatted(name, lang=lang)
+            out.extend(write_formatted(ft, directory / f"{stem}_{name}_formatted", xlsx=xlsx))
         for kind in res.figures:
             ax = res.plot(kind, lang=lang)
             fig = ax.figure
@@ -257,6 +359,19 @@ class AnalysisResult:
         if self.figures:
             parts.append(f"<p>figures: {html.escape(', '.join(self.figures))}</p>")
         return "".join(parts)
+
+
+def _relabel(ax: Any, labels: dict[str, str]) -> None:
+    """Rename legend entries and tick labels of ``ax`` by their displayed text."""
+    legend = ax.get_legend()
+    if legend is not None:
+        for text in legend.get_texts():
+            text.set_text(labels.get(text.get_text(), text.get_text()))
+    for axis in (ax.xaxis, ax.yaxis):
+        ticks = axis.get_ticklabels()
+        if any(t.get_text() in labels for t in ticks):
+            axis.set_ticks(axis.get_ticklocs())
+            axis.set_ticklabels([labels.get(t.get_text(), t.get_text()) for t in ticks])
 
 
 def _snake(name: str) -> str:

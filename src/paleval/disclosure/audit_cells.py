@@ -41,11 +41,12 @@ _NON_COUNT_WORDS = frozenset(
     "class stage grade score df dof cause indicator standard threshold lag seed version "
     "estimate ratio or hr rr irr coef beta se std error z p value pvalue statistic conf low "
     "high lower upper share pct percent procent prop proportion rate andel weight expected "
-    "smr cluster kommune reference ref term variable label".split()
+    "smr cluster kommune reference ref term variable label % indikator indkomstkvartil "
+    "indkomstkvintil kvartil kvintil niveau betegnelse frihedsgrader".split()
 )
 _SHARE_WORDS = frozenset("share pct percent procent prop proportion andel".split())
 _RISK_WORDS = frozenset("estimate risk cif".split())
-_PCT_WORDS = frozenset("pct percent procent".split())
+_PCT_WORDS = frozenset("pct percent procent %".split())
 
 
 def name_tokens(name: str) -> list[str]:

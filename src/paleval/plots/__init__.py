@@ -1,6 +1,7 @@
 """Figures in one house style: chart primitives over tidy tables, labels in English or Danish."""
 
 from paleval.plots.charts import (
+    at_risk_table,
     bars,
     curves,
     fit_ticklabels,
@@ -18,6 +19,7 @@ from paleval.plots.style import (
     PALETTE,
     STYLE,
     colour_for,
+    decimal_comma,
     figure,
     label,
     save_figure,
@@ -28,9 +30,11 @@ __all__ = [
     "LABELS",
     "PALETTE",
     "STYLE",
+    "at_risk_table",
     "bars",
     "colour_for",
     "curves",
+    "decimal_comma",
     "figure",
     "fit_ticklabels",
     "forest",

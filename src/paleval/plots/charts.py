@@ -21,6 +21,7 @@ import polars as pl
 from paleval.plots.style import PALETTE, figure, label, style
 
 __all__ = [
+    "at_risk_table",
     "bars",
     "curves",
     "fit_ticklabels",
@@ -212,6 +213,61 @@ def _suppressed_note(ax: Any, lang: str) -> None:
         fontsize=7,
         color="0.3",
     )
+
+
+def at_risk_table(
+    ax: Any,
+    xs: Sequence[float],
+    rows: Sequence[tuple[str, Sequence[str]]],
+    *,
+    lang: str = "en",
+) -> Any:
+    """Numbers at risk under the axes: a heading and one text row per group, the values
+    centred at the positions ``xs`` (data coordinates of the x-axis), below the x-axis label
+    (and below the note on suppressed points, when there is one). The values are drawn as
+    given: disclosure control is the caller's (see ``docs/disclosure.md``).
+
+    Examples
+    --------
+    >>> ax = curves(pl.DataFrame({"time": [1.0, 2.0], "estimate": [0.1, 0.2]}), group=None,
+    ...             low=None, high=None)
+    >>> ax = at_risk_table(ax, [0, 1, 2], [("All", ["40", "31", "[s]"])])
+    >>> sorted(t.get_text() for t in ax.texts)[:3]
+    ['31', '40', 'All']
+    """
+    with style():
+        below = 3.0
+        if any(t.get_text() == suppressed_note(lang) for t in ax.texts):
+            below += 11.0
+        head = "Number at risk" if lang == "en" else "Antal i risiko"
+        lines = [(head, None), *[(name, vals) for name, vals in rows]]
+        for k, (name, vals) in enumerate(lines):
+            dy = -(below + 11.0 * k)
+            ax.annotate(
+                name,
+                xy=(0.0, 0.0),
+                xycoords=("axes fraction", ax.xaxis.label),
+                xytext=(-22 if vals is not None else 0, dy),
+                textcoords="offset points",
+                va="top",
+                ha="right" if vals is not None else "left",
+                fontsize=7,
+                fontweight="bold" if vals is None else "normal",
+                color="0.2",
+            )
+            for x, v in zip(xs, vals or [], strict=False):
+                ax.annotate(
+                    v,
+                    xy=(x, 0.0),
+                    xycoords=("data", ax.xaxis.label),
+                    xytext=(0, dy),
+                    textcoords="offset points",
+                    va="top",
+                    ha="center",
+                    fontsize=7,
+                    color="0.2",
+                )
+    return ax
 
 
 def curves(

@@ -21,6 +21,7 @@ __all__ = [
     "PALETTE",
     "STYLE",
     "colour_for",
+    "decimal_comma",
     "figure",
     "label",
     "save_figure",
@@ -247,6 +248,55 @@ LABELS: dict[str, tuple[str, str]] = {
     "gp_home_visits_90d": ("GP home visits, last 90 days", "Sygebesøg, sidste 90 dage"),
     "years_since_adoption": ("Years since adoption", "År efter indførelse"),
     "effect_on_share": ("Effect on the share", "Effekt på andelen"),
+    # publication tables (analyses._format): column headers and footnotes
+    "median (IQR)": ("Median (IQR)", "Median (IKI)"),
+    "median_iqr": ("median (IQR)", "median (IKI)"),
+    "estimate": ("Estimate", "Estimat"),
+    "ratio": ("Ratio", "Ratio"),
+    "share": ("Share", "Andel"),
+    "events": ("Events", "Hændelser"),
+    "numerator": ("Numerator", "Tæller"),
+    "denominator": ("Denominator", "Nævner"),
+    "not_met": ("Not met", "Ikke opfyldt"),
+    "met": ("Standard met", "Standard opfyldt"),
+    "p_value": ("P-value", "P-værdi"),
+    "statistic": ("Test statistic", "Teststørrelse"),
+    "df": ("Degrees of freedom (df)", "Frihedsgrader (df)"),
+    "term": ("Term", "Term"),
+    "variable": ("Variable", "Variabel"),
+    "level": ("Level", "Niveau"),
+    "group": ("Group", "Gruppe"),
+    "reference": ("Reference", "Reference"),
+    "model": ("Model", "Model"),
+    "measure": ("Measure", "Mål"),
+    "outcome": ("Outcome", "Udfald"),
+    "exposure": ("Exposure", "Eksponering"),
+    "adjustment": ("Adjustment", "Justering"),
+    "contrast": ("Contrast", "Kontrast"),
+    "time": ("Time (days)", "Tid (dage)"),
+    "risk": ("Risk", "Risiko"),
+    "difference": ("Difference", "Forskel"),
+    "median": ("Median (days)", "Median (dage)"),
+    "median_days": ("Median (days)", "Median (dage)"),
+    "persons": ("Persons", "Personer"),
+    "total": ("Total", "I alt"),
+    "week_before": ("Week before death (1 = last)", "Uge før død (1 = sidste)"),
+    "crude_risk": ("Crude risk", "Ujusteret risiko"),
+    "parameter": ("Parameter", "Parameter"),
+    "label": ("Label", "Betegnelse"),
+    "standard_met": ("Standard met", "Standard opfyldt"),
+    "interval": ("Interval", "Interval"),
+    "bin": ("Days before death", "Dage før død"),
+    "step": ("Step", "Trin"),
+    "excluded": ("Excluded", "Ekskluderet"),
+    "class": ("Class", "Klasse"),
+    "aggregate": ("Aggregate", "Samlet gruppe"),
+    "place": ("Place of death", "Dødssted"),
+    "threshold": ("Threshold (days)", "Grænse (dage)"),
+    "late": ("Late", "Sen"),
+    "within": ("Within the standard", "Inden for standarden"),
+    "later": ("Later", "Senere"),
+    "known": ("Known", "Kendt"),
     "spc_none_or_late": (
         "No or late (<3 days) specialised palliative care",
         "Ingen eller sen (<3 dage) specialiseret palliativ indsats",
@@ -273,6 +323,57 @@ def label(key: Any, lang: str = "en") -> str:
         return LABELS[text][0 if lang == "en" else 1]
     text = text.replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def decimal_comma(fig: Any) -> Any:
+    """Danish number format on every numeric axis of ``fig``: decimal comma (``0,25``).
+
+    Category axes (fixed labels) are left alone. Returns ``fig``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0.0, 0.5])
+    >>> fig = decimal_comma(fig); fig.canvas.draw()
+    >>> [t.get_text() for t in ax.get_yticklabels()][1:3]
+    ['0,0', '0,1']
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FixedFormatter, Formatter, NullFormatter
+
+    class _Comma(Formatter):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            self.inner.set_axis(axis)
+            self.axis = axis
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [_comma(s) for s in self.inner.format_ticks(values)]
+
+        def __call__(self, x: Any, pos: Any = None) -> str:
+            return _comma(self.inner(x, pos))
+
+        def get_offset(self) -> str:
+            return _comma(self.inner.get_offset())
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for which in ("major", "minor"):
+                get = getattr(axis, f"get_{which}_formatter")
+                fmt = get()
+                if isinstance(fmt, FixedFormatter | NullFormatter | _Comma):
+                    continue
+                getattr(axis, f"set_{which}_formatter")(_Comma(fmt))
+    return fig
+
+
+def _comma(text: str) -> str:
+    import re
+
+    return re.sub(r"(?<=\d)\.(?=\d)", ",", text)
 
 
 def colour_for(category: Any, categories: Sequence[Any]) -> str:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
+from paleval.analyses._output import write_formatted, write_table
 from paleval.analyses.result import AnalysisResult
 from paleval.disclosure import DEFAULT_THRESHOLD, Ledger
 from paleval.disclosure.text import legend_rows
 from paleval.plots import save_figure
 
 __all__ = ["export", "report_ledger", "write_definitions", "write_table"]
-
-_FIXED_TIME = dt.datetime(2000, 1, 1)
 
 _LEDGERS: dict[str, Ledger] = {}
 
@@ -34,58 +30,6 @@ def report_ledger(output_dir: str | Path) -> Ledger:
     (True, [])
     """
     return _LEDGERS.setdefault(str(Path(output_dir).resolve()), Ledger())
-
-
-def write_table(
-    table: pl.DataFrame,
-    path: str | Path,
-    *,
-    xlsx: bool = True,
-    legend: Sequence[str] | None = None,
-) -> list[Path]:
-    """Write ``table`` as CSV (and XLSX) with no timestamps, so reruns give identical bytes.
-
-    Floating-point values are written with 12 significant digits. ``legend`` lines (the
-    disclosure markers explained) go to a second XLSX sheet named ``legend``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> d = Path(tempfile.mkdtemp())
-    >>> [p.name for p in write_table(pl.DataFrame({"n": [5]}), d / "t")]
-    ['t.csv', 't.xlsx']
-    """
-    import xlsxwriter
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # 12 significant digits: the last bits of a float depend on the order in which parallel
-    # aggregations summed, which would make reruns differ in noise only
-    table = table.with_columns(
-        [pl.col(c).round_sig_figs(12) for c, t in table.schema.items() if t.is_float()]
-    )
-    csv = path.with_suffix(".csv")
-    table.write_csv(csv)
-    out = [csv]
-    if xlsx:
-        target = path.with_suffix(".xlsx")
-        wb = xlsxwriter.Workbook(str(target))
-        wb.set_properties({"created": _FIXED_TIME})
-        # list columns (rare) are written as text; NaN/inf (not numbers Excel knows) as blanks
-        flat = table.with_columns(
-            [pl.col(c).cast(pl.String) for c, t in table.schema.items() if t.is_nested()]
-            + [
-                pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
-                for c, t in table.schema.items()
-                if t.is_float()
-            ]
-        )
-        flat.write_excel(wb, worksheet=path.name[:31], autofit=True)
-        if legend:
-            pl.DataFrame({"legend": list(legend)}).write_excel(wb, worksheet="legend", autofit=True)
-        wb.close()
-        out.append(target)
-    return out
 
 
 def write_definitions(result: AnalysisResult, path: str | Path) -> Path:
@@ -127,8 +71,10 @@ def export(
     ``output_dir/figures``, named ``{name}_{table}`` and ``{name}_{figure}``.
 
     Returns the disclosed result (show that one in a notebook whose HTML leaves the server).
-    Tables go out as CSV and XLSX; a result with a ``formatted()`` method (Table 1) also writes
-    its printable wide table. Figures are drawn from the disclosed tables only. The study
+    Tables go out as CSV and XLSX, each with its publication form
+    (:meth:`AnalysisResult.formatted`, in ``lang``): ``{name}_formatted`` for the main table,
+    ``{name}_{table}_formatted`` for the others, footnotes under the table. Figures are
+    drawn from the disclosed tables only. The study
     definitions and options the analysis ran with (its ``params``: no counts) are written to
     ``output_dir/definitions/{name}.json``, which the report's index lists.
 
@@ -162,11 +108,9 @@ def export(
     for tname, tab in pub.tables.items():
         write_table(tab, out / "tables" / f"{name}_{tname}", xlsx=xlsx, legend=legend)
     (out / "tables" / "LEGEND.txt").write_text("\n".join(legend) + "\n", encoding="utf-8")
-    formatted = getattr(pub, "formatted", None)
-    if callable(formatted):
-        write_table(
-            formatted(lang=lang), out / "tables" / f"{name}_formatted", xlsx=xlsx, legend=legend
-        )
+    for k, tname in enumerate(pub.tables):
+        stem = f"{name}_formatted" if k == 0 else f"{name}_{tname}_formatted"
+        write_formatted(pub.formatted(tname, lang=lang), out / "tables" / stem, xlsx=xlsx)
     for kind in pub.figures if figures is None else figures:
         ax = pub.plot(kind, lang=lang)
         fig: Any = ax.figure
