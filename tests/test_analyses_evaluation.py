@@ -125,6 +125,28 @@ def test_bad_input_is_named() -> None:
         interrupted_time_series(c, "spc", "age", dt.date(2018, 3, 1))
     with pytest.raises(ValueError, match="family"):
         interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), family="binomial")
+    for bad in ("2016-13-01", "01/03/2016", "soon"):
+        with pytest.raises(ValueError, match=r"start must be a date or an ISO date string"):
+            interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), start=bad)
+    with pytest.raises(ValueError, match=r"end must be a date"):
+        interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), end=20191231)
+    with pytest.raises(ValueError, match=r"intervention 'reform' must be a date"):
+        interrupted_time_series(c, "spc", "death_date", {"reform": "2018-3-1x"})
+
+
+def test_string_dates_equal_dates() -> None:
+    """start, end and the intervention as ISO strings give the same series as dates, and the
+    span is cut where the strings say (a hand count of the rows inside it)."""
+    c = _cohort(6_000)
+    a = interrupted_time_series(c, "spc", "death_date", "2018-03-01", start="2016-01-01",
+                                end="2019-12-31")  # fmt: skip
+    b = interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1),
+                                start=dt.date(2016, 1, 1), end=dt.date(2019, 12, 31))  # fmt: skip
+    assert a.tables["series"].equals(b.tables["series"])
+    assert a.table.equals(b.table)
+    inside = sum(dt.date(2016, 1, 1) <= d <= dt.date(2019, 12, 31) for d in c["death_date"])
+    assert a.n == inside < c.height
+    assert a.tables["series"]["period"].min() == dt.date(2016, 1, 1)
 
 
 # --- difference-in-differences --------------------------------------------------------------

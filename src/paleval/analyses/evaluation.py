@@ -99,6 +99,20 @@ def _series(frame: pl.DataFrame, outcome: str, date: str, freq: str) -> pl.DataF
     )
 
 
+def _as_date(value: dt.date | str, name: str) -> dt.date:
+    """A date argument given as a date or an ISO string (YYYY-MM-DD)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be a date or an ISO date string (YYYY-MM-DD), got {value!r}")
+
+
 def _check(frame: pl.DataFrame, outcome: str, date: str, freq: str, family: str) -> None:
     missing = [c for c in (outcome, date) if c not in frame.columns]
     if missing:
@@ -180,13 +194,13 @@ def interrupted_time_series(
     if missing:
         notes.append(f"{missing:,} persons with a missing {outcome} or {date} left out")
     if start is not None:
-        frame = frame.filter(pl.col(date) >= pl.lit(start).cast(pl.Date))
+        frame = frame.filter(pl.col(date) >= _as_date(start, "start"))
     if end is not None:
-        frame = frame.filter(pl.col(date) <= pl.lit(end).cast(pl.Date))
-    dates = (
+        frame = frame.filter(pl.col(date) <= _as_date(end, "end"))
+    given = (
         dict(intervention) if isinstance(intervention, Mapping) else {"intervention": intervention}
     )
-    dates = {k: dt.date.fromisoformat(v) if isinstance(v, str) else v for k, v in dates.items()}
+    dates = {k: _as_date(v, f"intervention {k!r}") for k, v in given.items()}
     series = _series(frame, outcome, date, freq)
     empty = series.filter(pl.col("n") == 0).height
     if empty:
