@@ -272,9 +272,10 @@ class DifferenceInDifferencesResult(AnalysisResult):
 
     Tables
     ------
-    ``event_study`` (main): ``event_time, att, conf_low, conf_high, n_groups, n`` (the
+    ``event_study`` (main): ``event_time, att, conf_low, conf_high, cohorts, n`` (the
     average effect on the share by years since adoption, Callaway and Sant'Anna's dynamic
-    aggregation; ``n``: persons in the adopting units' cells at that event time). ``overall``:
+    aggregation; ``cohorts``: adoption cohorts (dates) behind it, not persons; ``n``: persons
+    in the adopting units' cells at that event time). ``overall``:
     ``aggregation, att, conf_low, conf_high, n`` (simple, event-study and group averages;
     ``n``: persons in the adopting units, all years). The group-time effects are in
     ``models["did"].group_time`` (not exported: their persons would add up to the event
@@ -421,7 +422,8 @@ def difference_in_differences(
     n_event = treated.group_by("event_time").agg(n=pl.col("n").sum())
     n_treated = int(treated["n"].sum())
     keep = ["att", "conf_low", "conf_high"]
-    event_study = fit.event_study.select("event_time", *keep, "n_groups").join(
+    # the number of adoption cohorts behind an event time is not a count of persons: named so
+    event_study = fit.event_study.select("event_time", *keep, cohorts="n_groups").join(
         n_event, on="event_time", how="left"
     )
     overall = fit.overall.select("aggregation", *keep).with_columns(n=pl.lit(n_treated, pl.Int64))
