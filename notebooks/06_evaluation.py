@@ -103,7 +103,9 @@ region_pub.tables["indicators"]
 # palliative care, by quarter of death, in the units adopting on `its_adoption`: a segmented
 # Poisson regression (the persons as exposure) with a level and a slope change at adoption,
 # one seasonal Fourier pair and Newey-West standard errors; the dashed line is the
-# counterfactual without the intervention. Quarters with fewer than 5 admitted are suppressed.
+# counterfactual without the intervention. Quarters with fewer than 5 admitted are suppressed
+# (marked x, with the fitted lines there): on the `small` synthetic data that is most quarters
+# before adoption, on national data few.
 
 # %%
 import datetime as dt
