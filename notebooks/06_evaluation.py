@@ -35,6 +35,24 @@ threshold = 5  # disclosure control: smallest publishable count
 rounding = None  # or 5 / 10: published counts rounded to a multiple (after suppression)
 formats = ["png", "svg"]  # figure file formats
 cache_dir = None  # cache of the built study frames (None: beside the data)
+# The intervention evaluated (ITS and DiD): adoption date (1 January) -> the adopting units.
+# The defaults are the synthetic registers' planted design (municipalities in code order dealt
+# to 2016, 2019 and never); for real data give the real units and dates, or {} to skip.
+intervention_adoption = {
+    "2016-01-01": ["101", "153", "159", "165", "173", "185", "201", "219", "240", "259", "269",
+                   "316", "329", "340", "370", "400", "430", "461", "482", "530", "561", "575",
+                   "615", "657", "671", "710", "740", "751", "766", "787", "813", "840", "851"],
+    "2019-01-01": ["147", "155", "161", "167", "175", "187", "210", "223", "250", "260", "270",
+                   "320", "330", "350", "376", "410", "440", "479", "492", "540", "563", "580",
+                   "621", "661", "706", "727", "741", "756", "773", "791", "820", "846", "860"],
+}  # fmt: skip
+intervention_unit = "municipality"  # the decedents' column naming the adopting unit
+intervention_outcome = "spc_admitted"  # a Boolean outcome of the decedents
+# the cause groups evaluated (the non-cancer palliative-need groups)
+intervention_groups = ["heart", "respiratory", "stroke", "renal", "liver", "dementia",
+                       "neurodegenerative", "hiv"]  # fmt: skip
+its_adoption = "2016-01-01"  # ITS: the units adopting on this date, around it
+its_span = ["2010-01-01", "2018-12-31"]  # ITS series (whole quarters; before later adopters)
 
 # %%
 
@@ -76,6 +94,82 @@ region_pub.plot("indicators", lang=lang)
 plt.show()
 region_pub.tables["indicators"]
 
+
+# %% [markdown]
+# ## Interrupted time series
+# The intervention of the parameter cell (synthetic data: a planted municipal programme that
+# raises specialised palliative care for non-cancer patients; docs/methods.md, "Planted
+# intervention"). The share of decedents in the evaluated cause groups admitted to specialised
+# palliative care, by quarter of death, in the units adopting on `its_adoption`: a segmented
+# Poisson regression (the persons as exposure) with a level and a slope change at adoption,
+# one seasonal Fourier pair and Newey-West standard errors; the dashed line is the
+# counterfactual without the intervention. Quarters with fewer than 5 admitted are suppressed
+# (marked x, with the fitted lines there): on the `small` synthetic data that is most quarters
+# before adoption, on national data few.
+
+# %%
+import datetime as dt
+
+import polars as pl
+from IPython.display import display
+
+from paleval.analyses import difference_in_differences, interrupted_time_series
+
+evaluated = study.decedents.filter(pl.col("cause_group").is_in(intervention_groups))
+adoption = {unit: when for when, units in intervention_adoption.items() for unit in units}
+its_units = intervention_adoption.get(its_adoption, [])
+its_cohort = evaluated.filter(
+    pl.col(intervention_unit).cast(pl.String).is_in(its_units)
+    & pl.col("death_date").is_between(dt.date.fromisoformat(its_span[0]),
+                                      dt.date.fromisoformat(its_span[1]))
+)  # fmt: skip
+quarters = its_cohort.select(pl.col("death_date").dt.truncate("1q").n_unique()).item()
+span_quarters = 4 * (int(its_span[1][:4]) - int(its_span[0][:4]) + 1)
+if its_units and quarters == span_quarters:
+    its = interrupted_time_series(its_cohort, intervention_outcome, "death_date",
+                                  {"adoption": its_adoption}, freq="quarter",
+                                  start=its_span[0], end=its_span[1])  # fmt: skip
+    its_pub = export(its, "evaluation_its", output_dir, **options)
+    its_pub.plot("series", lang=lang)
+    display(its_pub.tables["effects"])
+else:  # no adopting units in these data, or quarters without decedents: nothing to fit
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.axis("off")
+    ax.text(0, 0.5, f"Interrupted time series skipped: no adopters on {its_adoption} "
+            f"with decedents in every quarter of {its_span}", fontsize=9)  # fmt: skip
+plt.show()
+
+# %% [markdown]
+# ## Difference-in-differences
+# All adopting units against the never-adopting ones (staggered adoption): the share admitted
+# per unit and calendar year of death, Callaway and Sant'Anna's group-time effects with
+# standard errors clustered by unit, aggregated by years since adoption (event study: the
+# years before adoption test parallel trends) and overall (differences of the share).
+
+# %%
+did_frame = evaluated.with_columns(pl.col(intervention_unit).cast(pl.String))
+# units with decedents in every year (the yearly panel must be balanced; others are left out)
+years = did_frame["death_date"].dt.year().n_unique()
+balanced = set(
+    did_frame.group_by(intervention_unit)
+    .agg(pl.col("death_date").dt.year().n_unique().alias("years"))
+    .filter(pl.col("years") == years)[intervention_unit]
+    .to_list()
+)
+did_adoption = {u: when for u, when in adoption.items() if u in balanced}
+if did_adoption and len(balanced - set(did_adoption)) >= 2:
+    did_frame = did_frame.filter(pl.col(intervention_unit).is_in(list(balanced)))
+    did = difference_in_differences(did_frame, intervention_outcome, intervention_unit,
+                                    "death_date", did_adoption)  # fmt: skip
+    did_pub = export(did, "evaluation_did", output_dir, **options)
+    did_pub.plot("event_study", lang=lang)
+    display(did_pub.tables["overall"])
+else:
+    fig, ax = plt.subplots(figsize=(7, 1.2))
+    ax.axis("off")
+    ax.text(0, 0.5, "Difference-in-differences skipped: too few adopting and never-adopting "
+            "units with decedents in every year", fontsize=9)  # fmt: skip
+plt.show()
 
 # %% [markdown]
 # ## Variation between general practices

@@ -125,6 +125,28 @@ def test_bad_input_is_named() -> None:
         interrupted_time_series(c, "spc", "age", dt.date(2018, 3, 1))
     with pytest.raises(ValueError, match="family"):
         interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), family="binomial")
+    for bad in ("2016-13-01", "01/03/2016", "soon"):
+        with pytest.raises(ValueError, match=r"start must be a date or an ISO date string"):
+            interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), start=bad)
+    with pytest.raises(ValueError, match=r"end must be a date"):
+        interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), end=20191231)
+    with pytest.raises(ValueError, match=r"intervention 'reform' must be a date"):
+        interrupted_time_series(c, "spc", "death_date", {"reform": "2018-3-1x"})
+
+
+def test_string_dates_equal_dates() -> None:
+    """start, end and the intervention as ISO strings give the same series as dates, and the
+    span is cut where the strings say (a hand count of the rows inside it)."""
+    c = _cohort(6_000)
+    a = interrupted_time_series(c, "spc", "death_date", "2018-03-01", start="2016-01-01",
+                                end="2019-12-31")  # fmt: skip
+    b = interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1),
+                                start=dt.date(2016, 1, 1), end=dt.date(2019, 12, 31))  # fmt: skip
+    assert a.tables["series"].equals(b.tables["series"])
+    assert a.table.equals(b.table)
+    inside = sum(dt.date(2016, 1, 1) <= d <= dt.date(2019, 12, 31) for d in c["death_date"])
+    assert a.n == inside < c.height
+    assert a.tables["series"]["period"].min() == dt.date(2016, 1, 1)
 
 
 # --- difference-in-differences --------------------------------------------------------------
@@ -172,6 +194,13 @@ def test_group_time_effects_equal_hand_computed_2x2_contrasts() -> None:
     # the event study's persons: the adopters' persons at each event time
     es = {r["event_time"]: r["n"] for r in res.table.iter_rows(named=True)}
     assert es[0] == sum(n[(u, a)] for u, a in adopt.items())
+    # the cohorts behind each event time as text (2012-2020; adoption 2015 and 2018): -5 only
+    # the 2018 cohort, 3..5 only 2015's, 0 both; no numeric column but the persons
+    years = dict(res.table.select("event_time", "adoption_years").iter_rows())
+    assert years[-5] == "2018" and years[0] == "2015, 2018" and years[5] == "2015"
+    assert res.table.select(pl.selectors.numeric()).columns == [
+        "event_time", "att", "conf_low", "conf_high", "n"
+    ]  # fmt: skip
 
 
 def test_a_planted_effect_is_recovered_and_the_event_study_is_flat_before() -> None:

@@ -58,6 +58,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         end_year=args.end_year,
         messiness=not args.clean,
         lpr_lookback_years=args.lpr_lookback_years,
+        interventions=not args.no_interventions,
         **off,  # type: ignore[arg-type]
     )
     out = Path(args.out)
@@ -353,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help=f"switch off realism feature {feature}: {without}",
         )
+    s.add_argument(
+        "--no-interventions",
+        dest="no_interventions",
+        action="store_true",
+        help="no planted intervention (staggered municipal adoption raising non-cancer SPC "
+        "admittance; truth.json 'interventions'): the registers as without it, byte for byte",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
     s.set_defaults(func=_cmd_synth)

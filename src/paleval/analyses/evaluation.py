@@ -99,6 +99,20 @@ def _series(frame: pl.DataFrame, outcome: str, date: str, freq: str) -> pl.DataF
     )
 
 
+def _as_date(value: dt.date | str, name: str) -> dt.date:
+    """A date argument given as a date or an ISO string (YYYY-MM-DD)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be a date or an ISO date string (YYYY-MM-DD), got {value!r}")
+
+
 def _check(frame: pl.DataFrame, outcome: str, date: str, freq: str, family: str) -> None:
     missing = [c for c in (outcome, date) if c not in frame.columns]
     if missing:
@@ -180,13 +194,13 @@ def interrupted_time_series(
     if missing:
         notes.append(f"{missing:,} persons with a missing {outcome} or {date} left out")
     if start is not None:
-        frame = frame.filter(pl.col(date) >= pl.lit(start).cast(pl.Date))
+        frame = frame.filter(pl.col(date) >= _as_date(start, "start"))
     if end is not None:
-        frame = frame.filter(pl.col(date) <= pl.lit(end).cast(pl.Date))
-    dates = (
+        frame = frame.filter(pl.col(date) <= _as_date(end, "end"))
+    given = (
         dict(intervention) if isinstance(intervention, Mapping) else {"intervention": intervention}
     )
-    dates = {k: dt.date.fromisoformat(v) if isinstance(v, str) else v for k, v in dates.items()}
+    dates = {k: _as_date(v, f"intervention {k!r}") for k, v in given.items()}
     series = _series(frame, outcome, date, freq)
     empty = series.filter(pl.col("n") == 0).height
     if empty:
@@ -258,9 +272,10 @@ class DifferenceInDifferencesResult(AnalysisResult):
 
     Tables
     ------
-    ``event_study`` (main): ``event_time, att, conf_low, conf_high, n_groups, n`` (the
+    ``event_study`` (main): ``event_time, att, conf_low, conf_high, adoption_years, n`` (the
     average effect on the share by years since adoption, Callaway and Sant'Anna's dynamic
-    aggregation; ``n``: persons in the adopting units' cells at that event time). ``overall``:
+    aggregation; ``adoption_years``: the adoption cohorts behind it; ``n``: persons
+    in the adopting units' cells at that event time). ``overall``:
     ``aggregation, att, conf_low, conf_high, n`` (simple, event-study and group averages;
     ``n``: persons in the adopting units, all years). The group-time effects are in
     ``models["did"].group_time`` (not exported: their persons would add up to the event
@@ -407,8 +422,15 @@ def difference_in_differences(
     n_event = treated.group_by("event_time").agg(n=pl.col("n").sum())
     n_treated = int(treated["n"].sum())
     keep = ["att", "conf_low", "conf_high"]
-    event_study = fit.event_study.select("event_time", *keep, "n_groups").join(
-        n_event, on="event_time", how="left"
+    # the adoption years behind each event time, as text: a number of cohorts (1, 2) is not a
+    # count of persons, but an output checker cannot tell it from one
+    years = fit.group_time.group_by("event_time").agg(
+        adoption_years=pl.col("group").unique().sort().cast(pl.String).str.join(", ")
+    )
+    event_study = (
+        fit.event_study.select("event_time", *keep)
+        .join(years, on="event_time", how="left")
+        .join(n_event, on="event_time", how="left")
     )
     overall = fit.overall.select("aggregation", *keep).with_columns(n=pl.lit(n_treated, pl.Int64))
     if fit.n_dropped_units:

@@ -76,13 +76,21 @@ def _measure_levels(data: Path, persons: pl.DataFrame) -> dict[str, tuple[float,
         return adult.filter(expr & pl.col("year").is_between(lo, hi))
 
     ca, nc = pl.col("cancer"), pl.col("need")
+    # The published non-cancer levels are without the planted intervention: with it (the
+    # persons have ``intervention_adoption``), they are measured in the never-adopting
+    # municipalities, whose SPC admittance the intervention leaves as calibrated.
+    never = (
+        pl.col("intervention_adoption").is_null()
+        if "intervention_adoption" in persons.columns
+        else pl.lit(True)
+    )
     out["spc_cancer_2010_12"] = _share(sel(ca, "2010-2012"), pl.col("spc_admitted"))
     out["spc_cancer_2019"] = _share(sel(ca, "2019"), pl.col("spc_admitted"))
-    out["spc_noncancer_2019"] = _share(sel(nc, "2019"), pl.col("spc_admitted"))
-    out["spc_noncancer_2024"] = _share(sel(nc, str(last)), pl.col("spc_admitted"))
+    out["spc_noncancer_2019"] = _share(sel(nc & never, "2019"), pl.col("spc_admitted"))
+    out["spc_noncancer_2024"] = _share(sel(nc & never, str(last)), pl.col("spc_admitted"))
     for y in (2010, 2020):
         out[f"noncancer_share_spc_{y}"] = _share(
-            sel(pl.col("spc_admitted"), str(y)), ~pl.col("cancer")
+            sel(pl.col("spc_admitted") & never, str(y)), ~pl.col("cancer")
         )
     # DPD indicator 1: among referred patients who met the criteria
     ref = pl.col("spc_referred") & ~pl.col("spc_not_eligible")

@@ -89,6 +89,13 @@ class SynthConfig:
     # cancer-exclusion and washout look-backs (docs/methods.md, "LPR history (look-back)"); 5
     # (the default before session 8) is the option for a faster, smaller extract.
     lpr_lookback_years: int = 15
+    # A planted intervention (``INTERVENTION`` below): staggered municipal adoption that adds
+    # ``intervention_log_or`` to the log odds of SPC admittance of non-cancer decedents in a
+    # palliative-need group who die in an adopting municipality on or after its adoption date.
+    # Not a realism feature: ``messiness=False`` leaves it on; ``interventions=False`` (the
+    # CLI's ``--no-interventions``) gives the registers without it, byte for byte.
+    interventions: bool = True
+    intervention_log_or: float = math.log(4.0)
 
     def realism(self, feature: str) -> bool:
         """Whether a realism feature is in effect: its own flag and ``messiness`` both on.
@@ -136,6 +143,10 @@ class SynthConfig:
             raise ValueError(
                 f"lpr_lookback_years must be between 0 and 30, got {self.lpr_lookback_years}"
             )
+        if not math.isfinite(self.intervention_log_or):
+            raise ValueError(
+                f"intervention_log_or must be a finite number, got {self.intervention_log_or}"
+            )
         if self.chunk_persons < 1000:
             raise ValueError(f"chunk_persons must be at least 1000, got {self.chunk_persons}")
 
@@ -145,6 +156,21 @@ class SynthConfig:
 
 
 L = math.log
+
+# The planted intervention (simulate._spc, truth.json "interventions"): the municipalities of
+# the code list ``municipalities`` sorted by code (KOM as a number) are dealt in turn to the
+# adoption dates below (1st, 4th, 7th, ... -> the first date; 2nd, 5th, ... -> the second;
+# 3rd, 6th, ... never adopt). From its adoption date an adopting municipality's non-cancer
+# decedents in a palliative-need group (by date of death) have ``intervention_log_or`` added
+# to the log odds of SPC admittance, after the calibration of the intercepts (which is
+# therefore the counterfactual without the intervention). The effect size (OR 4 by default)
+# is an assumption chosen to be recoverable on the ``small`` preset, not a published figure.
+INTERVENTION = {
+    "name": "municipal_noncancer_spc_programme",
+    "adoption_dates": ("2016-01-01", "2019-01-01", None),
+    "outcome": "spc_admitted",
+    "population": "adult decedents in a non-cancer palliative-need group",
+}
 
 # Migration (paleval.synth.migration): probabilities over the study period per person of the
 # closed cohort, times an age weight (young adults ``young_adult_factor``, children 0.5, 70+

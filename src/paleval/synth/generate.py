@@ -783,6 +783,17 @@ def _write_truth_persons(pop: Population, ctx: EventContext, path: Path) -> None
             ),
         }
     )
+    if pop.cfg.interventions:
+        # the planted intervention (truth.json "interventions"): SPC admittance probability
+        # without (p0) and with (p1) it, for adult cancer and palliative-need decedents (null
+        # otherwise; equal unless treated), the adoption date of the person's municipality
+        # (null: never adopts) and whether the person is treated (adopting, died on or after)
+        df = df.with_columns(
+            spc_p0=pl.Series(a["spc_p0"]).fill_nan(None),
+            spc_p1=pl.Series(a["spc_p1"]).fill_nan(None),
+            intervention_adoption=as_date(a["intervention_adoption"], nullable=True),
+            intervention_treated=pl.Series(a["intervention_treated"]),
+        )
     df.write_parquet(path, compression="zstd")
 
 
@@ -828,6 +839,7 @@ def _truth(pop: Population, ctx: EventContext, sink: _Sink, seconds: float) -> d
         },
         "realism": pop.truth.get("realism", {}),
         "planted": pop.truth["planted"],
+        "interventions": pop.truth.get("interventions", {}),
         "calibrated": pop.truth["calibrated"],
         "defects": {**pop.truth["defects"], **ctx.defects},
         "structural_notes": {

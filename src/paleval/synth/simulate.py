@@ -22,7 +22,7 @@ from paleval.codes import load_codes
 from paleval.synth import config as C
 from paleval.synth.config import SynthConfig
 
-__all__ = ["Population", "day_number", "simulate_population"]
+__all__ = ["Population", "day_number", "intervention_units", "simulate_population"]
 
 DAYS_PER_YEAR = 365.25
 AGE_GROUPS = ("18-49", "50-59", "60-69", "70-79", "80+")
@@ -161,6 +161,23 @@ def family_reference(
         return idx
     both = couple_at(a, idx, year)
     return np.where(both, np.minimum(idx, np.maximum(a["partner"][idx], 0)), idx)
+
+
+def intervention_units() -> dict[int, str | None]:
+    """Municipality code -> adoption date of the planted intervention (``None``: never).
+
+    The municipalities of the code list sorted by code are dealt in turn to
+    ``config.INTERVENTION["adoption_dates"]``.
+
+    Examples
+    --------
+    >>> u = intervention_units()
+    >>> u[101], u[147], u[151]
+    ('2016-01-01', '2019-01-01', None)
+    """
+    codes = sorted(int(k) for k in load_codes("municipalities")["KOM"])
+    dates = C.INTERVENTION["adoption_dates"]
+    return {k: dates[i % len(dates)] for i, k in enumerate(codes)}
 
 
 def _bisect(f: Any, lo: float, hi: float, target: float, iters: int = 60) -> float:
@@ -600,10 +617,66 @@ class _Simulation:
             lin = lin + lookup(C.SPC_NONCANCER_GROUP_LOG_OR, gname)
         return lin
 
+    def _intervention(self) -> np.ndarray:
+        """The planted intervention's added log odds of SPC admittance per person (0 for the
+        untreated), the adoption day of each person's municipality (``intervention_adoption``,
+        -1: never) and who is treated (``intervention_treated``); see ``config.INTERVENTION``."""
+        a, n = self.a, self.n
+        adoption = np.full(n, -1, np.int64)
+        a["intervention_treated"] = np.zeros(n, bool)
+        a["intervention_adoption"] = adoption
+        if not self.cfg.interventions:
+            return np.zeros(n)
+        units = intervention_units()
+        days = {k: (day_number(v) if v else -1) for k, v in units.items()}
+        adoption = lookup(days, a["kom"], dtype=np.int64)
+        treated = a["adult_decedent"] & a["is_need"] & (adoption >= 0) & (a["death"] >= adoption)
+        a["intervention_adoption"] = adoption
+        a["intervention_treated"] = treated
+        return np.where(treated, self.cfg.intervention_log_or, 0.0)
+
+    def _intervention_truth(self) -> None:
+        a = self.a
+        treated = a["intervention_treated"]
+        diff = a["spc_p1"] - a["spc_p0"]
+        adoption = a["intervention_adoption"]
+        by_date: dict[str, Any] = {}
+        for when in C.INTERVENTION["adoption_dates"]:
+            if when is None:
+                continue
+            sel = treated & (adoption == day_number(when))
+            by_date[when] = {
+                "att": float(diff[sel].mean()) if sel.any() else None,
+                "treated_persons": int(sel.sum()),
+            }
+        units = intervention_units()
+        self.truth["interventions"] = {
+            C.INTERVENTION["name"]: {
+                "enabled": True,
+                "unit": "municipality (BEF KOM at the end of the year before death)",
+                "adoption": {str(k): v for k, v in units.items() if v is not None},
+                "never_adopting": sorted(str(k) for k, v in units.items() if v is None),
+                "outcome": C.INTERVENTION["outcome"],
+                "population": C.INTERVENTION["population"],
+                "treated": "in an adopting municipality and died on or after its adoption date",
+                "log_odds_ratio": self.cfg.intervention_log_or,
+                "estimand": (
+                    "ATT: mean of spc_p1 - spc_p0 (truth/persons.parquet) among the treated "
+                    "(intervention_treated), i.e. the mean added probability of SPC admittance"
+                ),
+                "att": float(diff[treated].mean()) if treated.any() else None,
+                "treated_persons": int(treated.sum()),
+                "att_by_adoption_date": by_date,
+                "assumption": "the effect size is an assumption, not a published figure",
+            }
+        }
+
     def _spc(self) -> None:
         r, a, n = self.rng(8), self.a, self.n
         admitted = np.zeros(n, bool)
         intercepts: dict[str, dict[int, float]] = {"cancer": {}, "noncancer": {}}
+        extra_lin = self._intervention()
+        p0, p1 = np.full(n, np.nan), np.full(n, np.nan)
         for cls, mask, target in (
             ("cancer", a["adult_decedent"] & a["is_cancer"], C.SPC_CANCER_TARGET),
             ("noncancer", a["adult_decedent"] & a["is_need"], C.SPC_NONCANCER_TARGET),
@@ -616,11 +689,19 @@ class _Simulation:
                 tgt = target.get(y, target[max(target)] if y > max(target) else target[min(target)])
                 alpha = _bisect(lambda al, lin=lin: float(np.mean(expit(al + lin))), -15, 10, tgt)
                 intercepts[cls][int(y)] = alpha
-                admitted[idx] = r.random(len(idx)) < expit(alpha + lin)
+                # the intervention's log odds ratio is added after the calibration, and the
+                # same uniform draw decides with and without it (p1 >= p0: admitted without
+                # it -> admitted with it), so the registers without it are unchanged
+                p0[idx] = expit(alpha + lin)
+                p1[idx] = expit(alpha + lin + extra_lin[idx])
+                admitted[idx] = r.random(len(idx)) < p1[idx]
         other = a["adult_decedent"] & ~a["is_cancer"] & ~a["is_need"]
         admitted |= other & (r.random(n) < C.SPC_OTHER_CAUSE_RATE)
         a["spc_admitted"] = admitted
+        a["spc_p0"], a["spc_p1"] = p0, p1
         self.truth["calibrated"]["spc_intercept_by_death_year"] = intercepts
+        if self.cfg.interventions:
+            self._intervention_truth()
         # Unit type among the admitted.
         lin = (
             logit(C.HOSPICE_BASE_SHARE)
