@@ -18,12 +18,14 @@ planted constants, never from the code under test:
 5. the planted parameters inside their 95 % CIs: home death (log prevalence ratios), SPC
    admittance of cancer decedents (log odds ratios), the practice SD of GP home visits,
    waiting time by region (logit of a first contact within 10 days, and the non-cancer log OR)
-   and the EORTC shares;
+   and the EORTC shares, and the ATT of the planted intervention;
 6. the calibration table (`paleval.synth.calibration_table`): every target within tolerance.
 
 It prints a summary and writes every number as JSON (``--out``); the figures of a run are
-recorded in ``benchmarks/RESULTS.md``. Interventions are not planted by this version of the
-generator; issue 18 adds them.
+recorded in ``benchmarks/RESULTS.md``. With the generator's planted intervention (on by
+default) block 5 also holds its ATT: the true ATT from ``truth/persons.parquet`` (mean of
+``spc_p1 - spc_p0`` among the treated), the estimate from ``difference_in_differences`` on the
+municipality-year shares of non-cancer palliative-need decedents (simple aggregation).
 """
 
 from __future__ import annotations
@@ -418,6 +420,51 @@ def planted_waiting_and_eortc(data: Path, study) -> list[dict]:
     return rows
 
 
+NEED_GROUPS = [
+    "heart",
+    "respiratory",
+    "stroke",
+    "renal",
+    "liver",
+    "dementia",
+    "neurodegenerative",
+    "hiv",
+]
+
+
+def planted_intervention(data: Path, study, truth: dict) -> list[dict]:
+    """The planted intervention's ATT: truth from the per-person probabilities, estimate from
+    the staggered DiD (units and adoption dates as the design states them)."""
+    from paleval.analyses import difference_in_differences
+
+    out = []
+    for name, spec in truth.get("interventions", {}).items():
+        if not spec.get("enabled"):
+            continue
+        persons = pl.read_parquet(data / "truth" / "persons.parquet")
+        treated = persons.filter(pl.col("intervention_treated"))
+        true_att = float((treated["spc_p1"] - treated["spc_p0"]).mean())
+        cohort = study.decedents.filter(pl.col("cause_group").is_in(NEED_GROUPS))
+        present = set(cohort["municipality"].drop_nulls().cast(pl.String).to_list())
+        adoption = {k: v for k, v in spec["adoption"].items() if k in present}
+        res = difference_in_differences(
+            cohort, spec["outcome"], "municipality", "death_date", adoption
+        )
+        row = res.tables["overall"].filter(pl.col("aggregation") == "simple").row(0, named=True)
+        out.append(
+            {
+                "block": "intervention",
+                "term": f"{name} ATT",
+                "truth": true_att,
+                "estimate": row["estimate"],
+                "conf_low": row["conf_low"],
+                "conf_high": row["conf_high"],
+                "estimable": True,
+            }
+        )
+    return _inside(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="small")
@@ -448,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         ("spc", lambda: planted_spc(data, study, truth)),
         ("practice_sd", lambda: planted_practice_sd(study, truth)),
         ("waiting_eortc", lambda: planted_waiting_and_eortc(data, study)),
+        ("intervention", lambda: planted_intervention(data, study, truth)),
     ]:
         try:
             rows += fn()
