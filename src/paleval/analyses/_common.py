@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from paleval.plots import label
-from paleval.stats import ConvergenceError, proportion_ci
+from paleval.stats import ConvergenceError, NotEstimableError, proportion_ci
 
 __all__: list[str] = []
 
@@ -162,19 +162,29 @@ def share_table(
     )
 
 
-_ESTIMABLE_ERRORS = ("rank deficient", "not estimable", "no rows left", "fewer than 2")
-
-
 def fit_or_note(fit: Any, notes: list[str], what: str) -> Any:
-    """Run ``fit()``; an inestimable model (separation, empty level) becomes a note."""
+    """Run ``fit()``; a model the data do not identify becomes a note and ``None``.
+
+    Caught by type: :class:`~paleval.stats.NotEstimableError` (empty level, no events,
+    separation, singular design) is noted as "not estimable",
+    :class:`~paleval.stats.ConvergenceError` as "did not converge"; any other error (a bad
+    argument, a missing column) propagates.
+
+    Examples
+    --------
+    >>> from paleval.stats import NotEstimableError
+    >>> def no_events():
+    ...     raise NotEstimableError("outcome has no events")
+    >>> notes = []
+    >>> fit_or_note(no_events, notes, "adjusted model") is None, notes
+    (True, ['adjusted model: not estimable (outcome has no events)'])
+    """
     try:
         return fit()
+    except NotEstimableError as exc:
+        notes.append(f"{what}: not estimable ({exc})")
     except ConvergenceError as exc:
         notes.append(f"{what}: model did not converge ({exc})")
-    except ValueError as exc:
-        if not any(s in str(exc) for s in _ESTIMABLE_ERRORS):
-            raise
-        notes.append(f"{what}: not estimable ({exc})")
     return None
 
 

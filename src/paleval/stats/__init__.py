@@ -5,6 +5,7 @@ with ``.table``; reference values from R (survival, cmprsk, sandwich, nnet, stat
 geepack, nlme, lme4) are under ``tests/reference/``.
 """
 
+from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
 from paleval.stats.competing import (
     AalenJohansenResult,
     FineGrayResult,
@@ -28,7 +29,6 @@ from paleval.stats.its import SegmentedRegressionResult, newey_west, segmented_r
 from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
-    ConvergenceError,
     RegressionResult,
     glm,
     log_binomial,
@@ -59,8 +59,10 @@ __all__ = [
     "KaplanMeierResult",
     "MixedResult",
     "NegativeBinomialResult",
+    "NotEstimableError",
     "RegressionResult",
     "SegmentedRegressionResult",
+    "SeparationError",
     "SurvivalCurveResult",
     "aalen_johansen",
     "cause_specific_cox",

@@ -12,6 +12,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from paleval.stats._errors import NotEstimableError
+
 _CATEGORICAL = (pl.String, pl.Categorical, pl.Enum)
 
 OutcomeKind = Literal["binary", "nominal", "continuous", "count"]
@@ -127,7 +129,7 @@ def _binary_outcome(ys: pl.Series, outcome: str) -> np.ndarray:
     if bad:
         raise ValueError(f"outcome column {outcome!r}: {bad} row(s) are not 0 or 1")
     if np.all(y == 0) or np.all(y == 1):
-        raise ValueError(
+        raise NotEstimableError(
             f"outcome column {outcome!r}: all {y.size} analysed rows are {int(y[0])}; "
             "the model is not estimable"
         )
@@ -198,7 +200,7 @@ def _check_rank(X: np.ndarray, terms: list[str]) -> None:
     norms = np.sqrt((X**2).sum(axis=0))
     Xs = X / np.where(norms > 0, norms, 1.0)
     if np.any(norms == 0) or np.linalg.matrix_rank(Xs.T @ Xs, tol=1e-10) < X.shape[1]:
-        raise ValueError(
+        raise NotEstimableError(
             "design matrix is rank deficient (collinear predictors or a level/variable that "
             f"is constant in the analysis sample); terms: {terms}"
         )
@@ -236,7 +238,7 @@ def build_design(
     n_dropped = int(miss.sum())
     clean = frame.filter(~miss)
     if clean.height == 0:
-        raise ValueError("no rows left after dropping rows with missing values")
+        raise NotEstimableError("no rows left after dropping rows with missing values")
     ys = clean[outcome]
     y_levels: list[str] | None = None
     if outcome_kind == "binary":

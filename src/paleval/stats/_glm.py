@@ -12,23 +12,9 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from paleval.stats._errors import ConvergenceError
+
 WeightType = Literal["frequency", "prior"]
-
-
-class ConvergenceError(RuntimeError):
-    """Raised when an iterative model fit does not converge to a valid solution.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> from paleval.stats import logistic
-    >>> d = pl.DataFrame({"y": [0, 0, 1, 1], "x": [1.0, 2.0, 3.0, 4.0]})  # separated
-    >>> try:
-    ...     logistic(d, "y", ["x"])
-    ... except ConvergenceError as exc:
-    ...     print("separation" in str(exc))
-    True
-    """
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._survival_core import (
     confint,
     distinct,
@@ -723,7 +724,7 @@ def fine_gray(
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
     n_ev = int((e == cause).sum())
     if n_ev == 0:
-        raise ValueError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
+        raise NotEstimableError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
     fg = _FGData(t, e, X, int(cause), group)
     p = X.shape[1]
     beta, cur, converged, it = newton(fg.evaluate, p, max_iter=max_iter, tol=tol)

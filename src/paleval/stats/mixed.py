@@ -48,6 +48,7 @@ import polars as pl
 from scipy import stats
 
 from paleval.stats._design import build_design, missing_mask
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._glm import ConvergenceError, Family, irls
 from paleval.stats._mixed_core import MixedData, MixedFamily, fit_mixed, profile_interval
 
@@ -288,7 +289,7 @@ def _fit(
     extra = [c for c in (trials, offset_col) if c is not None]
     clean, n_dropped = _complete_rows(frame, [outcome, *covariates, group, *extra])
     if clean.height == 0:
-        raise ValueError("no rows left after dropping rows with missing values")
+        raise NotEstimableError("no rows left after dropping rows with missing values")
     kind = "binary" if (family == "binomial" and trials is None) else "count"
     design, _ = build_design(clean, outcome, covariates, group, None, reference, kind)
     y = design.y

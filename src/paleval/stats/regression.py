@@ -68,7 +68,8 @@ import polars as pl
 from scipy import stats
 
 from paleval.stats._design import Design, OutcomeKind, build_design
-from paleval.stats._glm import ConvergenceError, Family, WeightType, irls, sandwich
+from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
+from paleval.stats._glm import Family, WeightType, irls, sandwich
 
 __all__ = [
     "ConvergenceError",
@@ -344,7 +345,7 @@ def _fit_binary(
     if (family.name == "binomial" and np.any((fit.mu < eps) | (fit.mu > 1 - eps))) or (
         family.name == "poisson" and np.any(fit.mu < eps)
     ):
-        raise ConvergenceError(
+        raise SeparationError(
             f"{model}: fitted values numerically 0 or 1 (complete or quasi-complete "
             "separation, e.g. a level of a predictor with no events); estimates are not finite"
         )
@@ -665,7 +666,7 @@ def glm(
 def _outcome_order(y_levels: list[str], outcome_reference: str | None, outcome: str) -> list[str]:
     """The outcome levels with the reference first."""
     if len(y_levels) < 2:
-        raise ValueError(f"outcome column {outcome!r} has fewer than 2 levels")
+        raise NotEstimableError(f"outcome column {outcome!r} has fewer than 2 levels")
     ref = y_levels[0] if outcome_reference is None else str(outcome_reference)
     if ref not in y_levels:
         raise ValueError(f"outcome_reference {ref!r} not found in {outcome!r} ({y_levels})")
@@ -715,7 +716,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
         try:
             step = np.linalg.solve(_mlogit_information(X, w, P), grad)
         except np.linalg.LinAlgError as exc:
-            raise ConvergenceError(
+            raise SeparationError(
                 "multinomial: singular information matrix (separation, e.g. an empty "
                 "outcome x predictor-level cell?)"
             ) from exc
@@ -730,7 +731,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
                 # under separation the likelihood flattens out towards its supremum while
                 # some coefficients grow without bound: step halving then finds no increase
                 if _diverging(X, beta, J, 10):
-                    raise ConvergenceError(
+                    raise SeparationError(
                         "multinomial: coefficients diverging (|beta| x SD > 10) and no step "
                         "improves the likelihood, probably separation"
                     )
@@ -745,7 +746,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
     # predictor (|beta| x SD > 30), so an uncentred covariate (e.g. calendar year) with its
     # large compensating intercept is not mistaken for it. The intercept is not judged.
     if _diverging(X, beta, J, 30):
-        raise ConvergenceError(
+        raise SeparationError(
             "multinomial: coefficients diverging (|beta| x SD > 30), probably separation"
         )
     return beta, P, ll, True, it

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._survival_core import (
     confint,
     newton,
@@ -649,7 +650,7 @@ def cox(
     strata = check_groups(resolve_column(strata, data, "strata"), n, "strata")
     cluster = check_groups(resolve_column(cluster, data, "cluster"), n, "cluster")
     if e.sum() == 0:
-        raise ValueError("`event` has no events: the Cox model is not estimable")
+        raise NotEstimableError("`event` has no events: the Cox model is not estimable")
     cd = _CoxData(t, e, X - X.mean(axis=0), strata, ties)
     p = X.shape[1]
     beta, cur, converged, it = newton(cd.evaluate, p, max_iter=max_iter, tol=tol)
