@@ -556,8 +556,8 @@ def _prevalence_ratios(
     counts = d.group_by(col).agg(
         n=pl.len().cast(pl.Int64), events=pl.col("_contact").cast(pl.Int64).sum()
     )
-    terms = res.table.filter(pl.col("term").str.starts_with(f"{col}[")).select(
-        group=pl.col("term").str.slice(len(col) + 1).str.strip_suffix("]"),
+    terms = res.table.filter(pl.col("variable") == col).select(
+        group="level",
         estimate="ratio",
         conf_low="ratio_low",
         conf_high="ratio_high",

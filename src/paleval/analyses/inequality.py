@@ -486,8 +486,8 @@ def _ratio_rows(
             n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
         )
         order = ordered_levels(f, counts[f].to_list())
-        terms = res.table.filter(pl.col("term").str.starts_with(f"{f}[")).select(
-            level=pl.col("term").str.slice(len(f) + 1).str.strip_suffix("]"),
+        terms = res.table.filter(pl.col("variable") == f).select(
+            "level",
             estimate="ratio",
             conf_low="ratio_low",
             conf_high="ratio_high",
@@ -1097,8 +1097,8 @@ class _Fit:
         if res is not None:
             res.outcome = o
             self.models[f"joint|{o}"] = res
-            terms = res.table.filter(pl.col("term").str.starts_with("_cell[")).select(
-                _cell=pl.col("term").str.slice(6).str.strip_suffix("]"),
+            terms = res.table.filter(pl.col("variable") == "_cell").select(
+                _cell="level",
                 estimate="ratio",
                 conf_low="ratio_low",
                 conf_high="ratio_high",

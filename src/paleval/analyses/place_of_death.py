@@ -411,10 +411,8 @@ def _exposure_rows(
     event: pl.Expr | None,
 ) -> pl.DataFrame:
     """The rows of a fitted model's table that belong to ``exposure``, tidied."""
-    prefix = f"{exposure}["
-    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+    tab = fit.table.filter(pl.col("variable") == exposure).with_columns(
         exposure=pl.lit(exposure),
-        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
         reference=pl.lit(ref_level),
     )
     at_ref = sample.filter(pl.col(exposure).cast(pl.String) == ref_level)
@@ -1402,10 +1400,8 @@ def _multinomial_rows(
     place_reference: str,
     model: str,
 ) -> pl.DataFrame:
-    prefix = f"{exposure}["
-    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+    tab = fit.table.filter(pl.col("variable") == exposure).with_columns(
         exposure=pl.lit(exposure),
-        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
         reference=pl.lit(ref_level),
         place=pl.col("y_level"),
         place_reference=pl.lit(place_reference),

@@ -448,8 +448,8 @@ class FineGrayResult(HazardRegressionResult):
     >>> t = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     >>> e = [1, 2, 1, 0, 1, 2, 1, 0, 1, 2]
     >>> x = [[0], [1], [1], [0], [1], [0], [0], [1], [1], [0]]
-    >>> fine_gray(t, e, x).table.columns[:2]
-    ['term', 'estimate']
+    >>> fine_gray(t, e, x).table.columns[:4]
+    ['term', 'variable', 'level', 'estimate']
     """
 
     cause: int = 1
@@ -718,7 +718,7 @@ def fine_gray(
     >>> fine_gray(t, e, x, cengroup=period).n_cengroups
     2
     """
-    t, e, X, names = prepare_regression(time, event, covariates, data)
+    t, e, X, coding = prepare_regression(time, event, covariates, data)
     group, n_groups = _censoring_groups(cengroup, data, t.size)
     if not isinstance(cause, int | np.integer) or cause < 1:
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
@@ -732,7 +732,8 @@ def fine_gray(
     vcov_naive = np.linalg.inv(cur["info"])
     vcov = fg.crr_variance(beta, cur["info"])
     return FineGrayResult(
-        terms=names,
+        terms=coding.terms,
+        term_levels=coding.levels,
         params=beta,
         vcov=vcov,
         n=t.size,

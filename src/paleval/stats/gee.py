@@ -412,7 +412,7 @@ def gee(
     vcov, naive = _covariances(X, y, offv, fam, cl, corstr, alpha, phi, beta)
     terms = design.coding.terms
     return GEEResult(
-        table=pl.DataFrame(wald_table(terms, beta, vcov, conf_level)),
+        table=pl.DataFrame(wald_table(terms, beta, vcov, conf_level, design.coding.levels)),
         outcome=outcome,
         family=family,
         corstr=corstr,

@@ -581,7 +581,9 @@ def segmented_regression(
         }
     )
     return SegmentedRegressionResult(
-        table=pl.DataFrame(wald_table(terms, coef, vcov, conf_level)),
+        table=pl.DataFrame(
+            wald_table(terms, coef, vcov, conf_level, {"level": list(index), "slope": list(index)})
+        ),
         series=series,
         outcome=outcome,
         family=family,

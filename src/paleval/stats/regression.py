@@ -67,7 +67,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats._design import Design, OutcomeKind, build_design
+from paleval.stats._design import Design, OutcomeKind, build_design, with_term_columns
 from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
 from paleval.stats._glm import Family, WeightType, irls, sandwich
 
@@ -271,6 +271,7 @@ def _table(
     conf_level: float,
     n_term: np.ndarray,
     e_term: np.ndarray,
+    levels: Mapping[str, Sequence[str]],
     extra: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     if not 0 < conf_level < 1:
@@ -294,7 +295,7 @@ def _table(
         n=n_term,
         events=e_term,
     )
-    return pl.DataFrame(cols)
+    return with_term_columns(pl.DataFrame(cols), levels)
 
 
 @dataclass(frozen=True)
@@ -359,7 +360,8 @@ def _fit_binary(
         vcov = fit.bread * fit.dispersion
         vcov_type = "model"
     n_term, e_term, n_all, e_all = _term_counts(design, y, weight_type)
-    tab = _table(design.coding.terms, fit.coef, vcov, conf_level, n_term, e_term)
+    coding = design.coding
+    tab = _table(coding.terms, fit.coef, vcov, conf_level, n_term, e_term, coding.levels)
 
     def nice(v: float) -> float | int:
         return int(v) if float(v).is_integer() else v
@@ -855,6 +857,7 @@ def multinomial(
         conf_level,
         np.concatenate(n_terms),
         np.concatenate(e_terms),
+        design.coding.levels,
         extra={"y_level": [lvl for lvl in order[1:] for _ in terms]},
     )
     n_all = float(np.sum(wn))
