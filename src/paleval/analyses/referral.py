@@ -35,6 +35,7 @@ import polars as pl
 
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.codes.vocabulary import DIAGNOSIS_CLASSES, LEVEL_ORDER, SPC_UNITS
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
 from paleval.disclosure.model import suppress_rows
 from paleval.plots import curves, figure, forest, label, points, stacked_bars
@@ -63,16 +64,10 @@ PERIOD_WIDTH = 5
 """Calendar periods (``by="period"``): five-year bands from 2010 (2010-2014, 2015-2019, ...)."""
 
 _LEVEL_ORDER: dict[str, list[str]] = {
-    "education": [
-        "lower_secondary",
-        "upper_secondary_vocational",
-        "short_medium_higher",
-        "long_higher",
-        "unknown",
-    ],
-    "spc_unit": ["hospital", "hospice", "none"],
-    "cancer": ["cancer", "noncancer"],
-    "cohort": ["cancer", "noncancer"],
+    "education": [*LEVEL_ORDER["education"], "unknown"],
+    "spc_unit": list(SPC_UNITS),
+    "cancer": list(DIAGNOSIS_CLASSES),
+    "cohort": list(DIAGNOSIS_CLASSES),
 }
 """Display (and reference-first) order of known categorical variables; others sort."""
 
