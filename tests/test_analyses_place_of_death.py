@@ -29,11 +29,11 @@ import pytest
 from paleval.analyses.place_of_death import (
     DEFAULT_COVARIATES,
     DEFAULT_EXPOSURES,
-    PLACES,
     PlaceOfDeathResult,
     place_of_death_gp,
 )
 from paleval.codes import covered_from
+from paleval.codes.vocabulary import PLACES_OF_DEATH as PLACES
 from paleval.disclosure import check_output, count_columns
 from paleval.plots import label
 from paleval.stats import logistic, modified_poisson

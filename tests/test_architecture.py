@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "synth": {"codes", "registers", "stats"},
     "analyses": {"codes", "cohort", "disclosure", "plots", "stats"},
     "report": {"analyses", "codes", "cohort", "disclosure", "plots", "registers", "synth"},
-    "cli": {"disclosure", "registers", "report", "synth"},
+    "cli": {"codes", "disclosure", "registers", "report", "synth"},
 }
 
 

@@ -105,8 +105,10 @@ def test_result_metadata():
     assert res.nobs == res.n == d.height - n_missing
     assert res.n_events == d.drop_nulls(["age", "education"])["home_death"].sum()
     assert res.n_clusters == 30 and res.vcov_type == "CL-HC0" and res.measure == "OR"
-    assert res.table.columns[:10] == [
+    assert res.table.columns[:12] == [
         "term",
+        "variable",
+        "level",
         "estimate",
         "std_error",
         "statistic",

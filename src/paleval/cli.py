@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from paleval import __version__
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 
 __all__ = ["main"]
 
@@ -388,8 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--data", default=None, help="folder of register files (a real extract)")
     r.add_argument("--out", default="reports/latest", help="report folder (replaced atomically)")
-    r.add_argument("--start", type=_iso_date, default="2010-01-01", help="study period start")
-    r.add_argument("--end", type=_iso_date, default="2024-12-31", help="study period end")
+    r.add_argument("--start", type=_iso_date, default=DEFAULT_START, help="study period start")
+    r.add_argument("--end", type=_iso_date, default=DEFAULT_END, help="study period end")
     r.add_argument("--lang", choices=["en", "da"], default="en", help="figure language")
     r.add_argument("--threshold", type=_positive_int, default=5, help="disclosure threshold")
     r.add_argument(

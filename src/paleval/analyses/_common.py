@@ -7,36 +7,14 @@ from typing import Any
 
 import polars as pl
 
+from paleval.codes.vocabulary import BOOLEAN_LEVELS, LEVEL_ORDER, MISSING_LEVELS
 from paleval.plots import label
-from paleval.stats import ConvergenceError, proportion_ci
+from paleval.stats import ConvergenceError, NotEstimableError, proportion_ci
 
 __all__: list[str] = []
 
-MISSING_LEVELS: frozenset[str] = frozenset({"unknown", "missing"})
-"""Factor levels that mean "not known" (excluded from models and inequality indices)."""
-
-LEVEL_ORDER: dict[str, list[str]] = {
-    "education": [
-        "lower_secondary",
-        "upper_secondary_vocational",
-        "short_medium_higher",
-        "long_higher",
-    ],
-    "income_quartile": ["1", "2", "3", "4"],
-    "income_quintile": ["1", "2", "3", "4", "5"],
-    "living_alone": ["cohabiting", "living_alone"],
-    "immigrant": ["non_immigrant", "immigrant"],
-    "origin": ["danish", "immigrant", "descendant"],
-    "age_group": ["18-49", "50-59", "60-69", "70-79", "80-89", "90+", "80+"],
-    "gp_home_visit_category": ["0", "1-2", "3+"],
-}
-"""Display (and ridit) order of the levels of known ordered or binary factors, low to high."""
-
-BOOLEAN_LEVELS: dict[str, tuple[str, str]] = {
-    "living_alone": ("cohabiting", "living_alone"),
-    "immigrant": ("non_immigrant", "immigrant"),
-}
-"""Level names (false, true) of Boolean factors; other Booleans become ``"no"``/``"yes"``."""
+# MISSING_LEVELS, LEVEL_ORDER and BOOLEAN_LEVELS are defined in paleval.codes.vocabulary
+# (imported above for the helpers below and the analyses that use them).
 
 
 def with_female(frame: pl.DataFrame) -> pl.DataFrame:
@@ -162,19 +140,29 @@ def share_table(
     )
 
 
-_ESTIMABLE_ERRORS = ("rank deficient", "not estimable", "no rows left", "fewer than 2")
-
-
 def fit_or_note(fit: Any, notes: list[str], what: str) -> Any:
-    """Run ``fit()``; an inestimable model (separation, empty level) becomes a note."""
+    """Run ``fit()``; a model the data do not identify becomes a note and ``None``.
+
+    Caught by type: :class:`~paleval.stats.NotEstimableError` (empty level, no events,
+    separation, singular design) is noted as "not estimable",
+    :class:`~paleval.stats.ConvergenceError` as "did not converge"; any other error (a bad
+    argument, a missing column) propagates.
+
+    Examples
+    --------
+    >>> from paleval.stats import NotEstimableError
+    >>> def no_events():
+    ...     raise NotEstimableError("outcome has no events")
+    >>> notes = []
+    >>> fit_or_note(no_events, notes, "adjusted model") is None, notes
+    (True, ['adjusted model: not estimable (outcome has no events)'])
+    """
     try:
         return fit()
+    except NotEstimableError as exc:
+        notes.append(f"{what}: not estimable ({exc})")
     except ConvergenceError as exc:
         notes.append(f"{what}: model did not converge ({exc})")
-    except ValueError as exc:
-        if not any(s in str(exc) for s in _ESTIMABLE_ERRORS):
-            raise
-        notes.append(f"{what}: not estimable ({exc})")
     return None
 
 

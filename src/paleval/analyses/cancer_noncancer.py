@@ -14,6 +14,7 @@ decedents received SPC in 2024 (DPD annual report). Referred patients with conta
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,11 +30,12 @@ from paleval.analyses._common import (
     with_female,
 )
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.codes.vocabulary import PLACES_OF_DEATH, UNKNOWN_PLACE
 from paleval.disclosure import Complement, Margin, Protection, count_columns
 from paleval.plots import bars, figure, label, stacked_bars, trend
 from paleval.stats import modified_poisson, proportion_ci
 
-__all__ = ["PLACES", "DiagnosisGroupResult", "cancer_vs_noncancer"]
+__all__ = ["DiagnosisGroupResult", "cancer_vs_noncancer"]
 
 CANCER = "cancer"
 NONCANCER = "noncancer"
@@ -44,14 +46,31 @@ NEED_GROUPS: tuple[str, ...] = (
 )  # fmt: skip
 """The non-cancer groups with potential palliative need, in display order."""
 
-PLACES: tuple[str, ...] = ("home", "nursing_home", "hospital", "hospice", "other", "unknown")
-"""Places of death in display order."""
+_PLACES: tuple[str, ...] = (*PLACES_OF_DEATH, UNKNOWN_PLACE)
+"""Places of death in display order, the unknown place last."""
+_MOVED: dict[str, tuple[str, Any]] = {
+    "PLACES": ("PLACES_OF_DEATH (and UNKNOWN_PLACE)", _PLACES),
+}
 
 _REQUIRED = (
     "spc_referred", "spc_admitted", "spc_referral_to_death_days", "spc_contact_to_anchor_days",
     "spc_wait_days", "place_of_death", "bed_days_30d", "gp_home_visits_90d",
     "terminal_declaration",
 )  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
+    one release)."""
+    if name in _MOVED:
+        new, value = _MOVED[name]
+        warnings.warn(
+            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _display_group(g: str, lang: str) -> str:
@@ -153,12 +172,12 @@ class DiagnosisGroupResult(AnalysisResult):
         )
 
     def _plot_place_of_death(self, ax: Any = None, lang: str = "en") -> Any:
-        tab = self.tables["place_of_death"].filter(pl.col("place") != "unknown")
+        tab = self.tables["place_of_death"].filter(pl.col("place") != UNKNOWN_PLACE)
         groups = tab["group"].unique(maintain_order=True).to_list()
         tab = tab.with_columns(
             pl.col("group").replace_strict({g: _display_group(g, lang) for g in groups})
         )
-        order = [p for p in PLACES if p in set(tab["place"].to_list())]
+        order = [p for p in _PLACES if p in set(tab["place"].to_list())]
         return stacked_bars(
             tab,
             group="group",
@@ -208,7 +227,7 @@ def _summary_row(frame: pl.DataFrame, conf_level: float) -> dict[str, Any]:
         ]
     ).row(0, named=True)
     out.update(stats)
-    known = frame.filter(pl.col("place_of_death") != "unknown")
+    known = frame.filter(pl.col("place_of_death") != UNKNOWN_PLACE)
     out["place_known_n"] = known.height
     for place in ("home", "hospital"):
         k = int((known["place_of_death"] == place).sum())
@@ -343,7 +362,7 @@ def cancer_vs_noncancer(
     summary = pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("^.*_n$|^n$").cast(pl.Int64), pl.col(pl.Float32).cast(pl.Float64)
     )
-    n_unknown = frame.filter(pl.col("place_of_death") == "unknown").height
+    n_unknown = frame.filter(pl.col("place_of_death") == UNKNOWN_PLACE).height
     if n_unknown:
         notes.append(
             f"{n_unknown:,} persons with unknown place of death left out of the place-of-death "
@@ -400,7 +419,7 @@ def _place_table(
     """Place of death by group (long): counts, and shares of the known places."""
     place_parts = []
     seen = frame["place_of_death"].unique().drop_nulls().to_list()
-    places = [p for p in PLACES if p in seen] + sorted(set(seen) - set(PLACES))
+    places = [p for p in _PLACES if p in seen] + sorted(set(seen) - set(_PLACES))
     nulls = {
         "share": pl.lit(None, pl.Float64),
         "conf_low": pl.lit(None, pl.Float64),
@@ -410,7 +429,7 @@ def _place_table(
         counts = sub.group_by(place=pl.col("place_of_death")).agg(n=pl.len().cast(pl.Int64))
         grid = pl.DataFrame({"place": places}).join(counts, on="place", how="left")
         grid = grid.with_columns(pl.col("n").fill_null(0))
-        known = grid.filter(pl.col("place") != "unknown")
+        known = grid.filter(pl.col("place") != UNKNOWN_PLACE)
         n_known = int(known["n"].sum())
         if n_known:
             pc = proportion_ci(known["n"], n_known, conf_level=conf_level)
@@ -419,7 +438,7 @@ def _place_table(
             )
         else:
             known = known.with_columns(**nulls)
-        unk = grid.filter(pl.col("place") == "unknown").with_columns(**nulls)
+        unk = grid.filter(pl.col("place") == UNKNOWN_PLACE).with_columns(**nulls)
         place_parts.append(
             pl.concat([known, unk]).select(
                 group=pl.lit(g),
@@ -449,7 +468,9 @@ def _trends(
         ("spc_admitted", pl.col("spc_admitted").fill_null(False)),
         (
             "home_death",
-            pl.when(pl.col("place_of_death") != "unknown").then(pl.col("place_of_death") == "home"),
+            pl.when(pl.col("place_of_death") != UNKNOWN_PLACE).then(
+                pl.col("place_of_death") == "home"
+            ),
         ),
     )
     trend_parts = []
@@ -556,8 +577,8 @@ def _prevalence_ratios(
     counts = d.group_by(col).agg(
         n=pl.len().cast(pl.Int64), events=pl.col("_contact").cast(pl.Int64).sum()
     )
-    terms = res.table.filter(pl.col("term").str.starts_with(f"{col}[")).select(
-        group=pl.col("term").str.slice(len(col) + 1).str.strip_suffix("]"),
+    terms = res.table.filter(pl.col("variable") == col).select(
+        group="level",
         estimate="ratio",
         conf_low="ratio_low",
         conf_high="ratio_high",

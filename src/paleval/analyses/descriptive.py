@@ -226,7 +226,7 @@ def characteristics(
     shares per level, missing values as the level ``"missing"``; continuous ones the median
     (IQR) and mean (SD). With ``variables=None`` the :data:`DEFAULT_CHARACTERISTICS` present in
     the cohort are used. Levels of ordered factors (age group, education, income quartile)
-    come in their natural order (``paleval.analyses._common.LEVEL_ORDER``), others sorted;
+    come in their natural order (``paleval.codes.vocabulary.LEVEL_ORDER``), others sorted;
     ``"missing"`` last. The notes state the age bands and, when the cohort has
     ``income_year``, the year the income was measured in relative to death.
 

@@ -221,7 +221,7 @@ def interrupted_time_series(
         fitted = fit.series["fitted"] / data["n"]
         counterfactual = fit.series["counterfactual"] / data["n"]
     ratio = family != "gaussian"
-    effects = fit.table.filter(pl.col("term").str.contains(r"^(level|slope)\["))
+    effects = fit.table.filter(pl.col("variable").is_in(["level", "slope"]))
     effects = effects.select(
         "term",
         estimate=pl.col("ratio" if ratio else "estimate"),

@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 import polars as pl
 
 from paleval.analyses._common import (
-    MISSING_LEVELS,
     as_frame,
     drop_separated,
     factor_levels,
@@ -43,6 +42,11 @@ from paleval.analyses._common import (
     with_female,
 )
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.codes.vocabulary import (
+    MISSING_LEVELS,
+    REFERENCE_AGE_GROUP_INEQUALITY,
+    REFERENCE_LEVELS,
+)
 from paleval.plots import figure, fit_ticklabels, forest, label, points
 from paleval.stats import (
     direct_standardise,
@@ -75,15 +79,16 @@ ORDERED_FACTORS: tuple[str, ...] = ("education", "income_quartile", "income_quin
 """Factors with an order (low to high position) for which SII and RII are computed."""
 
 DEFAULT_REFERENCE: dict[str, str] = {
-    "education": "lower_secondary",
-    "income_quartile": "1",
-    "income_quintile": "1",
-    "living_alone": "cohabiting",
-    "immigrant": "non_immigrant",
-    "origin": "danish",
-    "age_group": "80-89",
-    "living_arrangement": "cohabiting",
-}
+    **{
+        k: REFERENCE_LEVELS[k]
+        for k in (
+            "education", "income_quartile", "income_quintile", "living_alone", "immigrant",
+            "origin",
+        )
+    },
+    "age_group": REFERENCE_AGE_GROUP_INEQUALITY,
+    "living_arrangement": REFERENCE_LEVELS["living_arrangement"],
+}  # fmt: skip
 """Reference levels used unless ``reference`` says otherwise (otherwise: the first level)."""
 
 DEFAULT_COVARIATES: tuple[str, ...] = ("age_group", "female", "death_year")
@@ -486,8 +491,8 @@ def _ratio_rows(
             n=pl.len().cast(pl.Int64), events=pl.col("_event").cast(pl.Int64).sum()
         )
         order = ordered_levels(f, counts[f].to_list())
-        terms = res.table.filter(pl.col("term").str.starts_with(f"{f}[")).select(
-            level=pl.col("term").str.slice(len(f) + 1).str.strip_suffix("]"),
+        terms = res.table.filter(pl.col("variable") == f).select(
+            "level",
             estimate="ratio",
             conf_low="ratio_low",
             conf_high="ratio_high",
@@ -1097,8 +1102,8 @@ class _Fit:
         if res is not None:
             res.outcome = o
             self.models[f"joint|{o}"] = res
-            terms = res.table.filter(pl.col("term").str.starts_with("_cell[")).select(
-                _cell=pl.col("term").str.slice(6).str.strip_suffix("]"),
+            terms = res.table.filter(pl.col("variable") == "_cell").select(
+                _cell="level",
                 estimate="ratio",
                 conf_low="ratio_low",
                 conf_high="ratio_high",

@@ -43,6 +43,7 @@ are recoded "other" places, so this reproduces the generator's planted model exa
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -51,6 +52,7 @@ import polars as pl
 
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.codes.vocabulary import PLACES_OF_DEATH, REFERENCE_LEVELS, UNKNOWN_PLACE
 from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import fit_ticklabels, label, points, stacked_bars
 from paleval.plots import forest as forest_chart
@@ -62,13 +64,13 @@ __all__ = [
     "DEFAULT_COVARIATES",
     "DEFAULT_EXPOSURES",
     "DEFAULT_REFERENCE",
-    "PLACES",
     "PlaceOfDeathResult",
     "place_of_death_gp",
 ]
 
-PLACES: tuple[str, ...] = ("home", "nursing_home", "hospital", "hospice", "other")
-"""Known places of death, in display order (``"unknown"`` is excluded from the analyses)."""
+# The places of death (PLACES_OF_DEATH, in display order; UNKNOWN_PLACE is excluded from the
+# analyses) and the reference levels are defined in paleval.codes.vocabulary.
+_MOVED: dict[str, tuple[str, Any]] = {"PLACES": ("PLACES_OF_DEATH", PLACES_OF_DEATH)}
 
 DEFAULT_EXPOSURES: tuple[str, ...] = (
     "gp_home_visit_category",
@@ -90,14 +92,12 @@ DEFAULT_COVARIATES: tuple[str, ...] = (
 """Adjustment set of the adjusted models (``death_year`` enters linearly)."""
 
 DEFAULT_REFERENCE: dict[str, str] = {
-    "gp_home_visit_category": "0",
-    "propensity_quartile": "1",
-    "age_group": "70-79",
-    "spc_unit": "none",
-    "education": "lower_secondary",
-    "income_quartile": "1",
-    "cause_group": "cancer",
-}
+    k: REFERENCE_LEVELS[k]
+    for k in (
+        "gp_home_visit_category", "propensity_quartile", "age_group", "spc_unit", "education",
+        "income_quartile", "cause_group",
+    )
+}  # fmt: skip
 """Reference levels used when the column is a categorical predictor and the level is present
 (Boolean exposures: ``"no"``). Override or extend with ``reference=``."""
 
@@ -109,7 +109,6 @@ BINARY_OUTCOMES: dict[str, str] = {
 }
 """Binary outcomes derived from ``place_of_death`` (other outcomes are read from the cohort)."""
 
-_UNKNOWN = "unknown"
 NURSING_HOME = "nursing_home_resident"
 """Cohort column (Boolean) of nursing-home residence at death, when the cohort has it."""
 POPULATIONS: dict[str, str] = {
@@ -127,6 +126,20 @@ _MEASURES: dict[str, str] = {"PR": "prevalence_ratio", "OR": "odds_ratio"}
 # ---------------------------------------------------------------------------------------
 # result
 # ---------------------------------------------------------------------------------------
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
+    one release)."""
+    if name in _MOVED:
+        new, value = _MOVED[name]
+        warnings.warn(
+            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(repr=False)
@@ -192,7 +205,7 @@ class PlaceOfDeathResult(AnalysisResult):
 
     def _plot_distribution(self, ax: Any = None, lang: str = "en") -> Any:
         tab = self._with_display(self.tables["distribution"], lang)
-        places = [p for p in PLACES if p in set(tab["place"].to_list())]
+        places = [p for p in PLACES_OF_DEATH if p in set(tab["place"].to_list())]
         return stacked_bars(
             tab.select("display", "place", "share"),
             group="display",
@@ -330,7 +343,7 @@ def _code_exposure(frame: pl.DataFrame, col: str) -> tuple[pl.Expr, list[str]]:
 
 def _outcome_expr(name: str, unknown_place: str, resident: bool = False) -> pl.Expr:
     place = pl.col("place_of_death")
-    known = place != _UNKNOWN
+    known = place != UNKNOWN_PLACE
     if name == "usual_residence_death":
         if resident:
             res = pl.col(NURSING_HOME)
@@ -411,10 +424,8 @@ def _exposure_rows(
     event: pl.Expr | None,
 ) -> pl.DataFrame:
     """The rows of a fitted model's table that belong to ``exposure``, tidied."""
-    prefix = f"{exposure}["
-    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+    tab = fit.table.filter(pl.col("variable") == exposure).with_columns(
         exposure=pl.lit(exposure),
-        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
         reference=pl.lit(ref_level),
     )
     at_ref = sample.filter(pl.col(exposure).cast(pl.String) == ref_level)
@@ -667,7 +678,7 @@ def place_of_death_gp(
     multi = _finish_multinomial(fits.multi_parts, lead)
     standardised = pl.concat(fits.std_parts, how="vertical") if fits.std_parts else _empty_std(lead)
     n_analysed = work.filter(
-        pl.col("place_of_death") != _UNKNOWN
+        pl.col("place_of_death") != UNKNOWN_PLACE
         if unknown_place == "exclude"
         else pl.lit(True)
     ).height  # fmt: skip
@@ -739,8 +750,10 @@ def _check_options(
             raise ValueError(f"{name} {dups} given more than once")
     if by is not None and by in exposures:
         raise ValueError(f"by={by!r} is also an exposure")
-    if place_reference not in PLACES:
-        raise ValueError(f"place_reference must be one of {list(PLACES)}, got {place_reference!r}")
+    if place_reference not in PLACES_OF_DEATH:
+        raise ValueError(
+            f"place_reference must be one of {list(PLACES_OF_DEATH)}, got {place_reference!r}"
+        )
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {list(POPULATIONS)}, got {population!r}")
 
@@ -813,15 +826,16 @@ def _population(
 def _place_column(frame: pl.DataFrame, unknown_place: str, notes: list[str]) -> pl.DataFrame:
     """``place_of_death`` checked against the places, null as ``unknown`` (counted)."""
     pod = frame["place_of_death"].cast(pl.String)
-    valid = pl.Series([*PLACES, _UNKNOWN])
+    valid = pl.Series([*PLACES_OF_DEATH, UNKNOWN_PLACE])
     bad_vals = pod.filter(pod.is_not_null() & ~pod.is_in(valid.implode()))
     if bad_vals.len():
         raise ValueError(
-            f"place_of_death has {bad_vals.len()} value(s) outside {[*PLACES, _UNKNOWN]}: "
+            f"place_of_death has {bad_vals.len()} value(s) outside "
+            f"{[*PLACES_OF_DEATH, UNKNOWN_PLACE]}: "
             f"{sorted(bad_vals.unique().to_list())[:5]}"
         )
-    work = frame.with_columns(place_of_death=pod.fill_null(_UNKNOWN))
-    n_unknown = int((work["place_of_death"] == _UNKNOWN).sum())
+    work = frame.with_columns(place_of_death=pod.fill_null(UNKNOWN_PLACE))
+    n_unknown = int((work["place_of_death"] == UNKNOWN_PLACE).sum())
     if unknown_place == "exclude":
         notes.append(f"{n_unknown:,} persons with unknown place of death excluded")
     else:
@@ -839,7 +853,9 @@ def _coverage_notes(
     if _COVERAGE not in work.columns:
         return
     analysed = (
-        work.filter(pl.col("place_of_death") != _UNKNOWN) if unknown_place == "exclude" else work
+        work.filter(pl.col("place_of_death") != UNKNOWN_PLACE)
+        if unknown_place == "exclude"
+        else work
     )
     gap = pl.col(_COVERAGE).is_not_null()
     for e in exposures:
@@ -1058,7 +1074,7 @@ class _Fits:
         self, complete: pl.DataFrame, exps: list[str], covs: list[str], prefix: str, s: Any
     ) -> None:
         """Relative risk ratios of each place of death against ``place_reference``."""
-        msamp = complete.filter(pl.col("place_of_death") != _UNKNOWN)
+        msamp = complete.filter(pl.col("place_of_death") != UNKNOWN_PLACE)
         places_here = set(msamp["place_of_death"].unique().to_list())
         if not (self.place_reference in places_here and len(places_here) >= 3):
             self.notes.append(
@@ -1252,7 +1268,7 @@ def _distribution(
     conf_level: float,
 ) -> pl.DataFrame:
     """Place of death (known places) by exposure level and overall, with Wilson CIs."""
-    known = sub.filter(pl.col("place_of_death") != _UNKNOWN)
+    known = sub.filter(pl.col("place_of_death") != UNKNOWN_PLACE)
     parts = []
     groups: list[tuple[str, pl.DataFrame, list[str]]] = [
         ("all", known.with_columns(pl.lit("all").alias("_level")), ["all"])
@@ -1266,8 +1282,8 @@ def _distribution(
         present = set(df["_level"].unique().to_list())
         grid = pl.DataFrame(
             {
-                "level": [x for x in lv if x in present for _ in PLACES],
-                "place": [p for x in lv if x in present for p in PLACES],
+                "level": [x for x in lv if x in present for _ in PLACES_OF_DEATH],
+                "place": [p for x in lv if x in present for p in PLACES_OF_DEATH],
             },
             schema={"level": pl.String, "place": pl.String},
         )
@@ -1284,7 +1300,7 @@ def _distribution(
         if unknown_place == "not_home":
             # unknown places are in the home-death denominators: report them as a row
             unk = (
-                sub.filter(pl.col("place_of_death") == _UNKNOWN)
+                sub.filter(pl.col("place_of_death") == UNKNOWN_PLACE)
                 .with_columns(_level=pl.lit("all") if exposure == "all" else pl.col(exposure))
                 .filter(pl.col("_level").is_not_null())
                 .group_by("_level")
@@ -1295,7 +1311,9 @@ def _distribution(
                 tab.select("level")
                 .unique(maintain_order=True)
                 .join(unk, on="level", how="left", maintain_order="left")
-                .with_columns(place=pl.lit(_UNKNOWN), n=pl.col("n").fill_null(0).cast(pl.Int64))
+                .with_columns(
+                    place=pl.lit(UNKNOWN_PLACE), n=pl.col("n").fill_null(0).cast(pl.Int64)
+                )
                 .select("level", "place", "n")
             )
             tab = (
@@ -1325,8 +1343,8 @@ def _empty_cells(sample: pl.DataFrame, col: str) -> list[tuple[str, list[str], i
         return []
     present = set(sample["place_of_death"].unique().to_list())
     # in the domain's order: unique() varies from run to run, and the notes name the places
-    places = [p for p in (*PLACES, _UNKNOWN) if p in present] + sorted(
-        present - {*PLACES, _UNKNOWN}
+    places = [p for p in (*PLACES_OF_DEATH, UNKNOWN_PLACE) if p in present] + sorted(
+        present - {*PLACES_OF_DEATH, UNKNOWN_PLACE}
     )
     cells = sample.group_by(pl.col(col).cast(pl.String).alias("lv")).agg(
         [(pl.col("place_of_death") == p).sum().alias(p) for p in places]
@@ -1402,10 +1420,8 @@ def _multinomial_rows(
     place_reference: str,
     model: str,
 ) -> pl.DataFrame:
-    prefix = f"{exposure}["
-    tab = fit.table.filter(pl.col("term").str.starts_with(prefix)).with_columns(
+    tab = fit.table.filter(pl.col("variable") == exposure).with_columns(
         exposure=pl.lit(exposure),
-        level=pl.col("term").str.slice(len(prefix)).str.strip_suffix("]"),
         reference=pl.lit(ref_level),
         place=pl.col("y_level"),
         place_reference=pl.lit(place_reference),

@@ -35,6 +35,7 @@ import polars as pl
 
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
+from paleval.codes.vocabulary import DIAGNOSIS_CLASSES, LEVEL_ORDER, SPC_UNITS
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection, Steps
 from paleval.disclosure.model import suppress_rows
 from paleval.plots import at_risk_table, curves, figure, forest, label, points, stacked_bars
@@ -63,16 +64,10 @@ PERIOD_WIDTH = 5
 """Calendar periods (``by="period"``): five-year bands from 2010 (2010-2014, 2015-2019, ...)."""
 
 _LEVEL_ORDER: dict[str, list[str]] = {
-    "education": [
-        "lower_secondary",
-        "upper_secondary_vocational",
-        "short_medium_higher",
-        "long_higher",
-        "unknown",
-    ],
-    "spc_unit": ["hospital", "hospice", "none"],
-    "cancer": ["cancer", "noncancer"],
-    "cohort": ["cancer", "noncancer"],
+    "education": [*LEVEL_ORDER["education"], "unknown"],
+    "spc_unit": list(SPC_UNITS),
+    "cancer": list(DIAGNOSIS_CLASSES),
+    "cohort": list(DIAGNOSIS_CLASSES),
 }
 """Display (and reference-first) order of known categorical variables; others sort."""
 
@@ -552,19 +547,21 @@ def _without_empty_levels(
 
 def _design(
     frame: pl.DataFrame, variables: Sequence[str], reference: Mapping[str, Any]
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+) -> tuple[pl.DataFrame, dict[str, str | None]]:
     """Covariates for the hazard models: categorical variables as Enums with the reference
-    level first (dummy-coded by the estimators as ``<variable><level>``), others numeric.
+    level first (dummy-coded by the estimators, one term ``variable[level]`` per other
+    level), others numeric.
 
-    Returns the design frame and, per model term, its variable, level and reference.
+    Returns the design frame and the reference level of each variable that gives a model
+    term (``None`` for a numeric variable; a categorical variable with one level gives none).
     """
     cols: list[pl.Series] = []
-    terms: list[dict[str, Any]] = []
+    refs: dict[str, str | None] = {}
     for v in variables:
         s = frame[v]
         if not _is_categorical(s):
             cols.append(s.cast(pl.Float64).alias(v))
-            terms.append({"term": v, "variable": v, "level": v, "reference": None})
+            refs[v] = None
             continue
         levels = _levels(s.cast(pl.String).unique().to_list(), v)
         ref = str(reference[v]) if v in reference else levels[0]
@@ -572,28 +569,33 @@ def _design(
             raise ValueError(f"reference level {ref!r} of {v!r} not among its levels {levels}")
         levels = [ref, *[lv for lv in levels if lv != ref]]
         cols.append(s.cast(pl.String).cast(pl.Enum(levels)).alias(v))
-        terms.extend(
-            {"term": f"{v}{lv}", "variable": v, "level": lv, "reference": ref} for lv in levels[1:]
-        )
-    return pl.DataFrame(cols), terms
+        if len(levels) > 1:
+            refs[v] = ref
+    return pl.DataFrame(cols), refs
 
 
 def _hr_table(
     model: Any,
     name: str,
-    terms: list[dict[str, Any]],
+    refs: Mapping[str, str | None],
     frame: pl.DataFrame,
     design: pl.DataFrame,
     events: np.ndarray,
 ) -> pl.DataFrame:
-    """Tidy HR table of a fitted hazard model, with persons and events per level."""
+    """Tidy HR table of a fitted hazard model, with persons and events per level.
+
+    ``term``, ``variable`` and ``level`` come from the model's table; a numeric variable's
+    ``level`` is the variable itself and its ``reference`` null."""
     tab = model.table
-    meta = pl.DataFrame(
-        terms, schema={k: pl.String for k in ("term", "variable", "level", "reference")}
+    meta = tab.select(
+        "term",
+        "variable",
+        level=pl.coalesce("level", "variable"),
+        reference=pl.col("variable").replace_strict(refs, return_dtype=pl.String),
     )
     n_level, ev_level = [], []
     is_event = pl.Series(events == 1)
-    for t in terms:
+    for t in meta.iter_rows(named=True):
         if t["reference"] is None:
             n_level.append(frame.height)
             ev_level.append(int(is_event.sum()))
@@ -782,8 +784,8 @@ def _hazard_models(
 ) -> None:
     """Fine-Gray (censoring distributions per ``cengroup``) and cause-specific Cox models."""
     mframe = _without_empty_levels(frame, mvars, outcome, notes)
-    design, terms = _design(mframe, mvars, reference)
-    if not terms:
+    design, refs = _design(mframe, mvars, reference)
+    if not refs:
         notes.append("no model terms with more than one level: no hazard models")
         return
     mt = mframe["time"].cast(pl.Float64).to_numpy()
@@ -795,7 +797,7 @@ def _hazard_models(
     for name, mod in (("fine_gray", fg), ("cause_specific", cs)):
         if not mod.converged:
             notes.append(f"{name} model did not converge")
-        tables[name] = _hr_table(mod, name, terms, mframe, design, me)
+        tables[name] = _hr_table(mod, name, refs, mframe, design, me)
 
 
 def time_to_referral(
@@ -891,7 +893,7 @@ def time_to_referral(
     >>> list(res.tables)
     ['cif', 'at_times', 'cif_period', 'gray_test', 'fine_gray', 'cause_specific']
     >>> res.tables["fine_gray"]["term"].to_list()
-    ['sex2', 'period2015-2019', 'period2020-2024']
+    ['sex[2]', 'period[2015-2019]', 'period[2020-2024]']
     >>> res.models["fine_gray"].n_cengroups
     3
     """

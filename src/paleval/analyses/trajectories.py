@@ -22,6 +22,7 @@ from scipy.stats import norm
 
 from paleval.analyses._common import as_frame, share_table
 from paleval.analyses.result import AnalysisResult
+from paleval.codes.vocabulary import UNKNOWN_PLACE
 from paleval.cohort.trajectories import CARE_MEASURES
 from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import PALETTE, figure, label, style, suppressed_note, trend
@@ -51,7 +52,7 @@ def _indicator_expr(name: str, days: int) -> pl.Expr:
     if name == "death_in_hospital":
         place = pl.col(col)
         return (
-            pl.when(place.is_null() | (place == "unknown"))
+            pl.when(place.is_null() | (place == UNKNOWN_PLACE))
             .then(None)
             .otherwise(place == "hospital")
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where it is used: `paleval.codes.vocabulary` stays light
+    import polars as pl
 
 __all__ = ["available_code_lists", "code_values", "coverage_table", "covered_from", "load_codes"]
 
@@ -30,6 +32,8 @@ def available_code_lists() -> list[str]:
 
 @cache
 def _read(name: str) -> pl.DataFrame:
+    import polars as pl
+
     folder = resources.files("paleval.codes") / "data"
     path = folder / f"{name}.csv"
     if not path.is_file():
@@ -48,6 +52,7 @@ def load_codes(name: str) -> pl.DataFrame:
 
     Examples
     --------
+    >>> import polars as pl
     >>> groups = load_codes("diagnosis_groups")
     >>> groups.filter(pl.col("icd10_prefix") == "J44")["group"].item()
     'respiratory'
@@ -95,10 +100,13 @@ def coverage_table() -> pl.DataFrame:
 
     Examples
     --------
+    >>> import polars as pl
     >>> t = coverage_table()
     >>> t.filter(pl.col("action") == "unknown").select("register", "period", "REG", "start").row(0)
     ('sssy', 'out_of_hours', '84', datetime.date(2014, 1, 1))
     """
+    import polars as pl
+
     t = load_codes("coverage").with_columns(pl.col("start", "end").str.to_date("%Y-%m-%d"))
     bad = t.filter(
         ~pl.col("action").is_in(list(COVERAGE_ACTIONS))
@@ -124,6 +132,8 @@ def covered_from(register: str, period: str | None = None) -> dt.date | None:
     >>> covered_from("sssy", "out_of_hours") is None
     True
     """
+    import polars as pl
+
     t = coverage_table().filter(
         (pl.col("register") == register)
         & pl.col("start").is_null()

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from paleval.codes import covered_from, load_codes
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 from paleval.cohort._common import (
     NURSING_HOME_REGISTER,
     as_date,
@@ -116,8 +117,8 @@ class Cohort:
 def decedent_cohort(
     registers: Mapping[str, pl.LazyFrame],
     *,
-    start: str | dt.date = "2010-01-01",
-    end: str | dt.date = "2024-12-31",
+    start: str | dt.date = DEFAULT_START,
+    end: str | dt.date = DEFAULT_END,
     min_age: int = 18,
     education_map: str = "education_hfaudd",
     income_lag: int = INCOME_LAG_YEARS,

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import warnings
+from typing import Any
 
 import polars as pl
 
 from paleval.codes import load_codes
+from paleval.codes.vocabulary import AGE_BREAKS, AGE_BREAKS_80PLUS, AGE_GROUPS
 
 __all__ = [
     "AGE_BREAKS",
     "AGE_BREAKS_80PLUS",
-    "AGE_LABELS",
     "age_group",
     "age_labels",
     "icd10_clean",
@@ -19,18 +21,23 @@ __all__ = [
     "years_between",
 ]
 
-AGE_BREAKS = (50, 60, 70, 80, 90)
-"""Lower bounds of the age groups after the first (18-49); the last group is open."""
-AGE_LABELS = ("18-49", "50-59", "60-69", "70-79", "80-89", "90+")
-"""Labels of :func:`age_group` with the default ``breaks``, youngest first.
+# AGE_BREAKS (the default breaks: 18-49, 50-59, ..., 80-89, 90+) and AGE_BREAKS_80PLUS (the
+# former open 80+ band) are defined in paleval.codes.vocabulary, with the labels AGE_GROUPS.
+_MOVED: dict[str, tuple[str, Any]] = {"AGE_LABELS": ("AGE_GROUPS", AGE_GROUPS)}
 
-80-89 and 90+ are separate (issue 13): about half of all Danish decedents are 80 or older, so a
-single open 80+ band lumps together very different end-of-life populations (e.g. nursing-home
-residence and dementia rise steeply after 90). ``age_group(..., breaks=AGE_BREAKS_80PLUS)``
-gives the former 80+ band (as in Adsersen et al., BMC Palliat Care 2017, where 80+ is the
-reference)."""
-AGE_BREAKS_80PLUS = (50, 60, 70, 80)
-"""The former bands with an open 80+ group (for comparison with published tables)."""
+
+def __getattr__(name: str) -> Any:
+    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
+    one release)."""
+    if name in _MOVED:
+        new, value = _MOVED[name]
+        warnings.warn(
+            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def years_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 from paleval.cohort._common import as_date, require_registers
 from paleval.cohort.decedents import (
     NURSING_HOME_REGISTER,
@@ -64,8 +65,8 @@ MIGRATION_CODES = {"I": "immigration", "U": "emigration"}
 def incident_cancer_cohort(
     registers: Mapping[str, pl.LazyFrame],
     *,
-    start: str | dt.date = "2010-01-01",
-    end: str | dt.date = "2024-12-31",
+    start: str | dt.date = DEFAULT_START,
+    end: str | dt.date = DEFAULT_END,
     followup_end: str | dt.date | None = None,
     min_age: int = 18,
     education_map: str = "education_hfaudd",
@@ -477,8 +478,8 @@ def incident_noncancer_cohort(
     *,
     contacts: pl.LazyFrame | None = None,
     groups: list[str] | None = None,
-    start: str | dt.date = "2010-01-01",
-    end: str | dt.date = "2024-12-31",
+    start: str | dt.date = DEFAULT_START,
+    end: str | dt.date = DEFAULT_END,
     followup_end: str | dt.date | None = None,
     min_age: int = 18,
     education_map: str = "education_hfaudd",

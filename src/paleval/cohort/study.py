@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 from paleval.cohort._common import as_date, require_registers
 from paleval.cohort.comorbidity import add_charlson
 from paleval.cohort.decedents import (
@@ -69,8 +70,8 @@ def end_of_life_cohort(
     contacts: pl.LazyFrame,
     diagnoses: pl.LazyFrame | None = None,
     *,
-    start: str | dt.date = "2010-01-01",
-    end: str | dt.date = "2024-12-31",
+    start: str | dt.date = DEFAULT_START,
+    end: str | dt.date = DEFAULT_END,
     min_age: int = 18,
     income_lag: int = INCOME_LAG_YEARS,
     gp_offset_days: int = 0,

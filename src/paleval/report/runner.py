@@ -37,6 +37,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
+
 __all__ = [
     "REPORT_MARKER",
     "NotebookFailure",
@@ -618,8 +620,8 @@ def run_report(
     *,
     data_dir: str | Path | None = None,
     preset: str = "small",
-    start: str = "2010-01-01",
-    end: str = "2024-12-31",
+    start: str = DEFAULT_START,
+    end: str = DEFAULT_END,
     lang: str = "en",
     threshold: int = 5,
     rounding: int | None = None,

@@ -22,6 +22,8 @@ from typing import Any
 
 import polars as pl
 
+from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
+
 __all__ = [
     "StudyData",
     "StudyDataError",
@@ -364,8 +366,8 @@ def _build(
 def load_study(
     data_dir: str | Path,
     *,
-    start: str = "2010-01-01",
-    end: str = "2024-12-31",
+    start: str = DEFAULT_START,
+    end: str = DEFAULT_END,
     cache_dir: str | Path | None = None,
     gp_offset_days: int = 0,
     gp_before_final_admission: bool = False,

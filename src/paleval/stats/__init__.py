@@ -5,6 +5,7 @@ with ``.table``; reference values from R (survival, cmprsk, sandwich, nnet, stat
 geepack, nlme, lme4) are under ``tests/reference/``.
 """
 
+from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
 from paleval.stats.competing import (
     AalenJohansenResult,
     FineGrayResult,
@@ -29,7 +30,6 @@ from paleval.stats.lexis import age_band_labels, lexis_split, person_time_table
 from paleval.stats.mixed import MixedResult, mixed_logistic, mixed_poisson
 from paleval.stats.proportions import proportion_ci, risk_difference, risk_ratio
 from paleval.stats.regression import (
-    ConvergenceError,
     RegressionResult,
     glm,
     log_binomial,
@@ -64,8 +64,10 @@ __all__ = [
     "KaplanMeierResult",
     "MixedResult",
     "NegativeBinomialResult",
+    "NotEstimableError",
     "RegressionResult",
     "SegmentedRegressionResult",
+    "SeparationError",
     "SurvivalCurveResult",
     "aalen_johansen",
     "age_band_labels",

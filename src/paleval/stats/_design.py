@@ -1,7 +1,15 @@
 """The design matrix of paleval's regression models: checked columns, dropped incomplete rows,
 the outcome vector, case weights, dummy coding of categorical predictors against a reference
-level and a rank check. Used by :mod:`paleval.stats.regression` and
-:mod:`paleval.stats.inequality`; public names inside this private module, not paleval's API."""
+level and a rank check.
+
+The one dummy coder of :mod:`paleval.stats`: regression, GEE, negative binomial, mixed models
+(:func:`build_design`) and the Cox and Fine-Gray models (:func:`dummy_coding` through
+``_validate.covariate_matrix``) code String, Categorical and Enum columns the same way: levels
+in Enum order, otherwise sorted, the first (or the given ``reference``) as reference, one
+indicator term per other level named ``column[level]``. :func:`term_frame` gives each term
+its ``variable`` and ``level`` so that no caller parses the name back. Public names inside
+this private module, not paleval's API.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,12 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from paleval.stats._errors import NotEstimableError
+
 _CATEGORICAL = (pl.String, pl.Categorical, pl.Enum)
+
+INTERCEPT = "(Intercept)"
+"""The name of the intercept term (as R)."""
 
 OutcomeKind = Literal["binary", "nominal", "continuous", "count"]
 
@@ -38,10 +51,11 @@ class Coding:
     predictors: list[str]
     levels: dict[str, list[str]]  # categorical column -> [reference, other levels...]
     terms: list[str]
+    intercept: bool = True
 
     def dummy_mask(self) -> np.ndarray:
         """Boolean mask of the design columns that are dummy (indicator) terms."""
-        mask = [False]
+        mask = [False] if self.intercept else []
         for col in self.predictors:
             if col in self.levels:
                 mask += [True] * (len(self.levels[col]) - 1)
@@ -51,17 +65,32 @@ class Coding:
 
     def matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """The design matrix of ``frame`` (intercept first, then each predictor's columns)."""
-        exprs: list[pl.Expr] = [pl.repeat(1.0, pl.len()).alias("(Intercept)")]
+        exprs: list[pl.Expr] = []
+        if self.intercept:
+            exprs.append(pl.repeat(1.0, pl.len()).alias(INTERCEPT))
         for col in self.predictors:
             if col in self.levels:
                 s = pl.col(col).cast(pl.String)
                 exprs += [
-                    (s == lvl).cast(pl.Float64).alias(f"{col}[{lvl}]")
+                    (s == lvl).cast(pl.Float64).alias(term_name(col, lvl))
                     for lvl in self.levels[col][1:]
                 ]
             else:
                 exprs.append(pl.col(col).cast(pl.Float64).alias(col))
+        if not exprs:
+            return np.empty((frame.height, 0))
         return frame.select(exprs).to_numpy().astype(float)
+
+    def term_frame(self) -> pl.DataFrame:
+        """``term``, ``variable`` and ``level`` of each term (see :func:`term_frame`).
+
+        Examples
+        --------
+        >>> d = pl.DataFrame({"g": ["a", "b", "c"], "x": [1.0, 2.0, 3.0]})
+        >>> dummy_coding(d, ["g", "x"]).term_frame().rows()[1:]
+        [('g[b]', 'g', 'b'), ('g[c]', 'g', 'c'), ('x', 'x', None)]
+        """
+        return term_frame(self.terms, self.levels)
 
 
 @dataclass
@@ -127,7 +156,7 @@ def _binary_outcome(ys: pl.Series, outcome: str) -> np.ndarray:
     if bad:
         raise ValueError(f"outcome column {outcome!r}: {bad} row(s) are not 0 or 1")
     if np.all(y == 0) or np.all(y == 1):
-        raise ValueError(
+        raise NotEstimableError(
             f"outcome column {outcome!r}: all {y.size} analysed rows are {int(y[0])}; "
             "the model is not estimable"
         )
@@ -171,12 +200,89 @@ def _weight_values(clean: pl.DataFrame, weights: str | None) -> np.ndarray:
     return w
 
 
-def _coding(clean: pl.DataFrame, predictors: list[str], reference: Mapping[str, str]) -> Coding:
-    """Dummy coding of the categorical predictors, each against its reference level."""
+def term_name(variable: str, level: str) -> str:
+    """The name of the indicator term of ``level`` of a categorical ``variable``.
+
+    Examples
+    --------
+    >>> term_name("stage", "II")
+    'stage[II]'
+    """
+    return f"{variable}[{level}]"
+
+
+def term_frame(
+    terms: Sequence[str], levels: Mapping[str, Sequence[str]] | None = None
+) -> pl.DataFrame:
+    """``term``, ``variable`` and ``level`` of model terms, looked up (not parsed).
+
+    ``levels`` maps each coded variable to its levels; the term of a level (named by
+    :func:`term_name`) gets that variable and level. Any other term (the intercept, a numeric
+    covariate) is its own variable, with a null level.
+
+    Examples
+    --------
+    >>> term_frame(["(Intercept)", "sex[male]", "age"], {"sex": ["female", "male"]}).rows()
+    [('(Intercept)', '(Intercept)', None), ('sex[male]', 'sex', 'male'), ('age', 'age', None)]
+    """
+    lookup = {term_name(v, lv): (v, str(lv)) for v, lvs in (levels or {}).items() for lv in lvs}
+    pairs = [lookup.get(t, (t, None)) for t in terms]
+    return pl.DataFrame(
+        {
+            "term": list(terms),
+            "variable": [p[0] for p in pairs],
+            "level": [p[1] for p in pairs],
+        },
+        schema={"term": pl.String, "variable": pl.String, "level": pl.String},
+    )
+
+
+def with_term_columns(
+    table: pl.DataFrame, levels: Mapping[str, Sequence[str]] | None = None
+) -> pl.DataFrame:
+    """``table`` (with a ``term`` column) with ``variable`` and ``level`` right after ``term``.
+
+    Examples
+    --------
+    >>> t = pl.DataFrame({"term": ["(Intercept)", "g[b]"], "estimate": [0.5, 1.0]})
+    >>> with_term_columns(t, {"g": ["a", "b"]}).columns
+    ['term', 'variable', 'level', 'estimate']
+    """
+    parts = term_frame(table["term"].to_list(), levels).drop("term")
+    at = table.columns.index("term") + 1
+    cols = table.columns
+    return pl.concat([table, parts], how="horizontal").select(
+        *cols[:at], "variable", "level", *cols[at:]
+    )
+
+
+def dummy_coding(
+    frame: pl.DataFrame,
+    predictors: Sequence[str],
+    reference: Mapping[str, str] | None = None,
+    *,
+    intercept: bool = True,
+) -> Coding:
+    """The dummy coding of ``predictors`` in ``frame`` (no missing values): each String,
+    Categorical or Enum column against its reference level (``reference[column]``, else the
+    first of :func:`observed_levels`), one ``column[level]`` term per other level present;
+    numeric and Boolean columns enter as they are.
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"g": ["b", "a", "c"], "x": [1.0, 2.0, 3.0]})
+    >>> dummy_coding(d, ["g", "x"], {"g": "b"}).terms
+    ['(Intercept)', 'g[a]', 'g[c]', 'x']
+    >>> e = d.with_columns(pl.col("g").cast(pl.Enum(["c", "b", "a"])))
+    >>> dummy_coding(e, ["g"], intercept=False).terms
+    ['g[b]', 'g[a]']
+    """
+    predictors = list(predictors)
+    reference = dict(reference or {})
     levels: dict[str, list[str]] = {}
-    terms = ["(Intercept)"]
+    terms = [INTERCEPT] if intercept else []
     for col in predictors:
-        s = clean[col]
+        s = frame[col]
         if not is_categorical(s.dtype):
             if col in reference:
                 raise ValueError(f"reference given for numeric column {col!r}")
@@ -190,15 +296,15 @@ def _coding(clean: pl.DataFrame, predictors: list[str], reference: Mapping[str, 
             )
         lv = [ref, *[v for v in lv if v != ref]]
         levels[col] = lv
-        terms += [f"{col}[{v}]" for v in lv[1:]]
-    return Coding(predictors, levels, terms)
+        terms += [term_name(col, v) for v in lv[1:]]
+    return Coding(predictors, levels, terms, intercept)
 
 
 def _check_rank(X: np.ndarray, terms: list[str]) -> None:
     norms = np.sqrt((X**2).sum(axis=0))
     Xs = X / np.where(norms > 0, norms, 1.0)
     if np.any(norms == 0) or np.linalg.matrix_rank(Xs.T @ Xs, tol=1e-10) < X.shape[1]:
-        raise ValueError(
+        raise NotEstimableError(
             "design matrix is rank deficient (collinear predictors or a level/variable that "
             f"is constant in the analysis sample); terms: {terms}"
         )
@@ -236,7 +342,7 @@ def build_design(
     n_dropped = int(miss.sum())
     clean = frame.filter(~miss)
     if clean.height == 0:
-        raise ValueError("no rows left after dropping rows with missing values")
+        raise NotEstimableError("no rows left after dropping rows with missing values")
     ys = clean[outcome]
     y_levels: list[str] | None = None
     if outcome_kind == "binary":
@@ -248,7 +354,7 @@ def build_design(
     else:
         y = ys.cast(pl.Float64).to_numpy()
     w = _weight_values(clean, weights)
-    coding = _coding(clean, predictors, reference)
+    coding = dummy_coding(clean, predictors, reference)
     X = coding.matrix(clean)
     _check_rank(X, coding.terms)
     cl = None

@@ -5,6 +5,7 @@ the models are :mod:`paleval.stats.regression`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,23 +13,10 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from paleval.stats._design import term_frame
+from paleval.stats._errors import ConvergenceError
+
 WeightType = Literal["frequency", "prior"]
-
-
-class ConvergenceError(RuntimeError):
-    """Raised when an iterative model fit does not converge to a valid solution.
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> from paleval.stats import logistic
-    >>> d = pl.DataFrame({"y": [0, 0, 1, 1], "x": [1.0, 2.0, 3.0, 4.0]})  # separated
-    >>> try:
-    ...     logistic(d, "y", ["x"])
-    ... except ConvergenceError as exc:
-    ...     print("separation" in str(exc))
-    True
-    """
 
 
 @dataclass(frozen=True)
@@ -257,8 +245,9 @@ def sandwich(
 
 
 def coefficient_text(table: pl.DataFrame) -> str:
-    """A coefficient table as plain text for a result's ``summary()``: every row and column,
-    estimates to 4 decimals, p-values to 6.
+    """A coefficient table as plain text for a result's ``summary()``: every row and numeric
+    column, estimates to 4 decimals, p-values to 6 (``variable`` and ``level`` are left out:
+    the term names them).
 
     Examples
     --------
@@ -268,7 +257,9 @@ def coefficient_text(table: pl.DataFrame) -> str:
     │ x    ┆ 0.1235   ┆ 0.0455  │
     """
     tab = table.select(
-        "term", pl.exclude("term", "statistic", "p_value").round(4), pl.col("p_value").round(6)
+        "term",
+        pl.exclude("term", "variable", "level", "statistic", "p_value").round(4),
+        pl.col("p_value").round(6),
     )
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_width_chars=200):
         return str(tab)
@@ -279,10 +270,19 @@ def wald_table(
     coef: np.ndarray,
     vcov: np.ndarray,
     conf_level: float,
-) -> dict[str, np.ndarray | list[str]]:
-    """Columns of a tidy coefficient table: ``term, estimate, std_error, statistic, p_value,
+    levels: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, np.ndarray | list[str] | list[str | None]]:
+    """Columns of a tidy coefficient table: ``term, variable, level`` (looked up in ``levels``
+    by :func:`paleval.stats._design.term_frame`), ``estimate, std_error, statistic, p_value,
     conf_low, conf_high`` (Wald, normal quantiles, link scale) and ``ratio, ratio_low,
-    ratio_high`` (exponentiated), as a dict for ``polars.DataFrame``."""
+    ratio_high`` (exponentiated), as a dict for ``polars.DataFrame``.
+
+    Examples
+    --------
+    >>> cols = wald_table(["(Intercept)", "g[b]"], np.zeros(2), np.eye(2), 0.95, {"g": ["a", "b"]})
+    >>> cols["variable"], cols["level"]
+    (['(Intercept)', 'g'], [None, 'b'])
+    """
     from scipy import stats  # lazy: only the tables need it
 
     if not 0 < conf_level < 1:
@@ -291,9 +291,12 @@ def wald_table(
     se = np.sqrt(np.diag(vcov))
     stat = coef / se
     low, high = coef - z * se, coef + z * se
+    names = term_frame(terms, levels)
     with np.errstate(over="ignore"):
         return {
             "term": list(terms),
+            "variable": names["variable"].to_list(),
+            "level": names["level"].to_list(),
             "estimate": coef,
             "std_error": se,
             "statistic": stat,

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._design import Coding
 from paleval.stats._validate import (
     check_event,
     check_lengths,
@@ -153,7 +154,9 @@ def newton(
 
 def prepare_regression(
     time: Any, event: Any, covariates: Any, data: pl.DataFrame | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Coding]:
+    """Checked ``time``, ``event``, the covariate matrix and its coding (terms and the levels
+    of the dummy-coded columns)."""
     time = resolve_column(time, data, "time")
     event = resolve_column(event, data, "event")
     if (
@@ -170,5 +173,5 @@ def prepare_regression(
     t = check_time(time)
     e = check_event(event)
     n = check_lengths(time=t, event=e)
-    X, names = covariate_matrix(covariates, n)
-    return t, e, X, names
+    X, coding = covariate_matrix(covariates, n)
+    return t, e, X, coding

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from paleval.stats._design import Coding, dummy_coding, is_categorical
+
 __all__ = [
     "as_1d_array",
     "check_event",
@@ -156,22 +158,9 @@ def check_groups(group: Any, n: int, name: str = "group") -> np.ndarray | None:
     return g
 
 
-def _dummy_levels(s: pl.Series) -> list[str]:
-    """Levels of a categorical column: sorted (String) or category order (Categorical, Enum),
-    those present only; the first is the reference."""
-    if s.dtype == pl.String:
-        return sorted(s.unique().to_list())
-    if isinstance(s.dtype, pl.Enum):
-        return [v for v in s.dtype.categories.to_list() if v in set(s.to_list())]
-    present = set(s.cast(pl.String).to_list())
-    return [v for v in s.cat.get_categories().to_list() if v in present]
-
-
-def _frame_matrix(covariates: pl.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
-    """The columns of a covariate frame as a float matrix, categorical columns dummy coded
-    (terms ``columnlevel``)."""
-    cols: list[np.ndarray] = []
-    names: list[str] = []
+def _frame_matrix(covariates: pl.DataFrame, name: str) -> tuple[np.ndarray, Coding]:
+    """The columns of a covariate frame as a float matrix, categorical columns dummy coded by
+    :func:`paleval.stats._design.dummy_coding` (terms ``column[level]``, no intercept)."""
     for cname in covariates.columns:
         s = covariates.get_column(cname)
         if s.null_count() > 0:
@@ -179,39 +168,39 @@ def _frame_matrix(covariates: pl.DataFrame, name: str) -> tuple[np.ndarray, list
                 f"`{name}` column {cname!r} contains missing values: "
                 + _examples(s.is_null().to_numpy())
             )
-        if s.dtype in (pl.String, pl.Categorical) or isinstance(s.dtype, pl.Enum):
-            vals = s.cast(pl.String).to_numpy()
-            for lev in _dummy_levels(s)[1:]:
-                cols.append((vals == lev).astype(np.float64))
-                names.append(f"{cname}{lev}")
-        elif s.dtype == pl.Boolean or s.dtype.is_numeric():
-            cols.append(s.cast(pl.Float64).to_numpy())
-            names.append(cname)
-        else:
+        if not (is_categorical(s.dtype) or s.dtype == pl.Boolean or s.dtype.is_numeric()):
             raise ValueError(
                 f"`{name}` column {cname!r} has unsupported dtype {s.dtype}; "
                 "use numeric, boolean, String, Categorical or Enum columns"
             )
-    X = np.column_stack(cols) if cols else np.empty((covariates.height, 0))
-    return X, names
+    coding = dummy_coding(covariates, covariates.columns, intercept=False)
+    return coding.matrix(covariates), coding
 
 
 def covariate_matrix(
     covariates: Any, n: int, name: str = "covariates"
-) -> tuple[np.ndarray, list[str]]:
-    """Turn covariates into a float design matrix and term names.
+) -> tuple[np.ndarray, Coding]:
+    """Turn covariates into a float design matrix and its coding (terms, coded levels).
 
     Accepts a polars DataFrame (numeric / boolean columns; String, Categorical and Enum
-    columns are dummy-coded with the first level as reference - sorted order for
-    String, physical level order for Categorical/Enum), a 2-d numpy array or a
-    sequence of 1-d arrays. Missing values and non-finite values are rejected.
+    columns are dummy-coded by :func:`paleval.stats._design.dummy_coding`: the first level
+    as reference, category order for Enum, sorted otherwise; terms ``column[level]``), a 2-d
+    numpy array or a sequence of 1-d arrays (terms ``x1, x2, ...``). Missing values and
+    non-finite values are rejected.
+
+    Examples
+    --------
+    >>> d = pl.DataFrame({"stage": ["II", "I", "III"], "age": [60, 70, 80]})
+    >>> X, coding = covariate_matrix(d, 3)
+    >>> coding.terms, X.shape
+    (['stage[II]', 'stage[III]', 'age'], (3, 3))
     """
     if covariates is None:
         raise ValueError(f"`{name}` must be given")
     if isinstance(covariates, pl.Series):
         covariates = covariates.to_frame()
     if isinstance(covariates, pl.DataFrame):
-        X, names = _frame_matrix(covariates, name)
+        X, coding = _frame_matrix(covariates, name)
     else:
         X = np.asarray(covariates, dtype=np.float64)
         if X.ndim == 1:
@@ -219,6 +208,7 @@ def covariate_matrix(
         if X.ndim != 2:
             raise ValueError(f"`{name}` must be 2-dimensional, got shape {X.shape}")
         names = [f"x{j + 1}" for j in range(X.shape[1])]
+        coding = Coding(names, {}, names, intercept=False)
     if X.shape[0] != n:
         raise ValueError(f"`{name}` has {X.shape[0]} rows but `time` has {n}")
     if X.shape[1] == 0:
@@ -226,7 +216,7 @@ def covariate_matrix(
     bad = ~np.isfinite(X).all(axis=1)
     if bad.any():
         raise ValueError(f"`{name}` contains NaN or infinite values: " + _examples(bad))
-    return np.ascontiguousarray(X, dtype=np.float64), names
+    return np.ascontiguousarray(X, dtype=np.float64), coding
 
 
 def as_counts(x: Any, name: str) -> np.ndarray:

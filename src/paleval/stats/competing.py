@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._survival_core import (
     confint,
     distinct,
@@ -447,8 +448,8 @@ class FineGrayResult(HazardRegressionResult):
     >>> t = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
     >>> e = [1, 2, 1, 0, 1, 2, 1, 0, 1, 2]
     >>> x = [[0], [1], [1], [0], [1], [0], [0], [1], [1], [0]]
-    >>> fine_gray(t, e, x).table.columns[:2]
-    ['term', 'estimate']
+    >>> fine_gray(t, e, x).table.columns[:4]
+    ['term', 'variable', 'level', 'estimate']
     """
 
     cause: int = 1
@@ -717,13 +718,13 @@ def fine_gray(
     >>> fine_gray(t, e, x, cengroup=period).n_cengroups
     2
     """
-    t, e, X, names = prepare_regression(time, event, covariates, data)
+    t, e, X, coding = prepare_regression(time, event, covariates, data)
     group, n_groups = _censoring_groups(cengroup, data, t.size)
     if not isinstance(cause, int | np.integer) or cause < 1:
         raise ValueError(f"`cause` must be a positive integer code, got {cause!r}")
     n_ev = int((e == cause).sum())
     if n_ev == 0:
-        raise ValueError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
+        raise NotEstimableError(f"no events of cause {cause}: the Fine-Gray model is not estimable")
     fg = _FGData(t, e, X, int(cause), group)
     p = X.shape[1]
     beta, cur, converged, it = newton(fg.evaluate, p, max_iter=max_iter, tol=tol)
@@ -731,7 +732,8 @@ def fine_gray(
     vcov_naive = np.linalg.inv(cur["info"])
     vcov = fg.crr_variance(beta, cur["info"])
     return FineGrayResult(
-        terms=names,
+        terms=coding.terms,
+        term_levels=coding.levels,
         params=beta,
         vcov=vcov,
         n=t.size,

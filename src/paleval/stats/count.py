@@ -265,7 +265,7 @@ def negative_binomial(
     vcov = fit.bread
     ll = nb_loglik(y, fit.mu, theta, w)
     return NegativeBinomialResult(
-        table=pl.DataFrame(wald_table(terms, fit.coef, vcov, conf_level)),
+        table=pl.DataFrame(wald_table(terms, fit.coef, vcov, conf_level, design.coding.levels)),
         outcome=outcome,
         terms=terms,
         params=fit.coef,

@@ -38,6 +38,8 @@ import numpy as np
 import polars as pl
 from scipy import sparse, stats
 
+from paleval.stats._errors import NotEstimableError
+
 __all__ = ["DidResult", "did_group_time"]
 
 ControlGroup = Literal["never", "not_yet"]
@@ -193,7 +195,7 @@ def _panel(
     dropped["treated_at_start"] = long.filter(early)[unit].n_unique()
     long = long.filter(~early).sort(unit, time)
     if long.height == 0:
-        raise ValueError("no complete units left (every unit lacks a period or an outcome)")
+        raise NotEstimableError("no complete units left (every unit lacks a period or an outcome)")
     n = long.height // times.size
     Y = long[outcome].cast(pl.Float64).to_numpy().reshape(n, times.size)
     firsts = long.gather_every(times.size)

@@ -55,6 +55,7 @@ import polars as pl
 from scipy import optimize, sparse
 
 from paleval.stats._design import build_design, offset_values
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._glm import ConvergenceError, Family, coefficient_text, irls, wald_table
 
 __all__ = ["GEEResult", "gee"]
@@ -202,7 +203,7 @@ def _alpha_exchangeable(cl: _Clusters, r: np.ndarray, phi: float) -> float:
     s2 = cl.sums((r**2)[:, None])[:, 0]
     pairs = float(np.sum(cl.sizes * (cl.sizes - 1)) / 2)
     if pairs == 0:
-        raise ValueError("no cluster has two or more rows: the correlation is not estimable")
+        raise NotEstimableError("no cluster has two or more rows: the correlation is not estimable")
     return float(np.sum(s**2 - s2) / 2 / phi / pairs)
 
 
@@ -234,7 +235,7 @@ def _lag_sums(cl: _Clusters, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _alpha_ar1(cl: _Clusters, r: np.ndarray, phi: float, start: float) -> float:
     s, n = _lag_sums(cl, r / np.sqrt(phi))
     if n.sum() == 0:
-        raise ValueError("no cluster has two or more rows: the correlation is not estimable")
+        raise NotEstimableError("no cluster has two or more rows: the correlation is not estimable")
     d = np.arange(1, s.size + 1, dtype=float)
     keep = n > 0
     s, n, d = s[keep], n[keep], d[keep]
@@ -411,7 +412,7 @@ def gee(
     vcov, naive = _covariances(X, y, offv, fam, cl, corstr, alpha, phi, beta)
     terms = design.coding.terms
     return GEEResult(
-        table=pl.DataFrame(wald_table(terms, beta, vcov, conf_level)),
+        table=pl.DataFrame(wald_table(terms, beta, vcov, conf_level, design.coding.levels)),
         outcome=outcome,
         family=family,
         corstr=corstr,

@@ -36,6 +36,7 @@ import polars as pl
 from scipy import stats
 
 from paleval.stats._design import missing_mask
+from paleval.stats._errors import NotEstimableError
 from paleval.stats.regression import glm
 
 __all__ = [
@@ -161,10 +162,10 @@ def _prepare(
     n_dropped = int(miss.sum())
     frame = frame.filter(~miss)
     if frame.height == 0:
-        raise ValueError("no rows left after dropping rows with missing values")
+        raise NotEstimableError("no rows left after dropping rows with missing values")
     levels = _ses_order(frame[ses], order, ses)
     if len(levels) < 2:
-        raise ValueError(f"column {ses!r} has fewer than 2 categories")
+        raise NotEstimableError(f"column {ses!r} has fewer than 2 categories")
     rank = pl.col(ses).replace_strict(levels, list(range(len(levels))), return_dtype=pl.Int64)
     frame = frame.with_columns(rank.alias("_k"))
 
@@ -259,7 +260,7 @@ def _index(
     y = long.filter(pl.col(wcol) > 0)["_y"]
     if y.n_unique() < 2:
         what = f"{events!r}/{n!r}" if outcome is None else repr(outcome)
-        raise ValueError(
+        raise NotEstimableError(
             f"outcome {what}: all {y.len()} analysed rows are {int(y[0])}; "
             f"the {kind} is not estimable"
         )

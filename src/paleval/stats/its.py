@@ -68,6 +68,7 @@ import polars as pl
 from scipy import optimize
 
 from paleval.stats._design import offset_values
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._glm import Family, coefficient_text, irls, wald_table
 from paleval.stats.count import fit_negbin
 
@@ -560,7 +561,7 @@ def segmented_regression(
     extra = {c: frame[c].cast(pl.Float64).to_numpy() for c in covariates}
     X, terms, is_effect = _design(t, s, P, index, seasonality, extra)
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise ValueError(f"the design is rank deficient; terms: {terms}")
+        raise NotEstimableError(f"the design is rank deficient; terms: {terms}")
     y = frame[outcome].cast(pl.Float64).to_numpy()
     off, _ = offset_values(frame, offset, exposure)
     if off is not None and family == "gaussian":
@@ -580,7 +581,9 @@ def segmented_regression(
         }
     )
     return SegmentedRegressionResult(
-        table=pl.DataFrame(wald_table(terms, coef, vcov, conf_level)),
+        table=pl.DataFrame(
+            wald_table(terms, coef, vcov, conf_level, {"level": list(index), "slope": list(index)})
+        ),
         series=series,
         outcome=outcome,
         family=family,

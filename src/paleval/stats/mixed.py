@@ -47,7 +47,8 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats._design import build_design, missing_mask
+from paleval.stats._design import Coding, build_design, missing_mask
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._glm import ConvergenceError, Family, irls
 from paleval.stats._mixed_core import MixedData, MixedFamily, fit_mixed, profile_interval
 
@@ -245,13 +246,16 @@ def _intervals(
     )
 
 
-def _fixed_table(terms: list[str], coef: np.ndarray, vcov: np.ndarray, z: float) -> pl.DataFrame:
+def _fixed_table(coding: Coding, coef: np.ndarray, vcov: np.ndarray, z: float) -> pl.DataFrame:
     se = np.sqrt(np.diag(vcov))
     stat = coef / se
     lo, hi = coef - z * se, coef + z * se
+    names = coding.term_frame()
     return pl.DataFrame(
         {
-            "term": terms,
+            "term": coding.terms,
+            "variable": names["variable"],
+            "level": names["level"],
             "estimate": coef,
             "std_error": se,
             "statistic": stat,
@@ -288,7 +292,7 @@ def _fit(
     extra = [c for c in (trials, offset_col) if c is not None]
     clean, n_dropped = _complete_rows(frame, [outcome, *covariates, group, *extra])
     if clean.height == 0:
-        raise ValueError("no rows left after dropping rows with missing values")
+        raise NotEstimableError("no rows left after dropping rows with missing values")
     kind = "binary" if (family == "binomial" and trials is None) else "count"
     design, _ = build_design(clean, outcome, covariates, group, None, reference, kind)
     y = design.y
@@ -339,7 +343,7 @@ def _fit(
     variance = _intervals(sigma, se_sigma, lo, hi, family == "binomial")
     groups = _group_table(md, fit, clean[group], zq, n)
     return MixedResult(
-        table=_fixed_table(design.coding.terms, fit.params[:p], vcov, zq),
+        table=_fixed_table(design.coding, fit.params[:p], vcov, zq),
         variance=variance,
         groups=groups,
         sigma=sigma,

@@ -67,8 +67,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from paleval.stats._design import Design, OutcomeKind, build_design
-from paleval.stats._glm import ConvergenceError, Family, WeightType, irls, sandwich
+from paleval.stats._design import Design, OutcomeKind, build_design, with_term_columns
+from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
+from paleval.stats._glm import Family, WeightType, irls, sandwich
 
 __all__ = [
     "ConvergenceError",
@@ -270,6 +271,7 @@ def _table(
     conf_level: float,
     n_term: np.ndarray,
     e_term: np.ndarray,
+    levels: Mapping[str, Sequence[str]],
     extra: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     if not 0 < conf_level < 1:
@@ -293,7 +295,7 @@ def _table(
         n=n_term,
         events=e_term,
     )
-    return pl.DataFrame(cols)
+    return with_term_columns(pl.DataFrame(cols), levels)
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,7 @@ def _fit_binary(
     if (family.name == "binomial" and np.any((fit.mu < eps) | (fit.mu > 1 - eps))) or (
         family.name == "poisson" and np.any(fit.mu < eps)
     ):
-        raise ConvergenceError(
+        raise SeparationError(
             f"{model}: fitted values numerically 0 or 1 (complete or quasi-complete "
             "separation, e.g. a level of a predictor with no events); estimates are not finite"
         )
@@ -358,7 +360,8 @@ def _fit_binary(
         vcov = fit.bread * fit.dispersion
         vcov_type = "model"
     n_term, e_term, n_all, e_all = _term_counts(design, y, weight_type)
-    tab = _table(design.coding.terms, fit.coef, vcov, conf_level, n_term, e_term)
+    coding = design.coding
+    tab = _table(coding.terms, fit.coef, vcov, conf_level, n_term, e_term, coding.levels)
 
     def nice(v: float) -> float | int:
         return int(v) if float(v).is_integer() else v
@@ -665,7 +668,7 @@ def glm(
 def _outcome_order(y_levels: list[str], outcome_reference: str | None, outcome: str) -> list[str]:
     """The outcome levels with the reference first."""
     if len(y_levels) < 2:
-        raise ValueError(f"outcome column {outcome!r} has fewer than 2 levels")
+        raise NotEstimableError(f"outcome column {outcome!r} has fewer than 2 levels")
     ref = y_levels[0] if outcome_reference is None else str(outcome_reference)
     if ref not in y_levels:
         raise ValueError(f"outcome_reference {ref!r} not found in {outcome!r} ({y_levels})")
@@ -715,7 +718,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
         try:
             step = np.linalg.solve(_mlogit_information(X, w, P), grad)
         except np.linalg.LinAlgError as exc:
-            raise ConvergenceError(
+            raise SeparationError(
                 "multinomial: singular information matrix (separation, e.g. an empty "
                 "outcome x predictor-level cell?)"
             ) from exc
@@ -730,7 +733,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
                 # under separation the likelihood flattens out towards its supremum while
                 # some coefficients grow without bound: step halving then finds no increase
                 if _diverging(X, beta, J, 10):
-                    raise ConvergenceError(
+                    raise SeparationError(
                         "multinomial: coefficients diverging (|beta| x SD > 10) and no step "
                         "improves the likelihood, probably separation"
                     )
@@ -745,7 +748,7 @@ def _mlogit_newton(X: np.ndarray, Y: np.ndarray, w: np.ndarray, tol: float, maxi
     # predictor (|beta| x SD > 30), so an uncentred covariate (e.g. calendar year) with its
     # large compensating intercept is not mistaken for it. The intercept is not judged.
     if _diverging(X, beta, J, 30):
-        raise ConvergenceError(
+        raise SeparationError(
             "multinomial: coefficients diverging (|beta| x SD > 30), probably separation"
         )
     return beta, P, ll, True, it
@@ -854,6 +857,7 @@ def multinomial(
         conf_level,
         np.concatenate(n_terms),
         np.concatenate(e_terms),
+        design.coding.levels,
         extra={"y_level": [lvl for lvl in order[1:] for _ in terms]},
     )
     n_all = float(np.sum(wn))

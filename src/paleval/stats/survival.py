@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 from scipy import stats as _sps
 
+from paleval.stats._design import term_frame
+from paleval.stats._errors import NotEstimableError
 from paleval.stats._survival_core import (
     confint,
     newton,
@@ -329,7 +331,7 @@ class HazardRegressionResult:
     Attributes
     ----------
     terms : list of str
-        Covariate names (dummy columns named ``<column><level>``).
+        Covariate names (dummy columns named ``column[level]``).
     params : numpy.ndarray
         Estimated log hazard ratios.
     vcov : numpy.ndarray
@@ -360,6 +362,7 @@ class HazardRegressionResult:
     conf_level: float = 0.95
     vcov_naive: np.ndarray | None = None
     _title: str = "Regression"
+    term_levels: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def std_errors(self) -> np.ndarray:
@@ -368,15 +371,20 @@ class HazardRegressionResult:
 
     @property
     def table(self) -> pl.DataFrame:
-        """Tidy coefficient table (CI on the hazard-ratio scale)."""
+        """Tidy coefficient table: ``term``, ``variable``, ``level`` (null for a numeric
+        covariate), the log hazard ratio with its Wald test, and the hazard ratio with its CI
+        (on the hazard-ratio scale)."""
         se = self.std_errors
         with np.errstate(divide="ignore", invalid="ignore"):
             zstat = self.params / se
         p = 2 * _sps.norm.sf(np.abs(zstat))
         z = z_quantile(self.conf_level)
+        terms = term_frame(self.terms, self.term_levels)
         return pl.DataFrame(
             {
                 "term": self.terms,
+                "variable": terms["variable"],
+                "level": terms["level"],
                 "estimate": self.params,
                 "std_error": se,
                 "statistic": zstat,
@@ -443,7 +451,7 @@ class CoxResult(HazardRegressionResult):
     --------
     >>> res = cox([1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 1, 0], [[0], [1], [0], [1], [0], [1]])
     >>> res.table.columns[:4]
-    ['term', 'estimate', 'std_error', 'statistic']
+    ['term', 'variable', 'level', 'estimate']
     """
 
     ties: str = "efron"
@@ -599,8 +607,10 @@ def cox(
         :func:`paleval.stats.competing.cause_specific_cox`.
     covariates : polars.DataFrame, 2-d array or list of column names in ``data``
         Numeric/boolean columns are used as is; String, Categorical and Enum
-        columns are dummy-coded with the first level (sorted order for String) as
-        reference, named ``<column><level>`` like R's ``model.matrix``.
+        columns are dummy-coded with the first level (category order for Enum,
+        sorted otherwise) as reference, one term ``column[level]`` per other level
+        (the coder of the regression models; R's ``model.matrix`` writes
+        ``columnlevel``).
     data : polars.DataFrame, optional
         Frame for column-name arguments.
     ties : {"efron", "breslow"}
@@ -640,7 +650,7 @@ def cox(
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"`ties` must be 'efron' or 'breslow', got {ties!r}")
-    t, e, X, names = prepare_regression(time, event, covariates, data)
+    t, e, X, coding = prepare_regression(time, event, covariates, data)
     if (e > 1).any():
         raise ValueError(
             "`event` must be 0/1 for cox(); for competing causes use cause_specific_cox()"
@@ -649,7 +659,7 @@ def cox(
     strata = check_groups(resolve_column(strata, data, "strata"), n, "strata")
     cluster = check_groups(resolve_column(cluster, data, "cluster"), n, "cluster")
     if e.sum() == 0:
-        raise ValueError("`event` has no events: the Cox model is not estimable")
+        raise NotEstimableError("`event` has no events: the Cox model is not estimable")
     cd = _CoxData(t, e, X - X.mean(axis=0), strata, ties)
     p = X.shape[1]
     beta, cur, converged, it = newton(cd.evaluate, p, max_iter=max_iter, tol=tol)
@@ -666,7 +676,8 @@ def cox(
             dfb = agg
         vcov = dfb.T @ dfb
     return CoxResult(
-        terms=names,
+        terms=coding.terms,
+        term_levels=coding.levels,
         params=beta,
         vcov=vcov,
         n=n,
