@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
@@ -328,7 +328,21 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     ok = isinstance(doc, dict) and doc.get("paleval_report") == 1
-    return doc if ok and isinstance(doc.get("entries"), dict) else None
+    if not (ok and isinstance(doc.get("entries"), dict)):
+        return None
+    # a marker may only list paths inside its own folder, as _inventory writes them: relative,
+    # normalised, no "..", no backslash (a crafted or corrupt marker is not paleval's)
+    for rel in doc["entries"]:
+        parts = PurePosixPath(rel).parts if isinstance(rel, str) else ()
+        if (
+            not parts
+            or PurePosixPath(rel).is_absolute()
+            or "\\" in rel
+            or ".." in parts
+            or PurePosixPath(*parts).as_posix() != rel
+        ):
+            return None
+    return doc
 
 
 def _not_ours(folder: Path) -> list[str]:
@@ -419,7 +433,10 @@ def _remove_own(folder: Path, entries: dict[str, dict[str, Any]]) -> list[str]:
     """Delete what the marker of ``folder`` lists (and the marker), nothing else; returns what
     could not be removed."""
     left = []
+    present = _inventory(folder)  # only what is inside the folder now, links not followed
     for rel in sorted(entries, key=lambda k: k.count("/"), reverse=True):
+        if rel not in present:
+            continue
         p = folder / rel
         try:
             if entries[rel]["type"] == "dir":
