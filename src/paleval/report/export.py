@@ -40,6 +40,7 @@ def write_definitions(result: AnalysisResult, path: str | Path) -> Path:
     Examples
     --------
     >>> import json, tempfile
+    >>> import polars as pl
     >>> from paleval.analyses import AnalysisResult
     >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"n": [5]})}, 5, params={"offset": 14})
     >>> p = write_definitions(r, Path(tempfile.mkdtemp()) / "demo.json")
@@ -89,6 +90,7 @@ def export(
     Examples
     --------
     >>> import tempfile
+    >>> import polars as pl
     >>> from paleval.analyses import AnalysisResult
     >>> r = AnalysisResult("demo", {"main": pl.DataFrame({"g": ["a", "b"], "n": [3, 40]})}, 43,
     ...                    margins={"main": []})
