@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import datetime as dt
 import hashlib
 import json
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Callable, Sequence
@@ -237,6 +239,9 @@ def _detect_separator(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+_SEP_HINT = re.compile(r"^\ufeff?sep=(.)\s*$")
+"""Excel's separator line (``sep=;``) before the header."""
+
 _ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
 
 
@@ -265,12 +270,24 @@ def _scan_csv(
             tmp.replace(source)
     with path.open(encoding="utf-8-sig" if enc.startswith("utf-8") else enc, newline="") as fh:
         header = fh.readline()
+        hint = _SEP_HINT.match(header.strip("\r\n"))
+        if hint:  # Excel's "sep=;" first line: the separator, then the header
+            header = fh.readline()
     if not header.strip():
         raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
-    sep = _detect_separator(header)
+    sep = hint.group(1) if hint else _detect_separator(header)
+    names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([header], delimiter=sep))]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise RegisterLoadError(
+            f.register, f.name, ", ".join(twice),
+            f"column name(s) {twice} appear more than once in the header: which column holds "
+            "the values is unknown",
+        )  # fmt: skip
     return pl.scan_csv(
         source,
         separator=sep,
+        skip_rows=1 if hint else 0,
         infer_schema=False,
         encoding="utf8",
         with_column_names=lambda cols: [c.strip().lstrip("\ufeff") for c in cols],
@@ -522,8 +539,26 @@ def scan_raw(
         raise RegisterLoadError(
             f.register, f.name, None, f"cannot read the {f.format} file: {first_line(exc)}"
         ) from None
+    lf = _plain_types(lf, f)
     _check_date_columns(lf, f, two_digit_year_pivot)
     return lf
+
+
+def _plain_types(lf: pl.LazyFrame, f: RegisterFile) -> pl.LazyFrame:
+    """Categorical and enum columns (pandas ``category``, dictionary-typed parquet columns) as
+    text, so that they are parsed like text; a declared column stored as a nested type (a
+    list, array or struct per row) is refused: which element is the value is unknown."""
+    schema = lf.collect_schema()
+    m = match_columns(schema.names(), REGISTERS[f.register])
+    for name, rawname in m.mapping.items():
+        if schema[rawname].is_nested():
+            raise RegisterLoadError(
+                f.register, f.name, rawname,
+                f"stored as {schema[rawname]} (several values per row); expected one "
+                f"{REGISTERS[f.register].variable(name).dtype} value per row",
+            )  # fmt: skip
+    cats = [c for c, t in schema.items() if isinstance(t, (pl.Categorical, pl.Enum))]
+    return lf.with_columns(pl.col(cats).cast(pl.String)) if cats else lf
 
 
 def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
@@ -720,10 +755,9 @@ def conform(
     schema = raw.collect_schema()
     m = match_columns(schema.names(), reg)
     for name, hits in m.ambiguous.items():
-        if name not in m.mapping:
-            raise RegisterLoadError(
-                f.register, f.name, name, f"several columns match case-insensitively: {hits}"
-            )
+        raise RegisterLoadError(
+            f.register, f.name, name, f"several columns match case-insensitively: {hits}"
+        )  # even when one is spelled exactly: which one holds the values is unknown
     required_missing = [n for n in m.missing if not reg.variable(n).nullable]
     if required_missing:
         raise RegisterLoadError(

@@ -119,6 +119,7 @@ _SAS_COMPANIONS = {
     "sas7bcat": "SAS format catalogue (value labels), not data",
     "sas7bndx": "SAS index, not data",
 }
+_LOCK_FILE = "an Office lock file (~$name: the document is or was open), not data"
 _HIVE_YEAR = re.compile(r"^year=(\d{4})$", re.IGNORECASE)
 _PART_NAME = re.compile(r"^(?:part[-_]?)?(\d+)", re.IGNORECASE)
 
@@ -202,6 +203,8 @@ def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
     base, suffix = _split_name(p.name)
     if p.name.startswith("."):
         return _Entry(p, rel, None, None, None, "ignored", "hidden file")
+    if p.name.startswith("~$"):
+        return _Entry(p, rel, None, None, None, "ignored", _LOCK_FILE)
     hit = _match(base)
     owner = hit[0] if hit else folder_reg
     problem = _link_problem(p)
@@ -273,7 +276,9 @@ def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
         r = f"{rel}/{p.name}"
         _, suffix = _split_name(p.name)
         problem = _link_problem(p)
-        if p.name.startswith((".", "_")) or suffix == "crc":
+        if p.name.startswith("~$"):
+            out.append(_Entry(p, r, None, None, None, "ignored", _LOCK_FILE))
+        elif p.name.startswith((".", "_")) or suffix == "crc":
             out.append(_Entry(p, r, None, None, None, "ignored", "hidden or marker file"))
         elif problem:
             out.append(_Entry(p, r, key, year, None, "refused", problem))
