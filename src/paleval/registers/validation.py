@@ -257,6 +257,13 @@ RULES: tuple[Rule, ...] = (
         "the row kept (no category is formed from it).",
     ),
     Rule(
+        "count_below_minimum",
+        "null",
+        "bef",
+        "A count that cannot be zero is zero: a family of 0 persons (ANTPERSF counts the "
+        "person themself): the value is made null, the row kept (never 'not living alone').",
+    ),
+    Rule(
         "number_not_finite",
         "null",
         "sssy, lmdb, ind, faik",
