@@ -10,6 +10,7 @@ import polars as pl
 
 from paleval.registers.discovery import RegisterFile, RegisterLoadError
 from paleval.registers.normalise import (
+    LOCAL_TIME_ZONE,
     TWO_DIGIT_YEAR,
     number_date_kind,
     number_to_date,
@@ -142,10 +143,6 @@ def check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, 
                 f"numbers of two kinds in one date column: {n_days} SAS day numbers and "
                 f"{n_ymd} YYYYMMDD integers (e.g. {ex[0]}): ambiguous, convert the column",
             )  # fmt: skip
-
-
-LOCAL_TIME_ZONE = "Europe/Copenhagen"
-"""The time zone whose calendar day a time-zone-aware datetime column is read as."""
 
 
 def parse_date(
