@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from _badinputs import write_files
+from _badinputs import write_files, write_xport
 from paleval.registers import (
     RegisterLoadError,
     register_inventory,
@@ -517,3 +517,46 @@ def test_a_marker_listing_paths_outside_the_report_deletes_nothing_there(tmp_pat
         pass
     assert victim.read_text() == "mine"
     assert os.path.exists(victim)
+
+
+# --------------------------------------------------------------------------- SAS formats
+SAS_DATES = [D(2015, 1, 31), D(1999, 12, 31), D(2020, 2, 29)]
+
+
+@pytest.mark.parametrize("fmt", ["DATETIME20.", "DTDATE9."])
+def test_a_datetime_format_on_day_numbers_is_refused(fmt: str, tmp_path: Path) -> None:  # fix
+    """``format DODDATO datetime20.;`` on a date variable: the stored day numbers were read as
+    seconds, every date 1960-01-01 (in BEF's birth dates, where 1960-01-01 is a real day,
+    without any finding)."""
+    write_xport(tmp_path / "dod.xpt", SAS_DATES, fmt)
+    rep = validate(tmp_path, ["dod"], cache_dir=tmp_path / "cache")
+    assert rep.findings.filter(pl.col("rule") == "file_unreadable")["column"].to_list() == [
+        "DODDATO"
+    ]
+    with pytest.raises(RegisterLoadError, match=r"3 of 3 values are day numbers \(e\.g\. 20119"):
+        scan_register(tmp_path, "dod", cache_dir=tmp_path / "cache").collect()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "is_datetime"),
+    [("MINGUO10.", False), ("JULIAN7.", False), ("DDMMYYP10.", False), ("YYMMDDN8.", False),
+     ("B8601DN8.", True), ("DATEAMPM22.", True), ("NLDATM20.", True), ("DATETIME19.2", True)],
+)  # fmt: skip
+def test_more_sas_date_formats_read_exactly(fmt: str, is_datetime: bool, tmp_path: Path) -> None:
+    write_xport(tmp_path / "dod.xpt", SAS_DATES, fmt, datetime_values=is_datetime)
+    got = scan_register(tmp_path, "dod", cache_dir=tmp_path / "cache").collect()
+    assert got["DODDATO"].to_list() == SAS_DATES
+
+
+def test_one_datetime_early_on_1_january_1960_is_a_datetime(tmp_path: Path) -> None:
+    """A real datetime within the first hours of 1960 among others is not mistaken for days."""
+    import pandas as pd
+    import pyreadstat
+
+    secs = [5 * 3600.0] + [((d - D(1960, 1, 1)).days * 86_400.0) for d in SAS_DATES]
+    df = pd.DataFrame({"PNR": [f"{i:010d}" for i in range(4)], "DODDATO": secs})
+    pyreadstat.write_xport(
+        df, str(tmp_path / "dod.xpt"), table_name="DOD", variable_format={"DODDATO": "DATETIME20."}
+    )
+    got = scan_register(tmp_path, "dod", cache_dir=tmp_path / "cache").collect()
+    assert got["DODDATO"].to_list() == [D(1960, 1, 1), *SAS_DATES]

@@ -26,6 +26,7 @@ from paleval.registers.dates import check_number_dates, parse_date, sniff_text_d
 from paleval.registers.discovery import RegisterFile, RegisterLoadError
 from paleval.registers.model import REGISTERS
 from paleval.registers.normalise import (
+    SAS_EPOCH,
     sas_format_kind,
     sas_number_to_date,
 )
@@ -384,6 +385,44 @@ def _sas_expected_rows(f: RegisterFile, meta: Any) -> int | None:
     return _xport_expected_rows(f.path, widths)
 
 
+_SAS_DAY_MAX = 51_134  # 2099-12-31 as a SAS day number
+
+
+def _count_days_as_seconds(df: pl.DataFrame, meta: Any, acc: dict[str, list[int]]) -> None:
+    """Per datetime-formatted numeric column of a chunk: non-missing values, values that are
+    plausible SAS day numbers (non-zero, at most 2099-12-31 as days: as seconds, within the
+    first 14 hours of 1960) and one such value; accumulated in ``acc``."""
+    for c in df.columns:
+        if df.schema[c] == pl.String or meta.readstat_variable_types.get(c) == "string":
+            continue
+        if sas_format_kind(meta.original_variable_types.get(c)) != "datetime":
+            continue
+        x = df[c].cast(pl.Float64, strict=False)
+        x = x.filter(x.is_finite())
+        small = x.filter((x != 0) & (x.abs() <= _SAS_DAY_MAX))
+        got = acc.setdefault(c, [0, 0, 0])
+        got[0] += x.len()
+        got[1] += small.len()
+        if small.len() and not got[2]:
+            got[2] = int(small[0])
+
+
+def _refuse_days_as_seconds(f: RegisterFile, meta: Any, acc: dict[str, list[int]]) -> None:
+    """A datetime format on a column whose values are mostly day numbers (``format DODDATO
+    datetime20.;`` on a date variable): read as seconds every date would be 1 January 1960.
+    Refused when at least half of the non-missing values look like days."""
+    for c, (n, small, example) in acc.items():
+        if n and 2 * small >= n:
+            fmt = meta.original_variable_types.get(c)
+            day = SAS_EPOCH + dt.timedelta(days=example)
+            raise RegisterLoadError(
+                f.register, f.name, c,
+                f"the datetime format {fmt} holds seconds since 1960, but {small} of {n} values "
+                f"are day numbers (e.g. {example} = {day} as days, 1960-01-01 as seconds): a "
+                "date variable with a datetime format; correct the format",
+            )  # fmt: skip
+
+
 def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
     try:
         reader = _sas_reader(f.format)
@@ -409,14 +448,17 @@ def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
         chunks = pyreadstat.read_file_in_chunks(
             reader, str(f.path), chunksize=_CHUNK_ROWS, disable_datetime_conversion=True
         )
+        days: dict[str, list[int]] = {}  # datetime-formatted column -> [values, day-like, e.g.]
         for i, (chunk, meta) in enumerate(chunks):
             df = pl.from_pandas(chunk)
+            _count_days_as_seconds(df, meta, days)
             df = df.select(_sas_column(df, c, meta) for c in df.columns)
             df.write_parquet(folder / f"part-{i:05d}.parquet")
             n_parts += 1
             n_rows += df.height
         if n_parts == 0:
             raise RegisterLoadError(f.register, f.name, None, "the SAS file has no data")
+        _refuse_days_as_seconds(f, meta, days)
         try:
             expected = _sas_expected_rows(f, meta)
         except ValueError as exc:
