@@ -560,3 +560,50 @@ def test_one_datetime_early_on_1_january_1960_is_a_datetime(tmp_path: Path) -> N
     )
     got = scan_register(tmp_path, "dod", cache_dir=tmp_path / "cache").collect()
     assert got["DODDATO"].to_list() == [D(1960, 1, 1), *SAS_DATES]
+
+
+# --------------------------------------------------------------------------- not CSV text
+def _gzip(b: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(b)
+
+
+def _parquet_bytes(b: bytes) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    pl.read_csv(b, infer_schema_length=0).write_parquet(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b.decode().encode("utf-16-le"), "UTF-16 without a byte-order mark"),
+        (_gzip, "the file is a gzip-compressed file: unpack it"),
+        (lambda b: b"PK\x03\x04" + b"\x00" * 40, "a ZIP archive or an Excel .xlsx workbook"),
+        (_parquet_bytes, "the file is a parquet file: name it .parquet"),
+        (lambda b: b.replace(b"2020-06-01", b"2020\x0006-01"), "NUL bytes (the first at byte 27)"),
+    ],
+    ids=["utf16_no_bom", "gzip", "xlsx", "parquet", "nul"],
+)
+def test_a_csv_that_is_not_text_is_refused_with_what_it_is(
+    damage: object, message: str, tmp_path: Path
+) -> None:  # fix
+    """Before, these were read as text: a header of garbage (column_missing for every column,
+    with the bytes in the message) or, for NUL bytes, an unparseable date."""
+    d = _extract(tmp_path)
+    p = d / "dod" / "dod.csv"
+    p.write_bytes(damage(p.read_bytes()))  # type: ignore[operator]
+    assert _findings(d, ["dod"]) == {("file_unreadable", "dod", None): 1}
+    assert message in _messages(d, ["dod"])
+    with pytest.raises(RegisterLoadError, match=r"dod\.csv: "):
+        _load(d, "dod")
+
+
+def test_utf16_with_a_byte_order_mark_keeps_its_message(tmp_path: Path) -> None:
+    d = _extract(tmp_path)
+    p = d / "dod" / "dod.csv"
+    p.write_bytes(p.read_bytes().decode().encode("utf-16"))
+    assert _messages(d, ["dod"]) == "the file is UTF-16: save it as UTF-8"

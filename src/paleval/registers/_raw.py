@@ -111,10 +111,44 @@ class _TextScan:
     cp1252_undefined: bool = False
 
 
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file: unpack it"),
+    (b"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook: unpack it or export it as CSV"),
+    (b"BZh", "a bzip2-compressed file: unpack it"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file: unpack it"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file: unpack it"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: unpack it"),
+    (b"PAR1", "a parquet file: name it .parquet"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (or another Office file): export it as CSV"),
+    (b"HEADER RECORD*******LIBRARY HEADER", "a SAS transport file: name it .xpt"),
+)
+"""File signatures of formats delivered under a text name (``dod.csv`` that is gzip data)."""
+
+
+def _check_not_text(path: Path) -> None:
+    """:class:`ValueError` when a text file's first bytes show another format: a known file
+    signature (:data:`_MAGIC`), or NUL bytes (UTF-16 without a byte-order mark when they
+    alternate with text, else a binary file)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise ValueError(f"not CSV text: the file is {what}")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("the file is UTF-16: save it as UTF-8")
+    if b"\x00" in head:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) > len(head) // 4 and min(even, odd) == 0:
+            raise ValueError("the file is UTF-16 without a byte-order mark: save it as UTF-8")
+        at = head.index(b"\x00")
+        raise ValueError(f"not CSV text: NUL bytes (the first at byte {at}): a binary file")
+
+
 def _scan_text(path: Path) -> _TextScan:
     """One chunked pass over the bytes (4 MiB blocks, cut at line ends)."""
     out = _TextScan()
     carry = b""
+    _check_not_text(path)
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
