@@ -357,8 +357,33 @@ def test_pnr_stored_as_integers_is_zero_padded_and_counted(tmp_path: Path) -> No
     assert _load(d, "dod")["PNR"].to_list() == PNRS
 
 
-@pytest.mark.parametrize("pnr", [b"101501111", b"010150-1111", b"1.01502E+09"])
-def test_pnr_of_another_width_in_text_is_counted(pnr: bytes, tmp_path: Path) -> None:
+@pytest.mark.parametrize("pnr", [b"101501111", b"010150-1111", b"010150 1111"])
+def test_pnr_with_a_lost_zero_or_a_dash_is_normalised_and_counted(
+    pnr: bytes, tmp_path: Path
+) -> None:  # fix
+    """A PNR that lost its leading zero in a spreadsheet (9 digits) or is written DDMMYY-SSSS
+    was kept as it was (a code_width warning) and joined no other register: the person was
+    silently missing from every cohort. Now zero-padded / without the dash, and counted."""
+    d = _extract(tmp_path)
+    _edit(d, "dod/dod.csv", b"0101501111", pnr)
+    assert _findings(d, ["dod"]) == {("code_normalised", "dod", "PNR"): 1}
+    assert _load(d, "dod")["PNR"].to_list() == ["0101501111"]
+
+
+def test_a_normalised_pnr_joins_the_other_registers(tmp_path: Path) -> None:  # fix
+    """A death before birth written with a 9-digit PNR (0303703333 born 1970-03-03): found only
+    when the death joins the person's birth in BEF."""
+    d = _extract(tmp_path)
+    p = d / "dod" / "dod.csv"
+    p.write_bytes(p.read_bytes() + b"303703333,1969-05-01\n")
+    assert _findings(d, ["bef", "dod"]) == {
+        ("code_normalised", "dod", "PNR"): 1,
+        ("death_before_birth", "dod", "DODDATO"): 1,
+    }
+
+
+@pytest.mark.parametrize("pnr", [b"1.01502E+09", b"01015011112", b'"=""0101501111"""'])
+def test_pnr_of_another_shape_is_counted_as_it_is(pnr: bytes, tmp_path: Path) -> None:
     d = _extract(tmp_path)
     _edit(d, "dod/dod.csv", b"0101501111", pnr)
     assert _findings(d, ["dod"]) == {("code_width", "dod", "PNR"): 1}
@@ -607,3 +632,87 @@ def test_utf16_with_a_byte_order_mark_keeps_its_message(tmp_path: Path) -> None:
     p = d / "dod" / "dod.csv"
     p.write_bytes(p.read_bytes().decode().encode("utf-16"))
     assert _messages(d, ["dod"]) == "the file is UTF-16: save it as UTF-8"
+
+
+# --------------------------------------------------------------------------- short lines
+LPR_ROW3 = b"0303703333,R3,9101,011,01,0,1,2019-04-10,2019-04-12"
+
+
+@pytest.mark.parametrize(
+    ("tail", "lines"),
+    [
+        (
+            LPR_ROW3 + b"\n",
+            "fewer fields than the header's 11 (lines 4)",
+        ),  # no bed days, no diagnosis
+        (LPR_ROW3[:-3], "fewer fields than the header's 11 (lines 4)"),  # file cut in a date
+        (LPR_ROW3 + b",2,DC349,x\n", "more fields than the header's 11 (lines 4)"),
+    ],
+    ids=["short_line", "cut_in_a_field", "long_line"],
+)
+def test_a_line_with_another_number_of_fields_is_refused_with_its_line(
+    tail: bytes, lines: str, tmp_path: Path
+) -> None:  # fix (short lines)
+    """A line with fewer fields than the header was read with its last values empty: the
+    contact kept without bed days or diagnosis, no finding (the nullable columns hid it); a
+    file cut in a date gave a misleading "two-digit years" message."""
+    d = _extract(tmp_path)
+    p = d / "lpr_adm" / "lpr_adm2019.csv"
+    p.write_bytes(p.read_bytes() + tail)
+    assert _findings(d, ["lpr_adm"]) == {("file_unreadable", "lpr_adm", None): 1}
+    assert lines in _messages(d, ["lpr_adm"])
+    with pytest.raises(
+        RegisterLoadError, match=r"lpr_adm2019\.csv: cannot read the csv file: 1 line\(s\) have"
+    ):
+        _load(d, "lpr_adm")
+
+
+def test_quoted_separators_empty_fields_and_blank_lines_are_not_short_lines(
+    tmp_path: Path,
+) -> None:
+    d = _extract(tmp_path)
+    p = d / "lpr_adm" / "lpr_adm2019.csv"
+    row = b'0303703333,"R,3",9101,011,01,0,1,2019-04-10,,,\n\n'
+    p.write_bytes(p.read_bytes() + row)
+    # the quoted "R,3" is one field; the trailing empty fields are empty values; the blank
+    # line is a row of missing values (null_required), not a short line
+    assert _findings(d, ["lpr_adm"]) == {
+        ("null_required", "lpr_adm", c): 1 for c in ("PNR", "RECNUM", "D_INDDTO")
+    }
+    assert _load(d, "lpr_adm")["RECNUM"].to_list() == ["R1", "R2", "R,3"]
+
+
+# --------------------------------------------------------------------------- stale caches
+def test_a_replaced_sas_file_with_the_same_size_and_time_is_read_again(
+    tmp_path: Path,
+) -> None:  # fix
+    """The SAS file's converted copy was keyed by path, size and modification time: a corrected
+    delivery copied over it with ``cp -p`` (same size, time restored) returned the old dates."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "dod.xpt"
+    write_xport(path, SAS_DATES, "DATE9.")
+    st = path.stat()
+    cache = tmp_path / "cache"
+    assert scan_register(data, "dod", cache_dir=cache).collect()["DODDATO"].to_list() == SAS_DATES
+    fixed = [D(2016, 2, 1), D(2000, 1, 2), D(2021, 3, 1)]
+    write_xport(path, fixed, "DATE9.")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    assert scan_register(data, "dod", cache_dir=cache).collect()["DODDATO"].to_list() == fixed
+
+
+def test_a_replaced_latin1_csv_with_the_same_size_and_time_is_read_again(
+    tmp_path: Path,
+) -> None:  # fix
+    data = tmp_path / "data"
+    (data / "dod").mkdir(parents=True)
+    path = data / "dod" / "dod.csv"
+    path.write_bytes("PNR;DODDATO;BY\n0101501111;01JUN2020;Ærø\n".encode("latin-1"))
+    st = path.stat()
+    cache = tmp_path / "cache"
+    assert scan_register(data, "dod", cache_dir=cache).collect()["BY"].to_list() == ["Ærø"]
+    path.write_bytes("PNR;DODDATO;BY\n0101501111;02JUN2020;Æbø\n".encode("latin-1"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    got = scan_register(data, "dod", cache_dir=cache).collect()
+    assert got.rows() == [("0101501111", D(2020, 6, 2), "Æbø")]

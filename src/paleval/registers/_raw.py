@@ -88,9 +88,29 @@ def _cache_root(cache_dir: str | Path | None) -> Path:
     return Path(env) if env else Path(tempfile.gettempdir()) / "paleval-cache"
 
 
+_EDGE = 1 << 20
+
+
+def _content_digest(path: Path) -> str:
+    """SHA-256 of a file's first and last MiB (the whole file up to 2 MiB): with the size and
+    modification time, what tells one version of a file from another (a same-size edit whose
+    modification time was restored, ``cp -p``, keeps size and time)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        h.update(fh.read(_EDGE))
+        size = path.stat().st_size
+        if size > 2 * _EDGE:
+            fh.seek(size - _EDGE)
+        h.update(fh.read(_EDGE))
+    return h.hexdigest()
+
+
 def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
+    """The cache folder of a converted copy of ``path`` (a transcoded CSV, a SAS file as
+    parquet parts), keyed by the path, size, modification time and content digest."""
     st = path.stat()
-    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode())
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{_content_digest(path)}"
+    h = hashlib.sha1(key.encode())
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
 
@@ -319,6 +339,7 @@ def _scan_csv(
             f"column name(s) {twice} appear more than once in the header: which column holds "
             "the values is unknown",
         )  # fmt: skip
+    _check_field_counts(f, source, sep, len(names), 2 if hint else 1)
     return pl.scan_csv(
         source,
         separator=sep,
@@ -328,6 +349,55 @@ def _scan_csv(
         with_column_names=lambda cols: [c.strip().lstrip("\ufeff") for c in cols],
         raise_if_empty=False,
     )
+
+
+_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int]]] = {}
+
+
+def _check_field_counts(
+    f: RegisterFile, source: Path, sep: str, n_fields: int, header_line: int
+) -> None:
+    """Refuse a CSV with lines of fewer (or more) fields than its header: a line cut short
+    (a truncated file, a lost separator) would otherwise be read with its last values empty.
+    One streaming pass over the lines, counting separators (lines with a quote character,
+    where a separator may be inside a value, and empty lines are not counted); remembered per
+    file version. Line numbers are physical lines (the header is line ``header_line``)."""
+    st = source.stat()
+    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, sep)
+    if key not in _FIELD_MEMO:
+        lines = pl.scan_csv(
+            source, has_header=False, separator="\x1f", quote_char=None,
+            new_columns=["line"], infer_schema=False, raise_if_empty=False,
+        ).with_row_index("n", offset=1)  # fmt: skip
+        line = pl.col("line").str.strip_chars_end("\r")
+        fields = line.str.count_matches(sep, literal=True) + 1
+        body = lines.filter(
+            (pl.col("n") > header_line)
+            & line.is_not_null()
+            & (line.str.strip_chars() != "")
+            & ~line.str.contains('"', literal=True)
+        ).select(n=pl.col("n"), fields=fields)
+        bad = body.filter(pl.col("fields") != n_fields).collect(engine="streaming")
+        short = bad.filter(pl.col("fields") < n_fields)["n"]
+        long = bad.filter(pl.col("fields") > n_fields)["n"]
+        _FIELD_MEMO[key] = (
+            short.len(), short.head(5).to_list(), long.len(), long.head(5).to_list()
+        )  # fmt: skip
+    n_short, short_at, n_long, long_at = _FIELD_MEMO[key]
+    problems = []
+    if n_short:
+        problems.append(
+            f"{n_short} line(s) have fewer fields than the header's {n_fields} (lines "
+            f"{', '.join(map(str, short_at))}): a line cut short or a lost separator"
+        )
+    if n_long:
+        problems.append(
+            f"{n_long} line(s) have more fields than the header's {n_fields} (lines "
+            f"{', '.join(map(str, long_at))}): a separator inside an unquoted value?"
+        )
+    if problems:
+        why = "; ".join(problems)
+        raise RegisterLoadError(f.register, f.name, None, f"cannot read the csv file: {why}")
 
 
 def _sas_reader(fmt: str) -> Callable[..., Any]:
@@ -690,6 +760,19 @@ def _declared_spelling(out: pl.Expr, upper: dict[str, str]) -> pl.Expr:
     return chain.otherwise(out)
 
 
+def _pnr_text(s: pl.Expr) -> pl.Expr:
+    """A PNR delivered as text: 9 digits (the leading zero lost in a spreadsheet) zero-padded
+    to 10, as a PNR stored as a number is; ``DDMMYY-SSSS`` (or with a space) without the
+    separator; anything else as it is (``code_width`` counts other widths)."""
+    return (
+        pl.when(s.str.contains(r"^\d{9}$"))
+        .then(s.str.zfill(10))
+        .when(s.str.contains(r"^\d{6}[- ]\d{4}$"))
+        .then(s.str.replace(r"[- ]", ""))
+        .otherwise(s)
+    )
+
+
 def parse_expr(
     raw: str, src: pl.DataType, var: Variable, *, two_digit_year_pivot: int | None = None
 ) -> pl.Expr:
@@ -723,6 +806,8 @@ def _parse(
     if target == pl.String:
         if is_text:
             out = text(e)
+            if var.name == "PNR":
+                out = _pnr_text(out)
         elif src.is_float():
             out = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).cast(pl.String)
         elif src == pl.Date:

@@ -321,10 +321,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "code_normalised",
         "warn",
-        "dodsaasg, car, lmdb",
+        "dodsaasg, car, lmdb; PNR of every register",
         "Codes delivered in another spelling that paleval normalises: an SKS 'D' prefix in a "
         "register coded in plain ICD-10 (stripped by icd10_clean/normalise_icd10), an ATC "
-        "code in lower case or with spaces (must be upper-cased before matching drug groups).",
+        "code in lower case or with spaces (must be upper-cased before matching drug groups), "
+        "a PNR as text of 9 digits (a leading zero lost: zero-padded, as a PNR stored as a "
+        "number is) or written DDMMYY-SSSS (the dash or space removed).",
     ),
     Rule(
         "duplicate_key",
@@ -836,6 +838,9 @@ def _value_checks(
             as_text = p.cast(pl.String)
             rule = "code_outside_list" if v.nullable else "code_outside_list_required"
             checks[(rule, v.name)] = (p.is_not_null() & ~as_text.is_in(list(v.codes)), rawname)
+        if v.name == "PNR" and src == pl.String:
+            t = pl.col(rawname).str.strip_chars()
+            checks[("code_normalised", v.name)] = (p.is_not_null() & (t != p), rawname)
         if v.name in FIXED_WIDTH and v.name != "HONUGE" and v.dtype == pl.String:
             bad = p.is_not_null() & (p.str.len_chars() != FIXED_WIDTH[v.name])
             checks[("code_width", v.name)] = (bad, rawname)
