@@ -509,13 +509,40 @@ def test_zero_byte_and_mislabelled_files_are_unreadable(tmp_path: Path) -> None:
     }
 
 
-def test_a_register_folder_under_another_name_is_missing_and_listed(tmp_path: Path) -> None:
+def test_a_register_folder_under_another_name_is_refused_not_absent(tmp_path: Path) -> None:  # fix
+    """``laegemidler/lmdb2019.csv``: the folder was ignored ("folder of no register") and the
+    register taken as not delivered; for an optional register (the migration register in
+    ``vandringer/``) the study then ran without it, emigrants never censored."""
     d = _extract(tmp_path)
     (d / "lmdb").rename(d / "laegemidler")
-    assert _findings(d, ["lmdb"]) == {("register_missing", "lmdb", None): 1}
+    assert _findings(d, ["lmdb"]) == {
+        ("file_refused", "lmdb", None): 1,
+        ("register_missing", "lmdb", None): 1,
+    }
     inv = register_inventory(d)
-    row = inv.filter(pl.col("path") == "laegemidler/").row(0, named=True)
-    assert (row["status"], row["reason"]) == ("ignored", "folder of no register")
+    rows = {r["path"]: (r["status"], r["register"]) for r in inv.iter_rows(named=True)}
+    assert rows["laegemidler/"] == ("ignored", None)
+    assert rows["laegemidler/lmdb2019.csv"] == ("refused", "lmdb")
+    assert "no register's folder: move it to lmdb/" in _messages(d, ["lmdb"])
+    # an optional register: delivered (refused), never silently absent
+    from paleval.registers import register_delivered
+    from paleval.report.study import study_registers
+
+    write_files(d, {"vandringer/vnds.csv": "PNR,INDUD_KODE,HAEND_DATO\n0101501111,U,2019-05-01\n"})
+    with pytest.raises(RegisterLoadError, match=r"vandringer/vnds\.csv: a file of register 'vnds'"):
+        register_delivered(d, "vnds")
+    with pytest.raises(RegisterLoadError, match="vnds"):
+        study_registers(d)
+
+
+def test_other_folders_and_files_in_them_stay_ignored(tmp_path: Path) -> None:
+    d = _extract(tmp_path)
+    write_files(d, {"notes/lmdb_readme.md": "x", "truth/persons.parquet": "x",
+                    ".cache/lmdb2019.parquet": "x", "reports/r1/tables/counts.csv": "x",
+                    "old/sub/lmdb2019.csv": "x"})  # fmt: skip
+    inv = register_inventory(d)
+    assert inv.filter(pl.col("status") == "refused").height == 0
+    assert _findings(d, ["lmdb"]) == {}
 
 
 # --------------------------------------------------------------------------- output safety
