@@ -743,3 +743,14 @@ def test_a_replaced_latin1_csv_with_the_same_size_and_time_is_read_again(
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     got = scan_register(data, "dod", cache_dir=cache).collect()
     assert got.rows() == [("0101501111", D(2020, 6, 2), "Æbø")]
+
+
+def test_two_unnamed_trailing_columns_are_extra_columns(tmp_path: Path) -> None:
+    """A header ending in separators (``PNR,DODDATO,,``) has unnamed columns: extra columns,
+    not a column named twice."""
+    d = _extract(tmp_path)
+    p = d / "dod" / "dod.csv"
+    p.write_bytes(b"PNR,DODDATO,,\n0101501111,2020-06-01,,\n")
+    got = _findings(d, ["dod"])
+    assert set(got) == {("column_extra", "dod", ""), ("column_extra", "dod", "_duplicated_0")}
+    assert _load(d, "dod", columns="declared").rows() == [("0101501111", D(2020, 6, 1))]

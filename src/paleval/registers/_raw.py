@@ -332,7 +332,7 @@ def _scan_csv(
         raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
     sep = hint.group(1) if hint else _detect_separator(header)
     names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([header], delimiter=sep))]
-    twice = sorted({c for c in names if names.count(c) > 1})
+    twice = sorted({c for c in names if c and names.count(c) > 1})  # unnamed: extra columns
     if twice:
         raise RegisterLoadError(
             f.register, f.name, ", ".join(twice),
