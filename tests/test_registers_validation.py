@@ -392,8 +392,14 @@ CASES = [
         check=_loaded("dod", "PNR", ["0101501111"]),
     ),
     Case(
-        "pnr_wrong_width",
+        "pnr_wrong_width",  # a lost leading zero: zero-padded like a numeric PNR (h15)
         _edit("dod/dod.csv", "0101501111", "101501111"),
+        {("code_normalised", "dod", "PNR"): 1},
+        check=_loaded("dod", "PNR", ["0101501111"]),
+    ),
+    Case(
+        "pnr_eleven_characters",
+        _edit("dod/dod.csv", "0101501111", "01015011112"),
         {("code_width", "dod", "PNR"): 1},
     ),
     Case(

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import datetime as dt
 import hashlib
 import json
 import os
+import re
 import struct
 import tempfile
 from collections.abc import Callable, Sequence
@@ -24,6 +26,7 @@ from paleval.registers.dates import check_number_dates, parse_date, sniff_text_d
 from paleval.registers.discovery import RegisterFile, RegisterLoadError
 from paleval.registers.model import REGISTERS
 from paleval.registers.normalise import (
+    SAS_EPOCH,
     sas_format_kind,
     sas_number_to_date,
 )
@@ -85,9 +88,29 @@ def _cache_root(cache_dir: str | Path | None) -> Path:
     return Path(env) if env else Path(tempfile.gettempdir()) / "paleval-cache"
 
 
+_EDGE = 1 << 20
+
+
+def _content_digest(path: Path) -> str:
+    """SHA-256 of a file's first and last MiB (the whole file up to 2 MiB): with the size and
+    modification time, what tells one version of a file from another (a same-size edit whose
+    modification time was restored, ``cp -p``, keeps size and time)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        h.update(fh.read(_EDGE))
+        size = path.stat().st_size
+        if size > 2 * _EDGE:
+            fh.seek(size - _EDGE)
+        h.update(fh.read(_EDGE))
+    return h.hexdigest()
+
+
 def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
+    """The cache folder of a converted copy of ``path`` (a transcoded CSV, a SAS file as
+    parquet parts), keyed by the path, size, modification time and content digest."""
     st = path.stat()
-    h = hashlib.sha1(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}".encode())
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{_content_digest(path)}"
+    h = hashlib.sha1(key.encode())
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
 
@@ -108,10 +131,44 @@ class _TextScan:
     cp1252_undefined: bool = False
 
 
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip-compressed file: unpack it"),
+    (b"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook: unpack it or export it as CSV"),
+    (b"BZh", "a bzip2-compressed file: unpack it"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file: unpack it"),
+    (b"\x28\xb5\x2f\xfd", "a zstd-compressed file: unpack it"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive: unpack it"),
+    (b"PAR1", "a parquet file: name it .parquet"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (or another Office file): export it as CSV"),
+    (b"HEADER RECORD*******LIBRARY HEADER", "a SAS transport file: name it .xpt"),
+)
+"""File signatures of formats delivered under a text name (``dod.csv`` that is gzip data)."""
+
+
+def _check_not_text(path: Path) -> None:
+    """:class:`ValueError` when a text file's first bytes show another format: a known file
+    signature (:data:`_MAGIC`), or NUL bytes (UTF-16 without a byte-order mark when they
+    alternate with text, else a binary file)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise ValueError(f"not CSV text: the file is {what}")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("the file is UTF-16: save it as UTF-8")
+    if b"\x00" in head:
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) > len(head) // 4 and min(even, odd) == 0:
+            raise ValueError("the file is UTF-16 without a byte-order mark: save it as UTF-8")
+        at = head.index(b"\x00")
+        raise ValueError(f"not CSV text: NUL bytes (the first at byte {at}): a binary file")
+
+
 def _scan_text(path: Path) -> _TextScan:
     """One chunked pass over the bytes (4 MiB blocks, cut at line ends)."""
     out = _TextScan()
     carry = b""
+    _check_not_text(path)
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -237,6 +294,9 @@ def _detect_separator(header: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+_SEP_HINT = re.compile(r"^\ufeff?sep=(.)\s*$")
+"""Excel's separator line (``sep=;``) before the header."""
+
 _ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
 
 
@@ -265,17 +325,79 @@ def _scan_csv(
             tmp.replace(source)
     with path.open(encoding="utf-8-sig" if enc.startswith("utf-8") else enc, newline="") as fh:
         header = fh.readline()
+        hint = _SEP_HINT.match(header.strip("\r\n"))
+        if hint:  # Excel's "sep=;" first line: the separator, then the header
+            header = fh.readline()
     if not header.strip():
         raise RegisterLoadError(f.register, f.name, None, "the file has no header line")
-    sep = _detect_separator(header)
+    sep = hint.group(1) if hint else _detect_separator(header)
+    names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([header], delimiter=sep))]
+    twice = sorted({c for c in names if c and names.count(c) > 1})  # unnamed: extra columns
+    if twice:
+        raise RegisterLoadError(
+            f.register, f.name, ", ".join(twice),
+            f"column name(s) {twice} appear more than once in the header: which column holds "
+            "the values is unknown",
+        )  # fmt: skip
+    _check_field_counts(f, source, sep, len(names), 2 if hint else 1)
     return pl.scan_csv(
         source,
         separator=sep,
+        skip_rows=1 if hint else 0,
         infer_schema=False,
         encoding="utf8",
         with_column_names=lambda cols: [c.strip().lstrip("\ufeff") for c in cols],
         raise_if_empty=False,
     )
+
+
+_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int]]] = {}
+
+
+def _check_field_counts(
+    f: RegisterFile, source: Path, sep: str, n_fields: int, header_line: int
+) -> None:
+    """Refuse a CSV with lines of fewer (or more) fields than its header: a line cut short
+    (a truncated file, a lost separator) would otherwise be read with its last values empty.
+    One streaming pass over the lines, counting separators (lines with a quote character,
+    where a separator may be inside a value, and empty lines are not counted); remembered per
+    file version. Line numbers are physical lines (the header is line ``header_line``)."""
+    st = source.stat()
+    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, sep)
+    if key not in _FIELD_MEMO:
+        lines = pl.scan_csv(
+            source, has_header=False, separator="\x1f", quote_char=None,
+            new_columns=["line"], infer_schema=False, raise_if_empty=False,
+        ).with_row_index("n", offset=1)  # fmt: skip
+        line = pl.col("line").str.strip_chars_end("\r")
+        fields = line.str.count_matches(sep, literal=True) + 1
+        body = lines.filter(
+            (pl.col("n") > header_line)
+            & line.is_not_null()
+            & (line.str.strip_chars() != "")
+            & ~line.str.contains('"', literal=True)
+        ).select(n=pl.col("n"), fields=fields)
+        bad = body.filter(pl.col("fields") != n_fields).collect(engine="streaming")
+        short = bad.filter(pl.col("fields") < n_fields)["n"]
+        long = bad.filter(pl.col("fields") > n_fields)["n"]
+        _FIELD_MEMO[key] = (
+            short.len(), short.head(5).to_list(), long.len(), long.head(5).to_list()
+        )  # fmt: skip
+    n_short, short_at, n_long, long_at = _FIELD_MEMO[key]
+    problems = []
+    if n_short:
+        problems.append(
+            f"{n_short} line(s) have fewer fields than the header's {n_fields} (lines "
+            f"{', '.join(map(str, short_at))}): a line cut short or a lost separator"
+        )
+    if n_long:
+        problems.append(
+            f"{n_long} line(s) have more fields than the header's {n_fields} (lines "
+            f"{', '.join(map(str, long_at))}): a separator inside an unquoted value?"
+        )
+    if problems:
+        why = "; ".join(problems)
+        raise RegisterLoadError(f.register, f.name, None, f"cannot read the csv file: {why}")
 
 
 def _sas_reader(fmt: str) -> Callable[..., Any]:
@@ -367,6 +489,44 @@ def _sas_expected_rows(f: RegisterFile, meta: Any) -> int | None:
     return _xport_expected_rows(f.path, widths)
 
 
+_SAS_DAY_MAX = 51_134  # 2099-12-31 as a SAS day number
+
+
+def _count_days_as_seconds(df: pl.DataFrame, meta: Any, acc: dict[str, list[int]]) -> None:
+    """Per datetime-formatted numeric column of a chunk: non-missing values, values that are
+    plausible SAS day numbers (non-zero, at most 2099-12-31 as days: as seconds, within the
+    first 14 hours of 1960) and one such value; accumulated in ``acc``."""
+    for c in df.columns:
+        if df.schema[c] == pl.String or meta.readstat_variable_types.get(c) == "string":
+            continue
+        if sas_format_kind(meta.original_variable_types.get(c)) != "datetime":
+            continue
+        x = df[c].cast(pl.Float64, strict=False)
+        x = x.filter(x.is_finite())
+        small = x.filter((x != 0) & (x.abs() <= _SAS_DAY_MAX))
+        got = acc.setdefault(c, [0, 0, 0])
+        got[0] += x.len()
+        got[1] += small.len()
+        if small.len() and not got[2]:
+            got[2] = int(small[0])
+
+
+def _refuse_days_as_seconds(f: RegisterFile, meta: Any, acc: dict[str, list[int]]) -> None:
+    """A datetime format on a column whose values are mostly day numbers (``format DODDATO
+    datetime20.;`` on a date variable): read as seconds every date would be 1 January 1960.
+    Refused when at least half of the non-missing values look like days."""
+    for c, (n, small, example) in acc.items():
+        if n and 2 * small >= n:
+            fmt = meta.original_variable_types.get(c)
+            day = SAS_EPOCH + dt.timedelta(days=example)
+            raise RegisterLoadError(
+                f.register, f.name, c,
+                f"the datetime format {fmt} holds seconds since 1960, but {small} of {n} values "
+                f"are day numbers (e.g. {example} = {day} as days, 1960-01-01 as seconds): a "
+                "date variable with a datetime format; correct the format",
+            )  # fmt: skip
+
+
 def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
     try:
         reader = _sas_reader(f.format)
@@ -392,14 +552,17 @@ def _scan_sas(f: RegisterFile, cache_dir: str | Path | None) -> pl.LazyFrame:
         chunks = pyreadstat.read_file_in_chunks(
             reader, str(f.path), chunksize=_CHUNK_ROWS, disable_datetime_conversion=True
         )
+        days: dict[str, list[int]] = {}  # datetime-formatted column -> [values, day-like, e.g.]
         for i, (chunk, meta) in enumerate(chunks):
             df = pl.from_pandas(chunk)
+            _count_days_as_seconds(df, meta, days)
             df = df.select(_sas_column(df, c, meta) for c in df.columns)
             df.write_parquet(folder / f"part-{i:05d}.parquet")
             n_parts += 1
             n_rows += df.height
         if n_parts == 0:
             raise RegisterLoadError(f.register, f.name, None, "the SAS file has no data")
+        _refuse_days_as_seconds(f, meta, days)
         try:
             expected = _sas_expected_rows(f, meta)
         except ValueError as exc:
@@ -522,8 +685,26 @@ def scan_raw(
         raise RegisterLoadError(
             f.register, f.name, None, f"cannot read the {f.format} file: {first_line(exc)}"
         ) from None
+    lf = _plain_types(lf, f)
     _check_date_columns(lf, f, two_digit_year_pivot)
     return lf
+
+
+def _plain_types(lf: pl.LazyFrame, f: RegisterFile) -> pl.LazyFrame:
+    """Categorical and enum columns (pandas ``category``, dictionary-typed parquet columns) as
+    text, so that they are parsed like text; a declared column stored as a nested type (a
+    list, array or struct per row) is refused: which element is the value is unknown."""
+    schema = lf.collect_schema()
+    m = match_columns(schema.names(), REGISTERS[f.register])
+    for name, rawname in m.mapping.items():
+        if schema[rawname].is_nested():
+            raise RegisterLoadError(
+                f.register, f.name, rawname,
+                f"stored as {schema[rawname]} (several values per row); expected one "
+                f"{REGISTERS[f.register].variable(name).dtype} value per row",
+            )  # fmt: skip
+    cats = [c for c, t in schema.items() if isinstance(t, (pl.Categorical, pl.Enum))]
+    return lf.with_columns(pl.col(cats).cast(pl.String)) if cats else lf
 
 
 def _check_date_columns(lf: pl.LazyFrame, f: RegisterFile, pivot: int | None) -> None:
@@ -579,6 +760,19 @@ def _declared_spelling(out: pl.Expr, upper: dict[str, str]) -> pl.Expr:
     return chain.otherwise(out)
 
 
+def _pnr_text(s: pl.Expr) -> pl.Expr:
+    """A PNR delivered as text: 9 digits (the leading zero lost in a spreadsheet) zero-padded
+    to 10, as a PNR stored as a number is; ``DDMMYY-SSSS`` (or with a space) without the
+    separator; anything else as it is (``code_width`` counts other widths)."""
+    return (
+        pl.when(s.str.contains(r"^\d{9}$"))
+        .then(s.str.zfill(10))
+        .when(s.str.contains(r"^\d{6}[- ]\d{4}$"))
+        .then(s.str.replace(r"[- ]", ""))
+        .otherwise(s)
+    )
+
+
 def parse_expr(
     raw: str, src: pl.DataType, var: Variable, *, two_digit_year_pivot: int | None = None
 ) -> pl.Expr:
@@ -612,6 +806,8 @@ def _parse(
     if target == pl.String:
         if is_text:
             out = text(e)
+            if var.name == "PNR":
+                out = _pnr_text(out)
         elif src.is_float():
             out = pl.when(e == e.round()).then(e.cast(pl.Int64, strict=False)).cast(pl.String)
         elif src == pl.Date:
@@ -720,10 +916,9 @@ def conform(
     schema = raw.collect_schema()
     m = match_columns(schema.names(), reg)
     for name, hits in m.ambiguous.items():
-        if name not in m.mapping:
-            raise RegisterLoadError(
-                f.register, f.name, name, f"several columns match case-insensitively: {hits}"
-            )
+        raise RegisterLoadError(
+            f.register, f.name, name, f"several columns match case-insensitively: {hits}"
+        )  # even when one is spelled exactly: which one holds the values is unknown
     required_missing = [n for n in m.missing if not reg.variable(n).nullable]
     if required_missing:
         raise RegisterLoadError(

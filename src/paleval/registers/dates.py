@@ -10,6 +10,7 @@ import polars as pl
 
 from paleval.registers.discovery import RegisterFile, RegisterLoadError
 from paleval.registers.normalise import (
+    LOCAL_TIME_ZONE,
     TWO_DIGIT_YEAR,
     number_date_kind,
     number_to_date,
@@ -147,7 +148,8 @@ def check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, 
 def parse_date(
     e: pl.Expr, src: pl.DataType, text: Callable[[pl.Expr], pl.Expr], pivot: int | None
 ) -> pl.Expr:
-    """A raw column as a Date: dates as they are, datetimes' date part, numbers as SAS day
+    """A raw column as a Date: dates as they are, datetimes' date part (a datetime with a time
+    zone: its date in Danish time, :data:`LOCAL_TIME_ZONE`), numbers as SAS day
     numbers or ``YYYYMMDD`` integers by range (:func:`~paleval.registers.normalise.
     number_to_date`), text in the accepted formats (:func:`~paleval.registers.normalise.
     text_to_date`); other types (times of day) null.
@@ -161,6 +163,10 @@ def parse_date(
     if src == pl.Date:
         return e
     if isinstance(src, pl.Datetime):
+        if src.time_zone is not None:
+            # an instant: its date is the calendar day in Denmark, not in UTC (2020-05-31
+            # 22:30 UTC is 2020-06-01 00:30 in Copenhagen)
+            return e.dt.convert_time_zone(LOCAL_TIME_ZONE).dt.date()
         return e.dt.date()
     if src.is_numeric():
         return number_to_date(e)

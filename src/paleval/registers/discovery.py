@@ -119,6 +119,7 @@ _SAS_COMPANIONS = {
     "sas7bcat": "SAS format catalogue (value labels), not data",
     "sas7bndx": "SAS index, not data",
 }
+_LOCK_FILE = "an Office lock file (~$name: the document is or was open), not data"
 _HIVE_YEAR = re.compile(r"^year=(\d{4})$", re.IGNORECASE)
 _PART_NAME = re.compile(r"^(?:part[-_]?)?(\d+)", re.IGNORECASE)
 
@@ -202,6 +203,8 @@ def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
     base, suffix = _split_name(p.name)
     if p.name.startswith("."):
         return _Entry(p, rel, None, None, None, "ignored", "hidden file")
+    if p.name.startswith("~$"):
+        return _Entry(p, rel, None, None, None, "ignored", _LOCK_FILE)
     hit = _match(base)
     owner = hit[0] if hit else folder_reg
     problem = _link_problem(p)
@@ -273,7 +276,9 @@ def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
         r = f"{rel}/{p.name}"
         _, suffix = _split_name(p.name)
         problem = _link_problem(p)
-        if p.name.startswith((".", "_")) or suffix == "crc":
+        if p.name.startswith("~$"):
+            out.append(_Entry(p, r, None, None, None, "ignored", _LOCK_FILE))
+        elif p.name.startswith((".", "_")) or suffix == "crc":
             out.append(_Entry(p, r, None, None, None, "ignored", "hidden or marker file"))
         elif problem:
             out.append(_Entry(p, r, key, year, None, "refused", problem))
@@ -322,7 +327,10 @@ def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
     if hit and hit[1] == "whole" and (folder_reg is None or hit[0] == folder_reg):
         return _part_folder(d, rel, hit[0], hit[2])
     if folder_reg is None:
-        return [_Entry(d, rel + "/", None, None, None, "ignored", "folder of no register")]
+        return [
+            _Entry(d, rel + "/", None, None, None, "ignored", "folder of no register"),
+            *_stray_files(d, rel),
+        ]
     n_data = sum(1 for p in d.rglob("*") if _split_name(p.name)[1] in FORMATS)
     if n_data == 0:
         return [_Entry(d, rel + "/", None, None, None, "ignored", "folder without data files")]
@@ -331,6 +339,30 @@ def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
         f"folder with {n_data} data file(s) not read: name it like "
         f"{REGISTERS[folder_reg].file_stem.replace('{year}', 'YYYY')} or year=YYYY",
     )]  # fmt: skip
+
+
+def _stray_files(d: Path, rel: str) -> list[_Entry]:
+    """Files named like a register's data files directly inside a folder of no register
+    (``laegemidler/lmdb2019.parquet``, ``vandringer/vnds.csv``): refused, so that a register
+    put in a misnamed folder is an error naming the files, never "not delivered". Hidden
+    folders are not looked into."""
+    if d.name.startswith((".", "_")) or not os.access(d, os.R_OK | os.X_OK):
+        return []
+    out = []
+    for p in sorted(d.iterdir()):
+        base, suffix = _split_name(p.name)
+        hit = _match(base)
+        if p.name.startswith((".", "~$")) or hit is None or hit[1] == "near":
+            continue
+        if suffix not in FORMATS or not p.is_file():
+            continue
+        key = hit[0]
+        why = (
+            f"a file of register {key!r} in the folder {rel}/, which is no register's "
+            f"folder: move it to {key}/ (or the data folder), or out of the data folder"
+        )
+        out.append(_Entry(p, f"{rel}/{p.name}", key, hit[2], suffix, "refused", why))
+    return out
 
 
 def _walk(data_dir: Path) -> list[_Entry]:

@@ -31,6 +31,7 @@ from paleval.registers.model import (
 from paleval.registers.normalise import honuge_is_valid
 
 __all__ = [
+    "AT_LEAST_ONE",
     "DATE_PAIRS",
     "NON_NEGATIVE",
     "NULL_MEANS_OPEN",
@@ -46,6 +47,11 @@ __all__ = [
 
 
 NON_NEGATIVE: frozenset[str] = frozenset({"V_SENGDAGE", "ANTPERSF", "LISTESTOERRELSE", "PACKSIZE"})
+
+AT_LEAST_ONE: frozenset[str] = frozenset({"ANTPERSF"})
+"""Counts that cannot be zero (rule ``count_below_minimum``): BEF's number of persons in the
+family counts the person themself, so a family has at least one person; a 0 would make the
+person "not living alone" (``ANTPERSF == 1``)."""
 
 
 DATE_PAIRS: dict[str, tuple[str, str, str]] = {
@@ -129,8 +135,8 @@ def value_rules(
     value breaks the rule; never null): the value is made null by the loaders
     (:func:`value_nulls`) and counted by :func:`validate` (severity ``null``); the row is kept.
 
-    ``number_not_finite`` and ``negative_value`` always; the date rules in a nullable date
-    column outside the register's key (:func:`nulls_value`).
+    ``number_not_finite``, ``negative_value`` and ``count_below_minimum`` always; the date
+    rules in a nullable date column outside the register's key (:func:`nulls_value`).
 
     Examples
     --------
@@ -155,7 +161,7 @@ def nulls_value(key: str, rule: str, column: str) -> bool:
     >>> nulls_value("plh", "date_sentinel", "FRAFLYT_DATO")  # null would mean "still there"
     False
     """
-    if rule in ("number_not_finite", "negative_value"):
+    if rule in ("number_not_finite", "negative_value", "count_below_minimum"):
         return True
     if rule in ("date_sentinel", "date_before_range", "date_after_extract_end"):
         reg = REGISTERS[key]
@@ -188,6 +194,8 @@ def _value_conditions(
             continue
         if v.name in NON_NEGATIVE:
             out.append(("negative_value", v.name, (e < 0).fill_null(False)))
+        if v.name in AT_LEAST_ONE:
+            out.append(("count_below_minimum", v.name, (e == 0).fill_null(False)))
         if v.dtype == pl.Float64:
             out.append(
                 ("number_not_finite", v.name, (e.is_nan() | e.is_infinite()).fill_null(False))

@@ -17,6 +17,7 @@ import polars as pl
 
 __all__ = [
     "DATE_RANGE",
+    "LOCAL_TIME_ZONE",
     "PAYMENT_GRACE_WEEKS",
     "SAS_DATETIME_FORMATS",
     "SAS_DATE_FORMATS",
@@ -345,9 +346,32 @@ def _clean_date_text(e: pl.Expr) -> pl.Expr:
     return s
 
 
+_INSTANT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
+LOCAL_TIME_ZONE = "Europe/Copenhagen"
+"""The time zone whose calendar day an instant (a time with ``Z`` or an offset) is read as."""
+
+
+def _instant_to_date(e: pl.Expr) -> pl.Expr:
+    """An ISO 8601 time with a UTC offset (``2020-05-31T22:30:00Z``) as its calendar day in
+    Denmark (2020-06-01), not the day written in another zone; null for other text."""
+    s = e.cast(pl.String).str.strip_chars().str.to_uppercase()
+    iso = (
+        s.str.replace(r"Z$", "+00:00")
+        .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
+        .str.replace(r"T(\d{2}:\d{2})([+-])", "T${1}:00${2}")
+        .str.replace(r"([+-]\d{2})(\d{2})$", "${1}:${2}")
+    )
+    at = iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC")
+    return pl.when(s.str.contains(_INSTANT)).then(
+        at.dt.convert_time_zone(LOCAL_TIME_ZONE).dt.date()
+    )
+
+
 def text_to_date(expr: pl.Expr | str, *, two_digit_year_pivot: int | None = None) -> pl.Expr:
     """Text dates in any of :data:`TEXT_DATE_FORMATS` (also with a time, which is dropped) as
-    a Date; anything else null.
+    a Date; anything else null. An ISO time with a UTC offset or ``Z`` is an instant: read as
+    its calendar day in Denmark (:data:`LOCAL_TIME_ZONE`; ``2020-05-31T22:30:00Z`` is
+    2020-06-01).
 
     A two-digit year (``31-01-15``, ``310115``, ``31JAN15``) is null unless
     ``two_digit_year_pivot`` is given: years below it are 20yy, the others 19yy (as SAS's
@@ -366,7 +390,8 @@ def text_to_date(expr: pl.Expr | str, *, two_digit_year_pivot: int | None = None
     """
     e = pl.col(expr) if isinstance(expr, str) else expr
     s = _clean_date_text(e)
-    parts = [
+    parts = [_instant_to_date(e)]
+    parts += [
         pl.when(s.str.contains(shape)).then(
             s.str.replace_all("-", "").str.to_date(fmt, strict=False)
         )

@@ -171,7 +171,8 @@ RULES: tuple[Rule, ...] = (
         "column_ambiguous",
         "error",
         "all",
-        "Several columns match one declared name case-insensitively and none exactly.",
+        "Several columns match one declared name case-insensitively (PNR and pnr; also "
+        "when one is spelled exactly): which one holds the values is unknown.",
     ),
     Rule(
         "column_extra",
@@ -186,6 +187,14 @@ RULES: tuple[Rule, ...] = (
         "error",
         "all",
         "Values that cannot be cast to the declared number type (the loader makes them null).",
+    ),
+    Rule(
+        "decimal_mark_mixed",
+        "error",
+        "all",
+        "A text column read as a decimal number holds both decimal commas (180000,5) and "
+        "decimal points (180.000): in a Danish export the point may be a thousands separator "
+        "(180.000 = 180000), so neither reading is safe; counted over the rows of both kinds.",
     ),
     Rule(
         "unparseable_date",
@@ -248,6 +257,13 @@ RULES: tuple[Rule, ...] = (
         "the row kept (no category is formed from it).",
     ),
     Rule(
+        "count_below_minimum",
+        "null",
+        "bef",
+        "A count that cannot be zero is zero: a family of 0 persons (ANTPERSF counts the "
+        "person themself): the value is made null, the row kept (never 'not living alone').",
+    ),
+    Rule(
         "number_not_finite",
         "null",
         "sssy, lmdb, ind, faik",
@@ -305,10 +321,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "code_normalised",
         "warn",
-        "dodsaasg, car, lmdb",
+        "dodsaasg, car, lmdb; PNR of every register",
         "Codes delivered in another spelling that paleval normalises: an SKS 'D' prefix in a "
         "register coded in plain ICD-10 (stripped by icd10_clean/normalise_icd10), an ATC "
-        "code in lower case or with spaces (must be upper-cased before matching drug groups).",
+        "code in lower case or with spaces (must be upper-cased before matching drug groups), "
+        "a PNR as text of 9 digits (a leading zero lost: zero-padded, as a PNR stored as a "
+        "number is) or written DDMMYY-SSSS (the dash or space removed).",
     ),
     Rule(
         "duplicate_key",
@@ -765,9 +783,8 @@ def _column_checks(f: RegisterFile, schema: pl.Schema, m: ColumnMatch, out: _Col
         loadable &= var.nullable
         out.add(rule, f.register, f.name, name, 1, [*hint, f"file has {schema.names()}"])
     for name, hits in m.ambiguous.items():
-        if name not in m.mapping:
-            loadable = False
-            out.add("column_ambiguous", f.register, f.name, name, len(hits), hits)
+        loadable = False  # even when one is spelled exactly: which one holds the values?
+        out.add("column_ambiguous", f.register, f.name, name, len(hits), hits)
     for name in m.extra:
         near = difflib.get_close_matches(name.lower(), [c.lower() for c in reg.columns], n=1)
         out.add(
@@ -808,6 +825,11 @@ def _value_checks(
         if not (v.dtype == pl.String and src == pl.String):
             rule = "unparseable_date" if v.dtype == pl.Date else "unparseable_value"
             checks[(rule, v.name)] = (present & p.is_null(), rawname)
+        if v.dtype == pl.Float64 and src == pl.String:
+            t = pl.col(rawname).str.strip_chars()
+            comma, point = t.str.contains(r"^-?\d+,\d+$"), t.str.contains(r"^-?\d+\.\d+$")
+            both = comma.fill_null(False).any() & point.fill_null(False).any()
+            checks[("decimal_mark_mixed", v.name)] = ((comma | point) & both, rawname)
         if v.dtype == pl.String and src.is_numeric():
             checks[("code_as_number", v.name)] = (pl.col(rawname).is_not_null(), rawname)
         if not v.nullable:
@@ -816,6 +838,9 @@ def _value_checks(
             as_text = p.cast(pl.String)
             rule = "code_outside_list" if v.nullable else "code_outside_list_required"
             checks[(rule, v.name)] = (p.is_not_null() & ~as_text.is_in(list(v.codes)), rawname)
+        if v.name == "PNR" and src == pl.String:
+            t = pl.col(rawname).str.strip_chars()
+            checks[("code_normalised", v.name)] = (p.is_not_null() & (t != p), rawname)
         if v.name in FIXED_WIDTH and v.name != "HONUGE" and v.dtype == pl.String:
             bad = p.is_not_null() & (p.str.len_chars() != FIXED_WIDTH[v.name])
             checks[("code_width", v.name)] = (bad, rawname)
@@ -866,14 +891,23 @@ def _check_file(
     # values than the keys, so "as many hashes as rows" proves the key unique (the usual case)
     # at a fraction of the cost of a distinct count of string structs; only when the hashes
     # show repeats are the keys themselves counted (exact, whatever the collisions)
+    # a row with a missing key part is null_required (excluded), never a duplicate: the keys
+    # compared are the complete ones (blank lines and rows of empty fields share no key)
     key_struct = pl.struct([parsed[k] for k in pk]) if has_pk else None
-    distinct = key_struct.hash(seed=0).n_unique() if key_struct is not None else None
+    complete = pl.all_horizontal([parsed[k].is_not_null() for k in pk]) if has_pk else None
+    distinct = None
+    if key_struct is not None and complete is not None:
+        distinct = key_struct.filter(complete).hash(seed=0).n_unique()
+        conds.append(complete)
     try:
         groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
+        groups += [None] * (len(conds) - len(groups))
         counts = _count(raw, f, conds, distinct, groups)
-        if key_struct is not None and counts["__nu"] < counts["__n"]:
-            exact = raw.select(key_struct.n_unique()).collect(engine="streaming").item()
-            counts["__nu"] = int(exact)
+        if key_struct is not None and complete is not None:
+            counts["__nk"] = counts[f"c{len(conds) - 1}"]
+            if counts["__nu"] < counts["__nk"]:
+                exact = raw.select(key_struct.filter(complete).n_unique())
+                counts["__nu"] = int(exact.collect(engine="streaming").item())
     except Exception as exc:  # a corrupt file that only fails when read
         out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
         return False
@@ -888,7 +922,7 @@ def _check_file(
             sev: Severity | None = "null" if (rule, col) in nulled else None
             out.add(rule, f.register, f.name, col, n, ex, severity=sev)
     if has_pk:
-        n_dup = counts["__n"] - counts["__nu"]
+        n_dup = counts["__nk"] - counts["__nu"]
         if n_dup:
             key = pl.struct([parsed[k] for k in pk])
             shown = [parsed[k].cast(pl.String) for k in pk if debug or k != "PNR"]
@@ -896,9 +930,9 @@ def _check_file(
                 dup_lf = lf.with_columns(
                     pl.concat_str(shown, separator="|", ignore_nulls=True).alias("__key")
                 )
-                ex = _examples(dup_lf, ~key.is_first_distinct(), "__key", True)
+                ex = _examples(dup_lf, complete & ~key.is_first_distinct(), "__key", True)
             else:
-                ex = _examples(lf, ~key.is_first_distinct(), None, debug)
+                ex = _examples(lf, complete & ~key.is_first_distinct(), None, debug)
             out.add("duplicate_key", f.register, f.name, ",".join(pk), n_dup, ex)
     return loadable
 
@@ -1509,7 +1543,7 @@ def validate(
             try:
                 raw = scan_raw(f, cache_dir)
             except RegisterLoadError as exc:
-                out.add("file_unreadable", key, f.name, None, 1, [exc.message])
+                out.add("file_unreadable", key, f.name, exc.column, 1, [exc.message])
                 continue
             if verify and not _verified(f, out):
                 continue
