@@ -546,11 +546,6 @@ def test_other_folders_and_files_in_them_stay_ignored(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- output safety
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/runner.py trusts the paths a marker lists (outside this session's files; "
-    "see the session report): a listed '../x' is deleted outside --out",
-)
 def test_a_marker_listing_paths_outside_the_report_deletes_nothing_there(tmp_path: Path) -> None:
     from paleval.report.runner import REPORT_MARKER, _check_target, _publish, _write_marker
 

@@ -249,8 +249,7 @@ class PlaceOfDeathResult(AnalysisResult):
             lang=lang,
             ax=ax,
         )
-        _log_ticks(ax)
-        return ax
+        return ax  # forest_chart's log ratio axis: readable ticks that never overlap
 
     def _plot_standardised(self, ax: Any = None, lang: str = "en") -> Any:
         outcome = self.params["outcome"]
@@ -285,19 +284,6 @@ class PlaceOfDeathResult(AnalysisResult):
         )
         fit_ticklabels(ax)  # long labels: wrapped, turned only as far as needed
         return ax
-
-
-_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 4, 5, 10, 20, 50, 100)
-
-
-def _log_ticks(ax: Any) -> None:
-    """Readable ticks on a log ratio axis that spans less than a decade."""
-    lo, hi = ax.get_xlim()
-    ticks = [t for t in _TICKS if lo <= t <= hi]
-    if len(ticks) >= 2:
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([f"{t:g}" for t in ticks])
-        ax.set_xlim(lo, hi)
 
 
 # ---------------------------------------------------------------------------------------

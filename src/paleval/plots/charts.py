@@ -11,6 +11,7 @@ note; points, bars and forest plots leave them out.
 from __future__ import annotations
 
 import itertools
+import math
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +84,42 @@ def log_ratio_axis(ax: Any, axis: str = "x") -> None:
     _log_ratio_axis(ax, axis)
 
 
+# ticks kept first when two would be too close on a wide axis (1, then halves and doubles, ...)
+_TICK_PRIORITY = (1.0, 0.5, 2.0, 0.1, 10.0, 5.0, 0.2, 0.25, 3.0, 4.0, 0.75, 1.5, 1.25, 0.05, 0.02)
+
+
+def _spread(
+    ticks: list[float],
+    lo: float,
+    hi: float,
+    min_share: float = 0.09,
+    ax: Any = None,
+    axis: str = "x",
+) -> list[float]:
+    """Drop ticks closer than ``min_share`` of the axis's log range to a more important one, so
+    that labels such as 0.2 and 0.25, or 1.25 and 1.5, do not overlap on a wide axis. With
+    ``ax`` the share is at least what two labels need on the axis as drawn (its length in
+    points and the tick labels' font size)."""
+    if len(ticks) <= 3 or lo <= 0 or hi <= lo:
+        return ticks
+    share = min_share
+    if ax is not None:
+        box = ax.get_position()
+        w, h = ax.figure.get_size_inches()
+        length = (box.width * w if axis == "x" else box.height * h) * 72.0  # points
+        size = (ax.xaxis if axis == "x" else ax.yaxis).get_ticklabels(minor=False)
+        fs = size[0].get_fontsize() if size else 10.0
+        need = (max(len(f"{t:g}") for t in ticks) + 1.5) * 0.62 * fs if axis == "x" else 1.6 * fs
+        share = max(share, need / max(length, 1.0))
+    gap = share * math.log(hi / lo)
+    order = sorted(ticks, key=lambda t: _TICK_PRIORITY.index(t) if t in _TICK_PRIORITY else 99)
+    kept: list[float] = []
+    for t in order:
+        if all(abs(math.log(t / k)) >= gap for k in kept):
+            kept.append(t)
+    return sorted(kept)
+
+
 def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
     """Log scale for ratios with readable ticks (at least three, also for narrow ranges)."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
@@ -93,6 +130,7 @@ def _log_ratio_axis(ax: Any, axis: str = "x") -> None:
     ticks = [t for t in _RATIO_TICKS[0] if lo <= t <= hi]
     if len(ticks) < 3:
         ticks = sorted({*ticks, *(t for t in _RATIO_TICKS[1] if lo <= t <= hi)})
+    ticks = _spread(ticks, lo, hi, ax=ax, axis=axis)
     scale.set_major_locator(FixedLocator(ticks))
     scale.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     scale.set_minor_formatter(NullFormatter())
