@@ -302,7 +302,7 @@ def planted_spc(data: Path, study, truth: dict) -> list[dict]:
     eol = study.decedents.drop("income", "income_quartile").join(inc, on="PNR", how="left")
     res = social_inequality(
         eol,
-        adjust="mutual",
+        mutual=True,
         cluster=None,
         outcomes=["spc_admitted"],
         factors=["education", "income_quartile", "living_alone", "immigrant", "region_code"],

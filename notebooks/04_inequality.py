@@ -20,7 +20,7 @@
 # inequality; and the joint education x income gradient (as Adsersen et al., J Palliat Med
 # 2023). First among cancer decedents, then among all decedents. The ratios are total effects:
 # each factor in its own model, adjusted for age group, sex, year of death (and cancer site
-# among cancer decedents), not for the other social factors (`adjust="mutual"` gives the
+# among cancer decedents), not for the other social factors (`mutual=True` gives the
 # controlled direct effects); standard errors are clustered by practice. Income is taken three
 # years before death, before the final illness lowers it (`docs/methods.md`).
 

@@ -305,3 +305,16 @@ def test_repr(res):
         assert name in text
     assert "unknown place of death" in text
     assert "<details>" in res._repr_html_()
+
+
+def test_covariates_is_the_argument_and_adjust_a_deprecated_alias(eol_small) -> None:
+    """One argument name across analyses (issue 16): ``covariates``; ``adjust`` still works
+    for one release, with a warning, and gives the same adjusted ratios."""
+    import pytest
+
+    sub = eol_small.filter(pl.col("death_year") >= 2022)
+    new = cancer_vs_noncancer(sub, covariates=["age_group"])
+    with pytest.warns(DeprecationWarning, match="covariates"):
+        old = cancer_vs_noncancer(sub, adjust=["age_group"])
+    assert new.tables["adjusted"].equals(old.tables["adjusted"])
+    assert not new.tables["adjusted"].equals(cancer_vs_noncancer(sub).tables["adjusted"])

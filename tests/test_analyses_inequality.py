@@ -50,7 +50,7 @@ def eol_small_lag1(eol_small: pl.DataFrame, small_dir) -> pl.DataFrame:
 def planted_fit(eol_small_lag1: pl.DataFrame) -> InequalityResult:
     return social_inequality(
         eol_small_lag1,
-        adjust="mutual",  # the planted model is one conditional model of all factors
+        mutual=True,  # the planted model is one conditional model of all factors
         cluster=None,  # and draws persons independently given them: model-based SEs are exact
         outcomes=["spc_admitted"],
         factors=PLANTED["factors"],
@@ -272,7 +272,7 @@ def test_default_is_the_total_effect_and_mutual_an_option(eol_small):
     assert la < 1.0
     # the separate model of living_alone has no origin term (the old mutual default had one)
     assert not any(t.startswith("origin[") for t in r.models["home_death|PR|living_alone"].terms)
-    mu = social_inequality(eol_small, adjust="mutual", **kw)
+    mu = social_inequality(eol_small, mutual=True, **kw)
     assert set(mu.models) == {"home_death|PR"} and mu.params["estimand"] == (
         "controlled direct effect"
     )
@@ -481,3 +481,16 @@ def test_repr(res):
         .filter((pl.col("outcome") == "spc_admitted") & (pl.col("factor") == "region"))["n"]
         .sum()
     )
+
+
+def test_mutual_is_the_argument_and_adjust_a_deprecated_alias(eol_small: pl.DataFrame) -> None:
+    """One argument name across analyses (issue 16): ``mutual`` as in place_of_death_gp;
+    ``adjust`` still works for one release, with a warning, and gives the same fit."""
+    kw = dict(outcomes=["spc_admitted"], factors=["education"], measures=["OR"], joint=None)
+    new = social_inequality(eol_small, mutual=True, **kw)
+    with pytest.warns(DeprecationWarning, match="mutual=True"):
+        old = social_inequality(eol_small, adjust="mutual", **kw)
+    assert new.tables["ratios"].equals(old.tables["ratios"])
+    assert new.params["mutual"] is True and new.params["adjust"] == "mutual"
+    with pytest.raises(TypeError, match="mutual must be True or False"):
+        social_inequality(eol_small, mutual="mutual", **kw)

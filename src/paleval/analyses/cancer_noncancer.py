@@ -252,10 +252,11 @@ def cancer_vs_noncancer(
     period_col: str = "death_year",
     cancer_level: str = CANCER,
     other_level: str = OTHER,
-    adjust: Sequence[str] = ("age_group", "sex"),
+    covariates: Sequence[str] = ("age_group", "sex"),
     trend_groups: str = "aggregate",
     population: str | pl.Expr = "all",
     conf_level: float = 0.95,
+    adjust: Sequence[str] | None = None,
 ) -> DiagnosisGroupResult:
     """Specialised palliative care and end-of-life care of non-cancer vs cancer decedents.
 
@@ -271,15 +272,17 @@ def cancer_vs_noncancer(
     cancer_level, other_level
         The cancer group and the group without palliative need; every other value of
         ``groups`` is a non-cancer palliative-need group and belongs to ``noncancer``.
-    adjust
+    covariates
         Adjustment variables of the adjusted prevalence ratios besides the period (entered as
-        categories).
+        categories; the argument name of the other analyses).
     trend_groups
         ``"aggregate"``: trends for cancer and non-cancer; ``"each"``: also for each group.
     population
         ``"all"`` (default) or a Boolean polars expression selecting the decedents.
     conf_level
         Confidence level.
+    adjust
+        Deprecated alias of ``covariates`` (one release).
 
     Returns
     -------
@@ -314,7 +317,14 @@ def cancer_vs_noncancer(
     frame = with_female(as_frame(cohort))
     if trend_groups not in ("aggregate", "each"):
         raise ValueError(f"trend_groups must be 'aggregate' or 'each', got {trend_groups!r}")
-    adjust = list(adjust)
+    if adjust is not None:
+        warnings.warn(
+            "cancer_vs_noncancer(adjust=...) is deprecated; use covariates=...",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        covariates = adjust
+    adjust = list(covariates)
     require_columns(
         frame,
         list(dict.fromkeys([groups, period_col, *_REQUIRED, *adjust])),

@@ -23,6 +23,7 @@ team 1.23; most affluent academics vs least 1.96 (Adsersen et al., J Palliat Med
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -598,6 +599,24 @@ def _clusters(
     return out.drop("_ri"), "_cluster"
 
 
+def _adjust_mode(mutual: bool, adjust: str | None) -> str:
+    """The internal estimand name ("mutual"/"separate") from ``mutual`` or the deprecated
+    ``adjust``."""
+    if adjust is not None:
+        warnings.warn(
+            "social_inequality(adjust=...) is deprecated; use mutual=True or mutual=False "
+            "(the argument name of place_of_death_gp)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if adjust not in ("mutual", "separate"):
+            raise ValueError(f"adjust must be 'mutual' or 'separate', got {adjust!r}")
+        return adjust
+    if not isinstance(mutual, bool):
+        raise TypeError(f"mutual must be True or False, got {mutual!r}")
+    return "mutual" if mutual else "separate"
+
+
 def social_inequality(
     cohort: pl.DataFrame | pl.LazyFrame | Any,
     *,
@@ -606,7 +625,7 @@ def social_inequality(
     covariates: Sequence[str] | None = None,
     population: str | pl.Expr = "cancer",
     reference: Mapping[str, Any] | None = None,
-    adjust: str = "separate",
+    mutual: bool = False,
     cluster: str | None = "practice",
     measures: Sequence[str] = ("OR", "PR"),
     missing: str = "exclude",
@@ -616,6 +635,7 @@ def social_inequality(
     continuous: Sequence[str] = ("age", "charlson_index"),
     late_referral_days: int = 30,
     conf_level: float = 0.95,
+    adjust: str | None = None,
 ) -> InequalityResult:
     """Social inequality in SPC, late referral, home death and GP home visits (analysis 4).
 
@@ -654,12 +674,12 @@ def social_inequality(
         Reference levels by column (factors and categorical covariates), e.g.
         ``{"age_group": "70-79", "region_code": "84"}``; defaults: lowest education, income
         Q1, cohabiting, Danish origin, age 80-89, otherwise the first level.
-    adjust
-        ``"separate"`` (default): one model per factor with the confounders only, i.e. the
-        total effect of each factor; ``"mutual"``: one model per outcome with all factors and
-        the confounders, i.e. a controlled direct effect of each factor given the others
+    mutual
+        ``False`` (default): one model per factor with the confounders only, i.e. the total
+        effect of each factor; ``True``: one model per outcome with all factors and the
+        confounders, i.e. a controlled direct effect of each factor given the others
         (education's effect net of income, which it partly acts through). The notes name the
-        estimand.
+        estimand. (The same argument name as ``place_of_death_gp``'s.)
     cluster
         Column of cluster-robust standard errors of the ratio models, indices and joint
         gradient (default ``"practice"``: patients of one general practice share its
@@ -687,6 +707,9 @@ def social_inequality(
         Threshold of ``late_referral``.
     conf_level
         Confidence level of all intervals.
+    adjust
+        Deprecated (one release): ``"separate"`` is ``mutual=False``, ``"mutual"`` is
+        ``mutual=True``.
 
     Returns
     -------
@@ -712,6 +735,7 @@ def social_inequality(
     >>> res.tables["joint"].height
     8
     """
+    adjust = _adjust_mode(mutual, adjust)
     frame = with_female(as_frame(cohort))
     notes: list[str] = []
     default_covariates = covariates is None
@@ -745,7 +769,8 @@ def social_inequality(
         covs=", ".join(covariates) or "nothing", facs=", ".join(factors)
     )
     notes.append(
-        f"adjust={adjust!r}: {estimand}" + ("; default confounders" if default_covariates else "")
+        f"mutual={adjust == 'mutual'}: {estimand}"
+        + ("; default confounders" if default_covariates else "")
     )
     frame, cl = _clusters(frame, cluster, notes)
     frame = _coded(frame, list(dict.fromkeys([*factors, *joint_pair])), covariates, continuous)
@@ -822,6 +847,7 @@ def social_inequality(
             "covariates": covariates,
             "population": population if isinstance(population, str) else str(population),
             "adjust": adjust,
+            "mutual": adjust == "mutual",
             "estimand": "total effect" if adjust == "separate" else "controlled direct effect",
             "cluster": cl if cl is None else cluster,
             "measures": list(measures),
