@@ -456,7 +456,7 @@ def planted_intervention(data: Path, study, truth: dict) -> list[dict]:
                 "block": "intervention",
                 "term": f"{name} ATT",
                 "truth": true_att,
-                "estimate": row["estimate"],
+                "estimate": row["att"],
                 "conf_low": row["conf_low"],
                 "conf_high": row["conf_high"],
                 "estimable": True,
