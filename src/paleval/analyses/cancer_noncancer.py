@@ -30,7 +30,7 @@ from paleval.analyses._common import (
     with_female,
 )
 from paleval.analyses.result import AnalysisResult, require_columns
-from paleval.codes.vocabulary import PLACES_OF_DEATH, UNKNOWN_PLACE
+from paleval.codes.vocabulary import PLACES_OF_DEATH, UNKNOWN_PLACE, moved_aliases
 from paleval.disclosure import Complement, Margin, Protection, count_columns
 from paleval.plots import bars, figure, label, stacked_bars, trend
 from paleval.stats import modified_poisson, proportion_ci
@@ -59,18 +59,8 @@ _REQUIRED = (
 )  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
-    one release)."""
-    if name in _MOVED:
-        new, value = _MOVED[name]
-        warnings.warn(
-            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# deprecated aliases of names that moved to paleval.codes.vocabulary (kept for one release)
+__getattr__ = moved_aliases(__name__, _MOVED)
 
 
 def _display_group(g: str, lang: str) -> str:

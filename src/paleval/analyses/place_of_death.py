@@ -43,7 +43,6 @@ are recoded "other" places, so this reproduces the generator's planted model exa
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -52,7 +51,7 @@ import polars as pl
 
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
-from paleval.codes.vocabulary import PLACES_OF_DEATH, REFERENCE_LEVELS, UNKNOWN_PLACE
+from paleval.codes.vocabulary import PLACES_OF_DEATH, REFERENCE_LEVELS, UNKNOWN_PLACE, moved_aliases
 from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import fit_ticklabels, label, points, stacked_bars
 from paleval.plots import forest as forest_chart
@@ -128,18 +127,8 @@ _MEASURES: dict[str, str] = {"PR": "prevalence_ratio", "OR": "odds_ratio"}
 # ---------------------------------------------------------------------------------------
 
 
-def __getattr__(name: str) -> Any:
-    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
-    one release)."""
-    if name in _MOVED:
-        new, value = _MOVED[name]
-        warnings.warn(
-            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# deprecated aliases of names that moved to paleval.codes.vocabulary (kept for one release)
+__getattr__ = moved_aliases(__name__, _MOVED)
 
 
 @dataclass(repr=False)

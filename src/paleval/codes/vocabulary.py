@@ -19,6 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
 __all__ = [
     "AGE_BREAKS",
     "AGE_BREAKS_80PLUS",
@@ -35,6 +39,7 @@ __all__ = [
     "REFERENCE_LEVELS",
     "SPC_UNITS",
     "UNKNOWN_PLACE",
+    "moved_aliases",
 ]
 
 # ------------------------------------------------------------------ study period
@@ -113,3 +118,34 @@ REFERENCE_LEVELS: dict[str, str] = {
 exposure, the cancer group); the age reference of the place-of-death models is 70-79."""
 REFERENCE_AGE_GROUP_INEQUALITY = "80-89"
 """The age reference of the social-inequality models (``analyses.inequality``)."""
+
+
+# ------------------------------------------------------------------ names that moved here
+def moved_aliases(module: str, moved: Mapping[str, tuple[str, Any]]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that serves names which moved to this module, with a
+    ``DeprecationWarning`` (kept for one release).
+
+    ``moved`` maps the old name to ``(new name here, value)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> get = moved_aliases("paleval.x", {"PLACES": ("PLACES_OF_DEATH", PLACES_OF_DEATH)})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     get("PLACES")[0], str(w[0].message)
+    ('home', 'paleval.x.PLACES is deprecated; use paleval.codes.vocabulary.PLACES_OF_DEATH')
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name in moved:
+            new, value = moved[name]
+            warnings.warn(
+                f"{module}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return value
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__

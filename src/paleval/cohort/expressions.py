@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import warnings
 from typing import Any
 
 import polars as pl
 
 from paleval.codes import load_codes
-from paleval.codes.vocabulary import AGE_BREAKS, AGE_BREAKS_80PLUS, AGE_GROUPS
+from paleval.codes.vocabulary import AGE_BREAKS, AGE_BREAKS_80PLUS, AGE_GROUPS, moved_aliases
 
 __all__ = [
     "AGE_BREAKS",
@@ -26,18 +25,8 @@ __all__ = [
 _MOVED: dict[str, tuple[str, Any]] = {"AGE_LABELS": ("AGE_GROUPS", AGE_GROUPS)}
 
 
-def __getattr__(name: str) -> Any:
-    """Deprecated aliases of names that moved to :mod:`paleval.codes.vocabulary` (kept for
-    one release)."""
-    if name in _MOVED:
-        new, value = _MOVED[name]
-        warnings.warn(
-            f"{__name__}.{name} is deprecated; use paleval.codes.vocabulary.{new}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# deprecated aliases of names that moved to paleval.codes.vocabulary (kept for one release)
+__getattr__ = moved_aliases(__name__, _MOVED)
 
 
 def years_between(start: str | pl.Expr, end: str | pl.Expr) -> pl.Expr:
