@@ -420,16 +420,11 @@ def planted_waiting_and_eortc(data: Path, study) -> list[dict]:
     return rows
 
 
-NEED_GROUPS = [
-    "heart",
-    "respiratory",
-    "stroke",
-    "renal",
-    "liver",
-    "dementia",
-    "neurodegenerative",
-    "hiv",
-]
+def _need_groups() -> list[str]:
+    """The generator's non-cancer palliative-need cause groups (the planted population)."""
+    from paleval.synth import config as C
+
+    return [g for g in C.CAUSE_GROUPS if g not in ("cancer", "other")]
 
 
 def planted_intervention(data: Path, study, truth: dict) -> list[dict]:
@@ -444,7 +439,7 @@ def planted_intervention(data: Path, study, truth: dict) -> list[dict]:
         persons = pl.read_parquet(data / "truth" / "persons.parquet")
         treated = persons.filter(pl.col("intervention_treated"))
         true_att = float((treated["spc_p1"] - treated["spc_p0"]).mean())
-        cohort = study.decedents.filter(pl.col("cause_group").is_in(NEED_GROUPS))
+        cohort = study.decedents.filter(pl.col("cause_group").is_in(_need_groups()))
         present = set(cohort["municipality"].drop_nulls().cast(pl.String).to_list())
         adoption = {k: v for k, v in spec["adoption"].items() if k in present}
         res = difference_in_differences(
