@@ -19,6 +19,7 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 
 from paleval.codes import load_codes
+from paleval.codes.vocabulary import PLACES_OF_DEATH, UNKNOWN_PLACE
 from paleval.synth import config as C
 from paleval.synth.config import SynthConfig
 
@@ -26,7 +27,8 @@ __all__ = ["Population", "day_number", "intervention_units", "simulate_populatio
 
 DAYS_PER_YEAR = 365.25
 AGE_GROUPS = ("18-49", "50-59", "60-69", "70-79", "80+")
-PLACES = ("home", "nursing_home", "hospital", "hospice", "other", "unknown")
+# the true place of death is drawn in the vocabulary the cohorts report (index = array code)
+PLACES: tuple[str, ...] = (*PLACES_OF_DEATH, UNKNOWN_PLACE)
 NEED_GROUPS = tuple(g for g in C.CAUSE_GROUPS if g not in ("cancer", "other"))
 
 
