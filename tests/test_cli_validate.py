@@ -92,6 +92,30 @@ def test_all_registers_are_reported_not_the_first_failure(
     assert text.rstrip().endswith("NOT OK")
 
 
+def test_a_refused_file_in_an_optional_register_does_not_hide_the_others(
+    tiny_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A browser-style copy in LPR (a register the study reads when delivered) and a stray copy
+    in SOR (one it never reads) are two error findings in one listing, with every other
+    register's findings: the first refused file used to end the run with one line."""
+    data = tmp_path / "extract"
+    shutil.copytree(tiny_dir, data, ignore=shutil.ignore_patterns("truth*"))
+    lpr = sorted((data / "lpr_diag").iterdir())[-1]
+    shutil.copy(lpr, lpr.with_name(lpr.stem + " (1).parquet"))
+    shutil.copy(data / "sor" / "sor.parquet", data / "sor" / "sor_old.parquet")
+    code, doc, text = _validate(capsys, data, tmp_path)
+    assert code == 1 and doc["counts"]["error"] == 2
+    f = pl.DataFrame(doc["findings"]).filter(pl.col("rule") == "file_refused")
+    assert sorted(f["register"]) == ["lpr_diag", "sor"]
+    assert "lpr_diag" in doc["registers"] and "sor" in doc["registers"]
+    assert {"lpr_diag", "sor"}.isdisjoint(doc["not_delivered"])
+    # each named once by its path in the extract, not with the register folder doubled
+    assert f"file_refused: lpr_diag/{lpr.stem} (1).parquet: n=1" in text
+    assert "file_refused: sor/sor_old.parquet: n=1" in text
+    # the other registers were still validated: tiny's own findings are all there too
+    assert doc["counts"]["exclude"] > 0 and text.rstrip().endswith("NOT OK")
+
+
 def test_planted_findings_in_a_real_sized_extract(
     tiny_dir: Path,
     tiny_result: tuple[int, dict, str],

@@ -196,7 +196,7 @@ def validation_summary(findings: Any) -> Any:
 def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
     """The registers to validate (those a study needs, delivered or not, and every other
     delivered register of the model) and the optional ones not delivered."""
-    from paleval.registers import REGISTERS, RegisterLoadError, find_register_files
+    from paleval.registers import REGISTERS, RegisterLoadError, register_delivered
     from paleval.report.study import study_registers
 
     keys = study_registers(data)
@@ -205,11 +205,10 @@ def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
         if key in keys:
             continue
         try:
-            find_register_files(data, key)
+            delivered = register_delivered(data, key)
         except RegisterLoadError:
-            absent.append(key)
-            continue
-        keys.append(key)
+            delivered = True  # refused files: validation lists them with every other finding
+        (keys if delivered else absent).append(key)
     return keys, absent
 
 

@@ -559,7 +559,13 @@ class RegisterValidationError(Exception):
 
 
 def _line(r: dict) -> str:
-    where = "/".join(x for x in (r["register"], r["file"]) if x)
+    f = r["file"]
+    # a refused file's path is already relative to the data folder (``dpd/old/``)
+    where = (
+        f
+        if f and f.startswith(f"{r['register']}/")
+        else "/".join(x for x in (r["register"], f) if x)
+    )
     col = f" column {r['column']}" if r["column"] else ""
     ex = f": e.g. {'; '.join(r['examples'])}" if r["examples"] else ""
     return f"  [{r['severity']}] {r['rule']}: {where}{col}: n={r['n']:,}{ex}"

@@ -241,14 +241,19 @@ def study_registers(data_dir: str | Path) -> list[str]:
     (True, True, False)
     """
     from paleval.cohort import END_OF_LIFE_REGISTERS
-    from paleval.registers import register_delivered
+    from paleval.registers import RegisterLoadError, register_delivered
 
-    # delivered = at least one file of the register, read or refused: a refused file is then
-    # an error when the study reads it, never a silently missing register
+    def delivered(key: str) -> bool:
+        # delivered = at least one file of the register, read or refused: a refused file is
+        # then validation's error finding (listed with every other finding), never a silently
+        # missing register, and never an exception that hides the other registers' findings
+        try:
+            return register_delivered(data_dir, key)
+        except RegisterLoadError:
+            return True
+
     keys = sorted({*END_OF_LIFE_REGISTERS, "car"})
-    return keys + [
-        k for k in OPTIONAL_REGISTERS if k not in keys and register_delivered(data_dir, k)
-    ]
+    return keys + [k for k in OPTIONAL_REGISTERS if k not in keys and delivered(k)]
 
 
 def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> list[str]:
