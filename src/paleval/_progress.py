@@ -111,7 +111,19 @@ def _bar(desc: str, total: int | None, unit: str) -> Any:
 
     # leave=None: a bar stays on the terminal when it is the outermost, an inner one (the
     # validation's inside the study build's) goes when it is done
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=None)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=None,
+        bar_format=_FORMAT,
+    )
+
+
+_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
+"""Steps, time so far and left, the step under way (no rate: steps are not alike)."""
 
 
 class Steps:

@@ -47,6 +47,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from paleval.synth import SynthConfig, generate
     from paleval.synth.summary import summary_text
 
+    progress = _progress(args)
     off = {f: False for f in SYNTH_FEATURES_OFF if getattr(args, f"no_{f}")}
     if args.clean and off:  # checked before any work, like the configuration below
         flags = ", ".join(f"--no-{f.replace('_', '-')}" for f in off)
@@ -63,7 +64,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         **off,  # type: ignore[arg-type]
     )
     out = Path(args.out)
-    truth = generate(cfg, out, progress=_progress(args), overwrite=args.overwrite)
+    truth = generate(cfg, out, progress=progress, overwrite=args.overwrite)
     print(summary_text(truth, out))
     return 0
 
@@ -150,6 +151,7 @@ def _cmd_check_output(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from paleval.report import run_report
 
+    progress = _progress(args)
     if args.start > args.end:
         print(
             f"paleval report: error: --start {args.start} is after --end {args.end}",
@@ -169,7 +171,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         notebooks=args.notebook or None,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
-        progress=_progress(args),
+        progress=progress,
     )
     return 0
 
@@ -232,6 +234,7 @@ def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from paleval.registers import validate
 
+    progress = _progress(args)
     data = Path(args.data)
     if not data.is_dir():
         raise FileNotFoundError(f"data folder {str(data)!r} does not exist or is not a folder")
@@ -241,7 +244,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.extract_end is not None:
         dt.date.fromisoformat(args.extract_end)  # a bad date: one line, exit 2
     report = validate(
-        data, keys, verify=args.verify, extract_end=args.extract_end, progress=_progress(args)
+        data, keys, verify=args.verify, extract_end=args.extract_end, progress=progress
     )
     counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
     failed = counts["error"] > 0 or (
