@@ -36,6 +36,17 @@ def _no_progress_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PROGRESS_ENV, raising=False)
 
 
+CFG = SynthConfig(n_persons=2000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2,000 synthetic persons (a few seconds), written without progress."""
+    out = tmp_path_factory.mktemp("mini") / "data"
+    generate(CFG, out, progress=False)
+    return out
+
+
 @pytest.fixture()
 def dod_only(tmp_path: Path) -> Path:
     """A data folder with one small death register file (validation finds the rest missing)."""
@@ -142,10 +153,9 @@ def test_a_failed_step_is_not_counted_as_done(capsys: pytest.CaptureFixture[str]
 
 # ------------------------------------------------------------------ the long steps
 def test_synthesis_shows_its_steps_and_writes_the_same_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mini: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cfg = SynthConfig(n_persons=2000, seed=3)
-    generate(cfg, tmp_path / "on", progress=True)
+    generate(CFG, tmp_path / "on", progress=True)
     out, err = capsys.readouterr()
     assert out == ""
     for text in ("synth:", "simulating 2,000 persons", "person-level registers", "truth and"):
@@ -154,21 +164,21 @@ def test_synthesis_shows_its_steps_and_writes_the_same_files(
     n = int(chunks[0][1])
     assert chunks == [(str(i), str(n)) for i in range(1, n + 1)]
     assert f"{n + 3}/{n + 3}" in err
-    generate(cfg, tmp_path / "off")  # automatic: off under pytest
+    generate(CFG, tmp_path / "auto", overwrite=True)  # automatic: off under pytest
     assert capsys.readouterr() == ("", "")
-    # progress changes no written byte
-    files = sorted(p.relative_to(tmp_path / "on") for p in (tmp_path / "on").rglob("*.parquet"))
+    # progress changes no written byte (the module's data were written with progress=False)
+    files = sorted(p.relative_to(mini) for p in mini.rglob("*.parquet"))
     assert files
     for f in files:
-        assert (tmp_path / "on" / f).read_bytes() == (tmp_path / "off" / f).read_bytes(), f
+        assert (tmp_path / "on" / f).read_bytes() == (mini / f).read_bytes(), f
 
 
 def test_validation_shows_each_register_and_finds_the_same(
-    tiny_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    mini: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     keys = ["dod", "bef", "dpd"]
     monkeypatch.setenv(PROGRESS_ENV, "1")
-    shown = validate(tiny_dir, keys)
+    shown = validate(mini, keys)
     out, err = capsys.readouterr()
     assert out == ""
     assert "validation:" in err and "cross-register checks" in err and "4/4" in err
@@ -176,16 +186,16 @@ def test_validation_shows_each_register_and_finds_the_same(
         assert f", {key}]" in err  # the register step
     assert re.search(r"bef: bef\d+\.parquet", err)  # the file under way
     monkeypatch.delenv(PROGRESS_ENV)
-    quiet = validate(tiny_dir, keys)
+    quiet = validate(mini, keys)
     assert capsys.readouterr() == ("", "")
     assert shown.findings.equals(quiet.findings)
 
 
 def test_the_study_build_shows_every_step(
-    tiny_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mini: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cache = tmp_path / "cache"
-    built = load_study(tiny_dir, cache_dir=cache, progress=True)
+    built = load_study(mini, cache_dir=cache, progress=True)
     out, err = capsys.readouterr()
     assert out == ""
     assert "study:" in err and f"{len(STUDY_STEPS)}/{len(STUDY_STEPS)}" in err
@@ -196,10 +206,10 @@ def test_the_study_build_shows_every_step(
     # the steps in their order (each name first appears after the one before)
     first = [err.index(step) for step in STUDY_STEPS]
     assert first == sorted(first)
-    cached = load_study(tiny_dir, cache_dir=cache, progress=True)
+    cached = load_study(mini, cache_dir=cache, progress=True)
     err = capsys.readouterr().err
     assert "reading the cached study" in err and "2/2" in err and "validation:" not in err
-    assert load_study(tiny_dir, cache_dir=cache).decedents.equals(built.decedents)
+    assert load_study(mini, cache_dir=cache).decedents.equals(built.decedents)
     assert capsys.readouterr() == ("", "")  # automatic: off under pytest
     assert cached.decedents.equals(built.decedents)
 

@@ -127,6 +127,44 @@ def test_two_runs_give_identical_checksums(
             assert first == (again / "notebooks" / f"{nb}.{ext}").read_bytes(), f"{nb}.{ext}"
 
 
+def test_progress_bars_stay_out_of_the_executed_notebooks(
+    tiny_report: Path,
+    tiny_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # progress on in this process (argument and variable): the study's bar and one bar over
+    # the notebooks on stderr; the kernels run with it off, so the executed notebook is the
+    # fixture's byte for byte (a run without progress) and holds no progress output
+    monkeypatch.setenv("PALEVAL_PROGRESS", "1")
+    nb = NOTEBOOKS[0]
+    again = run_report(
+        tmp_path / "progress",
+        data_dir=tiny_dir,
+        cache_dir=tiny_report.parent / "cache",  # the fixture's study, read from its cache
+        notebooks=[nb],
+        jobs=1,
+        log=lambda m: None,
+        progress=True,
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "study:" in err and "reading the cached study" in err
+    assert "report (en):" in err and f", {nb}]" in err and "1/1" in err
+    executed = (again / "notebooks" / f"{nb}.ipynb").read_bytes()
+    assert executed == (tiny_report / "notebooks" / f"{nb}.ipynb").read_bytes()
+    for name in NOTEBOOKS:
+        doc = json.loads((tiny_report / "notebooks" / f"{name}.ipynb").read_text())
+        stderr = [
+            "".join(o["text"])
+            for c in doc["cells"]
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        ]
+        assert not [t for t in stderr if "%|" in t or "study:" in t], f"{name}: a progress bar"
+
+
 def test_executed_notebooks_keep_their_figures_and_no_paths(
     tiny_report: Path, tiny_dir: Path
 ) -> None:
