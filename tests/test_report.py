@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -135,8 +136,9 @@ def test_progress_bars_stay_out_of_the_executed_notebooks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # progress on in this process (argument and variable): the study's bar and one bar over
-    # the notebooks on stderr; the kernels run with it off, so the executed notebook is the
-    # fixture's byte for byte (a run without progress) and holds no progress output
+    # the notebooks on stderr; the executed notebook is the fixture's byte for byte (a run
+    # without progress) and holds no progress output (the kernels run with progress off, see
+    # the next test; the disclosure scrub also drops every stream output)
     monkeypatch.setenv("PALEVAL_PROGRESS", "1")
     nb = NOTEBOOKS[0]
     again = run_report(
@@ -163,6 +165,33 @@ def test_progress_bars_stay_out_of_the_executed_notebooks(
             if o.get("output_type") == "stream" and o.get("name") == "stderr"
         ]
         assert not [t for t in stderr if "%|" in t or "study:" in t], f"{name}: a progress bar"
+
+
+def test_the_report_kernels_run_with_progress_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a kernel is a notebook, where progress is on by default, and the parent may have
+    # PALEVAL_PROGRESS=1: the kernels the report starts must still run without bars (before
+    # the disclosure scrub, which would hide them in the published notebooks)
+    from paleval.report.runner import _execute
+
+    nb = tmp_path / "probe.py"
+    nb.write_text(
+        "# %%\n"
+        "from paleval._progress import Steps, in_notebook, progress_enabled\n"
+        "print(in_notebook(), progress_enabled())\n"
+        "with Steps('probe', 1) as bar:\n"
+        "    bar.step('a step')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PALEVAL_PROGRESS", "1")
+    executed = tmp_path / "probe.ipynb"
+    _execute(nb, executed, {}, tmp_path)
+    outputs = [o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])]
+    texts = {o.get("name"): "".join(o.get("text", "")) for o in outputs}
+    assert texts.get("stdout") == "True False\n"  # in a kernel, switched off
+    assert "stderr" not in texts, texts["stderr"]
+    assert os.environ["PALEVAL_PROGRESS"] == "1"  # this process's setting is restored
 
 
 def test_executed_notebooks_keep_their_figures_and_no_paths(
