@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -125,6 +126,72 @@ def test_two_runs_give_identical_checksums(
         for ext in ("ipynb", "html"):
             first = (tiny_report / "notebooks" / f"{nb}.{ext}").read_bytes()
             assert first == (again / "notebooks" / f"{nb}.{ext}").read_bytes(), f"{nb}.{ext}"
+
+
+def test_progress_bars_stay_out_of_the_executed_notebooks(
+    tiny_report: Path,
+    tiny_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # progress on in this process (argument and variable): the study's bar and one bar over
+    # the notebooks on stderr; the executed notebook is the fixture's byte for byte (a run
+    # without progress) and holds no progress output (the kernels run with progress off, see
+    # the next test; the disclosure scrub also drops every stream output)
+    monkeypatch.setenv("PALEVAL_PROGRESS", "1")
+    nb = NOTEBOOKS[0]
+    again = run_report(
+        tmp_path / "progress",
+        data_dir=tiny_dir,
+        cache_dir=tiny_report.parent / "cache",  # the fixture's study, read from its cache
+        notebooks=[nb],
+        jobs=1,
+        log=lambda m: None,
+        progress=True,
+    )
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "study:" in err and "reading the cached study" in err
+    assert "report (en):" in err and f", {nb}]" in err and "1/1" in err
+    executed = (again / "notebooks" / f"{nb}.ipynb").read_bytes()
+    assert executed == (tiny_report / "notebooks" / f"{nb}.ipynb").read_bytes()
+    for name in NOTEBOOKS:
+        doc = json.loads((tiny_report / "notebooks" / f"{name}.ipynb").read_text())
+        stderr = [
+            "".join(o["text"])
+            for c in doc["cells"]
+            for o in c.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        ]
+        assert not [t for t in stderr if "%|" in t or "study:" in t], f"{name}: a progress bar"
+
+
+def test_the_report_kernels_run_with_progress_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a kernel is a notebook, where progress is on by default, and the parent may have
+    # PALEVAL_PROGRESS=1: the kernels the report starts must still run without bars (before
+    # the disclosure scrub, which would hide them in the published notebooks)
+    from paleval.report.runner import _execute
+
+    nb = tmp_path / "probe.py"
+    nb.write_text(
+        "# %%\n"
+        "from paleval._progress import Steps, in_notebook, progress_enabled\n"
+        "print(in_notebook(), progress_enabled())\n"
+        "with Steps('probe', 1) as bar:\n"
+        "    bar.step('a step')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PALEVAL_PROGRESS", "1")
+    executed = tmp_path / "probe.ipynb"
+    _execute(nb, executed, {}, tmp_path)
+    outputs = [o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])]
+    texts = {o.get("name"): "".join(o.get("text", "")) for o in outputs}
+    assert texts.get("stdout") == "True False\n"  # in a kernel, switched off
+    assert "stderr" not in texts, texts["stderr"]
+    assert os.environ["PALEVAL_PROGRESS"] == "1"  # this process's setting is restored
 
 
 def test_executed_notebooks_keep_their_figures_and_no_paths(

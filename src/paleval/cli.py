@@ -47,6 +47,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from paleval.synth import SynthConfig, generate
     from paleval.synth.summary import summary_text
 
+    progress = _progress(args)
     off = {f: False for f in SYNTH_FEATURES_OFF if getattr(args, f"no_{f}")}
     if args.clean and off:  # checked before any work, like the configuration below
         flags = ", ".join(f"--no-{f.replace('_', '-')}" for f in off)
@@ -63,9 +64,24 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         **off,  # type: ignore[arg-type]
     )
     out = Path(args.out)
-    truth = generate(cfg, out, progress=not args.quiet, overwrite=args.overwrite)
+    truth = generate(cfg, out, progress=progress, overwrite=args.overwrite)
     print(summary_text(truth, out))
     return 0
+
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    """``--quiet``: no progress bars; else automatic (on a terminal, or as ``PALEVAL_PROGRESS``
+    says). The variable's value is checked here, before any work."""
+    from paleval._progress import progress_enabled
+
+    progress_enabled(None)  # a bad PALEVAL_PROGRESS: one line, exit 2
+    return False if args.quiet else None
+
+
+QUIET_HELP = (
+    "no progress bars (default: shown on standard error when it is a terminal; the environment "
+    "variable PALEVAL_PROGRESS=0/1 switches them off/on)"
+)
 
 
 def _cmd_calibration(args: argparse.Namespace) -> int:
@@ -135,6 +151,7 @@ def _cmd_check_output(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from paleval.report import run_report
 
+    progress = _progress(args)
     if args.start > args.end:
         print(
             f"paleval report: error: --start {args.start} is after --end {args.end}",
@@ -154,6 +171,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         notebooks=args.notebook or None,
         cache_dir=args.cache_dir,
         jobs=args.jobs,
+        progress=progress,
     )
     return 0
 
@@ -215,6 +233,7 @@ def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from paleval.registers import validate
 
+    progress = _progress(args)
     data = Path(args.data)
     if not data.is_dir():
         raise FileNotFoundError(f"data folder {str(data)!r} does not exist or is not a folder")
@@ -223,7 +242,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     keys, absent = _validate_keys(data)
     if args.extract_end is not None:
         dt.date.fromisoformat(args.extract_end)  # a bad date: one line, exit 2
-    report = validate(data, keys, verify=args.verify, extract_end=args.extract_end)
+    report = validate(
+        data, keys, verify=args.verify, extract_end=args.extract_end, progress=progress
+    )
     counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
     failed = counts["error"] > 0 or (
         args.strict and counts["warn"] + counts["exclude"] + counts["null"] > 0
@@ -362,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "admittance; truth.json 'interventions'): the registers as without it, byte for byte",
     )
     s.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     s.set_defaults(func=_cmd_synth)
 
     c = sub.add_parser("calibration", help="calibration table of a synthetic data set")
@@ -407,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--jobs", type=_positive_int, default=2, help="notebooks run in parallel (after the first)"
     )
+    r.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     r.set_defaults(func=_cmd_report)
 
     v = sub.add_parser(
@@ -434,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: 31 December of the last yearly file's year, or of the latest death, DPD "
         "referral or cancer diagnosis in the year after; never manifest.json)",
     )
+    v.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     v.set_defaults(func=_cmd_validate)
     return p
 

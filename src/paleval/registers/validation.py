@@ -31,6 +31,7 @@ from typing import Literal
 
 import polars as pl
 
+from paleval._progress import Steps
 from paleval.codes import code_values, coverage_table, load_codes
 from paleval.registers._raw import (
     FIXED_WIDTH,
@@ -1501,6 +1502,7 @@ def validate(
     cache_dir: str | Path | None = None,
     extract_end: dt.date | str | None = None,
     verify: bool = False,
+    progress: bool | None = None,
 ) -> ValidationReport:
     """Validate the registers ``keys`` (default: all in the model) in ``data_dir``.
 
@@ -1518,6 +1520,10 @@ def validate(
     files are still checked. ``verify=True`` also reads every file completely against its own
     metadata (:func:`verify_file`: parquet page checksums, footer row counts and column
     statistics; rule ``file_corrupt``): a full extra read, off by default.
+
+    ``progress``: a progress bar over the registers (and the cross-register checks) on standard
+    error; ``None`` (default) shows it in a terminal or a notebook, or as the environment
+    variable ``PALEVAL_PROGRESS`` (``0``/``1``) says.
 
     Examples
     --------
@@ -1538,7 +1544,9 @@ def validate(
     _manifest_check(data_dir, files_end, out)
     _refused_files(data_dir, keys, out)
     loadable: dict[str, list[RegisterFile]] = {}
+    bar = Steps("validation", len(keys) + 1, progress=progress, unit="register")
     for key in keys:
+        bar.step(key)
         try:
             files = find_register_files(data_dir, key, refused="skip")
         except RegisterLoadError as exc:
@@ -1546,6 +1554,7 @@ def validate(
             continue
         ok_files = []
         for f in files:
+            bar.note(f"{key}: {f.name}")
             try:
                 raw = scan_raw(f, cache_dir)
             except RegisterLoadError as exc:
@@ -1558,12 +1567,14 @@ def validate(
         if ok_files:
             loadable[key] = ok_files
             _repeated_part_rows(ok_files, out, cache_dir)
+    bar.step("cross-register checks")
     _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
     _rate_collapse(loadable, out, cache_dir)
     lpr = [f for k in ("lpr_adm", "lpr_f_kontakter") for f in loadable.get(k, [])]
     if lpr:
         text_files = any(f.format != "parquet" for f in lpr)
         _duplicate_contacts(data_dir, keys, out, cache_dir, text_files)
+    bar.close()
     return ValidationReport(out.frame(), data_dir, tuple(keys))
 
 

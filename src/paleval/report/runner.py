@@ -37,6 +37,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from paleval._progress import PROGRESS_ENV, Steps, progress_enabled
 from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 
 __all__ = [
@@ -194,9 +195,11 @@ def _execute(nb_path: Path, executed: Path, params: dict[str, Any], cwd: Path) -
     }
     # The kernel inherits this process's environment: with a non-interactive backend (Agg, set
     # for this process) every plot() cell would show nothing, so the kernel gets the inline
-    # backend and the executed notebooks keep their figures.
-    saved = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = _INLINE_BACKEND
+    # backend and the executed notebooks keep their figures. Progress bars are off in the
+    # kernel (a Jupyter kernel would show them): the executed notebooks hold no progress output.
+    kernel_env = {"MPLBACKEND": _INLINE_BACKEND, PROGRESS_ENV: "0"}
+    saved = {k: os.environ.get(k) for k in kernel_env}
+    os.environ.update(kernel_env)
     try:
         pm.execute_notebook(
             nb,
@@ -209,10 +212,11 @@ def _execute(nb_path: Path, executed: Path, params: dict[str, Any], cwd: Path) -
             report_mode=False,
         )
     finally:
-        if saved is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -490,14 +494,14 @@ def _keep_failed(staging: Path, target: Path, report_id: str) -> Path:
 
 
 # ------------------------------------------------------------------ the run
-def _synthetic_data(preset: str, log: Callable[[str], None]) -> Path:
+def _synthetic_data(preset: str, log: Callable[[str], None], progress: bool) -> Path:
     data_dir = Path("data_synthetic") / preset
     if not (data_dir / "manifest.json").is_file():
         from paleval.synth import SynthConfig, generate
 
         log(f"generating the synthetic '{preset}' data in {data_dir} (seed 1) ...")
         t0 = time.perf_counter()
-        generate(SynthConfig.from_preset(preset, seed=1), data_dir)
+        generate(SynthConfig.from_preset(preset, seed=1), data_dir, progress=progress)
         log(f"  done in {time.perf_counter() - t0:.1f} s")
     return data_dir
 
@@ -518,42 +522,52 @@ def _run_notebooks(
     params: dict[str, Any],
     jobs: int,
     log: Callable[[str], None],
+    progress: bool = False,
 ) -> tuple[list[_Run], list[NotebookFailure]]:
-    """Run the notebooks, ``jobs`` at a time (the study data are built and cached already)."""
+    """Run the notebooks, ``jobs`` at a time (the study data are built and cached already),
+    with one progress bar over them (papermill's own bars stay off)."""
     runs: list[_Run] = []
     failures: list[NotebookFailure] = []
+    bar = Steps(f"report ({params['lang']})", len(paths), progress=progress, unit="notebook")
 
     def record(run: _Run) -> None:
         runs.append(run)
         head = f"[{len(runs)}/{len(paths)}] {run.name}"
         if run.ok:
-            log(f"{head}: ok in {run.seconds:.1f} s")
+            bar.write(log, f"{head}: ok in {run.seconds:.1f} s")
             return
-        log(f"{head}: FAILED after {run.seconds:.1f} s: {run.error}")
+        bar.write(log, f"{head}: FAILED after {run.seconds:.1f} s: {run.error}")
         if run.log_tail:
-            log("      kernel log (end):\n" + run.log_tail)
+            bar.write(log, "      kernel log (end):\n" + run.log_tail)
         executed = staging / "notebooks" / f"{run.name}.ipynb"
         failures.append(NotebookFailure(run.name, run.error, executed))
 
-    if jobs <= 1 or len(paths) <= 1:
-        for nb in paths:
-            log(f"{nb.stem} ...")
-            record(_run_one(nb, staging, params))
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    with bar:
+        if jobs <= 1 or len(paths) <= 1:
+            for nb in paths:
+                bar.write(log, f"{nb.stem} ...")
+                bar.step(nb.stem)
+                record(_run_one(nb, staging, params))
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        log(f"{', '.join(p.stem for p in paths)} ({jobs} at a time) ...")
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_one, nb, staging, params) for nb in paths]
-            for f in as_completed(futures):
-                record(f.result())
+            log(f"{', '.join(p.stem for p in paths)} ({jobs} at a time) ...")
+            bar.note(f"{jobs} at a time")
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                futures = [pool.submit(_run_one, nb, staging, params) for nb in paths]
+                for f in as_completed(futures):
+                    run = f.result()
+                    record(run)
+                    bar.advance(run.name)
     runs.sort(key=lambda r: r.name)
     failures.sort(key=lambda f: f.name)
     return runs, failures
 
 
-def _preflight(data_dir: Path, params: dict[str, Any], log: Callable[[str], None]) -> str:
+def _preflight(
+    data_dir: Path, params: dict[str, Any], log: Callable[[str], None], progress: bool
+) -> str:
     """Validate the data and build the cached study frames in this process, before any
     notebook runs, so a bad extract fails in seconds with the validation's message
     (:class:`~paleval.registers.RegisterValidationError`,
@@ -563,7 +577,13 @@ def _preflight(data_dir: Path, params: dict[str, Any], log: Callable[[str], None
     fingerprint = data_fingerprint(data_dir)
     t0 = time.perf_counter()
     log(f"checking and loading the study data in {data_dir} ...")
-    load_study(data_dir, start=params["start"], end=params["end"], cache_dir=params["cache_dir"])
+    load_study(
+        data_dir,
+        start=params["start"],
+        end=params["end"],
+        cache_dir=params["cache_dir"],
+        progress=progress,
+    )
     log(f"  done in {time.perf_counter() - t0:.1f} s")
     return fingerprint
 
@@ -648,6 +668,7 @@ def run_report(
     cache_dir: str | Path | None = None,
     jobs: int = 2,
     log: Callable[[str], None] = print,
+    progress: bool | None = None,
 ) -> Path:
     """Run the report notebooks headless on a data folder and write the report to ``out``.
 
@@ -682,6 +703,14 @@ def run_report(
         Where the study frames are cached between notebooks (default ``<out>/../.paleval_cache``).
     jobs
         Notebooks run at the same time.
+    log
+        Where the run's lines go (default ``print``: standard output).
+    progress
+        Progress bars on standard error: the synthetic data (when generated), the study build
+        (:func:`~paleval.report.study.load_study`) and one bar over the notebooks. ``None``
+        (default): on in a terminal or a notebook, off otherwise; the environment variable
+        ``PALEVAL_PROGRESS=0``/``1`` decides instead when set. The notebooks' kernels always
+        run with progress off, so the executed notebooks hold no progress output.
 
     Returns
     -------
@@ -705,7 +734,8 @@ def run_report(
     t_start = time.perf_counter()
     if rounding not in (None, 5, 10):
         raise ValueError(f"rounding must be None, 5 or 10, got {rounding!r}")
-    data_dir = _synthetic_data(preset, log) if data_dir is None else Path(data_dir)
+    show = progress_enabled(progress)
+    data_dir = _synthetic_data(preset, log, show) if data_dir is None else Path(data_dir)
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder {str(data_dir)!r} does not exist")
@@ -734,8 +764,8 @@ def run_report(
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     kept: Path | None = None
     try:
-        fingerprint = _preflight(data_dir, params, log)
-        runs, failures = _run_notebooks(paths, staging, params, jobs, log)
+        fingerprint = _preflight(data_dir, params, log, show)
+        runs, failures = _run_notebooks(paths, staging, params, jobs, log, show)
         from paleval.report.study import data_fingerprint
 
         changed = data_fingerprint(data_dir) != fingerprint

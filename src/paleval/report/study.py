@@ -22,6 +22,7 @@ from typing import Any
 
 import polars as pl
 
+from paleval._progress import Steps
 from paleval.codes.vocabulary import DEFAULT_END, DEFAULT_START
 
 __all__ = [
@@ -284,7 +285,9 @@ def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> lis
     return problems
 
 
-def _validated(data_dir: Path, keys: list[str], validation_cache: Path | None) -> pl.DataFrame:
+def _validated(
+    data_dir: Path, keys: list[str], validation_cache: Path | None, progress: bool = False
+) -> pl.DataFrame:
     """The validation findings of the study's registers; raises on an error finding or on a
     register file that gives no row. The findings depend on the files only, so a second study of
     the same files (other options) reuses those of the first, which passed (errors are never
@@ -293,7 +296,7 @@ def _validated(data_dir: Path, keys: list[str], validation_cache: Path | None) -
 
     if validation_cache is not None and validation_cache.is_file():
         return pl.read_parquet(validation_cache)
-    report = validate(data_dir, keys)
+    report = validate(data_dir, keys, progress=progress)
     report.raise_if_errors()
     findings = report.findings.drop("examples")
     problems = _empty_files(data_dir, keys, findings)
@@ -311,7 +314,8 @@ def _build(
     start: str,
     end: str,
     eol_options: dict[str, Any],
-    validation_cache: Path | None = None,
+    validation_cache: Path | None,
+    bar: Steps,
 ) -> StudyData:
     from paleval.cohort import (
         charlson_codes,
@@ -327,7 +331,8 @@ def _build(
     # delivered; the LPR files the contacts and diagnoses come from may be LPR2, LPR3 or both
     keys = study_registers(data_dir)
     # every finding first (validation never raises on bad input), then the study
-    findings = _validated(data_dir, keys, validation_cache)
+    bar.step("validation")
+    findings = _validated(data_dir, keys, validation_cache, bar.enabled)
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
     # in the validation report (study.validation)
     regs = scan_registers(data_dir, [k for k in keys if k not in LPR_REGISTERS], exclude=True)
@@ -336,19 +341,25 @@ def _build(
     # only the diagnoses each cohort can use are joined to their contacts
     diagnoses = lpr_diagnoses(data_dir, exclude=True, codes=charlson_codes())
     eol = end_of_life_cohort(regs, contacts, diagnoses, start=start, end=end, **eol_options)
-    cancer = incident_cancer_cohort(regs, start=start, end=end)
+    # Earle's aggressiveness counts join the decedents; weekly care in the last year is its
+    # own (sparse) frame
+    bar.step("end-of-life cohort and exposures")
+    decedents = add_aggressiveness(eol.collect(), contacts).collect()
+    bar.step("incident cancer cohort")
+    cancer = incident_cancer_cohort(regs, start=start, end=end).collect()
     # markers of advanced disease, and the cancer codes for the exclusion and censoring; the
     # COPD marker needs the contact type (acute inpatient)
+    bar.step("incident non-cancer cohort")
     noncancer = incident_noncancer_cohort(
         regs,
         lpr_diagnoses(data_dir, exclude=True, codes=advanced_disease_codes()),
         contacts=contacts,
         start=start,
         end=end,
-    )
-    # Earle's aggressiveness counts join the decedents; weekly care in the last year is its
-    # own (sparse) frame
-    decedents = add_aggressiveness(eol.collect(), contacts).collect()
+    ).collect()
+    bar.step("DPD referrals")
+    dpd = regs["dpd"].collect(engine="streaming")
+    bar.step("care in the last year of life")
     persons = pl.col("PNR").is_in(decedents["PNR"].implode())
     care = weekly_care_use(
         decedents,
@@ -358,9 +369,9 @@ def _build(
     )
     return StudyData(
         decedents=decedents,
-        incident_cancer=cancer.collect(),
-        incident_noncancer=noncancer.collect(),
-        dpd=regs["dpd"].collect(engine="streaming"),
+        incident_cancer=cancer,
+        incident_noncancer=noncancer,
+        dpd=dpd,
         flow=eol.flow.table,
         validation=findings,
         care_use=care.collect(engine="streaming"),
@@ -376,6 +387,7 @@ def load_study(
     cache_dir: str | Path | None = None,
     gp_offset_days: int = 0,
     gp_before_final_admission: bool = False,
+    progress: bool | None = None,
 ) -> StudyData:
     """Build (or read from the cache) the study frames of a register data folder.
 
@@ -393,6 +405,11 @@ def load_study(
         the windows end ``gp_offset_days`` before death, or before the final hospital
         admission, against reverse causation (``docs/methods.md``). Each choice is its own
         cached study; the validation of the files is shared.
+    progress
+        A progress bar over the build's steps (data fingerprint, validation with its own bar
+        over the registers, each cohort and exposure step, the cache) on standard error, or a
+        widget in Jupyter. ``None`` (default): on in a terminal or a notebook, off otherwise;
+        the environment variable ``PALEVAL_PROGRESS=0``/``1`` decides instead when set.
 
     The cache is keyed by the register files the loaders read (path, size, modification time
     and a content hash of each: :func:`data_fingerprint`), the study options and the cache
@@ -416,11 +433,41 @@ def load_study(
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data folder {str(data_dir)!r} does not exist")
-    fp = data_fingerprint(data_dir)
     if isinstance(gp_offset_days, bool) or not isinstance(gp_offset_days, int):
         raise TypeError(f"gp_offset_days must be a whole number of days, got {gp_offset_days!r}")
     if gp_offset_days < 0:
         raise ValueError(f"gp_offset_days must be 0 or more, got {gp_offset_days}")
+    with Steps("study", len(STUDY_STEPS), progress=progress) as bar:
+        return _load(
+            data_dir, start, end, cache_dir, gp_offset_days, gp_before_final_admission, bar
+        )
+
+
+STUDY_STEPS = (
+    "data fingerprint",
+    "validation",
+    "end-of-life cohort and exposures",
+    "incident cancer cohort",
+    "incident non-cancer cohort",
+    "DPD referrals",
+    "care in the last year of life",
+    "writing the cache",
+)
+"""The steps of a study build, as :func:`load_study`'s progress bar names them (a cached study:
+the fingerprint, then reading the cache)."""
+
+
+def _load(
+    data_dir: Path,
+    start: str,
+    end: str,
+    cache_dir: str | Path | None,
+    gp_offset_days: int,
+    gp_before_final_admission: bool,
+    bar: Steps,
+) -> StudyData:
+    bar.step("data fingerprint")
+    fp = data_fingerprint(data_dir)
     eol_options = {
         "gp_offset_days": gp_offset_days,
         "gp_before_final_admission": bool(gp_before_final_admission),
@@ -438,25 +485,30 @@ def load_study(
     if cache is not None:
         folder = cache / f"study-{key}"
         if (folder / "params.json").is_file():
+            bar.set_total(2)
+            bar.step("reading the cached study")
             frames = {k: pl.read_parquet(folder / f"{k}.parquet") for k in StudyData._FRAMES}
             return StudyData(**frames, params=json.loads((folder / "params.json").read_text()))
     t0 = time.perf_counter()
     vkey = hashlib.sha256(f"{_CACHE_VERSION}|{fp}".encode()).hexdigest()[:16]
     vcache = cache / f"validation-{vkey}.parquet" if cache is not None else None
-    study = _build(data_dir, start, end, eol_options, vcache)
+    study = _build(data_dir, start, end, eol_options, vcache, bar)
     study.params = {**params, "build_seconds": round(time.perf_counter() - t0, 1)}
-    if cache is not None:
-        tmp = cache / f".study-{key}-{os.getpid()}"
-        tmp.mkdir(parents=True, exist_ok=True)
-        for k in StudyData._FRAMES:
-            getattr(study, k).write_parquet(tmp / f"{k}.parquet")
-        (tmp / "params.json").write_text(json.dumps(study.params, indent=1))
-        try:
-            tmp.rename(cache / f"study-{key}")
-        except OSError:  # another process cached it first
-            import shutil
+    if cache is None:
+        bar.set_total(len(STUDY_STEPS) - 1)
+        return study
+    bar.step("writing the cache")
+    tmp = cache / f".study-{key}-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    for k in StudyData._FRAMES:
+        getattr(study, k).write_parquet(tmp / f"{k}.parquet")
+    (tmp / "params.json").write_text(json.dumps(study.params, indent=1))
+    try:
+        tmp.rename(cache / f"study-{key}")
+    except OSError:  # another process cached it first
+        import shutil
 
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
     return study
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import paleval
+from paleval._progress import Steps
 from paleval.codes import covered_from, load_codes
 from paleval.registers import REGISTERS, Register
 from paleval.synth import config as C
@@ -150,18 +149,8 @@ def _arrow_schema(reg: Register) -> pa.Schema:
     return pa.schema([pa.field(v.name, conv[v.dtype]) for v in reg.variables])
 
 
-def _progress(enabled: bool) -> Callable[[str], None]:
-    t0 = time.perf_counter()
-
-    def say(msg: str) -> None:
-        if enabled:
-            print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-    return say
-
-
 def generate(
-    cfg: SynthConfig, out: str | Path, *, progress: bool = False, overwrite: bool = False
+    cfg: SynthConfig, out: str | Path, *, progress: bool | None = None, overwrite: bool = False
 ) -> dict[str, Any]:
     """Generate a synthetic register extract into ``out`` and return its truth dictionary.
 
@@ -172,7 +161,10 @@ def generate(
     out
         Output directory: one folder per register, ``truth.json`` and ``manifest.json``.
     progress
-        Print progress lines to standard error.
+        A progress bar on standard error (or a widget in Jupyter) over the steps: simulation,
+        the person-level registers, each chunk of persons, the truth files. ``None``
+        (default): on in a terminal or a notebook, off otherwise; the environment variable
+        ``PALEVAL_PROGRESS=0``/``1`` decides instead when set.
     overwrite
         Replace an existing non-empty output directory. A directory written earlier by
         ``generate`` (it has ``manifest.json`` and ``truth.json``) is always replaced.
@@ -194,9 +186,13 @@ def generate(
             raise FileExistsError(f"output directory {out} is not empty (use overwrite=True)")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    say = _progress(progress)
+    with Steps("synth", progress=progress) as bar:
+        return _generate(cfg, out, bar)
+
+
+def _generate(cfg: SynthConfig, out: Path, bar: Steps) -> dict[str, Any]:
     t0 = time.perf_counter()
-    say(f"simulating {cfg.n_persons:,} persons (seed {cfg.seed})")
+    bar.step(f"simulating {cfg.n_persons:,} persons (seed {cfg.seed})")
     pop = simulate_population(cfg)
     _finalise_persons(pop)
     pop.truth.setdefault("realism", {})["migration"] = assign_migration(pop)
@@ -204,7 +200,9 @@ def generate(
     departments = make_departments()
     ctx = EventContext(pop, pnr, departments)
     sink = _Sink(out)
-    say("writing person-level registers")
+    n_chunks = -(-pop.n // cfg.chunk_persons)
+    bar.set_total(n_chunks + 3)  # simulation, person-level registers, chunks, truth files
+    bar.step("person-level registers")
     _write_person_registers(pop, ctx, sink)
     years_bef = list(range(cfg.start_year - 1, cfg.end_year + 1))
     years = cfg.years
@@ -212,11 +210,10 @@ def generate(
     lpr3_year = int(year_of(np.array([day_number(cfg.lpr3_start)]))[0])
     years_lpr2 = [y for y in years_lpr if y <= lpr3_year]
     years_lpr3 = [y for y in years_lpr if y >= lpr3_year]
-    n_chunks = -(-pop.n // cfg.chunk_persons)
     for chunk in range(n_chunks):
         idx = np.arange(chunk * cfg.chunk_persons, min(pop.n, (chunk + 1) * cfg.chunk_persons))
         rng = np.random.default_rng([cfg.seed, 2, chunk])
-        say(f"chunk {chunk + 1}/{n_chunks}: persons {idx[0]:,}-{idx[-1]:,}")
+        bar.step(f"chunk {chunk + 1}/{n_chunks}: persons {idx[0]:,}-{idx[-1]:,}")
         for y in years_bef:
             sink.write("bef", ctx.bef(idx, y), y)
             ind, faik = ctx.income(idx, y, rng)
@@ -231,11 +228,11 @@ def generate(
         sink.write_by_year("lpr_f_kontakter", lpr["lpr_f_kontakter"], years_lpr3)
         sink.write_by_year("lpr_f_diagnoser", lpr["lpr_f_diagnoser"], years_lpr3)
     sink.close()
+    bar.step("truth and manifest")
     _write_truth_persons(pop, ctx, out / "truth" / "persons.parquet")
     truth = _truth(pop, ctx, sink, time.perf_counter() - t0)
     (out / "truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     (out / "manifest.json").write_text(json.dumps(_manifest(cfg, out), indent=2) + "\n")
-    say(f"done: {sum(sink.rows.values()):,} rows in {len(sink.writers)} files")
     return truth
 
 
