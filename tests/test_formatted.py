@@ -195,3 +195,13 @@ def test_danish_figures_use_a_decimal_comma(eol_tiny: pl.DataFrame) -> None:
         )
         plt.close("all")
     assert english_points  # the same ticks in English have decimal points (the test can fail)
+
+
+def test_a_diverged_fit_formats_instead_of_failing() -> None:
+    """tiny seed 777: the ITS Poisson fit diverged (fitted shares of 1.65e20) and the report's
+    06_evaluation failed inside ``fixed`` (an Int64 cast overflow). Written by hand."""
+    t = pl.DataFrame({"period": [1, 2], "fitted": [1.6544e20, 0.25], "n": [40, 50]})
+    en = format_table(t, counts=["n"]).table
+    da = format_table(t, counts=["n"], lang="da").table
+    assert en["Fitted"].to_list() == ["1.65e+20", "0.25"]
+    assert da["Modelleret"].to_list() == ["1,65e+20", "0,25"]
