@@ -233,9 +233,13 @@ def term_label(value: Any, lang: str = "en") -> str:
     --------
     >>> term_label("gp_ooh_30d[yes]"), term_label("home", "da")
     ('Out-of-hours contact, last 30 days: Yes', 'Eget hjem')
+    >>> term_label("lower_secondary < long_higher", "da")
+    'Grundskole < Lang videregående'
     """
     if value is None:
         return ""
+    if " < " in str(value):  # an order of levels (the inequality indices' ``order``)
+        return " < ".join(term_label(v, lang) for v in str(value).split(" < "))
     m = _TERM.match(str(value))
     if m:
         return f"{label(m.group(1), lang)}: {label(m.group(2), lang)}"
