@@ -195,3 +195,46 @@ def test_danish_figures_use_a_decimal_comma(eol_tiny: pl.DataFrame) -> None:
         )
         plt.close("all")
     assert english_points  # the same ticks in English have decimal points (the test can fail)
+
+
+def test_a_diverged_fit_formats_instead_of_failing() -> None:
+    """tiny seed 777: the ITS Poisson fit diverged (fitted shares of 1.65e20) and the report's
+    06_evaluation failed inside ``fixed`` (an Int64 cast overflow). Written by hand."""
+    t = pl.DataFrame({"period": [1, 2], "fitted": [1.6544e20, 0.25], "n": [40, 50]})
+    en = format_table(t, counts=["n"]).table
+    da = format_table(t, counts=["n"], lang="da").table
+    assert en["Fitted"].to_list() == ["1.65e+20", "0.25"]
+    assert da["Modelleret"].to_list() == ["1,65e+20", "0,25"]
+
+
+def test_danish_label_values_from_raw_tables() -> None:
+    """Label values of raw tables (a Table 1 variable, a funnel flag, a model parameter, an
+    order of levels, a flow step, an indicator) are Danish in a Danish table, through the one
+    label registry; expected words written by hand."""
+    from paleval.analyses.indicators import _definitions
+
+    _definitions(10, None)  # the indicators' labels, with their waiting-time limit
+    t = pl.DataFrame(
+        {
+            "value": [
+                "age",
+                "above",
+                "icc",
+                "lower_secondary < long_higher",
+                "Excluded: aged under 18 at death",
+                "First contact within 10 days of referral",
+            ],
+            "n": [10, 20, 30, 40, 50, 60],
+        }
+    )
+    da = format_table(t, counts=["n"], lang="da").table["Value"].to_list()
+    assert da == [
+        "Alder",
+        "Over",
+        "ICC",
+        "Grundskole < Lang videregående",
+        "Ekskluderet: under 18 år ved død",
+        "Første kontakt senest 10 dage efter henvisning",
+    ]
+    en = format_table(t, counts=["n"]).table["Value"].to_list()
+    assert en[:3] == ["Age", "Above", "Icc"]  # English as before

@@ -241,15 +241,36 @@ def test_unknown_notebook_name_is_a_clear_error(tiny_dir: Path, tmp_path: Path) 
         run_report(tmp_path / "o", data_dir=tiny_dir, notebooks=["nope"], log=lambda m: None)
 
 
+def _english_label_values(tables: Path) -> list[tuple[str, str, str]]:
+    """Cells of the Danish formatted tables that are an English label (or the raw key) the
+    label registry knows a different Danish word for: (file, cell, Danish label)."""
+    from paleval.plots import LABELS
+
+    english = {}
+    for key, (en, da) in LABELS.items():
+        if en != da:
+            english.setdefault(en, da)
+            english.setdefault(key, da)
+    found = []
+    for path in sorted(tables.glob("*_formatted.csv")):
+        cells = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=True)
+        for cell in cells.unpivot()["value"].drop_nulls().unique().sort().to_list():
+            if cell in english:
+                found.append((path.name, cell, english[cell]))
+    return found
+
+
 def test_danish_report(tiny_dir: Path, tmp_path: Path) -> None:
     out = run_report(
         tmp_path / "da",
         data_dir=tiny_dir,
         lang="da",
-        notebooks=["00_overview", "05_indicators"],
         cache_dir=tmp_path / "c",
         log=lambda m: None,
     )
+    # every analysis's Danish formatted table: no label value left in English when the
+    # registry has a Danish word for it (group names, places, levels, categories)
+    assert _english_label_values(out / "tables") == []
     table1 = pl.read_csv(out / "tables" / "overview_table1_formatted.csv")
     assert "Kræft" in " ".join(table1.columns)
     # Danish formatted tables: decimal comma, "." for thousands, Danish labels and footnotes

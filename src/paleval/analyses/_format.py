@@ -164,11 +164,32 @@ def fixed(expr: pl.Expr, decimals: int, lang: str = "en", *, thousands: bool = F
     ['1.61', '-0.04', '1234.50', None]
     >>> df.select(x=fixed(pl.col("x"), 1, "da", thousands=True))["x"].to_list()
     ['1,6', '-0,0', '1.234,5', None]
+
+    A number too large for fixed digits (a diverged model's fitted value) is written in
+    scientific notation rather than failing:
+
+    >>> pl.DataFrame({"x": [1.6544e20]}).select(x=fixed(pl.col("x"), 2, "da"))["x"].item()
+    '1,65e+20'
     """
     _check_lang(lang)
     x = expr.cast(pl.Float64)
+    big = x.abs() * 10**decimals >= _EXACT
+    exp = pl.when(big).then(x.abs().log10().floor()).otherwise(0.0)
+    mantissa = _plain(pl.when(big).then(x / 10**exp).otherwise(0.0), 2, lang, False)
+    sci = mantissa + pl.lit("e+") + exp.cast(pl.Int64).cast(pl.String)
+    plain = _plain(pl.when(big).then(0.0).otherwise(x), decimals, lang, thousands)
+    return (
+        pl.when(~x.is_finite()).then(pl.lit(None, pl.String)).when(big).then(sci).otherwise(plain)
+    )
+
+
+_EXACT = 2.0**53
+"""Scaled values from here on are not exact integers in a float: written as 1.23e+20."""
+
+
+def _plain(x: pl.Expr, decimals: int, lang: str, thousands: bool) -> pl.Expr:
     scale = 10**decimals
-    scaled = (x.abs() * scale).round(0).cast(pl.Int64)
+    scaled = (x.abs() * scale).round(0).cast(pl.Int64, strict=False)
     whole = (scaled // scale).cast(pl.String)
     if thousands:
         whole = _group_thousands(whole, "." if lang == "da" else ",")
@@ -177,7 +198,7 @@ def fixed(expr: pl.Expr, decimals: int, lang: str = "en", *, thousands: bool = F
     if decimals > 0:
         frac = (scaled % scale).cast(pl.String).str.zfill(decimals)
         out = out + pl.lit("," if lang == "da" else ".") + frac
-    return pl.when(x.is_finite()).then(out).otherwise(pl.lit(None, pl.String))
+    return out
 
 
 def format_count(expr: pl.Expr, lang: str = "en") -> pl.Expr:
@@ -212,9 +233,13 @@ def term_label(value: Any, lang: str = "en") -> str:
     --------
     >>> term_label("gp_ooh_30d[yes]"), term_label("home", "da")
     ('Out-of-hours contact, last 30 days: Yes', 'Eget hjem')
+    >>> term_label("lower_secondary < long_higher", "da")
+    'Grundskole < Lang videregående'
     """
     if value is None:
         return ""
+    if " < " in str(value):  # an order of levels (the inequality indices' ``order``)
+        return " < ".join(term_label(v, lang) for v in str(value).split(" < "))
     m = _TERM.match(str(value))
     if m:
         return f"{label(m.group(1), lang)}: {label(m.group(2), lang)}"

@@ -42,7 +42,7 @@ import polars as pl
 from paleval.analyses._common import as_frame
 from paleval.analyses.result import AnalysisResult, require_columns
 from paleval.disclosure import DEFAULT_THRESHOLD, Complement, Margin, Protection
-from paleval.plots import figure, fit_ticklabels, label, points, trend
+from paleval.plots import LABELS, figure, fit_ticklabels, label, points, trend
 from paleval.plots import funnel as funnel_chart
 from paleval.stats import funnel_flags, funnel_limits, proportion_ci
 
@@ -423,6 +423,10 @@ def _definitions(days: int, standards: Mapping[str, float | None] | None) -> pl.
             "{days}", str(days), literal=True
         )
     )
+    # the tables carry the English label; the one label registry gives its Danish form
+    # (formatted tables, figures), with the waiting-time limit of this call
+    for en, da in defs.select("label_en", "label_da").iter_rows():
+        LABELS.setdefault(en, (en, da))
     std = dict(zip(defs["indicator"], defs["standard"], strict=True))
     if days != 10:
         std["2"] = None  # the standard is defined for 10 days

@@ -399,36 +399,57 @@ def complement_hits(t: Table, threshold: int) -> Iterator[Hit]:
     if len(cols) < 2:
         return
     rows = [r for r in range(len(t.cells)) if r not in t.stat_rows]
-    parts = _part_pairs(t, cols, rows) | _at_risk_pairs(t, cols)
+    parts = _part_pairs(t, cols, rows)
     seen: set[tuple[int, int]] = set()
+    for ia, isub in subtractions([t.grid.columns[c] for c in cols]):
+        a, sub = cols[ia], tuple(cols[i] for i in isub)
+        if any((a, b) in parts for b in sub):
+            continue
+        for h in _complement(t, rows, a, sub, threshold):
+            key = (h.row, h.value)
+            if key not in seen:
+                seen.add(key)
+                yield h
+
+
+def subtractions(names: list[str]) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Every within-row subtraction ``a - b (- c (- d))`` of count columns the auditor tries,
+    decided from the column names alone: ``(a, (b, ...))`` as positions in ``names``, shortest
+    first. The auditor (:func:`complement_hits`) drops those the published numbers show are not
+    nested (a negative remainder in a visible row, or two parts of one whole); the protection
+    (:class:`paleval.disclosure.Protection` with ``reader_differences``) uses the same list, so
+    suppression keeps every subtraction an output checker would try off ``1 .. threshold - 1``.
+
+    In a curve table the persons at risk at t and the events up to t are disjoint parts of
+    ``n`` (``n - n_risk - events`` is the number censored, tried as such), so events are never
+    subtracted from ``n_risk``; the reference group's counts (``n_ref``) are never subtracted
+    from the compared group's, nor the other way round (the difference counts nobody).
+
+    >>> list(subtractions(["n", "n_risk", "events"]))
+    [(0, (1,)), (0, (2,)), (1, (0,)), (0, (1, 2))]
+    >>> list(subtractions(["n", "n_ref"]))
+    []
+    """
+    cols = list(range(len(names)))
+    if len(cols) < 2:
+        return
+    lower = [x.strip().lower() for x in names]
+    refs = [bool(_REF_NAME.search(x)) for x in names]
+    parted = [bool(_PART_NAME.search(x)) for x in names]
+    risk = [bool(_AT_RISK.match(x.strip())) for x in names]
+    at_risk = "n" in lower
     for k in range(1, _max_subset(len(cols)) + 1):
-        for a in (c for c in cols if not _PART_NAME.search(t.grid.columns[c])):
+        for a in (c for c in cols if not parted[c]):
             for sub in itertools.combinations([c for c in cols if c != a], k):
-                if any((a, b) in parts for b in sub) or _mixes_groups(t, (a, *sub)):
-                    continue
-                for h in _complement(t, rows, a, sub, threshold):
-                    key = (h.row, h.value)
-                    if key not in seen:
-                        seen.add(key)
-                        yield h
+                if at_risk and any((risk[a] and parted[b]) or (parted[a] and risk[b]) for b in sub):
+                    continue  # at risk and events up to t are disjoint parts of n
+                if len({refs[c] for c in (a, *sub)}) > 1:
+                    continue  # the reference group's counts against the compared group's
+                yield a, sub
 
 
 _REF_NAME = re.compile(r"_ref$", re.I)
 _AT_RISK = re.compile(r"^(?:n_)?(?:at_)?risk$|^n_at_risk$|^antal_i_risiko$", re.I)
-
-
-def _at_risk_pairs(t: Table, cols: list[int]) -> set[tuple[int, int]]:
-    """In a curve table with the group size ``n``, the persons still at risk at a time and the
-    events (competing events, censorings) up to that time are disjoint parts of ``n``
-    (``n - n_risk - events - n_competing`` is the number censored, attacked as such): the
-    events are not persons among those at risk, so they are never subtracted from ``n_risk``
-    (the columns of paleval's curve tables, ``docs/disclosure.md``)."""
-    names = [t.grid.columns[c].strip().lower() for c in cols]
-    if "n" not in names:
-        return set()
-    risk = [c for c in cols if _AT_RISK.match(t.grid.columns[c].strip())]
-    events = [c for c in cols if _PART_NAME.search(t.grid.columns[c])]
-    return {p for r in risk for e in events for p in ((r, e), (e, r))}
 
 
 def _mixes_groups(t: Table, cols: tuple[int, ...]) -> bool:

@@ -54,6 +54,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from paleval.disclosure.audit_rules import subtractions
 from paleval.disclosure.lp import leaking_intervals
 
 __all__ = [
@@ -196,6 +197,12 @@ class Protection:
     thin_keep: tuple[float, ...] = ()
     """Order values always published when ``thin`` is set (reporting times); suppression then
     protects them like any row."""
+    reader_differences: bool = False
+    """Also protect every within-row subtraction of count columns that an output checker
+    tries (``a - b - c - d``, the auditor's own enumeration,
+    :func:`paleval.disclosure.audit_rules.subtractions`), even where the columns overlap and
+    the difference counts no set of persons: a row where one of them is 1 to
+    ``threshold - 1`` is protected as if it were a count (a checker would query it)."""
     quantiles: tuple[Quantile, ...] = ()
     """Order statistics in columns not named like them (:class:`Quantile`); columns named
     ``median``, ``q1``, ``q3``, ``p25``, ``iqr``, ... are found by name."""
@@ -215,9 +222,12 @@ Cell = tuple[str, int]  # (column, row); virtual columns start with "~"
 
 
 class _System:
-    def __init__(self, values: dict[str, list[int | None]], n_rows: int) -> None:
+    def __init__(
+        self, values: dict[str, list[int | None]], n_rows: int, threshold: int = 5
+    ) -> None:
         self.values = values
         self.n_rows = n_rows
+        self.threshold = threshold
         self.equations: list[tuple[Cell | None, list[Cell]]] = []
         self.totals: set[str] = set()
         self.published: set[Cell] = set()
@@ -675,7 +685,7 @@ def protect(
         if not s.dtype.is_numeric():
             raise DisclosureError(f"table {name!r}: count column {c!r} is {s.dtype}, not numeric")
         values[c] = [_as_count(v) for v in s.to_list()]
-    sys = _system_of(table, protection, values)
+    sys = _system_of(table, protection, values, threshold)
     primary = {
         r for r in range(table.height) if any(_small(values[c][r], threshold) for c in counts)
     }
@@ -685,15 +695,26 @@ def protect(
         sys = _with_linked(sys, table, protection, linked)
     hidden = _solve(sys, primary | sys.fixed_hidden, threshold, name)
     hidden = {r for r in hidden if r < table.height}
+    if protection.reader_differences:
+        declared: set[tuple[int, tuple[int, ...]]] = set()
+        while found := _reader_differences(values, counts, hidden, threshold) - declared:
+            declared |= found
+            for a, sub in sorted(found):
+                _compile_complement(sys, Complement(counts[a], tuple(counts[i] for i in sub)))
+            hidden = _solve(sys, primary | sys.fixed_hidden | hidden, threshold, name)
+            hidden = {r for r in hidden if r < table.height}
     if ledger is not None and protection.link:
         ledger.record(name, table, protection, hidden, threshold)
     return _apply(table, protection, counts, primary, hidden, rounding, threshold)
 
 
 def _system_of(
-    table: pl.DataFrame, protection: Protection, values: dict[str, list[int | None]]
+    table: pl.DataFrame,
+    protection: Protection,
+    values: dict[str, list[int | None]],
+    threshold: int = 5,
 ) -> _System:
-    sys = _System(values, table.height)
+    sys = _System(values, table.height, threshold)
     sys.totals = set(protection.totals)
     sys.published = {(c, r % table.height) for c, r in protection.published if table.height}
     _compile(sys, table, protection, list(protection.counts))
@@ -824,7 +845,9 @@ def _with_linked(
     parts = [(table, protection, sys)]
     for e in linked:
         vals = {c: [_as_count(v) for v in e.table[c].to_list()] for c in e.protection.counts}
-        parts.append((e.table, e.protection, _system_of(e.table, e.protection, vals)))
+        parts.append(
+            (e.table, e.protection, _system_of(e.table, e.protection, vals, sys.threshold))
+        )
     n_rows = sum(t.height for t, _, _ in parts)
     merged = _System({}, n_rows)
     offsets = []
@@ -989,6 +1012,28 @@ def _compile(sys: _System, table: pl.DataFrame, protection: Protection, counts: 
             _compile_sequence(sys, table, rel)
     if protection.differences:
         _compile_differences(sys, counts)
+
+
+def _reader_differences(
+    values: dict[str, list[int | None]], counts: list[str], hidden: set[int], threshold: int
+) -> set[tuple[int, tuple[int, ...]]]:
+    """The subtractions an output checker would query in the published rows: every
+    ``a - b (- c (- d))`` of the auditor's enumeration (``audit_rules.subtractions``) that
+    is 0 or more in every published row (nested, as the auditor requires) and 1 to
+    ``threshold - 1`` in one of them."""
+    rows = [r for r in range(len(values[counts[0]])) if r not in hidden] if counts else []
+    if len(counts) < 2 or not rows:
+        return set()
+    mat = np.array(
+        [[np.nan if values[c][r] is None else float(values[c][r]) for r in rows] for c in counts]  # type: ignore[arg-type]
+    )
+    out = set()
+    for a, sub in subtractions(counts):
+        rem = mat[a] - mat[list(sub)].sum(axis=0)
+        rem = rem[~np.isnan(rem)]
+        if rem.size and rem.min() >= 0 and np.any((rem >= 1) & (rem <= threshold - 1)):
+            out.add((a, sub))
+    return out
 
 
 def _apply(

@@ -301,6 +301,39 @@ LABELS: dict[str, tuple[str, str]] = {
         "No or late (<3 days) specialised palliative care",
         "Ingen eller sen (<3 dage) specialiseret palliativ indsats",
     ),
+    # label values of raw tables (Table 1 variables, funnel flags, model parameters, ...),
+    # English as before (the key written out), so English tables are unchanged
+    "age": ("Age", "Alder"),
+    "bed_days_30d": ("Bed days 30d", "Sengedage, sidste 30 dage"),
+    "charlson_group": ("Charlson group", "Charlson-gruppe"),
+    "nursing_home_resident": ("Nursing home resident", "Plejehjemsbeboer"),
+    "mean (SD)": ("Mean (SD)", "Gennemsnit (SD)"),
+    "above": ("Above", "Over"),
+    "below": ("Below", "Under"),
+    "missing": ("Missing", "Mangler"),
+    "groups": ("Groups", "Grupper"),
+    "separate": ("Separate", "Hver for sig"),
+    "icc": ("Icc", "ICC"),
+    "median_odds_ratio": ("Median odds ratio", "Median-oddsratio"),
+    "median_rate_ratio": ("Median rate ratio", "Median-rateratio"),
+    "sigma": ("Sigma", "Sigma (SD mellem praksis)"),
+    # the exclusion steps of the decedent flow (cohort.decedents, the default minimum age)
+    "Excluded: no cause-of-death record": (
+        "Excluded: no cause-of-death record",
+        "Ekskluderet: ingen dødsårsagsregistrering",
+    ),
+    "Excluded: not resident the year before death": (
+        "Excluded: not resident the year before death",
+        "Ekskluderet: ikke bosat i Danmark året før død",
+    ),
+    "Excluded: implausible death date (before birth, or over 115 years of age)": (
+        "Excluded: implausible death date (before birth, or over 115 years of age)",
+        "Ekskluderet: usandsynlig dødsdato (før fødsel eller over 115 år)",
+    ),
+    "Excluded: aged under 18 at death": (
+        "Excluded: aged under 18 at death",
+        "Ekskluderet: under 18 år ved død",
+    ),
 }
 
 
