@@ -230,3 +230,23 @@ def test_did_disclosure_and_bad_input() -> None:
         difference_in_differences(c, "home", "unit", "death_date", {0: dt.date(2015, 7, 1)})
     with pytest.raises(ValueError, match="not in the cohort"):
         difference_in_differences(c, "home", "unit", "death_date", {99: 2015})
+
+
+def test_a_series_the_model_cannot_fit_gives_a_note_and_the_observed_shares() -> None:
+    """No admission before the intervention (tiny synthetic sets): the segmented Poisson fit is
+    not estimable. The analysis says so in a note, publishes no effect and no fitted line, and
+    still draws and formats the observed series (it used to publish a counterfactual of 1e20)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    c = _cohort(6_000, seed=3)
+    c = c.with_columns(spc=pl.col("spc") & (pl.col("death_date") >= dt.date(2018, 3, 1)))
+    res = interrupted_time_series(c, "spc", "death_date", dt.date(2018, 3, 1), freq="quarter")
+    assert res.tables["effects"].height == 0 and "segmented_regression" not in res.models
+    assert [n for n in res.notes if "segmented regression" in n and "separation" in n], res.notes
+    series = res.tables["series"]
+    assert series["fitted"].null_count() == series.height
+    assert series["events"].sum() == c["spc"].sum() and series["n"].sum() == c.height
+    pub = res.disclosed()
+    assert pub.plot("series", lang="da") is not None
+    assert pub.formatted("effects").table.height == 0

@@ -188,3 +188,32 @@ def test_planted_effects_inside_ci():
     tab = res.table.filter(pl.col("term").is_in(list(truth)))
     for term, lo, hi in tab.select("term", "conf_low", "conf_high").rows():
         assert lo < truth[term] < hi, term
+
+
+@pytest.mark.parametrize(
+    "events_at",
+    [
+        pytest.param([30, 31, 33], id="no-events-before"),  # level ratio came out as 3e19
+        pytest.param([0, 1, 2, 3, 4, 5, 6], id="no-events-after"),  # and as 8e-18
+    ],
+)
+def test_a_segment_without_events_is_not_estimable_not_a_number(events_at):
+    """A run of quarters without events sends the Poisson level or slope to +-inf; the fit
+    used to come back 'converged' with ratios of 1e19 and a counterfactual of 1e20, which the
+    report published. R's glm.fit warns 'fitted rates numerically 0 occurred' here."""
+    from paleval.stats import ConvergenceError
+
+    q = pl.date_range(dt.date(2015, 1, 1), dt.date(2023, 10, 1), "1q", eager=True)
+    ev = np.zeros(len(q), int)
+    ev[events_at] = 1
+    d = pl.DataFrame({"period": q, "events": ev, "n": np.full(len(q), 20)})
+    for seasonality in (0, 1):  # IRLS runs off (0) or stops with rates numerically 0 (1)
+        with pytest.raises(ConvergenceError, match="separation"):
+            segmented_regression(d, "events", "period", {"x": dt.date(2019, 1, 1)},
+                                 family="poisson", exposure="n", seasonality=seasonality)  # fmt: skip
+    # with events in both segments the same design is estimable
+    ev[[2, 9, 14, 22, 27]] = 1
+    ok = segmented_regression(d.with_columns(events=pl.Series(ev)), "events", "period",
+                              {"x": dt.date(2019, 1, 1)}, family="poisson", exposure="n")  # fmt: skip
+    assert np.isfinite(ok.table["ratio"].to_numpy()).all()
+    assert ok.series["counterfactual"].max() < 20

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import polars as pl
 
-from paleval.analyses._common import as_frame
+from paleval.analyses._common import as_frame, fit_or_note
 from paleval.analyses.result import AnalysisResult
 from paleval.disclosure import Complement, Margin, Protection
 from paleval.plots import PALETTE, figure, label, style, suppressed_note
@@ -67,6 +67,8 @@ class InterruptedTimeSeriesResult(AnalysisResult):
                 ("counterfactual", "--", "counterfactual"),
             ):
                 y = 100 * tab[col].cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if np.isnan(y).all():  # the model was not estimable (see the notes)
+                    continue
                 if col == "counterfactual":  # only where it differs: after the first intervention
                     first = min(self.params["intervention_dates"].values())
                     y = np.where(x >= np.datetime64(first), y, np.nan)
@@ -209,38 +211,52 @@ def interrupted_time_series(
             "choose a coarser freq or a shorter span"
         )
     data = series.with_columns(share=pl.col("events") / pl.col("n"))
-    if family == "gaussian":
-        fit = segmented_regression(data, "share", "period", dates, family="gaussian",
-                                   seasonality=seasonality, conf_level=conf_level)  # fmt: skip
-        fitted = fit.series["fitted"]
-        counterfactual = fit.series["counterfactual"]
-    else:
-        fit = segmented_regression(data, "events", "period", dates, family=family,
-                                   exposure="n", seasonality=seasonality,
-                                   conf_level=conf_level)  # fmt: skip
-        fitted = fit.series["fitted"] / data["n"]
-        counterfactual = fit.series["counterfactual"] / data["n"]
     ratio = family != "gaussian"
-    effects = fit.table.filter(pl.col("variable").is_in(["level", "slope"]))
-    effects = effects.select(
-        "term",
-        estimate=pl.col("ratio" if ratio else "estimate"),
-        conf_low=pl.col("ratio_low" if ratio else "conf_low"),
-        conf_high=pl.col("ratio_high" if ratio else "conf_high"),
-        p_value="p_value",
-        n=pl.lit(int(series["n"].sum()), pl.Int64),
-        events=pl.lit(int(series["events"].sum()), pl.Int64),
-    )
-    table = data.with_columns(fitted=fitted, counterfactual=counterfactual)
-    notes.append(
-        f"segmented regression ({family}{', persons as exposure' if ratio else ''}), "
-        f"{series.height} {freq}s, seasonality {seasonality} Fourier pair(s), "
-        f"{fit.se_type} standard errors; effects are "
-        + ("ratios of the share" if ratio else "differences of the share")
-        + "; level: the change at the intervention, slope: the change per "
-        + freq
-    )
+    what = f"segmented regression ({family}{', persons as exposure' if ratio else ''})"
+    if family == "gaussian":
+        fit = fit_or_note(
+            lambda: segmented_regression(data, "share", "period", dates, family="gaussian",
+                                         seasonality=seasonality, conf_level=conf_level),
+            notes, what,
+        )  # fmt: skip
+    else:
+        fit = fit_or_note(
+            lambda: segmented_regression(data, "events", "period", dates, family=family,
+                                         exposure="n", seasonality=seasonality,
+                                         conf_level=conf_level),
+            notes, what,
+        )  # fmt: skip
     n_total, e_total = int(series["n"].sum()), int(series["events"].sum())
+    if fit is None:  # not estimable (e.g. periods without events): the observed series only
+        effects = pl.DataFrame(
+            schema={"term": pl.String, "estimate": pl.Float64, "conf_low": pl.Float64,
+                    "conf_high": pl.Float64, "p_value": pl.Float64, "n": pl.Int64,
+                    "events": pl.Int64}
+        )  # fmt: skip
+        nothing = pl.lit(None, pl.Float64)
+        table = data.with_columns(fitted=nothing, counterfactual=nothing)
+    else:
+        scale = 1.0 if family == "gaussian" else data["n"]
+        effects = fit.table.filter(pl.col("variable").is_in(["level", "slope"])).select(
+            "term",
+            estimate=pl.col("ratio" if ratio else "estimate"),
+            conf_low=pl.col("ratio_low" if ratio else "conf_low"),
+            conf_high=pl.col("ratio_high" if ratio else "conf_high"),
+            p_value="p_value",
+            n=pl.lit(n_total, pl.Int64),
+            events=pl.lit(e_total, pl.Int64),
+        )
+        table = data.with_columns(
+            fitted=fit.series["fitted"] / scale,
+            counterfactual=fit.series["counterfactual"] / scale,
+        )
+        notes.append(
+            f"{what}, {series.height} {freq}s, seasonality {seasonality} Fourier pair(s), "
+            f"{fit.se_type} standard errors; effects are "
+            + ("ratios of the share" if ratio else "differences of the share")
+            + "; level: the change at the intervention, slope: the change per "
+            + freq
+        )
     return InterruptedTimeSeriesResult(
         title=f"Interrupted time series of {outcome}",
         tables={"effects": effects, "series": table},
@@ -255,7 +271,7 @@ def interrupted_time_series(
             "intervention_dates": {k: v.isoformat() for k, v in dates.items()},
             "events": e_total,
         },
-        models={"segmented_regression": fit},
+        models={} if fit is None else {"segmented_regression": fit},
         notes=notes,
         protection={
             "effects": Protection(("n", "events"), [Complement("n", ("events",))]),

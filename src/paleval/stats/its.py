@@ -68,7 +68,7 @@ import polars as pl
 from scipy import optimize
 
 from paleval.stats._design import offset_values
-from paleval.stats._errors import NotEstimableError
+from paleval.stats._errors import ConvergenceError, NotEstimableError, SeparationError
 from paleval.stats._glm import Family, coefficient_text, irls, wald_table
 from paleval.stats.count import fit_negbin
 
@@ -618,6 +618,16 @@ def _fit(X, y, off, family, se, lag, prewhite, adjust, errors, method) -> dict[s
         if family == "poisson" and np.any((y < 0) | (y != np.round(y))):
             raise ValueError("family='poisson' needs non-negative whole-number counts")
         g = irls(X, y, w, fam, offset=off)
+    if np.any(g.mu < 1e-8):
+        # as R's glm.fit warns "fitted rates numerically 0 occurred": a segment without events
+        # sends its level or slope to -inf, and the ratios (and the counterfactual) are noise
+        raise SeparationError(
+            "segmented_regression: fitted counts numerically 0 in some periods (quasi-complete "
+            "separation, e.g. a segment or a run of periods without events); the level and "
+            "slope changes are not finite"
+        )
+    if not g.converged:
+        raise ConvergenceError("segmented_regression: IRLS did not converge in 100 iterations")
     out["coef"] = g.coef
     if se == "model":
         out["vcov"] = g.bread * g.dispersion
