@@ -223,8 +223,10 @@ def test_danish_label_values_from_raw_tables() -> None:
                 "lower_secondary < long_higher",
                 "Excluded: aged under 18 at death",
                 "First contact within 10 days of referral",
+                "Excluded: aged under 65 at death",
+                "Deaths 2015-01-01 to 2019-12-31 (DOD)",
             ],
-            "n": [10, 20, 30, 40, 50, 60],
+            "n": [10, 20, 30, 40, 50, 60, 70, 80],
         }
     )
     da = format_table(t, counts=["n"], lang="da").table["Value"].to_list()
@@ -235,6 +237,8 @@ def test_danish_label_values_from_raw_tables() -> None:
         "Grundskole < Lang videregående",
         "Ekskluderet: under 18 år ved død",
         "Første kontakt senest 10 dage efter henvisning",
+        "Ekskluderet: under 65 år ved død",  # labels with a parameter (plots.PATTERN_LABELS)
+        "Dødsfald 2015-01-01 til 2019-12-31 (DOD)",
     ]
     en = format_table(t, counts=["n"]).table["Value"].to_list()
     assert en[:3] == ["Age", "Above", "Icc"]  # English as before

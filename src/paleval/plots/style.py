@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -330,11 +331,21 @@ LABELS: dict[str, tuple[str, str]] = {
         "Excluded: implausible death date (before birth, or over 115 years of age)",
         "Ekskluderet: usandsynlig dødsdato (før fødsel eller over 115 år)",
     ),
-    "Excluded: aged under 18 at death": (
-        "Excluded: aged under 18 at death",
-        "Ekskluderet: under 18 år ved død",
-    ),
 }
+
+
+PATTERN_LABELS: tuple[tuple[re.Pattern[str], tuple[str, str]], ...] = (
+    # labels that carry a parameter (the study period, the minimum age): the decedent flow
+    (
+        re.compile(r"Deaths (\S+) to (\S+) \(DOD\)"),
+        ("Deaths {} to {} (DOD)", "Dødsfald {} til {} (DOD)"),
+    ),
+    (
+        re.compile(r"Excluded: aged under (\d+) at death"),
+        ("Excluded: aged under {} at death", "Ekskluderet: under {} år ved død"),
+    ),
+)
+"""Labels with a parameter: a pattern, and the English and Danish text with its groups."""
 
 
 def label(key: Any, lang: str = "en") -> str:
@@ -348,12 +359,18 @@ def label(key: Any, lang: str = "en") -> str:
     ('Nursing home', 'Plejebolig')
     >>> label("spc_wait_days")
     'Spc wait days'
+    >>> label("Deaths 2015-01-01 to 2019-12-31 (DOD)", "da")
+    'Dødsfald 2015-01-01 til 2019-12-31 (DOD)'
     """
     if lang not in ("en", "da"):
         raise ValueError(f"lang must be 'en' or 'da', got {lang!r}")
     text = str(key)
     if text in LABELS:
         return LABELS[text][0 if lang == "en" else 1]
+    for pattern, (en, da) in PATTERN_LABELS:
+        m = pattern.fullmatch(text)
+        if m:
+            return (en if lang == "en" else da).format(*m.groups())
     text = text.replace("_", " ")
     return text[:1].upper() + text[1:]
 
