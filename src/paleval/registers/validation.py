@@ -41,6 +41,7 @@ from paleval.registers._raw import (
     parse_expr,
     present_expr,
     scan_raw,
+    unterminated_last_line,
     verify_file,
 )
 from paleval.registers.discovery import (
@@ -151,6 +152,14 @@ RULES: tuple[Rule, ...] = (
         "all",
         "verify=True: a full read disagrees with the file's own metadata (page checksum, row "
         "count or a value outside the footer's column statistics).",
+    ),
+    Rule(
+        "last_line_unterminated",
+        "warn",
+        "all",
+        "A CSV file whose last line has no line end: every CSV writer ends each record with "
+        "one, so the file is likely cut inside its last field (a value read shorter than it "
+        "was); the line is named. A file cut inside a quoted value is file_unreadable.",
     ),
     Rule(
         "manifest_disagrees",
@@ -1547,6 +1556,9 @@ def validate(
                 continue
             if verify and not _verified(f, out):
                 continue
+            if f.format in ("csv", "txt") and (last := unterminated_last_line(f.path)):
+                why = f"line {last} (the last) has no line end: cut inside its last field?"
+                out.add("last_line_unterminated", key, f.name, None, 1, [why])
             if _check_file(raw, f, out, debug, end):
                 ok_files.append(f)
         if ok_files:
