@@ -228,3 +228,41 @@ def test_unix_day_numbers_before_the_register_began_are_refused(tmp_path: Path) 
     ).write_parquet(d / "dod" / "dod.parquet")
     got = scan_register(d, "dod", cache_dir=tmp_path / "cache2").collect()["DODDATO"].to_list()
     assert got == [D(1975, 3, 1), D(1977, 6, 1)]
+
+
+# --------------------------------------------------------------------------- PNR guard (speed)
+@pytest.mark.parametrize(
+    ("pnrs", "expected"),
+    [
+        (
+            ["101501111", "010150-1111", " 0101501111", "0101501111", "01015011112", "ABC", None,
+             "101501111 ", "AB12345678"],
+            # by hand: normalised 101501111 and '101501111 ' (zero), 010150-1111 (dash)
+            # (surrounding blanks are stripped without a finding); width 01015011112, ABC
+            {"code_normalised": 3, "code_width": 2},
+        ),
+        # the only bad PNR is ten characters long (a guard on the length would miss it)
+        (["0101501111", "101501111 ", "0202602222"], {"code_normalised": 1}),
+        (["0101501111", "0202602222"], {}),
+    ],
+)  # fmt: skip
+def test_pnr_rules_in_parquet_count_what_the_csv_pass_counts(
+    pnrs: list[str | None], expected: dict[str, int], tmp_path: Path
+) -> None:
+    """Parquet counts code_width/code_normalised of PNR only where the raw PNR is not ten
+    digits (a cheap guard first); the CSV pass evaluates every row. Both must agree."""
+    frame = pl.DataFrame(
+        {"PNR": pnrs, "DODDATO": [D(2019, 1, 1 + i) for i in range(len(pnrs))]},
+        schema={"PNR": pl.String, "DODDATO": pl.Date},
+    )
+    got = {}
+    for fmt in ("csv", "parquet"):
+        d = _extract(tmp_path / fmt)
+        (d / "dod" / "dod.csv").unlink()
+        if fmt == "csv":
+            frame.with_columns(pl.col("DODDATO").cast(pl.String)).write_csv(d / "dod" / "dod.csv")
+        else:
+            frame.write_parquet(d / "dod" / "dod.parquet")
+        f = _findings(d, ["dod"])
+        got[fmt] = {k[0]: v for k, v in f.items() if k[0] in ("code_width", "code_normalised")}
+    assert got["parquet"] == got["csv"] == expected

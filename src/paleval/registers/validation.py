@@ -909,9 +909,10 @@ def _check_file(
         distinct = key_struct.filter(complete).hash(seed=0).n_unique()
         conds.append(complete)
     try:
-        groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
+        guards = _guards(f, schema, m)
+        groups = [_group(rule, col, guards) for rule, col in keys]
         groups += [None] * (len(conds) - len(groups))
-        counts = _count(raw, f, conds, distinct, groups)
+        counts = _count(raw, f, conds, distinct, groups, guards)
         if key_struct is not None and complete is not None:
             counts["__nk"] = counts[f"c{len(conds) - 1}"]
             if counts["__nu"] < counts["__nk"]:
@@ -957,6 +958,29 @@ _GROUPED = frozenset(
 )
 """Rules whose per-column conditions a parquet file counts together first (see _count)."""
 
+_PNR_RULES = frozenset({"code_width", "code_normalised"})
+_PNR_CLEAN = r"^\d{10}$"
+
+
+def _guards(f: RegisterFile, schema: pl.Schema, m: ColumnMatch) -> dict[str, pl.Expr]:
+    """Cheap conditions on the raw column that every row breaking one of a group's rules
+    meets (see _count). A text PNR of exactly ten digits is already normalised and ten wide,
+    so ``code_width`` and ``code_normalised`` of PNR can only hold where the raw PNR is not
+    ten digits: one regular expression on the raw value, instead of the PNR repair expression
+    (two regular expressions, a strip and a zero-fill) on every row, twice (session 11: 6.6 s
+    -> about 1 s of CPU on one national SSSY file of 39 million rows)."""
+    raw = m.mapping.get("PNR")
+    if f.format != "parquet" or raw is None or schema[raw] != pl.String:
+        return {}
+    return {"g|PNR": pl.col(raw).is_not_null() & ~pl.col(raw).str.contains(_PNR_CLEAN)}
+
+
+def _group(rule: str, col: str, guards: dict[str, pl.Expr]) -> str | None:
+    """The group a (rule, column) condition is counted in first (see _count), or None."""
+    if col == "PNR" and rule in _PNR_RULES and "g|PNR" in guards:
+        return "g|PNR"
+    return f"g|{col}" if rule in _GROUPED else None
+
 
 def _count(
     raw: pl.LazyFrame,
@@ -964,6 +988,7 @@ def _count(
     conds: list[pl.Expr],
     distinct: pl.Expr | None,
     groups: list[str | None] | None = None,
+    guards: dict[str, pl.Expr] | None = None,
 ) -> dict[str, int]:
     """``__n`` (rows), ``c0, c1, ...`` (rows where each condition holds) and ``__nu`` (the
     ``distinct`` count, when given) of one file.
@@ -974,7 +999,8 @@ def _count(
     pass computing every check on every row. Conditions that share a group (``groups``: the
     date rules of one column, the code rules of one column) are first counted as one query
     (any of them), and one by one only when that count is not zero: a clean column costs one
-    query, not three.
+    query, not three. A group with a ``guards`` expression (implied by each of its conditions,
+    and cheaper) is counted by the guard first instead.
     """
     aggs = {"__n": pl.len()} | {f"c{i}": c.sum() for i, c in enumerate(conds)}
     if distinct is not None:
@@ -988,8 +1014,9 @@ def _count(
     for i, g in enumerate(groups):
         members.setdefault(g if g is not None else f"c{i}", []).append(i)
     queries = {k: raw.select(a) for k, a in aggs.items() if not k.startswith("c")}
+    guards = guards or {}
     queries |= {
-        g: raw.filter(pl.any_horizontal([conds[i] for i in idx])).select(pl.len())
+        g: raw.filter(guards.get(g, pl.any_horizontal([conds[i] for i in idx]))).select(pl.len())
         for g, idx in members.items()
     }
     frames = pl.collect_all(list(queries.values()), engine="streaming")
@@ -997,7 +1024,7 @@ def _count(
     out = {k: v for k, v in found.items() if k in aggs}
     detail: dict[str, pl.LazyFrame] = {}
     for g, idx in members.items():
-        if len(idx) == 1:
+        if len(idx) == 1 and g not in guards:
             out[f"c{idx[0]}"] = found[g]
             continue
         for i in idx:
