@@ -266,3 +266,32 @@ def test_pnr_rules_in_parquet_count_what_the_csv_pass_counts(
         f = _findings(d, ["dod"])
         got[fmt] = {k[0]: v for k, v in f.items() if k[0] in ("code_width", "code_normalised")}
     assert got["parquet"] == got["csv"] == expected
+
+
+@pytest.mark.parametrize(
+    ("pnrs", "expected"),
+    [
+        # a lost zero: the same person as the first after the repair, a duplicate key
+        (["0101501111", "101501111", "0202602222"], {"code_normalised": 1, "duplicate_key": 1}),
+        # all ten digits (the key checks read the raw column): a plain duplicate
+        (["0101501111", "0101501111", "0202602222"], {"duplicate_key": 1}),
+        (["0101501111", None, "0202602222"], {"null_required": 1}),
+    ],
+)
+def test_dod_keys_in_parquet_count_what_the_csv_pass_counts(
+    pnrs: list[str | None], expected: dict[str, int], tmp_path: Path
+) -> None:
+    frame = pl.DataFrame(
+        {"PNR": pnrs, "DODDATO": [D(2019, 1, 1 + i) for i in range(len(pnrs))]},
+        schema={"PNR": pl.String, "DODDATO": pl.Date},
+    )
+    got = {}
+    for fmt in ("csv", "parquet"):
+        d = _extract(tmp_path / fmt)
+        (d / "dod" / "dod.csv").unlink()
+        if fmt == "csv":
+            frame.with_columns(pl.col("DODDATO").cast(pl.String)).write_csv(d / "dod" / "dod.csv")
+        else:
+            frame.write_parquet(d / "dod" / "dod.parquet")
+        got[fmt] = {k[0]: v for k, v in _findings(d, ["dod"]).items() if k[2] == "PNR"}
+    assert got["parquet"] == got["csv"] == expected
