@@ -351,7 +351,7 @@ def _scan_csv(
     )
 
 
-_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int]]] = {}
+_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int], int | None]] = {}
 
 
 def _check_field_counts(
@@ -361,7 +361,13 @@ def _check_field_counts(
     (a truncated file, a lost separator) would otherwise be read with its last values empty.
     One streaming pass over the lines, counting separators (lines with a quote character,
     where a separator may be inside a value, and empty lines are not counted); remembered per
-    file version. Line numbers are physical lines (the header is line ``header_line``)."""
+    file version. Line numbers are physical lines (the header is line ``header_line``).
+
+    The same pass finds an unclosed quote: the file has an odd number of quote characters
+    and the last line that leaves a quote open (an odd number of them) opens a quoted value
+    at the start of a field and never closes it on that line. A file cut inside a quoted
+    value (``...,"N02A`` as its end) is refused naming that line, not read as a polars error
+    about the wrong column."""
     st = source.stat()
     key = (str(source.resolve()), st.st_size, st.st_mtime_ns, sep)
     if key not in _FIELD_MEMO:
@@ -371,20 +377,39 @@ def _check_field_counts(
         ).with_row_index("n", offset=1)  # fmt: skip
         line = pl.col("line").str.strip_chars_end("\r")
         fields = line.str.count_matches(sep, literal=True) + 1
-        body = lines.filter(
+        quotes = line.str.count_matches('"', literal=True).fill_null(0)
+        opens = line.str.contains(rf'(?:^|{re.escape(sep)})"[^"]*$').fill_null(False)
+        body = (
             (pl.col("n") > header_line)
             & line.is_not_null()
             & (line.str.strip_chars() != "")
             & ~line.str.contains('"', literal=True)
-        ).select(n=pl.col("n"), fields=fields)
-        bad = body.filter(pl.col("fields") != n_fields).collect(engine="streaming")
+        )
+        found = (
+            lines.with_columns(
+                fields=fields, odd=(quotes % 2 == 1), opens=opens, body=body.fill_null(False)
+            )
+            .filter((pl.col("body") & (pl.col("fields") != n_fields)) | pl.col("odd"))
+            .select("n", "fields", "odd", "opens", "body")
+            .collect(engine="streaming")
+        )
+        bad = found.filter(pl.col("body"))
         short = bad.filter(pl.col("fields") < n_fields)["n"]
         long = bad.filter(pl.col("fields") > n_fields)["n"]
+        odd = found.filter(pl.col("odd"))
+        unclosed = None
+        if odd.height % 2 == 1 and odd["opens"][-1]:
+            unclosed = int(odd["n"][-1])
         _FIELD_MEMO[key] = (
-            short.len(), short.head(5).to_list(), long.len(), long.head(5).to_list()
+            short.len(), short.head(5).to_list(), long.len(), long.head(5).to_list(), unclosed
         )  # fmt: skip
-    n_short, short_at, n_long, long_at = _FIELD_MEMO[key]
+    n_short, short_at, n_long, long_at, unclosed = _FIELD_MEMO[key]
     problems = []
+    if unclosed is not None:
+        problems.append(
+            f"line {unclosed} opens a quoted value that never closes (the file ends inside "
+            "it): the file is cut short, or a quote character is stray"
+        )
     if n_short:
         problems.append(
             f"{n_short} line(s) have fewer fields than the header's {n_fields} (lines "
@@ -398,6 +423,38 @@ def _check_field_counts(
     if problems:
         why = "; ".join(problems)
         raise RegisterLoadError(f.register, f.name, None, f"cannot read the csv file: {why}")
+
+
+def unterminated_last_line(path: str | Path) -> int | None:
+    """The number of a text file's last line when it does not end with a line end (and is
+    not blank), else None. Every CSV writer (SAS, R, pandas, Excel) ends each record with a
+    line end, so a last line without one is likely cut inside its last field: the value is
+    read shorter than it was (``VOLUME`` 10 read as 1). Reads the file's tail, and counts the
+    lines only when the tail is open.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("PNR,VOLUME\\n1,10\\n2,1")
+    >>> _ = (d / "b.csv").write_text("PNR,VOLUME\\n1,10\\n2,10\\n")
+    >>> unterminated_last_line(d / "a.csv"), unterminated_last_line(d / "b.csv")
+    (3, None)
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        fh.seek(max(size - 65536, 0))
+        tail = fh.read()
+    if not tail or tail.endswith(b"\n"):
+        return None
+    if not tail[tail.rfind(b"\n") + 1 :].strip():
+        return None  # trailing blanks after the last line end
+    n = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 22):
+            n += block.count(b"\n")
+    return n + 1
 
 
 def _sas_reader(fmt: str) -> Callable[..., Any]:

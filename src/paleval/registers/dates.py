@@ -9,6 +9,7 @@ from collections.abc import Callable
 import polars as pl
 
 from paleval.registers.discovery import RegisterFile, RegisterLoadError
+from paleval.registers.model import EARLIEST_DATES
 from paleval.registers.normalise import (
     LOCAL_TIME_ZONE,
     TWO_DIGIT_YEAR,
@@ -21,7 +22,57 @@ __all__ = ["check_number_dates", "parse_date", "sniff_text_dates"]
 
 
 _TEXT_DATE_COUNTS: dict[tuple, dict[str, int]] = {}
-_NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str]]] = {}
+_NUMBER_KINDS: dict[tuple[str, int, int, str], tuple[int, int, list[str], str | None]] = {}
+
+UNIX_SHIFT_DAYS = 3653
+"""Days from SAS's day 0 (1960-01-01) to Unix's day 0 (1970-01-01): a Unix day number read as
+a SAS day number gives a date 3,653 days (ten years) early."""
+
+YEAR_DATES: dict[str, str] = {
+    "lpr_adm": "D_INDDTO",
+    "lpr_f_kontakter": "dato_start",
+    "lmdb": "EKSD",
+}
+"""The date column of a yearly file that falls in the file's year (the year in its name)."""
+
+
+def _unix_signals(col: str, name: str, f: RegisterFile) -> list[pl.Expr]:
+    """Aggregates telling SAS from Unix day numbers in column ``col`` (declared ``name``):
+    the day numbers whose date falls in the file's year read from 1960 (``sy``) and from 1970
+    (``uy``), and those before the register's coverage (:data:`EARLIEST_DATES`) read from
+    1960 (``sb``) and from 1970 (``ub``)."""
+    days = number_date_kind(pl.col(col)) == "sas_days"
+    sas = pl.when(days).then(number_to_date(pl.col(col)))
+    unix = sas + pl.duration(days=UNIX_SHIFT_DAYS)
+    out = []
+    if f.year is not None and YEAR_DATES.get(f.register) == name:
+        out += [(sas.dt.year() == f.year).sum().alias(f"sy|{col}")]
+        out += [(unix.dt.year() == f.year).sum().alias(f"uy|{col}")]
+    earliest = EARLIEST_DATES.get((f.register, name))
+    if earliest is not None:
+        out += [(sas < earliest).sum().alias(f"sb|{col}")]
+        out += [(unix < earliest).sum().alias(f"ub|{col}")]
+    return out
+
+
+def _unix_reason(row: dict, col: str, n_days: int, f: RegisterFile, name: str) -> str | None:
+    """Why the day numbers of ``col`` look like Unix day numbers, or None."""
+    sy, uy = row.get(f"sy|{col}"), row.get(f"uy|{col}")
+    if sy is not None and uy is not None and uy > sy and 2 * uy >= n_days:
+        return (
+            f"read from 1960-01-01 (SAS) {sy} of {n_days} dates fall in the file's year "
+            f"{f.year}, read from 1970-01-01 (Unix) {uy} do"
+        )
+    sb, ub = row.get(f"sb|{col}"), row.get(f"ub|{col}")
+    if sb and ub == 0:
+        first = EARLIEST_DATES[(f.register, name)].isoformat()
+        return (
+            f"read from 1960-01-01 (SAS) {sb} of {n_days} dates fall before the register "
+            f"began ({first}), read from 1970-01-01 (Unix) none do"
+        )
+    return None
+
+
 _MONTH_FIRST = r"^(?:0?[1-9]|1[0-2])/(?:1[3-9]|2\d|3[01])/\d{4}"
 
 
@@ -114,11 +165,12 @@ def check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, 
     ]
     if todo:
         aggs = []
-        for _, r in todo:
+        for n, r in todo:
             k = number_date_kind(pl.col(r))
             aggs += [
                 (k == "sas_days").sum().alias(f"d|{r}"),
                 (k == "yyyymmdd").sum().alias(f"y|{r}"),
+                *_unix_signals(r, n, f),
             ]
         aggs += [
             pl.col(r)
@@ -132,16 +184,26 @@ def check_number_dates(lf: pl.LazyFrame, f: RegisterFile, cols: list[tuple[str, 
             row = lf.select(aggs).collect(engine="streaming").row(0, named=True)
         except Exception:
             return
-        for _, r in todo:
+        for n, r in todo:
             key = (str(f.path), st.st_size, st.st_mtime_ns, r)
-            _NUMBER_KINDS[key] = (int(row[f"d|{r}"]), int(row[f"y|{r}"]), [str(row[f"e|{r}"])])
+            n_days = int(row[f"d|{r}"])
+            why = _unix_reason(row, r, n_days, f, n) if n_days else None
+            _NUMBER_KINDS[key] = (n_days, int(row[f"y|{r}"]), [str(row[f"e|{r}"])], why)
     for name, r in cols:
-        n_days, n_ymd, ex = _NUMBER_KINDS[(str(f.path), st.st_size, st.st_mtime_ns, r)]
+        n_days, n_ymd, ex, unix = _NUMBER_KINDS[(str(f.path), st.st_size, st.st_mtime_ns, r)]
         if n_days and n_ymd:
             raise RegisterLoadError(
                 f.register, f.name, name,
                 f"numbers of two kinds in one date column: {n_days} SAS day numbers and "
                 f"{n_ymd} YYYYMMDD integers (e.g. {ex[0]}): ambiguous, convert the column",
+            )  # fmt: skip
+        if unix is not None:
+            raise RegisterLoadError(
+                f.register, f.name, name,
+                f"day numbers from an unknown origin: {unix}. Day numbers are read as SAS "
+                "day numbers (days since 1960-01-01); these look like Unix day numbers (days "
+                "since 1970-01-01), which would put every date ten years (3,653 days) early: "
+                "convert the column to dates (or to SAS day numbers)",
             )  # fmt: skip
 
 

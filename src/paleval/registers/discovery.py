@@ -327,6 +327,10 @@ def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
     if hit and hit[1] == "whole" and (folder_reg is None or hit[0] == folder_reg):
         return _part_folder(d, rel, hit[0], hit[2])
     if folder_reg is None:
+        if hit is not None and hit[1] == "near":
+            misnamed = _misnamed_folder(d, rel, hit[0])
+            if misnamed:
+                return misnamed
         return [
             _Entry(d, rel + "/", None, None, None, "ignored", "folder of no register"),
             *_stray_files(d, rel),
@@ -341,11 +345,72 @@ def _classify_dir(d: Path, rel: str, folder_reg: str | None) -> list[_Entry]:
     )]  # fmt: skip
 
 
+def _files_below(d: Path, rel: str) -> list[tuple[Path, str]]:
+    """Every file in ``d`` and its sub-folders at any depth, with its path relative to the
+    data folder (``rel`` is ``d``'s), sorted; hidden entries (``.name``, ``_name``, ``~$``)
+    and unreadable folders are skipped, symbolic links to folders are not followed (no
+    loops)."""
+    if d.name.startswith((".", "_")) or not os.access(d, os.R_OK | os.X_OK):
+        return []
+    out = []
+    for root, dirs, files in os.walk(d, followlinks=False):
+        dirs[:] = sorted(x for x in dirs if not x.startswith((".", "_")))
+        here = Path(root)
+        sub = here.relative_to(d).as_posix()
+        prefix = rel if sub == "." else f"{rel}/{sub}"
+        for name in sorted(files):
+            if not name.startswith((".", "_", "~$")):
+                out.append((here / name, f"{prefix}/{name}"))
+    return out
+
+
+def _is_data_name(name: str) -> bool:
+    """A file name of a data format paleval reads (also a writer's part name such as
+    ``part-0.snappy.parquet``) or a compressed file."""
+    suffix = _split_name(name)[1]
+    return _part_format(suffix) is not None or suffix.split(".")[-1] in _COMPRESSED
+
+
+def _misnamed_folder(d: Path, rel: str, key: str) -> list[_Entry]:
+    """The data files, at any depth, of a folder of no register named nearly like register
+    ``key``'s files (``lpr_diag_typo/2019/part-0.parquet``): each refused with the reason,
+    so that a register in a misnamed folder is never silently "not delivered". Empty when
+    the folder holds no data file."""
+    reg = REGISTERS[key]
+    out = []
+    for p, r in _files_below(d, rel):
+        if not _is_data_name(p.name):
+            continue
+        why = (
+            f"a data file in the folder {rel}/, whose name is like register {key!r}'s but "
+            f"matches no pattern (expected the folder {key}/, files {_expected(reg)} or a "
+            f"folder of parts named {reg.file_stem.replace('{year}', 'YYYY')}/ or year=YYYY/): "
+            "not read; rename the folder"
+        )
+        out.append(_Entry(p, r, key, None, None, "refused", why))
+    if out:
+        out.insert(
+            0,
+            _Entry(
+                d,
+                rel + "/",
+                None,
+                None,
+                None,
+                "ignored",
+                f"misnamed folder of {key!r}: its data files are refused",
+            ),
+        )
+    return out
+
+
 def _stray_files(d: Path, rel: str) -> list[_Entry]:
     """Files named like a register's data files directly inside a folder of no register
     (``laegemidler/lmdb2019.parquet``, ``vandringer/vnds.csv``): refused, so that a register
     put in a misnamed folder is an error naming the files, never "not delivered". Hidden
-    folders are not looked into."""
+    folders are not looked into. (Deeper files of a folder of no register stay ignored, such
+    as an archived ``old/2018/lmdb2019.csv``; a folder named nearly like a register's is
+    looked into at any depth: :func:`_misnamed_folder`.)"""
     if d.name.startswith((".", "_")) or not os.access(d, os.R_OK | os.X_OK):
         return []
     out = []

@@ -42,6 +42,7 @@ from paleval.registers._raw import (
     parse_expr,
     present_expr,
     scan_raw,
+    unterminated_last_line,
     verify_file,
 )
 from paleval.registers.discovery import (
@@ -152,6 +153,14 @@ RULES: tuple[Rule, ...] = (
         "all",
         "verify=True: a full read disagrees with the file's own metadata (page checksum, row "
         "count or a value outside the footer's column statistics).",
+    ),
+    Rule(
+        "last_line_unterminated",
+        "warn",
+        "all",
+        "A CSV file whose last line has no line end: every CSV writer ends each record with "
+        "one, so the file is likely cut inside its last field (a value read shorter than it "
+        "was); the line is named. A file cut inside a quoted value is file_unreadable.",
     ),
     Rule(
         "manifest_disagrees",
@@ -881,6 +890,13 @@ def _check_file(
     materialise = f.format != "parquet"
     checks, parsed, added = _value_checks(f.register, schema, m, materialise)
     raw = raw.with_columns(**added) if added else raw
+    guards = _guards(f, schema, m)
+    if guards and _none(raw, guards["g|PNR"]):
+        # every PNR is ten digits or missing: the PNR repair is the identity, so the key
+        # checks (distinct keys, complete keys) read the raw column (exact, and 2-3x cheaper
+        # on a national BEF file), and the PNR rules are known to hold nowhere
+        parsed["PNR"] = pl.col(m.mapping["PNR"]).alias("PNR")
+        guards["g|PNR"] = pl.lit(False)
     lf = raw.with_row_index("__row", offset=1)
     for rule, col, cond in row_rules(f.register, parsed, extract_end):
         shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
@@ -907,9 +923,9 @@ def _check_file(
         distinct = key_struct.filter(complete).hash(seed=0).n_unique()
         conds.append(complete)
     try:
-        groups = [f"g|{col}" if rule in _GROUPED else None for rule, col in keys]
+        groups = [_group(rule, col, guards) for rule, col in keys]
         groups += [None] * (len(conds) - len(groups))
-        counts = _count(raw, f, conds, distinct, groups)
+        counts = _count(raw, f, conds, distinct, groups, guards)
         if key_struct is not None and complete is not None:
             counts["__nk"] = counts[f"c{len(conds) - 1}"]
             if counts["__nu"] < counts["__nk"]:
@@ -955,6 +971,38 @@ _GROUPED = frozenset(
 )
 """Rules whose per-column conditions a parquet file counts together first (see _count)."""
 
+_PNR_RULES = frozenset({"code_width", "code_normalised"})
+_PNR_CLEAN = r"^\d{10}$"
+
+
+def _guards(f: RegisterFile, schema: pl.Schema, m: ColumnMatch) -> dict[str, pl.Expr]:
+    """Cheap conditions on the raw column that every row breaking one of a group's rules
+    meets (see _count). A text PNR of exactly ten digits is already normalised and ten wide,
+    so ``code_width`` and ``code_normalised`` of PNR can only hold where the raw PNR is not
+    ten digits: one regular expression on the raw value, instead of the PNR repair expression
+    (two regular expressions, a strip and a zero-fill) on every row, twice (session 11: one
+    national SSSY file of 37.8 million rows, 7.6 -> 1.7 s of CPU for the whole file)."""
+    raw = m.mapping.get("PNR")
+    if f.format != "parquet" or raw is None or schema[raw] != pl.String:
+        return {}
+    return {"g|PNR": pl.col(raw).is_not_null() & ~pl.col(raw).str.contains(_PNR_CLEAN)}
+
+
+def _none(raw: pl.LazyFrame, cond: pl.Expr) -> bool:
+    """Whether no row of ``raw`` meets ``cond``; False also when the file cannot be read (the
+    counts that follow then report it)."""
+    try:
+        return raw.filter(cond).select(pl.len()).collect(engine="streaming").item() == 0
+    except Exception:
+        return False
+
+
+def _group(rule: str, col: str, guards: dict[str, pl.Expr]) -> str | None:
+    """The group a (rule, column) condition is counted in first (see _count), or None."""
+    if col == "PNR" and rule in _PNR_RULES and "g|PNR" in guards:
+        return "g|PNR"
+    return f"g|{col}" if rule in _GROUPED else None
+
 
 def _count(
     raw: pl.LazyFrame,
@@ -962,6 +1010,7 @@ def _count(
     conds: list[pl.Expr],
     distinct: pl.Expr | None,
     groups: list[str | None] | None = None,
+    guards: dict[str, pl.Expr] | None = None,
 ) -> dict[str, int]:
     """``__n`` (rows), ``c0, c1, ...`` (rows where each condition holds) and ``__nu`` (the
     ``distinct`` count, when given) of one file.
@@ -972,7 +1021,8 @@ def _count(
     pass computing every check on every row. Conditions that share a group (``groups``: the
     date rules of one column, the code rules of one column) are first counted as one query
     (any of them), and one by one only when that count is not zero: a clean column costs one
-    query, not three.
+    query, not three. A group with a ``guards`` expression (implied by each of its conditions,
+    and cheaper) is counted by the guard first instead.
     """
     aggs = {"__n": pl.len()} | {f"c{i}": c.sum() for i, c in enumerate(conds)}
     if distinct is not None:
@@ -986,8 +1036,9 @@ def _count(
     for i, g in enumerate(groups):
         members.setdefault(g if g is not None else f"c{i}", []).append(i)
     queries = {k: raw.select(a) for k, a in aggs.items() if not k.startswith("c")}
+    guards = guards or {}
     queries |= {
-        g: raw.filter(pl.any_horizontal([conds[i] for i in idx])).select(pl.len())
+        g: raw.filter(guards.get(g, pl.any_horizontal([conds[i] for i in idx]))).select(pl.len())
         for g, idx in members.items()
     }
     frames = pl.collect_all(list(queries.values()), engine="streaming")
@@ -995,7 +1046,7 @@ def _count(
     out = {k: v for k, v in found.items() if k in aggs}
     detail: dict[str, pl.LazyFrame] = {}
     for g, idx in members.items():
-        if len(idx) == 1:
+        if len(idx) == 1 and g not in guards:
             out[f"c{idx[0]}"] = found[g]
             continue
         for i in idx:
@@ -1562,6 +1613,9 @@ def validate(
                 continue
             if verify and not _verified(f, out):
                 continue
+            if f.format in ("csv", "txt") and (last := unterminated_last_line(f.path)):
+                why = f"line {last} (the last) has no line end: cut inside its last field?"
+                out.add("last_line_unterminated", key, f.name, None, 1, [why])
             if _check_file(raw, f, out, debug, end):
                 ok_files.append(f)
         if ok_files:
