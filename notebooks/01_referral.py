@@ -32,8 +32,6 @@ formats = ["png", "svg"]  # figure file formats
 cache_dir = None  # cache of the built study frames (None: beside the data)
 
 # %%
-
-# %%
 import matplotlib.pyplot as plt
 
 from paleval.analyses.referral import referral_before_death, time_to_referral

@@ -33,8 +33,6 @@ formats = ["png", "svg"]  # figure file formats
 cache_dir = None  # cache of the built study frames (None: beside the data)
 
 # %%
-
-# %%
 import matplotlib.pyplot as plt
 
 from paleval.analyses.place_of_death import place_of_death_gp

@@ -55,8 +55,6 @@ its_adoption = "2016-01-01"  # ITS: the units adopting on this date, around it
 its_span = ["2010-01-01", "2018-12-31"]  # ITS series (whole quarters; before later adopters)
 
 # %%
-
-# %%
 import matplotlib.pyplot as plt
 
 from paleval.analyses import care_trajectories
