@@ -217,3 +217,14 @@ def test_a_segment_without_events_is_not_estimable_not_a_number(events_at):
                               {"x": dt.date(2019, 1, 1)}, family="poisson", exposure="n")  # fmt: skip
     assert np.isfinite(ok.table["ratio"].to_numpy()).all()
     assert ok.series["counterfactual"].max() < 20
+
+
+def test_a_gaussian_series_with_fitted_shares_at_or_below_zero_is_still_fitted():
+    """Separation concerns counts: a Gaussian share fitted at 0 or below is a number, not a
+    failure (the planted ITS on small seed 1 has such early quarters)."""
+    q = pl.date_range(dt.date(2015, 1, 1), dt.date(2019, 10, 1), "1q", eager=True)
+    share = np.r_[np.zeros(8), np.linspace(0.1, 0.3, len(q) - 8)]
+    d = pl.DataFrame({"period": q, "share": share})
+    res = segmented_regression(d, "share", "period", {"x": dt.date(2017, 1, 1)},
+                               family="gaussian", seasonality=0)  # fmt: skip
+    assert res.table.filter(pl.col("term") == "level[x]").height == 1

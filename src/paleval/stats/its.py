@@ -618,7 +618,7 @@ def _fit(X, y, off, family, se, lag, prewhite, adjust, errors, method) -> dict[s
         if family == "poisson" and np.any((y < 0) | (y != np.round(y))):
             raise ValueError("family='poisson' needs non-negative whole-number counts")
         g = irls(X, y, w, fam, offset=off)
-    if np.any(g.mu < 1e-8):
+    if family != "gaussian" and np.any(g.mu < 1e-8):
         # as R's glm.fit warns "fitted rates numerically 0 occurred": a segment without events
         # sends its level or slope to -inf, and the ratios (and the counterfactual) are noise
         raise SeparationError(
