@@ -251,20 +251,10 @@ def test_pnr_rules_in_parquet_count_what_the_csv_pass_counts(
 ) -> None:
     """Parquet counts code_width/code_normalised of PNR only where the raw PNR is not ten
     digits (a cheap guard first); the CSV pass evaluates every row. Both must agree."""
-    frame = pl.DataFrame(
-        {"PNR": pnrs, "DODDATO": [D(2019, 1, 1 + i) for i in range(len(pnrs))]},
-        schema={"PNR": pl.String, "DODDATO": pl.Date},
-    )
-    got = {}
-    for fmt in ("csv", "parquet"):
-        d = _extract(tmp_path / fmt)
-        (d / "dod" / "dod.csv").unlink()
-        if fmt == "csv":
-            frame.with_columns(pl.col("DODDATO").cast(pl.String)).write_csv(d / "dod" / "dod.csv")
-        else:
-            frame.write_parquet(d / "dod" / "dod.parquet")
-        f = _findings(d, ["dod"])
-        got[fmt] = {k[0]: v for k, v in f.items() if k[0] in ("code_width", "code_normalised")}
+    got = {
+        fmt: {k[0]: v for k, v in f.items() if k[0] in ("code_width", "code_normalised")}
+        for fmt, f in _dod_findings_as_csv_and_parquet(pnrs, tmp_path).items()
+    }
     assert got["parquet"] == got["csv"] == expected
 
 
@@ -281,11 +271,20 @@ def test_pnr_rules_in_parquet_count_what_the_csv_pass_counts(
 def test_dod_keys_in_parquet_count_what_the_csv_pass_counts(
     pnrs: list[str | None], expected: dict[str, int], tmp_path: Path
 ) -> None:
+    got = {
+        fmt: {k[0]: v for k, v in f.items() if k[2] == "PNR"}
+        for fmt, f in _dod_findings_as_csv_and_parquet(pnrs, tmp_path).items()
+    }
+    assert got["parquet"] == got["csv"] == expected
+
+
+def _dod_findings_as_csv_and_parquet(pnrs: list[str | None], tmp_path: Path) -> dict[str, dict]:
+    """Validation findings of one DOD file with these PNRs, written as CSV and as parquet."""
     frame = pl.DataFrame(
         {"PNR": pnrs, "DODDATO": [D(2019, 1, 1 + i) for i in range(len(pnrs))]},
         schema={"PNR": pl.String, "DODDATO": pl.Date},
     )
-    got = {}
+    out = {}
     for fmt in ("csv", "parquet"):
         d = _extract(tmp_path / fmt)
         (d / "dod" / "dod.csv").unlink()
@@ -293,5 +292,5 @@ def test_dod_keys_in_parquet_count_what_the_csv_pass_counts(
             frame.with_columns(pl.col("DODDATO").cast(pl.String)).write_csv(d / "dod" / "dod.csv")
         else:
             frame.write_parquet(d / "dod" / "dod.parquet")
-        got[fmt] = {k[0]: v for k, v in _findings(d, ["dod"]).items() if k[2] == "PNR"}
-    assert got["parquet"] == got["csv"] == expected
+        out[fmt] = _findings(d, ["dod"])
+    return out
