@@ -1,0 +1,139 @@
+"""Validation's shortcuts at national scale give the counts of the plain definitions (issue 15,
+session 12).
+
+Validation of a national extract skips work where a cheaper count proves the answer: the PNR
+guard also answers ``null_required`` of PNR, the complete keys are the rows when no key part is
+missing, a one-column key is hashed as it is, and the cross-register pass takes its example
+rows from the same join as its counts. Each test builds a parquet file by hand in which the
+shortcut, taken wrongly, gives another number; the expected values are written from the
+construction, never computed by paleval.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from _badinputs import BEF, DOD, SERVICE, write_files
+from paleval.registers import validate
+
+D = dt.date
+
+
+def _rules(d: Path, keys: list[str], **kw: object) -> dict[tuple[str, str | None], int]:
+    rep = validate(d, keys, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
+    return {(r["rule"], r["column"]): r["n"] for r in rep.findings.iter_rows(named=True)}
+
+
+def _bef_parquet(d: Path, pnrs: list[str | None]) -> None:
+    """A BEF file whose rows are the first row of the clean BEF with these PNRs (as text)."""
+    header, first = BEF.splitlines()[:2]
+    cols = header.split(",")
+    row = dict(zip(cols, first.split(","), strict=True))
+    frame = pl.DataFrame({c: [row[c]] * len(pnrs) for c in cols}).with_columns(
+        PNR=pl.Series(pnrs, dtype=pl.String)
+    )
+    (d / "bef").mkdir(parents=True)
+    frame.write_parquet(d / "bef" / "bef201912.parquet")
+
+
+def test_missing_and_repaired_pnrs_in_a_parquet_key(tmp_path: Path) -> None:
+    """Three missing PNRs (null, blank, "."), a nine-digit PNR that the repair makes equal to
+    another row's, and a plain repeat. A guard that skips null PNRs reports no
+    ``null_required``; complete keys taken as all rows report 5 repeats instead of 2."""
+    d = tmp_path / "data"
+    _bef_parquet(
+        d,
+        ["0101501111", "0101501111", None, "  ", ".", "202602222", "0202602222", "0303703333"],
+    )
+    found = _rules(d, ["bef"])
+    assert found[("null_required", "PNR")] == 3
+    assert found[("code_normalised", "PNR")] == 1  # the nine digits, zero-filled
+    # complete keys: 0101501111 x2, 0202602222 x2 (one repaired), 0303703333 -> 2 repeats
+    assert found[("duplicate_key", "PNR")] == 2
+    assert ("code_width", "PNR") not in found
+
+
+def test_clean_pnrs_with_one_repeat(tmp_path: Path) -> None:
+    d = tmp_path / "data"
+    _bef_parquet(d, ["0101501111", "0202602222", "0101501111", "0303703333"])
+    assert _rules(d, ["bef"]) == {("duplicate_key", "PNR"): 1}
+
+
+def test_a_one_column_key_is_compared_after_parsing(tmp_path: Path) -> None:
+    """ " F1" and "F1" are one family after the blanks are stripped: hashing the raw text
+    finds no repeat."""
+    d = tmp_path / "data"
+    (d / "faik").mkdir(parents=True)
+    pl.DataFrame(
+        {"FAMILIE_ID": [" F1", "F1", "F2", ".", "F3 "], "FAMAEKVIVADISP_13": ["1"] * 5}
+    ).write_parquet(d / "faik" / "faik2019.parquet")
+    found = _rules(d, ["faik"])
+    assert found[("null_required", "FAMILIE_ID")] == 1
+    assert found[("duplicate_key", "FAMILIE_ID")] == 1
+
+
+def test_an_unparseable_key_date_makes_the_key_incomplete(tmp_path: Path) -> None:
+    """Two stays of one person whose start date cannot be read have no complete key, so they
+    are not repeats of each other: taking every row as complete counts 2 repeats."""
+    d = tmp_path / "data"
+    (d / "plh").mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "PNR": ["0101501111"] * 3,
+            "TILFLYT_DATO": ["2019-01-01", "x", "x"],
+            "FRAFLYT_DATO": ["2019-02-01", None, None],
+        }
+    ).write_parquet(d / "plh" / "plh.parquet")
+    found = _rules(d, ["plh"])
+    assert found[("unparseable_date", "TILFLYT_DATO")] == 2
+    assert ("duplicate_key", "PNR,TILFLYT_DATO") not in found
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_cross_register_examples_are_the_first_rows_in_file_order(
+    tmp_path: Path, debug: bool
+) -> None:
+    """SSSY services of a person who died on Monday 1 June 2020 (ISO week 2023), among
+    services of the living: paid in week 2024 (within the 8-week payment lag) at rows 3, 6,
+    ..., 30 and in week 2040 (after the lag) at rows 31-33. The examples are the first five
+    rows of each rule in the file, whatever order the join returns them in."""
+    d = tmp_path / "data"
+    write_files(d, {"bef/bef201912.csv": BEF, "dod/dod.csv": DOD})
+    dead, living = "0101501111", "0202602222"
+    n = 33
+    pnr = [dead if (i % 3 == 0 and i <= 30) or i > 30 else living for i in range(1, n + 1)]
+    week = ["2040" if i > 30 else ("2024" if i % 3 == 0 else "1905") for i in range(1, n + 1)]
+    (d / "sssy").mkdir()
+    pl.DataFrame(
+        {
+            "PNR": pnr,
+            "HONUGE": week,
+            "YDERNR": ["123456"] * n,
+            "SPEC2": ["80"] * n,
+            "SPECIALE": [SERVICE] * n,
+            "YDLTID": ["1"] * n,
+            "YDLANT": [1] * n,
+            "BRUHON": [145.0] * n,
+        }
+    ).write_parquet(d / "sssy" / "sssy2020.parquet")
+    rep = validate(d, ["sssy", "dod", "bef"], cache_dir=tmp_path / "cache", debug=debug)
+    rows = {r["rule"]: r for r in rep.findings.iter_rows(named=True)}
+    paid, after = rows["sssy_paid_after_death"], rows["event_after_death"]
+    assert (paid["n"], after["n"]) == (10, 3)
+    assert "event_before_birth" not in rows
+    shown = [e.split(":")[0] for e in paid["examples"]]
+    assert shown == ["row 3", "row 6", "row 9", "row 12", "row 15"]
+    assert [e.split(":")[0] for e in after["examples"]] == ["row 31", "row 32", "row 33"]
+    assert all((dead in e) == debug for e in paid["examples"] + after["examples"])
+
+
+def test_a_null_pnr_among_clean_ones_is_null_required(tmp_path: Path) -> None:
+    """Every present PNR is ten digits and one is null: a guard that skips nulls proves "no
+    PNR rule holds" and loses the missing PNR."""
+    d = tmp_path / "data"
+    _bef_parquet(d, ["0101501111", None, "0202602222"])
+    assert _rules(d, ["bef"]) == {("null_required", "PNR"): 1}
