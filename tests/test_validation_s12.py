@@ -137,3 +137,22 @@ def test_a_null_pnr_among_clean_ones_is_null_required(tmp_path: Path) -> None:
     d = tmp_path / "data"
     _bef_parquet(d, ["0101501111", None, "0202602222"])
     assert _rules(d, ["bef"]) == {("null_required", "PNR"): 1}
+
+
+def test_a_pnr_proved_clean_is_loaded_as_it_is_and_a_dirty_one_is_still_cleaned(
+    tmp_path: Path,
+) -> None:
+    """Validation remembers a parquet PNR column as clean only when every PNR is ten digits;
+    a column with a padded or nine-digit PNR is still cleaned by the loader afterwards."""
+    from paleval.registers import scan_register
+
+    for pnrs, loaded in (
+        (["0101501111", "0202602222"], ["0101501111", "0202602222"]),
+        (["0101501111 ", "202602222"], ["0101501111", "0202602222"]),
+    ):
+        d = tmp_path / f"data{len(pnrs[0])}"
+        _bef_parquet(d, pnrs)
+        cache = d.parent / f"cache{len(pnrs[0])}"
+        validate(d, ["bef"], cache_dir=cache)
+        got = scan_register(d, "bef", cache_dir=cache).collect()["PNR"].to_list()
+        assert got == loaded

@@ -41,6 +41,7 @@ from paleval.registers._raw import (
     match_columns,
     parse_expr,
     present_expr,
+    remember_clean,
     scan_raw,
     unterminated_last_line,
     verify_file,
@@ -875,6 +876,7 @@ def _check_file(
     out: _Collector,
     debug: bool,
     extract_end: dt.date | None = None,
+    cache_dir: str | Path | None = None,
 ) -> bool:
     """Column and value checks of one file; returns whether the file can be loaded."""
     extract_end = extract_end or dt.date.today()
@@ -897,6 +899,8 @@ def _check_file(
         # on a national BEF file), and the PNR rules are known to hold nowhere
         parsed["PNR"] = pl.col(m.mapping["PNR"]).alias("PNR")
         guards["g|PNR"] = pl.lit(False)
+        # and cleaning leaves the column as it is: the loaders need not check it again
+        remember_clean(f, m.mapping["PNR"], "PNR", cache_dir)
     lf = raw.with_row_index("__row", offset=1)
     for rule, col, cond in row_rules(f.register, parsed, extract_end):
         shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
@@ -1114,7 +1118,9 @@ def _person_dates(
             files = [
                 f
                 for f in found
-                if _check_file(scan_raw(f, cache_dir), f, _Collector(), False, extract_end)
+                if _check_file(
+                    scan_raw(f, cache_dir), f, _Collector(), False, extract_end, cache_dir
+                )
             ]
         except RegisterLoadError:
             return None
@@ -1669,7 +1675,7 @@ def validate(
             if f.format in ("csv", "txt") and (last := unterminated_last_line(f.path)):
                 why = f"line {last} (the last) has no line end: cut inside its last field?"
                 out.add("last_line_unterminated", key, f.name, None, 1, [why])
-            if _check_file(raw, f, out, debug, end):
+            if _check_file(raw, f, out, debug, end, cache_dir):
                 ok_files.append(f)
         if ok_files:
             loadable[key] = ok_files
