@@ -156,3 +156,38 @@ def test_a_pnr_proved_clean_is_loaded_as_it_is_and_a_dirty_one_is_still_cleaned(
         validate(d, ["bef"], cache_dir=cache)
         got = scan_register(d, "bef", cache_dir=cache).collect()["PNR"].to_list()
         assert got == loaded
+
+
+def test_each_yearly_file_is_checked_against_the_persons_its_dates_can_concern(
+    tmp_path: Path,
+) -> None:
+    """The 2020 prescriptions span 5 January to 20 December: a person born on 1 March 2020
+    with a prescription on 1 February, and one who died on 1 June with one on 1 July, are
+    both found (bounds taken the wrong way round, or from the 2019 file, find neither)."""
+    born_2020 = "0403204444"
+    d = tmp_path / "data"
+    header, *rows = BEF.splitlines()
+    newborn = rows[0].replace("0101501111", born_2020).replace("1950-01-01", "2020-03-01")
+    lmdb = "PNR,EKSD,ATC,VNR,APK,PACKSIZE,VOLUME\n"
+    line = "{},{},N02AA05,123456,1,20,10\n"
+    write_files(
+        d,
+        {
+            "bef/bef201912.csv": BEF,
+            "bef/bef202012.csv": "\n".join([header, *rows, newborn]) + "\n",
+            "dod/dod.csv": DOD,  # 0101501111 died on 2020-06-01
+            "lmdb/lmdb2019.csv": lmdb + line.format("0202602222", "2019-05-01"),
+            "lmdb/lmdb2020.csv": lmdb
+            + line.format("0202602222", "2020-01-05")
+            + line.format(born_2020, "2020-02-01")
+            + line.format("0101501111", "2020-07-01")
+            + line.format("0202602222", "2020-12-20"),
+        },
+    )
+    rep = validate(d, ["lmdb", "dod", "bef"], cache_dir=tmp_path / "cache")
+    found = {
+        (r["rule"], r["file"]): (r["n"], r["examples"]) for r in rep.findings.iter_rows(named=True)
+    }
+    assert found[("event_before_birth", "lmdb2020.csv")] == (1, ["row 2"])
+    assert found[("event_after_death", "lmdb2020.csv")] == (1, ["row 3"])
+    assert not any(f == "lmdb2019.csv" for _, f in found)

@@ -1266,19 +1266,13 @@ def _cross_checks(
         before = (early < pl.col("FOED_DAG")).fill_null(False)
         files = loadable[k]
         parts = [_dated_rows(f, col, cache_dir, extract_end) for f in files]
-        first = _earliest(pl.concat(parts), col, early)
-        if first is None:
-            continue  # no dated rows
-        # Only persons who died, or were born after the register's earliest event, can have
-        # an event after death or before birth: the join's hash table holds those (about a
-        # sixth of a national population), which makes the pass over SSSY 3.5x faster.
-        suspects = persons.filter(pl.col("DODDATO").is_not_null() | (pl.col("FOED_DAG") > first))
         rules = {
             "event_after_death": (after, deaths is not None),
             "event_before_birth": (before, births is not None),
             "sssy_paid_after_death": (paid_late, deaths is not None),
         }
-        _event_checks(k, col, files, parts, suspects.lazy(), rules, out, debug)
+        spans = _spans(parts, col, early, late)
+        _event_checks(k, col, files, parts, spans, persons, rules, out, debug)
 
 
 def _event_checks(
@@ -1286,21 +1280,39 @@ def _event_checks(
     col: str,
     files: list[RegisterFile],
     parts: list[pl.LazyFrame],
-    suspects: pl.LazyFrame,
+    spans: list[tuple[dt.date, dt.date] | None],
+    persons: pl.DataFrame,
     rules: dict[str, tuple[pl.Expr, bool]],
     out: _Collector,
     debug: bool,
 ) -> None:
     """Counts and examples of the event rules (``rules``: name -> (condition, whether it is
-    reported)) of one register's files, each file's rows (``parts``) joined to ``suspects``.
+    reported)) of one register's files, each file's rows (``parts``) joined to the persons
+    who can break them.
+
+    A file whose events span ``spans[i]`` (the earliest possible date of its earliest event,
+    the latest possible date of its latest; None: no dated rows) can hold an event after the
+    death only of a person who died before the latest, and before the birth only of one born
+    after the earliest: the join's hash table holds those persons (on a yearly national SSSY
+    file about a third of the deaths and a year's births, against every death and every
+    birth since the register's first event). A filter on those persons' PNRs first (a hash
+    set) lets the join see only their rows (session 12: on a national SSSY file 1.7 -> 0.45 s
+    of CPU for the two together).
 
     One streaming pass per file: a single pass over all the files with a file-number column
     held the joined rows in memory (1.9 GiB on 600,000 persons' SSSY, against 0.5 GiB file by
     file, in about the same time). The same pass takes each rule's example rows (the first
     five in file order), so the join runs once per file, not again for the examples."""
-    for f, part in zip(files, parts, strict=True):
-        j = part.with_row_index("__row", offset=1).join(
-            suspects, on="PNR", how="inner", build_side="force_right"
+    for f, part, span in zip(files, parts, spans, strict=True):
+        if span is None:
+            continue  # no dated rows
+        first, last = span
+        who = persons.filter((pl.col("DODDATO") < last) | (pl.col("FOED_DAG") > first))
+        suspects = who.lazy()
+        j = (
+            part.with_row_index("__row", offset=1)
+            .filter(pl.col("PNR").is_in(who["PNR"].implode()))
+            .join(suspects, on="PNR", how="inner", build_side="force_right")
         )
         aggs = {r: c.sum() for r, (c, _) in rules.items()}
         if not debug:  # with debug the examples show PNRs, taken below
@@ -1482,16 +1494,26 @@ def _rate_collapse(
         )
 
 
-def _earliest(rows: pl.LazyFrame, col: str, early: pl.Expr) -> dt.date | None:
-    """The earliest ``early`` (the event's earliest possible date) over ``rows``: the minimum
-    of a date column, or of ``early`` over the distinct values of a coded one (payment weeks:
-    a few hundred values, not one lookup per row)."""
-    if rows.collect_schema()[col] == pl.Date:
-        found = rows.select(early.min()).collect(engine="streaming").item()
+def _spans(
+    parts: list[pl.LazyFrame], col: str, early: pl.Expr, late: pl.Expr
+) -> list[tuple[dt.date, dt.date] | None]:
+    """Per file of dated rows: the minimum of ``early`` (the event's earliest possible date)
+    and the maximum of ``late`` (its latest possible date), or None when it has no dated
+    rows. A date column is read as it is; a coded one (payment weeks) through its distinct
+    values (a few hundred, not one lookup per row)."""
+    if not parts:
+        return []
+    if parts[0].collect_schema()[col] == pl.Date:
+        queries = [p.select(lo=early.min(), hi=late.max()) for p in parts]
+        found = pl.collect_all(queries, engine="streaming")
     else:
-        values = rows.select(pl.col(col).unique()).collect(engine="streaming")
-        found = values.select(early.min()).item()
-    return found
+        values = pl.collect_all([p.select(pl.col(col).unique()) for p in parts])
+        found = [v.select(lo=early.min(), hi=late.max()) for v in values]
+    spans: list[tuple[dt.date, dt.date] | None] = []
+    for df in found:
+        lo, hi = df.row(0)
+        spans.append(None if lo is None or hi is None else (lo, hi))
+    return spans
 
 
 def _dated_rows(
