@@ -1015,7 +1015,8 @@ def conform(
     return raw.select(exprs)
 
 
-_CLEAN_MEMO: dict[tuple[str, int, int, str, str], bool] = {}
+_MemoKey = tuple[str, int, int, str, str, str]  # path, size, mtime (ns), digest, raw, declared
+_CLEAN_MEMO: dict[_MemoKey, bool] = {}
 _MEMO_READ: set[Path] = set()  # on-disk memo files already merged into _CLEAN_MEMO
 # Join-only identifiers (see _already_clean): LPR2 record number, LPR3 contact and course keys,
 # the BEF/FAIK family.
@@ -1035,12 +1036,14 @@ def _already_clean(
     to null, declared code spelling) gives back every stored value; for one cast to a number
     or date, that stripping and nulling change nothing. Checked with one filter query per
     column, which the parquet reader answers from the column's dictionary pages (seconds for
-    hundreds of millions of rows), and remembered per file (path, size and modification
-    time): in this process, and in ``clean-columns.json`` in the cache directory, so a later
-    process on the same files skips the check (about 11 s for the national end-of-life
-    registers' ``PNR`` columns). A changed file has a new size or modification time and is
-    checked again; an unwritable cache directory only loses the memo. CSV and SAS files are
-    always cleaned.
+    hundreds of millions of rows), and remembered per file (path, size, modification time and
+    content digest, :func:`_content_digest`): in this process, and in ``clean-columns.json`` in
+    the cache directory, so a later process on the same files skips the check (about 11 s for
+    the national end-of-life registers' ``PNR`` columns). A changed file is checked again, also
+    one replaced by another of the same size whose modification time was kept (``cp -p``,
+    ``rsync -t``: a memo keyed by size and time alone kept ``"g"`` uncleaned after a clean
+    ``"G"`` file was replaced); an unwritable cache directory only loses the memo. CSV and SAS
+    files are always cleaned.
 
     Identifiers used only to join files (:data:`_JOIN_IDS`) are not checked: with millions of
     distinct values their dictionary pages do not cover the column, so the check would decode
@@ -1052,13 +1055,15 @@ def _already_clean(
     reg = REGISTERS[f.register]
     st = f.path.stat()
     _load_memo(cache_dir)
-    todo: dict[str, tuple[tuple[str, int, int, str, str], pl.Expr]] = {}
+    digest: str | None = None
+    todo: dict[str, tuple[_MemoKey, pl.Expr]] = {}
     found: set[str] = set()
     for v in reg.variables:
         rawname = mapping.get(v.name)
         if rawname is None or schema[rawname] != pl.String or v.name in _JOIN_IDS:
             continue
-        key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, rawname, v.name)
+        digest = digest or _content_digest(f.path)
+        key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, v.name)
         if key in _CLEAN_MEMO:
             if _CLEAN_MEMO[key]:
                 found.add(rawname)
@@ -1098,24 +1103,27 @@ def _load_memo(cache_dir: str | Path | None) -> None:
         _CLEAN_MEMO.setdefault(key, clean)
 
 
-def _read_memo(path: Path) -> dict[tuple[str, int, int, str, str], bool]:
+def _read_memo(path: Path) -> dict[_MemoKey, bool]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
-        return {(str(p), int(n), int(t), str(r), str(v)): bool(c) for p, n, t, r, v, c in rows}
+        return {
+            (str(p), int(n), int(t), str(h), str(r), str(v)): bool(c)
+            for p, n, t, h, r, v, c in rows
+        }
     except (OSError, ValueError, TypeError):
         return {}  # no memo yet, or unreadable: the columns are checked again
 
 
-def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str, str]]) -> None:
+def _save_memo(cache_dir: str | Path | None, keys: list[_MemoKey]) -> None:
     """Add the results for ``keys`` to the on-disk memo, dropping entries of older versions of
     the same files; written to a temporary file and renamed, so readers never see half a file."""
     path = _memo_file(cache_dir)
     new = {k: _CLEAN_MEMO[k] for k in keys}
-    versions = {k[0]: k[1:3] for k in new}
+    versions = {k[0]: k[1:4] for k in new}
     memo = {
         k: c
         for k, c in _read_memo(path).items()
-        if k[0] not in versions or k[1:3] == versions[k[0]]
+        if k[0] not in versions or k[1:4] == versions[k[0]]
     }
     memo.update(new)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

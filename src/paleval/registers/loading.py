@@ -36,7 +36,8 @@ Cache directory
     ``cache_dir`` argument, else the environment variable ``PALEVAL_CACHE_DIR``, else
     ``<system temp dir>/paleval-cache``. Each converted file gets a sub-folder named by a hash of
     its absolute path, size and modification time, so a changed source is converted again.
-    ``clean-columns.json`` remembers, per parquet file (path, size, modification time), which
+    ``clean-columns.json`` remembers, per parquet file (path, size, modification time and a
+    digest of its first and last MiB), which
     text columns need no cleaning (see :func:`scan_register`). The data directory itself is
     never written to (it is often read-only on research servers).
 

@@ -1,0 +1,87 @@
+"""Bad inputs a referee tries that the earlier bad-input suites do not (issue 15, session 12).
+
+New variations of the issue's kinds: the same defects in other registers (LPR3, DPD, PLH,
+SSSY), other formats (parquet written by pyarrow with other encodings, SAS transport), other
+columns, combined with a second defect, in optional registers and part files, and through the
+other entry points (``validate``, the loaders, the cohort functions, ``paleval report --out``).
+Each case builds its damaged extract by hand from the small clean extract of
+``test_bad_inputs_values`` (or frames written here) and asserts either the error naming file and
+column, or the counted exclusion whose counts add up (rows in the file = rows kept + rows
+excluded), and that what validation counts as excluded is absent from the frames the study uses.
+Expected values come from the construction, never from paleval.
+
+Cases marked ``# fix`` were silent, wrong or crashed before this session; the others pin a kind
+not covered before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from _badinputs import write_files
+from paleval.registers import scan_register, validate
+from test_bad_inputs_values import BASE
+
+D = dt.date
+
+
+def _extract(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
+    d = tmp_path / "data"
+    write_files(d, {**BASE, **(extra or {})})
+    return d
+
+
+def _findings(d: Path, keys: list[str], **kw: object) -> dict[tuple[str, str, str | None], int]:
+    rep = validate(d, keys, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
+    out: dict[tuple[str, str, str | None], int] = {}
+    for r in rep.findings.iter_rows(named=True):
+        k = (r["rule"], r["register"], r["column"])
+        out[k] = out.get(k, 0) + r["n"]
+    return out
+
+
+def _load(d: Path, key: str, **kw: object) -> pl.DataFrame:
+    lf = scan_register(d, key, exclude=True, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
+    return lf.collect()
+
+
+# --------------------------------------------------------------------------- stale caches
+def _bef_parquet(path: Path, civst: list[str]) -> None:
+    """BEF as parquet with fixed-size pages (no compression, dictionary or statistics): a
+    file with other letters of the same length has exactly the same size."""
+    bef = pl.read_csv(BASE["bef/bef201912.csv"].encode(), infer_schema_length=0)
+    table = bef.with_columns(CIVST=pl.Series(civst)).to_arrow()
+    pq.write_table(table, path, compression="none", use_dictionary=False, write_statistics=False)
+
+
+def test_a_parquet_file_replaced_with_the_same_size_and_time_is_cleaned_again(  # fix
+    tmp_path: Path,
+) -> None:
+    """The memo of columns needing no cleaning was keyed by path, size and modification time:
+    a clean file (civil status ``G``) replaced by one of the same size with ``g`` (``cp -p``
+    keeps the time) was read uncleaned, ``g`` in the study frame where a fresh run gives
+    ``G``, in this process and in the next (``clean-columns.json``)."""
+    d = _extract(tmp_path)
+    (d / "bef" / "bef201912.csv").unlink()
+    path = d / "bef" / "bef201912.parquet"
+    _bef_parquet(path, ["G", "U", "E"])
+    before = path.stat()
+    assert _findings(d, ["bef"]) == {}
+    assert _load(d, "bef")["CIVST"].to_list() == ["G", "U", "E"]
+    _bef_parquet(path, ["g", "U", "e"])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert _findings(d, ["bef"]) == {}
+    # the declared spelling, as a first read of this file gives (was ['g', 'U', 'e'])
+    assert _load(d, "bef")["CIVST"].to_list() == ["G", "U", "E"]
+    # a new process: the memo on disk must not say "clean" either
+    from paleval.registers import _raw
+
+    _raw._CLEAN_MEMO.clear()
+    _raw._MEMO_READ.clear()
+    assert _load(d, "bef")["CIVST"].to_list() == ["G", "U", "E"]
