@@ -85,3 +85,41 @@ def test_a_parquet_file_replaced_with_the_same_size_and_time_is_cleaned_again(  
     _raw._CLEAN_MEMO.clear()
     _raw._MEMO_READ.clear()
     assert _load(d, "bef")["CIVST"].to_list() == ["G", "U", "E"]
+
+
+# --------------------------------------------------------------------------- numbers
+def test_gp_windows_netting_below_zero_form_no_category(tmp_path: Path) -> None:  # fix
+    """SSSY books corrections as negative numbers of services (kept by validation, summed by
+    the cohort). A window holding only corrections (-1) or more corrections than services
+    (+1 -2) has no count: it was -1, and -1 <= 2 put the person in the home-visit category
+    "1-2". A window that nets to 1 stays 1 ("1-2"); a correction outside the window plays no
+    part."""
+    from paleval.cohort.exposures import add_gp_exposures
+
+    home = "800411"  # a daytime home visit (the docstring's example service)
+    death = D(2019, 3, 31)  # ISO week 2019-13
+    rows = [  # PNR, payment week, services
+        ("a", "1912", -1),
+        ("b", "1910", 1),
+        ("b", "1912", -2),
+        ("c", "1911", 2),
+        ("c", "1912", -1),
+        ("d", "1912", 1),
+        ("d", "1801", -1),  # a year before the 90-day window
+    ]
+    sssy = pl.LazyFrame(
+        {
+            "PNR": [r[0] for r in rows],
+            "HONUGE": [r[1] for r in rows],
+            "SPECIALE": [home] * len(rows),
+            "YDLTID": ["1"] * len(rows),
+            "YDLANT": [r[2] for r in rows],
+        }
+    )
+    cohort = pl.LazyFrame(
+        {"PNR": ["a", "b", "c", "d", "e"], "death_date": [death] * 5, "region_code": ["81"] * 5}
+    )
+    out = add_gp_exposures(cohort, sssy).collect()
+    assert out["gp_home_visits_90d"].to_list() == [None, None, 1, 1, 0]
+    assert out["gp_home_visit_category"].to_list() == [None, None, "1-2", "1-2", "0"]
+    assert (out["gp_contacts_30d"].drop_nulls() >= 0).all()
