@@ -123,3 +123,36 @@ def test_gp_windows_netting_below_zero_form_no_category(tmp_path: Path) -> None:
     assert out["gp_home_visits_90d"].to_list() == [None, None, 1, 1, 0]
     assert out["gp_home_visit_category"].to_list() == [None, None, "1-2", "1-2", "0"]
     assert (out["gp_contacts_30d"].drop_nulls() >= 0).all()
+
+
+# --------------------------------------------------------------------------- dates
+PLH = (
+    "PNR,TILFLYT_DATO,FRAFLYT_DATO\n"
+    "0101501111,2015-01-01,9999-12-31\n"  # still living there (died 2020-06-01 in DOD)
+    "0202602222,2018-03-01,2099-01-01\n"  # still living there
+    "0303703333,2016-05-01,1900-01-01\n"  # a move-out date that is day 0: unknown
+    "0404804444,2017-02-01,2030-01-01\n"  # a move-out after the extract's end (2020)
+    "0505905555,2019-01-01,\n"  # still living there
+)
+
+
+def test_a_nursing_home_stay_open_to_9999_is_kept(tmp_path: Path) -> None:  # fix
+    """PLH spells "still living there" as an empty move-out date or, as GP listings do, as
+    9999-12-31 / 2099: those stays were excluded as sentinels, and a resident who died in the
+    nursing home was counted as not living in one (and warned as moved out after death). Day
+    0 and a date after the extract's end stay excluded; rows in = kept + excluded."""
+    from paleval.cohort.decedents import add_nursing_home
+
+    d = _extract(tmp_path, {"plh/plh.csv": PLH})
+    got = _findings(d, ["plh", "dod"])
+    assert got == {
+        ("date_sentinel", "plh", "FRAFLYT_DATO"): 1,
+        ("date_after_extract_end", "plh", "FRAFLYT_DATO"): 1,
+    }
+    kept = _load(d, "plh")
+    assert kept["PNR"].to_list() == ["0101501111", "0202602222", "0505905555"]
+    assert 5 == kept.height + 2
+    assert kept["FRAFLYT_DATO"].to_list() == [D(9999, 12, 31), D(2099, 1, 1), None]
+    cohort = pl.LazyFrame({"PNR": ["0101501111"], "death_date": [D(2020, 6, 1)]})
+    out = add_nursing_home(cohort, kept.lazy()).collect()
+    assert out["nursing_home_resident"].to_list() == [True]
