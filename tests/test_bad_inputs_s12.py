@@ -22,9 +22,10 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
+import pytest
 
 from _badinputs import write_files
-from paleval.registers import scan_register, validate
+from paleval.registers import RegisterLoadError, register_inventory, scan_register, validate
 from test_bad_inputs_values import BASE
 
 D = dt.date
@@ -156,3 +157,40 @@ def test_a_nursing_home_stay_open_to_9999_is_kept(tmp_path: Path) -> None:  # fi
     cohort = pl.LazyFrame({"PNR": ["0101501111"], "death_date": [D(2020, 6, 1)]})
     out = add_nursing_home(cohort, kept.lazy()).collect()
     assert out["nursing_home_resident"].to_list() == [True]
+
+
+# --------------------------------------------------------------------------- file names
+@pytest.mark.parametrize(
+    ("folder", "name", "owner"),
+    [
+        ("bef/year=2018", "bef201912.csv", "register 'bef', year 2019"),  # fix: was 2018
+        ("bef/bef201812", "bef201912.csv", "register 'bef', year 2019"),  # fix: was 2018
+        ("bef/year=2019", "lmdb2019.csv", "register 'lmdb', year 2019"),  # fix: read as BEF
+    ],
+)
+def test_a_file_named_for_another_year_in_a_year_folder_is_refused(
+    folder: str, name: str, owner: str, tmp_path: Path
+) -> None:
+    """A file inside a year folder (hive ``year=2018/`` or a folder of parts ``bef201812/``)
+    was read as that folder's year whatever its own name said: BEF's 2019 status became the
+    2018 status, silently. A name of another year or register is refused, naming both."""
+    d = _extract(tmp_path)
+    src = "bef/bef201912.csv" if name.startswith("bef") else "lmdb/lmdb2019.csv"
+    (d / folder).mkdir(parents=True)
+    (d / src).rename(d / folder / name)
+    inv = register_inventory(d).filter(pl.col("path") == f"{folder}/{name}")
+    assert inv["status"].to_list() == ["refused"]
+    assert owner in inv["reason"][0] and folder in inv["reason"][0]
+    got = _findings(d, ["bef"])
+    assert got[("file_refused", "bef", None)] >= 1
+    with pytest.raises(RegisterLoadError, match=rf"{folder}/{name}: named as a file of {owner}"):
+        scan_register(d, "bef")
+
+
+def test_a_file_named_for_its_own_year_in_a_year_folder_is_read(tmp_path: Path) -> None:
+    d = _extract(tmp_path)
+    (d / "bef" / "year=2019").mkdir()
+    (d / "bef" / "bef201912.csv").rename(d / "bef" / "year=2019" / "bef201912.csv")
+    assert _findings(d, ["bef"]) == {}
+    got = _load(d, "bef")
+    assert got.height == 3 and got["year"].unique().to_list() == [2019]
