@@ -194,3 +194,42 @@ def test_a_file_named_for_its_own_year_in_a_year_folder_is_read(tmp_path: Path) 
     assert _findings(d, ["bef"]) == {}
     got = _load(d, "bef")
     assert got.height == 3 and got["year"].unique().to_list() == [2019]
+
+
+# --------------------------------------------------------------------------- the study
+STUDY = {  # with BASE: every register the study needs (a tiny but complete extract)
+    "terminal/terminaltilskud.csv": "PNR,BEVILLING_DATO\n0101501111,2020-05-20\n",
+    "lpr_diag/lpr_diag2019.csv": "RECNUM,C_DIAG,C_DIAGTYPE\nR1,DC349,A\nR2,DI219,A\n",
+    "tilknytning/tilknytning.csv": (
+        "PNR,YDERNR,DATO_FRA,DATO_TIL\n0101501111,123456,2010-01-01,\n"
+        "0202602222,123456,2010-01-01,\n0303703333,123456,2010-01-01,\n"
+    ),
+}
+
+
+def test_a_study_period_without_deaths_is_a_clear_message_before_any_notebook(  # fix
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one death of the extract is in 2020; a study of 2030 had empty cohorts and failed
+    inside the practice propensity with "no home visits or listed persons aged 40+ ... [2030]"
+    (nothing about deaths or the period). Now the study data error names the register, the
+    period and the deaths there are; ``paleval report`` prints it as one line and writes
+    nothing."""
+    from paleval.cli import main
+    from paleval.report.study import StudyDataError, load_study
+
+    d = _extract(tmp_path, STUDY)
+    msg = (
+        "register 'dod': no death in the study period 2030-01-01 to 2030-12-31 "
+        "(the 1 deaths kept run from 2020-06-01 to 2020-06-01)"
+    )
+    with pytest.raises(StudyDataError, match=msg.replace("(", r"\(").replace(")", r"\)")):
+        load_study(d, start="2030-01-01", end="2030-12-31", cache_dir=tmp_path / "c")
+    out = tmp_path / "reports" / "r"
+    code = main(
+        ["report", "--data", str(d), "--out", str(out), "--start", "2030-01-01",
+         "--end", "2030-12-31", "--cache-dir", str(tmp_path / "c"), "--quiet"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and msg in err and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "reports").exists()

@@ -11,6 +11,7 @@ the report's working files, never in the exported output.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -309,6 +310,28 @@ def _validated(
     return findings
 
 
+def _check_deaths_in_period(data_dir: Path, dod: pl.LazyFrame, start: str, end: str) -> None:
+    """:class:`StudyDataError` when no death the loaders keep lies in the study period: the
+    cohorts would be empty (an error deep in the cohort build or a notebook, such as "no home
+    visits ... before any of the death years [2030]")."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    died = pl.col("DODDATO")
+    row = dod.select(
+        n=died.is_between(first, last).sum(), lo=died.min(), hi=died.max(), all=pl.len()
+    ).collect()
+    n, lo, hi, total = row.row(0)
+    if n:
+        return
+    kept = f"the {total:,} deaths kept run from {lo} to {hi}" if total else "no death is kept"
+    raise StudyDataError(
+        data_dir,
+        [
+            f"register 'dod': no death in the study period {start} to {end} ({kept}): "
+            "choose a study period the data cover (--start, --end)"
+        ],
+    )
+
+
 def _build(
     data_dir: Path,
     start: str,
@@ -336,6 +359,7 @@ def _build(
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
     # in the validation report (study.validation)
     regs = scan_registers(data_dir, [k for k in keys if k not in LPR_REGISTERS], exclude=True)
+    _check_deaths_in_period(data_dir, regs["dod"], start, end)
     # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
     contacts = lpr_contacts(data_dir, exclude=True)
     # only the diagnoses each cohort can use are joined to their contacts
@@ -422,7 +446,8 @@ def load_study(
     paleval.registers.RegisterValidationError
         The extract has ``error`` findings (all of them are listed; ``paleval validate``).
     StudyDataError
-        A register file the study reads has no data rows, or validation excludes all of them.
+        A register file the study reads has no data rows, or validation excludes all of them,
+        or no death the loaders keep lies in the study period (``start`` to ``end``).
 
     Examples
     --------
