@@ -233,3 +233,69 @@ def test_a_study_period_without_deaths_is_a_clear_message_before_any_notebook(  
     err = capsys.readouterr().err
     assert code == 1 and msg in err and "Traceback" not in err
     assert not out.exists() and not (tmp_path / "reports").exists()
+
+
+# --------------------------------------------------------------------------- integrity
+def _damage_page(path: Path, frame: pl.DataFrame, column: str) -> None:
+    """``frame`` as gzip parquet with statistics, four bytes of ``column``'s page damaged (in
+    the middle of its column chunk: the page header no longer decodes)."""
+    from _badinputs import flip
+
+    frame.write_parquet(path, compression="gzip", statistics=True)
+    chunk = pq.read_metadata(path).row_group(0).column(frame.columns.index(column))
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    flip(path, start + chunk.total_compressed_size // 2, b"\xff\x13\x7f\x10")
+
+
+def _deaths(n: int) -> pl.DataFrame:
+    pnr = ["0101501111", *(f"{i:010d}" for i in range(n - 1))]
+    return pl.DataFrame({"PNR": pnr, "DODDATO": [D(2020, 6, 1)] * n})
+
+
+def test_a_corrupt_page_of_death_dates_is_named_not_a_polars_traceback(  # fix
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every death on one day: validation's date rules are answered by the footer statistics
+    and never decode the damaged page; the cross-register death checks then read it, and
+    ``paleval validate`` and ``load_study`` died with polars' "Invalid thrift: bad data",
+    naming no file. Both now name the file and why."""
+    from paleval.cli import main
+    from paleval.report.study import StudyDataError, load_study
+
+    d = _extract(tmp_path, STUDY)
+    (d / "dod" / "dod.csv").unlink()
+    _damage_page(d / "dod" / "dod.parquet", _deaths(3000), "DODDATO")
+    code = main(["validate", str(d), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "register 'dod', file dod/dod.parquet: corrupt parquet file" in err
+    with pytest.raises(StudyDataError, match=r"register 'dod', file dod/dod\.parquet: corrupt"):
+        load_study(d, cache_dir=tmp_path / "c")
+
+
+def test_a_corrupt_page_of_a_constant_column_is_found_by_a_full_read(tmp_path: Path) -> None:
+    """DPD's MODTAGET is 1 in all 3,000 rows: the damaged page is never decoded by the
+    validation's queries (its statistics answer them), but ``validate(verify=True)`` and
+    :func:`damaged_files` (the study's fallback) read it and name the file; the loader's
+    strict scan refuses it."""
+    from paleval.registers import damaged_files
+
+    d = _extract(tmp_path)
+    (d / "dpd" / "dpd.csv").unlink()
+    n = 3000
+    dpd = pl.DataFrame(
+        {
+            "PNR": [f"{i:010d}" for i in range(n)],
+            "ENHED_ID": ["98102"] * n,
+            "HENV_DATO": [D(2019, 1, 1) + dt.timedelta(days=i % 300) for i in range(n)],
+            "MODTAGET": [1] * n,
+        }
+    )
+    _damage_page(d / "dpd" / "dpd.parquet", dpd, "MODTAGET")
+    rep = validate(d, ["dpd"], verify=True, cache_dir=tmp_path / "c")
+    assert rep.n("file_corrupt", "dpd") == 1
+    assert [line.split(": corrupt")[0] for line in damaged_files(d)] == [
+        "register 'dpd', file dpd/dpd.parquet"
+    ]
+    with pytest.raises(RegisterLoadError, match=r"dpd\.parquet: corrupt parquet file"):
+        scan_register(d, "dpd", strict=True)
