@@ -197,7 +197,12 @@ def test_a_file_named_for_its_own_year_in_a_year_folder_is_read(tmp_path: Path) 
 
 
 # --------------------------------------------------------------------------- the study
-STUDY = {  # with BASE: every register the study needs (a tiny but complete extract)
+STUDY = {  # with BASE: every register the study needs (a tiny but complete extract); the
+    # home visit of 2020 lets the practice propensity of death year 2021 be estimated
+    "sssy/sssy2020.csv": (
+        "PNR,HONUGE,YDERNR,SPEC2,SPECIALE,YDLTID,YDLANT,BRUHON\n"
+        "0202602222,2005,123456,80,800411,1,1,145.0\n"
+    ),
     "terminal/terminaltilskud.csv": "PNR,BEVILLING_DATO\n0101501111,2020-05-20\n",
     "lpr_diag/lpr_diag2019.csv": "RECNUM,C_DIAG,C_DIAGTYPE\nR1,DC349,A\nR2,DI219,A\n",
     "tilknytning/tilknytning.csv": (
@@ -299,3 +304,44 @@ def test_a_corrupt_page_of_a_constant_column_is_found_by_a_full_read(tmp_path: P
     ]
     with pytest.raises(RegisterLoadError, match=r"dpd\.parquet: corrupt parquet file"):
         scan_register(d, "dpd", strict=True)
+
+
+def _lmdb_parts(d: Path, parts: list[int]) -> None:
+    """LMDB 2019 as a Spark folder of parts, part ``i`` holding the first ``parts[i]`` rows."""
+    lmdb = pl.read_csv(d / "lmdb" / "lmdb2019.csv", infer_schema_length=0)
+    (d / "lmdb" / "lmdb2019.csv").unlink()
+    (d / "lmdb" / "lmdb2019").mkdir()
+    for i, n in enumerate(parts):
+        lmdb.head(n).write_parquet(d / "lmdb" / "lmdb2019" / f"part-{i:05d}-x.snappy.parquet")
+
+
+def test_an_empty_spark_part_beside_parts_with_rows_is_no_empty_register(  # fix
+    tmp_path: Path,
+) -> None:
+    """Spark writes empty part files; one beside a part with the year's two prescriptions
+    made ``load_study`` refuse the extract ("no data rows"). The year is judged as a whole:
+    the study builds, the empty part is a ``no_rows`` warning, and the rows kept are the
+    rows in the parts."""
+    from paleval.report.study import load_study
+
+    d = _extract(tmp_path, STUDY)
+    _lmdb_parts(d, [2, 0])
+    got = _findings(d, ["lmdb"])
+    assert got == {("no_rows", "lmdb", None): 1}
+    assert _load(d, "lmdb").height == 2 + 0
+    study = load_study(d, cache_dir=tmp_path / "c")
+    assert study.decedents["PNR"].to_list() == ["0101501111"]
+
+
+def test_a_year_whose_every_part_is_empty_is_still_refused(tmp_path: Path) -> None:
+    from paleval.report.study import StudyDataError, load_study
+
+    d = _extract(tmp_path, STUDY)
+    _lmdb_parts(d, [0, 0])
+    with pytest.raises(StudyDataError) as err:
+        load_study(d, cache_dir=tmp_path / "c")
+    assert err.value.problems == [
+        f"register 'lmdb', file lmdb/lmdb2019/part-0000{i}-x.snappy.parquet: no data rows "
+        "(header only)"
+        for i in (0, 1)
+    ]

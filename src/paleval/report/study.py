@@ -259,9 +259,12 @@ def study_registers(data_dir: str | Path) -> list[str]:
 
 
 def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> list[str]:
-    """Register files the study reads that give no row: a file with no data rows (validation's
-    ``no_rows``), or one whose every row the loaders' exclusion filter drops. Only files with an
-    ``exclude`` finding can lose all their rows, so only those are scanned (one row each)."""
+    """Register deliveries the study reads that give no row: a year (or a register delivered
+    once) whose files have no data rows (validation's ``no_rows``), or whose every row the
+    loaders' exclusion filter drops. A year delivered in parts is judged as a whole: an empty
+    part beside parts with rows is normal (Spark writes empty ``part-*.parquet`` files) and was
+    refused as "no data rows". Only deliveries with an ``exclude`` finding can lose all their
+    rows, so only those are scanned (one row each)."""
     from paleval.registers import find_register_files, scan_register
 
     f = findings.filter(pl.col("register").is_in(keys))
@@ -270,18 +273,27 @@ def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> lis
     suspects = set(excl.select("register", "file").iter_rows())
     problems = []
     for key in keys:
+        by_year: dict[int | None, list[Any]] = {}
         for rf in find_register_files(data_dir, key):
-            rel = os.path.relpath(rf.path, data_dir)
-            if (key, rf.name) in empty:
-                problems.append(f"register {key!r}, file {rel}: no data rows (header only)")
-            elif (key, rf.name) in suspects:
-                years = None if rf.year is None else [rf.year]
+            by_year.setdefault(rf.year, []).append(rf)
+        for year, files in by_year.items():
+            names = [(key, rf.name) for rf in files]
+            rels = [os.path.relpath(rf.path, data_dir) for rf in files]
+            if all(n in empty for n in names):
+                problems += [
+                    f"register {key!r}, file {rel}: no data rows (header only)" for rel in rels
+                ]
+            elif any(n in suspects for n in names):
+                years = None if year is None else [year]
                 lf = scan_register(data_dir, key, years=years, exclude=True)
                 if lf.head(1).collect().height == 0:
-                    rules = excl.filter((pl.col("register") == key) & (pl.col("file") == rf.name))
-                    why = ", ".join(f"{r} n={n:,}" for r, n in rules.select("rule", "n").rows())
+                    mine = excl.filter(
+                        (pl.col("register") == key) & pl.col("file").is_in([n for _, n in names])
+                    )
+                    why = ", ".join(f"{r} n={n:,}" for r, n in mine.select("rule", "n").rows())
+                    where = f"file {rels[0]}" if len(rels) == 1 else f"files {', '.join(rels)}"
                     problems.append(
-                        f"register {key!r}, file {rel}: every row is excluded by validation ({why})"
+                        f"register {key!r}, {where}: every row is excluded by validation ({why})"
                     )
     return problems
 
