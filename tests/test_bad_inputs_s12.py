@@ -345,3 +345,62 @@ def test_a_year_whose_every_part_is_empty_is_still_refused(tmp_path: Path) -> No
         "(header only)"
         for i in (0, 1)
     ]
+
+
+def _append(d: Path, rel: str, line: str) -> None:
+    p = d / rel
+    p.write_text(p.read_text() + line + "\n")
+
+
+def _replace(d: Path, rel: str, old: str, new: str) -> None:
+    p = d / rel
+    text = p.read_text()
+    assert text.count(old) == 1, (rel, old)
+    p.write_text(text.replace(old, new))
+
+
+def test_rows_excluded_in_six_registers_are_absent_from_the_study(tmp_path: Path) -> None:
+    """Every event of the one decedent (0101501111, died 2020-06-01) made invalid under a
+    different exclude rule in a different register (a DPD contact before its referral, a
+    terminal grant dated 1900, a dispensing in 2099, an LPR discharge before admission, a
+    cancer diagnosis dated 9999-12-31, a payment week 54): validation counts each once, and
+    the study built from the same files uses none of them; another person's valid rows keep
+    every register non-empty (rows in = rows kept + rows excluded)."""
+    from paleval.report.study import load_study
+
+    d = _extract(tmp_path, STUDY)
+    f = "0101501111"
+    _replace(d, "dpd/dpd.csv", "own_doctor,1,2020-05-10", "own_doctor,1,2020-04-10")
+    _replace(d, "terminal/terminaltilskud.csv", "2020-05-20", "1900-01-01")
+    _replace(d, "lmdb/lmdb2019.csv", "2019-04-01", "2099-04-01")
+    _replace(d, "lpr_adm/lpr_adm2019.csv", "2019-01-10,2019-01-12", "2019-01-12,2019-01-10")
+    _replace(d, "car/t_tumor.csv", "2019-01-10", "9999-12-31")
+    _replace(d, "sssy/sssy2019.csv", f"{f},1905", f"{f},1954")
+    other = "0202602222"
+    _append(d, "car/t_tumor.csv", f"{other},0001,2019-02-10,C509,81403")
+    _append(d, "dpd/dpd.csv", f"{other},98102,hospice,2020-05-01,own_doctor,1,2020-05-10,,1,1")
+    _append(d, "sssy/sssy2019.csv", f"{other},1905,123456,80,800411,1,1,145.0")
+    _append(d, "terminal/terminaltilskud.csv", f"{other},2020-05-20")
+    keys = ["dpd", "terminal", "lmdb", "lpr_adm", "car", "sssy"]
+    got = _findings(d, keys)
+    assert got == {
+        ("dpd_contact_before_referral", "dpd", "FOERSTE_KONTAKT_DATO"): 1,
+        ("date_sentinel", "terminal", "BEVILLING_DATO"): 1,
+        ("date_sentinel", "lmdb", "EKSD"): 1,
+        ("end_before_start", "lpr_adm", "D_UDDTO"): 1,
+        ("date_sentinel", "car", "D_DIAGNOSEDATO"): 1,
+        ("honuge_invalid", "sssy", "HONUGE"): 1,
+    }
+    rows_in = {"dpd": 2, "terminal": 2, "lmdb": 2, "lpr_adm": 2, "car": 2, "sssy": 3}
+    for key in keys:
+        kept = _load(d, key)
+        assert kept.height == rows_in[key] - 1, key
+        assert f not in kept["PNR"].to_list(), key
+    study = load_study(d, cache_dir=tmp_path / "c")
+    row = study.decedents.filter(pl.col("PNR") == f).row(0, named=True)
+    assert (row["spc_referred"], row["spc_referral_date"]) == (False, None)
+    assert (row["terminal_declaration"], row["opioid_90d"]) == (False, False)
+    assert (row["gp_home_visits_90d"], row["admissions_30d"]) == (0, 0)
+    assert study.dpd["PNR"].to_list() == [other]
+    assert f not in study.incident_cancer["PNR"].to_list()
+    assert f not in study.care_use["PNR"].to_list()
