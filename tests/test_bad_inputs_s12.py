@@ -404,3 +404,59 @@ def test_rows_excluded_in_six_registers_are_absent_from_the_study(tmp_path: Path
     assert study.dpd["PNR"].to_list() == [other]
     assert f not in study.incident_cancer["PNR"].to_list()
     assert f not in study.care_use["PNR"].to_list()
+
+
+# --------------------------------------------------------------------------- report --out
+def _tree(folder: Path) -> dict[str, bytes | None]:
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize(
+    ("out", "cwd", "message"),
+    [
+        ("hidden", None, "it is not empty and has no readable .paleval-report.json"),
+        ("afile/report", None, "afile/.report.paleval-staging-"),
+        ("afile/a/b", None, "cannot write in {base}/afile/a: Not a directory"),
+        (".", "work", "--out {base}/work: it is not empty"),
+        ("..", "work", "--out {base} would hold {base}/data"),
+        ("link/.", None, "--out {base}/link is a symbolic link (to {base}/foreign)"),
+    ],
+)
+def test_report_out_variations_are_refused_and_touch_nothing(
+    out: str,
+    cwd: str | None,
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--out`` at a folder holding only a hidden file, under a file (one or two levels),
+    ``.`` in a folder of the user's files, ``..`` above the data, a symbolic link spelled
+    with a trailing ``/.``: one line naming the path, exit 2, no byte changed or added."""
+    from paleval.cli import main
+
+    base = tmp_path.resolve()
+    _extract(tmp_path, STUDY)
+    (base / "hidden").mkdir()
+    (base / "hidden" / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (base / "afile").write_text("mine")
+    (base / "work").mkdir()
+    (base / "work" / "notes.txt").write_text("mine")
+    (base / "foreign").mkdir()
+    (base / "foreign" / "mine.txt").write_text("mine")
+    (base / "link").symlink_to(base / "foreign", target_is_directory=True)
+    before = _tree(base)
+    if cwd is not None:
+        monkeypatch.chdir(base / cwd)
+    target = out if cwd is not None else str(base / out)
+    code = main(
+        ["report", "--data", str(base / "data"), "--out", target, "--quiet",
+         "--cache-dir", str(base / "cache")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert message.format(base=base) in err
+    assert _tree(base) == before
