@@ -460,3 +460,31 @@ def test_report_out_variations_are_refused_and_touch_nothing(
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert message.format(base=base) in err
     assert _tree(base) == before
+
+
+def test_a_death_before_birth_with_hospital_contacts_is_its_own_flow_step(
+    tmp_path: Path,
+) -> None:
+    """A person born 2020-08-01 (BEF) who died 2020-03-01 (DOD, with a cause of death) and
+    had an admission in February 2020: validation counts the death (death_before_birth) and
+    the admission (event_before_birth) once each; the decedents lose the person at the
+    "implausible death date" step, not at "aged under 18", and nowhere else."""
+    from paleval.report.study import load_study
+
+    d = _extract(tmp_path, STUDY)
+    p = "0303703333"
+    _replace(d, "bef/bef201912.csv", "1970-03-03", "2020-08-01")
+    _append(d, "dod/dod.csv", f"{p},2020-03-01")
+    place = BASE["dodsaasg/dodsaasg.csv"].strip().split(",")[-1]
+    _append(d, "dodsaasg/dodsaasg.csv", f"{p},2020-03-01,I219,I219,,,,,5,1,{place}")
+    _append(d, "lpr_adm/lpr_adm2019.csv", f"{p},R3,9101,011,01,0,1,2020-02-10,2020-02-12,2,DI219")
+    got = _findings(d, ["bef", "dod", "dodsaasg", "lpr_adm"])
+    assert got == {
+        ("death_before_birth", "dod", "DODDATO"): 1,
+        ("event_before_birth", "lpr_adm", "D_INDDTO"): 1,
+    }
+    study = load_study(d, cache_dir=tmp_path / "c")
+    assert study.decedents["PNR"].to_list() == ["0101501111"]
+    steps = {label.split(" (")[0]: (n, out) for _, label, n, out in study.flow.rows()}
+    assert steps["Excluded: implausible death date"] == (1, 1)
+    assert steps["Excluded: aged under 18 at death"] == (1, 0)
