@@ -488,3 +488,27 @@ def test_a_death_before_birth_with_hospital_contacts_is_its_own_flow_step(
     steps = {label.split(" (")[0]: (n, out) for _, label, n, out in study.flow.rows()}
     assert steps["Excluded: implausible death date"] == (1, 1)
     assert steps["Excluded: aged under 18 at death"] == (1, 0)
+
+
+def test_a_death_file_replaced_with_the_same_size_and_time_moves_the_extract_end(  # fix
+    tmp_path: Path,
+) -> None:
+    """The extract's end (from the yearly files of 2019 and the latest death or referral,
+    at most a year later) was remembered per (path, size, modification time): a DOD file whose
+    2019 death became a 2020 death of the same length, with its time kept, still gave
+    2019-12-31 in this process, and the 2020 death was excluded as after the extract's end."""
+    from paleval.registers import extract_end_of
+
+    d = _extract(tmp_path)
+    _replace(
+        d, "dpd/dpd.csv", "2020-05-01,own_doctor,1,2020-05-10", "2019-05-01,own_doctor,1,2019-05-10"
+    )
+    dod = d / "dod" / "dod.csv"
+    dod.write_text("PNR,DODDATO\n0101501111,2019-06-01\n")
+    before = dod.stat()
+    assert extract_end_of(d) == D(2019, 12, 31)
+    dod.write_text("PNR,DODDATO\n0101501111,2020-06-01\n")
+    os.utime(dod, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert extract_end_of(d) == D(2020, 12, 31)
+    assert _findings(d, ["dod"]) == {}
+    assert _load(d, "dod", extract_end=extract_end_of(d))["DODDATO"].to_list() == [D(2020, 6, 1)]

@@ -38,6 +38,7 @@ __all__ = [
     "FIXED_WIDTH",
     "ColumnMatch",
     "conform",
+    "content_digest",
     "csv_encoding",
     "expected_rows",
     "first_line",
@@ -91,10 +92,19 @@ def _cache_root(cache_dir: str | Path | None) -> Path:
 _EDGE = 1 << 20
 
 
-def _content_digest(path: Path) -> str:
+def content_digest(path: Path) -> str:
     """SHA-256 of a file's first and last MiB (the whole file up to 2 MiB): with the size and
     modification time, what tells one version of a file from another (a same-size edit whose
-    modification time was restored, ``cp -p``, keeps size and time)."""
+    modification time was restored, ``cp -p``, keeps size and time).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "dod.csv"
+    >>> _ = p.write_text("PNR,DODDATO\\n1,2019-06-01\\n"); a = content_digest(p)
+    >>> _ = p.write_text("PNR,DODDATO\\n1,2020-06-01\\n"); a == content_digest(p), len(a)
+    (False, 64)
+    """
     h = hashlib.sha256()
     with path.open("rb") as fh:
         h.update(fh.read(_EDGE))
@@ -109,7 +119,7 @@ def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
     """The cache folder of a converted copy of ``path`` (a transcoded CSV, a SAS file as
     parquet parts), keyed by the path, size, modification time and content digest."""
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{_content_digest(path)}"
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{content_digest(path)}"
     h = hashlib.sha1(key.encode())
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
@@ -1037,7 +1047,7 @@ def _already_clean(
     or date, that stripping and nulling change nothing. Checked with one filter query per
     column, which the parquet reader answers from the column's dictionary pages (seconds for
     hundreds of millions of rows), and remembered per file (path, size, modification time and
-    content digest, :func:`_content_digest`): in this process, and in ``clean-columns.json`` in
+    content digest, :func:`content_digest`): in this process, and in ``clean-columns.json`` in
     the cache directory, so a later process on the same files skips the check (about 11 s for
     the national end-of-life registers' ``PNR`` columns). A changed file is checked again, also
     one replaced by another of the same size whose modification time was kept (``cp -p``,
@@ -1062,7 +1072,7 @@ def _already_clean(
         rawname = mapping.get(v.name)
         if rawname is None or schema[rawname] != pl.String or v.name in _JOIN_IDS:
             continue
-        digest = digest or _content_digest(f.path)
+        digest = digest or content_digest(f.path)
         key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, v.name)
         if key in _CLEAN_MEMO:
             if _CLEAN_MEMO[key]:
