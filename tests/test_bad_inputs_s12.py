@@ -512,3 +512,45 @@ def test_a_death_file_replaced_with_the_same_size_and_time_moves_the_extract_end
     assert extract_end_of(d) == D(2020, 12, 31)
     assert _findings(d, ["dod"]) == {}
     assert _load(d, "dod", extract_end=extract_end_of(d))["DODDATO"].to_list() == [D(2020, 6, 1)]
+
+
+def _same_size_and_time(path: Path, data: bytes) -> None:
+    """Replace ``path``'s bytes by ``data`` (of the same length), keeping its times."""
+    st = path.stat()
+    assert len(data) == st.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_latin1_csv_replaced_by_utf8_of_the_same_size_and_time_is_utf8(  # fix
+    tmp_path: Path,
+) -> None:
+    """The encoding found was remembered per (path, size, modification time): a latin-1 file
+    replaced by its UTF-8 re-export of the same size and time was decoded as latin-1, the
+    note 'Ærx' read as 'Ã\\x86rx' (mojibake, no finding)."""
+    d = tmp_path / "data"
+    (d / "dod").mkdir(parents=True)
+    path = d / "dod" / "dod.csv"
+    path.write_bytes("PNR;DODDATO;BY\n0101501111;2020-06-01;Ærxx\n".encode("latin-1"))
+    assert _load(d, "dod")["BY"].to_list() == ["Ærxx"]
+    _same_size_and_time(path, "PNR;DODDATO;BY\n0101501111;2020-06-01;Ærx\n".encode())
+    assert _load(d, "dod")["BY"].to_list() == ["Ærx"]
+
+
+def test_a_csv_replaced_by_one_with_a_short_line_of_the_same_size_is_refused(  # fix
+    tmp_path: Path,
+) -> None:
+    """The count of fields per line was remembered per (path, size, modification time): a
+    file replaced (same size and time) by one whose second line lost a separator was read
+    with that line's last value missing, silently."""
+    d = _extract(tmp_path)
+    path = d / "dod" / "dod.csv"
+    path.write_text("PNR,DODDATO\n0101501111,2020-06-01\n0202602222,2020-07-01\n")
+    assert _load(d, "dod").height == 2
+    _same_size_and_time(path, b"PNR,DODDATO\n0101501111,2020-06-01\n0202602222;2020-07-01\n")
+    assert _findings(d, ["dod"]) == {("file_unreadable", "dod", None): 1}
+    with pytest.raises(
+        RegisterLoadError,
+        match=r"dod\.csv: .*1 line\(s\) have fewer fields than the header's 2 \(lines 3\)",
+    ):
+        _load(d, "dod")

@@ -307,7 +307,10 @@ def _detect_separator(header: str) -> str:
 _SEP_HINT = re.compile(r"^\ufeff?sep=(.)\s*$")
 """Excel's separator line (``sep=;``) before the header."""
 
-_ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
+_ENCODING_MEMO: dict[tuple[str, int, int, str, str | None], str] = {}
+"""The encoding found per file version: path, size, modification time, :func:`content_digest`
+(a latin-1 file replaced by a UTF-8 file of the same size and time was read as latin-1,
+mojibake) and the encoding asked for."""
 
 
 def _scan_csv(
@@ -315,7 +318,7 @@ def _scan_csv(
 ) -> pl.LazyFrame:
     path = f.path
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, encoding)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, content_digest(path), encoding)
     try:
         enc = _ENCODING_MEMO.get(key) or csv_encoding(path, encoding)
     except (ValueError, LookupError) as exc:
@@ -361,7 +364,9 @@ def _scan_csv(
     )
 
 
-_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int], int | None]] = {}
+_FIELD_MEMO: dict[
+    tuple[str, int, int, str, str], tuple[int, list[int], int, list[int], int | None]
+] = {}
 
 
 def _check_field_counts(
@@ -379,7 +384,7 @@ def _check_field_counts(
     value (``...,"N02A`` as its end) is refused naming that line, not read as a polars error
     about the wrong column."""
     st = source.stat()
-    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, sep)
+    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, content_digest(source), sep)
     if key not in _FIELD_MEMO:
         lines = pl.scan_csv(
             source, has_header=False, separator="\x1f", quote_char=None,
