@@ -554,3 +554,149 @@ def test_a_csv_replaced_by_one_with_a_short_line_of_the_same_size_is_refused(  #
         match=r"dod\.csv: .*1 line\(s\) have fewer fields than the header's 2 \(lines 3\)",
     ):
         _load(d, "dod")
+
+
+# --------------------------------------------------------------------------- pinned kinds
+@pytest.mark.parametrize(
+    ("name", "status", "reason"),
+    [
+        ("lpr_adm_2019.parquet", "refused", "name matches no file of register 'lpr_adm'"),
+        ("lpr_adm2019 (1).parquet", "refused", "name matches no file of register 'lpr_adm'"),
+        ("lpr_adm2019.parquet.bak", "refused", "unsupported format .parquet.bak"),
+        ("Copy of lpr_adm2019.parquet", "refused", "whose name matches no pattern"),
+        ("LPR_ADM2019.PARQUET", "read", ""),
+        ("year=2019/part-00000-x.snappy.parquet", "read", ""),
+    ],
+)
+def test_yearly_lpr_file_names(name: str, status: str, reason: str, tmp_path: Path) -> None:
+    """LPR2 admissions of 2019 delivered under other names: read, or refused with the reason
+    (never skipped); what is read is all of it."""
+    d = _extract(tmp_path)
+    lpr = pl.read_csv(d / "lpr_adm" / "lpr_adm2019.csv", infer_schema_length=0)
+    (d / "lpr_adm" / "lpr_adm2019.csv").unlink()
+    (d / "lpr_adm" / name).parent.mkdir(parents=True, exist_ok=True)
+    lpr.write_parquet(d / "lpr_adm" / name)
+    inv = register_inventory(d).filter(pl.col("path") == f"lpr_adm/{name}")
+    assert inv["status"].to_list() == [status] and reason in inv["reason"][0]
+    if status == "read":
+        assert _findings(d, ["lpr_adm"]) == {}
+        assert _load(d, "lpr_adm")["RECNUM"].to_list() == ["R1", "R2"]
+    else:
+        assert _findings(d, ["lpr_adm"]) == {
+            ("register_missing", "lpr_adm", None): 1,
+            ("file_refused", "lpr_adm", None): 1,
+        }
+
+
+def test_unknown_and_unnormalised_codes_in_other_columns(tmp_path: Path) -> None:
+    """A region outside 81-85 (warning, kept), sex 3 (error: a required code), LPR2
+    diagnoses in lower case with a dot or a space (warning; the diagnoses read are
+    normalised), an ATC code with a space (counted as normalised; still an opioid)."""
+    from paleval.registers import lpr_diagnoses
+
+    d = _extract(tmp_path, {"lpr_diag/lpr_diag2019.csv": STUDY["lpr_diag/lpr_diag2019.csv"]})
+    _replace(d, "bef/bef201912.csv", ",84,G", ",86,G")
+    _replace(d, "bef/bef201912.csv", "0202602222,2,", "0202602222,3,")
+    _replace(d, "lpr_diag/lpr_diag2019.csv", "R1,DC349", "R1,dc34.9")
+    _replace(d, "lpr_diag/lpr_diag2019.csv", "R2,DI219", "R2,DI 21 9")
+    _replace(d, "lmdb/lmdb2019.csv", "N02AA05", "N02A A05")
+    got = _findings(d, ["bef", "lpr_adm", "lpr_diag", "lmdb"])
+    assert got == {
+        ("code_outside_list", "bef", "REG"): 1,
+        ("code_outside_list_required", "bef", "KOEN"): 1,
+        ("diagnosis_not_normalised", "lpr_diag", "C_DIAG"): 2,
+        ("code_normalised", "lmdb", "ATC"): 1,
+        ("column_missing_optional", "lpr_diag", "C_TILDIAG"): 1,
+    }
+    diag = lpr_diagnoses(d).collect().sort("contact_id")
+    assert diag["diagnosis"].to_list() == ["DC349", "DI219"]
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "key", "col", "days"),
+    [
+        ("lpr_f_kontakter/lpr_f_kontakter2019.csv",
+         "PNR,DW_EK_KONTAKT,dato_start,dato_slut\n0101501111,K1,01022019,03022019\n",
+         "lpr_f_kontakter", "dato_start", [D(2019, 2, 1)]),
+        ("lpr_f_kontakter/lpr_f_kontakter2019.csv",
+         "PNR,DW_EK_KONTAKT,dato_start,dato_slut\n0101501111,K1,20190201,20190203\n",
+         "lpr_f_kontakter", "dato_start", [D(2019, 2, 1)]),
+        ("plh/plh.csv", "PNR,TILFLYT_DATO,FRAFLYT_DATO\n0101501111,20150101,\n",
+         "plh", "TILFLYT_DATO", [D(2015, 1, 1)]),
+    ],
+)  # fmt: skip
+def test_ddmmyyyy_and_yyyymmdd_text_in_lpr3_and_plh(
+    rel: str, text: str, key: str, col: str, days: list[dt.date], tmp_path: Path
+) -> None:
+    d = _extract(tmp_path, {rel: text})
+    got = {k: n for k, n in _findings(d, [key]).items() if k[0] != "column_missing_optional"}
+    assert got == {}
+    assert _load(d, key)[col].to_list() == days
+
+
+def test_two_digit_years_in_lpr3_are_refused_naming_file_column_and_rows(tmp_path: Path) -> None:
+    text = "PNR,DW_EK_KONTAKT,dato_start,dato_slut\n0101501111,K1,01-02-19,03-02-19\n"
+    d = _extract(tmp_path, {"lpr_f_kontakter/lpr_f_kontakter2019.csv": text})
+    with pytest.raises(
+        RegisterLoadError,
+        match=r"lpr_f_kontakter2019\.csv, column 'dato_start': two-digit years in 1 of 1 rows "
+        r"\(e\.g\. row 1: '01-02-19'\)",
+    ):
+        scan_register(d, "lpr_f_kontakter")
+    assert _findings(d, ["lpr_f_kontakter"])[("file_unreadable", "lpr_f_kontakter", "dato_start")]
+
+
+def test_yyyymmdd_integers_in_a_dpd_parquet_file_are_dates(tmp_path: Path) -> None:
+    d = _extract(tmp_path)
+    (d / "dpd" / "dpd.csv").unlink()
+    dpd = pl.read_csv(BASE["dpd/dpd.csv"].encode(), infer_schema_length=0)
+    dpd.with_columns(
+        HENV_DATO=pl.lit(20200501), FOERSTE_KONTAKT_DATO=pl.lit(20200510), MODTAGET=pl.lit(1)
+    ).write_parquet(d / "dpd" / "dpd.parquet")
+    assert _findings(d, ["dpd"]) == {}
+    got = _load(d, "dpd").select("HENV_DATO", "FOERSTE_KONTAKT_DATO").row(0)
+    assert got == (D(2020, 5, 1), D(2020, 5, 10))
+
+
+def test_nan_and_infinite_personal_income_in_parquet_are_null(tmp_path: Path) -> None:
+    d = _extract(tmp_path)
+    (d / "ind" / "ind2019.csv").unlink()
+    pl.DataFrame(
+        {
+            "PNR": ["0101501111", "0202602222"],
+            "PERINDKIALT_13": [float("inf"), 1.0],
+            "DISPON_13": [float("nan"), -1.0],
+        }
+    ).write_parquet(d / "ind" / "ind2019.parquet")
+    assert _findings(d, ["ind"]) == {
+        ("number_not_finite", "ind", "PERINDKIALT_13"): 1,
+        ("number_not_finite", "ind", "DISPON_13"): 1,
+    }
+    got = _load(d, "ind")
+    assert got.height == 2  # values made null, rows kept
+    assert got.select("PERINDKIALT_13", "DISPON_13").rows() == [(None, None), (1.0, -1.0)]
+
+
+@pytest.mark.parametrize("register", ["plh", "dpd"])
+def test_an_optional_header_only_parquet_or_a_fully_excluded_register_is_named(
+    register: str, tmp_path: Path
+) -> None:
+    """PLH (optional) as a header-only parquet file, DPD with its one referral dated 1900:
+    the study refuses with the register and file named, before anything is built."""
+    from paleval.report.study import StudyDataError, load_study
+
+    d = _extract(tmp_path, STUDY)
+    if register == "plh":
+        (d / "plh").mkdir()
+        schema = {"PNR": pl.String, "TILFLYT_DATO": pl.Date, "FRAFLYT_DATO": pl.Date}
+        pl.DataFrame(schema=schema).write_parquet(d / "plh" / "plh.parquet")
+        want = "register 'plh', file plh/plh.parquet: no data rows (header only)"
+    else:
+        _replace(d, "dpd/dpd.csv", "2020-05-01", "1900-01-01")
+        want = (
+            "register 'dpd', file dpd/dpd.csv: every row is excluded by validation "
+            "(date_sentinel n=1)"
+        )
+    with pytest.raises(StudyDataError) as err:
+        load_study(d, cache_dir=tmp_path / "c")
+    assert err.value.problems == [want]
