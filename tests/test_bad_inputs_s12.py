@@ -29,6 +29,7 @@ from paleval.registers import RegisterLoadError, register_inventory, scan_regist
 from test_bad_inputs_values import BASE
 
 D = dt.date
+DOD_TEXT = BASE["dod/dod.csv"]
 
 
 def _extract(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
@@ -700,3 +701,31 @@ def test_an_optional_header_only_parquet_or_a_fully_excluded_register_is_named(
     with pytest.raises(StudyDataError) as err:
         load_study(d, cache_dir=tmp_path / "c")
     assert err.value.problems == [want]
+
+
+def test_a_byte_order_mark_kept_in_a_parquet_column_name_is_no_part_of_it(  # fix
+    tmp_path: Path,
+) -> None:
+    """A BOM CSV converted to parquet by a tool that kept the BOM in the first column name
+    ('\\ufeffPNR'): the CSV itself is read, its parquet copy was refused (PNR missing)."""
+    d = _extract(tmp_path)
+    (d / "dod" / "dod.csv").unlink()
+    pl.DataFrame({"\ufeffPNR": ["0101501111"], "DODDATO": ["2020-06-01"]}).write_parquet(
+        d / "dod" / "dod.parquet"
+    )
+    assert _findings(d, ["dod"]) == {}
+    assert _load(d, "dod").rows() == [("0101501111", D(2020, 6, 1))]
+
+
+def test_a_register_delivered_as_a_file_without_suffix_is_refused_saying_so(
+    tmp_path: Path,
+) -> None:
+    d = _extract(tmp_path)
+    (d / "dod" / "dod.csv").unlink()
+    (d / "dod").rmdir()
+    (d / "dod").write_text(DOD_TEXT)
+    inv = register_inventory(d).filter(pl.col("path") == "dod")
+    assert inv.select("status", "reason").row(0)[0] == "refused"
+    assert "no file suffix, format unknown" in inv["reason"][0]
+    with pytest.raises(RegisterLoadError, match="dod: no file suffix"):
+        scan_register(d, "dod")

@@ -953,10 +953,14 @@ def match_columns(raw_names: Sequence[str], reg: Register) -> ColumnMatch:
     >>> m = match_columns(["pnr", "doddato", "note"], REGISTERS["dod"])
     >>> m.mapping, m.missing, m.extra
     ({'PNR': 'pnr', 'DODDATO': 'doddato'}, [], ['note'])
+    >>> match_columns(["\ufeffPNR", "DODDATO"], REGISTERS["dod"]).missing
+    []
     """
     by_lower: dict[str, list[str]] = {}
     for n in raw_names:
-        by_lower.setdefault(n.strip().lower(), []).append(n)
+        # a byte order mark kept in the first name (a BOM CSV converted to parquet by a tool
+        # that did not strip it) is no part of the name, as in a CSV header
+        by_lower.setdefault(n.strip().lstrip("\ufeff").strip().lower(), []).append(n)
     mapping: dict[str, str] = {}
     missing: list[str] = []
     ambiguous: dict[str, list[str]] = {}

@@ -234,7 +234,7 @@ def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
         what = (
             "a compressed file: unpack it"
             if suffix.split(".")[-1] in _COMPRESSED
-            else (f"unsupported format .{suffix}")
+            else (f"unsupported format .{suffix}" if suffix else "no file suffix, format unknown")
         )
         return _Entry(
             p, rel, key, year, None, "refused", f"{what} (accepted: {', '.join(FORMATS)})"
