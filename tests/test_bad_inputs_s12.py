@@ -729,3 +729,18 @@ def test_a_register_delivered_as_a_file_without_suffix_is_refused_saying_so(
     assert "no file suffix, format unknown" in inv["reason"][0]
     with pytest.raises(RegisterLoadError, match="dod: no file suffix"):
         scan_register(d, "dod")
+
+
+def test_a_september_status_in_a_bef_year_folder_is_refused(tmp_path: Path) -> None:  # fix
+    """``bef/year=2019/bef201909.csv`` (BEF's September status; paleval reads December's) was
+    read as a part of 2019 beside the December file: every person twice. A name like the
+    register's that matches no pattern is refused inside a year folder as outside it."""
+    d = _extract(tmp_path)
+    (d / "bef" / "year=2019").mkdir()
+    (d / "bef" / "bef201912.csv").rename(d / "bef" / "year=2019" / "bef201912.csv")
+    (d / "bef" / "year=2019" / "bef201909.csv").write_text(BASE["bef/bef201912.csv"])
+    inv = register_inventory(d).filter(pl.col("path").str.ends_with("bef201909.csv"))
+    assert inv["status"].to_list() == ["refused"]
+    assert "matches no pattern" in inv["reason"][0]
+    with pytest.raises(RegisterLoadError, match=r"year=2019/bef201909\.csv: name is like"):
+        scan_register(d, "bef")

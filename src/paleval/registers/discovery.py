@@ -273,9 +273,14 @@ def _other_delivery(name: str, key: str, year: int | None, rel: str) -> str | No
     parts: its own name is that of another register's file or of another year's
     (``bef/year=2018/bef201912.csv`` was read as the 2018 status). ``None``: a part."""
     hit = _match(_split_name(name)[0])
-    if hit is None or hit[1] == "near":
+    if hit is None:
         return None  # a writer's part name (part-0.parquet), or no register's name
-    other, _, other_year, _ = hit
+    other, kind, other_year, _ = hit
+    if kind == "near":  # bef201909.csv (a September status) in bef/year=2019/
+        return (
+            f"name is like register {other!r}'s files but matches no pattern (expected "
+            f"{_expected(REGISTERS[other])}): inside {rel}/ it would be read as a part; rename it"
+        )
     if other == key and (year is None or other_year is None or other_year == year):
         return None
     what = f"register {other!r}" + (f", year {other_year}" if other_year is not None else "")
