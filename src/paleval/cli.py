@@ -248,8 +248,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         report = validate(
             data, keys, verify=args.verify, extract_end=args.extract_end, progress=progress
         )
-    except pl.exceptions.PolarsError as exc:  # a file that fails only when read in full
-        found = damaged_files(data, keys) or [f"a register file cannot be read: {exc}"]
+    except pl.exceptions.PolarsError:  # a file that fails only when read in full?
+        found = damaged_files(data, keys)
+        if not found:
+            raise  # no damaged file: not the data's fault
         print(
             f"paleval validate: validation stopped: {len(found)} register file(s) cannot be "
             "read in full:\n  " + "\n  ".join(found),

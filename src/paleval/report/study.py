@@ -322,19 +322,16 @@ def _validated(
     return findings
 
 
-def _damaged_files(data_dir: Path, exc: Exception) -> list[str]:
+def _damaged_files(data_dir: Path) -> list[str]:
     """The study's register files that cannot be read in full, after the build failed with a
     bare polars error naming no file (:func:`paleval.registers.damaged_files`: a corrupt parquet
-    page in a column whose footer statistics answered every query of validation); the polars
-    error itself when no file is found."""
+    page in a column whose footer statistics answered every query of validation)."""
     from paleval.registers import damaged_files
 
-    found = damaged_files(data_dir, study_registers(data_dir))
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return [
         f"{line} (found when the study read it in full; paleval validate --verify finds it too)"
-        for line in found
-    ] or [f"a register file could not be read: {first}"]
+        for line in damaged_files(data_dir, study_registers(data_dir))
+    ]
 
 
 def _check_deaths_in_period(data_dir: Path, dod: pl.LazyFrame, start: str, end: str) -> None:
@@ -546,8 +543,11 @@ def _load(
     vcache = cache / f"validation-{vkey}.parquet" if cache is not None else None
     try:
         study = _build(data_dir, start, end, eol_options, vcache, bar)
-    except pl.exceptions.PolarsError as exc:  # a file that fails only when read in full
-        raise StudyDataError(data_dir, _damaged_files(data_dir, exc)) from None
+    except pl.exceptions.PolarsError:  # a file that fails only when read in full?
+        damaged = _damaged_files(data_dir)
+        if damaged:
+            raise StudyDataError(data_dir, damaged) from None
+        raise  # no damaged file: not the data's fault
     study.params = {**params, "build_seconds": round(time.perf_counter() - t0, 1)}
     if cache is None:
         bar.set_total(len(STUDY_STEPS) - 1)
