@@ -1082,7 +1082,7 @@ def _already_clean(
         if rawname is None or schema[rawname] != pl.String or v.name in _JOIN_IDS:
             continue
         digest = digest or content_digest(f.path)
-        key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, v.name)
+        key = _memo_key(f, rawname, v.name, st, digest)
         if key in _CLEAN_MEMO:
             if _CLEAN_MEMO[key]:
                 found.add(rawname)
@@ -1106,6 +1106,22 @@ def _already_clean(
                 found.add(rawname)
         _save_memo(cache_dir, [key for key, _ in todo.values()])
     return found
+
+
+def _memo_key(
+    f: RegisterFile,
+    rawname: str,
+    variable: str,
+    st: os.stat_result | None = None,
+    digest: str | None = None,
+) -> _MemoKey:
+    """The key of column ``rawname`` (variable ``variable``) of file ``f`` in the memo of clean
+    columns: path, size, modification time and :func:`content_digest` (``st`` and ``digest``
+    when the caller has them), so a file replaced by one of the same size and time is checked
+    again. Every writer of the memo builds its keys here."""
+    st = st or f.path.stat()
+    digest = digest or content_digest(f.path)
+    return (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, variable)
 
 
 def _memo_file(cache_dir: str | Path | None) -> Path:
