@@ -1037,6 +1037,24 @@ def conform(
 _MemoKey = tuple[str, int, int, str, str, str]  # path, size, mtime (ns), digest, raw, declared
 _CLEAN_MEMO: dict[_MemoKey, bool] = {}
 _MEMO_READ: set[Path] = set()  # on-disk memo files already merged into _CLEAN_MEMO
+
+
+def _memo_key(
+    f: RegisterFile,
+    rawname: str,
+    variable: str,
+    st: os.stat_result | None = None,
+    digest: str | None = None,
+) -> _MemoKey:
+    """The key of column ``rawname`` (variable ``variable``) of file ``f`` in the memo of clean
+    columns: path, size, modification time and :func:`content_digest` (``st`` and ``digest``
+    when the caller has them), so a file replaced by one of the same size and time is checked
+    again. Every writer of the memo builds its keys here."""
+    st = st or f.path.stat()
+    digest = digest or content_digest(f.path)
+    return (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, variable)
+
+
 # Join-only identifiers (see _already_clean): LPR2 record number, LPR3 contact and course keys,
 # the BEF/FAIK family.
 _JOIN_IDS = frozenset({"RECNUM", "DW_EK_KONTAKT", "DW_EK_FORLOEB", "FAMILIE_ID"})
@@ -1106,22 +1124,6 @@ def _already_clean(
                 found.add(rawname)
         _save_memo(cache_dir, [key for key, _ in todo.values()])
     return found
-
-
-def _memo_key(
-    f: RegisterFile,
-    rawname: str,
-    variable: str,
-    st: os.stat_result | None = None,
-    digest: str | None = None,
-) -> _MemoKey:
-    """The key of column ``rawname`` (variable ``variable``) of file ``f`` in the memo of clean
-    columns: path, size, modification time and :func:`content_digest` (``st`` and ``digest``
-    when the caller has them), so a file replaced by one of the same size and time is checked
-    again. Every writer of the memo builds its keys here."""
-    st = st or f.path.stat()
-    digest = digest or content_digest(f.path)
-    return (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, variable)
 
 
 def _memo_file(cache_dir: str | Path | None) -> Path:
