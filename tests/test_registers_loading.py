@@ -316,7 +316,7 @@ def test_clean_column_memo_is_kept_on_disk(tmp_path: Path, monkeypatch: pytest.M
     pl.DataFrame({"PNR": pnr, "DODDATO": [dt.date(2020, 1, 1)] * 2}).write_parquet(path)
     scan_register(data, "dod", cache_dir=cache)
     rows = json.loads((cache / "clean-columns.json").read_text())
-    assert [r[3:] for r in rows] == [["PNR", "PNR", True]]
+    assert [r[4:] for r in rows] == [["PNR", "PNR", True]]
     assert rows[0][0] == str(path.resolve())
     # a new process (empty in-memory memo) takes the result from disk: no check query
     monkeypatch.setattr(_raw, "_CLEAN_MEMO", {})
@@ -332,7 +332,7 @@ def test_clean_column_memo_is_kept_on_disk(tmp_path: Path, monkeypatch: pytest.M
         None,
     ]
     rows = json.loads((cache / "clean-columns.json").read_text())
-    assert [r[3:] for r in rows] == [["PNR", "PNR", False]]
+    assert [r[4:] for r in rows] == [["PNR", "PNR", False]]
     # an unwritable cache location only loses the memo
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")

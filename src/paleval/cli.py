@@ -231,7 +231,9 @@ def _validate_keys(data: Path) -> tuple[list[str], list[str]]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from paleval.registers import validate
+    import polars as pl
+
+    from paleval.registers import damaged_files, validate
 
     progress = _progress(args)
     data = Path(args.data)
@@ -242,9 +244,20 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     keys, absent = _validate_keys(data)
     if args.extract_end is not None:
         dt.date.fromisoformat(args.extract_end)  # a bad date: one line, exit 2
-    report = validate(
-        data, keys, verify=args.verify, extract_end=args.extract_end, progress=progress
-    )
+    try:
+        report = validate(
+            data, keys, verify=args.verify, extract_end=args.extract_end, progress=progress
+        )
+    except pl.exceptions.PolarsError:  # a file that fails only when read in full?
+        found = damaged_files(data, keys)
+        if not found:
+            raise  # no damaged file: not the data's fault
+        print(
+            f"paleval validate: validation stopped: {len(found)} register file(s) cannot be "
+            "read in full:\n  " + "\n  ".join(found),
+            file=sys.stderr,
+        )
+        return 1
     counts = {s: int((report.findings["severity"] == s).sum()) for s in _SEVERITIES}
     failed = counts["error"] > 0 or (
         args.strict and counts["warn"] + counts["exclude"] + counts["null"] > 0

@@ -212,11 +212,16 @@ def gp_service_windows(
     SSSY dates a service by the week it was paid, which can lag the service: a lag of a week
     or more (``offset_days >= 7``) is what moves the window end clear of the last weeks.
 
+    ``YDLANT`` is summed, so corrections (negative numbers of services) cancel the services
+    they correct; a window whose sum is below 0 (corrections of services paid before the
+    window) has an unknown count: null, never a negative count.
+
     Returns
     -------
     polars.LazyFrame
-        ``PNR`` and one count column per window (0 when none; null in a coverage gap), plus
-        ``gp_coverage_gap`` (String) when ``region`` is given.
+        ``PNR`` and one count column per window (0 when none; null in a coverage gap or when
+        the window's services sum below 0), plus ``gp_coverage_gap`` (String) when ``region``
+        is given.
 
     Examples
     --------
@@ -292,8 +297,13 @@ def gp_service_windows(
             cond = cond & (pl.col("period") == period)
         values.append(pl.when(cond).then(pl.col("YDLANT")).otherwise(0).alias(name))
     counts = services.select("PNR", *values).group_by("PNR").agg(pl.col(list(windows)).sum())
-    out = base.join(counts, on="PNR", how="left", build_side="force_right").with_columns(
-        [pl.col(n).fill_null(0).cast(pl.Int64) for n in windows]
+    # SSSY books corrections as negative numbers of services: a window whose services net
+    # below 0 holds corrections of services paid before it, so its count is unknown (null),
+    # never a negative count that would fall into a category such as "1-2" (issue 15)
+    out = (
+        base.join(counts, on="PNR", how="left", build_side="force_right")
+        .with_columns([pl.col(n).fill_null(0).cast(pl.Int64) for n in windows])
+        .with_columns([pl.when(pl.col(n) >= 0).then(pl.col(n)).alias(n) for n in windows])
     )
     if region is None:
         return out.select("PNR", *windows)

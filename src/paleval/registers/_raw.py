@@ -38,6 +38,7 @@ __all__ = [
     "FIXED_WIDTH",
     "ColumnMatch",
     "conform",
+    "content_digest",
     "csv_encoding",
     "expected_rows",
     "first_line",
@@ -91,10 +92,19 @@ def _cache_root(cache_dir: str | Path | None) -> Path:
 _EDGE = 1 << 20
 
 
-def _content_digest(path: Path) -> str:
+def content_digest(path: Path) -> str:
     """SHA-256 of a file's first and last MiB (the whole file up to 2 MiB): with the size and
     modification time, what tells one version of a file from another (a same-size edit whose
-    modification time was restored, ``cp -p``, keeps size and time)."""
+    modification time was restored, ``cp -p``, keeps size and time).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "dod.csv"
+    >>> _ = p.write_text("PNR,DODDATO\\n1,2019-06-01\\n"); a = content_digest(p)
+    >>> _ = p.write_text("PNR,DODDATO\\n1,2020-06-01\\n"); a == content_digest(p), len(a)
+    (False, 64)
+    """
     h = hashlib.sha256()
     with path.open("rb") as fh:
         h.update(fh.read(_EDGE))
@@ -109,7 +119,7 @@ def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
     """The cache folder of a converted copy of ``path`` (a transcoded CSV, a SAS file as
     parquet parts), keyed by the path, size, modification time and content digest."""
     st = path.stat()
-    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{_content_digest(path)}"
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{kind}|{content_digest(path)}"
     h = hashlib.sha1(key.encode())
     return _cache_root(cache_dir) / f"{path.stem}-{kind}-{h.hexdigest()[:16]}"
 
@@ -297,7 +307,10 @@ def _detect_separator(header: str) -> str:
 _SEP_HINT = re.compile(r"^\ufeff?sep=(.)\s*$")
 """Excel's separator line (``sep=;``) before the header."""
 
-_ENCODING_MEMO: dict[tuple[str, int, int, str | None], str] = {}
+_ENCODING_MEMO: dict[tuple[str, int, int, str, str | None], str] = {}
+"""The encoding found per file version: path, size, modification time, :func:`content_digest`
+(a latin-1 file replaced by a UTF-8 file of the same size and time was read as latin-1,
+mojibake) and the encoding asked for."""
 
 
 def _scan_csv(
@@ -305,7 +318,7 @@ def _scan_csv(
 ) -> pl.LazyFrame:
     path = f.path
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, encoding)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, content_digest(path), encoding)
     try:
         enc = _ENCODING_MEMO.get(key) or csv_encoding(path, encoding)
     except (ValueError, LookupError) as exc:
@@ -351,7 +364,9 @@ def _scan_csv(
     )
 
 
-_FIELD_MEMO: dict[tuple[str, int, int, str], tuple[int, list[int], int, list[int], int | None]] = {}
+_FIELD_MEMO: dict[
+    tuple[str, int, int, str, str], tuple[int, list[int], int, list[int], int | None]
+] = {}
 
 
 def _check_field_counts(
@@ -369,7 +384,7 @@ def _check_field_counts(
     value (``...,"N02A`` as its end) is refused naming that line, not read as a polars error
     about the wrong column."""
     st = source.stat()
-    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, sep)
+    key = (str(source.resolve()), st.st_size, st.st_mtime_ns, content_digest(source), sep)
     if key not in _FIELD_MEMO:
         lines = pl.scan_csv(
             source, has_header=False, separator="\x1f", quote_char=None,
@@ -938,10 +953,14 @@ def match_columns(raw_names: Sequence[str], reg: Register) -> ColumnMatch:
     >>> m = match_columns(["pnr", "doddato", "note"], REGISTERS["dod"])
     >>> m.mapping, m.missing, m.extra
     ({'PNR': 'pnr', 'DODDATO': 'doddato'}, [], ['note'])
+    >>> match_columns(["\ufeffPNR", "DODDATO"], REGISTERS["dod"]).missing
+    []
     """
     by_lower: dict[str, list[str]] = {}
     for n in raw_names:
-        by_lower.setdefault(n.strip().lower(), []).append(n)
+        # a byte order mark kept in the first name (a BOM CSV converted to parquet by a tool
+        # that did not strip it) is no part of the name, as in a CSV header
+        by_lower.setdefault(n.strip().lstrip("\ufeff").strip().lower(), []).append(n)
     mapping: dict[str, str] = {}
     missing: list[str] = []
     ambiguous: dict[str, list[str]] = {}
@@ -1015,8 +1034,27 @@ def conform(
     return raw.select(exprs)
 
 
-_CLEAN_MEMO: dict[tuple[str, int, int, str, str], bool] = {}
+_MemoKey = tuple[str, int, int, str, str, str]  # path, size, mtime (ns), digest, raw, declared
+_CLEAN_MEMO: dict[_MemoKey, bool] = {}
 _MEMO_READ: set[Path] = set()  # on-disk memo files already merged into _CLEAN_MEMO
+
+
+def _memo_key(
+    f: RegisterFile,
+    rawname: str,
+    variable: str,
+    st: os.stat_result | None = None,
+    digest: str | None = None,
+) -> _MemoKey:
+    """The key of column ``rawname`` (variable ``variable``) of file ``f`` in the memo of clean
+    columns: path, size, modification time and :func:`content_digest` (``st`` and ``digest``
+    when the caller has them), so a file replaced by one of the same size and time is checked
+    again. Every writer of the memo builds its keys here."""
+    st = st or f.path.stat()
+    digest = digest or content_digest(f.path)
+    return (str(f.path.resolve()), st.st_size, st.st_mtime_ns, digest, rawname, variable)
+
+
 # Join-only identifiers (see _already_clean): LPR2 record number, LPR3 contact and course keys,
 # the BEF/FAIK family.
 _JOIN_IDS = frozenset({"RECNUM", "DW_EK_KONTAKT", "DW_EK_FORLOEB", "FAMILIE_ID"})
@@ -1035,12 +1073,14 @@ def _already_clean(
     to null, declared code spelling) gives back every stored value; for one cast to a number
     or date, that stripping and nulling change nothing. Checked with one filter query per
     column, which the parquet reader answers from the column's dictionary pages (seconds for
-    hundreds of millions of rows), and remembered per file (path, size and modification
-    time): in this process, and in ``clean-columns.json`` in the cache directory, so a later
-    process on the same files skips the check (about 11 s for the national end-of-life
-    registers' ``PNR`` columns). A changed file has a new size or modification time and is
-    checked again; an unwritable cache directory only loses the memo. CSV and SAS files are
-    always cleaned.
+    hundreds of millions of rows), and remembered per file (path, size, modification time and
+    content digest, :func:`content_digest`): in this process, and in ``clean-columns.json`` in
+    the cache directory, so a later process on the same files skips the check (about 11 s for
+    the national end-of-life registers' ``PNR`` columns). A changed file is checked again, also
+    one replaced by another of the same size whose modification time was kept (``cp -p``,
+    ``rsync -t``: a memo keyed by size and time alone kept ``"g"`` uncleaned after a clean
+    ``"G"`` file was replaced); an unwritable cache directory only loses the memo. CSV and SAS
+    files are always cleaned.
 
     Identifiers used only to join files (:data:`_JOIN_IDS`) are not checked: with millions of
     distinct values their dictionary pages do not cover the column, so the check would decode
@@ -1052,13 +1092,15 @@ def _already_clean(
     reg = REGISTERS[f.register]
     st = f.path.stat()
     _load_memo(cache_dir)
-    todo: dict[str, tuple[tuple[str, int, int, str, str], pl.Expr]] = {}
+    digest: str | None = None
+    todo: dict[str, tuple[_MemoKey, pl.Expr]] = {}
     found: set[str] = set()
     for v in reg.variables:
         rawname = mapping.get(v.name)
         if rawname is None or schema[rawname] != pl.String or v.name in _JOIN_IDS:
             continue
-        key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, rawname, v.name)
+        digest = digest or content_digest(f.path)
+        key = _memo_key(f, rawname, v.name, st, digest)
         if key in _CLEAN_MEMO:
             if _CLEAN_MEMO[key]:
                 found.add(rawname)
@@ -1116,24 +1158,27 @@ def _load_memo(cache_dir: str | Path | None) -> None:
         _CLEAN_MEMO.setdefault(key, clean)
 
 
-def _read_memo(path: Path) -> dict[tuple[str, int, int, str, str], bool]:
+def _read_memo(path: Path) -> dict[_MemoKey, bool]:
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
-        return {(str(p), int(n), int(t), str(r), str(v)): bool(c) for p, n, t, r, v, c in rows}
+        return {
+            (str(p), int(n), int(t), str(h), str(r), str(v)): bool(c)
+            for p, n, t, h, r, v, c in rows
+        }
     except (OSError, ValueError, TypeError):
         return {}  # no memo yet, or unreadable: the columns are checked again
 
 
-def _save_memo(cache_dir: str | Path | None, keys: list[tuple[str, int, int, str, str]]) -> None:
+def _save_memo(cache_dir: str | Path | None, keys: list[_MemoKey]) -> None:
     """Add the results for ``keys`` to the on-disk memo, dropping entries of older versions of
     the same files; written to a temporary file and renamed, so readers never see half a file."""
     path = _memo_file(cache_dir)
     new = {k: _CLEAN_MEMO[k] for k in keys}
-    versions = {k[0]: k[1:3] for k in new}
+    versions = {k[0]: k[1:4] for k in new}
     memo = {
         k: c
         for k, c in _read_memo(path).items()
-        if k[0] not in versions or k[1:3] == versions[k[0]]
+        if k[0] not in versions or k[1:4] == versions[k[0]]
     }
     memo.update(new)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

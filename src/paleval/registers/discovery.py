@@ -234,7 +234,7 @@ def _classify_file(p: Path, rel: str, folder_reg: str | None) -> _Entry:
         what = (
             "a compressed file: unpack it"
             if suffix.split(".")[-1] in _COMPRESSED
-            else (f"unsupported format .{suffix}")
+            else (f"unsupported format .{suffix}" if suffix else "no file suffix, format unknown")
         )
         return _Entry(
             p, rel, key, year, None, "refused", f"{what} (accepted: {', '.join(FORMATS)})"
@@ -268,6 +268,29 @@ def _part_format(suffix: str) -> str | None:
     return "parquet" if suffix.endswith(".parquet") else None
 
 
+def _other_delivery(name: str, key: str, year: int | None, rel: str) -> str | None:
+    """Why a file in the folder of parts ``rel`` (register ``key``, ``year``) is not one of its
+    parts: its own name is that of another register's file or of another year's
+    (``bef/year=2018/bef201912.csv`` was read as the 2018 status). ``None``: a part."""
+    hit = _match(_split_name(name)[0])
+    if hit is None:
+        return None  # a writer's part name (part-0.parquet), or no register's name
+    other, kind, other_year, _ = hit
+    if kind == "near":  # bef201909.csv (a September status) in bef/year=2019/
+        return (
+            f"name is like register {other!r}'s files but matches no pattern (expected "
+            f"{_expected(REGISTERS[other])}): inside {rel}/ it would be read as a part; rename it"
+        )
+    if other == key and (year is None or other_year is None or other_year == year):
+        return None
+    what = f"register {other!r}" + (f", year {other_year}" if other_year is not None else "")
+    here = f"register {key!r}" + (f", year {year}" if year is not None else "")
+    return (
+        f"named as a file of {what} inside {rel}/, the folder of {here}: not read as its part; "
+        "move it to the folder of its own year (or rename it)"
+    )
+
+
 def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
     """The files of a folder of parts (``lmdb2019/part-0.parquet``, ``year=2019/...``)."""
     out: list[_Entry] = []
@@ -287,6 +310,9 @@ def _part_folder(d: Path, rel: str, key: str, year: int | None) -> list[_Entry]:
                 _Entry(p, r, key, year, None, "refused", "nested folder in a folder of parts")
             )
         elif fmt := _part_format(suffix):
+            if why := _other_delivery(p.name, key, year, rel):
+                out.append(_Entry(p, r, key, year, None, "refused", why))
+                continue
             m = _PART_NAME.match(p.name)
             num = int(m.group(1)) if m else None
             parts.append(_Entry(p, r, key, year, fmt, "read", "", f"{d}|folder", num))

@@ -79,7 +79,8 @@ def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> d
     """
     earliest = EARLIEST_DATES.get((key, column), DATE_FLOOR)
     far_future = value >= pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1))
-    if (key, column) in OPEN_END_DATES:  # "still current": kept, an interval open to the future
+    open_end = (key, column) in OPEN_END_DATES
+    if open_end:  # "still current": kept, an interval open to the future
         sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES if d.year < 2000])
     else:
         sentinel = pl.any_horizontal([value == pl.lit(d) for d in SENTINEL_DATES]) | far_future
@@ -90,7 +91,8 @@ def date_rules(key: str, column: str, value: pl.Expr, extract_end: dt.date) -> d
         "date_before_range": ~sentinel & (value < pl.lit(earliest)),
     }
     if (key, column) not in NOT_BOUNDED_BY_EXTRACT:
-        out["date_after_extract_end"] = ~sentinel & (value > pl.lit(extract_end))
+        after = ~sentinel & (value > pl.lit(extract_end))
+        out["date_after_extract_end"] = after & ~far_future if open_end else after
     return {rule: cond.fill_null(False) for rule, cond in out.items()}
 
 

@@ -775,10 +775,14 @@ NOT_BOUNDED_BY_EXTRACT: frozenset[tuple[str, str]] = frozenset(
 )
 """Date columns not checked against the extract's end (rule ``date_after_extract_end``)."""
 
-OPEN_END_DATES: frozenset[tuple[str, str]] = frozenset({("tilknytning", "DATO_TIL")})
+OPEN_END_DATES: frozenset[tuple[str, str]] = frozenset(
+    {("tilknytning", "DATO_TIL"), ("plh", "FRAFLYT_DATO")}
+)
 """End-date columns in which a far-future date (9999-12-31, any date from
 :data:`SENTINEL_FROM_YEAR`) is the common spelling of "still current", as an empty value is:
-kept as it is (an interval open to the far future), not excluded as a sentinel."""
+kept as it is (an interval open to the far future), not excluded as a sentinel nor as a date
+after the extract's end. (A nursing-home stay with move-out 9999-12-31 was excluded, and its
+resident counted as not living in a nursing home.)"""
 
 MAX_AGE_AT_DEATH = 115
 """A death at a greater age (completed years from BEF's FOED_DAG) is implausible (rule

@@ -78,6 +78,7 @@ from paleval.registers.model import (
     CODE_LISTS,
     MAX_AGE_AT_DEATH,
     REGISTERS,
+    SENTINEL_FROM_YEAR,
 )
 from paleval.registers.normalise import (
     PAYMENT_GRACE_WEEKS,
@@ -290,7 +291,8 @@ RULES: tuple[Rule, ...] = (
         "1900-01-01, 9999-12-31, any date in 2099 or later, and SAS day 0 (1960-01-01) in a "
         "column whose register began later (model.SENTINEL_DATES, model.EARLIEST_DATES). In "
         "an end date where a far-future date means 'still current' (model.OPEN_END_DATES: "
-        "tilknytning.DATO_TIL) 9999-12-31 and 2099+ are kept as open intervals. In a "
+        "tilknytning.DATO_TIL, plh.FRAFLYT_DATO) 9999-12-31 and 2099+ are kept as open "
+        "intervals. In a "
         "nullable date outside the register's key (a discharge or first-contact date; not an "
         "end date whose empty value means 'still current': NULL_MEANS_OPEN) the date rules "
         "make the value null (severity null) and keep the row.",
@@ -1207,7 +1209,8 @@ def _stay_checks(
         stays = stays.join(deaths, on="PNR", how="left", maintain_order="left")
         died = pl.col("DODDATO")
         flags["stay_after_death"] = ("TILFLYT_DATO", (start > died).fill_null(False))
-        flags["stay_after_death|out"] = ("FRAFLYT_DATO", (stop > died).fill_null(False))
+        closed = stop < pl.lit(dt.date(SENTINEL_FROM_YEAR, 1, 1))  # 9999-12-31: still there
+        flags["stay_after_death|out"] = ("FRAFLYT_DATO", (closed & (stop > died)).fill_null(False))
     found = stays.with_columns(**{k: c for k, (_, c) in flags.items()})
     for i, f in enumerate(files):
         mine = found.filter(pl.col("__file") == i)

@@ -11,6 +11,7 @@ the report's working files, never in the exported output.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -258,9 +259,12 @@ def study_registers(data_dir: str | Path) -> list[str]:
 
 
 def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> list[str]:
-    """Register files the study reads that give no row: a file with no data rows (validation's
-    ``no_rows``), or one whose every row the loaders' exclusion filter drops. Only files with an
-    ``exclude`` finding can lose all their rows, so only those are scanned (one row each)."""
+    """Register deliveries the study reads that give no row: a year (or a register delivered
+    once) whose files have no data rows (validation's ``no_rows``), or whose every row the
+    loaders' exclusion filter drops. A year delivered in parts is judged as a whole: an empty
+    part beside parts with rows is normal (Spark writes empty ``part-*.parquet`` files) and was
+    refused as "no data rows". Only deliveries with an ``exclude`` finding can lose all their
+    rows, so only those are scanned (one row each)."""
     from paleval.registers import find_register_files, scan_register
 
     f = findings.filter(pl.col("register").is_in(keys))
@@ -269,18 +273,27 @@ def _empty_files(data_dir: Path, keys: list[str], findings: pl.DataFrame) -> lis
     suspects = set(excl.select("register", "file").iter_rows())
     problems = []
     for key in keys:
+        by_year: dict[int | None, list[Any]] = {}
         for rf in find_register_files(data_dir, key):
-            rel = os.path.relpath(rf.path, data_dir)
-            if (key, rf.name) in empty:
-                problems.append(f"register {key!r}, file {rel}: no data rows (header only)")
-            elif (key, rf.name) in suspects:
-                years = None if rf.year is None else [rf.year]
+            by_year.setdefault(rf.year, []).append(rf)
+        for year, files in by_year.items():
+            names = [(key, rf.name) for rf in files]
+            rels = [os.path.relpath(rf.path, data_dir) for rf in files]
+            if all(n in empty for n in names):
+                problems += [
+                    f"register {key!r}, file {rel}: no data rows (header only)" for rel in rels
+                ]
+            elif any(n in suspects for n in names):
+                years = None if year is None else [year]
                 lf = scan_register(data_dir, key, years=years, exclude=True)
                 if lf.head(1).collect().height == 0:
-                    rules = excl.filter((pl.col("register") == key) & (pl.col("file") == rf.name))
-                    why = ", ".join(f"{r} n={n:,}" for r, n in rules.select("rule", "n").rows())
+                    mine = excl.filter(
+                        (pl.col("register") == key) & pl.col("file").is_in([n for _, n in names])
+                    )
+                    why = ", ".join(f"{r} n={n:,}" for r, n in mine.select("rule", "n").rows())
+                    where = f"file {rels[0]}" if len(rels) == 1 else f"files {', '.join(rels)}"
                     problems.append(
-                        f"register {key!r}, file {rel}: every row is excluded by validation ({why})"
+                        f"register {key!r}, {where}: every row is excluded by validation ({why})"
                     )
     return problems
 
@@ -307,6 +320,40 @@ def _validated(
         findings.write_parquet(tmp)
         tmp.replace(validation_cache)
     return findings
+
+
+def _damaged_files(data_dir: Path) -> list[str]:
+    """The study's register files that cannot be read in full, after the build failed with a
+    bare polars error naming no file (:func:`paleval.registers.damaged_files`: a corrupt parquet
+    page in a column whose footer statistics answered every query of validation)."""
+    from paleval.registers import damaged_files
+
+    return [
+        f"{line} (found when the study read it in full; paleval validate --verify finds it too)"
+        for line in damaged_files(data_dir, study_registers(data_dir))
+    ]
+
+
+def _check_deaths_in_period(data_dir: Path, dod: pl.LazyFrame, start: str, end: str) -> None:
+    """:class:`StudyDataError` when no death the loaders keep lies in the study period: the
+    cohorts would be empty (an error deep in the cohort build or a notebook, such as "no home
+    visits ... before any of the death years [2030]")."""
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+    died = pl.col("DODDATO")
+    row = dod.select(
+        n=died.is_between(first, last).sum(), lo=died.min(), hi=died.max(), all=pl.len()
+    ).collect()
+    n, lo, hi, total = row.row(0)
+    if n:
+        return
+    kept = f"the {total:,} deaths kept run from {lo} to {hi}" if total else "no death is kept"
+    raise StudyDataError(
+        data_dir,
+        [
+            f"register 'dod': no death in the study period {start} to {end} ({kept}): "
+            "choose a study period the data cover (--start, --end)"
+        ],
+    )
 
 
 def _build(
@@ -336,6 +383,7 @@ def _build(
     # rows that the validation rules of severity "exclude" drop are dropped here, and counted
     # in the validation report (study.validation)
     regs = scan_registers(data_dir, [k for k in keys if k not in LPR_REGISTERS], exclude=True)
+    _check_deaths_in_period(data_dir, regs["dod"], start, end)
     # exact duplicate contacts (counted by validate) are dropped by add_hospital_use
     contacts = lpr_contacts(data_dir, exclude=True)
     # only the diagnoses each cohort can use are joined to their contacts
@@ -422,7 +470,8 @@ def load_study(
     paleval.registers.RegisterValidationError
         The extract has ``error`` findings (all of them are listed; ``paleval validate``).
     StudyDataError
-        A register file the study reads has no data rows, or validation excludes all of them.
+        A register file the study reads has no data rows, or validation excludes all of them,
+        or no death the loaders keep lies in the study period (``start`` to ``end``).
 
     Examples
     --------
@@ -492,7 +541,13 @@ def _load(
     t0 = time.perf_counter()
     vkey = hashlib.sha256(f"{_CACHE_VERSION}|{fp}".encode()).hexdigest()[:16]
     vcache = cache / f"validation-{vkey}.parquet" if cache is not None else None
-    study = _build(data_dir, start, end, eol_options, vcache, bar)
+    try:
+        study = _build(data_dir, start, end, eol_options, vcache, bar)
+    except pl.exceptions.PolarsError:  # a file that fails only when read in full?
+        damaged = _damaged_files(data_dir)
+        if damaged:
+            raise StudyDataError(data_dir, damaged) from None
+        raise  # no damaged file: not the data's fault
     study.params = {**params, "build_seconds": round(time.perf_counter() - t0, 1)}
     if cache is None:
         bar.set_total(len(STUDY_STEPS) - 1)
