@@ -105,14 +105,24 @@ def content_digest(path: Path) -> str:
     >>> _ = p.write_text("PNR,DODDATO\\n1,2020-06-01\\n"); a == content_digest(p), len(a)
     (False, 64)
     """
+    st = path.stat()
+    # within one process a file is hashed once per version: a replaced or rewritten file has
+    # a new inode or change time (which no tool can set back), so it is hashed again
+    seen = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if seen in _DIGESTS:
+        return _DIGESTS[seen]
     h = hashlib.sha256()
     with path.open("rb") as fh:
         h.update(fh.read(_EDGE))
-        size = path.stat().st_size
+        size = st.st_size
         if size > 2 * _EDGE:
             fh.seek(size - _EDGE)
         h.update(fh.read(_EDGE))
-    return h.hexdigest()
+    _DIGESTS[seen] = h.hexdigest()
+    return _DIGESTS[seen]
+
+
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def _cache_folder(path: Path, cache_dir: str | Path | None, kind: str) -> Path:
@@ -1135,9 +1145,8 @@ def remember_clean(
     :func:`conform` does not check it again (about 0.4 s of CPU per national SSSY file)."""
     if f.format != "parquet":
         return
-    st = f.path.stat()
     _load_memo(cache_dir)
-    key = (str(f.path.resolve()), st.st_size, st.st_mtime_ns, rawname, variable)
+    key = _memo_key(f, rawname, variable)
     if _CLEAN_MEMO.get(key) is True:
         return
     _CLEAN_MEMO[key] = True
