@@ -330,3 +330,40 @@ def test_small_preset_meets_every_calibration_target(small_dir: Path) -> None:
     missed = table.filter(~pl.col("ok"))
     assert missed.height == 0, missed.select("target", "value", "achieved", "n")
     assert truth(small_dir)["counts"]["adult_decedents"] > 18_000
+
+
+def test_a_foreign_folder_is_refused_even_with_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="never deletes files it did not write"):
+        generate(SynthConfig(n_persons=1000), tmp_path, overwrite=True)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_an_earlier_extract_is_replaced_file_by_file_and_added_files_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Regenerating into a folder with an earlier extract and files the user added there is
+    refused, naming them, with or without overwrite, and deletes nothing; without the added
+    files the extract is replaced; a manifest naming a path outside its folder deletes
+    nothing."""
+    out = tmp_path / "extract"
+    generate(SynthConfig(n_persons=1000, seed=1), out)
+    (out / "notes.txt").write_text("mine")
+    (out / "bef" / "my_cohort.parquet").write_bytes(b"PAR1")
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match=r"notes\.txt"):
+            generate(SynthConfig(n_persons=1000, seed=2), out, overwrite=overwrite)
+    assert json.loads((out / "truth.json").read_text())["generator"]["config"]["seed"] == 1
+    assert (out / "bef" / "my_cohort.parquet").read_bytes() == b"PAR1"
+    (out / "notes.txt").unlink()
+    (out / "bef" / "my_cohort.parquet").unlink()
+    generate(SynthConfig(n_persons=1000, seed=2), out)
+    assert json.loads((out / "truth.json").read_text())["generator"]["config"]["seed"] == 2
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["../victim.txt"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FileExistsError, match="outside"):
+        generate(SynthConfig(n_persons=1000, seed=3), out)
+    assert victim.read_text() == "keep" and (out / "manifest.json").exists()

@@ -395,7 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="no planted intervention (staggered municipal adoption raising non-cancer SPC "
         "admittance; truth.json 'interventions'): the registers as without it, byte for byte",
     )
-    s.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    s.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="kept for compatibility: an earlier extract is always replaced, other files never",
+    )
     s.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     s.set_defaults(func=_cmd_synth)
 

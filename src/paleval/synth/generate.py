@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -166,8 +165,10 @@ def generate(
         (default): on in a terminal or a notebook, off otherwise; the environment variable
         ``PALEVAL_PROGRESS=0``/``1`` decides instead when set.
     overwrite
-        Replace an existing non-empty output directory. A directory written earlier by
-        ``generate`` (it has ``manifest.json`` and ``truth.json``) is always replaced.
+        Kept for compatibility; it changes nothing. An earlier extract in ``out`` (its
+        ``manifest.json`` and ``truth.json``) is always replaced, by deleting only the files
+        its manifest lists. A folder holding any other file is refused, naming the files:
+        ``generate`` never deletes or overwrites a file it did not write.
 
     Examples
     --------
@@ -180,14 +181,59 @@ def generate(
     """
     cfg.check()
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        ours = (out / "manifest.json").is_file() and (out / "truth.json").is_file()
-        if not (overwrite or ours):
-            raise FileExistsError(f"output directory {out} is not empty (use overwrite=True)")
-        shutil.rmtree(out)
+    _clear_previous(out, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     with Steps("synth", progress=progress) as bar:
         return _generate(cfg, out, bar)
+
+
+def _clear_previous(out: Path, overwrite: bool) -> None:
+    """Delete the files of an earlier extract in ``out`` (those its ``manifest.json`` lists,
+    the manifest and ``truth.json``) and the folders they leave empty; refuse, before deleting
+    anything, a non-empty folder without an extract, a listed path outside ``out`` and any file
+    the extract did not write (named in the message: the new extract's manifest would list a
+    parquet file among them as its own, and a register folder would read it).
+    ``overwrite`` is accepted for compatibility and changes nothing."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise FileExistsError(f"output path {out} is a file, not a folder")
+    if not any(out.iterdir()):
+        return
+    root = out.resolve()
+    try:
+        listed = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]
+        if not (out / "truth.json").is_file() or not isinstance(listed, dict):
+            raise ValueError("no truth.json")
+        ours = {(out / rel).resolve() for rel in listed} | {
+            (out / "manifest.json").resolve(),
+            (out / "truth.json").resolve(),
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FileExistsError(
+            f"output directory {out} is not empty and holds no earlier synthetic extract "
+            f"(manifest.json and truth.json): paleval never deletes files it did not write; "
+            f"choose a new or empty folder ({exc})"
+        ) from None
+    outside = sorted(str(p) for p in ours if not p.is_relative_to(root))
+    if outside:
+        raise FileExistsError(f"{out / 'manifest.json'} lists files outside {out}: {outside[:3]}")
+    others = sorted(
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if not p.is_dir() and p.resolve() not in ours
+    )
+    if others:
+        raise FileExistsError(
+            f"output directory {out} holds {len(others)} file(s) that paleval synth did not "
+            f"write, e.g. {others[:3]}: paleval never deletes files it did not write; move "
+            "them, or choose a new or empty folder"
+        )
+    for p in ours:
+        p.unlink(missing_ok=True)
+    for d in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()
 
 
 def _generate(cfg: SynthConfig, out: Path, bar: Steps) -> dict[str, Any]:
