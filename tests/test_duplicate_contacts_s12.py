@@ -125,16 +125,6 @@ def test_tiny_unchanged_when_every_hash_collides(
     assert _rule(tiny_dir) == want
 
 
-def test_tiny_unchanged_by_the_year_batches(
-    tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    want = _rule(tiny_dir)
-    monkeypatch.setattr(V, "_DUP_BATCH_ROWS", 1)  # one start year at a time
-    assert _rule(tiny_dir) == want
-    monkeypatch.setattr(V, "_DUP_BATCH_ROWS", 10**12)  # every year at once
-    assert _rule(tiny_dir) == want
-
-
 def test_contact_dates_are_lpr_contacts_own_rows(tiny_dir: Path) -> None:
     """The first pass reads PNR, start, end from the registers directly: they must be the
     rows of lpr_contacts (the same multiset; here even the same order)."""
