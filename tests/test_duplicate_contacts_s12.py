@@ -145,6 +145,9 @@ def test_copies_in_two_yearly_files_are_counted(tmp_path: Path) -> None:
     _write(tmp_path, "lpr_adm", 2010, _lpr2([a]))
     _write(tmp_path, "lpr_adm", 2011, _lpr2([c, b]))
     assert _check(tmp_path) == {"lpr_adm": (1, ["contact_id R2"])}
+    for year, rows in ((2010, [a]), (2011, [c, b])):  # each file alone has no copy
+        _write(tmp_path / str(year), "lpr_adm", year, _lpr2(rows))
+        assert _rule(tmp_path / str(year)) == {}
 
 
 def test_nulls_in_key_columns_are_equal_to_nulls(tmp_path: Path) -> None:
