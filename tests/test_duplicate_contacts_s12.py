@@ -235,6 +235,24 @@ def test_examples_come_from_the_first_year_with_copies(tmp_path: Path) -> None:
     assert got == {"lpr_adm": (9, [f"contact_id A{i}" for i in range(1, 6)])}
 
 
+def test_sentinel_start_dates_are_counted_without_a_query_per_year(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starts in 0001 and 9999 besides 2015: counted as any other year, and the first pass
+    reads the three years present, not the 9,999 between."""
+    rows = [
+        ("0101501111", f"R{i}", "9101", "011", start, start, "DC349")
+        for i, start in enumerate(["0001-01-01", "0001-01-01", "9999-12-31", "2015-03-01"] * 2)
+    ]
+    _write(tmp_path, "lpr_adm", 2015, _lpr2(rows))
+    read: list[int] = []
+    start_year = V._start_year
+    monkeypatch.setattr(V, "_start_year", lambda y: read.append(y) or start_year(y))
+    got = _check(tmp_path)
+    assert got == {"lpr_adm": (5, ["contact_id R1", "contact_id R4", "contact_id R5"])}
+    assert sorted(set(read)) == [1, 2015, 9999]
+
+
 def test_csv_contacts_count_as_parquet(tmp_path: Path) -> None:
     """The text-file path (contacts written once to a temporary parquet file, both passes
     over it) gives the parquet path's count and examples."""

@@ -1570,6 +1570,9 @@ def _duplicate_counts(
 
 _NO_YEAR = 10_000
 """The year of a missing start, after every real year."""
+_DUP_MAX_SPAN = 100
+"""Over more years than this, the first pass asks which start years occur (2.8 s of CPU
+nationally) instead of reading every year between the first and the last start."""
 
 
 def _start_year(year: int) -> pl.Expr:
@@ -1577,7 +1580,8 @@ def _start_year(year: int) -> pl.Expr:
     that reaches the parquet reader."""
     if year == _NO_YEAR:
         return pl.col("start").is_null()
-    return (pl.col("start") >= dt.date(year, 1, 1)) & (pl.col("start") < dt.date(year + 1, 1, 1))
+    from_ = pl.col("start") >= dt.date(year, 1, 1)
+    return from_ if year == dt.MAXYEAR else from_ & (pl.col("start") < dt.date(year + 1, 1, 1))
 
 
 def _date_hash() -> pl.Expr:
@@ -1590,7 +1594,8 @@ def _repeated_date_hashes(dates: pl.LazyFrame) -> tuple[pl.Series, int]:
     """First pass of :func:`_duplicate_counts`: the hash values of ``PNR, start, end`` that
     occur more than once within a start year (or among the missing starts), and how many
     rows carry them. Every year from the first start to the last is read (an empty year
-    costs only the row-group statistics)."""
+    costs only the row-group statistics), or, over more than ``_DUP_MAX_SPAN`` years, every
+    year present."""
     import numpy as np  # its sort of 64-bit integers: half the CPU of polars' here
 
     start = pl.col("start")
@@ -1600,6 +1605,9 @@ def _repeated_date_hashes(dates: pl.LazyFrame) -> tuple[pl.Series, int]:
         .row(0)
     )
     years = [] if first is None else list(range(first.year, last.year + 1))
+    if len(years) > _DUP_MAX_SPAN:  # sentinel dates (1900, 9999): only the years present
+        present = dates.select(start.dt.year().unique()).collect(engine="streaming")
+        years = sorted(present.to_series().drop_nulls().to_list())
     years += [_NO_YEAR] if missing else []
     repeated: list[np.ndarray] = []
     n_rows = 0
