@@ -251,6 +251,8 @@ def test_sentinel_start_dates_are_counted_without_a_query_per_year(
     got = _check(tmp_path)
     assert got == {"lpr_adm": (5, ["contact_id R1", "contact_id R4", "contact_id R5"])}
     assert sorted(set(read)) == [1, 2015, 9999]
+    monkeypatch.undo()  # the whole validation: no error (a ValueError for 9999 before)
+    assert validate(tmp_path, ["lpr_adm"]).n("lpr_duplicate_contact", "lpr_adm") == 5
 
 
 def test_csv_contacts_count_as_parquet(tmp_path: Path) -> None:
