@@ -266,16 +266,22 @@ def test_a_corrupt_page_of_death_dates_is_named_not_a_polars_traceback(  # fix
     ``paleval validate`` and ``load_study`` died with polars' "Invalid thrift: bad data",
     naming no file. Both now name the file and why."""
     from paleval.cli import main
-    from paleval.report.study import StudyDataError, load_study
+    from paleval.registers import RegisterValidationError
+    from paleval.report.study import load_study
 
     d = _extract(tmp_path, STUDY)
     (d / "dod" / "dod.csv").unlink()
     _damage_page(d / "dod" / "dod.parquet", _deaths(3000), "DODDATO")
     code = main(["validate", str(d), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 1 and "Traceback" not in err
-    assert "register 'dod', file dod/dod.parquet: corrupt parquet file" in err
-    with pytest.raises(StudyDataError, match=r"register 'dod', file dod/dod\.parquet: corrupt"):
+    printed = capsys.readouterr()
+    assert code == 1 and "Traceback" not in printed.err
+    assert "[error] file_corrupt: dod/dod.parquet: n=1: e.g. corrupt parquet file" in printed.out
+    # the library function reports it too (it never raises on bad input)
+    assert (
+        validate(d, ["dod", "bef", "dpd"], cache_dir=tmp_path / "v").n("file_corrupt", "dod") == 1
+    )
+    # the study build stops at validation, with the same finding
+    with pytest.raises(RegisterValidationError, match=r"file_corrupt: dod/dod\.parquet: n=1"):
         load_study(d, cache_dir=tmp_path / "c")
 
 
