@@ -191,3 +191,12 @@ def test_each_yearly_file_is_checked_against_the_persons_its_dates_can_concern(
     assert found[("event_before_birth", "lmdb2020.csv")] == (1, ["row 2"])
     assert found[("event_after_death", "lmdb2020.csv")] == (1, ["row 3"])
     assert not any(f == "lmdb2019.csv" for _, f in found)
+
+
+def test_a_padded_pnr_sends_the_file_to_the_repaired_count(tmp_path: Path) -> None:
+    """" 0101501111" breaks no PNR rule (stripped it is ten digits) but is not ten digits as
+    stored: the file is counted again with the cleaned PNR, in which it repeats the next row;
+    the raw count finds no repeat."""
+    d = tmp_path / "data"
+    _bef_parquet(d, [" 0101501111", "0101501111", "0202602222"])
+    assert _rules(d, ["bef"]) == {("duplicate_key", "PNR"): 1}

@@ -895,52 +895,36 @@ def _check_file(
     checks, parsed, added = _value_checks(f.register, schema, m, materialise)
     raw = raw.with_columns(**added) if added else raw
     guards = _guards(f, schema, m)
-    if guards and _none(raw, guards["g|PNR"]):
-        # every PNR is ten digits: the PNR repair is the identity, so the key
-        # checks (distinct keys, complete keys) read the raw column (exact, and 2-3x cheaper
-        # on a national BEF file), and the PNR rules are known to hold nowhere
-        parsed["PNR"] = pl.col(m.mapping["PNR"]).alias("PNR")
-        guards["g|PNR"] = pl.lit(False)
-        # and cleaning leaves the column as it is: the loaders need not check it again
-        remember_clean(f, m.mapping["PNR"], "PNR", cache_dir)
     lf = raw.with_row_index("__row", offset=1)
-    for rule, col, cond in row_rules(f.register, parsed, extract_end):
-        shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
-        checks[(rule, col)] = (cond, shown)
-    nulled = set()
-    for rule, col, cond in value_rules(f.register, parsed, extract_end):
-        checks[(rule, col)] = (cond, m.mapping[col])
-        nulled.add((rule, col))
-
-    keys = list(checks)
-    conds = [cond.fill_null(False) for cond, _ in checks.values()]
-    pk = list(reg.primary_key)
-    has_pk = bool(pk) and all(k in parsed for k in pk)
-    # distinct keys are counted on a 64-bit hash of the key first: a hash has no more distinct
-    # values than the keys, so "as many hashes as rows" proves the key unique (the usual case)
-    # at a fraction of the cost of a distinct count of string structs; only when the hashes
-    # show repeats are the keys themselves counted (exact, whatever the collisions). A key of
-    # one column is hashed as it is (half the cost of hashing a struct of one field: 1.0 ->
-    # 0.5 s of CPU on a national BEF file, session 12).
-    # a row with a missing key part is null_required (excluded), never a duplicate: the keys
-    # compared are the complete ones (blank lines and rows of empty fields share no key)
-    key_struct = pl.struct([parsed[k] for k in pk]) if has_pk else None
-    complete = pl.all_horizontal([parsed[k].is_not_null() for k in pk]) if has_pk else None
-    distinct = None
-    if key_struct is not None and complete is not None:
-        one = parsed[pk[0]].drop_nulls() if len(pk) == 1 else key_struct.filter(complete)
-        distinct = one.hash(seed=0).n_unique()
+    # Parquet with a text PNR: counted first as if every PNR were ten digits (then the PNR
+    # repair is the identity, the key checks read the raw column, exact and 2-3x cheaper on a
+    # national BEF file, and the PNR rules hold nowhere). The guard's own query, among the
+    # file's other queries, tells whether that holds; only when it does not is the file
+    # counted again with the repaired PNR (session 12: the guard ran on its own before, one
+    # core's worth of 20 s of a national validation).
+    values = dict(parsed)
+    if guards:
+        values["PNR"] = pl.col(m.mapping["PNR"]).alias("PNR")
     try:
-        groups = [_group(rule, col, guards) for rule, col in keys]
-        counts = _count(raw, f, conds, distinct, groups, guards)
-        if key_struct is not None and complete is not None:
-            counts["__nk"] = _complete_keys(raw, counts, keys, complete, f, schema, m)
+        plan = _plan(f.register, checks, values, extract_end, m)
+        counts = _count(raw, f, plan.conds, plan.distinct, plan.groups(guards), guards)
+        if guards and counts["g|PNR"]:
+            plan = _plan(f.register, checks, parsed, extract_end, m)
+            counts = _count(raw, f, plan.conds, plan.distinct, plan.groups(guards), guards)
+        elif guards:  # cleaning leaves the column as it is: the loaders need not check it
+            remember_clean(f, m.mapping["PNR"], "PNR", cache_dir)
+        if plan.key_struct is not None and plan.complete is not None:
+            counts["__nk"] = _complete_keys(raw, counts, plan.keys, plan.complete, f, schema, m)
             if counts["__nu"] < counts["__nk"]:
-                exact = raw.select(key_struct.filter(complete).n_unique())
+                exact = raw.select(plan.key_struct.filter(plan.complete).n_unique())
                 counts["__nu"] = int(exact.collect(engine="streaming").item())
     except Exception as exc:  # a corrupt file that only fails when read
         out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
         return False
+    keys, checks, nulled, parsed = plan.keys, plan.checks, plan.nulled, plan.values
+    pk = list(reg.primary_key)
+    has_pk = plan.key_struct is not None
+    complete = plan.complete
     if counts["__n"] == 0:
         out.add("no_rows", f.register, f.name, None, 1, ["header only"])
         return loadable
@@ -965,6 +949,65 @@ def _check_file(
                 ex = _examples(lf, complete & ~key.is_first_distinct(), None, debug)
             out.add("duplicate_key", f.register, f.name, ",".join(pk), n_dup, ex)
     return loadable
+
+
+@dataclass
+class _Plan:
+    """What :func:`_check_file` counts in one file, from the values of its columns."""
+
+    checks: _Checks
+    values: dict[str, pl.Expr]
+    keys: list[tuple[str, str]]
+    conds: list[pl.Expr]
+    nulled: set[tuple[str, str]]
+    key_struct: pl.Expr | None
+    complete: pl.Expr | None
+    distinct: pl.Expr | None
+
+    def groups(self, guards: dict[str, pl.Expr]) -> list[str | None]:
+        return [_group(rule, col, guards) for rule, col in self.keys]
+
+
+def _plan(
+    key: str, base: _Checks, values: dict[str, pl.Expr], extract_end: dt.date, m: ColumnMatch
+) -> _Plan:
+    """The checks of one file (``base``, the per-column checks, with the row and value rules
+    of ``values``: each declared column's value), their conditions, and the primary key's
+    struct, completeness and distinct count.
+
+    Distinct keys are counted on a 64-bit hash of the key first: a hash has no more distinct
+    values than the keys, so "as many hashes as rows" proves the key unique (the usual case)
+    at a fraction of the cost of a distinct count of string structs; only when the hashes
+    show repeats are the keys themselves counted (exact, whatever the collisions). A key of
+    one column is hashed as it is (half the cost of hashing a struct of one field: 1.0 ->
+    0.5 s of CPU on a national BEF file, session 12). A row with a missing key part is
+    ``null_required`` (excluded), never a duplicate: the keys compared are the complete ones
+    (blank lines and rows of empty fields share no key)."""
+    checks = dict(base)
+    for rule, col, cond in row_rules(key, values, extract_end):
+        shown = None if rule == "lpr3_refuted_diagnosis" else m.mapping[col]
+        checks[(rule, col)] = (cond, shown)
+    nulled = set()
+    for rule, col, cond in value_rules(key, values, extract_end):
+        checks[(rule, col)] = (cond, m.mapping[col])
+        nulled.add((rule, col))
+    pk = list(REGISTERS[key].primary_key)
+    key_struct = complete = distinct = None
+    if pk and all(k in values for k in pk):
+        key_struct = pl.struct([values[k] for k in pk])
+        complete = pl.all_horizontal([values[k].is_not_null() for k in pk])
+        one = values[pk[0]].drop_nulls() if len(pk) == 1 else key_struct.filter(complete)
+        distinct = one.hash(seed=0).n_unique()
+    return _Plan(
+        checks,
+        values,
+        list(checks),
+        [cond.fill_null(False) for cond, _ in checks.values()],
+        nulled,
+        key_struct,
+        complete,
+        distinct,
+    )
 
 
 _GROUPED = frozenset(
@@ -1029,15 +1072,6 @@ def _guards(f: RegisterFile, schema: pl.Schema, m: ColumnMatch) -> dict[str, pl.
     return {"g|PNR": ~pl.col(raw).str.contains(_PNR_CLEAN).fill_null(False)}
 
 
-def _none(raw: pl.LazyFrame, cond: pl.Expr) -> bool:
-    """Whether no row of ``raw`` meets ``cond``; False also when the file cannot be read (the
-    counts that follow then report it)."""
-    try:
-        return raw.filter(cond).select(pl.len()).collect(engine="streaming").item() == 0
-    except Exception:
-        return False
-
-
 def _group(rule: str, col: str, guards: dict[str, pl.Expr]) -> str | None:
     """The group a (rule, column) condition is counted in first (see _count), or None."""
     if col == "PNR" and rule in _PNR_RULES and "g|PNR" in guards:
@@ -1078,13 +1112,17 @@ def _count(
         members.setdefault(g if g is not None else f"c{i}", []).append(i)
     queries = {k: raw.select(a) for k, a in aggs.items() if not k.startswith("c")}
     guards = guards or {}
+    for g in guards:  # a guard's count is returned even when no condition is in its group
+        members.setdefault(g, [])
     queries |= {
-        g: raw.filter(guards.get(g, pl.any_horizontal([conds[i] for i in idx]))).select(pl.len())
+        g: raw.filter(
+            guards[g] if g in guards else pl.any_horizontal([conds[i] for i in idx])
+        ).select(pl.len())
         for g, idx in members.items()
     }
     frames = pl.collect_all(list(queries.values()), engine="streaming")
     found = {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
-    out = {k: v for k, v in found.items() if k in aggs}
+    out = {k: v for k, v in found.items() if k in aggs or k in guards}
     detail: dict[str, pl.LazyFrame] = {}
     for g, idx in members.items():
         if len(idx) == 1 and g not in guards:
