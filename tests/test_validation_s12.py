@@ -194,7 +194,7 @@ def test_each_yearly_file_is_checked_against_the_persons_its_dates_can_concern(
 
 
 def test_a_padded_pnr_sends_the_file_to_the_repaired_count(tmp_path: Path) -> None:
-    """" 0101501111" breaks no PNR rule (stripped it is ten digits) but is not ten digits as
+    """ " 0101501111" breaks no PNR rule (stripped it is ten digits) but is not ten digits as
     stored: the file is counted again with the cleaned PNR, in which it repeats the next row;
     the raw count finds no repeat."""
     d = tmp_path / "data"
