@@ -200,3 +200,31 @@ def test_a_padded_pnr_sends_the_file_to_the_repaired_count(tmp_path: Path) -> No
     d = tmp_path / "data"
     _bef_parquet(d, [" 0101501111", "0101501111", "0202602222"])
     assert _rules(d, ["bef"]) == {("duplicate_key", "PNR"): 1}
+
+
+def test_a_birth_date_that_changes_between_years_counts_from_its_earliest(
+    tmp_path: Path,
+) -> None:
+    """0303703333 is born in 1970 in BEF 2019 and on 1 June 2019 in BEF 2020 (a correction).
+    The cross-register checks use the earliest plausible birth date, 1970, so a prescription
+    on 1 March 2019 is no event before birth; keeping only the rows after the earliest event
+    (instead of the persons with such a row) would take June 2019 and count it."""
+    d = tmp_path / "data"
+    header, *rows = BEF.splitlines()
+    moved = [r.replace("1970-03-03", "2019-06-01") for r in rows]
+    lmdb = "PNR,EKSD,ATC,VNR,APK,PACKSIZE,VOLUME\n0303703333,2019-03-01,N02AA05,123456,1,20,10\n"
+    write_files(
+        d,
+        {
+            "bef/bef201912.csv": BEF,
+            "bef/bef202012.csv": "\n".join([header, *moved]) + "\n",
+            "dod/dod.csv": DOD,
+            "lmdb/lmdb2019.csv": lmdb,
+        },
+    )
+    rep = validate(d, ["lmdb", "dod", "bef"], cache_dir=tmp_path / "cache")
+    assert rep.n("event_before_birth") == 0
+    # the same prescription before the only birth date is counted
+    (d / "bef" / "bef201912.csv").write_text("\n".join([header, *moved]) + "\n")
+    rep = validate(d, ["lmdb", "dod", "bef"], cache_dir=tmp_path / "cache2")
+    assert rep.n("event_before_birth", "lmdb") == 1
