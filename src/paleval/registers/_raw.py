@@ -15,6 +15,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1190,7 +1191,8 @@ def _save_memo(cache_dir: str | Path | None, keys: list[_MemoKey]) -> None:
         if k[0] not in versions or k[1:4] == versions[k[0]]
     }
     memo.update(new)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    # one temporary name per process and thread: validation writes from two threads
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps([[*k, c] for k, c in memo.items()]), encoding="utf-8")

@@ -24,6 +24,7 @@ import datetime as dt
 import difflib
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -1868,20 +1869,40 @@ def validate(
             loadable[key] = ok_files
             _repeated_part_rows(ok_files, out, cache_dir)
     bar.step("cross-register checks")
-    try:
-        _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
-    except pl.exceptions.PolarsError:
-        # a damaged page the per-file queries never decoded (their footer statistics answered
-        # them): read the files in full, and report the damaged ones; none damaged is a bug
-        if not [f for fs in loadable.values() for f in fs if not _verified(f, out)]:
-            raise
+    # the out-of-hours rates and the duplicate contacts run in a second thread beside the
+    # cross-register checks (polars works outside the interpreter lock): their phases that use
+    # one core overlap (session 12: about 10 s of a national validation); their findings are
+    # added after, in the same order as when run one after the other
+    beside = _Collector()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(_rates_and_duplicates, data_dir, keys, loadable, beside, cache_dir)
+        try:
+            _cross_checks(data_dir, loadable, out, debug, cache_dir, end)
+        except pl.exceptions.PolarsError:
+            # a damaged page the per-file queries never decoded (their footer statistics
+            # answered them): read the files in full, and report the damaged ones; none
+            # damaged is a bug
+            if not [f for fs in loadable.values() for f in fs if not _verified(f, out)]:
+                raise
+        other.result()
+    out.rows.extend(beside.rows)
+    bar.close()
+    return ValidationReport(out.frame(), data_dir, tuple(keys))
+
+
+def _rates_and_duplicates(
+    data_dir: Path,
+    keys: list[str],
+    loadable: dict[str, list[RegisterFile]],
+    out: _Collector,
+    cache_dir: str | Path | None,
+) -> None:
+    """``rate_collapse`` and ``lpr_duplicate_contact``."""
     _rate_collapse(loadable, out, cache_dir)
     lpr = [f for k in ("lpr_adm", "lpr_f_kontakter") for f in loadable.get(k, [])]
     if lpr:
         text_files = any(f.format != "parquet" for f in lpr)
         _duplicate_contacts(data_dir, keys, out, cache_dir, text_files)
-    bar.close()
-    return ValidationReport(out.frame(), data_dir, tuple(keys))
 
 
 def _temp_root(cache_dir: str | Path | None) -> Path | None:
