@@ -111,3 +111,16 @@ def flip(path: Path, offset: int, new: bytes) -> None:
     data = bytearray(path.read_bytes())
     data[offset : offset + len(new)] = new
     path.write_bytes(bytes(data))
+
+
+def rule_counts(d: Path, keys: list[str], **kw: object) -> dict[tuple[str, str, str | None], int]:
+    """``validate(d, keys)`` (cache beside ``d``) as (rule, register, column) -> n, summed
+    over files."""
+    from paleval.registers import validate
+
+    rep = validate(d, keys, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
+    out: dict[tuple[str, str, str | None], int] = {}
+    for r in rep.findings.iter_rows(named=True):
+        k = (r["rule"], r["register"], r["column"])
+        out[k] = out.get(k, 0) + r["n"]
+    return out

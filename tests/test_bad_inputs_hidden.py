@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from _badinputs import write_files, write_xport
+from _badinputs import rule_counts, write_files, write_xport
 from paleval.registers import (
     RegisterLoadError,
     register_inventory,
@@ -41,13 +41,7 @@ def _extract(tmp_path: Path) -> Path:
     return d
 
 
-def _findings(d: Path, keys: list[str], **kw: object) -> dict[tuple[str, str, str | None], int]:
-    rep = validate(d, keys, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
-    out: dict[tuple[str, str, str | None], int] = {}
-    for r in rep.findings.iter_rows(named=True):
-        k = (r["rule"], r["register"], r["column"])
-        out[k] = out.get(k, 0) + r["n"]
-    return out
+_findings = rule_counts
 
 
 def _messages(d: Path, keys: list[str]) -> str:

@@ -24,7 +24,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from _badinputs import write_files
+from _badinputs import rule_counts, write_files
 from paleval.registers import RegisterLoadError, register_inventory, scan_register, validate
 from test_bad_inputs_values import BASE
 
@@ -38,13 +38,7 @@ def _extract(tmp_path: Path, extra: dict[str, str] | None = None) -> Path:
     return d
 
 
-def _findings(d: Path, keys: list[str], **kw: object) -> dict[tuple[str, str, str | None], int]:
-    rep = validate(d, keys, cache_dir=d.parent / "cache", **kw)  # type: ignore[arg-type]
-    out: dict[tuple[str, str, str | None], int] = {}
-    for r in rep.findings.iter_rows(named=True):
-        k = (r["rule"], r["register"], r["column"])
-        out[k] = out.get(k, 0) + r["n"]
-    return out
+_findings = rule_counts
 
 
 def _load(d: Path, key: str, **kw: object) -> pl.DataFrame:
