@@ -466,6 +466,9 @@ def test_dpd_counts_equal_drops(rows: list[tuple[str, str, bool]], tmp_path: Pat
     assert got == expected, repr(rep)
     loaded = scan_register(d, "dpd", exclude=True).collect()
     assert loaded["PNR"].to_list() == keep
+    # rows read = rows excluded (each once) + rows kept
+    counted = rep.files.select("rows", "excluded", "kept").row(0)
+    assert counted == (len(rows), len(rows) - len(keep), len(keep))
     # a contact date counted as implausible is null in the kept row
     contact = dict(zip(loaded["PNR"], loaded["FOERSTE_KONTAKT_DATO"], strict=True))
     assert all(contact[p] is None for p in nulled & set(keep))

@@ -228,3 +228,38 @@ def test_a_birth_date_that_changes_between_years_counts_from_its_earliest(
     (d / "bef" / "bef201912.csv").write_text("\n".join([header, *moved]) + "\n")
     rep = validate(d, ["lmdb", "dod", "bef"], cache_dir=tmp_path / "cache2")
     assert rep.n("event_before_birth", "lmdb") == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rows_excluded_are_counted_once_however_many_rules_they_break(
+    tmp_path: Path, fmt: str
+) -> None:
+    """Four prescriptions: one without ATC and dated 2099 (two exclude rules), one dated
+    1900-01-01, two clean. The rules count 1 + 2 = 3, but 2 rows are excluded: the report's
+    ``files`` table says 4 = 2 excluded + 2 kept, which is what the loader keeps."""
+    from paleval.registers import scan_register
+
+    d = tmp_path / "data"
+    frame = pl.DataFrame(
+        {
+            "PNR": ["0101501111", "0202602222", "0303703333", "0101501111"],
+            "EKSD": ["2099-01-01", "1900-01-01", "2019-05-01", "2019-06-01"],
+            "ATC": [None, "N02AA05", "C10AA01", "N02AA05"],
+            "VNR": ["123456"] * 4,
+            "APK": ["1"] * 4,
+            "PACKSIZE": ["20"] * 4,
+            "VOLUME": ["10"] * 4,
+        }
+    )
+    (d / "lmdb").mkdir(parents=True)
+    if fmt == "csv":
+        frame.write_csv(d / "lmdb" / "lmdb2019.csv")
+    else:
+        frame.write_parquet(d / "lmdb" / "lmdb2019.parquet")
+    end = "2020-12-31"
+    rep = validate(d, ["lmdb"], cache_dir=tmp_path / "cache", extract_end=end)
+    assert rep.n("null_required", "lmdb", "ATC") == 1
+    assert rep.n("date_sentinel", "lmdb") == 2  # 2099 and 1900 are both sentinels
+    assert rep.files.select("register", "rows", "excluded", "kept").rows() == [("lmdb", 4, 2, 2)]
+    kept = scan_register(d, "lmdb", exclude=True, cache_dir=tmp_path / "c2", extract_end=end)
+    assert kept.collect().height == 2

@@ -516,6 +516,13 @@ _FINDING_SCHEMA = {
     "examples": pl.List(pl.String),
 }
 _N_EXAMPLES = 5
+_FILE_SCHEMA = {
+    "register": pl.String,
+    "file": pl.String,
+    "rows": pl.Int64,
+    "excluded": pl.Int64,
+    "kept": pl.Int64,
+}
 
 
 def rules_table() -> pl.DataFrame:
@@ -597,6 +604,12 @@ class ValidationReport:
         The validated directory.
     registers
         The registers checked.
+    files
+        One row per file whose values were counted: ``register, file, rows, excluded, kept``.
+        ``excluded`` counts the rows that the per-row exclude rules of the file
+        (``null_required``, the date rules, ``end_before_start``, ``honuge_invalid``, ...: the
+        rows :func:`exclusion_filter` drops) hold for, each row once however many it breaks,
+        so ``rows = excluded + kept`` while the rules' own counts may add up to more.
 
     Examples
     --------
@@ -610,6 +623,7 @@ class ValidationReport:
     findings: pl.DataFrame
     data_dir: Path
     registers: tuple[str, ...] = field(default=())
+    files: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_FILE_SCHEMA))
 
     @property
     def ok(self) -> bool:
@@ -696,6 +710,22 @@ class ValidationReport:
 class _Collector:
     def __init__(self) -> None:
         self.rows: list[dict] = []
+        self.files: list[dict] = []
+
+    def file_rows(self, register: str, file: str, rows: int, excluded: int) -> None:
+        """Rows read and rows excluded (each once) of one file."""
+        self.files.append(
+            {
+                "register": register,
+                "file": file,
+                "rows": rows,
+                "excluded": excluded,
+                "kept": rows - excluded,
+            }
+        )
+
+    def files_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.files, schema=_FILE_SCHEMA, orient="row")
 
     def add(
         self,
@@ -923,6 +953,12 @@ def _check_file(
         out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
         return False
     keys, checks, nulled, parsed = plan.keys, plan.checks, plan.nulled, plan.values
+    try:
+        excluded = _excluded_rows(raw, plan, counts)
+    except Exception as exc:  # a corrupt file that only fails when read
+        out.add("file_unreadable", f.register, f.name, None, 1, [first_line(exc)])
+        return False
+    out.file_rows(f.register, f.name, counts["__n"], excluded)
     pk = list(reg.primary_key)
     has_pk = plan.key_struct is not None
     complete = plan.complete
@@ -967,6 +1003,23 @@ class _Plan:
 
     def groups(self, guards: dict[str, pl.Expr]) -> list[str | None]:
         return [_group(rule, col, guards) for rule, col in self.keys]
+
+
+def _excluded_rows(raw: pl.LazyFrame, plan: _Plan, counts: dict[str, int]) -> int:
+    """Rows of the file that at least one per-row exclude rule holds for (each row once):
+    none or one rule's count when at most one such rule holds anywhere in the file (no pass),
+    else one pass counting the rows any of them holds for."""
+    held = [
+        i
+        for i, (rule, col) in enumerate(plan.keys)
+        if RULE_BY_ID[rule].severity == "exclude"
+        and (rule, col) not in plan.nulled
+        and counts[f"c{i}"]
+    ]
+    if len(held) <= 1:
+        return sum(counts[f"c{i}"] for i in held)
+    union = pl.any_horizontal([plan.conds[i] for i in held])
+    return int(raw.filter(union).select(pl.len()).collect(engine="streaming").item())
 
 
 def _plan(
@@ -1887,7 +1940,7 @@ def validate(
         other.result()
     out.rows.extend(beside.rows)
     bar.close()
-    return ValidationReport(out.frame(), data_dir, tuple(keys))
+    return ValidationReport(out.frame(), data_dir, tuple(keys), out.files_frame())
 
 
 def _rates_and_duplicates(
