@@ -263,3 +263,24 @@ def test_rows_excluded_are_counted_once_however_many_rules_they_break(
     assert rep.files.select("register", "rows", "excluded", "kept").rows() == [("lmdb", 4, 2, 2)]
     kept = scan_register(d, "lmdb", exclude=True, cache_dir=tmp_path / "c2", extract_end=end)
     assert kept.collect().height == 2
+
+
+def test_nan_in_a_whole_number_column_stored_as_floats_is_counted(tmp_path: Path) -> None:
+    """pandas writes a whole-number column with a missing value as floats with NaN: the
+    loader reads the NaN as missing (the row kept) and validation counts it, as it counts NaN
+    in a decimal column; it was silent before."""
+    from paleval.registers import scan_register
+
+    header, first = BEF.splitlines()[:2]
+    cols = header.split(",")
+    row = dict(zip(cols, first.split(","), strict=True))
+    frame = pl.DataFrame({c: [row[c]] * 3 for c in cols}).with_columns(
+        PNR=pl.Series(["0101501111", "0202602222", "0303703333"]),
+        ANTPERSF=pl.Series([2.0, float("nan"), 1.0]),
+    )
+    d = tmp_path / "data"
+    (d / "bef").mkdir(parents=True)
+    frame.write_parquet(d / "bef" / "bef201912.parquet")
+    assert _rules(d, ["bef"]) == {("number_not_finite", "ANTPERSF"): 1}
+    loaded = scan_register(d, "bef", exclude=True, cache_dir=tmp_path / "c").collect()
+    assert loaded["ANTPERSF"].to_list() == [2, None, 1]

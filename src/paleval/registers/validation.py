@@ -882,6 +882,11 @@ def _value_checks(
             checks[("decimal_mark_mixed", v.name)] = ((comma | point) & both, rawname)
         if v.dtype == pl.String and src.is_numeric():
             checks[("code_as_number", v.name)] = (pl.col(rawname).is_not_null(), rawname)
+        if v.dtype == pl.Int64 and src.is_float() and v.nullable:
+            # NaN in a whole-number column stored as floats (pandas' missing integer) is read
+            # as missing: counted, as NaN in a decimal column is (a required column's NaN is
+            # null_required already)
+            checks[("number_not_finite", v.name)] = (pl.col(rawname).is_nan(), rawname)
         if not v.nullable:
             checks[("null_required", v.name)] = (~present, None)
         if v.codes is not None:
