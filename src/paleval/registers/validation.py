@@ -1173,14 +1173,27 @@ def _count(
     guards = guards or {}
     for g in guards:  # a guard's count is returned even when no condition is in its group
         members.setdefault(g, [])
-    queries |= {
-        g: raw.filter(
-            guards[g] if g in guards else pl.any_horizontal([conds[i] for i in idx])
-        ).select(pl.len())
-        for g, idx in members.items()
-    }
+    # The key's columns (PNR, a record number) have too many values for the dictionary pages
+    # to answer a filter: each query on them decodes the whole column. Conditions on those
+    # columns alone are summed in the query that counts the distinct keys, which decodes them
+    # once (session 12: one decode fewer per key column and file).
+    key_cols = set(distinct.meta.root_names()) if distinct is not None else set()
+    shared: dict[str, pl.Expr] = {}
+    for g, idx in members.items():
+        cond = guards[g] if g in guards else pl.any_horizontal([conds[i] for i in idx])
+        if key_cols and set(cond.meta.root_names()) <= key_cols:
+            shared[g] = cond.sum()
+        else:
+            queries[g] = raw.filter(cond).select(pl.len())
+    if shared:
+        queries["__nu"] = raw.select(aggs["__nu"].alias("__nu"), **shared)
     frames = pl.collect_all(list(queries.values()), engine="streaming")
-    found = {k: int(df.item()) for k, df in zip(queries, frames, strict=True)}
+    found: dict[str, int] = {}
+    for k, df in zip(queries, frames, strict=True):
+        if df.width == 1:
+            found[k] = int(df.item())
+        else:  # the distinct keys' query with the shared sums, one column each
+            found |= {c: int(df[c].item()) for c in df.columns}
     out = {k: v for k, v in found.items() if k in aggs or k in guards}
     detail: dict[str, pl.LazyFrame] = {}
     for g, idx in members.items():
