@@ -284,3 +284,12 @@ def test_nan_in_a_whole_number_column_stored_as_floats_is_counted(tmp_path: Path
     assert _rules(d, ["bef"]) == {("number_not_finite", "ANTPERSF"): 1}
     loaded = scan_register(d, "bef", exclude=True, cache_dir=tmp_path / "c").collect()
     assert loaded["ANTPERSF"].to_list() == [2, None, 1]
+
+
+def test_two_runs_give_the_same_findings_in_the_same_order(tiny_dir: Path, tmp_path: Path) -> None:
+    """The out-of-hours rates and the duplicate contacts run in a second thread: their
+    findings still come after the cross-register ones, in one order, whatever finishes first."""
+    a = validate(tiny_dir, cache_dir=tmp_path / "a")
+    b = validate(tiny_dir, cache_dir=tmp_path / "b")
+    assert a.findings.equals(b.findings) and a.files.equals(b.files)
+    assert a.n("lpr_duplicate_contact") > 0 and a.files.height > 0

@@ -30,6 +30,7 @@ from html import escape
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from paleval._progress import Steps
@@ -51,6 +52,7 @@ from paleval.registers.discovery import (
     RegisterFile,
     RegisterLoadError,
     find_register_files,
+    register_delivered,
     register_inventory,
 )
 from paleval.registers.exclusion import (
@@ -67,12 +69,14 @@ from paleval.registers.exclusion import (
     value_rules,
 )
 from paleval.registers.loading import (
+    DUPLICATE_KEY,
     LATEST_DATES,
     drop_repeated_rows,
     extract_end_of,
     flag_duplicate_contacts,
     lpr_contacts,
     manifest_end,
+    scan_register,
     unique_contacts,
 )
 from paleval.registers.model import (
@@ -1691,7 +1695,6 @@ def _duplicate_contacts(
     (on the ``tiny`` extract as latin-1 CSV: 113 s of re-parsing per year, against one
     pass). Otherwise the first pass reads ``PNR, start, end`` straight from the registers
     (:func:`_contact_dates`)."""
-    from paleval.registers.loading import DUPLICATE_KEY
 
     try:
         with tempfile.TemporaryDirectory(
@@ -1750,7 +1753,6 @@ def _duplicate_counts(
        distinct, and every copy and its first are there. The contact ids are read only for
        the examples' start years (:func:`flag_duplicate_contacts`).
     """
-    from paleval.registers.loading import DUPLICATE_KEY
 
     dates = contacts.select("PNR", "start", "end") if dates is None else dates
     repeated, n_first = _repeated_date_hashes(dates)
@@ -1814,7 +1816,6 @@ def _repeated_date_hashes(dates: pl.LazyFrame) -> tuple[pl.Series, int]:
     rows carry them. Every year from the first start to the last is read (an empty year
     costs only the row-group statistics), or, over more than ``_DUP_MAX_SPAN`` years, every
     year present."""
-    import numpy as np  # its sort of 64-bit integers: half the CPU of polars' here
 
     start = pl.col("start")
     first, last, missing = (
@@ -1831,6 +1832,7 @@ def _repeated_date_hashes(dates: pl.LazyFrame) -> tuple[pl.Series, int]:
     n_rows = 0
     for year in years:
         h = dates.filter(_start_year(year)).select(_date_hash()).collect(engine="streaming")
+        # numpy's sort of 64-bit integers: half the CPU of polars' here
         a = np.sort(h.to_series().to_numpy())
         twice = a[1:][a[1:] == a[:-1]]  # each repeated value, once less than it occurs
         if twice.size:
@@ -1849,8 +1851,6 @@ def _contact_dates(data_dir: Path, cache_dir: str | Path | None) -> pl.LazyFrame
     :func:`lpr_contacts`: a test compares them.
     """
     # imported here, not at the top: the module's import block is being edited elsewhere
-    from paleval.registers.discovery import register_delivered
-    from paleval.registers.loading import scan_register
 
     parts = []
     for key, start, end in (
